@@ -1,0 +1,45 @@
+# The two commands of the quick start: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MANAGE := $(BIN)/python manage.py
+
+# Production-like settings for `check --deploy`: DEBUG off, a long secret, a real broker URL.
+DEPLOY_ENV := DEBUG=0 SECRET_KEY=$$(printf 'deploy-check-%064d' 0) ALLOWED_HOSTS=recovery.example.org \
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/0
+
+.PHONY: run test install lint migrations-check deploy-check pytest clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: export DEBUG ?= 1
+run: $(STAMP)
+	mkdir -p var
+	$(MANAGE) migrate --no-input
+	$(MANAGE) seed_demo
+	$(MANAGE) rundev
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+migrations-check: $(STAMP)
+	DEBUG=1 $(MANAGE) makemigrations --check --dry-run
+
+deploy-check: $(STAMP)
+	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint migrations-check deploy-check pytest
+
+clean:
+	rm -rf var/broker var/broker-control var/celerybeat-schedule* var/screenshots

@@ -1,0 +1,74 @@
+import uuid
+from zoneinfo import available_timezones
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", "Care coordinator"
+    CLINICIAN = "clinician", "Clinician"
+    PATIENT = "patient", "Patient"
+
+
+STAFF_ROLES = frozenset({Role.COORDINATOR, Role.CLINICIAN})
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+
+
+class Centre(models.Model):
+    """A transplant centre. Staff belong to one or more; every patient belongs to exactly one."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    timezone = models.CharField(max_length=64, default="Europe/Stockholm", choices=timezone_choices)
+    phone_24h = models.CharField(
+        "24-hour phone number",
+        max_length=32,
+        blank=True,
+        help_text="The number patients call day and night, e.g. with a fever.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A login. Staff roles see their centres' patients; a patient login is linked to one record."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    role = models.CharField(
+        max_length=16,
+        choices=Role.choices,
+        blank=True,
+        help_text="Empty only for administrators, who configure the system in the admin site.",
+    )
+    centres = models.ManyToManyField(Centre, through="Membership", related_name="staff", blank=True)
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Membership(models.Model):
+    """A member of staff working at a centre."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "centre"], name="membership_unique_user_centre")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.centre}"

@@ -1,0 +1,126 @@
+"""The one place that decides who sees which patient and who may do what.
+
+- Staff (coordinators, clinicians) see the patients of the centres they belong to.
+- A patient sees only their own record.
+- A patient the caller may not see does not exist for them: 404, never 403.
+- A role that can see a patient but may not perform an action gets 403 (PermissionDenied).
+
+Views and API views call these functions; they never branch on the user's role themselves.
+"""
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import reverse
+
+from accounts.models import Centre, Role, User
+from recovery.models import Patient
+
+
+class Action(StrEnum):
+    LIST_PATIENTS = "patients.list"
+    VIEW_PATIENT = "patient.view"
+    CREATE_PATIENT = "patient.create"
+    EDIT_PATIENT = "patient.update"
+    VIEW_AUDIT = "audit.view"
+    VIEW_DASHBOARD = "dashboard.view"
+    VIEW_OWN_RECOVERY = "own_recovery.view"
+
+
+_ROLE_ACTIONS: dict[str, frozenset[Action]] = {
+    Role.COORDINATOR: frozenset(
+        {
+            Action.LIST_PATIENTS,
+            Action.VIEW_PATIENT,
+            Action.CREATE_PATIENT,
+            Action.EDIT_PATIENT,
+            Action.VIEW_AUDIT,
+            Action.VIEW_DASHBOARD,
+        }
+    ),
+    Role.CLINICIAN: frozenset({Action.LIST_PATIENTS, Action.VIEW_PATIENT, Action.VIEW_AUDIT, Action.VIEW_DASHBOARD}),
+    Role.PATIENT: frozenset({Action.VIEW_PATIENT, Action.VIEW_OWN_RECOVERY}),
+}
+
+
+def may(user: User, action: Action) -> bool:
+    """Whether the user's role allows the action at all (which patients is a separate question)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return action in _ROLE_ACTIONS.get(user.role, frozenset())
+
+
+def require(user: User, action: Action) -> None:
+    if not may(user, action):
+        raise PermissionDenied(f"Your role may not do this ({action}).")
+
+
+def centres_for(user: User) -> QuerySet[Centre]:
+    if not user.is_authenticated or user.role not in (Role.COORDINATOR, Role.CLINICIAN):
+        return Centre.objects.none()
+    return Centre.objects.filter(memberships__user=user)
+
+
+def visible_patients(user: User) -> QuerySet[Patient]:
+    """Every patient the user may see, and no other."""
+    if not user.is_authenticated or not user.is_active:
+        return Patient.objects.none()
+    if user.role in (Role.COORDINATOR, Role.CLINICIAN):
+        return Patient.objects.filter(centre__memberships__user=user)
+    if user.role == Role.PATIENT:
+        return Patient.objects.filter(user=user)
+    return Patient.objects.none()
+
+
+def get_patient(user: User, patient_id, action: Action = Action.VIEW_PATIENT) -> Patient:
+    """The patient with this public id if the user may see them (else 404) and perform the action (else 403)."""
+    try:
+        public_id = uuid.UUID(str(patient_id))
+        patient = visible_patients(user).select_related("centre").get(uuid=public_id)
+    except (ValueError, Patient.DoesNotExist):
+        raise Http404("No such patient.") from None
+    require(user, action)
+    return patient
+
+
+def own_patient(user: User) -> Patient:
+    """The patient record linked to this login; 404 for anyone without one."""
+    require(user, Action.VIEW_OWN_RECOVERY)
+    try:
+        return Patient.objects.select_related("centre").get(user=user)
+    except Patient.DoesNotExist:
+        raise Http404("No patient record is linked to this login.") from None
+
+
+def home_url(user: User) -> str:
+    if may(user, Action.VIEW_OWN_RECOVERY):
+        return reverse("recovery:my-recovery")
+    if may(user, Action.CREATE_PATIENT):
+        return reverse("recovery:patient-list")
+    if may(user, Action.VIEW_DASHBOARD):
+        return reverse("recovery:dashboard")
+    if user.is_authenticated and user.is_superuser:
+        return reverse("admin:index")
+    return reverse("accounts:login")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    icon: str
+
+
+_NAV: list[tuple[Action, NavItem]] = [
+    (Action.VIEW_OWN_RECOVERY, NavItem("My recovery", "recovery:my-recovery", "heart-pulse")),
+    (Action.LIST_PATIENTS, NavItem("Patients", "recovery:patient-list", "people")),
+    (Action.VIEW_DASHBOARD, NavItem("Dashboard", "recovery:dashboard", "speedometer2")),
+]
+
+
+def navigation_for(user: User) -> list[NavItem]:
+    return [item for action, item in _NAV if may(user, action)]

@@ -1,0 +1,15 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from recovery.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/auth/token/", views.obtain_token, name="token"),
+    path("v1/me/", views.me, name="me"),
+    path("v1/patients/", views.patient_list, name="patient-list"),
+    path("v1/patients/<str:patient_id>/", views.patient_detail, name="patient-detail"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

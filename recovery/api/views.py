@@ -1,0 +1,96 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from recovery import access
+from recovery.access import Action
+from recovery.api.pagination import Pagination
+from recovery.api.serializers import MeSerializer, PatientSerializer
+from recovery.services.audit import AuditContext, record_event, record_reads
+from recovery.services.patients import create_patient, update_patient
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150, error_messages={"blank": "Enter your username."})
+    password = serializers.CharField(
+        max_length=4096, trim_whitespace=False, error_messages={"blank": "Enter your password."}
+    )
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+@extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer})
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def obtain_token(request: Request) -> Response:
+    """Exchange a username and password for a token. Failures count towards the login lockout."""
+    serializer = CredentialsSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    # Django's own request, so that django-axes records the attempt and its middleware answers a lockout.
+    user = authenticate(request._request, **serializer.validated_data)
+    if user is None or not user.is_active:
+        return Response(
+            {"non_field_errors": ["That username and password do not match."]}, status=status.HTTP_400_BAD_REQUEST
+        )
+    token, _ = Token.objects.get_or_create(user=user)
+    return Response({"token": token.key})
+
+
+@extend_schema(responses=MeSerializer)
+@api_view(["GET"])
+def me(request: Request) -> Response:
+    return Response(MeSerializer(request.user).data)
+
+
+@extend_schema(methods=["GET"], responses=PatientSerializer(many=True))
+@extend_schema(methods=["POST"], request=PatientSerializer, responses={201: PatientSerializer})
+@api_view(["GET", "POST"])
+def patient_list(request: Request) -> Response:
+    context = AuditContext.from_request(request)
+    if request.method == "POST":
+        access.require(request.user, Action.CREATE_PATIENT)
+        centres = list(access.centres_for(request.user))
+        serializer = PatientSerializer(data=request.data, centres=centres)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        centre = fields.pop("centre", None)
+        if centre is None:
+            if len(centres) != 1:
+                return Response(
+                    {"centre": ["You belong to several centres: say which one this patient belongs to."]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            centre = centres[0]
+        patient = create_patient(context=context, centre=centre, fields=fields)
+        return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+    patients = access.visible_patients(request.user).select_related("centre").search(request.query_params.get("q", ""))
+    paginator = Pagination()
+    page = paginator.paginate_queryset(patients, request)
+    record_reads(context=context, action="patient.list", patients=page)
+    return paginator.get_paginated_response(PatientSerializer(page, many=True).data)
+
+
+@extend_schema(methods=["PATCH"], request=PatientSerializer, responses=PatientSerializer)
+@extend_schema(methods=["GET"], responses=PatientSerializer)
+@api_view(["GET", "PATCH"])
+def patient_detail(request: Request, patient_id) -> Response:
+    context = AuditContext.from_request(request)
+    if request.method == "PATCH":
+        patient = access.get_patient(request.user, patient_id, Action.EDIT_PATIENT)
+        serializer = PatientSerializer(patient, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = {k: v for k, v in serializer.validated_data.items() if k != "centre"}
+        patient = update_patient(context=context, patient=patient, changes=changes)
+        return Response(PatientSerializer(patient).data)
+    patient = access.get_patient(request.user, patient_id)
+    record_event(context=context, action="patient.view", patient=patient)
+    return Response(PatientSerializer(patient).data)

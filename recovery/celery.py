@@ -1,0 +1,31 @@
+"""The Celery app. Beat only wakes tasks up; the database holds the state.
+
+Every periodic task is declared here, in BEAT_SCHEDULE, and nowhere else.
+"""
+
+import os
+from datetime import timedelta
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recovery.settings")
+
+app = Celery("recovery")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["recovery"])
+
+
+def _beat_schedule() -> dict:
+    from django.conf import settings
+
+    return {
+        "record-heartbeat": {
+            "task": "recovery.tasks.record_heartbeat",
+            "schedule": timedelta(seconds=settings.HEARTBEAT_INTERVAL_SECONDS),
+        },
+    }
+
+
+@app.on_after_configure.connect
+def _configure_beat(sender: Celery, **kwargs) -> None:
+    sender.conf.beat_schedule = _beat_schedule()

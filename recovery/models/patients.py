@@ -1,0 +1,98 @@
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from accounts.models import Centre, timezone_choices
+from recovery.validators import (
+    validate_edss,
+    validate_not_future,
+    validate_phone,
+    validate_plausible_birth_date,
+    validate_timezone,
+)
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class MSType(models.TextChoices):
+    RRMS = "RRMS", "Relapsing-remitting (RRMS)"
+    SPMS = "SPMS", "Secondary progressive (SPMS)"
+    PPMS = "PPMS", "Primary progressive (PPMS)"
+    CIS = "CIS", "Clinically isolated syndrome (CIS)"
+
+
+class PatientQuerySet(models.QuerySet):
+    def search(self, text: str) -> "PatientQuerySet":
+        text = (text or "").strip()
+        if not text:
+            return self
+        query = models.Q(hospital_number__iexact=text)
+        for word in text.split():
+            query |= models.Q(first_name__icontains=word) | models.Q(last_name__icontains=word)
+        return self.filter(query)
+
+
+class Patient(models.Model):
+    """A person followed through aHSCT. Belongs to one centre; may be linked to one login."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="patients")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="patient_record",
+        help_text="The patient's own login, once they have one.",
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField(validators=[validate_plausible_birth_date])
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    hospital_number = models.CharField(max_length=32, help_text="Unique within the centre.")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(
+        max_length=20, blank=True, validators=[validate_phone], help_text="International format, e.g. +46701234567."
+    )
+    timezone = models.CharField(
+        max_length=64,
+        choices=timezone_choices,
+        validators=[validate_timezone],
+        help_text="Reminders and the day number follow this time zone.",
+    )
+    ms_type = models.CharField("MS type", max_length=4, choices=MSType.choices, blank=True)
+    ms_onset_date = models.DateField("MS onset date", null=True, blank=True, validators=[validate_not_future])
+    baseline_edss = models.DecimalField(
+        "baseline EDSS", max_digits=3, decimal_places=1, null=True, blank=True, validators=[validate_edss]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["centre", "hospital_number"], name="patient_unique_hospital_number"),
+        ]
+        indexes = [
+            models.Index(fields=["centre", "last_name", "first_name"], name="patient_centre_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def clean(self) -> None:
+        if self.ms_onset_date and self.date_of_birth and self.ms_onset_date < self.date_of_birth:
+            raise ValidationError({"ms_onset_date": "MS cannot start before the date of birth."})

@@ -1,0 +1,73 @@
+"""Writes to patient records. Every write validates first and leaves an audit record."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import Centre
+from recovery.models import Patient
+from recovery.services.audit import AuditContext, record_event
+from recovery.validators import normalise_phone
+
+EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "hospital_number",
+    "email",
+    "phone",
+    "timezone",
+    "ms_type",
+    "ms_onset_date",
+    "baseline_edss",
+)
+
+DUPLICATE_HOSPITAL_NUMBER = "Another patient at this centre already has this hospital number."
+
+
+def _check_hospital_number(patient: Patient) -> None:
+    clash = Patient.objects.filter(centre=patient.centre, hospital_number__iexact=patient.hospital_number)
+    if patient.pk:
+        clash = clash.exclude(pk=patient.pk)
+    if clash.exists():
+        raise ValidationError({"hospital_number": DUPLICATE_HOSPITAL_NUMBER})
+
+
+def _validate_and_save(patient: Patient) -> None:
+    patient.hospital_number = patient.hospital_number.strip()
+    patient.phone = normalise_phone(patient.phone)
+    patient.full_clean(exclude=["centre", "user"], validate_constraints=False)
+    _check_hospital_number(patient)
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        # Two saves raced past the check above; the database constraint settled it.
+        raise ValidationError({"hospital_number": DUPLICATE_HOSPITAL_NUMBER}) from None
+
+
+@transaction.atomic
+def create_patient(*, context: AuditContext, centre: Centre, fields: dict[str, Any]) -> Patient:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    patient = Patient(centre=centre, **fields)
+    _validate_and_save(patient)
+    record_event(context=context, action="patient.create", patient=patient)
+    return patient
+
+
+@transaction.atomic
+def update_patient(*, context: AuditContext, patient: Patient, changes: dict[str, Any]) -> Patient:
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    changed = sorted(name for name, value in changes.items() if getattr(patient, name) != value)
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    _validate_and_save(patient)
+    if changed:
+        record_event(context=context, action="patient.update", patient=patient, detail={"fields": changed})
+    return patient

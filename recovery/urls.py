@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from recovery.views import common, patient, staff
+
+recovery_patterns = [
+    path("", common.home, name="home"),
+    path("patients/", staff.patient_list, name="patient-list"),
+    path("patients/new/", staff.patient_create, name="patient-create"),
+    path("patients/<uuid:patient_id>/", staff.patient_detail, name="patient-detail"),
+    path("patients/<uuid:patient_id>/edit/", staff.patient_edit, name="patient-edit"),
+    path("patients/<uuid:patient_id>/access-log/", staff.patient_access_log, name="patient-access-log"),
+    path("dashboard/", staff.dashboard, name="dashboard"),
+    path("my/", patient.my_recovery, name="my-recovery"),
+]
+
+urlpatterns = [
+    path("", include((recovery_patterns, "recovery"))),
+    path("accounts/", include("accounts.urls")),
+    path("api/", include("recovery.api.urls")),
+    path("healthz", common.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "recovery.views.common.error_403"
+handler404 = "recovery.views.common.error_404"
+handler500 = "recovery.views.common.error_500"

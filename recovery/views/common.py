@@ -1,0 +1,71 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from recovery import access
+from recovery.models import Heartbeat
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect(access.home_url(request.user))
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        return False
+
+
+def _broker_ok() -> bool:
+    from recovery.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        return False
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database, broker and the age of the last heartbeat; 200 when all are healthy, 503 when not."""
+    database = _database_ok()
+    broker = _broker_ok()
+    age = None
+    if database:
+        beat_at = Heartbeat.objects.filter(name="beat").values_list("beat_at", flat=True).first()
+        if beat_at is not None:
+            age = round((timezone.now() - beat_at).total_seconds(), 1)
+    heartbeat = age is not None and age <= settings.HEARTBEAT_MAX_AGE_SECONDS
+    healthy = database and broker and heartbeat
+    body = {
+        "status": "ok" if healthy else "unhealthy",
+        "database": "ok" if database else "unavailable",
+        "broker": "ok" if broker else "unavailable",
+        "heartbeat_age_seconds": age,
+        "heartbeat_max_age_seconds": settings.HEARTBEAT_MAX_AGE_SECONDS,
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def error_404(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def error_403(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=500)

@@ -1,0 +1,62 @@
+"""Factories for the test cast. Dates are fixed so that tests do not depend on the day they run."""
+
+from datetime import date
+
+import factory
+
+from accounts.models import Centre, Membership, Role, User
+from recovery.models import MSType, Patient, Sex
+
+
+class CentreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Centre
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Centre {n}")
+    timezone = "Europe/Stockholm"
+    phone_24h = "+46 18 611 00 00"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"User{n}")
+    role = Role.COORDINATOR
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+
+    @factory.post_generation
+    def centres(self, create, extracted, **kwargs):
+        if create and extracted:
+            for centre in extracted:
+                Membership.objects.create(user=self, centre=centre)
+        if create:
+            self.save()
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    centre = factory.SubFactory(CentreFactory)
+    first_name = factory.Sequence(lambda n: f"Patient{n}")
+    last_name = factory.Sequence(lambda n: f"Lastname{n}")
+    date_of_birth = date(1990, 5, 17)
+    sex = Sex.FEMALE
+    hospital_number = factory.Sequence(lambda n: f"H{n:06d}")
+    email = factory.LazyAttribute(lambda p: f"{p.first_name.lower()}@example.org")
+    phone = "+46701234567"
+    timezone = "Europe/Stockholm"
+    ms_type = MSType.RRMS
+    ms_onset_date = date(2015, 3, 1)
+    baseline_edss = "3.5"
+
+
+def patient_with_login(**kwargs) -> Patient:
+    user = UserFactory(role=Role.PATIENT)
+    return PatientFactory(user=user, **kwargs)
