@@ -21,7 +21,7 @@ install: $(STAMP)
 
 run: export DEBUG ?= 1
 run: $(STAMP)
-	mkdir -p var
+	mkdir -p var/staticfiles
 	$(MANAGE) migrate --no-input
 	$(MANAGE) seed_demo
 	$(MANAGE) rundev

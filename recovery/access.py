@@ -23,7 +23,8 @@ from recovery.models import Patient
 
 class Action(StrEnum):
     LIST_PATIENTS = "patients.list"
-    VIEW_PATIENT = "patient.view"
+    VIEW_PATIENT = "patient.view"  # read the record through the API ("all who see the patient")
+    VIEW_PATIENT_CHART = "patient.chart"  # the staff pages about one patient
     CREATE_PATIENT = "patient.create"
     EDIT_PATIENT = "patient.update"
     VIEW_AUDIT = "audit.view"
@@ -36,13 +37,16 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
         {
             Action.LIST_PATIENTS,
             Action.VIEW_PATIENT,
+            Action.VIEW_PATIENT_CHART,
             Action.CREATE_PATIENT,
             Action.EDIT_PATIENT,
             Action.VIEW_AUDIT,
             Action.VIEW_DASHBOARD,
         }
     ),
-    Role.CLINICIAN: frozenset({Action.LIST_PATIENTS, Action.VIEW_PATIENT, Action.VIEW_AUDIT, Action.VIEW_DASHBOARD}),
+    Role.CLINICIAN: frozenset(
+        {Action.LIST_PATIENTS, Action.VIEW_PATIENT, Action.VIEW_PATIENT_CHART, Action.VIEW_AUDIT, Action.VIEW_DASHBOARD}
+    ),
     Role.PATIENT: frozenset({Action.VIEW_PATIENT, Action.VIEW_OWN_RECOVERY}),
 }
 

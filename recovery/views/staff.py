@@ -50,7 +50,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
-    patient = access.get_patient(request.user, patient_id)
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
     record_event(context=AuditContext.from_request(request), action="patient.view", patient=patient)
     return render(
         request,
@@ -79,9 +79,8 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
 @login_required
 def patient_access_log(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.VIEW_AUDIT)
-    events = patient.audit_events.all()
-    page = Paginator(events, AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     record_event(context=AuditContext.from_request(request), action="audit.view", patient=patient)
+    page = Paginator(patient.audit_events.all(), AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "recovery/patient_access_log.html", {"patient": patient, "page": page})
 
 

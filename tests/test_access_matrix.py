@@ -1,0 +1,156 @@
+"""The role x URL access matrix: every page and API path, every role, the expected status.
+
+A URL added to the project without a row here fails `test_every_url_is_in_the_matrix`.
+The patient whose data is requested is always `patient` (centre A). Another centre's staff and another
+patient must get 404 for it: for them it does not exist.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from recovery.models import Heartbeat
+
+ROLES = [
+    "anonymous",
+    "coordinator",
+    "clinician",
+    "patient",
+    "other_patient",
+    "other_centre_coordinator",
+    "other_centre_clinician",
+]
+
+# Django's admin is gated by Django itself (is_staff); its index stands for it in the matrix.
+EXCLUDED_NAMESPACES = {"admin"}
+ALWAYS_CHECKED = {"admin:index"}
+
+LOGIN = "login"  # a redirect to the login page
+
+
+def _row(anonymous, coordinator, clinician, patient, other_patient, other_coordinator, other_clinician):
+    return dict(
+        zip(
+            ROLES,
+            [anonymous, coordinator, clinician, patient, other_patient, other_coordinator, other_clinician],
+            strict=True,
+        )
+    )
+
+
+def _all(status):
+    return _row(*([status] * len(ROLES)))
+
+
+def _signed_in(status, anonymous=LOGIN):
+    return _row(anonymous, *([status] * (len(ROLES) - 1)))
+
+
+# url name -> (kwargs kind, expected status per role)
+MATRIX = {
+    "recovery:home": (None, _signed_in(302)),
+    "recovery:patient-list": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    "recovery:patient-create": (None, _row(LOGIN, 200, 403, 403, 403, 200, 403)),
+    "recovery:patient-detail": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:patient-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
+    "recovery:patient-access-log": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:dashboard": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    "recovery:my-recovery": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    "accounts:login": (None, _signed_in(302, anonymous=200)),
+    "accounts:logout": (None, _all(405)),  # signing out is a POST
+    "accounts:password-change": (None, _signed_in(200)),
+    "accounts:password-change-done": (None, _signed_in(200)),
+    "accounts:password-reset": (None, _all(200)),
+    "accounts:password-reset-done": (None, _all(200)),
+    "accounts:password-reset-confirm": ("reset", _all(200)),
+    "accounts:password-reset-complete": (None, _all(200)),
+    "healthz": (None, _all(200)),
+    "api:token": (None, _all(405)),  # POST only
+    "api:me": (None, _signed_in(200, anonymous=401)),
+    "api:patient-list": (None, _signed_in(200, anonymous=401)),
+    "api:patient-detail": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:schema": (None, _all(200)),
+    "api:docs": (None, _all(200)),
+    "admin:index": (None, _all(LOGIN)),
+}
+
+
+def _url_names(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _url_names(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}"
+
+
+def test_every_url_is_in_the_matrix():
+    """Every named URL of the project has a row in the access matrix (Django's admin aside)."""
+    names = {name for name in _url_names(get_resolver().url_patterns) if name.split(":")[0] not in EXCLUDED_NAMESPACES}
+    missing = names - set(MATRIX)
+    assert not missing, f"Add these URLs to the access matrix: {sorted(missing)}"
+    stale = set(MATRIX) - names - ALWAYS_CHECKED
+    assert not stale, f"These matrix rows name no URL: {sorted(stale)}"
+
+
+@pytest.fixture
+def cast(
+    coordinator,
+    clinician,
+    patient,
+    other_patient,
+    other_centre_coordinator,
+    other_centre_clinician,
+    other_centre_patient,
+):
+    Heartbeat.objects.create(name="beat", beat_at=timezone.now())
+    return {
+        "anonymous": None,
+        "coordinator": coordinator,
+        "clinician": clinician,
+        "patient": patient.user,
+        "other_patient": other_patient.user,
+        "other_centre_coordinator": other_centre_coordinator,
+        "other_centre_clinician": other_centre_clinician,
+        "_patient": patient,
+    }
+
+
+def _url(name, kind, cast):
+    if kind == "patient":
+        key = "patient_id"
+        return reverse(name, kwargs={key: cast["_patient"].uuid})
+    if kind == "reset":
+        return reverse(name, kwargs={"uidb64": "MQ", "token": "set-password"})
+    return reverse(name)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_access_matrix(name, role, cast, client_for, api_for):
+    """Each role gets exactly the status the matrix names for each URL."""
+    kind, expected_by_role = MATRIX[name]
+    expected = expected_by_role[role]
+    url = _url(name, kind, cast)
+    user = cast[role]
+    client = api_for(user) if name.startswith("api:") and name not in {"api:schema", "api:docs"} else client_for(user)
+    response = client.get(url)
+    if expected == LOGIN:
+        assert response.status_code == 302, f"{role} GET {url}: {response.status_code}"
+        assert "login" in response["Location"], f"{role} GET {url} redirected to {response['Location']}"
+    else:
+        assert response.status_code == expected, f"{role} GET {url}: {response.status_code}, expected {expected}"
+
+
+def test_malformed_patient_id_in_the_api_is_a_404(api_for, coordinator):
+    """An id that is not a UUID is simply not found, never a 500."""
+    response = api_for(coordinator).get("/api/v1/patients/not-a-uuid/")
+    assert response.status_code == 404
+
+
+def test_another_centres_patient_is_404_even_for_a_coordinator_who_knows_the_id(
+    api_for, client_for, coordinator, other_centre_patient
+):
+    """Knowing another centre's patient id reveals nothing: the page and the API both say 404."""
+    assert api_for(coordinator).get(f"/api/v1/patients/{other_centre_patient.uuid}/").status_code == 404
+    assert client_for(coordinator).get(f"/patients/{other_centre_patient.uuid}/").status_code == 404
