@@ -30,6 +30,10 @@ class Action(StrEnum):
     VIEW_AUDIT = "audit.view"
     VIEW_DASHBOARD = "dashboard.view"
     VIEW_OWN_RECOVERY = "own_recovery.view"
+    EDIT_TRANSPLANT = "transplant.update"  # episode dates and the timeline's events
+    INVITE_PATIENT = "patient.invite"
+    REVIEW_ELIGIBILITY = "eligibility.review"
+    MANAGE_OWN_CALENDAR = "own_calendar.manage"
 
 
 _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -42,12 +46,22 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.EDIT_PATIENT,
             Action.VIEW_AUDIT,
             Action.VIEW_DASHBOARD,
+            Action.EDIT_TRANSPLANT,
+            Action.INVITE_PATIENT,
+            Action.REVIEW_ELIGIBILITY,
         }
     ),
     Role.CLINICIAN: frozenset(
-        {Action.LIST_PATIENTS, Action.VIEW_PATIENT, Action.VIEW_PATIENT_CHART, Action.VIEW_AUDIT, Action.VIEW_DASHBOARD}
+        {
+            Action.LIST_PATIENTS,
+            Action.VIEW_PATIENT,
+            Action.VIEW_PATIENT_CHART,
+            Action.VIEW_AUDIT,
+            Action.VIEW_DASHBOARD,
+            Action.REVIEW_ELIGIBILITY,
+        }
     ),
-    Role.PATIENT: frozenset({Action.VIEW_PATIENT, Action.VIEW_OWN_RECOVERY}),
+    Role.PATIENT: frozenset({Action.VIEW_PATIENT, Action.VIEW_OWN_RECOVERY, Action.MANAGE_OWN_CALENDAR}),
 }
 
 
@@ -122,6 +136,7 @@ class NavItem:
 _NAV: list[tuple[Action, NavItem]] = [
     (Action.VIEW_OWN_RECOVERY, NavItem("My recovery", "recovery:my-recovery", "heart-pulse")),
     (Action.LIST_PATIENTS, NavItem("Patients", "recovery:patient-list", "people")),
+    (Action.LIST_PATIENTS, NavItem("This week", "recovery:this-week", "calendar-week")),
     (Action.VIEW_DASHBOARD, NavItem("Dashboard", "recovery:dashboard", "speedometer2")),
 ]
 

@@ -10,8 +10,16 @@ recovery_patterns = [
     path("patients/<uuid:patient_id>/", staff.patient_detail, name="patient-detail"),
     path("patients/<uuid:patient_id>/edit/", staff.patient_edit, name="patient-edit"),
     path("patients/<uuid:patient_id>/access-log/", staff.patient_access_log, name="patient-access-log"),
+    path("patients/<uuid:patient_id>/transplant/", staff.episode_edit, name="episode-edit"),
+    path("patients/<uuid:patient_id>/timeline/add/", staff.event_add, name="event-add"),
+    path("patients/<uuid:patient_id>/timeline/<uuid:event_id>/", staff.event_change, name="event-change"),
+    path("patients/<uuid:patient_id>/invite/", staff.patient_invite, name="patient-invite"),
+    path("patients/<uuid:patient_id>/eligibility/", staff.eligibility_review, name="eligibility"),
+    path("week/", staff.this_week, name="this-week"),
     path("dashboard/", staff.dashboard, name="dashboard"),
     path("my/", patient.my_recovery, name="my-recovery"),
+    path("my/calendar/", patient.my_calendar, name="my-calendar"),
+    path("calendar/<str:token>.ics", patient.calendar_feed, name="calendar-feed"),
 ]
 
 urlpatterns = [

@@ -5,11 +5,15 @@ The patient whose data is requested is always `patient` (centre A). Another cent
 patient must get 404 for it: for them it does not exist.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from recovery.models import Heartbeat
+from recovery.models import Heartbeat, ProtocolTemplate
+from recovery.services.audit import AuditContext
+from recovery.services.timeline import save_episode
 
 ROLES = [
     "anonymous",
@@ -54,8 +58,16 @@ MATRIX = {
     "recovery:patient-detail": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:patient-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:patient-access-log": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:episode-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
+    "recovery:event-add": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
+    "recovery:event-change": ("event", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
+    "recovery:patient-invite": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
+    "recovery:eligibility": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:this-week": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:dashboard": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:my-recovery": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    "recovery:my-calendar": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    "recovery:calendar-feed": ("calendar", _all(200)),  # the secret token in the URL is the credential
     "accounts:login": (None, _signed_in(302, anonymous=200)),
     "accounts:logout": (None, _all(405)),  # signing out is a POST
     "accounts:password-change": (None, _signed_in(200)),
@@ -69,6 +81,8 @@ MATRIX = {
     "api:me": (None, _signed_in(200, anonymous=401)),
     "api:patient-list": (None, _signed_in(200, anonymous=401)),
     "api:patient-detail": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:transplant": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:timeline": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:schema": (None, _all(200)),
     "api:docs": (None, _all(200)),
     "admin:index": (None, _all(LOGIN)),
@@ -104,6 +118,20 @@ def cast(
     other_centre_patient,
 ):
     Heartbeat.objects.create(name="beat", beat_at=timezone.now())
+    today = timezone.localdate()
+    save_episode(
+        context=AuditContext.system("tests"),
+        patient=patient,
+        fields={
+            "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
+            "mobilisation_date": today - timedelta(days=30),
+            "apheresis_date": today - timedelta(days=20),
+            "conditioning_start_date": today - timedelta(days=10),
+            "reinfusion_date": today - timedelta(days=5),
+        },
+    )
+    patient.calendar_token = "matrix-test-calendar-token"
+    patient.save(update_fields=["calendar_token"])
     return {
         "anonymous": None,
         "coordinator": coordinator,
@@ -120,6 +148,11 @@ def _url(name, kind, cast):
     if kind == "patient":
         key = "patient_id"
         return reverse(name, kwargs={key: cast["_patient"].uuid})
+    if kind == "event":
+        event = cast["_patient"].episode.events.first()
+        return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "event_id": event.uuid})
+    if kind == "calendar":
+        return reverse(name, kwargs={"token": cast["_patient"].calendar_token})
     if kind == "reset":
         return reverse(name, kwargs={"uidb64": "MQ", "token": "set-password"})
     return reverse(name)

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from recovery.api import views
+from recovery.api import timeline, views
 
 app_name = "api"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("v1/me/", views.me, name="me"),
     path("v1/patients/", views.patient_list, name="patient-list"),
     path("v1/patients/<str:patient_id>/", views.patient_detail, name="patient-detail"),
+    path("v1/patients/<str:patient_id>/transplant/", timeline.transplant, name="transplant"),
+    path("v1/patients/<str:patient_id>/timeline/", timeline.timeline, name="timeline"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -54,6 +54,10 @@ class TransplantConfig(Config):
     eligibility_max_edss: float = 5.5  # inclusive; centres set 5.5 to 6.0
     apheresis_window_start_day: int = 9  # days after mobilisation (M+9 to M+14)
     apheresis_window_end_day: int = 14
+    max_conditioning_days: int = 14  # conditioning starts at most this many days before Day 0 (Bu-based ~D-9)
+    earliest_plausible_year: int = 1995  # the first aHSCT for MS were in the mid-1990s
+    max_days_ahead: int = 730  # a planned date further ahead than this is a typing error
+    due_window_days: int = 7  # a planned event is "due" from this many days before its date
 
 
 DEFAULT_PHASE_CONFIG = PhaseConfig()

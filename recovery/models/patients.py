@@ -28,6 +28,12 @@ class MSType(models.TextChoices):
     CIS = "CIS", "Clinically isolated syndrome (CIS)"
 
 
+class PatientStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    DECEASED = "deceased", "Deceased"
+
+
 class PatientQuerySet(models.QuerySet):
     def search(self, text: str) -> "PatientQuerySet":
         text = (text or "").strip()
@@ -72,6 +78,18 @@ class Patient(models.Model):
     baseline_edss = models.DecimalField(
         "baseline EDSS", max_digits=3, decimal_places=1, null=True, blank=True, validators=[validate_edss]
     )
+    previous_treatments = models.TextField(
+        "previous disease-modifying treatments",
+        blank=True,
+        help_text="One per line, with years, e.g. Natalizumab 2019-2022.",
+    )
+    preferred_language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    contact_name = models.CharField("next of kin / contact", max_length=200, blank=True)
+    contact_phone = models.CharField(
+        "contact's phone", max_length=20, blank=True, validators=[validate_phone], help_text="International format."
+    )
+    status = models.CharField(max_length=16, choices=PatientStatus.choices, default=PatientStatus.ACTIVE)
+    calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -22,6 +22,11 @@ EDITABLE_FIELDS = (
     "ms_type",
     "ms_onset_date",
     "baseline_edss",
+    "previous_treatments",
+    "preferred_language",
+    "contact_name",
+    "contact_phone",
+    "status",
 )
 
 DUPLICATE_HOSPITAL_NUMBER = "Another patient at this centre already has this hospital number."
@@ -38,6 +43,7 @@ def _check_hospital_number(patient: Patient) -> None:
 def _validate_and_save(patient: Patient) -> None:
     patient.hospital_number = patient.hospital_number.strip()
     patient.phone = normalise_phone(patient.phone)
+    patient.contact_phone = normalise_phone(patient.contact_phone)
     patient.full_clean(exclude=["centre", "user"], validate_constraints=False)
     _check_hospital_number(patient)
     try:

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from recovery import access
@@ -89,3 +89,27 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     access.require(request.user, Action.VIEW_DASHBOARD)
     patient_count = access.visible_patients(request.user).count()
     return render(request, "recovery/dashboard.html", {"patient_count": patient_count})
+
+
+def episode_edit(request, patient_id):  # placeholder, being written
+    raise Http404
+
+
+def event_add(request, patient_id):  # placeholder, being written
+    raise Http404
+
+
+def event_change(request, patient_id, event_id):  # placeholder, being written
+    raise Http404
+
+
+def patient_invite(request, patient_id):  # placeholder, being written
+    raise Http404
+
+
+def eligibility_review(request, patient_id):  # placeholder, being written
+    raise Http404
+
+
+def this_week(request):  # placeholder, being written
+    raise Http404

@@ -1,0 +1,45 @@
+"""The clinical configuration in force for a centre: the shipped defaults plus the centre's latest overrides."""
+
+from dataclasses import dataclass
+
+from accounts.models import Centre
+from recovery.clinical.config import DEFAULT_PHASE_CONFIG, DEFAULT_TRANSPLANT_CONFIG, PhaseConfig, TransplantConfig
+from recovery.models import CentreConfiguration
+
+
+@dataclass(frozen=True)
+class ActiveConfig:
+    version: int  # 0 = the shipped defaults, unchanged
+    phase: PhaseConfig
+    transplant: TransplantConfig
+
+
+DEFAULT_CONFIG = ActiveConfig(version=0, phase=DEFAULT_PHASE_CONFIG, transplant=DEFAULT_TRANSPLANT_CONFIG)
+
+
+def config_from_values(version: int, values: dict) -> ActiveConfig:
+    return ActiveConfig(
+        version=version,
+        phase=DEFAULT_PHASE_CONFIG.with_overrides(values.get("phase")),
+        transplant=DEFAULT_TRANSPLANT_CONFIG.with_overrides(values.get("transplant")),
+    )
+
+
+def active_config(centre: Centre | int) -> ActiveConfig:
+    centre_id = centre if isinstance(centre, int) else centre.pk
+    latest = CentreConfiguration.objects.filter(centre_id=centre_id).order_by("-version").first()
+    if latest is None:
+        return DEFAULT_CONFIG
+    return config_from_values(latest.version, latest.values or {})
+
+
+def active_configs(centre_ids) -> dict[int, ActiveConfig]:
+    """The configuration of several centres in one query (for lists)."""
+    configs = {centre_id: DEFAULT_CONFIG for centre_id in centre_ids}
+    seen: set[int] = set()
+    rows = CentreConfiguration.objects.filter(centre_id__in=list(configs)).order_by("centre_id", "-version")
+    for row in rows:
+        if row.centre_id not in seen:
+            seen.add(row.centre_id)
+            configs[row.centre_id] = config_from_values(row.version, row.values or {})
+    return configs

@@ -1,0 +1,245 @@
+"""The transplant episode and the timeline generated from its protocol."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from recovery.clinical.episode import DATE_FIELDS, cd34_warning, check_episode_dates
+from recovery.clinical.phases import EpisodeDates, PhaseState, local_date, phase_on
+from recovery.clinical.timeline import (
+    Anchor,
+    DisplayStatus,
+    EventKind,
+    EventStatus,
+    ExistingEvent,
+    TemplateEvent,
+    display_status,
+    plan_timeline,
+)
+from recovery.models import Patient, ProtocolTemplate, TimelineEvent, TransplantEpisode
+from recovery.services.audit import AuditContext, record_event
+from recovery.services.configuration import ActiveConfig, active_config
+
+EPISODE_FIELDS = ("protocol", *DATE_FIELDS, "cd34_dose")
+
+
+def patient_today(patient: Patient) -> date:
+    """Today's date where the patient is."""
+    return local_date(timezone.now(), patient.timezone)
+
+
+def episode_dates(episode: TransplantEpisode | None) -> EpisodeDates:
+    if episode is None:
+        return EpisodeDates()
+    return EpisodeDates(
+        mobilisation=episode.mobilisation_date,
+        apheresis=episode.apheresis_date,
+        conditioning_start=episode.conditioning_start_date,
+        reinfusion=episode.reinfusion_date,
+        neutrophil_engraftment=episode.neutrophil_engraftment_date,
+    )
+
+
+def current_state(patient: Patient, config: ActiveConfig, today: date | None = None) -> PhaseState:
+    """The patient's phase, day and flags today, in their own time zone."""
+    episode = getattr(patient, "episode", None) if _has_episode(patient) else None
+    return phase_on(episode_dates(episode), today or patient_today(patient), config.phase)
+
+
+def _has_episode(patient: Patient) -> bool:
+    try:
+        return patient.episode is not None
+    except TransplantEpisode.DoesNotExist:
+        return False
+
+
+def episode_of(patient: Patient) -> TransplantEpisode | None:
+    return patient.episode if _has_episode(patient) else None
+
+
+def _anchors(episode: TransplantEpisode) -> dict[Anchor, date | None]:
+    return {
+        Anchor.MOBILISATION: episode.mobilisation_date,
+        Anchor.CONDITIONING_START: episode.conditioning_start_date,
+        Anchor.DAY0: episode.reinfusion_date,
+        Anchor.NEUTROPHIL_ENGRAFTMENT: episode.neutrophil_engraftment_date,
+        Anchor.DISCHARGE: episode.discharge_date,
+    }
+
+
+def _template(protocol: ProtocolTemplate | None) -> list[TemplateEvent]:
+    if protocol is None:
+        return []
+    return [
+        TemplateEvent(
+            key=row.key,
+            anchor=Anchor(row.anchor),
+            offset_days=row.offset_days,
+            kind=EventKind(row.kind),
+            title=row.title,
+        )
+        for row in protocol.events.all()
+    ]
+
+
+@transaction.atomic
+def regenerate_timeline(*, episode: TransplantEpisode) -> dict[str, int]:
+    """Bring the generated events in line with the protocol and the anchor dates. Idempotent.
+
+    Events a person completed, cancelled or moved by hand, and events added by hand, are never changed.
+    """
+    existing_rows = list(TimelineEvent.objects.select_for_update().filter(episode=episode))
+    existing = [
+        ExistingEvent(
+            id=row.pk,
+            template_key=row.template_key,
+            planned_date=row.planned_date,
+            status=EventStatus(row.status),
+            manually_changed=row.manually_changed,
+        )
+        for row in existing_rows
+    ]
+    plan = plan_timeline(_template(episode.protocol), _anchors(episode), existing)
+    TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                episode=episode,
+                template_key=item.template_key,
+                kind=item.kind.value,
+                title=item.title,
+                planned_date=item.planned_date,
+            )
+            for item in plan.create
+        ]
+    )
+    by_id = {row.pk: row for row in existing_rows}
+    moved = []
+    for item in plan.move:
+        row = by_id[item.event_id]
+        row.planned_date = item.planned_date
+        moved.append(row)
+    TimelineEvent.objects.bulk_update(moved, ["planned_date", "updated_at"])
+    TimelineEvent.objects.filter(pk__in=plan.remove).delete()
+    return {"created": len(plan.create), "moved": len(plan.move), "removed": len(plan.remove)}
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    episode: TransplantEpisode
+    warnings: list[str]
+    changes: dict[str, int]
+
+
+@transaction.atomic
+def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, Any]) -> EpisodeResult:
+    """Create or update the patient's transplant episode, check its dates, and regenerate the timeline."""
+    unknown = set(fields) - set(EPISODE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    config = active_config(patient.centre_id)
+    episode = episode_of(patient) or TransplantEpisode(patient=patient)
+    before = {name: getattr(episode, name) for name in EPISODE_FIELDS}
+    for name, value in fields.items():
+        setattr(episode, name, value)
+    errors = check_episode_dates(
+        {name: getattr(episode, name) for name in DATE_FIELDS}, patient_today(patient), config.transplant
+    )
+    if errors:
+        raise ValidationError(errors)
+    episode.full_clean(exclude=["patient"])
+    created = episode.pk is None
+    episode.save()
+    changed = sorted(name for name in EPISODE_FIELDS if before[name] != getattr(episode, name))
+    changes = regenerate_timeline(episode=episode)
+    if created or changed:
+        record_event(
+            context=context,
+            action="transplant.create" if created else "transplant.update",
+            patient=patient,
+            detail={"fields": changed, "timeline": changes},
+        )
+    warning = cd34_warning(episode.cd34_dose, config.transplant)
+    return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=changes)
+
+
+class EventAction:
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    MOVE = "move"
+    REOPEN = "reopen"
+    ALL = (COMPLETE, CANCEL, MOVE, REOPEN)
+
+
+@transaction.atomic
+def change_event(
+    *, context: AuditContext, event: TimelineEvent, action: str, on: date | None = None, note: str = ""
+) -> TimelineEvent:
+    """Complete, cancel, move or reopen an event by hand. The change survives regeneration."""
+    if action not in EventAction.ALL:
+        raise ValidationError({"action": "Choose complete, cancel, move or reopen."})
+    if action == EventAction.MOVE:
+        if on is None:
+            raise ValidationError({"on": "Give the new date."})
+        event.planned_date = on
+        event.status = EventStatus.PLANNED
+    elif action == EventAction.COMPLETE:
+        event.status = EventStatus.DONE
+        event.actual_date = on or patient_today(event.episode.patient)
+    elif action == EventAction.CANCEL:
+        event.status = EventStatus.CANCELLED
+    else:
+        event.status = EventStatus.PLANNED
+        event.actual_date = None
+    if note:
+        event.note = note[:500]
+    event.manually_changed = True
+    event.save()
+    record_event(
+        context=context,
+        action=f"timeline.{action}",
+        patient=event.episode.patient,
+        detail={"event": str(event.uuid), "title": event.title, "date": (on or event.planned_date).isoformat()},
+    )
+    return event
+
+
+@transaction.atomic
+def add_event(
+    *, context: AuditContext, episode: TransplantEpisode, kind: str, title: str, planned_date: date, note: str = ""
+) -> TimelineEvent:
+    event = TimelineEvent(
+        episode=episode, kind=kind, title=title, planned_date=planned_date, note=note, manually_changed=True
+    )
+    event.full_clean(exclude=["episode"])
+    event.save()
+    record_event(
+        context=context,
+        action="timeline.add",
+        patient=episode.patient,
+        detail={"event": str(event.uuid), "title": title, "date": planned_date.isoformat()},
+    )
+    return event
+
+
+@dataclass(frozen=True)
+class EventView:
+    event: TimelineEvent
+    status: DisplayStatus
+    day: int | None
+
+
+def events_with_status(events, today: date, config: ActiveConfig, reinfusion: date | None) -> list[EventView]:
+    return [
+        EventView(
+            event=event,
+            status=display_status(
+                EventStatus(event.status), event.planned_date, today, config.transplant.due_window_days
+            ),
+            day=(event.planned_date - reinfusion).days if reinfusion else None,
+        )
+        for event in events
+    ]

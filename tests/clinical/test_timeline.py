@@ -1,0 +1,473 @@
+"""Protocol timeline templates and regeneration planning (domain.md 1.1, 1.3, 3.1 to 3.4; section 8)."""
+
+import re
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from recovery.clinical.timeline import (
+    DEFAULT_PROTOCOLS,
+    Anchor,
+    DisplayStatus,
+    EventKind,
+    EventStatus,
+    ExistingEvent,
+    TemplateEvent,
+    TimelinePlan,
+    display_status,
+    plan_timeline,
+)
+
+MOBILISATION = date(2025, 1, 6)
+CONDITIONING_START = date(2025, 2, 3)
+DAY0 = date(2025, 2, 8)
+ENGRAFTMENT = date(2025, 2, 19)
+DISCHARGE = date(2025, 2, 24)
+
+ALL_ANCHORS = {
+    Anchor.MOBILISATION: MOBILISATION,
+    Anchor.CONDITIONING_START: CONDITIONING_START,
+    Anchor.DAY0: DAY0,
+    Anchor.NEUTROPHIL_ENGRAFTMENT: ENGRAFTMENT,
+    Anchor.DISCHARGE: DISCHARGE,
+}
+BEFORE_ENGRAFTMENT = {**ALL_ANCHORS, Anchor.NEUTROPHIL_ENGRAFTMENT: None, Anchor.DISCHARGE: None}
+
+PROTOCOL_CODES = sorted(DEFAULT_PROTOCOLS)
+
+# A small template for the rule tests: one event per anchor, plus two on Day 0.
+SMALL_TEMPLATE = (
+    TemplateEvent("mob", Anchor.MOBILISATION, 0, EventKind.CHEMOTHERAPY, "Mobilisation"),
+    TemplateEvent("cond", Anchor.CONDITIONING_START, 0, EventKind.MEDICATION_START, "Aciclovir starts"),
+    TemplateEvent("cy-d-5", Anchor.DAY0, -5, EventKind.CHEMOTHERAPY, "Cyclophosphamide (Day -5)"),
+    TemplateEvent("reinfusion", Anchor.DAY0, 0, EventKind.PROCEDURE, "Reinfusion"),
+    TemplateEvent("visit-d30", Anchor.DAY0, 30, EventKind.VISIT, "Clinic visit (Day +30)"),
+    TemplateEvent("engraft", Anchor.NEUTROPHIL_ENGRAFTMENT, 0, EventKind.MEDICATION_START, "Co-trimoxazole starts"),
+    TemplateEvent("discharge-bloods", Anchor.DISCHARGE, 7, EventKind.LAB, "Blood count"),
+)
+
+
+def apply_plan(plan: TimelinePlan, existing: list[ExistingEvent]) -> list[ExistingEvent]:
+    """What the database would hold after applying `plan`: an in-memory stand-in for the service."""
+    removed = set(plan.remove)
+    moved = {m.event_id: m.planned_date for m in plan.move}
+    result = [replace(e, planned_date=moved.get(e.id, e.planned_date)) for e in existing if e.id not in removed]
+    next_id = max((e.id for e in existing), default=0) + 1
+    for offset, item in enumerate(plan.create):
+        result.append(ExistingEvent(next_id + offset, item.template_key, item.planned_date, EventStatus.PLANNED, False))
+    return result
+
+
+def build(template, anchors) -> list[ExistingEvent]:
+    return apply_plan(plan_timeline(template, anchors, []), [])
+
+
+def by_key(events: list[ExistingEvent]) -> dict[str | None, ExistingEvent]:
+    return {e.template_key: e for e in events}
+
+
+def change(events: list[ExistingEvent], key: str, **changes) -> list[ExistingEvent]:
+    """`events` with the fields in `changes` set on the event with template key `key`."""
+    return [replace(e, **changes) if e.template_key == key else e for e in events]
+
+
+def hand_added(event_id: int, planned_date: date) -> ExistingEvent:
+    return ExistingEvent(event_id, None, planned_date, EventStatus.PLANNED, False)
+
+
+# Default templates -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+def test_default_protocol_keys_are_unique(code):
+    """Every default protocol has unique event keys and is filed under its own code."""
+    protocol = DEFAULT_PROTOCOLS[code]
+    keys = [e.key for e in protocol.events]
+    assert len(keys) == len(set(keys))
+    assert protocol.code == code
+
+
+def test_default_protocols_include_cy_atg_beam_atg_and_bu_cy_atg():
+    """The three regimens of domain.md 1.3 have default templates."""
+    assert set(DEFAULT_PROTOCOLS) >= {"cy_atg", "beam_atg", "bu_cy_atg"}
+
+
+FOLLOW_UP = [
+    ("visit-d30", Anchor.DAY0, 30, EventKind.VISIT),
+    ("visit-d100", Anchor.DAY0, 100, EventKind.VISIT),
+    ("visit-m6", Anchor.DAY0, 182, EventKind.VISIT),
+    ("visit-m12", Anchor.DAY0, 365, EventKind.VISIT),
+    ("visit-y2", Anchor.DAY0, 730, EventKind.VISIT),
+    ("visit-y5", Anchor.DAY0, 1826, EventKind.VISIT),
+    ("visit-y10", Anchor.DAY0, 3652, EventKind.VISIT),
+    ("edss-m3", Anchor.DAY0, 91, EventKind.EDSS_REVIEW),
+    ("edss-m6", Anchor.DAY0, 182, EventKind.EDSS_REVIEW),
+    ("edss-m12", Anchor.DAY0, 365, EventKind.EDSS_REVIEW),
+    ("edss-y10", Anchor.DAY0, 3652, EventKind.EDSS_REVIEW),
+    ("mri-m6", Anchor.DAY0, 182, EventKind.MRI),
+    ("mri-y10", Anchor.DAY0, 3652, EventKind.MRI),
+    ("cd4-igg-m3", Anchor.DAY0, 91, EventKind.LAB),
+    ("cd4-igg-m6", Anchor.DAY0, 182, EventKind.LAB),
+    ("cd4-igg-m12", Anchor.DAY0, 365, EventKind.LAB),
+    ("cd4-m18", Anchor.DAY0, 547, EventKind.LAB),
+    ("cd4-m24", Anchor.DAY0, 730, EventKind.LAB),
+    ("thyroid-platelets-m12", Anchor.DAY0, 365, EventKind.LAB),
+    ("thyroid-platelets-y10", Anchor.DAY0, 3652, EventKind.LAB),
+    ("pcr-d7", Anchor.DAY0, 7, EventKind.LAB),
+    ("pcr-d98", Anchor.DAY0, 98, EventKind.LAB),
+    ("reinfusion-d0", Anchor.DAY0, 0, EventKind.PROCEDURE),
+    ("checkin-daily", Anchor.DAY0, 0, EventKind.CHECKIN_PERIOD),
+    ("aciclovir-start", Anchor.CONDITIONING_START, 0, EventKind.MEDICATION_START),
+    ("aciclovir-review", Anchor.DAY0, 365, EventKind.MEDICATION_STOP),
+    ("cotrimoxazole-start", Anchor.NEUTROPHIL_ENGRAFTMENT, 0, EventKind.MEDICATION_START),
+    ("cotrimoxazole-review", Anchor.DAY0, 182, EventKind.MEDICATION_STOP),
+    ("bloods-after-discharge", Anchor.DISCHARGE, 7, EventKind.LAB),
+    ("vaccine-zoster", Anchor.DAY0, 60, EventKind.VACCINATION),
+    ("vaccine-flu-pneumo", Anchor.DAY0, 91, EventKind.VACCINATION),
+    ("vaccine-live", Anchor.DAY0, 730, EventKind.VACCINATION),
+    ("mobilisation-cy", Anchor.MOBILISATION, 0, EventKind.CHEMOTHERAPY),
+    ("gcsf-start", Anchor.MOBILISATION, 1, EventKind.MEDICATION_START),
+    ("apheresis-expected", Anchor.MOBILISATION, 9, EventKind.PROCEDURE),
+]
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+@pytest.mark.parametrize(("key", "anchor", "offset", "kind"), FOLLOW_UP, ids=[row[0] for row in FOLLOW_UP])
+def test_default_protocol_schedules_shared_event(code, key, anchor, offset, kind):
+    """Each regimen has the shared mobilisation and follow-up event at its anchor and day offset."""
+    event = {e.key: e for e in DEFAULT_PROTOCOLS[code].events}[key]
+    assert (event.anchor, event.offset_days, event.kind) == (anchor, offset, kind)
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+@pytest.mark.parametrize(
+    ("kind", "prefix"),
+    [(EventKind.VISIT, "visit"), (EventKind.EDSS_REVIEW, "edss"), (EventKind.MRI, "mri")],
+    ids=["visits", "ms-reviews", "mri"],
+)
+def test_yearly_events_run_from_month_12_to_year_10_on_the_anniversary(code, kind, prefix):
+    """Visits, MS reviews and MRI recur on each anniversary of Day 0 from month 12 to year 10."""
+    offsets = {e.offset_days for e in DEFAULT_PROTOCOLS[code].events if e.kind == kind}
+    anniversaries = {365 * n + n // 4 for n in range(1, 11)}
+    assert anniversaries <= offsets
+    assert max(offsets) == 3652
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+def test_mri_at_month_6_is_the_re_baseline(code):
+    """The month-6 MRI is titled as the post-transplant re-baseline scan."""
+    event = {e.key: e for e in DEFAULT_PROTOCOLS[code].events}["mri-m6"]
+    assert "re-baseline" in event.title
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+@pytest.mark.parametrize("month", [3, 6, 12], ids=["m3", "m6", "m12"])
+def test_cd4_and_igg_checked_at_months_3_6_and_12(code, month):
+    """CD4 and IgG are checked together at months 3, 6 and 12."""
+    event = {e.key: e for e in DEFAULT_PROTOCOLS[code].events}[f"cd4-igg-m{month}"]
+    assert "CD4" in event.title
+    assert "IgG" in event.title
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+def test_weekly_ebv_cmv_pcr_from_day_7_to_day_98(code):
+    """EBV and CMV PCR are planned once a week from Day +7 to Day +98."""
+    offsets = sorted(e.offset_days for e in DEFAULT_PROTOCOLS[code].events if e.key.startswith("pcr-"))
+    assert offsets == list(range(7, 99, 7))
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+def test_live_vaccine_reminder_is_not_before_month_24(code):
+    """No vaccination event mentions live vaccines before Day +730 (domain.md section 8 item 17)."""
+    for event in DEFAULT_PROTOCOLS[code].events:
+        if event.kind == EventKind.VACCINATION and "Live" in event.title:
+            assert event.offset_days >= 730
+
+
+CONDITIONING = [
+    ("cy_atg", "cy", [-5, -4, -3, -2]),
+    ("cy_atg", "atg", [-5, -4, -3, -2, -1]),
+    ("beam_atg", "bcnu", [-6]),
+    ("beam_atg", "etoposide-cytarabine", [-5, -4, -3, -2]),
+    ("beam_atg", "melphalan", [-1]),
+    ("beam_atg", "atg", [1, 2]),
+    ("bu_cy_atg", "busulfan", [-9, -8, -7, -6]),
+    ("bu_cy_atg", "cy", [-5, -4]),
+    ("bu_cy_atg", "atg", [-3, -2, -1]),
+]
+
+
+@pytest.mark.parametrize(("code", "drug", "days"), CONDITIONING, ids=[f"{c}-{d}" for c, d, _ in CONDITIONING])
+def test_conditioning_days_follow_domain_schedule(code, drug, days):
+    """Conditioning drugs fall on the regimen's days relative to Day 0, one event per day."""
+    pattern = re.compile(rf"{drug}-d(-?\d+)")
+    events = [e for e in DEFAULT_PROTOCOLS[code].events if pattern.fullmatch(e.key)]
+    assert sorted(e.offset_days for e in events) == days
+    assert all(e.anchor == Anchor.DAY0 and e.kind == EventKind.CHEMOTHERAPY for e in events)
+    assert all(f"{e.offset_days:+d}" in e.title for e in events)
+
+
+def test_bu_cy_atg_description_mentions_cd34_selected_graft():
+    """The busulfan regimen says that it uses a CD34-selected graft."""
+    assert "CD34-selected" in DEFAULT_PROTOCOLS["bu_cy_atg"].description
+
+
+# plan_timeline ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+def test_fresh_timeline_creates_every_event_at_anchor_plus_offset(code):
+    """With every anchor known and nothing stored, each template event is created at anchor + offset."""
+    template = DEFAULT_PROTOCOLS[code].events
+    plan = plan_timeline(template, ALL_ANCHORS, [])
+    assert plan.move == ()
+    assert plan.remove == ()
+    assert len(plan.create) == len(template)
+    for item, created in zip(template, plan.create, strict=True):
+        assert created.template_key == item.key
+        assert created.planned_date == ALL_ANCHORS[item.anchor] + timedelta(days=item.offset_days)
+        assert (created.kind, created.title) == (item.kind, item.title)
+
+
+KNOWN_ANCHORS = [
+    ("nothing", {}, set()),
+    ("mobilisation-only", {Anchor.MOBILISATION: MOBILISATION}, {"mob"}),
+    (
+        "before-engraftment",
+        {Anchor.MOBILISATION: MOBILISATION, Anchor.CONDITIONING_START: CONDITIONING_START, Anchor.DAY0: DAY0},
+        {"mob", "cond", "cy-d-5", "reinfusion", "visit-d30"},
+    ),
+    (
+        "explicit-none",
+        {Anchor.DAY0: DAY0, Anchor.NEUTROPHIL_ENGRAFTMENT: None, Anchor.DISCHARGE: None},
+        {"cy-d-5", "reinfusion", "visit-d30"},
+    ),
+    ("all", ALL_ANCHORS, {e.key for e in SMALL_TEMPLATE}),
+]
+
+
+@pytest.mark.parametrize(("anchors", "expected"), [r[1:] for r in KNOWN_ANCHORS], ids=[r[0] for r in KNOWN_ANCHORS])
+def test_fresh_timeline_skips_events_whose_anchor_is_unknown(anchors, expected):
+    """Only events whose anchor date is known are created; a missing anchor counts as unknown."""
+    plan = plan_timeline(SMALL_TEMPLATE, anchors, [])
+    assert {c.template_key for c in plan.create} == expected
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+@pytest.mark.parametrize(
+    "anchors", [ALL_ANCHORS, BEFORE_ENGRAFTMENT, {}], ids=["all-anchors", "before-engraftment", "no-anchors"]
+)
+def test_regeneration_after_applying_is_empty(code, anchors):
+    """Planning again after applying a plan gives an empty plan (regeneration is idempotent)."""
+    template = DEFAULT_PROTOCOLS[code].events
+    stored = build(template, anchors)
+    assert plan_timeline(template, anchors, stored).is_empty
+
+
+def test_regeneration_after_each_change_of_anchors_settles_in_one_step():
+    """Each anchor change needs one plan; planning again after applying it gives an empty plan."""
+    template = DEFAULT_PROTOCOLS["cy_atg"].events
+    stored: list[ExistingEvent] = []
+    history = [
+        {Anchor.MOBILISATION: MOBILISATION},
+        BEFORE_ENGRAFTMENT,
+        {**BEFORE_ENGRAFTMENT, Anchor.DAY0: DAY0 + timedelta(days=3)},
+        ALL_ANCHORS,
+        {**ALL_ANCHORS, Anchor.DISCHARGE: None},
+    ]
+    for anchors in history:
+        stored = apply_plan(plan_timeline(template, anchors, stored), stored)
+        assert plan_timeline(template, anchors, stored).is_empty
+
+
+def test_moving_day0_moves_only_untouched_planned_day0_events():
+    """Day 0 moved by +3: the untouched planned Day-0 event moves 3 days; mobilisation, done, manually
+    changed and hand-added events stay where they are."""
+    stored = build(SMALL_TEMPLATE, ALL_ANCHORS)
+    events = by_key(stored)
+    stored = change(stored, "cy-d-5", status=EventStatus.DONE)
+    stored = change(
+        stored, "visit-d30", manually_changed=True, planned_date=events["visit-d30"].planned_date + timedelta(days=1)
+    )
+    stored.append(hand_added(100, DAY0 + timedelta(days=14)))
+
+    plan = plan_timeline(SMALL_TEMPLATE, {**ALL_ANCHORS, Anchor.DAY0: DAY0 + timedelta(days=3)}, stored)
+
+    assert plan.create == ()
+    assert plan.remove == ()
+    assert {(m.event_id, m.planned_date) for m in plan.move} == {
+        (events["reinfusion"].id, DAY0 + timedelta(days=3)),
+    }
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+def test_moving_day0_moves_every_day0_event_of_a_default_protocol_by_the_same_days(code):
+    """Day 0 moved by +3 moves each untouched Day-0-anchored event by exactly 3 days and nothing else."""
+    template = DEFAULT_PROTOCOLS[code].events
+    stored = build(template, ALL_ANCHORS)
+
+    plan = plan_timeline(template, {**ALL_ANCHORS, Anchor.DAY0: DAY0 + timedelta(days=3)}, stored)
+
+    by_id = {e.id: e for e in stored}
+    assert {by_id[m.event_id].template_key for m in plan.move} == {e.key for e in template if e.anchor == Anchor.DAY0}
+    assert all(m.planned_date - by_id[m.event_id].planned_date == timedelta(days=3) for m in plan.move)
+    assert plan.create == ()
+    assert plan.remove == ()
+
+
+@pytest.mark.parametrize(
+    ("status", "manually_changed", "moved"),
+    [
+        (EventStatus.PLANNED, False, True),
+        (EventStatus.PLANNED, True, False),
+        (EventStatus.DONE, False, False),
+        (EventStatus.DONE, True, False),
+        (EventStatus.CANCELLED, False, False),
+        (EventStatus.CANCELLED, True, False),
+    ],
+    ids=["untouched", "manually-moved", "done", "done-by-hand", "cancelled", "cancelled-by-hand"],
+)
+def test_only_untouched_planned_event_follows_its_anchor(status, manually_changed, moved):
+    """A Day-0 event follows a Day 0 change only while it is planned and untouched."""
+    stored = [ExistingEvent(1, "reinfusion", DAY0, status, manually_changed)]
+    plan = plan_timeline(SMALL_TEMPLATE[3:4], {Anchor.DAY0: DAY0 + timedelta(days=3)}, stored)
+    assert bool(plan.move) is moved
+    assert plan.create == ()
+    assert plan.remove == ()
+
+
+def test_engraftment_date_becoming_known_creates_engraftment_events():
+    """Recording neutrophil engraftment creates the events anchored to it and changes nothing else."""
+    template = DEFAULT_PROTOCOLS["cy_atg"].events
+    stored = build(template, BEFORE_ENGRAFTMENT)
+
+    plan = plan_timeline(template, {**BEFORE_ENGRAFTMENT, Anchor.NEUTROPHIL_ENGRAFTMENT: ENGRAFTMENT}, stored)
+
+    expected = {e.key for e in template if e.anchor == Anchor.NEUTROPHIL_ENGRAFTMENT}
+    assert expected == {"cotrimoxazole-start"}
+    assert {c.template_key for c in plan.create} == expected
+    assert all(c.planned_date == ENGRAFTMENT for c in plan.create)
+    assert plan.move == ()
+    assert plan.remove == ()
+
+
+def test_anchor_set_back_to_none_removes_untouched_planned_events_only():
+    """Clearing Day 0 removes its untouched planned events but keeps done, cancelled, manually changed and
+    hand-added events, and events on other anchors."""
+    stored = build(SMALL_TEMPLATE, ALL_ANCHORS)
+    events = by_key(stored)
+    stored = change(stored, "cy-d-5", status=EventStatus.DONE)
+    stored = change(stored, "visit-d30", status=EventStatus.CANCELLED)
+    stored.append(hand_added(100, DAY0))
+
+    plan = plan_timeline(SMALL_TEMPLATE, {**ALL_ANCHORS, Anchor.DAY0: None}, stored)
+
+    assert plan.remove == (events["reinfusion"].id,)
+    assert plan.create == ()
+    assert plan.move == ()
+    assert plan_timeline(SMALL_TEMPLATE, {**ALL_ANCHORS, Anchor.DAY0: None}, apply_plan(plan, stored)).is_empty
+
+
+def test_manually_changed_planned_event_is_kept_when_its_anchor_goes():
+    """A planned event a coordinator moved by hand is not removed when its anchor date is cleared."""
+    stored = [ExistingEvent(1, "reinfusion", DAY0, EventStatus.PLANNED, True)]
+    assert plan_timeline(SMALL_TEMPLATE, {}, stored).is_empty
+
+
+HAND_ADDED_SCENARIOS = [
+    ("day0-moved", {**ALL_ANCHORS, Anchor.DAY0: DAY0 + timedelta(days=3)}, SMALL_TEMPLATE),
+    ("day0-cleared", {**ALL_ANCHORS, Anchor.DAY0: None}, SMALL_TEMPLATE),
+    ("no-anchors", {}, SMALL_TEMPLATE),
+    ("template-emptied", ALL_ANCHORS, ()),
+]
+
+
+@pytest.mark.parametrize(
+    ("anchors", "template"), [s[1:] for s in HAND_ADDED_SCENARIOS], ids=[s[0] for s in HAND_ADDED_SCENARIOS]
+)
+def test_hand_added_events_are_never_touched(anchors, template):
+    """Events added by hand (no template key) are never moved or removed."""
+    stored = [*build(SMALL_TEMPLATE, ALL_ANCHORS), hand_added(100, DAY0), hand_added(101, DAY0 + timedelta(days=5))]
+    plan = plan_timeline(template, anchors, stored)
+    touched = {m.event_id for m in plan.move} | set(plan.remove)
+    assert touched.isdisjoint({100, 101})
+
+
+def test_event_dropped_from_template_is_removed_unless_touched():
+    """A template edit that drops a key removes the untouched planned event and keeps a done one."""
+    stored = build(SMALL_TEMPLATE, ALL_ANCHORS)
+    events = by_key(stored)
+    stored = change(stored, "mob", status=EventStatus.DONE)
+    edited = tuple(e for e in SMALL_TEMPLATE if e.key not in {"mob", "visit-d30"})
+
+    plan = plan_timeline(edited, ALL_ANCHORS, stored)
+
+    assert plan.remove == (events["visit-d30"].id,)
+    assert plan.create == ()
+    assert plan.move == ()
+
+
+def test_repeated_stored_key_keeps_touched_event_and_removes_untouched_copy():
+    """If two stored events share a template key, the touched one stands for it and the untouched copy goes."""
+    stored = [
+        ExistingEvent(1, "reinfusion", DAY0, EventStatus.PLANNED, False),
+        ExistingEvent(2, "reinfusion", DAY0, EventStatus.DONE, False),
+    ]
+    plan = plan_timeline(SMALL_TEMPLATE[3:4], {Anchor.DAY0: DAY0 + timedelta(days=1)}, stored)
+    assert plan == TimelinePlan(create=(), move=(), remove=(1,))
+
+
+def test_duplicate_template_keys_raise_value_error():
+    """A template with a repeated key is rejected."""
+    template = (*SMALL_TEMPLATE, replace(SMALL_TEMPLATE[0], offset_days=1))
+    with pytest.raises(ValueError, match="mob"):
+        plan_timeline(template, ALL_ANCHORS, [])
+
+
+@pytest.mark.parametrize(
+    ("plan", "empty"),
+    [
+        (TimelinePlan((), (), ()), True),
+        (TimelinePlan((), (), (1,)), False),
+    ],
+    ids=["nothing-to-do", "something-to-remove"],
+)
+def test_plan_is_empty_only_without_changes(plan, empty):
+    """A plan is empty when it creates, moves and removes nothing."""
+    assert plan.is_empty is empty
+
+
+# display_status --------------------------------------------------------------------------------------
+
+TODAY = date(2025, 6, 15)
+
+DISPLAY = [
+    ("overdue-yesterday", EventStatus.PLANNED, TODAY - timedelta(days=1), 7, DisplayStatus.OVERDUE),
+    ("overdue-long-ago", EventStatus.PLANNED, TODAY - timedelta(days=90), 7, DisplayStatus.OVERDUE),
+    ("due-today", EventStatus.PLANNED, TODAY, 7, DisplayStatus.DUE),
+    ("due-today-zero-window", EventStatus.PLANNED, TODAY, 0, DisplayStatus.DUE),
+    ("due-within-window", EventStatus.PLANNED, TODAY + timedelta(days=3), 7, DisplayStatus.DUE),
+    ("due-last-day-of-window", EventStatus.PLANNED, TODAY + timedelta(days=7), 7, DisplayStatus.DUE),
+    ("planned-beyond-window", EventStatus.PLANNED, TODAY + timedelta(days=8), 7, DisplayStatus.PLANNED),
+    ("planned-tomorrow-zero-window", EventStatus.PLANNED, TODAY + timedelta(days=1), 0, DisplayStatus.PLANNED),
+    ("done-in-past", EventStatus.DONE, TODAY - timedelta(days=1), 7, DisplayStatus.DONE),
+    ("done-in-future", EventStatus.DONE, TODAY + timedelta(days=30), 7, DisplayStatus.DONE),
+    ("cancelled-in-past", EventStatus.CANCELLED, TODAY - timedelta(days=1), 7, DisplayStatus.CANCELLED),
+    ("cancelled-today", EventStatus.CANCELLED, TODAY, 7, DisplayStatus.CANCELLED),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "planned_date", "window", "expected"), [r[1:] for r in DISPLAY], ids=[r[0] for r in DISPLAY]
+)
+def test_display_status(status, planned_date, window, expected):
+    """Planned events show as overdue before today, due from today to the end of the window, else planned;
+    done and cancelled show as they are."""
+    assert display_status(status, planned_date, TODAY, window) == expected
+
+
+def test_display_status_rejects_negative_window():
+    """A negative due window is a configuration error."""
+    with pytest.raises(ValueError, match="due_window_days"):
+        display_status(EventStatus.PLANNED, TODAY, TODAY, -1)
