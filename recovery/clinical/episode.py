@@ -60,12 +60,16 @@ def check_episode_dates(dates: Mapping[str, date | None], today: date, config: T
         if dates.get(name) and dates.get(name) > today:
             errors.setdefault(name, "Engraftment is recorded once it has happened, not in advance.")
     conditioning, day0 = dates.get("conditioning_start_date"), dates.get("reinfusion_date")
-    if conditioning and day0 and "reinfusion_date" not in errors:
-        if (day0 - conditioning).days > config.max_conditioning_days:
-            errors["conditioning_start_date"] = (
-                f"Conditioning usually starts at most {config.max_conditioning_days} days before Day 0; "
-                f"these dates are {(day0 - conditioning).days} days apart."
-            )
+    if (
+        conditioning
+        and day0
+        and "reinfusion_date" not in errors
+        and (day0 - conditioning).days > config.max_conditioning_days
+    ):
+        errors["conditioning_start_date"] = (
+            f"Conditioning usually starts at most {config.max_conditioning_days} days before Day 0; "
+            f"these dates are {(day0 - conditioning).days} days apart."
+        )
     return errors
 
 

@@ -89,6 +89,9 @@ class ApheresisSession(models.Model):
     class Meta:
         ordering = ["collected_on", "id"]
 
+    def __str__(self) -> str:
+        return f"Apheresis on {self.collected_on}: {self.cd34_per_kg} x 10^6/kg"
+
 
 class TimelineEvent(models.Model):
     """One dated event on a patient's timeline, generated from the protocol or added by hand."""
@@ -152,6 +155,9 @@ class EligibilityReview(models.Model):
 
     class Meta:
         ordering = ["-decided_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} on {self.decided_on}"
 
 
 class CentreConfiguration(models.Model):

@@ -35,7 +35,7 @@ def active_config(centre: Centre | int) -> ActiveConfig:
 
 def active_configs(centre_ids) -> dict[int, ActiveConfig]:
     """The configuration of several centres in one query (for lists)."""
-    configs = {centre_id: DEFAULT_CONFIG for centre_id in centre_ids}
+    configs = dict.fromkeys(centre_ids, DEFAULT_CONFIG)
     seen: set[int] = set()
     rows = CentreConfiguration.objects.filter(centre_id__in=list(configs)).order_by("centre_id", "-version")
     for row in rows:
