@@ -1,10 +1,14 @@
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row, Submit
+from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
 
 from accounts.models import Centre
-from recovery.models import Patient
+from recovery.clinical.episode import DATE_FIELDS
+from recovery.clinical.timeline import EventKind
+from recovery.models import EligibilityReview, Patient, ProtocolTemplate, TransplantEpisode
 from recovery.services.patients import EDITABLE_FIELDS
+from recovery.services.timeline import EPISODE_FIELDS
+from recovery.validators import validate_edss
 
 
 class DateInput(forms.DateInput):
@@ -22,7 +26,11 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = EDITABLE_FIELDS
-        widgets = {"date_of_birth": DateInput(), "ms_onset_date": DateInput()}
+        widgets = {
+            "date_of_birth": DateInput(),
+            "ms_onset_date": DateInput(),
+            "previous_treatments": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args, centres=None, submit_label: str = "Save", **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,6 +56,13 @@ class PatientForm(forms.ModelForm):
                 Column("ms_onset_date", css_class="col-md-4"),
                 Column("baseline_edss", css_class="col-md-4"),
             ),
+            "previous_treatments",
+            Row(
+                Column("preferred_language", css_class="col-md-4"),
+                Column("contact_name", css_class="col-md-4"),
+                Column("contact_phone", css_class="col-md-4"),
+            ),
+            "status",
             Submit("save", submit_label, css_class="btn-primary"),
         )
 
@@ -58,3 +73,114 @@ class PatientForm(forms.ModelForm):
 
     def patient_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
+
+
+class EpisodeForm(forms.ModelForm):
+    """The transplant's dates. A future date is a plan; it moves the timeline when it changes."""
+
+    class Meta:
+        model = TransplantEpisode
+        fields = EPISODE_FIELDS
+        widgets = {name: DateInput() for name in DATE_FIELDS}
+        labels = {"protocol": "Regimen (protocol)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["protocol"].queryset = ProtocolTemplate.objects.filter(is_active=True)
+        self.fields["protocol"].empty_label = "Not chosen yet"
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "protocol",
+            Fieldset(
+                "Mobilisation and collection",
+                Row(
+                    Column("mobilisation_date", css_class="col-md-4"),
+                    Column("gcsf_start_date", css_class="col-md-4"),
+                    Column("apheresis_date", css_class="col-md-4"),
+                ),
+                Row(Column("cd34_dose", css_class="col-md-4"), Column("cryostorage_date", css_class="col-md-4")),
+            ),
+            Fieldset(
+                "Transplant",
+                Row(
+                    Column("admission_date", css_class="col-md-4"),
+                    Column("conditioning_start_date", css_class="col-md-4"),
+                    Column("reinfusion_date", css_class="col-md-4"),
+                ),
+            ),
+            Fieldset(
+                "Recovery",
+                Row(
+                    Column("neutrophil_engraftment_date", css_class="col-md-4"),
+                    Column("platelet_engraftment_date", css_class="col-md-4"),
+                    Column("discharge_date", css_class="col-md-4"),
+                ),
+            ),
+            Submit("save", "Save dates", css_class="btn-primary"),
+        )
+
+    def _post_clean(self):
+        pass  # the service checks the episode as a whole (see PatientForm)
+
+    def episode_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in EPISODE_FIELDS}
+
+
+class EventAddForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(k.value, k.value.replace("_", " ").capitalize()) for k in EventKind])
+    title = forms.CharField(max_length=200)
+    planned_date = forms.DateField(widget=DateInput())
+    note = forms.CharField(max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", "Add to the timeline", css_class="btn-primary"))
+
+
+class EventChangeForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[
+            ("complete", "Mark done"),
+            ("move", "Move to another date"),
+            ("cancel", "Cancel"),
+            ("reopen", "Reopen"),
+        ]
+    )
+    on = forms.DateField(
+        label="Date", required=False, widget=DateInput(), help_text="The new date, or the day it was done."
+    )
+    note = forms.CharField(max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", "Save", css_class="btn-primary"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "move" and not data.get("on"):
+            self.add_error("on", "Give the new date.")
+        return data
+
+
+class EligibilityForm(forms.ModelForm):
+    relapsing_with_breakthrough = forms.TypedChoiceField(
+        label="Relapsing MS with breakthrough activity despite high-efficacy treatment?",
+        choices=[("", "Not known"), ("yes", "Yes"), ("no", "No")],
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+        required=False,
+    )
+
+    class Meta:
+        model = EligibilityReview
+        fields = ["relapsing_with_breakthrough", "edss", "decision", "decided_on", "notes"]
+        widgets = {"decided_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["edss"].validators.append(validate_edss)
+        self.fields["edss"].help_text = "0, or 1.0 to 10.0 in steps of 0.5."
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", "Record the decision", css_class="btn-primary"))

@@ -18,6 +18,8 @@ FORM = {
     "ms_type": "RRMS",
     "ms_onset_date": "2016-05-01",
     "baseline_edss": "3.5",
+    "preferred_language": "en",
+    "status": "active",
 }
 
 

@@ -180,6 +180,11 @@ def _milestones(dates: EpisodeDates, config: PhaseConfig) -> dict[Phase, date | 
     }
 
 
+def phase_starts(dates: EpisodeDates, config: PhaseConfig = DEFAULT_PHASE_CONFIG) -> dict[Phase, date | None]:
+    """The date each phase after evaluation begins, where the recorded dates fix it (else None)."""
+    return _milestones(dates, config)
+
+
 def _current_phase(milestones: dict[Phase, date | None], today: date) -> Phase:
     """The latest phase whose milestone is on or before `today` (evaluation when none is)."""
     reached = [phase for phase, start in milestones.items() if start is not None and start <= today]

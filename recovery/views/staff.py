@@ -1,30 +1,63 @@
 """Pages for care coordinators and clinicians."""
 
+from datetime import timedelta
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from recovery import access
 from recovery.access import Action
-from recovery.forms import PatientForm
+from recovery.clinical.phases import PHASE_ORDER
+from recovery.clinical.timeline import EventStatus
+from recovery.forms import EligibilityForm, EpisodeForm, EventAddForm, EventChangeForm, PatientForm
+from recovery.models import TimelineEvent
 from recovery.services.audit import AuditContext, record_event, record_reads
+from recovery.services.eligibility import checklist, record_eligibility_review
+from recovery.services.invitations import invite_patient
 from recovery.services.patients import create_patient, update_patient
+from recovery.services.timeline import add_event, change_event, episode_of, patient_today, save_episode
+from recovery.services.workspace import filter_patients, summarise, workspace
 
 PATIENTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
+EVENTS_PER_PAGE = 50
+WEEK_DAYS = 7
+OVERDUE_LOOKBACK_DAYS = 60  # older unfinished events are still on the patient's own page
 
 
 @login_required
 def patient_list(request: HttpRequest) -> HttpResponse:
     access.require(request.user, Action.LIST_PATIENTS)
     q = request.GET.get("q", "").strip()[:100]
-    patients = access.visible_patients(request.user).select_related("centre").search(q)
+    phase = request.GET.get("phase", "")
+    attention = request.GET.get("attention") == "1"
+    patients = access.visible_patients(request.user).select_related("centre", "episode").search(q)
+    patients = filter_patients(patients, phase=phase, needs_attention=attention)
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = summarise(list(page.object_list))
     record_reads(context=AuditContext.from_request(request), action="patient.list", patients=page.object_list)
-    return render(request, "recovery/patient_list.html", {"page": page, "q": q})
+    filters = {"q": q, "phase": phase, "attention": "1" if attention else ""}
+    return render(
+        request,
+        "recovery/patient_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "q": q,
+            "phase": phase,
+            "attention": attention,
+            "phases": PHASE_ORDER,
+            "query_string": urlencode({k: v for k, v in filters.items() if v}),
+        },
+    )
 
 
 @login_required
@@ -52,11 +85,15 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
     record_event(context=AuditContext.from_request(request), action="patient.view", patient=patient)
-    return render(
-        request,
-        "recovery/patient_detail.html",
-        {"patient": patient, "may_edit": access.may(request.user, Action.EDIT_PATIENT)},
-    )
+    user = request.user
+    context = {
+        **workspace(patient),
+        "may_edit": access.may(user, Action.EDIT_PATIENT),
+        "may_edit_transplant": access.may(user, Action.EDIT_TRANSPLANT),
+        "may_invite": access.may(user, Action.INVITE_PATIENT),
+        "may_review": access.may(user, Action.REVIEW_ELIGIBILITY),
+    }
+    return render(request, "recovery/patient_detail.html", context)
 
 
 @login_required
@@ -91,25 +128,160 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "recovery/dashboard.html", {"patient_count": patient_count})
 
 
-def episode_edit(request, patient_id):  # placeholder, being written
-    raise Http404
+@login_required
+def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
+    form = EpisodeForm(request.POST or None, instance=episode_of(patient))
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = save_episode(
+                context=AuditContext.from_request(request), patient=patient, fields=form.episode_fields()
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            for warning in result.warnings:
+                messages.warning(request, warning)
+            changes = result.changes
+            messages.success(
+                request,
+                f"Dates saved. Timeline: {changes['created']} events added, {changes['moved']} moved, "
+                f"{changes['removed']} removed.",
+            )
+            return redirect("recovery:patient-detail", patient_id=patient.uuid)
+    return render(
+        request, "recovery/episode_form.html", {"form": form, "patient": patient, "title": "Transplant dates"}
+    )
 
 
-def event_add(request, patient_id):  # placeholder, being written
-    raise Http404
+@login_required
+def event_add(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
+    episode = episode_of(patient)
+    form = EventAddForm(request.POST or None)
+    if episode is None:
+        messages.info(request, "Enter the transplant dates first: events hang on the transplant.")
+        return redirect("recovery:episode-edit", patient_id=patient.uuid)
+    if request.method == "POST" and form.is_valid():
+        try:
+            add_event(context=AuditContext.from_request(request), episode=episode, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Event added to the timeline.")
+            return redirect("recovery:patient-detail", patient_id=patient.uuid)
+    return render(request, "recovery/event_form.html", {"form": form, "patient": patient, "title": "Add an event"})
 
 
-def event_change(request, patient_id, event_id):  # placeholder, being written
-    raise Http404
+@login_required
+def event_change(request: HttpRequest, patient_id, event_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
+    event = get_object_or_404(TimelineEvent.objects.select_related("episode"), uuid=event_id, episode__patient=patient)
+    form = EventChangeForm(request.POST or None, initial={"action": "complete", "on": event.planned_date})
+    if request.method == "POST" and form.is_valid():
+        try:
+            change_event(
+                context=AuditContext.from_request(request),
+                event=event,
+                action=form.cleaned_data["action"],
+                on=form.cleaned_data["on"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"“{event.title}” updated.")
+            back = request.POST.get("next", "")
+            if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+                back = reverse("recovery:patient-detail", args=[patient.uuid])
+            return redirect(back)
+    return render(
+        request,
+        "recovery/event_form.html",
+        {"form": form, "patient": patient, "event": event, "title": f"Change “{event.title}”"},
+    )
 
 
-def patient_invite(request, patient_id):  # placeholder, being written
-    raise Http404
+@login_required
+def patient_invite(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.INVITE_PATIENT)
+    if request.method == "POST":
+        try:
+            user = invite_patient(
+                context=AuditContext.from_request(request), patient=patient, base_url=request.build_absolute_uri("/")
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, f"Invitation sent to {patient.email} (username {user.username}).")
+            return redirect("recovery:patient-detail", patient_id=patient.uuid)
+    return render(request, "recovery/patient_invite.html", {"patient": patient})
 
 
-def eligibility_review(request, patient_id):  # placeholder, being written
-    raise Http404
+@login_required
+def eligibility_review(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.REVIEW_ELIGIBILITY)
+    today = patient_today(patient)
+    form = EligibilityForm(request.POST or None, initial={"decided_on": today, "edss": patient.baseline_edss})
+    if request.method == "POST" and form.is_valid():
+        try:
+            record_eligibility_review(
+                context=AuditContext.from_request(request),
+                patient=patient,
+                decided_by=request.user,
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Eligibility decision recorded.")
+            return redirect("recovery:eligibility", patient_id=patient.uuid)
+    answers = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    criteria = checklist(
+        patient,
+        on=today,
+        relapsing_with_breakthrough=answers.get("relapsing_with_breakthrough"),
+        edss=answers.get("edss"),
+    )
+    reviews = patient.eligibility_reviews.select_related("decided_by")[:20]
+    record_event(context=AuditContext.from_request(request), action="eligibility.view", patient=patient)
+    return render(
+        request,
+        "recovery/eligibility.html",
+        {"patient": patient, "form": form, "criteria": criteria, "reviews": reviews},
+    )
 
 
-def this_week(request):  # placeholder, being written
-    raise Http404
+@login_required
+def this_week(request: HttpRequest) -> HttpResponse:
+    """What is due across the user's patients: overdue events, then the next seven days."""
+    access.require(request.user, Action.LIST_PATIENTS)
+    today = timezone.localdate()
+    horizon = today + timedelta(days=WEEK_DAYS)
+    events = (
+        TimelineEvent.objects.filter(
+            episode__patient__in=access.visible_patients(request.user),
+            status=EventStatus.PLANNED,
+            planned_date__lte=horizon,
+            planned_date__gte=today - timedelta(days=OVERDUE_LOOKBACK_DAYS),
+        )
+        .select_related("episode__patient")
+        .order_by("planned_date", "episode__patient__last_name")
+    )
+    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    record_reads(
+        context=AuditContext.from_request(request),
+        action="timeline.week",
+        patients={e.episode.patient for e in page.object_list},
+    )
+    return render(
+        request,
+        "recovery/this_week.html",
+        {
+            "page": page,
+            "today": today,
+            "horizon": horizon,
+            "may_edit": access.may(request.user, Action.EDIT_TRANSPLANT),
+        },
+    )
