@@ -47,3 +47,13 @@ def test_debug_without_a_broker_uses_the_filesystem_transport():
         text=True,
     )
     assert result.stdout.split() == ["filesystem://", "UTC"]
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    """.env.example names every environment variable that recovery/settings.py reads, and no stale ones."""
+    import re
+
+    source = (ROOT / "recovery" / "settings.py").read_text()
+    read = set(re.findall(r'(?:env_\w+|os\.environ\.get)\(\s*"([A-Z_]+)"', source))
+    listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert read == listed

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -64,7 +65,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_create(request: HttpRequest) -> HttpResponse:
     access.require(request.user, Action.CREATE_PATIENT)
     centres = list(access.centres_for(request.user))
-    form = PatientForm(request.POST or None, centres=centres, submit_label="Enrol patient")
+    initial = {"timezone": centres[0].timezone if centres else settings.DEFAULT_PATIENT_TIMEZONE}
+    form = PatientForm(request.POST or None, centres=centres, initial=initial, submit_label="Enrol patient")
     if not centres:
         messages.error(request, "You are not a member of any centre yet. Ask an administrator to add you to one.")
     elif request.method == "POST" and form.is_valid():

@@ -6,10 +6,14 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import models, transaction
+from django.utils import timezone
 
 from accounts.models import Centre, Membership, Role, User
-from recovery.models import MSType, Patient, Sex
+from recovery.clinical.timeline import EventStatus
+from recovery.models import MSType, Patient, ProtocolTemplate, Sex, TimelineEvent
+from recovery.services.audit import AuditContext
+from recovery.services.timeline import episode_of, save_episode
 
 DEMO_CENTRE = "Demo Transplant Centre"
 FIRST_NAMES = [
@@ -58,6 +62,26 @@ LAST_NAMES = [
     "Sandberg",
     "Forsberg",
 ]
+# Day 0 relative to today (and the engraftment day after Day 0, or None), one per stretch of the pathway, so that
+# the demo shows every phase. None as Day 0: mobilisation and collection are set relative to today instead.
+PATHWAY_POSITIONS = [
+    ("evaluation", None, None),
+    ("mobilisation", None, None),
+    ("collection", None, None),
+    ("conditioning", 3, None),
+    ("aplasia", -6, None),
+    ("aplasia", -11, None),
+    ("aplasia-delayed", -23, None),
+    ("early_recovery", -25, 11),
+    ("early_recovery", -60, 12),
+    ("recovery", -120, 10),
+    ("recovery", -160, 13),
+    ("reconstitution", -260, 11),
+    ("reconstitution", -540, 12),
+    ("follow_up", -900, 11),
+    ("follow_up", -2200, 12),
+]
+MAX_EPISODES = 200  # synthetic patients beyond this stay in evaluation, so that --patients 5000 stays quick
 TIMEZONES = ["Europe/Stockholm"] * 8 + ["Europe/Oslo", "Europe/Helsinki", "Europe/London", "America/New_York"]
 DEMO_LOGINS = [
     ("coordinator", Role.COORDINATOR, "Cora", "Lind"),
@@ -82,7 +106,12 @@ class Command(BaseCommand):
             centre = self._centre()
             self._logins(centre)
             created = self._patients(centre, patients)
-        self.stdout.write(self.style.SUCCESS(f"Demo centre ready; {created} new synthetic patients."))
+            episodes = self._episodes(centre)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo centre ready; {created} new synthetic patients, {episodes} new transplant episodes."
+            )
+        )
         self.stdout.write("Demo logins (password: demo): " + ", ".join(name for name, *_ in DEMO_LOGINS))
 
     def _centre(self) -> Centre:
@@ -152,3 +181,65 @@ class Command(BaseCommand):
             )
         Patient.objects.bulk_create(new, batch_size=1000)
         return len(new)
+
+    def _episodes(self, centre: Centre) -> int:
+        """Transplant dates for the demo patient (Day +9) and synthetic patients spread over every phase."""
+        today = timezone.localdate()
+        context = AuditContext.system("seed_demo")
+        protocols = {p.code: p for p in ProtocolTemplate.objects.all()}
+        created = 0
+        demo = Patient.objects.filter(user__username="patient").first()
+        if demo is not None and episode_of(demo) is None:
+            self._episode(context, demo, protocols["cy_atg"], today, day0_offset=-9, engrafted_after=None)
+            created += 1
+        synthetic = Patient.objects.filter(centre=centre, hospital_number__startswith="SYN-").select_related("episode")
+        for i, patient in enumerate(synthetic.order_by("hospital_number")[:MAX_EPISODES]):
+            if episode_of(patient) is not None:
+                continue
+            position, day0_offset, engrafted_after = PATHWAY_POSITIONS[i % len(PATHWAY_POSITIONS)]
+            if position == "evaluation":
+                continue
+            protocol = protocols["beam_atg" if i % 5 == 4 else "cy_atg"]
+            if position == "mobilisation":
+                fields = {"protocol": protocol, "mobilisation_date": today - timedelta(days=3)}
+                save_episode(context=context, patient=patient, fields=fields)
+            elif position == "collection":
+                fields = {
+                    "protocol": protocol,
+                    "mobilisation_date": today - timedelta(days=13),
+                    "apheresis_date": today - timedelta(days=3),
+                    "cd34_dose": "5.4",
+                }
+                save_episode(context=context, patient=patient, fields=fields)
+            else:
+                self._episode(context, patient, protocol, today, day0_offset, engrafted_after)
+            created += 1
+        return created
+
+    def _episode(self, context, patient, protocol, today, day0_offset, engrafted_after) -> None:
+        day0 = today + timedelta(days=day0_offset)
+        conditioning = day0 - timedelta(days=6 if protocol.code == "beam_atg" else 5)
+        engrafted = day0 + timedelta(days=engrafted_after) if engrafted_after is not None else None
+        fields = {
+            "protocol": protocol,
+            "mobilisation_date": day0 - timedelta(days=40),
+            "gcsf_start_date": day0 - timedelta(days=39),
+            "apheresis_date": day0 - timedelta(days=30),
+            "cd34_dose": "6.3",
+            "cryostorage_date": day0 - timedelta(days=30),
+            "admission_date": conditioning - timedelta(days=1),
+            "conditioning_start_date": conditioning,
+            "reinfusion_date": day0,
+            "neutrophil_engraftment_date": engrafted if engrafted and engrafted <= today else None,
+            "platelet_engraftment_date": engrafted + timedelta(days=2)
+            if engrafted and engrafted + timedelta(days=2) <= today
+            else None,
+            "discharge_date": engrafted + timedelta(days=3)
+            if engrafted and engrafted + timedelta(days=3) <= today
+            else None,
+        }
+        episode = save_episode(context=context, patient=patient, fields=fields).episode
+        # What happened more than two days ago happened; the last two days stay open, so some show as overdue.
+        TimelineEvent.objects.filter(
+            episode=episode, status=EventStatus.PLANNED, planned_date__lt=today - timedelta(days=2)
+        ).update(status=EventStatus.DONE, actual_date=models.F("planned_date"))
