@@ -1,11 +1,160 @@
-"""Placeholder: the transplant and timeline endpoints are being written."""
+"""/api/v1/patients/{id}/transplant/ and /timeline/, and the `?phase=` filter of the patient list (api.md).
 
-from django.http import Http404
+Phase, Day number and event statuses are computed for today in the patient's own time zone.
+"""
+
+from datetime import date
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from recovery import access
+from recovery.access import Action
+from recovery.api.serializers import TimelineSerializer, TransplantSerializer
+from recovery.clinical.episode import DATE_FIELDS, cd34_warning
+from recovery.clinical.phases import PHASE_ORDER, EpisodeDates, Phase, PhaseState, local_date, phase_on
+from recovery.models import Patient, TransplantEpisode
+from recovery.services.audit import AuditContext, record_event
+from recovery.services.configuration import ActiveConfig, active_config, active_configs
+from recovery.services.timeline import episode_dates, events_with_status, patient_today, save_episode
+
+EMPTY_PUT = (
+    "Send the transplant's fields: a PUT replaces them all, and an empty one would clear every date. "
+    "To clear them, send each as null; to change some, use PATCH."
+)
+
+# The request fields of TransplantSerializer that are stored on the episode as they are.
+_STORED_FIELDS = (*DATE_FIELDS, "cd34_dose")
 
 
-def transplant(request, patient_id):
-    raise Http404
+def _state(patient: Patient, episode: TransplantEpisode | None, config: ActiveConfig) -> PhaseState:
+    """`current_state` for an episode already in hand (no query for `patient.episode`)."""
+    return phase_on(episode_dates(episode), patient_today(patient), config.phase)
 
 
-def timeline(request, patient_id):
-    raise Http404
+def _transplant_data(
+    patient: Patient, episode: TransplantEpisode | None, config: ActiveConfig, warnings: list[str]
+) -> dict:
+    state = _state(patient, episode, config)
+    data = {name: getattr(episode, name) if episode else None for name in _STORED_FIELDS}
+    return {
+        **data,
+        "regimen": episode.regimen if episode else None,
+        "phase": state.phase.value,
+        "day": state.day,
+        "infection_risk": state.infection_risk.value,
+        "flags": [flag.value for flag in state.flags],
+        # Lab-based engraftment detection comes later; until then nothing is proposed.
+        "proposed_neutrophil_engraftment_date": None,
+        "proposed_platelet_engraftment_date": None,
+        "config_version": config.version,
+        "warnings": warnings,
+    }
+
+
+def _episode(patient: Patient) -> TransplantEpisode | None:
+    return TransplantEpisode.objects.select_related("protocol").filter(patient=patient).first()
+
+
+@extend_schema(methods=["GET"], responses=TransplantSerializer)
+@extend_schema(methods=["PUT"], request=TransplantSerializer, responses=TransplantSerializer)
+@extend_schema(methods=["PATCH"], request=TransplantSerializer, responses=TransplantSerializer)
+@api_view(["GET", "PUT", "PATCH"])
+def transplant(request: Request, patient_id) -> Response:
+    """The transplant episode: read by all who see the patient; PUT (replace) and PATCH by coordinators.
+
+    Saving checks the dates, regenerates the timeline and answers with the new phase and any warnings.
+    """
+    context = AuditContext.from_request(request)
+    if request.method == "GET":
+        patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT)
+        episode = _episode(patient)
+        config = active_config(patient.centre_id)
+        warning = cd34_warning(episode.cd34_dose, config.transplant) if episode else None
+        record_event(context=context, action="transplant.view", patient=patient)
+        data = _transplant_data(patient, episode, config, [warning] if warning else [])
+        return Response(TransplantSerializer(data).data)
+
+    patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
+    partial = request.method == "PATCH"
+    with transaction.atomic():
+        # One writer per patient at a time, so that two PATCHes of different dates do not undo each other.
+        list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True))
+        episode = _episode(patient)
+        serializer = TransplantSerializer(
+            data=request.data, partial=partial, current_protocol=episode.protocol if episode else None
+        )
+        serializer.is_valid(raise_exception=True)
+        validated = serializer.validated_data
+        if not partial and not validated:
+            # An empty PUT would clear every date and the timeline: almost certainly a client's mistake.
+            raise serializers.ValidationError({"non_field_errors": [EMPTY_PUT]})
+        names = [name for name in ("regimen", *_STORED_FIELDS) if name in validated or not partial]
+        fields = {("protocol" if name == "regimen" else name): validated.get(name) for name in names}
+        result = save_episode(context=context, patient=patient, fields=fields)
+    config = active_config(patient.centre_id)
+    return Response(TransplantSerializer(_transplant_data(patient, result.episode, config, result.warnings)).data)
+
+
+@extend_schema(responses=TimelineSerializer)
+@api_view(["GET"])
+def timeline(request: Request, patient_id) -> Response:
+    """Today's phase and Day number, and every timeline event with the status the patient sees today."""
+    context = AuditContext.from_request(request)
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT)
+    episode = TransplantEpisode.objects.filter(patient=patient).first()
+    config = active_config(patient.centre_id)
+    today = patient_today(patient)
+    state = phase_on(episode_dates(episode), today, config.phase)
+    events = []
+    if episode is not None:
+        rows = episode.events.order_by("planned_date", "id")
+        events = events_with_status(rows, today, config, episode.reinfusion_date)
+    record_event(context=context, action="timeline.view", patient=patient)
+    return Response(TimelineSerializer({"phase": state.phase.value, "day": state.day, "events": events}).data)
+
+
+# The patient list's ?phase= filter ---------------------------------------------------------------------
+
+# The episode dates the phase rules read, in EpisodeDates order.
+_PHASE_DATE_COLUMNS = (
+    "episode__mobilisation_date",
+    "episode__apheresis_date",
+    "episode__conditioning_start_date",
+    "episode__reinfusion_date",
+    "episode__neutrophil_engraftment_date",
+)
+
+
+def parse_phase(value: str) -> Phase:
+    """The phase named by `?phase=`; a 400 naming the valid phases otherwise."""
+    try:
+        return Phase(value)
+    except ValueError:
+        valid = ", ".join(PHASE_ORDER)
+        raise serializers.ValidationError({"phase": [f"Unknown phase “{value}”; valid phases are {valid}."]}) from None
+
+
+def filter_by_phase(patients: QuerySet[Patient], phase: Phase) -> QuerySet[Patient]:
+    """The patients of `patients` whose phase today (in their own time zone) is `phase`.
+
+    Two queries whatever the number of patients: the dates, time zones and centres of all of them, and the
+    configuration of their centres. The phase rules run in Python; the result stays a queryset to paginate.
+    """
+    rows = list(patients.order_by().values_list("pk", "timezone", "centre_id", *_PHASE_DATE_COLUMNS))
+    configs = active_configs({row[2] for row in rows})
+    now = timezone.now()
+    todays: dict[str, date] = {}
+    matching = []
+    for pk, tz_name, centre_id, *dates in rows:
+        if tz_name not in todays:
+            todays[tz_name] = local_date(now, tz_name)
+        if phase_on(EpisodeDates(*dates), todays[tz_name], configs[centre_id].phase).phase == phase:
+            matching.append(pk)
+    return patients.filter(pk__in=matching)

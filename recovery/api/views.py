@@ -1,5 +1,5 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from recovery import access
 from recovery.access import Action
 from recovery.api.pagination import Pagination
-from recovery.api.serializers import MeSerializer, PatientSerializer
+from recovery.api.serializers import PHASE_CHOICES, MeSerializer, PatientSerializer
+from recovery.api.timeline import filter_by_phase, parse_phase
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.patients import create_patient, update_patient
 
@@ -50,7 +51,16 @@ def me(request: Request) -> Response:
     return Response(MeSerializer(request.user).data)
 
 
-@extend_schema(methods=["GET"], responses=PatientSerializer(many=True))
+@extend_schema(
+    methods=["GET"],
+    responses=PatientSerializer(many=True),
+    parameters=[
+        OpenApiParameter("q", str, description="Part of the first or last name, or the whole hospital number."),
+        OpenApiParameter(
+            "phase", str, enum=PHASE_CHOICES, description="Only patients in this pathway phase today (their time zone)."
+        ),
+    ],
+)
 @extend_schema(methods=["POST"], request=PatientSerializer, responses={201: PatientSerializer})
 @api_view(["GET", "POST"])
 def patient_list(request: Request) -> Response:
@@ -73,6 +83,8 @@ def patient_list(request: Request) -> Response:
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
     patients = access.visible_patients(request.user).select_related("centre").search(request.query_params.get("q", ""))
+    if phase := request.query_params.get("phase", ""):
+        patients = filter_by_phase(patients, parse_phase(phase))
     paginator = Pagination()
     page = paginator.paginate_queryset(patients, request)
     record_reads(context=context, action="patient.list", patients=page)
