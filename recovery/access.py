@@ -18,7 +18,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import Centre, Role, User
-from recovery.models import Patient
+from recovery.models import Alert, Patient
 
 
 class Action(StrEnum):
@@ -34,6 +34,8 @@ class Action(StrEnum):
     INVITE_PATIENT = "patient.invite"
     REVIEW_ELIGIBILITY = "eligibility.review"
     MANAGE_OWN_CALENDAR = "own_calendar.manage"
+    REPORT_SYMPTOMS = "symptoms.report"  # a patient for themself; staff on a patient's behalf
+    TRIAGE_ALERTS = "alerts.triage"  # see the queue, acknowledge and resolve
 
 
 _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -49,6 +51,8 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.EDIT_TRANSPLANT,
             Action.INVITE_PATIENT,
             Action.REVIEW_ELIGIBILITY,
+            Action.REPORT_SYMPTOMS,
+            Action.TRIAGE_ALERTS,
         }
     ),
     Role.CLINICIAN: frozenset(
@@ -59,9 +63,13 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.VIEW_AUDIT,
             Action.VIEW_DASHBOARD,
             Action.REVIEW_ELIGIBILITY,
+            Action.REPORT_SYMPTOMS,
+            Action.TRIAGE_ALERTS,
         }
     ),
-    Role.PATIENT: frozenset({Action.VIEW_PATIENT, Action.VIEW_OWN_RECOVERY, Action.MANAGE_OWN_CALENDAR}),
+    Role.PATIENT: frozenset(
+        {Action.VIEW_PATIENT, Action.VIEW_OWN_RECOVERY, Action.MANAGE_OWN_CALENDAR, Action.REPORT_SYMPTOMS}
+    ),
 }
 
 
@@ -105,6 +113,28 @@ def get_patient(user: User, patient_id, action: Action = Action.VIEW_PATIENT) ->
     return patient
 
 
+def visible_alerts(user: User) -> QuerySet[Alert]:
+    """Alerts about the patients the user may see, for a role that triages them."""
+    if not may(user, Action.TRIAGE_ALERTS):
+        return Alert.objects.none()
+    return Alert.objects.filter(patient__in=visible_patients(user))
+
+
+def get_alert(user: User, alert_id) -> Alert:
+    """An alert about a patient the user may see (else 404), for a role that triages alerts (else 403)."""
+    try:
+        public_id = uuid.UUID(str(alert_id))
+        alert = (
+            Alert.objects.filter(patient__in=visible_patients(user))
+            .select_related("patient__centre")
+            .get(uuid=public_id)
+        )
+    except (ValueError, Alert.DoesNotExist):
+        raise Http404("No such alert.") from None
+    require(user, Action.TRIAGE_ALERTS)
+    return alert
+
+
 def own_patient(user: User) -> Patient:
     """The patient record linked to this login; 404 for anyone without one."""
     require(user, Action.VIEW_OWN_RECOVERY)
@@ -135,6 +165,8 @@ class NavItem:
 
 _NAV: list[tuple[Action, NavItem]] = [
     (Action.VIEW_OWN_RECOVERY, NavItem("My recovery", "recovery:my-recovery", "heart-pulse")),
+    (Action.VIEW_OWN_RECOVERY, NavItem("Check in", "recovery:checkin", "thermometer-half")),
+    (Action.VIEW_OWN_RECOVERY, NavItem("My reports", "recovery:my-history", "graph-up")),
     (Action.LIST_PATIENTS, NavItem("Patients", "recovery:patient-list", "people")),
     (Action.LIST_PATIENTS, NavItem("This week", "recovery:this-week", "calendar-week")),
     (Action.VIEW_DASHBOARD, NavItem("Dashboard", "recovery:dashboard", "speedometer2")),

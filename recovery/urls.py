@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recovery.views import common, patient, staff
+from recovery.views import alerts, checkin, common, patient, staff
 
 recovery_patterns = [
     path("", common.home, name="home"),
@@ -16,9 +16,18 @@ recovery_patterns = [
     path("patients/<uuid:patient_id>/invite/", staff.patient_invite, name="patient-invite"),
     path("patients/<uuid:patient_id>/eligibility/", staff.eligibility_review, name="eligibility"),
     path("week/", staff.this_week, name="this-week"),
-    path("dashboard/", staff.dashboard, name="dashboard"),
+    path("patients/<uuid:patient_id>/review/", alerts.patient_review, name="patient-review"),
+    path("dashboard/", alerts.dashboard, name="dashboard"),
+    path("alerts/queue/", alerts.alert_queue, name="alert-queue"),
+    path("alerts/<uuid:alert_id>/", alerts.alert_detail, name="alert-detail"),
+    path("alerts/<uuid:alert_id>/acknowledge/", alerts.alert_acknowledge, name="alert-acknowledge"),
+    path("alerts/<uuid:alert_id>/resolve/", alerts.alert_resolve, name="alert-resolve"),
     path("my/", patient.my_recovery, name="my-recovery"),
     path("my/calendar/", patient.my_calendar, name="my-calendar"),
+    path("my/check-in/", checkin.checkin, name="checkin"),
+    path("my/temperature/", checkin.temperature, name="temperature"),
+    path("my/check-in/<uuid:report_id>/", checkin.checkin_result, name="checkin-result"),
+    path("my/history/", checkin.my_history, name="my-history"),
     path("calendar/<str:token>.ics", patient.calendar_feed, name="calendar-feed"),
 ]
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from recovery.api import timeline, views
+from recovery.api import symptoms, timeline, views
 
 app_name = "api"
 
@@ -12,6 +12,10 @@ urlpatterns = [
     path("v1/patients/<str:patient_id>/", views.patient_detail, name="patient-detail"),
     path("v1/patients/<str:patient_id>/transplant/", timeline.transplant, name="transplant"),
     path("v1/patients/<str:patient_id>/timeline/", timeline.timeline, name="timeline"),
+    path("v1/patients/<str:patient_id>/symptom-reports/", symptoms.symptom_reports, name="symptom-reports"),
+    path("v1/alerts/", symptoms.alert_list, name="alert-list"),
+    path("v1/alerts/<str:alert_id>/acknowledge/", symptoms.alert_acknowledge, name="alert-acknowledge"),
+    path("v1/alerts/<str:alert_id>/resolve/", symptoms.alert_resolve, name="alert-resolve"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

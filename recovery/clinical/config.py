@@ -60,5 +60,37 @@ class TransplantConfig(Config):
     due_window_days: int = 7  # a planned event is "due" from this many days before its date
 
 
+@dataclass(frozen=True)
+class TriageConfig(Config):
+    """Symptom and temperature triage (domain.md sections 2.2, 6.3, 7; section 8 items 10 and 24-27)."""
+
+    min_temperature_c: float = 34.0  # a reading outside 34-43 C is refused as implausible
+    max_temperature_c: float = 43.0
+    fever_c: float = 38.0  # any reading at or above: a fever
+    urgent_fever_until_day: int = 100  # from conditioning start through this day after Day 0: urgent
+    neutropenic_single_c: float = 38.3  # IDSA: one reading at or above, during aplasia
+    neutropenic_sustained_c: float = 38.0  # IDSA: or two readings at or above, at least this far apart
+    neutropenic_sustained_minutes: int = 60
+    neutropenic_lookback_hours: int = 24  # the earlier of the two readings is at most this long before the later
+    red_flag_symptoms: tuple[str, ...] = ("bleeding", "shortness_of_breath", "confusion")
+    red_flag_grade: int = 3
+    severe_grade: int = 3  # any symptom at or above: same day
+    worsening_rise: int = 2  # a rise of this many grades since the previous report: same day
+    pseudo_relapse_window_days: int = 7  # new or worse MS symptoms with a fever or infection within this window
+    routine_grade: int = 1  # any symptom at or above (and nothing worse): routine review
+
+
+@dataclass(frozen=True)
+class AlertConfig(Config):
+    """Response targets (domain.md section 8 item 26)."""
+
+    urgent_ack_minutes: int = 60  # an urgent alert is acknowledged within the hour
+    working_day_end_hour: int = 17  # a same-day alert is acknowledged by the end of the working day (centre time)
+    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday to Friday
+    routine_ack_hours: int = 48
+
+
 DEFAULT_PHASE_CONFIG = PhaseConfig()
+DEFAULT_TRIAGE_CONFIG = TriageConfig()
 DEFAULT_TRANSPLANT_CONFIG = TransplantConfig()
+DEFAULT_ALERT_CONFIG = AlertConfig()

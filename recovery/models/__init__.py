@@ -1,5 +1,14 @@
 from .audit import AuditEvent
 from .patients import MSType, Patient, PatientStatus, Sex
+from .symptoms import (
+    OPEN_STATUSES,
+    Alert,
+    AlertEvent,
+    AlertSeverity,
+    AlertStatus,
+    ResolutionAction,
+    SymptomReport,
+)
 from .system import Heartbeat
 from .transplant import (
     ApheresisSession,
@@ -13,6 +22,11 @@ from .transplant import (
 )
 
 __all__ = [
+    "OPEN_STATUSES",
+    "Alert",
+    "AlertEvent",
+    "AlertSeverity",
+    "AlertStatus",
     "ApheresisSession",
     "AuditEvent",
     "CentreConfiguration",
@@ -24,7 +38,9 @@ __all__ = [
     "PatientStatus",
     "ProtocolEvent",
     "ProtocolTemplate",
+    "ResolutionAction",
     "Sex",
+    "SymptomReport",
     "TimelineEvent",
     "TransplantEpisode",
 ]

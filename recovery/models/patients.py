@@ -1,4 +1,5 @@
 import uuid
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -106,6 +107,10 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def full_name(self) -> str:

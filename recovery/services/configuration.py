@@ -3,7 +3,16 @@
 from dataclasses import dataclass
 
 from accounts.models import Centre
-from recovery.clinical.config import DEFAULT_PHASE_CONFIG, DEFAULT_TRANSPLANT_CONFIG, PhaseConfig, TransplantConfig
+from recovery.clinical.config import (
+    DEFAULT_ALERT_CONFIG,
+    DEFAULT_PHASE_CONFIG,
+    DEFAULT_TRANSPLANT_CONFIG,
+    DEFAULT_TRIAGE_CONFIG,
+    AlertConfig,
+    PhaseConfig,
+    TransplantConfig,
+    TriageConfig,
+)
 from recovery.models import CentreConfiguration
 
 
@@ -12,6 +21,8 @@ class ActiveConfig:
     version: int  # 0 = the shipped defaults, unchanged
     phase: PhaseConfig
     transplant: TransplantConfig
+    triage: TriageConfig = DEFAULT_TRIAGE_CONFIG
+    alerts: AlertConfig = DEFAULT_ALERT_CONFIG
 
 
 DEFAULT_CONFIG = ActiveConfig(version=0, phase=DEFAULT_PHASE_CONFIG, transplant=DEFAULT_TRANSPLANT_CONFIG)
@@ -22,6 +33,8 @@ def config_from_values(version: int, values: dict) -> ActiveConfig:
         version=version,
         phase=DEFAULT_PHASE_CONFIG.with_overrides(values.get("phase")),
         transplant=DEFAULT_TRANSPLANT_CONFIG.with_overrides(values.get("transplant")),
+        triage=DEFAULT_TRIAGE_CONFIG.with_overrides(values.get("triage")),
+        alerts=DEFAULT_ALERT_CONFIG.with_overrides(values.get("alerts")),
     )
 
 

@@ -1,0 +1,480 @@
+"""Symptom and temperature triage (domain.md sections 2.2, 6.1-6.3, 7; section 8 items 10 and 24-28).
+
+Pure rules: a report and its context in, a `TriageResult` out. No Django, no clock: the report's own
+`recorded_at` is "now". Every threshold comes from a `TriageConfig` (see `config.py`); none is written here
+as a literal. The caller stores the configuration's version with each alert, and each `Finding` names the
+rule that raised it (a stable id, below), so an alert can be traced to the rule set in force.
+
+The rules (defaults in brackets):
+
+==============================  ===========  =============================================================
+rule id                         severity     when
+==============================  ===========  =============================================================
+fever.high_risk_window          urgent       temperature >= `fever_c` [38.0] from conditioning start (phase
+                                             conditioning or later) through Day +`urgent_fever_until_day`
+                                             [100]; a missing Day number (no Day 0 yet) counts as inside
+fever.outside_window            same_day     temperature >= `fever_c` at any other time
+red_flag.symptom                urgent       any of `red_flag_symptoms` [bleeding, shortness of breath,
+                                             confusion] graded >= `red_flag_grade` [3]
+red_flag.fever_with_chills      urgent       temperature >= `fever_c` in this report and chills present
+                                             (graded above 0, "None" on the PRO-CTCAE scale)
+symptom.severe                  same_day     any symptom graded >= `severe_grade` [3] that has not already
+                                             raised a red flag
+symptom.worsening               same_day     a rise of >= `worsening_rise` [2] grades since the previous
+                                             report, for a symptom that raised neither a red flag nor a
+                                             severe finding
+patient.feels_urgent            same_day     the patient says the report feels urgent
+ms.pseudo_relapse               same_day     an MS symptom new or worse than in the previous report, with a
+                                             fever (this report, or a reading within
+                                             `pseudo_relapse_window_days` [7] of it) or a recent infection
+symptom.routine                 routine      nothing above, and any symptom graded >= `routine_grade` [1]
+==============================  ===========  =============================================================
+
+Decisions a reader should know:
+
+* Neutropenic fever (the IDSA definition, `neutropenic_fever`) is only assessed in aplasia and only marks the
+  result (and the fever finding's reason); the fever is urgent in aplasia anyway.
+* Each symptom raises at most one symptom finding, the most specific: red flag, else severe, else worsening
+  (a symptom that went from 1 to 3 is "severe", and the reason says what it was before).
+* Previous grades: an empty `previous_symptoms` means there is no previous report, so nothing is "worse"
+  for `symptom.worsening`. When there is a previous report, a code missing from it counts as grade 0. For
+  the pseudo-relapse rule an MS symptom is "new or worse" when its grade is above the previous one (missing
+  counts as 0, so with no previous report any MS symptom graded above 0 is new).
+* The pseudo-relapse fever window is symmetric (a reading within the window before or after the report
+  counts), as in domain.md section 8 item 20 ("within +/-7 days"); readings are normally earlier anyway.
+* Several findings may share a kind (both red-flag rules are `red_flag`). Alerts are one per kind, so the
+  caller groups findings by kind: the first finding of a kind (findings are sorted by severity, highest
+  first) gives the alert's severity and rule.
+* A `pseudo_relapse` finding (and result flag) is for both the transplant and the neurology team.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from recovery.clinical.config import DEFAULT_TRIAGE_CONFIG, TriageConfig
+from recovery.clinical.phases import Phase, phase_index
+
+
+class Severity(StrEnum):
+    """How soon someone must act (the API's `triage.level` and alert `severity` values)."""
+
+    URGENT = "urgent"
+    SAME_DAY = "same_day"
+    ROUTINE = "routine"
+    NONE = "none"
+
+
+_SEVERITY_RANK: dict[Severity, int] = {
+    Severity.URGENT: 3,
+    Severity.SAME_DAY: 2,
+    Severity.ROUTINE: 1,
+    Severity.NONE: 0,
+}
+
+
+def severity_rank(severity: Severity) -> int:
+    """3 urgent, 2 same day, 1 routine, 0 none (the alert model's `severity_rank`)."""
+    return _SEVERITY_RANK[Severity(severity)]
+
+
+def max_severity(*levels: Severity) -> Severity:
+    """The most pressing of `levels`; NONE when there are none."""
+    return max((Severity(level) for level in levels), key=severity_rank, default=Severity.NONE)
+
+
+# The API's symptom codes (api.md), plus "confusion", a red flag of domain.md section 6.3.
+GENERAL_SYMPTOMS: tuple[str, ...] = (
+    "chills",
+    "nausea",
+    "vomiting",
+    "diarrhoea",
+    "mouth_sores",
+    "fatigue",
+    "rash",
+    "shortness_of_breath",
+    "cough",
+    "painful_urination",
+    "bleeding",
+    "appetite_loss",
+    "pain",
+    "confusion",
+)
+# MS domains (EDSS functional systems, domain.md section 6.2).
+MS_SYMPTOMS: tuple[str, ...] = ("vision", "weakness", "numbness", "balance", "bladder", "cognition")
+SYMPTOM_CODES: tuple[str, ...] = GENERAL_SYMPTOMS + MS_SYMPTOMS
+
+# The PRO-CTCAE severity scale (domain.md section 6.1).
+GRADE_LABELS: dict[int, str] = {0: "None", 1: "Mild", 2: "Moderate", 3: "Severe", 4: "Very severe"}
+_ABSENT = 0  # the scale's "None" grade: a symptom graded above it is present
+
+# Plain words for a patient (also used in the staff reasons).
+SYMPTOM_LABELS: dict[str, str] = {
+    "chills": "Shivering or shaking chills",
+    "nausea": "Feeling sick (nausea)",
+    "vomiting": "Being sick (vomiting)",
+    "diarrhoea": "Loose or watery stools (diarrhoea)",
+    "mouth_sores": "Mouth or throat sores",
+    "fatigue": "Tiredness (fatigue)",
+    "rash": "Rash",
+    "shortness_of_breath": "Shortness of breath",
+    "cough": "Cough",
+    "painful_urination": "Pain or burning when passing urine",
+    "bleeding": "Bleeding or new bruising",
+    "appetite_loss": "Not wanting to eat (loss of appetite)",
+    "pain": "Pain",
+    "confusion": "Confusion or unusual drowsiness",
+    "vision": "Eyesight (blurred or lost vision)",
+    "weakness": "Weakness or stiffness in arms or legs",
+    "numbness": "Numbness or tingling",
+    "balance": "Balance or coordination",
+    "bladder": "Bladder or bowel control",
+    "cognition": "Thinking, memory or concentration",
+}
+
+
+class AlertKind(StrEnum):
+    """What an alert is about; at most one open alert per patient and kind."""
+
+    FEVER = "fever"
+    RED_FLAG = "red_flag"
+    SEVERE_SYMPTOM = "severe_symptom"
+    WORSENING = "worsening"
+    FEELS_URGENT = "feels_urgent"
+    PSEUDO_RELAPSE = "pseudo_relapse"
+    ROUTINE_REVIEW = "routine_review"
+
+
+# Stable rule ids (stored with each alert).
+RULE_FEVER_HIGH_RISK = "fever.high_risk_window"
+RULE_FEVER_OUTSIDE = "fever.outside_window"
+RULE_RED_FLAG_SYMPTOM = "red_flag.symptom"
+RULE_RED_FLAG_FEVER_CHILLS = "red_flag.fever_with_chills"
+RULE_SEVERE = "symptom.severe"
+RULE_WORSENING = "symptom.worsening"
+RULE_FEELS_URGENT = "patient.feels_urgent"
+RULE_PSEUDO_RELAPSE = "ms.pseudo_relapse"
+RULE_ROUTINE = "symptom.routine"
+
+_CHILLS = "chills"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One temperature reading."""
+
+    recorded_at: datetime  # aware
+    temperature_c: float
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """The report being triaged."""
+
+    recorded_at: datetime  # aware
+    temperature_c: float | None
+    symptoms: Mapping[str, int]  # code -> grade 0..4 (validated elsewhere)
+    feels_urgent: bool = False
+
+
+@dataclass(frozen=True)
+class TriageContext:
+    """What the rules need to know about the patient besides the report."""
+
+    phase: Phase
+    day: int | None  # days since Day 0 on the report's local date; None without Day 0
+    previous_symptoms: Mapping[str, int]  # the previous report's grades (empty if there is none)
+    recent_readings: Sequence[Reading]  # earlier temperature readings, any order
+    recent_infection: bool = False  # an infection recorded by staff within the pseudo-relapse window
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule that fired."""
+
+    rule: str  # stable rule id (RULE_* above)
+    kind: AlertKind
+    severity: Severity
+    reason: str  # plain words for staff
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """What triage decided for one report."""
+
+    level: Severity  # the highest finding; NONE without findings
+    findings: tuple[Finding, ...]  # highest severity first, then in the rule order of the module docstring
+    neutropenic_fever: bool  # meets the configured (IDSA) definition during aplasia
+    pseudo_relapse: bool
+    call_unit_now: bool  # level is URGENT: tell the patient to call the unit now
+
+    @property
+    def kinds(self) -> frozenset[AlertKind]:
+        return frozenset(finding.kind for finding in self.findings)
+
+
+# --- formatting helpers --------------------------------------------------------------------------------------
+
+
+def _temp(value: float) -> str:
+    """38.0, 38.3, 38.25: one decimal, or two when the value has them (so 38.25 never shows as 38.3)."""
+    text = f"{value:.2f}"
+    return text[:-1] if text.endswith("0") else text
+
+
+def _day(day: int | None) -> str:
+    if day is None:
+        return ""
+    return " on Day 0" if day == 0 else f" on Day {day:+d}"
+
+
+def _phase(phase: Phase) -> str:
+    return Phase(phase).value.replace("_", " ")
+
+
+def _label(code: str) -> str:
+    return SYMPTOM_LABELS.get(code, code)
+
+
+def _graded(code: str, grade: int) -> str:
+    return f"{_label(code)} graded {grade} ({GRADE_LABELS.get(grade, grade)})"
+
+
+def _symptom_order(code: str) -> tuple[int, str]:
+    return (SYMPTOM_CODES.index(code), "") if code in SYMPTOM_CODES else (len(SYMPTOM_CODES), code)
+
+
+def _ago(delta: timedelta) -> str:
+    hours = int(abs(delta).total_seconds() // 3600)
+    if hours < 24:
+        amount, unit = hours, "hour"
+    else:
+        amount, unit = hours // 24, "day"
+    side = "before" if delta >= timedelta(0) else "after"
+    return f"{amount} {unit}{'' if amount == 1 else 's'} {side} this report"
+
+
+# --- the rules ---------------------------------------------------------------------------------------------
+
+
+def is_fever(temperature_c: float | None, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> bool:
+    """A reading at or above `fever_c`."""
+    return temperature_c is not None and temperature_c >= config.fever_c
+
+
+def in_high_risk_fever_window(phase: Phase, day: int | None, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> bool:
+    """From conditioning start (phase conditioning or later) through Day +`urgent_fever_until_day`.
+
+    A missing Day number (conditioning recorded but no Day 0 yet) counts as inside the window.
+    """
+    if phase_index(phase) < phase_index(Phase.CONDITIONING):
+        return False
+    return day is None or day <= config.urgent_fever_until_day
+
+
+def _sustained_partner(current: Reading, earlier: Sequence[Reading], config: TriageConfig) -> Reading | None:
+    """The latest earlier reading that makes `current` a sustained fever, if any."""
+    if current.temperature_c < config.neutropenic_sustained_c:
+        return None
+    lookback = timedelta(hours=config.neutropenic_lookback_hours)
+    apart = timedelta(minutes=config.neutropenic_sustained_minutes)
+    partners = [
+        reading
+        for reading in earlier
+        if reading.temperature_c >= config.neutropenic_sustained_c
+        and apart <= current.recorded_at - reading.recorded_at <= lookback
+    ]
+    return max(partners, key=lambda reading: reading.recorded_at, default=None)
+
+
+def neutropenic_fever(
+    current: Reading, earlier: Sequence[Reading], config: TriageConfig = DEFAULT_TRIAGE_CONFIG
+) -> bool:
+    """The IDSA fever definition, as configured, for the reading `current`.
+
+    True when `current` is at or above `neutropenic_single_c`, or when `current` and an earlier reading are
+    both at or above `neutropenic_sustained_c` and the earlier one was taken at least
+    `neutropenic_sustained_minutes` and at most `neutropenic_lookback_hours` before `current` (both bounds
+    inclusive). Readings taken after `current` are ignored; readings in between are not looked at. Whether
+    the patient is in aplasia is the caller's question (`triage` asks it).
+    """
+    if current.temperature_c >= config.neutropenic_single_c:
+        return True
+    return _sustained_partner(current, earlier, config) is not None
+
+
+def _neutropenic_detail(current: Reading, earlier: Sequence[Reading], config: TriageConfig) -> str:
+    if current.temperature_c >= config.neutropenic_single_c:
+        return f"one reading at or above {_temp(config.neutropenic_single_c)} °C"
+    partner = _sustained_partner(current, earlier, config)
+    if partner is None:  # not reached: only called when neutropenic_fever() is True
+        return "not met"
+    minutes = int((current.recorded_at - partner.recorded_at).total_seconds() // 60)
+    return (
+        f"two readings at or above {_temp(config.neutropenic_sustained_c)} °C, "
+        f"{_temp(partner.temperature_c)} °C {minutes} minutes earlier"
+    )
+
+
+def _fever_findings(
+    report: ReportInput, context: TriageContext, config: TriageConfig, neutropenic: bool
+) -> list[Finding]:
+    if report.temperature_c is None or not is_fever(report.temperature_c, config):
+        return []
+    where = f"Temperature {_temp(report.temperature_c)} °C{_day(context.day)} ({_phase(context.phase)})"
+    findings = []
+    if in_high_risk_fever_window(context.phase, context.day, config):
+        reason = where
+        if neutropenic:
+            current = Reading(report.recorded_at, report.temperature_c)
+            detail = _neutropenic_detail(current, context.recent_readings, config)
+            reason += f"; meets the neutropenic-fever definition ({detail})"
+        findings.append(Finding(RULE_FEVER_HIGH_RISK, AlertKind.FEVER, Severity.URGENT, reason))
+    else:
+        reason = f"{where}, outside the high-risk window (conditioning to Day +{config.urgent_fever_until_day})"
+        findings.append(Finding(RULE_FEVER_OUTSIDE, AlertKind.FEVER, Severity.SAME_DAY, reason))
+    chills = report.symptoms.get(_CHILLS, _ABSENT)
+    if chills > _ABSENT:
+        reason = f"Red flag: temperature {_temp(report.temperature_c)} °C with {_graded(_CHILLS, chills).lower()}"
+        findings.append(Finding(RULE_RED_FLAG_FEVER_CHILLS, AlertKind.RED_FLAG, Severity.URGENT, reason))
+    return findings
+
+
+def _symptom_findings(report: ReportInput, context: TriageContext, config: TriageConfig) -> list[Finding]:
+    """Red-flag, severe and worsening findings: at most one per symptom, the most specific."""
+    red_flags, severe, worse = [], [], []
+    has_previous = bool(context.previous_symptoms)
+    for code in sorted(report.symptoms, key=_symptom_order):
+        grade = report.symptoms[code]
+        previous = context.previous_symptoms.get(code, _ABSENT)
+        if code in config.red_flag_symptoms and grade >= config.red_flag_grade:
+            red_flags.append(_graded(code, grade))
+        elif grade >= config.severe_grade:
+            was = f", previously {previous}" if has_previous and previous != grade else ""
+            severe.append(f"{_graded(code, grade)}{was}")
+        elif has_previous and grade - previous >= config.worsening_rise:
+            worse.append(f"{_label(code)} from {previous} to {grade} ({GRADE_LABELS.get(grade, grade)})")
+    findings = []
+    if red_flags:
+        reason = "Red flag: " + "; ".join(red_flags)
+        findings.append(Finding(RULE_RED_FLAG_SYMPTOM, AlertKind.RED_FLAG, Severity.URGENT, reason))
+    if severe:
+        reason = "Severe: " + "; ".join(severe)
+        findings.append(Finding(RULE_SEVERE, AlertKind.SEVERE_SYMPTOM, Severity.SAME_DAY, reason))
+    if worse:
+        reason = "Worse since the previous report: " + "; ".join(worse)
+        findings.append(Finding(RULE_WORSENING, AlertKind.WORSENING, Severity.SAME_DAY, reason))
+    return findings
+
+
+def _pseudo_relapse_finding(report: ReportInput, context: TriageContext, config: TriageConfig) -> Finding | None:
+    changed = [
+        (code, context.previous_symptoms.get(code, _ABSENT), report.symptoms[code])
+        for code in MS_SYMPTOMS
+        if report.symptoms.get(code, _ABSENT) > context.previous_symptoms.get(code, _ABSENT)
+    ]
+    if not changed:
+        return None
+    causes = []
+    if report.temperature_c is not None and is_fever(report.temperature_c, config):
+        causes.append(f"a fever ({_temp(report.temperature_c)} °C in this report)")
+    else:
+        window = timedelta(days=config.pseudo_relapse_window_days)
+        fevers = [
+            reading
+            for reading in context.recent_readings
+            if is_fever(reading.temperature_c, config) and abs(report.recorded_at - reading.recorded_at) <= window
+        ]
+        if fevers:
+            latest = max(fevers, key=lambda reading: reading.recorded_at)
+            ago = _ago(report.recorded_at - latest.recorded_at)
+            causes.append(f"a fever ({_temp(latest.temperature_c)} °C, {ago})")
+    if context.recent_infection:
+        causes.append(f"an infection recorded in the last {config.pseudo_relapse_window_days} days")
+    if not causes:
+        return None
+    symptoms = "; ".join(f"{_label(code)} from {was} to {now}" for code, was, now in changed)
+    reason = (
+        f"Possible pseudo-relapse: new or worse MS symptoms ({symptoms}) with {' and '.join(causes)}. "
+        "For the transplant and the neurology team."
+    )
+    return Finding(RULE_PSEUDO_RELAPSE, AlertKind.PSEUDO_RELAPSE, Severity.SAME_DAY, reason)
+
+
+def _routine_finding(report: ReportInput, config: TriageConfig) -> Finding | None:
+    graded = [
+        _graded(code, grade)
+        for code in sorted(report.symptoms, key=_symptom_order)
+        if (grade := report.symptoms[code]) >= config.routine_grade
+    ]
+    if not graded:
+        return None
+    reason = "For the weekly review: " + "; ".join(graded)
+    return Finding(RULE_ROUTINE, AlertKind.ROUTINE_REVIEW, Severity.ROUTINE, reason)
+
+
+def triage(report: ReportInput, context: TriageContext, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> TriageResult:
+    """Apply the rules of the module docstring to one report."""
+    neutropenic = (
+        context.phase == Phase.APLASIA
+        and report.temperature_c is not None
+        and neutropenic_fever(Reading(report.recorded_at, report.temperature_c), context.recent_readings, config)
+    )
+    findings = _fever_findings(report, context, config, neutropenic)
+    findings += _symptom_findings(report, context, config)
+    if report.feels_urgent:
+        reason = "The patient says this feels urgent"
+        findings.append(Finding(RULE_FEELS_URGENT, AlertKind.FEELS_URGENT, Severity.SAME_DAY, reason))
+    pseudo = _pseudo_relapse_finding(report, context, config)
+    if pseudo is not None:
+        findings.append(pseudo)
+    if not findings:
+        routine = _routine_finding(report, config)
+        if routine is not None:
+            findings.append(routine)
+    ordered = tuple(sorted(findings, key=lambda finding: -severity_rank(finding.severity)))  # stable
+    level = max_severity(*(finding.severity for finding in ordered))
+    return TriageResult(
+        level=level,
+        findings=ordered,
+        neutropenic_fever=neutropenic,
+        pseudo_relapse=pseudo is not None,
+        call_unit_now=level == Severity.URGENT,
+    )
+
+
+# --- what the patient is told ------------------------------------------------------------------------------
+
+PHONE_PLACEHOLDER = "{phone}"
+
+_ADVICE: dict[Severity, str] = {
+    Severity.URGENT: "Call the unit now on {phone}, day or night. Do not wait for the team to contact you.",
+    Severity.SAME_DAY: (
+        "Your team will look at this report today and contact you. "
+        "If you feel worse before they do, call the unit on {phone}."
+    ),
+    Severity.ROUTINE: (
+        "Thank you. Your team will look at this report in their weekly review. "
+        "If anything gets worse, send a new report or call the unit on {phone}."
+    ),
+    Severity.NONE: "Thank you. Nothing in this report needs action. Keep taking your temperature as planned.",
+}
+
+_PSEUDO_RELAPSE_ADVICE = (
+    " A fever or an infection can bring back or worsen MS symptoms for a while; "
+    "both your transplant team and your neurology team will see this report."
+)
+
+
+def patient_advice(result: TriageResult) -> str:
+    """Plain words for the patient about `result`.
+
+    The text may contain the placeholder `{phone}` (PHONE_PLACEHOLDER) and no other braces: the caller fills
+    it with the centre's 24-hour number, `patient_advice(result).format(phone=number)`. For an URGENT result
+    the text starts "Call the unit now on {phone}".
+    """
+    advice = _ADVICE[result.level]
+    if result.pseudo_relapse:
+        advice += _PSEUDO_RELAPSE_ADVICE
+    return advice

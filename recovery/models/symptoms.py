@@ -1,0 +1,125 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class SymptomReport(models.Model):
+    """One check-in: a temperature and/or symptom grades, as the patient (or staff for them) reported it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("recovery.Patient", on_delete=models.CASCADE, related_name="symptom_reports")
+    recorded_at = models.DateTimeField(help_text="When the temperature was taken or the symptoms noticed.")
+    temperature_c = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    symptoms = models.JSONField(default=dict, blank=True, help_text="Symptom code -> grade 0-4.")
+    notes = models.TextField(blank=True)
+    feels_urgent = models.BooleanField(default=False)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # what triage said, as it was said
+    phase = models.CharField(max_length=32, blank=True)
+    day = models.IntegerField(null=True, blank=True)
+    triage_level = models.CharField(max_length=16, default="none")
+    findings = models.JSONField(default=list, blank=True)
+    neutropenic_fever = models.BooleanField(default=False)
+    pseudo_relapse = models.BooleanField(default=False)
+    config_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["patient", "-recorded_at"], name="report_patient_time_idx")]
+
+    def __str__(self) -> str:
+        return f"Report of {self.patient} at {self.recorded_at:%Y-%m-%d %H:%M}"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class AlertSeverity(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    SAME_DAY = "same_day", "Same day"
+    ROUTINE = "routine", "Routine"
+
+
+class ResolutionAction(models.TextChoices):
+    ADVICE = "advice", "Advice given by phone"
+    SEEN = "seen", "Seen in clinic or day unit"
+    ADMITTED = "admitted", "Admitted"
+    EMERGENCY = "emergency", "Sent to the emergency department"
+    MEDICATION = "medication", "Medication started or changed"
+    NO_ACTION = "no_action", "No action needed"
+    OTHER = "other", "Other (see note)"
+
+
+OPEN_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+
+
+class Alert(models.Model):
+    """Something a report raised that staff must look at, followed from report to resolution."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("recovery.Patient", on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=32)
+    severity = models.CharField(max_length=16, choices=AlertSeverity.choices)
+    severity_rank = models.PositiveSmallIntegerField(default=0, help_text="3 urgent, 2 same day, 1 routine.")
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    reason = models.TextField()
+    rule = models.CharField(max_length=64, help_text="The rule that raised it (or last raised its severity).")
+    config_version = models.PositiveIntegerField(default=0)
+    neutropenic_fever = models.BooleanField(default=False)
+    pseudo_relapse = models.BooleanField(default=False, help_text="Shown to the neurology team too.")
+    reports = models.ManyToManyField(SymptomReport, related_name="alerts", blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    respond_by = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(max_length=16, choices=ResolutionAction.choices, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-severity_rank", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind"],
+                condition=models.Q(status__in=["open", "acknowledged"]),
+                name="alert_one_open_per_kind",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "-severity_rank", "created_at"], name="alert_queue_idx"),
+            models.Index(fields=["patient", "status"], name="alert_patient_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_severity_display()} {self.kind} alert for {self.patient}"
+
+
+class AlertEvent(models.Model):
+    """The history of an alert: who did what when."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=32)  # raised, updated, escalated, acknowledged, resolved, reopened
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,125 @@
+"""The patient's check-in: report a temperature and symptoms, and be told what to do."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from recovery import access
+from recovery.access import Action
+from recovery.clinical.triage import SYMPTOM_LABELS, Severity
+from recovery.forms_checkin import CheckinForm, TemperatureForm, celsius_to_fahrenheit
+from recovery.models import SymptomReport
+from recovery.services.audit import AuditContext, record_event
+from recovery.services.configuration import active_config
+from recovery.services.symptoms import record_symptom_report
+
+HISTORY_REPORTS = 60
+
+
+def _initial(patient) -> dict:
+    return {"recorded_at": timezone.localtime(timezone.now(), patient.tz).strftime("%Y-%m-%dT%H:%M"), "unit": "C"}
+
+
+def _submit(request, patient, form, *, symptoms=None, notes="", feels_urgent=False):
+    try:
+        outcome = record_symptom_report(
+            context=AuditContext.from_request(request),
+            patient=patient,
+            recorded_at=form.cleaned_data["recorded_at"],
+            temperature_c=form.temperature_c(),
+            symptoms=symptoms,
+            notes=notes,
+            feels_urgent=feels_urgent,
+        )
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            target = {"temperature_c": "temperature", "__all__": None}.get(field, field)
+            if target is not None and target not in form.fields:
+                target = None
+            for message in messages:
+                if target == "temperature" and form.cleaned_data.get("unit") == "F":
+                    message = (
+                        f"You entered {form.cleaned_data['temperature']} °F ({form.temperature_c()} °C). {message}"
+                    )
+                form.add_error(target, message)
+        return None
+    return redirect("recovery:checkin-result", report_id=outcome.report.uuid)
+
+
+@login_required
+def checkin(request: HttpRequest) -> HttpResponse:
+    patient = access.own_patient(request.user)
+    access.require(request.user, Action.REPORT_SYMPTOMS)
+    form = CheckinForm(request.POST or None, initial=_initial(patient), patient_timezone=patient.timezone)
+    if request.method == "POST" and form.is_valid():
+        response = _submit(
+            request,
+            patient,
+            form,
+            symptoms=form.symptoms(),
+            notes=form.cleaned_data["notes"],
+            feels_urgent=form.cleaned_data["feels_urgent"],
+        )
+        if response is not None:
+            return response
+    return render(request, "recovery/my_checkin.html", {"form": form, "patient": patient})
+
+
+@login_required
+def temperature(request: HttpRequest) -> HttpResponse:
+    patient = access.own_patient(request.user)
+    access.require(request.user, Action.REPORT_SYMPTOMS)
+    form = TemperatureForm(request.POST or None, initial=_initial(patient), patient_timezone=patient.timezone)
+    if request.method == "POST" and form.is_valid():
+        response = _submit(request, patient, form)
+        if response is not None:
+            return response
+    return render(request, "recovery/my_temperature.html", {"form": form, "patient": patient})
+
+
+@login_required
+def checkin_result(request: HttpRequest, report_id) -> HttpResponse:
+    patient = access.own_patient(request.user)
+    report = SymptomReport.objects.filter(patient=patient, uuid=report_id).first()
+    if report is None:
+        raise Http404("No such report.")
+    record_event(context=AuditContext.from_request(request), action="symptoms.view_own", patient=patient)
+    reported = [(SYMPTOM_LABELS.get(code, code), grade) for code, grade in report.symptoms.items() if grade]
+    return render(
+        request,
+        "recovery/my_checkin_result.html",
+        {
+            "patient": patient,
+            "report": report,
+            "urgent": report.triage_level == Severity.URGENT,
+            "same_day": report.triage_level == Severity.SAME_DAY,
+            "fahrenheit": celsius_to_fahrenheit(report.temperature_c) if report.temperature_c is not None else None,
+            "reported": reported,
+        },
+    )
+
+
+@login_required
+def my_history(request: HttpRequest) -> HttpResponse:
+    patient = access.own_patient(request.user)
+    reports = list(patient.symptom_reports.all()[:HISTORY_REPORTS])
+    record_event(context=AuditContext.from_request(request), action="symptoms.view_own", patient=patient)
+    chart = [
+        {"t": r.recorded_at.isoformat(), "y": float(r.temperature_c)}
+        for r in reversed(reports)
+        if r.temperature_c is not None
+    ]
+    rows = [
+        {
+            "report": r,
+            "symptoms": [(SYMPTOM_LABELS.get(c, c), g) for c, g in r.symptoms.items() if g],
+        }
+        for r in reports
+    ]
+    return render(
+        request,
+        "recovery/my_history.html",
+        {"patient": patient, "rows": rows, "chart": chart, "fever_c": active_config(patient.centre_id).triage.fever_c},
+    )
