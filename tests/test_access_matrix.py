@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from recovery.models import Heartbeat, ProtocolTemplate
 from recovery.services.audit import AuditContext
+from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import save_episode
 
 ROLES = [
@@ -65,6 +66,15 @@ MATRIX = {
     "recovery:eligibility": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:this-week": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:dashboard": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    "recovery:patient-review": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:alert-queue": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    "recovery:alert-detail": ("alert", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:alert-acknowledge": ("alert", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:alert-resolve": ("alert", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:checkin": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    "recovery:temperature": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    "recovery:checkin-result": ("report", _row(LOGIN, 403, 403, 200, 404, 403, 403)),
+    "recovery:my-history": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:my-recovery": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:my-calendar": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:calendar-feed": ("calendar", _all(200)),  # the secret token in the URL is the credential
@@ -83,6 +93,10 @@ MATRIX = {
     "api:patient-detail": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:transplant": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:timeline": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:symptom-reports": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:alert-list": (None, _row(401, 200, 200, 403, 403, 200, 200)),
+    "api:alert-acknowledge": ("alert", _signed_in(405, anonymous=401)),  # POST only
+    "api:alert-resolve": ("alert", _signed_in(405, anonymous=401)),  # POST only
     "api:schema": (None, _all(200)),
     "api:docs": (None, _all(200)),
     "admin:index": (None, _all(LOGIN)),
@@ -130,6 +144,12 @@ def cast(
             "reinfusion_date": today - timedelta(days=5),
         },
     )
+    outcome = record_symptom_report(
+        context=AuditContext.system("tests"),
+        patient=patient,
+        recorded_at=timezone.now() - timedelta(minutes=5),
+        temperature_c="38.6",
+    )
     patient.calendar_token = "matrix-test-calendar-token"
     patient.save(update_fields=["calendar_token"])
     return {
@@ -141,6 +161,8 @@ def cast(
         "other_centre_coordinator": other_centre_coordinator,
         "other_centre_clinician": other_centre_clinician,
         "_patient": patient,
+        "_report": outcome.report,
+        "_alert": outcome.alert,
     }
 
 
@@ -151,6 +173,10 @@ def _url(name, kind, cast):
     if kind == "event":
         event = cast["_patient"].episode.events.first()
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "event_id": event.uuid})
+    if kind == "report":
+        return reverse(name, kwargs={"report_id": cast["_report"].uuid})
+    if kind == "alert":
+        return reverse(name, kwargs={"alert_id": cast["_alert"].uuid})
     if kind == "calendar":
         return reverse(name, kwargs={"token": cast["_patient"].calendar_token})
     if kind == "reset":
