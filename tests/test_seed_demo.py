@@ -43,3 +43,29 @@ def test_seed_demo_handles_five_thousand_patients(db, settings, capsys):
     assert Patient.objects.filter(hospital_number__startswith="SYN-").count() == 5000
     with capsys.disabled():
         print(f"\nseed_demo --patients 5000: {elapsed:.1f} s")  # noqa: T201 (a printed figure, not an assertion)
+
+
+def test_demo_covers_every_phase_and_has_open_alerts_of_each_severity(db, settings):
+    """The demo shows every phase, the demo patient on Day +9, and an open alert of each severity."""
+    from recovery.models import Alert
+    from recovery.services.configuration import DEFAULT_CONFIG
+    from recovery.services.timeline import current_state
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    phases = {current_state(p, DEFAULT_CONFIG).phase.value for p in Patient.objects.select_related("episode")}
+    assert phases == {
+        "evaluation",
+        "mobilisation",
+        "collection",
+        "conditioning",
+        "aplasia",
+        "early_recovery",
+        "recovery",
+        "reconstitution",
+        "follow_up",
+    }
+    demo = Patient.objects.get(user__username="patient")
+    assert current_state(demo, DEFAULT_CONFIG).day == 9
+    open_severities = set(Alert.objects.filter(status="open").values_list("severity", flat=True))
+    assert open_severities == {"urgent", "same_day", "routine"}

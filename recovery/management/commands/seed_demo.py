@@ -1,7 +1,7 @@
 """Demo data: a centre, one login per role (password "demo") and synthetic patients. Safe to run again."""
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -11,8 +11,20 @@ from django.utils import timezone
 
 from accounts.models import Centre, Membership, Role, User
 from recovery.clinical.timeline import EventStatus
-from recovery.models import MSType, Patient, ProtocolTemplate, Sex, TimelineEvent
+from recovery.models import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    MSType,
+    Patient,
+    ProtocolTemplate,
+    ResolutionAction,
+    Sex,
+    SymptomReport,
+    TimelineEvent,
+)
 from recovery.services.audit import AuditContext
+from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import episode_of, save_episode
 
 DEMO_CENTRE = "Demo Transplant Centre"
@@ -81,7 +93,11 @@ PATHWAY_POSITIONS = [
     ("follow_up", -900, 11),
     ("follow_up", -2200, 12),
 ]
-MAX_EPISODES = 200  # synthetic patients beyond this stay in evaluation, so that --patients 5000 stays quick
+MAX_EPISODES = 200
+REPORTING_PATIENTS = 16  # how many patients after Day 0 get a history of check-ins
+REPORT_HISTORY_DAYS = 120
+DAILY_REPORT_DAYS = 30
+WEEKLY_REPORT_UNTIL_DAY = 180  # synthetic patients beyond this stay in evaluation, so that --patients 5000 stays quick
 TIMEZONES = ["Europe/Stockholm"] * 8 + ["Europe/Oslo", "Europe/Helsinki", "Europe/London", "America/New_York"]
 DEMO_LOGINS = [
     ("coordinator", Role.COORDINATOR, "Cora", "Lind"),
@@ -107,9 +123,11 @@ class Command(BaseCommand):
             self._logins(centre)
             created = self._patients(centre, patients)
             episodes = self._episodes(centre)
+            reports = self._reports(centre)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo centre ready; {created} new synthetic patients, {episodes} new transplant episodes."
+                f"Demo centre ready; {created} new synthetic patients, {episodes} new transplant episodes, "
+                f"{reports} new symptom reports."
             )
         )
         self.stdout.write("Demo logins (password: demo): " + ", ".join(name for name, *_ in DEMO_LOGINS))
@@ -243,3 +261,113 @@ class Command(BaseCommand):
         TimelineEvent.objects.filter(
             episode=episode, status=EventStatus.PLANNED, planned_date__lt=today - timedelta(days=2)
         ).update(status=EventStatus.DONE, actual_date=models.F("planned_date"))
+
+    def _reports(self, centre: Centre) -> int:
+        """Months of plausible check-ins for the demo patient and patients after Day 0; some open alerts."""
+        if SymptomReport.objects.filter(patient__centre=centre).exists():
+            return 0
+        rng = random.Random(7)
+        now = timezone.now()
+        clinician = User.objects.filter(username="clinician").first()
+        patients = list(
+            Patient.objects.filter(centre=centre, episode__reinfusion_date__isnull=False)
+            .select_related("episode", "centre")
+            .order_by("hospital_number")[:REPORTING_PATIENTS]
+        )
+        count = 0
+        for patient in patients:
+            day0 = patient.episode.reinfusion_date
+            start = max(day0, timezone.localdate() - timedelta(days=REPORT_HISTORY_DAYS))
+            for moment in _report_times(patient, start, now, rng):
+                day = (moment.date() - day0).days
+                aplasia = patient.episode.neutrophil_engraftment_date is None or moment.date() < (
+                    patient.episode.neutrophil_engraftment_date
+                )
+                temperature = round(rng.gauss(37.0 if aplasia else 36.8, 0.35), 1)
+                symptoms = {}
+                if rng.random() < 0.5:
+                    symptoms = {
+                        "fatigue": rng.choice([1, 1, 2, 2, 3] if day < 30 else [0, 1, 1]),
+                        "nausea": rng.choice([0, 1, 2] if day < 14 else [0, 0, 1]),
+                        "mouth_sores": rng.choice([0, 1, 2] if 3 < day < 14 else [0]),
+                        "appetite_loss": rng.choice([0, 1, 2] if day < 21 else [0, 0, 1]),
+                    }
+                outcome = record_symptom_report(
+                    context=AuditContext(actor=patient.user, request_id="seed-demo"),
+                    patient=patient,
+                    recorded_at=moment,
+                    temperature_c=min(temperature, 37.7),
+                    symptoms=symptoms,
+                )
+                if outcome.alert is not None and moment < now - timedelta(days=1):
+                    self._resolve_as_then(outcome.alert, moment, clinician)
+                count += 1
+        count += self._open_alerts_of_each_severity(patients, now)
+        return count
+
+    def _resolve_as_then(self, alert, reported_at, clinician) -> None:
+        """A past alert was dealt with at the time: acknowledged within the hour, then resolved."""
+        raised = reported_at + timedelta(minutes=3)
+        Alert.objects.filter(pk=alert.pk).update(
+            created_at=raised,
+            respond_by=raised + (alert.respond_by - alert.created_at if alert.respond_by else timedelta(hours=1)),
+            status=AlertStatus.RESOLVED,
+            acknowledged_at=raised + timedelta(minutes=25),
+            acknowledged_by=clinician,
+            resolved_at=raised + timedelta(hours=2),
+            resolved_by=clinician,
+            resolution=ResolutionAction.ADVICE,
+            resolution_note="Phoned; advice given.",
+        )
+        alert.history.filter(action="raised").update(at=raised)
+        AlertEvent.objects.bulk_create(
+            [
+                AlertEvent(alert=alert, at=raised + timedelta(minutes=25), actor=clinician, action="acknowledged"),
+                AlertEvent(
+                    alert=alert,
+                    at=raised + timedelta(hours=2),
+                    actor=clinician,
+                    action="resolved",
+                    detail={"action": "advice"},
+                ),
+            ]
+        )
+
+    def _open_alerts_of_each_severity(self, patients, now) -> int:
+        """Today's queue: an urgent fever (the demo patient, Day +9), a same-day and a routine report."""
+        demo = Patient.objects.filter(user__username="patient").select_related("centre").first()
+        examples = []
+        if demo is not None:
+            examples.append((demo, {"temperature_c": "38.4", "symptoms": {"chills": 1, "fatigue": 2}}, 40))
+        others = [p for p in patients if p != demo]
+        if len(others) >= 2:
+            examples.append((others[0], {"temperature_c": "37.1", "symptoms": {"nausea": 3, "vomiting": 2}}, 95))
+            examples.append((others[1], {"temperature_c": "36.9", "symptoms": {"fatigue": 1}}, 180))
+        for patient, values, minutes_ago in examples:
+            record_symptom_report(
+                context=AuditContext(actor=patient.user, request_id="seed-demo"),
+                patient=patient,
+                recorded_at=now - timedelta(minutes=minutes_ago),
+                notes="Feeling shivery since this morning." if values["temperature_c"] == "38.4" else "",
+                **values,
+            )
+        return len(examples)
+
+
+def _report_times(patient, start, now, rng):
+    """Twice a day in the first month after Day 0, then about weekly: at plausible local times."""
+    day0 = patient.episode.reinfusion_date
+    day = start
+    while day < now.date():
+        offset = (day - day0).days
+        if offset <= DAILY_REPORT_DAYS:
+            hours = [8, 20]
+        elif offset <= WEEKLY_REPORT_UNTIL_DAY and day.weekday() in (0, 3):
+            hours = [9]
+        else:
+            hours = []
+        for hour in hours:
+            local = datetime.combine(day, time(hour, rng.randrange(0, 50)), tzinfo=patient.tz)
+            if local < now - timedelta(hours=4):
+                yield local
+        day += timedelta(days=1)
