@@ -25,7 +25,7 @@ from recovery.models import (
 )
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
-from recovery.services.timeline import episode_of, save_episode
+from recovery.services.timeline import episode_of, patient_today, save_episode
 
 DEMO_CENTRE = "Demo Transplant Centre"
 FIRST_NAMES = [
@@ -202,13 +202,12 @@ class Command(BaseCommand):
 
     def _episodes(self, centre: Centre) -> int:
         """Transplant dates for the demo patient (Day +9) and synthetic patients spread over every phase."""
-        today = timezone.localdate()
         context = AuditContext.system("seed_demo")
         protocols = {p.code: p for p in ProtocolTemplate.objects.all()}
         created = 0
         demo = Patient.objects.filter(user__username="patient").first()
         if demo is not None and episode_of(demo) is None:
-            self._episode(context, demo, protocols["cy_atg"], today, day0_offset=-9, engrafted_after=None)
+            self._episode(context, demo, protocols["cy_atg"], patient_today(demo), day0_offset=-9, engrafted_after=None)
             created += 1
         synthetic = Patient.objects.filter(centre=centre, hospital_number__startswith="SYN-").select_related("episode")
         for i, patient in enumerate(synthetic.order_by("hospital_number")[:MAX_EPISODES]):
@@ -218,6 +217,7 @@ class Command(BaseCommand):
             if position == "evaluation":
                 continue
             protocol = protocols["beam_atg" if i % 5 == 4 else "cy_atg"]
+            today = patient_today(patient)  # the patient's own date, so that Day numbers come out as intended
             if position == "mobilisation":
                 fields = {"protocol": protocol, "mobilisation_date": today - timedelta(days=3)}
                 save_episode(context=context, patient=patient, fields=fields)
