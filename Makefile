@@ -9,7 +9,7 @@ MANAGE := $(BIN)/python manage.py
 DEPLOY_ENV := DEBUG=0 SECRET_KEY=$$(printf 'deploy-check-%064d' 0) ALLOWED_HOSTS=recovery.example.org \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/0
 
-.PHONY: run test install lint migrations-check deploy-check pytest clean
+.PHONY: run test install lint migrations-check deploy-check schema-check pytest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,10 +36,13 @@ migrations-check: $(STAMP)
 deploy-check: $(STAMP)
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 
+schema-check: $(STAMP)
+	DEBUG=1 $(MANAGE) spectacular --validate --fail-on-warn --file var/openapi.yaml
+
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint migrations-check deploy-check pytest
+test: lint migrations-check deploy-check schema-check pytest
 
 clean:
 	rm -rf var/broker var/broker-control var/celerybeat-schedule* var/screenshots
