@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from recovery.models import AuditEvent, Heartbeat, Patient
+from recovery.models import (
+    Alert,
+    AuditEvent,
+    CentreConfiguration,
+    Heartbeat,
+    Patient,
+    ProtocolEvent,
+    ProtocolTemplate,
+    TransplantEpisode,
+)
 
 
 @admin.register(Patient)
@@ -31,3 +40,48 @@ class AuditEventAdmin(admin.ModelAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "beat_at", "worker")
+
+
+class ProtocolEventInline(admin.TabularInline):
+    model = ProtocolEvent
+    extra = 1
+    fields = ("key", "anchor", "offset_days", "kind", "title")
+
+
+@admin.register(ProtocolTemplate)
+class ProtocolTemplateAdmin(admin.ModelAdmin):
+    """Protocols are edited here without code; patients' timelines follow at their next regeneration."""
+
+    list_display = ("name", "code", "is_active")
+    inlines = [ProtocolEventInline]
+
+
+@admin.register(TransplantEpisode)
+class TransplantEpisodeAdmin(admin.ModelAdmin):
+    list_display = ("patient", "protocol", "mobilisation_date", "reinfusion_date", "neutrophil_engraftment_date")
+    list_filter = ("protocol",)
+    raw_id_fields = ("patient",)
+
+
+@admin.register(CentreConfiguration)
+class CentreConfigurationAdmin(admin.ModelAdmin):
+    """A new version for every change: the form for an existing version is read-only."""
+
+    list_display = ("centre", "version", "created_at", "created_by")
+    list_filter = ("centre",)
+    readonly_fields = ("created_at", "created_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("centre", "version", "values", "created_at", "created_by") if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ("patient", "kind", "severity", "status", "created_at", "rule", "config_version")
+    list_filter = ("severity", "status", "kind")
+    raw_id_fields = ("patient", "reports", "acknowledged_by", "resolved_by")

@@ -273,3 +273,14 @@ def test_eligibility_refuses_an_impossible_edss(client_for, clinician, patient, 
     )
     assert "in steps of 0.5" in response.content.decode()
     assert not EligibilityReview.objects.exists()
+
+
+def test_a_centres_configuration_version_changes_the_flags(client_for, coordinator, centre, now):
+    """A centre that flags delayed engraftment from Day +18 sees the flag on Day +19; the default would not."""
+    from recovery.models import CentreConfiguration
+
+    _episode(PatientFactory(centre=centre, last_name="Nineteen"), TODAY - timedelta(days=19))
+    client = client_for(coordinator)
+    assert "Delayed engraftment" not in client.get(reverse("recovery:patient-list")).content.decode()
+    CentreConfiguration.objects.create(centre=centre, version=1, values={"phase": {"delayed_engraftment_day": 18}})
+    assert "Delayed engraftment" in client.get(reverse("recovery:patient-list")).content.decode()
