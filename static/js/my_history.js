@@ -18,6 +18,7 @@
       ],
     },
     options: {
+      animation: false,
       maintainAspectRatio: false,
       scales: {
         x: { type: "linear", ticks: { callback: (v) => fmt.format(new Date(v)), maxTicksLimit: 6 } },
