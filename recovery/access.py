@@ -36,6 +36,8 @@ class Action(StrEnum):
     MANAGE_OWN_CALENDAR = "own_calendar.manage"
     REPORT_SYMPTOMS = "symptoms.report"  # a patient for themself; staff on a patient's behalf
     TRIAGE_ALERTS = "alerts.triage"  # see the queue, acknowledge and resolve
+    RECORD_OUTCOMES = "outcomes.record"  # EDSS, relapses, MRI
+    VIEW_COHORT = "cohort.view"  # the centre's cohort outcomes and their export
 
 
 _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -53,6 +55,8 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.REVIEW_ELIGIBILITY,
             Action.REPORT_SYMPTOMS,
             Action.TRIAGE_ALERTS,
+            Action.RECORD_OUTCOMES,
+            Action.VIEW_COHORT,
         }
     ),
     Role.CLINICIAN: frozenset(
@@ -65,6 +69,8 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.REVIEW_ELIGIBILITY,
             Action.REPORT_SYMPTOMS,
             Action.TRIAGE_ALERTS,
+            Action.RECORD_OUTCOMES,
+            Action.VIEW_COHORT,
         }
     ),
     Role.PATIENT: frozenset(
@@ -170,6 +176,7 @@ _NAV: list[tuple[Action, NavItem]] = [
     (Action.LIST_PATIENTS, NavItem("Patients", "recovery:patient-list", "people")),
     (Action.LIST_PATIENTS, NavItem("This week", "recovery:this-week", "calendar-week")),
     (Action.VIEW_DASHBOARD, NavItem("Dashboard", "recovery:dashboard", "speedometer2")),
+    (Action.VIEW_COHORT, NavItem("Cohort", "recovery:cohort", "graph-down")),
 ]
 
 

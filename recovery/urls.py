@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recovery.views import alerts, checkin, common, patient, staff
+from recovery.views import alerts, checkin, cohort, common, outcomes, patient, staff
 
 recovery_patterns = [
     path("", common.home, name="home"),
@@ -17,6 +17,9 @@ recovery_patterns = [
     path("patients/<uuid:patient_id>/eligibility/", staff.eligibility_review, name="eligibility"),
     path("week/", staff.this_week, name="this-week"),
     path("patients/<uuid:patient_id>/review/", alerts.patient_review, name="patient-review"),
+    path("patients/<uuid:patient_id>/outcomes/", outcomes.patient_outcomes, name="patient-outcomes"),
+    path("cohort/", cohort.cohort_dashboard, name="cohort"),
+    path("cohort/export.csv", cohort.cohort_export, name="cohort-export"),
     path("dashboard/", alerts.dashboard, name="dashboard"),
     path("alerts/queue/", alerts.alert_queue, name="alert-queue"),
     path("alerts/<uuid:alert_id>/", alerts.alert_detail, name="alert-detail"),

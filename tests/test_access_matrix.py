@@ -67,6 +67,9 @@ MATRIX = {
     "recovery:this-week": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:dashboard": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:patient-review": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:patient-outcomes": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:cohort": (None, _row(LOGIN, 403, 200, 403, 403, 403, 200)),
+    "recovery:cohort-export": (None, _row(LOGIN, 403, 200, 403, 403, 403, 200)),
     "recovery:alert-queue": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:alert-detail": ("alert", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:alert-acknowledge": ("alert", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
@@ -95,6 +98,11 @@ MATRIX = {
     "api:timeline": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:symptom-reports": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:alert-list": (None, _row(401, 200, 200, 403, 403, 200, 200)),
+    "api:edss": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:relapses": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:mri": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:outcomes": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:cohort-outcomes": (None, _row(401, 403, 200, 403, 403, 403, 200)),
     "api:alert-acknowledge": ("alert", _signed_in(405, anonymous=401)),  # POST only
     "api:alert-resolve": ("alert", _signed_in(405, anonymous=401)),  # POST only
     "api:schema": (None, _all(200)),

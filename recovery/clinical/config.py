@@ -90,7 +90,21 @@ class AlertConfig(Config):
     routine_ack_hours: int = 48
 
 
+@dataclass(frozen=True)
+class OutcomeConfig(Config):
+    """MS outcome definitions (domain.md sections 4-5; section 8 items 18-23)."""
+
+    progression_step_low: float = 1.0  # confirmed increase from a baseline at or below `progression_baseline_cut`
+    progression_step_high: float = 0.5  # ... and from a baseline above it
+    progression_baseline_cut: float = 5.5
+    progression_step_from_zero: float | None = None  # optional larger step from a baseline of 0 (e.g. 1.5)
+    confirmation_months: int = 6  # 3, 6 or 12
+    relapse_exclusion_days: int = 30  # assessments this close after a relapse onset are not used
+    pseudo_relapse_window_days: int = 7  # a fever or infection this close to a relapse onset
+
+
 DEFAULT_PHASE_CONFIG = PhaseConfig()
 DEFAULT_TRIAGE_CONFIG = TriageConfig()
 DEFAULT_TRANSPLANT_CONFIG = TransplantConfig()
 DEFAULT_ALERT_CONFIG = AlertConfig()
+DEFAULT_OUTCOME_CONFIG = OutcomeConfig()

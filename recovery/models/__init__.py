@@ -1,4 +1,5 @@
 from .audit import AuditEvent
+from .outcomes import MS_DOMAINS, EDSSAssessment, MRIScan, Relapse
 from .patients import MSType, Patient, PatientStatus, Sex
 from .symptoms import (
     OPEN_STATUSES,
@@ -22,6 +23,7 @@ from .transplant import (
 )
 
 __all__ = [
+    "MS_DOMAINS",
     "OPEN_STATUSES",
     "Alert",
     "AlertEvent",
@@ -30,14 +32,17 @@ __all__ = [
     "ApheresisSession",
     "AuditEvent",
     "CentreConfiguration",
+    "EDSSAssessment",
     "EligibilityDecision",
     "EligibilityReview",
     "Heartbeat",
+    "MRIScan",
     "MSType",
     "Patient",
     "PatientStatus",
     "ProtocolEvent",
     "ProtocolTemplate",
+    "Relapse",
     "ResolutionAction",
     "Sex",
     "SymptomReport",

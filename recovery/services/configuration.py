@@ -5,10 +5,12 @@ from dataclasses import dataclass
 from accounts.models import Centre
 from recovery.clinical.config import (
     DEFAULT_ALERT_CONFIG,
+    DEFAULT_OUTCOME_CONFIG,
     DEFAULT_PHASE_CONFIG,
     DEFAULT_TRANSPLANT_CONFIG,
     DEFAULT_TRIAGE_CONFIG,
     AlertConfig,
+    OutcomeConfig,
     PhaseConfig,
     TransplantConfig,
     TriageConfig,
@@ -23,6 +25,7 @@ class ActiveConfig:
     transplant: TransplantConfig
     triage: TriageConfig = DEFAULT_TRIAGE_CONFIG
     alerts: AlertConfig = DEFAULT_ALERT_CONFIG
+    outcomes: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
 
 
 DEFAULT_CONFIG = ActiveConfig(version=0, phase=DEFAULT_PHASE_CONFIG, transplant=DEFAULT_TRANSPLANT_CONFIG)
@@ -35,6 +38,7 @@ def config_from_values(version: int, values: dict) -> ActiveConfig:
         transplant=DEFAULT_TRANSPLANT_CONFIG.with_overrides(values.get("transplant")),
         triage=DEFAULT_TRIAGE_CONFIG.with_overrides(values.get("triage")),
         alerts=DEFAULT_ALERT_CONFIG.with_overrides(values.get("alerts")),
+        outcomes=DEFAULT_OUTCOME_CONFIG.with_overrides(values.get("outcomes")),
     )
 
 
