@@ -44,6 +44,7 @@ def test_fever_on_day_five_says_call_the_unit_now_with_the_number(client_for, on
     assert 'href="tel:+46 18 611 00 00"' in page
     assert "38.4 °C" in page
     assert "101.1 °F" in page
+    assert "Fri 20 Nov, 10:15" in page  # shown in the patient's own time, stored in UTC
     report = SymptomReport.objects.get()
     assert (report.day, report.phase, report.triage_level) == (5, "aplasia", "urgent")
     assert report.recorded_at.isoformat() == "2026-11-20T09:15:00+00:00"  # 10:15 in Stockholm, stored in UTC
