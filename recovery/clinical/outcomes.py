@@ -1,0 +1,461 @@
+"""Per-patient MS outcomes after aHSCT (domain.md sections 4-5; section 8 items 18-23).
+
+Pure rules: records in, plain values out. No Django, no clock: the date the outcome is computed for (`on`)
+is an argument, and nothing dated after it is used. Every threshold comes from an `OutcomeConfig` (see
+`config.py`); none is written here as a literal.
+
+The rules (defaults in brackets):
+
+* **Baseline EDSS**: the last usable assessment (see below) on or before Day 0; when there is none, the
+  recorded baseline (the patient's `baseline_edss`). Two assessments on the same date: the later one in the
+  given order (the later record). Without a Day 0 the recorded baseline is used. The reference is fixed
+  (no "roving" reference).
+* **Usable assessments**: an assessment from a relapse onset through `relapse_exclusion_days` [30] days
+  after it is not used, *both ends included*: with the default, days 0 to 30 after the onset are excluded and
+  day 31 is the first usable day. An assessment before the onset is usable. This applies to the baseline
+  too (a score taken during a relapse is not a fair reference).
+* **Step**: an increase of `progression_step_low` [1.0] from a baseline at or below
+  `progression_baseline_cut` [5.5] (so 5.5 needs 6.5), `progression_step_high` [0.5] from a baseline above it
+  (6.0 needs 6.5), and `progression_step_from_zero` [off] from a baseline of 0 when set.
+* **Confirmed disability progression**: a *candidate* is a usable assessment after Day 0 with a score at or
+  above baseline + step. It is confirmed when there is at least one usable assessment on or after
+  `add_months(candidate date, confirmation_months)` [6], and *every* usable assessment from that date on
+  stays at or above the threshold. Assessments between the candidate and that date are not looked at (the
+  issue: "confirmed by every assessment at least 6 months later"). The progression date is the candidate's
+  date (the first assessment of the confirmed increase), so it is earlier than the day it became known. A
+  candidate with no usable assessment far enough after it is not (yet) progression, and a later score below
+  the threshold takes the confirmation back: the rule is "sustained to the last assessment".
+* **Confirmed improvement**: the same rule downwards: a score at or below baseline - step (the same step
+  rule), confirmed the same way. A threshold below 0 (for example baseline 0.0) cannot be reached, so
+  there is no improvement.
+* **MRI activity**: lesions are counted against a reference scan. The reference is the *first* scan flagged
+  as re-baseline on or after Day 0 (a later re-baseline flag does not wipe out activity already seen; a flag
+  on a scan before Day 0 is a data error and is ignored). With no such flag, the first scan on or after
+  Day 0 is the reference. Scans on or before the reference date do not count; the activity date is the
+  first later scan with at least one new or enlarging T2 lesion or at least one gadolinium-enhancing lesion.
+* **Relapses**: those with an onset after Day 0 (Day 0 itself excluded). The caller passes the relapses the
+  team has confirmed; whether a "possible pseudo-relapse" counts is the team's decision, not this rule's.
+* **NEDA-3** holds until the earliest of the first relapse after Day 0, the progression date and the MRI
+  activity date; that date is `neda3_lost_on`. `neda3_months` counts the whole calendar months NEDA-3 held:
+  from Day 0 to its loss, or to `on` while it holds. Without a Day 0 (or before it) there is no NEDA-3
+  status (`None`).
+* **EDSS change category** (the "improved / stable / worse" proportions of domain.md section 4.6): "improved"
+  with confirmed improvement, "worse" with confirmed progression, else "stable"; `None` without a baseline or
+  without a usable assessment after Day 0. (Confirmed improvement and confirmed progression cannot both hold.)
+* **Follow-up end**: the latest date of any record (assessment, relapse or scan) on or before `on`; the
+  Kaplan-Meier curves censor there (`survival_endpoints`).
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from recovery.clinical.config import DEFAULT_OUTCOME_CONFIG, OutcomeConfig
+from recovery.clinical.edss import EDSS_MIN
+from recovery.clinical.phases import add_months
+from recovery.clinical.survival import months_between
+
+Direction = Literal["worse", "better"]
+
+# Causes of NEDA-3 loss (`Outcome.neda3_lost_by`).
+RELAPSE = "relapse"
+PROGRESSION = "progression"
+MRI_ACTIVITY = "mri_activity"
+
+# Keys of `survival_endpoints`, as in the API's `cohort/outcomes` resource.
+ENDPOINT_NEDA3 = "neda3"
+ENDPOINT_PROGRESSION_FREE = "progression_free"
+ENDPOINT_RELAPSE_FREE = "relapse_free"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One EDSS assessment."""
+
+    on: date
+    score: Decimal
+
+    def __post_init__(self) -> None:
+        # Scores are compared exactly; a float or int from a caller becomes the Decimal it was written as.
+        if not isinstance(self.score, Decimal):
+            object.__setattr__(self, "score", Decimal(str(self.score)))
+
+
+@dataclass(frozen=True)
+class RelapseRecord:
+    """One relapse, by its onset date."""
+
+    onset: date
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One MRI scan: counts of new or enlarging T2 lesions and of gadolinium-enhancing lesions."""
+
+    on: date
+    new_t2: int = 0
+    gd_enhancing: int = 0
+    is_rebaseline: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.new_t2 > 0 or self.gd_enhancing > 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A patient's outcomes as of `as_of` (every field is computed from records dated on or before it)."""
+
+    day0: date | None
+    as_of: date
+    baseline_edss: Decimal | None
+    last_edss: Decimal | None  # the latest recorded score (relapse-adjacent or not, either side of Day 0)
+    last_assessed: date | None
+    confirmed_progression: bool
+    progression_date: date | None
+    confirmed_improvement: bool
+    improvement_date: date | None
+    relapse_count: int  # relapses with an onset after Day 0
+    first_relapse: date | None
+    mri_reference_date: date | None  # the scan new lesions are counted against
+    mri_activity_date: date | None
+    neda3: bool | None  # None without a Day 0, or before it
+    neda3_lost_on: date | None
+    neda3_lost_by: tuple[str, ...]  # RELAPSE, PROGRESSION, MRI_ACTIVITY: the causes dated `neda3_lost_on`
+    neda3_months: int | None  # whole months NEDA-3 held since Day 0 (to its loss, or to `as_of`)
+    follow_up_end: date | None
+    edss_change_category: Literal["improved", "stable", "worse"] | None
+
+
+def _dec(value: float) -> Decimal:
+    """A configuration number as the Decimal it was written as (1.0 -> Decimal('1.0'))."""
+    return Decimal(str(value))
+
+
+def _by_date(assessments: Iterable[Assessment]) -> list[Assessment]:
+    # sorted() is stable: assessments sharing a date keep their given order.
+    return sorted(assessments, key=lambda a: a.on)
+
+
+def whole_months(start: date, end: date) -> int:
+    """Complete calendar months from `start` to `end` (0 when `end` is before `start`).
+
+    The largest k with `add_months(start, k) <= end`: 7 Feb to 6 Aug is 5 months, to 7 Aug is 6.
+    """
+    if end < start:
+        return 0
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if add_months(start, months) > end:
+        months -= 1
+    return months
+
+
+def baseline_edss(
+    assessments: Iterable[Assessment], day0: date | None, recorded_baseline: Decimal | None
+) -> Decimal | None:
+    """The last assessment on or before Day 0, else the recorded baseline (see the module docstring).
+
+    Pass the usable assessments (`usable`) to leave out scores taken during a relapse; `patient_outcome` does.
+    """
+    if day0 is not None:
+        before = [a for a in _by_date(assessments) if a.on <= day0]
+        if before:
+            return before[-1].score
+    return None if recorded_baseline is None else _dec_score(recorded_baseline)
+
+
+def _dec_score(score: Decimal | float) -> Decimal:
+    return score if isinstance(score, Decimal) else Decimal(str(score))
+
+
+def _excluded(on: date, relapses: Iterable[RelapseRecord], config: OutcomeConfig) -> bool:
+    window = timedelta(days=config.relapse_exclusion_days)
+    return any(r.onset <= on <= r.onset + window for r in relapses)
+
+
+def usable(
+    assessments: Iterable[Assessment], relapses: Iterable[RelapseRecord], config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
+) -> list[Assessment]:
+    """The assessments (by date) not taken from a relapse onset through `relapse_exclusion_days` after it.
+
+    Both ends are excluded: with the default of 30, an assessment on the onset day or up to 30 days after it
+    is not used, one 31 days after it is. An assessment before the onset is used.
+    """
+    relapses = list(relapses)
+    return [a for a in _by_date(assessments) if not _excluded(a.on, relapses, config)]
+
+
+def required_step(baseline: Decimal, config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG) -> Decimal:
+    """The EDSS change that counts from `baseline`: the low step at or below the cut, the high step above it.
+
+    With `progression_step_from_zero` set, a baseline of 0 needs that step instead.
+    """
+    baseline = _dec_score(baseline)
+    if baseline == EDSS_MIN and config.progression_step_from_zero is not None:
+        return _dec(config.progression_step_from_zero)
+    if baseline <= _dec(config.progression_baseline_cut):
+        return _dec(config.progression_step_low)
+    return _dec(config.progression_step_high)
+
+
+def confirmed_change(
+    assessments: Iterable[Assessment],
+    relapses: Iterable[RelapseRecord],
+    baseline: Decimal | None,
+    day0: date | None,
+    config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
+    direction: Direction = "worse",
+) -> date | None:
+    """The date of the first assessment of a confirmed change from `baseline`, or None.
+
+    `direction` "worse" is confirmed disability progression, "better" confirmed improvement. A candidate is a
+    usable assessment after Day 0 at or beyond the threshold (baseline +/- `required_step`); it is confirmed
+    when at least one usable assessment is dated on or after `add_months(candidate, confirmation_months)` and
+    every usable assessment from that date on is at or beyond the threshold. Assessments between the
+    candidate and that date are not looked at. No baseline or no Day 0: None.
+    """
+    if direction not in ("worse", "better"):
+        raise ValueError(f"direction must be 'worse' or 'better', not {direction!r}.")
+    if baseline is None or day0 is None:
+        return None
+    baseline = _dec_score(baseline)
+    step = required_step(baseline, config)
+    if direction == "worse":
+        threshold = baseline + step
+
+        def beyond(score: Decimal) -> bool:
+            return score >= threshold
+
+    else:
+        threshold = baseline - step
+        if threshold < EDSS_MIN:
+            return None  # a full step down from this baseline is not possible
+
+        def beyond(score: Decimal) -> bool:
+            return score <= threshold
+
+    kept = usable(assessments, relapses, config)
+    for candidate in kept:
+        if candidate.on <= day0 or not beyond(candidate.score):
+            continue
+        confirm_from = add_months(candidate.on, config.confirmation_months)
+        later = [a for a in kept if a.on >= confirm_from]
+        if later and all(beyond(a.score) for a in later):
+            return candidate.on
+    return None
+
+
+def mri_reference(scans: Iterable[Scan], day0: date | None) -> Scan | None:
+    """The scan lesions are counted against: the first re-baseline scan on or after Day 0, else the first scan
+    on or after Day 0. None without a Day 0 or without such a scan."""
+    if day0 is None:
+        return None
+    after = sorted((s for s in scans if s.on >= day0), key=lambda s: s.on)
+    flagged = [s for s in after if s.is_rebaseline]
+    if flagged:
+        return flagged[0]
+    return after[0] if after else None
+
+
+def mri_activity_date(scans: Iterable[Scan], day0: date | None) -> date | None:
+    """The first scan after the reference scan (`mri_reference`) with a new or enlarging T2 lesion or a
+    gadolinium-enhancing lesion; scans on or before the reference date do not count."""
+    scans = list(scans)
+    reference = mri_reference(scans, day0)
+    if reference is None:
+        return None
+    active = sorted(s.on for s in scans if s.on > reference.on and s.active)
+    return active[0] if active else None
+
+
+def first_relapse_after(relapses: Iterable[RelapseRecord], day0: date | None) -> date | None:
+    """The earliest relapse onset after Day 0 (a relapse on Day 0 itself does not count)."""
+    if day0 is None:
+        return None
+    onsets = [r.onset for r in relapses if r.onset > day0]
+    return min(onsets, default=None)
+
+
+def patient_outcome(
+    *,
+    day0: date | None,
+    assessments: Sequence[Assessment],
+    relapses: Sequence[RelapseRecord],
+    scans: Sequence[Scan],
+    recorded_baseline: Decimal | None,
+    on: date,
+    config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
+) -> Outcome:
+    """Everything the outcome views show for one patient on `on` (records dated after `on` are ignored)."""
+    assessments = _by_date(a for a in assessments if a.on <= on)
+    relapses = [r for r in relapses if r.onset <= on]
+    scans = [s for s in scans if s.on <= on]
+    transplanted = day0 is not None and day0 <= on
+    post_day0 = day0 if transplanted else None  # the rules below see no Day 0 before it has happened
+
+    kept = usable(assessments, relapses, config)
+    baseline = baseline_edss(kept, day0, recorded_baseline)
+    progression = confirmed_change(assessments, relapses, baseline, post_day0, config, "worse")
+    improvement = confirmed_change(assessments, relapses, baseline, post_day0, config, "better")
+    first_relapse = first_relapse_after(relapses, post_day0)
+    reference = mri_reference(scans, post_day0)
+    mri_date = mri_activity_date(scans, post_day0)
+
+    causes = {RELAPSE: first_relapse, PROGRESSION: progression, MRI_ACTIVITY: mri_date}
+    dated = {cause: when for cause, when in causes.items() if when is not None}
+    lost_on = min(dated.values(), default=None)
+    lost_by = tuple(cause for cause, when in dated.items() if when == lost_on)
+
+    neda3: bool | None = None
+    neda3_months: int | None = None
+    if post_day0 is not None:
+        neda3 = lost_on is None
+        neda3_months = whole_months(post_day0, on if lost_on is None else lost_on)
+
+    category: Literal["improved", "stable", "worse"] | None = None
+    if baseline is not None and post_day0 is not None and any(a.on > post_day0 for a in kept):
+        category = "improved" if improvement else "worse" if progression else "stable"
+
+    record_dates = [a.on for a in assessments] + [r.onset for r in relapses] + [s.on for s in scans]
+    last = assessments[-1] if assessments else None
+    return Outcome(
+        day0=day0,
+        as_of=on,
+        baseline_edss=baseline,
+        last_edss=None if last is None else last.score,
+        last_assessed=None if last is None else last.on,
+        confirmed_progression=progression is not None,
+        progression_date=progression,
+        confirmed_improvement=improvement is not None,
+        improvement_date=improvement,
+        relapse_count=0 if post_day0 is None else sum(1 for r in relapses if r.onset > post_day0),
+        first_relapse=first_relapse,
+        mri_reference_date=None if reference is None else reference.on,
+        mri_activity_date=mri_date,
+        neda3=neda3,
+        neda3_lost_on=lost_on,
+        neda3_lost_by=lost_by,
+        neda3_months=neda3_months,
+        follow_up_end=max(record_dates, default=None),
+        edss_change_category=category,
+    )
+
+
+def survival_endpoints(outcome: Outcome) -> dict[str, tuple[float, bool]] | None:
+    """(months from Day 0, event) for each Kaplan-Meier endpoint, or None without a post-Day-0 period.
+
+    Keys: "neda3" (event: NEDA-3 lost), "progression_free" (confirmed progression), "relapse_free" (first
+    relapse). Without the event, the patient is censored at the last follow-up (`follow_up_end`; 0 months when
+    there is no record after Day 0).
+    """
+    day0 = outcome.day0
+    if day0 is None or outcome.neda3 is None:
+        return None
+    follow_up = outcome.follow_up_end if outcome.follow_up_end is not None else day0
+    censored_at = months_between(day0, max(follow_up, day0))
+
+    def endpoint(event_on: date | None) -> tuple[float, bool]:
+        if event_on is None:
+            return censored_at, False
+        return months_between(day0, event_on), True
+
+    return {
+        ENDPOINT_NEDA3: endpoint(outcome.neda3_lost_on),
+        ENDPOINT_PROGRESSION_FREE: endpoint(outcome.progression_date),
+        ENDPOINT_RELAPSE_FREE: endpoint(outcome.first_relapse),
+    }
+
+
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def long_date(value: date) -> str:
+    """'3 March 2025' (not locale-dependent)."""
+    return f"{value.day} {_MONTH_NAMES[value.month - 1]} {value.year}"
+
+
+_IMPROVED = "Your disability score (EDSS) has improved since your transplant, and it has stayed better."
+
+
+def _months_phrase(months: int) -> str:
+    return "1 month" if months == 1 else f"{months} months"
+
+
+def plain_language(outcome: Outcome, on: date | None = None) -> str:
+    """A short, kind summary for the patient, without clinical jargon.
+
+    `on` (default: the date the outcome was computed for) is the day the months are counted to while there has
+    been no disease activity.
+    """
+    on = outcome.as_of if on is None else on
+    day0 = outcome.day0
+    if day0 is None or outcome.neda3 is None or on < day0:
+        return "Your results after your transplant will be shown here once your transplant has taken place."
+
+    if outcome.neda3:
+        if outcome.follow_up_end is None or outcome.follow_up_end <= day0:
+            return (
+                "Your team has not recorded any check-up results since your transplant yet, "
+                "so there is nothing to show here for now."
+            )
+        months = whole_months(day0, on)
+        if months >= 1:
+            sentences = [f"No evidence of disease activity for {_months_phrase(months)} since your transplant."]
+        else:
+            sentences = ["No evidence of disease activity since your transplant."]
+        sentences.append(f"This is based on your check-ups up to {long_date(outcome.follow_up_end)}.")
+        if outcome.improvement_date is not None:
+            sentences.append(_IMPROVED)
+        return " ".join(sentences)
+
+    sentences = []
+    if outcome.neda3_months:
+        sentences.append(
+            f"There was no evidence of disease activity for {_months_phrase(outcome.neda3_months)} "
+            "after your transplant."
+        )
+    events: list[tuple[date, str]] = []
+    if outcome.first_relapse is not None:
+        if outcome.relapse_count > 1:
+            text = (
+                f"Your team has noted {outcome.relapse_count} relapses since your transplant, "
+                f"the first on {long_date(outcome.first_relapse)}."
+            )
+        else:
+            text = f"Your team noted a relapse on {long_date(outcome.first_relapse)}."
+        events.append((outcome.first_relapse, text))
+    if outcome.progression_date is not None:
+        events.append(
+            (
+                outcome.progression_date,
+                "Your check-ups show a lasting rise in your disability score (EDSS), "
+                f"first seen on {long_date(outcome.progression_date)}.",
+            )
+        )
+    if outcome.mri_activity_date is not None:
+        events.append(
+            (
+                outcome.mri_activity_date,
+                f"Your scan on {long_date(outcome.mri_activity_date)} showed new or active areas of inflammation.",
+            )
+        )
+    sentences.extend(text for _, text in sorted(events, key=lambda event: event[0]))
+    if outcome.improvement_date is not None:
+        sentences.append(_IMPROVED)
+    sentences.append("Your team will talk with you about what this means for you and what happens next.")
+    return " ".join(sentences)
