@@ -24,6 +24,26 @@ def service_unavailable(reason: str) -> None:
     pytest.skip(f"service not available: {reason}")
 
 
+_DATABASE_FIXTURES = {"db", "transactional_db", "live_server"}
+
+
+@pytest.fixture(autouse=True)
+def _default_protocols(request):
+    """The protocols a migration ships, present in every test that uses the database.
+
+    Transactional tests (the browser tests) empty every table when they end, migration data included, so a
+    later test would otherwise find no protocols depending on the order the tests ran in.
+    """
+    used = _DATABASE_FIXTURES & set(request.fixturenames)
+    if not used:
+        return
+    request.getfixturevalue("transactional_db" if used - {"db"} else "db")
+    from recovery.models import ProtocolEvent, ProtocolTemplate
+    from recovery.services.protocols import load_default_protocols
+
+    load_default_protocols(ProtocolTemplate, ProtocolEvent)
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

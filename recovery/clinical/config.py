@@ -108,3 +108,42 @@ DEFAULT_TRIAGE_CONFIG = TriageConfig()
 DEFAULT_TRANSPLANT_CONFIG = TransplantConfig()
 DEFAULT_ALERT_CONFIG = AlertConfig()
 DEFAULT_OUTCOME_CONFIG = OutcomeConfig()
+
+
+@dataclass(frozen=True)
+class ReminderConfig(Config):
+    """Reminder schedule and escalation (domain.md section 8 items 11, 12, 15, 25-27); see `reminders.py`.
+
+    Times are (hour, minute) in the patient's time zone (the centre's for alert escalation). Day numbers
+    count from Day 0 and are inclusive. These boundaries are for reminders only: `PhaseConfig` has its own.
+    """
+
+    # high-infection-risk window: Day 0 through Day 0 + `high_risk_days_after_day0`, or through engraftment +
+    # `high_risk_days_after_engraftment` if later (open while engraftment is not recorded)
+    temperature_times: tuple[tuple[int, int], ...] = ((8, 0), (20, 0))
+    red_flag_time: tuple[int, int] = (8, 0)  # with the morning temperature, so the patient answers both at once
+    high_risk_days_after_day0: int = 30
+    high_risk_days_after_engraftment: int = 14
+    # after the window: check-ins on these weekdays (Monday is 0) through this day after Day 0
+    early_recovery_end_day: int = 100
+    early_recovery_weekdays: tuple[int, ...] = (0, 2, 4)
+    checkin_time: tuple[int, int] = (9, 0)
+    # then weekly, on `weekly_weekday`, through this day after Day 0; no check-in reminders after it
+    recovery_end_day: int = 180
+    weekly_weekday: int = 0
+    # visits, labs and scans: the evening before and the morning of the planned date
+    appointment_eve_time: tuple[int, int] = (18, 0)
+    appointment_morning_time: tuple[int, int] = (7, 30)
+    appointment_kinds: tuple[str, ...] = ("visit", "lab", "mri", "edss_review", "vaccination")
+    # a check-in is missed this long after it was due (in the high-risk window, later)
+    grace_high_risk_minutes: int = 120
+    grace_later_minutes: int = 1440
+    # routine messages wait until the end of quiet hours (local time); safety-critical ones never wait
+    quiet_start: tuple[int, int] = (21, 30)
+    quiet_end: tuple[int, int] = (7, 30)
+    # an unacknowledged urgent alert: sent again to the care team, then to the centre's on-call clinician
+    urgent_resend_minutes: int = 15
+    urgent_on_call_minutes: int = 60
+
+
+DEFAULT_REMINDER_CONFIG = ReminderConfig()

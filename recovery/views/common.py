@@ -30,7 +30,7 @@ def _broker_ok() -> bool:
 
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
         return True
     except Exception:
         return False
