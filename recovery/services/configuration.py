@@ -6,11 +6,13 @@ from accounts.models import Centre
 from recovery.clinical.config import (
     DEFAULT_ALERT_CONFIG,
     DEFAULT_OUTCOME_CONFIG,
+    DEFAULT_REMINDER_CONFIG,
     DEFAULT_PHASE_CONFIG,
     DEFAULT_TRANSPLANT_CONFIG,
     DEFAULT_TRIAGE_CONFIG,
     AlertConfig,
     OutcomeConfig,
+    ReminderConfig,
     PhaseConfig,
     TransplantConfig,
     TriageConfig,
@@ -26,6 +28,7 @@ class ActiveConfig:
     triage: TriageConfig = DEFAULT_TRIAGE_CONFIG
     alerts: AlertConfig = DEFAULT_ALERT_CONFIG
     outcomes: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
+    reminders: ReminderConfig = DEFAULT_REMINDER_CONFIG
 
 
 DEFAULT_CONFIG = ActiveConfig(version=0, phase=DEFAULT_PHASE_CONFIG, transplant=DEFAULT_TRANSPLANT_CONFIG)
@@ -39,6 +42,7 @@ def config_from_values(version: int, values: dict) -> ActiveConfig:
         triage=DEFAULT_TRIAGE_CONFIG.with_overrides(values.get("triage")),
         alerts=DEFAULT_ALERT_CONFIG.with_overrides(values.get("alerts")),
         outcomes=DEFAULT_OUTCOME_CONFIG.with_overrides(values.get("outcomes")),
+        reminders=DEFAULT_REMINDER_CONFIG.with_overrides(values.get("reminders")),
     )
 
 
