@@ -6,14 +6,14 @@ from accounts.models import Centre
 from recovery.clinical.config import (
     DEFAULT_ALERT_CONFIG,
     DEFAULT_OUTCOME_CONFIG,
-    DEFAULT_REMINDER_CONFIG,
     DEFAULT_PHASE_CONFIG,
+    DEFAULT_REMINDER_CONFIG,
     DEFAULT_TRANSPLANT_CONFIG,
     DEFAULT_TRIAGE_CONFIG,
     AlertConfig,
     OutcomeConfig,
-    ReminderConfig,
     PhaseConfig,
+    ReminderConfig,
     TransplantConfig,
     TriageConfig,
 )
