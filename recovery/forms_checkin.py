@@ -48,7 +48,7 @@ class TemperatureMixin(forms.Form):
             return None
         try:
             value = Decimal(raw)
-            if not value.is_finite():
+            if not value.is_finite() or value.adjusted() > 5:
                 raise InvalidOperation
         except InvalidOperation:
             raise forms.ValidationError("Enter the temperature as a number, for example 37.8.") from None

@@ -15,4 +15,6 @@ def exception_handler(exc, context):
         else:
             detail = {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, exceptions.ParseError):
+        exc = exceptions.ValidationError({"non_field_errors": [str(exc.detail)]})
     return drf_exception_handler(exc, context)

@@ -1,11 +1,16 @@
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from accounts.models import Centre, User
 from recovery.clinical.phases import Flag, InfectionRisk, Phase
 from recovery.clinical.timeline import DisplayStatus, EventKind
-from recovery.models import Patient, ProtocolTemplate
+from recovery.clinical.triage import SYMPTOM_CODES, AlertKind, Severity
+from recovery.models import AlertSeverity, AlertStatus, Patient, ProtocolTemplate, ResolutionAction
 from recovery.services.patients import EDITABLE_FIELDS
 
 
@@ -148,3 +153,191 @@ class TimelineSerializer(serializers.Serializer):
     phase = serializers.ChoiceField(choices=PHASE_CHOICES, help_text="The pathway phase today.")
     day = serializers.IntegerField(allow_null=True, help_text="Days since Day 0 today; null without Day 0.")
     events = TimelineEventSerializer(many=True, help_text="Ordered by planned date.")
+
+
+# Symptom reports and alerts (api.md: /patients/{id}/symptom-reports/, /alerts/) ----------------------------
+#
+# The request fields check only the JSON type of each value. What a value means (a plausible temperature, a
+# known symptom code, a grade 0-4, a time that is not in the future, a report that says something) is checked
+# by recovery.services.symptoms, the one place whose messages the check-in page and the API both show.
+
+SEVERITY_CHOICES = [severity.value for severity in Severity]
+# What each level means for the patient (the 201 response's triage.level).
+TRIAGE_LEVEL_CHOICES = [
+    (Severity.URGENT.value, "Call the unit now"),
+    (Severity.SAME_DAY.value, "The team looks at it today"),
+    (Severity.ROUTINE.value, "For the team's weekly review"),
+    (Severity.NONE.value, "Nothing needs action"),
+]
+ALERT_KIND_CHOICES = [kind.value for kind in AlertKind]
+EARLIEST_REPORT = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def _is_text(value: object) -> bool:
+    """A str that can be stored and sent back: no NUL characters and no lone surrogates."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _ServiceNamesWhatIsMissing:
+    """A required field whose missing or null value is passed on as None, for the service's own message."""
+
+    def validate_empty_values(self, data):
+        if data is empty or data is None:
+            return (True, None)
+        return super().validate_empty_values(data)
+
+
+class ReportTimeField(_ServiceNamesWhatIsMissing, serializers.DateTimeField):
+    """ISO 8601 with an offset. A time without one stays naive, for the service to refuse with its message."""
+
+    default_error_messages = {
+        "invalid": "Enter the date and time in ISO 8601 with its time zone, for example 2025-03-10T08:15:00+01:00.",
+        "date": "Enter a date and a time, with its time zone, for example 2025-03-10T08:15:00+01:00.",
+        "overflow": "This date and time is out of range.",
+        "range": "This date and time is out of range.",
+    }
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if timezone.is_naive(value):
+            return value
+        value = super().enforce_timezone(value)  # to UTC; an offset that leaves the calendar is a 400
+        if value < EARLIEST_REPORT:
+            self.fail("range")
+        return value
+
+
+@extend_schema_field({"type": "number", "format": "double", "example": 37.8})
+class TemperatureField(serializers.Field):
+    """A JSON number in °C (or null). The service rounds it to 0.1 and checks that it is plausible."""
+
+    default_error_messages = {"invalid": "Send the temperature as a number in °C, for example 37.8, or null."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float | Decimal):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return float(value)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 4},
+        "description": "Symptom code → grade 0 (none) to 4 (very severe). Codes: " + ", ".join(SYMPTOM_CODES) + ".",
+        "example": {"chills": 2, "fatigue": 1},
+    }
+)
+class SymptomGradesField(serializers.Field):
+    """An object of code → grade, passed to the service as sent (it names unknown codes and bad grades)."""
+
+    default_error_messages = {"invalid": "Symptom names must be plain text."}
+
+    def to_internal_value(self, data):
+        # The service quotes an unknown code back in its message: refuse text that cannot be sent back.
+        if isinstance(data, dict) and not all(_is_text(code) for code in data):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return dict(value)
+
+
+class SymptomReportSerializer(serializers.Serializer):
+    """One report: what was sent (writable) and what triage made of it (read-only)."""
+
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    recorded_at = ReportTimeField(help_text="When the temperature was taken or the symptoms noticed, with offset.")
+    temperature_c = TemperatureField(
+        required=False,
+        allow_null=True,
+        help_text="°C, rounded to 0.1; outside 34.0-43.0 °C (the default range) is refused. Null: not taken.",
+    )
+    symptoms = SymptomGradesField(required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    feels_urgent = serializers.BooleanField(required=False, default=False, help_text="The patient feels it is urgent.")
+    triage_level = serializers.ChoiceField(choices=SEVERITY_CHOICES, read_only=True)
+    neutropenic_fever = serializers.BooleanField(read_only=True)
+    pseudo_relapse = serializers.BooleanField(read_only=True)
+    day = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Days since Day 0 on the report's local date; null without Day 0."
+    )
+    phase = serializers.ChoiceField(
+        choices=PHASE_CHOICES, read_only=True, help_text="The pathway phase on the report's local date."
+    )
+
+
+class TriageSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=TRIAGE_LEVEL_CHOICES)
+    advice = serializers.CharField(help_text="Plain words for the patient; for urgent: call the unit now, and how.")
+    alert = serializers.UUIDField(allow_null=True, help_text="The alert this report opened or updated, if any.")
+    neutropenic_fever = serializers.BooleanField()
+    pseudo_relapse = serializers.BooleanField()
+
+
+class SymptomReportCreatedSerializer(SymptomReportSerializer):
+    triage = TriageSerializer(read_only=True)
+
+
+class SymptomReportPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SymptomReportSerializer(many=True, help_text="Newest first.")
+
+
+class _PublicIdField(serializers.UUIDField):
+    """The public id of a related object (patient, user), or null."""
+
+    def get_attribute(self, instance):
+        related = getattr(instance, self.source)
+        return None if related is None else related.uuid
+
+
+class AlertSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    patient = _PublicIdField(read_only=True)
+    kind = serializers.ChoiceField(choices=ALERT_KIND_CHOICES, read_only=True)
+    severity = serializers.ChoiceField(choices=AlertSeverity.choices, read_only=True)
+    status = serializers.ChoiceField(choices=AlertStatus.choices, read_only=True)
+    reason = serializers.CharField(read_only=True, help_text="Plain words for staff; one line per report.")
+    rule = serializers.CharField(read_only=True, help_text="The rule that raised it (or last raised its severity).")
+    neutropenic_fever = serializers.BooleanField(read_only=True)
+    pseudo_relapse = serializers.BooleanField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    respond_by = serializers.DateTimeField(read_only=True, allow_null=True)
+    acknowledged_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    acknowledged_by = _PublicIdField(read_only=True, allow_null=True, help_text="The user's id.")
+    resolved_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    resolved_by = _PublicIdField(read_only=True, allow_null=True, help_text="The user's id.")
+    resolution = serializers.ChoiceField(choices=ResolutionAction.choices, read_only=True, allow_null=True)
+    resolution_note = serializers.CharField(read_only=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["resolution"] = data["resolution"] or None
+        return data
+
+
+class AlertPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AlertSerializer(many=True, help_text="Most severe first, then oldest first.")
+
+
+@extend_schema_field({"type": "string", "enum": ResolutionAction.values})
+class ResolutionActionField(_ServiceNamesWhatIsMissing, serializers.CharField):
+    """One of ResolutionAction's values; the service checks which (and names them)."""
+
+
+class ResolveAlertSerializer(serializers.Serializer):
+    action = ResolutionActionField(allow_blank=True, help_text="What was done. “other” needs a note.")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -29,6 +29,7 @@ from recovery.services.configuration import ActiveConfig, active_config
 from recovery.services.timeline import episode_dates, episode_of
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little ahead of the server's
+EARLIEST_REPORT_YEAR = 2000  # a report dated earlier is a typing error (and would overflow date arithmetic)
 
 
 def check_report(
@@ -46,7 +47,7 @@ def check_report(
     temperature = None
     if temperature_c not in (None, ""):
         try:
-            temperature = Decimal(str(temperature_c)).quantize(Decimal("0.1"))
+            temperature = Decimal(str(temperature_c)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
             if not temperature.is_finite():
                 raise InvalidOperation
         except (InvalidOperation, ValueError):
@@ -63,6 +64,8 @@ def check_report(
         errors["recorded_at"] = "Enter when you took the temperature or noticed the symptoms."
     elif timezone.is_naive(recorded_at):
         errors["recorded_at"] = "Give the time with its time zone."
+    elif recorded_at.year < EARLIEST_REPORT_YEAR:
+        errors["recorded_at"] = "Check the date: enter when you took the temperature or noticed the symptoms."
     elif recorded_at > now + CLOCK_SKEW:
         errors["recorded_at"] = (
             "This time is in the future. Enter when you took the temperature or noticed the symptoms."
@@ -121,7 +124,7 @@ def _context_for(patient: Patient, recorded_at: datetime, config: ActiveConfig) 
     return TriageContext(phase=state.phase, day=state.day, previous_symptoms=previous, recent_readings=readings)
 
 
-def _history(alert: Alert, action: str, actor: User | None, **detail) -> None:
+def _history(alert: Alert, action: str, actor: User | None, /, **detail) -> None:
     AlertEvent.objects.create(alert=alert, at=timezone.now(), actor=actor, action=action, detail=detail)
 
 

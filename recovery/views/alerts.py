@@ -1,33 +1,205 @@
-"""Placeholder: the clinician's dashboard and alert pages are being written."""
+"""The clinician's dashboard, the triage queue and one alert's pages, and the per-patient review charts."""
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
-from recovery.views.staff import dashboard as _dashboard
+from recovery import access
+from recovery.access import Action
+from recovery.models import AlertStatus, ResolutionAction
+from recovery.services.audit import AuditContext, record_event, record_reads
+from recovery.services.configuration import active_config
+from recovery.services.dashboard import (
+    alert_burden,
+    describe_event,
+    duration_text,
+    high_risk_patients,
+    report_rows,
+    target_status,
+    triage_queue,
+)
+from recovery.services.dashboard import patient_review as review_data
+from recovery.services.symptoms import acknowledge_alert, resolve_alert
+from recovery.services.timeline import current_state
 
-dashboard = _dashboard
+QUEUE_PARTIAL = "recovery/_alert_queue.html"
+
+
+class ResolveForm(forms.Form):
+    action = forms.ChoiceField(
+        label="What was done",
+        choices=ResolutionAction.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what was done.", "invalid_choice": "Choose one of the actions listed."},
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required for “Other”. Say what was done and what happens next.",
+    )
+
+
+def _back(request: HttpRequest) -> str:
+    """The `next` URL if it is a safe local one, else the dashboard."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("recovery:dashboard")
+
+
+def _at_a_glance(alert) -> dict:
+    """What the alert header shows besides the alert: how it stands against its target, and its age."""
+    now = timezone.now()
+    return {"target": target_status(alert, now), "raised_ago": duration_text(now - alert.created_at)}
+
+
+def _queue_context(request: HttpRequest) -> dict:
+    queue = triage_queue(access.visible_alerts(request.user))
+    return {
+        "queue": queue,
+        "dashboard_url": reverse("recovery:dashboard"),
+        "may_triage": access.may(request.user, Action.TRIAGE_ALERTS),
+    }
 
 
 @login_required
-def alert_queue(request):
-    raise Http404
+def dashboard(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, Action.VIEW_DASHBOARD)
+    patients = access.visible_patients(request.user)
+    context = _queue_context(request)
+    high_risk = high_risk_patients(patients)
+    burden = alert_burden(patients, access.visible_alerts(request.user))
+    shown = {p.pk: p for p in context["queue"].patients}
+    shown.update({row.patient.pk: row.patient for row in high_risk})
+    record_reads(context=AuditContext.from_request(request), action="dashboard.view", patients=shown.values())
+    context.update({"high_risk": high_risk, "burden": burden})
+    return render(request, "recovery/dashboard.html", context)
 
 
 @login_required
-def alert_detail(request, alert_id):
-    raise Http404
+def alert_queue(request: HttpRequest) -> HttpResponse:
+    """The queue alone: the dashboard's htmx refresh (a fragment), or a page of its own for a plain visit."""
+    access.require(request.user, Action.VIEW_DASHBOARD)
+    context = _queue_context(request)
+    record_reads(context=AuditContext.from_request(request), action="alert.queue", patients=context["queue"].patients)
+    if request.headers.get("HX-Request") == "true":
+        return render(request, QUEUE_PARTIAL, context)
+    return render(request, "recovery/alert_queue.html", context)
 
 
 @login_required
-def alert_acknowledge(request, alert_id):
-    raise Http404
+def alert_detail(request: HttpRequest, alert_id) -> HttpResponse:
+    alert = access.get_alert(request.user, alert_id)
+    patient = alert.patient
+    record_event(
+        context=AuditContext.from_request(request),
+        action="alert.view",
+        patient=patient,
+        detail={"alert": str(alert.uuid)},
+    )
+    return render(
+        request,
+        "recovery/alert_detail.html",
+        {
+            "alert": alert,
+            "patient": patient,
+            "state": current_state(patient, active_config(patient.centre_id)),
+            "history": [(event, *describe_event(event)) for event in alert.history.select_related("actor")],
+            "reports": report_rows(alert.reports.order_by("recorded_at", "id")),
+            **_at_a_glance(alert),
+            "resolved": alert.status == AlertStatus.RESOLVED,
+            "is_open": alert.status == AlertStatus.OPEN,
+        },
+    )
 
 
 @login_required
-def alert_resolve(request, alert_id):
-    raise Http404
+def alert_acknowledge(request: HttpRequest, alert_id) -> HttpResponse:
+    """POST acknowledges; GET shows a small page asking to confirm (so every URL answers a GET)."""
+    alert = access.get_alert(request.user, alert_id)
+    context = AuditContext.from_request(request)
+    if request.method == "POST":
+        was_open = alert.status == AlertStatus.OPEN
+        alert = acknowledge_alert(context=context, alert=alert)
+        name = alert.patient.full_name
+        if was_open:
+            messages.success(request, f"Alert for {name} acknowledged.")
+        elif alert.status == AlertStatus.RESOLVED:
+            messages.info(request, f"The alert for {name} was already resolved.")
+        else:
+            messages.info(request, f"The alert for {name} was already acknowledged.")
+        return redirect(_back(request))
+    record_event(context=context, action="alert.view", patient=alert.patient, detail={"alert": str(alert.uuid)})
+    return render(
+        request,
+        "recovery/alert_acknowledge.html",
+        {
+            "alert": alert,
+            "patient": alert.patient,
+            "next": _back(request),
+            "is_open": alert.status == AlertStatus.OPEN,
+            **_at_a_glance(alert),
+        },
+    )
 
 
 @login_required
-def patient_review(request, patient_id):
-    raise Http404
+def alert_resolve(request: HttpRequest, alert_id) -> HttpResponse:
+    alert = access.get_alert(request.user, alert_id)
+    context = AuditContext.from_request(request)
+    form = ResolveForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            resolve_alert(
+                context=context, alert=alert, action=form.cleaned_data["action"], note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            for name, problems in exc.message_dict.items():
+                target = name if name in form.fields else None
+                for problem in problems:
+                    form.add_error(target, problem)
+        else:
+            label = ResolutionAction(form.cleaned_data["action"]).label
+            messages.success(request, f"Alert for {alert.patient.full_name} resolved: {label}.")
+            return redirect(_back(request))
+    record_event(context=context, action="alert.view", patient=alert.patient, detail={"alert": str(alert.uuid)})
+    return render(
+        request,
+        "recovery/alert_resolve.html",
+        {
+            "alert": alert,
+            "patient": alert.patient,
+            "form": form,
+            "next": _back(request),
+            "resolved": alert.status == AlertStatus.RESOLVED,
+            **_at_a_glance(alert),
+        },
+    )
+
+
+@login_required
+def patient_review(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    record_event(context=AuditContext.from_request(request), action="patient.review", patient=patient)
+    config = active_config(patient.centre_id)
+    return render(
+        request,
+        "recovery/patient_review.html",
+        {
+            "patient": patient,
+            "state": current_state(patient, config),
+            "fever_c": config.triage.fever_c,
+            "may_triage": access.may(request.user, Action.TRIAGE_ALERTS),
+            **review_data(patient, config.triage.fever_c),
+        },
+    )

@@ -52,7 +52,9 @@ def _submit(request, patient, form, *, symptoms=None, notes="", feels_urgent=Fal
 def checkin(request: HttpRequest) -> HttpResponse:
     patient = access.own_patient(request.user)
     access.require(request.user, Action.REPORT_SYMPTOMS)
-    form = CheckinForm(request.POST or None, initial=_initial(patient), patient_timezone=patient.timezone)
+    form = CheckinForm(
+        request.POST if request.method == "POST" else None, initial=_initial(patient), patient_timezone=patient.timezone
+    )
     if request.method == "POST" and form.is_valid():
         response = _submit(
             request,
@@ -71,7 +73,9 @@ def checkin(request: HttpRequest) -> HttpResponse:
 def temperature(request: HttpRequest) -> HttpResponse:
     patient = access.own_patient(request.user)
     access.require(request.user, Action.REPORT_SYMPTOMS)
-    form = TemperatureForm(request.POST or None, initial=_initial(patient), patient_timezone=patient.timezone)
+    form = TemperatureForm(
+        request.POST if request.method == "POST" else None, initial=_initial(patient), patient_timezone=patient.timezone
+    )
     if request.method == "POST" and form.is_valid():
         response = _submit(request, patient, form)
         if response is not None:

@@ -1,11 +1,143 @@
-"""Placeholder: the cohort dashboard is being written."""
+"""The cohort dashboard (Kaplan-Meier curves, safety summary, published anchors) and its CSV export."""
 
-from django.http import Http404
+import csv
+import math
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+
+from accounts.models import Centre
+from recovery import access
+from recovery.access import Action
+from recovery.models import ProtocolTemplate
+from recovery.services.audit import AuditContext, record_reads
+from recovery.services.cohort import (
+    AGE_GROUPS,
+    AT_RISK_MONTHS,
+    CSV_COLUMNS,
+    CohortAnalysis,
+    CohortFilters,
+    Endpoint,
+    cohort_analysis,
+    csv_records,
+)
+
+YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
 
 
-def cohort_dashboard(request):
-    raise Http404
+class CohortFilterForm(forms.Form):
+    """The dashboard's and the export's filters, read from the query string; every field may be left empty."""
+
+    centre = forms.ModelChoiceField(
+        queryset=Centre.objects.none(), to_field_name="uuid", required=False, empty_label="All my centres"
+    )
+    regimen = forms.ChoiceField(required=False)
+    age_group = forms.ChoiceField(
+        label="Age at Day 0", required=False, choices=[("", "Any age"), *[(g.code, g.label) for g in AGE_GROUPS]]
+    )
+    year_from = forms.IntegerField(label="Day 0 from (year)", required=False, **YEAR_BOUNDS)
+    year_to = forms.IntegerField(label="Day 0 to (year)", required=False, **YEAR_BOUNDS)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["centre"].queryset = access.centres_for(user).order_by("name")
+        regimens = ProtocolTemplate.objects.order_by("name").values_list("code", "name")
+        self.fields["regimen"].choices = [("", "Any regimen"), *regimens]
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs["class"] = css
+
+    def clean(self):
+        data = super().clean()
+        year_from, year_to = data.get("year_from"), data.get("year_to")
+        if year_from is not None and year_to is not None and year_from > year_to:
+            self.add_error("year_to", "The last year comes before the first: swap them.")
+        return data
+
+    def filters(self) -> CohortFilters:
+        data = self.cleaned_data
+        return CohortFilters(
+            centre=data.get("centre"),
+            regimen=data.get("regimen") or None,
+            age_group=data.get("age_group") or None,
+            year_from=data.get("year_from"),
+            year_to=data.get("year_to"),
+        )
+
+    def query_string(self) -> str:
+        """The filters as sent, as a query string (for the export link)."""
+        return urlencode({name: self.data[name] for name in self.fields if self.data.get(name)})
 
 
-def cohort_export(request):
-    raise Http404
+def _chart(endpoint: Endpoint) -> dict:
+    """One curve for static/js/cohort.js: the steps, the interval band and the published anchors."""
+    curve = endpoint.curve
+    points = [{"x": p.months, "y": p.survival, "lo": p.ci_low, "hi": p.ci_high, "n": p.at_risk} for p in curve.points]
+    if points and curve.last_follow_up > points[-1]["x"]:
+        # The estimate holds until the longest follow-up: draw the last step out to it.
+        points.append({**points[-1], "x": curve.last_follow_up, "n": None})
+    return {
+        "key": endpoint.key,
+        "label": endpoint.label,
+        "points": points,
+        "benchmarks": [
+            {"x": b.months, "y": b.value, "study": b.study, "source": b.source, "population": b.population}
+            for b in endpoint.benchmarks
+        ],
+    }
+
+
+def _charts(analysis: CohortAnalysis) -> dict:
+    longest = max((e.curve.last_follow_up for e in analysis.endpoints), default=0.0)
+    step = AT_RISK_MONTHS[1] - AT_RISK_MONTHS[0]
+    x_max = max(AT_RISK_MONTHS[-1], math.ceil(longest / step) * step)
+    return {"x_max": x_max, "x_step": step, "curves": [_chart(e) for e in analysis.endpoints]}
+
+
+@login_required
+def cohort_dashboard(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, Action.VIEW_COHORT)
+    form = CohortFilterForm(request.GET, user=request.user)
+    analysis = None
+    if form.is_valid():
+        analysis = cohort_analysis(request.user, form.filters())
+        record_reads(
+            context=AuditContext.from_request(request),
+            action="cohort.view",
+            patients=[row.patient for row in analysis.rows],
+        )
+    filtered = any(request.GET.get(name) for name in form.fields)
+    return render(
+        request,
+        "recovery/cohort.html",
+        {
+            "form": form,
+            "analysis": analysis,
+            "charts": _charts(analysis) if analysis and analysis.rows else None,
+            "filtered": filtered,
+            "export_query": form.query_string(),
+            "at_risk_months": AT_RISK_MONTHS,
+        },
+    )
+
+
+@login_required
+def cohort_export(request: HttpRequest) -> HttpResponse:
+    """The analysis data set as CSV, one row per patient, with the dashboard's filters."""
+    access.require(request.user, Action.VIEW_COHORT)
+    form = CohortFilterForm(request.GET, user=request.user)
+    if not form.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponseBadRequest(f"Check the filters: {problems}", content_type="text/plain; charset=utf-8")
+    analysis = cohort_analysis(request.user, form.filters())
+    rows = list(analysis.rows)
+    record_reads(context=AuditContext.from_request(request), action="cohort.export", patients=[r.patient for r in rows])
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="cohort-outcomes-{analysis.as_of.isoformat()}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_records(rows))
+    return response

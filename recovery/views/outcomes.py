@@ -1,7 +1,281 @@
-"""Placeholder: the patient's MS outcome page is being written."""
+"""The patient's MS outcome page for staff: NEDA-3 since Day 0, the EDSS course, the records, and the forms to add one.
 
-from django.http import Http404
+Who may see it and who may add records is decided by `recovery.access` (VIEW_PATIENT_CHART to read,
+RECORD_OUTCOMES to add); the numbers come from `recovery.services.outcomes.outcome_for` and the pure rules of
+`recovery.clinical.outcomes`, with every threshold from the centre's configuration.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.dateformat import format as format_date
+from django.views.decorators.http import require_http_methods
+
+from recovery import access
+from recovery.access import Action
+from recovery.clinical.outcomes import (
+    MRI_ACTIVITY,
+    PROGRESSION,
+    RELAPSE,
+    Assessment,
+    Outcome,
+    RelapseRecord,
+    required_step,
+    usable,
+    whole_months,
+)
+from recovery.clinical.survival import months_between
+from recovery.forms_outcomes import FORM_FIELD, OUTCOME_FORMS
+from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse
+from recovery.models.outcomes import MS_DOMAINS
+from recovery.services.audit import AuditContext, record_event
+from recovery.services.configuration import active_config
+from recovery.services.outcomes import outcome_for, record_edss, record_mri, record_relapse
+from recovery.services.timeline import episode_of, patient_today
+
+DATE_FORMAT = "j M Y"  # 3 Mar 2025
+CAUSE_LABELS = {
+    RELAPSE: "relapse",
+    PROGRESSION: "confirmed disability progression",
+    MRI_ACTIVITY: "new MRI activity",
+}
+DOMAIN_LABELS = dict(MS_DOMAINS)
 
 
-def patient_outcomes(request, patient_id):
-    raise Http404
+def _d(value: date) -> str:
+    return format_date(value, DATE_FORMAT)
+
+
+def _months(count: int) -> str:
+    return "1 month" if count == 1 else f"{count} months"
+
+
+def neda_line(outcome: Outcome) -> str:
+    """The NEDA-3 status in one line: "NEDA-3 for 18 months since Day 0" or "NEDA-3 lost on 3 Mar 2025: relapse"."""
+    if outcome.neda3 is None:
+        return f"Day 0 is on {_d(outcome.day0)}: NEDA-3 is counted from then."
+    if outcome.neda3:
+        if not outcome.neda3_months:
+            return "NEDA-3 since Day 0 (less than a month)"
+        return f"NEDA-3 for {_months(outcome.neda3_months)} since Day 0"
+    causes = " and ".join(CAUSE_LABELS.get(cause, cause) for cause in outcome.neda3_lost_by)
+    return f"NEDA-3 lost on {_d(outcome.neda3_lost_on)}: {causes}"
+
+
+def since_day0(on: date, day0: date | None) -> str:
+    """Where a record falls relative to Day 0: "Day -30", "Day +12", "Month 18"."""
+    if day0 is None:
+        return ""
+    days = (on - day0).days
+    if days < 0:
+        return f"Day {days}"
+    months = whole_months(day0, on)
+    return f"Day +{days}" if months < 1 else f"Month {months}"
+
+
+@dataclass(frozen=True)
+class AssessmentRow:
+    record: EDSSAssessment
+    when: str
+    used: bool  # False: within the configured days after a relapse onset, so the rules leave it out
+
+
+@dataclass(frozen=True)
+class RelapseRow:
+    record: Relapse
+    when: str
+    domains: list[str]
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    record: MRIScan
+    when: str
+    is_reference: bool
+    active: bool
+
+
+def _chart(outcome: Outcome, rows: list[AssessmentRow], relapses: list[Relapse], step: Decimal | None) -> dict:
+    """What the EDSS step chart draws: x in months from Day 0, y the EDSS score."""
+    day0 = outcome.day0
+
+    def months(on: date) -> float:
+        return round(months_between(day0, on), 2)
+
+    def score_on(on: date) -> float:
+        before = [row.record.score for row in rows if row.record.assessed_on <= on]
+        if before:
+            return float(before[-1])
+        return float(outcome.baseline_edss) if outcome.baseline_edss is not None else 0.0
+
+    baseline = outcome.baseline_edss
+    threshold = baseline + step if baseline is not None and step is not None else None
+    xs = [months(row.record.assessed_on) for row in rows] + [months(r.onset_date) for r in relapses]
+    return {
+        "points": [
+            {
+                "x": months(row.record.assessed_on),
+                "y": float(row.record.score),
+                "date": _d(row.record.assessed_on),
+                "used": row.used,
+            }
+            for row in rows
+        ],
+        "relapses": [
+            {
+                "x": months(r.onset_date),
+                "y": score_on(r.onset_date),
+                "date": _d(r.onset_date),
+                "pseudo": r.possible_pseudo_relapse,
+            }
+            for r in relapses
+        ],
+        "baseline": float(baseline) if baseline is not None else None,
+        "threshold": float(threshold) if threshold is not None else None,
+        "step": str(step) if step is not None else None,
+        "x_min": min([0.0, *xs]),
+        "x_max": max([months(outcome.as_of), *xs]),
+    }
+
+
+def _page_context(patient: Patient, user) -> dict:
+    config = active_config(patient.centre_id)
+    episode = episode_of(patient)
+    day0 = episode.reinfusion_date if episode is not None else None
+    outcome = outcome_for(patient) if day0 is not None else None
+
+    assessments = list(EDSSAssessment.objects.filter(patient=patient).select_related("assessed_by"))
+    relapses = list(Relapse.objects.filter(patient=patient))
+    scans = list(MRIScan.objects.filter(patient=patient))
+
+    kept = usable(
+        [Assessment(on=a.assessed_on, score=a.score) for a in assessments],
+        [RelapseRecord(onset=r.onset_date) for r in relapses],
+        config.outcomes,
+    )
+    used_dates = {a.on for a in kept}
+    assessment_rows = [
+        AssessmentRow(record=a, when=since_day0(a.assessed_on, day0), used=a.assessed_on in used_dates)
+        for a in assessments
+    ]
+    relapse_rows = [
+        RelapseRow(
+            record=r,
+            when=since_day0(r.onset_date, day0),
+            domains=[DOMAIN_LABELS.get(code, code) for code in r.domains or []],
+        )
+        for r in relapses
+    ]
+    reference = outcome.mri_reference_date if outcome is not None else None
+    scan_rows = [
+        ScanRow(
+            record=s,
+            when=since_day0(s.scan_date, day0),
+            is_reference=s.scan_date == reference,
+            active=s.new_t2_lesions > 0 or s.gd_enhancing_lesions > 0,
+        )
+        for s in scans
+    ]
+
+    context = {
+        "patient": patient,
+        "episode": episode,
+        "day0": day0,
+        "outcome": outcome,
+        "config": config.outcomes,
+        "assessment_rows": assessment_rows,
+        "relapse_rows": relapse_rows,
+        "scan_rows": scan_rows,
+        "may_record": access.may(user, Action.RECORD_OUTCOMES),
+        "may_edit_transplant": access.may(user, Action.EDIT_TRANSPLANT),
+        "today": patient_today(patient),
+    }
+    if outcome is not None:
+        step = required_step(outcome.baseline_edss, config.outcomes) if outcome.baseline_edss is not None else None
+        context.update(
+            {
+                "neda_line": neda_line(outcome),
+                "step": step,
+                "threshold": outcome.baseline_edss + step if step is not None else None,
+                "progression_months": _months_from(day0, outcome.progression_date),
+                "improvement_months": _months_from(day0, outcome.improvement_date),
+            }
+        )
+        if outcome.neda3 is not None and assessments:
+            context["chart"] = _chart(outcome, assessment_rows, relapses, step)
+    return context
+
+
+def _months_from(day0: date, on: date | None) -> str:
+    return since_day0(on, day0) if on is not None else ""
+
+
+def _add_errors(form: Form, exc: ValidationError) -> None:
+    """The service's errors on the fields they name; anything else above the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _save(request: HttpRequest, patient: Patient, form: Form) -> None:
+    """Record what the form holds through its service; raises ValidationError as the service does."""
+    context = AuditContext.from_request(request)
+    data = form.cleaned_data
+    if form.kind == "edss":
+        assessment = record_edss(context=context, patient=patient, **data)
+        messages.success(request, f"EDSS {assessment.score} on {_d(assessment.assessed_on)} added.")
+    elif form.kind == "relapse":
+        relapse = record_relapse(context=context, patient=patient, **data)
+        messages.success(request, f"Relapse with onset on {_d(relapse.onset_date)} added.")
+        if relapse.possible_pseudo_relapse:
+            messages.warning(
+                request,
+                "A fever was reported near the onset: the relapse is marked as a possible pseudo-relapse. "
+                "Check for infection before counting it.",
+            )
+    else:
+        scan = record_mri(context=context, patient=patient, **data)
+        messages.success(request, f"MRI scan of {_d(scan.scan_date)} added.")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def patient_outcomes(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    forms = {kind: form_class() for kind, form_class in OUTCOME_FORMS.items()}
+    open_form = None
+    if request.method == "POST":
+        access.require(request.user, Action.RECORD_OUTCOMES)
+        kind = request.POST.get(FORM_FIELD, "")
+        if kind not in OUTCOME_FORMS:
+            return HttpResponseBadRequest("Unknown form.")
+        form = OUTCOME_FORMS[kind](request.POST)
+        if form.is_valid():
+            try:
+                _save(request, patient, form)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                return redirect("recovery:patient-outcomes", patient_id=patient.uuid)
+        forms[kind] = form
+        open_form = kind
+    record_event(context=AuditContext.from_request(request), action="outcomes.view", patient=patient)
+    context = _page_context(patient, request.user)
+    context.update(
+        {
+            "edss_form": forms["edss"],
+            "relapse_form": forms["relapse"],
+            "mri_form": forms["mri"],
+            "open_form": open_form,
+        }
+    )
+    return render(request, "recovery/patient_outcomes.html", context)

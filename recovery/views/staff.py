@@ -66,7 +66,12 @@ def patient_create(request: HttpRequest) -> HttpResponse:
     access.require(request.user, Action.CREATE_PATIENT)
     centres = list(access.centres_for(request.user))
     initial = {"timezone": centres[0].timezone if centres else settings.DEFAULT_PATIENT_TIMEZONE}
-    form = PatientForm(request.POST or None, centres=centres, initial=initial, submit_label="Enrol patient")
+    form = PatientForm(
+        request.POST if request.method == "POST" else None,
+        centres=centres,
+        initial=initial,
+        submit_label="Enrol patient",
+    )
     if not centres:
         messages.error(request, "You are not a member of any centre yet. Ask an administrator to add you to one.")
     elif request.method == "POST" and form.is_valid():
@@ -101,7 +106,9 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
 @login_required
 def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.EDIT_PATIENT)
-    form = PatientForm(request.POST or None, instance=patient, submit_label="Save changes")
+    form = PatientForm(
+        request.POST if request.method == "POST" else None, instance=patient, submit_label="Save changes"
+    )
     if request.method == "POST" and form.is_valid():
         try:
             update_patient(context=AuditContext.from_request(request), patient=patient, changes=form.patient_fields())
@@ -124,16 +131,9 @@ def patient_access_log(request: HttpRequest, patient_id) -> HttpResponse:
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    access.require(request.user, Action.VIEW_DASHBOARD)
-    patient_count = access.visible_patients(request.user).count()
-    return render(request, "recovery/dashboard.html", {"patient_count": patient_count})
-
-
-@login_required
 def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
-    form = EpisodeForm(request.POST or None, instance=episode_of(patient))
+    form = EpisodeForm(request.POST if request.method == "POST" else None, instance=episode_of(patient))
     if request.method == "POST" and form.is_valid():
         try:
             result = save_episode(
@@ -160,7 +160,7 @@ def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
 def event_add(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
     episode = episode_of(patient)
-    form = EventAddForm(request.POST or None)
+    form = EventAddForm(request.POST if request.method == "POST" else None)
     if episode is None:
         messages.info(request, "Enter the transplant dates first: events hang on the transplant.")
         return redirect("recovery:episode-edit", patient_id=patient.uuid)
@@ -179,7 +179,9 @@ def event_add(request: HttpRequest, patient_id) -> HttpResponse:
 def event_change(request: HttpRequest, patient_id, event_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
     event = get_object_or_404(TimelineEvent.objects.select_related("episode"), uuid=event_id, episode__patient=patient)
-    form = EventChangeForm(request.POST or None, initial={"action": "complete", "on": event.planned_date})
+    form = EventChangeForm(
+        request.POST if request.method == "POST" else None, initial={"action": "complete", "on": event.planned_date}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             change_event(
@@ -225,7 +227,9 @@ def patient_invite(request: HttpRequest, patient_id) -> HttpResponse:
 def eligibility_review(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.REVIEW_ELIGIBILITY)
     today = patient_today(patient)
-    form = EligibilityForm(request.POST or None, initial={"decided_on": today, "edss": patient.baseline_edss})
+    form = EligibilityForm(
+        request.POST if request.method == "POST" else None, initial={"decided_on": today, "edss": patient.baseline_edss}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             record_eligibility_review(

@@ -71,11 +71,11 @@ def screenshot(page, name: str, then=None) -> list[Path]:
             shot.goto(page.url)
             if then is not None:
                 then(shot)
-            overflow = shot.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {label} size"
             path = directory / f"{name}-{label}.png"
             shot.screenshot(path=str(path), full_page=True)
             saved.append(path)
+            overflow = shot.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {label} size; see {path}"
         finally:
             context.close()
     return saved

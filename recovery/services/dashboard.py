@@ -1,0 +1,549 @@
+"""What the clinician's dashboard shows: the triage queue, the patients at high infection risk, the alert burden,
+and one patient's review charts. Every function runs a fixed number of queries, however many patients there are.
+
+The callers (views) decide who may see what (`recovery.access`) and pass the querysets in; nothing here looks at
+a user's role.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from recovery.clinical.config import DEFAULT_TRIAGE_CONFIG
+from recovery.clinical.phases import InfectionRisk, PhaseState, day_number, local_date
+from recovery.clinical.triage import SYMPTOM_CODES, SYMPTOM_LABELS
+from recovery.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertEvent,
+    AlertSeverity,
+    AlertStatus,
+    Patient,
+    ResolutionAction,
+    SymptomReport,
+)
+from recovery.services.configuration import active_configs
+from recovery.services.workspace import summarise
+
+QUEUE_LIMIT = 200  # rows rendered; the total is always shown, and the most pressing come first
+BURDEN_DAYS = 28
+REVIEW_REPORTS = 500  # reports charted on the review page
+REVIEW_TABLE_REPORTS = 30
+REVIEW_ALERTS = 200
+# A patient's local date is at most this far from UTC's, so a date filter widened by it never misses anyone.
+_TZ_SLACK = timedelta(days=1)
+
+SEVERITY_ORDER = (AlertSeverity.URGENT, AlertSeverity.SAME_DAY, AlertSeverity.ROUTINE)
+
+
+# --- words for durations --------------------------------------------------------------------------------------
+
+
+def duration_text(delta: timedelta) -> str:
+    """'under 1 min', '12 min', '3 h 5 min', '2 d 4 h' (the sign is ignored)."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    if minutes < 1:
+        return "under 1 min"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@dataclass(frozen=True)
+class Target:
+    """How an alert stands against its acknowledgement target."""
+
+    text: str
+    state: str  # "ok", "overdue", "met", "missed" or "none"
+
+
+def target_status(alert: Alert, now: datetime) -> Target:
+    """'45 min left', 'overdue by 5 min', 'acknowledged in time', 'acknowledged 5 min late' or 'no target'."""
+    due = alert.respond_by
+    if due is None:
+        return Target("no target", "none")
+    acknowledged = alert.acknowledged_at if alert.status != AlertStatus.OPEN else None
+    if acknowledged is not None:
+        if acknowledged <= due:
+            return Target("acknowledged in time", "met")
+        return Target(f"acknowledged {duration_text(acknowledged - due)} late", "missed")
+    if now > due:
+        return Target(f"overdue by {duration_text(now - due)}", "overdue")
+    return Target(f"{duration_text(due - now)} left", "ok")
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+
+
+def _day_of(patient: Patient, now: datetime) -> int | None:
+    episode = getattr(patient, "episode", None)  # a missing one-to-one raises an AttributeError subclass
+    reinfusion = getattr(episode, "reinfusion_date", None)
+    return day_number(reinfusion, local_date(now, patient.timezone))
+
+
+# --- the triage queue -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    alert: Alert
+    day: int | None
+    reason: str
+    waiting: str
+    target: Target
+
+
+@dataclass(frozen=True)
+class Queue:
+    rows: list[QueueRow]
+    total: int
+    now: datetime
+
+    @property
+    def patients(self) -> list[Patient]:
+        return list({row.alert.patient_id: row.alert.patient for row in self.rows}.values())
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.rows)
+
+
+def queue_alerts(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    """Open and acknowledged alerts, the most severe first, then the longest waiting."""
+    return (
+        alerts.filter(status__in=OPEN_STATUSES)
+        .select_related("patient__centre", "patient__episode", "acknowledged_by")
+        .order_by("-severity_rank", "created_at", "id")
+    )
+
+
+def triage_queue(alerts: QuerySet[Alert], now: datetime | None = None, limit: int = QUEUE_LIMIT) -> Queue:
+    """The queue of `alerts` (the caller's visible alerts), in two queries."""
+    now = now or timezone.now()
+    ordered = queue_alerts(alerts)
+    shown = list(ordered[:limit])
+    total = len(shown) if len(shown) < limit else ordered.count()
+    rows = [
+        QueueRow(
+            alert=alert,
+            day=_day_of(alert.patient, now),
+            reason=first_line(alert.reason),
+            waiting=duration_text(now - alert.created_at),
+            target=target_status(alert, now),
+        )
+        for alert in shown
+    ]
+    return Queue(rows=rows, total=total, now=now)
+
+
+# --- patients at high infection risk --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HighRiskRow:
+    patient: Patient
+    state: PhaseState
+    temperature_c: Decimal | None
+    temperature_at: datetime | None
+    fever: bool  # the latest temperature is at or above the centre's fever threshold
+    fever_c: float
+    temperature_ago: str = ""
+
+
+def high_risk_candidates(patients: QuerySet[Patient], now: datetime) -> QuerySet[Patient]:
+    """Patients whose episode dates may put them in conditioning or aplasia today (a superset, one query).
+
+    Infection risk is high in conditioning and aplasia: from conditioning start (or Day 0) until neutrophil
+    engraftment is recorded. So anyone with conditioning or Day 0 reached, and engraftment not both recorded and
+    past, may be high risk; the exact answer (in each patient's own time zone) comes from `summarise`.
+    """
+    latest_today = (now + _TZ_SLACK).date()
+    earliest_today = (now - _TZ_SLACK).date()
+    engrafted = Q(
+        episode__reinfusion_date__lte=earliest_today,
+        episode__neutrophil_engraftment_date__lte=earliest_today,
+    )
+    return patients.filter(
+        Q(episode__conditioning_start_date__lte=latest_today) | Q(episode__reinfusion_date__lte=latest_today)
+    ).filter(~engrafted)
+
+
+def _latest_temperature(field_name: str) -> Subquery:
+    latest = SymptomReport.objects.filter(patient=OuterRef("pk"), temperature_c__isnull=False).order_by(
+        "-recorded_at", "-id"
+    )
+    return Subquery(latest.values(field_name)[:1])
+
+
+def high_risk_patients(patients: QuerySet[Patient], now: datetime | None = None) -> list[HighRiskRow]:
+    """Patients at high infection risk today, with their latest temperature and Day (five queries)."""
+    now = now or timezone.now()
+    candidates = list(
+        high_risk_candidates(patients, now)
+        .select_related("centre", "episode")
+        .annotate(
+            latest_temperature_c=_latest_temperature("temperature_c"),
+            latest_temperature_at=_latest_temperature("recorded_at"),
+        )
+    )
+    if not candidates:
+        return []
+    configs = active_configs({p.centre_id for p in candidates})
+    rows = []
+    for summary in summarise(candidates):
+        if summary.state.infection_risk != InfectionRisk.HIGH:
+            continue
+        patient = summary.patient
+        fever_c = configs[patient.centre_id].triage.fever_c
+        temperature = patient.latest_temperature_c
+        if temperature is not None:
+            temperature = Decimal(str(temperature)).quantize(Decimal("0.1"))
+        rows.append(
+            HighRiskRow(
+                patient=patient,
+                state=summary.state,
+                temperature_c=temperature,
+                temperature_at=patient.latest_temperature_at,
+                temperature_ago=duration_text(now - patient.latest_temperature_at)
+                if patient.latest_temperature_at
+                else "",
+                fever=temperature is not None and float(temperature) >= fever_c,
+                fever_c=fever_c,
+            )
+        )
+    # A fever first, then by Day (no Day 0 yet: conditioning, first), then by name.
+    rows.sort(
+        key=lambda r: (
+            not r.fever,
+            r.state.day if r.state.day is not None else -10_000,
+            r.patient.last_name,
+            r.patient.first_name,
+        )
+    )
+    return rows
+
+
+# --- alert burden ---------------------------------------------------------------------------------------------
+
+BURDEN_FORMULA = (
+    "Alerts per patient-week = alerts raised \u00f7 (patients followed \u00d7 {weeks} weeks), followed = sent a "
+    "report or was between conditioning and Day +{window_day} in the last {days} days; within target = acknowledged "
+    "by the respond-by time \u00f7 alerts acknowledged or past their target."
+)
+
+
+@dataclass(frozen=True)
+class SeverityBurden:
+    severity: str
+    label: str
+    raised: int
+    met: int
+    decided: int  # acknowledged, or not acknowledged and past the target
+
+    @property
+    def share(self) -> float | None:
+        return self.met / self.decided if self.decided else None
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.share is None else round(self.share * 100)
+
+
+@dataclass(frozen=True)
+class Burden:
+    days: int
+    start: datetime
+    end: datetime
+    patients_followed: int
+    by_severity: list[SeverityBurden] = field(default_factory=list)
+    window_days: tuple[int, ...] = (DEFAULT_TRIAGE_CONFIG.urgent_fever_until_day,)  # the centres' fever windows
+
+    @property
+    def weeks(self) -> float:
+        return self.days / 7
+
+    @property
+    def raised(self) -> int:
+        return sum(s.raised for s in self.by_severity)
+
+    @property
+    def met(self) -> int:
+        return sum(s.met for s in self.by_severity)
+
+    @property
+    def decided(self) -> int:
+        return sum(s.decided for s in self.by_severity)
+
+    @property
+    def share(self) -> float | None:
+        return self.met / self.decided if self.decided else None
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.share is None else round(self.share * 100)
+
+    @property
+    def per_patient_week(self) -> float | None:
+        if not self.patients_followed:
+            return None
+        return self.raised / (self.patients_followed * self.weeks)
+
+    @property
+    def formula(self) -> str:
+        weeks = int(self.weeks) if self.weeks == int(self.weeks) else round(self.weeks, 1)
+        window_day = "/+".join(str(day) for day in self.window_days)
+        return BURDEN_FORMULA.format(days=self.days, weeks=weeks, window_day=window_day)
+
+
+def _followed_patients(patients: QuerySet[Patient], start: datetime, end: datetime) -> tuple[set[int], set[int]]:
+    """Patients who reported in [start, end] or whose high-risk fever window overlaps it (three queries), and the
+    lengths of the fever windows (days after Day 0) of the centres looked at."""
+    reporters = set(
+        SymptomReport.objects.filter(patient__in=patients, recorded_at__gte=start, recorded_at__lte=end)
+        .order_by()  # the model's ordering would make DISTINCT per report
+        .values_list("patient_id", flat=True)
+        .distinct()
+    )
+    rows = list(
+        patients.filter(
+            Q(episode__conditioning_start_date__lte=(end + _TZ_SLACK).date())
+            | Q(episode__reinfusion_date__lte=(end + _TZ_SLACK).date())
+        ).values_list("pk", "centre_id", "timezone", "episode__conditioning_start_date", "episode__reinfusion_date")
+    )
+    configs = active_configs({row[1] for row in rows})
+    followed = set(reporters)
+    windows = set()
+    for pk, centre_id, tz, conditioning, reinfusion in rows:
+        first_day, last_day = local_date(start, tz), local_date(end, tz)
+        window_start = conditioning or reinfusion
+        until = configs[centre_id].triage.urgent_fever_until_day
+        windows.add(until)
+        window_end = None if reinfusion is None else reinfusion + timedelta(days=until)
+        if window_start <= last_day and (window_end is None or window_end >= first_day):
+            followed.add(pk)
+    return followed, windows
+
+
+def alert_burden(
+    patients: QuerySet[Patient], alerts: QuerySet[Alert], now: datetime | None = None, days: int = BURDEN_DAYS
+) -> Burden:
+    """Alerts per patient-week and the share acknowledged within target, by severity, over the last `days`."""
+    now = now or timezone.now()
+    start = now - timedelta(days=days)
+    acknowledged = Q(acknowledged_at__isnull=False) & ~Q(status=AlertStatus.OPEN)
+    has_target = Q(respond_by__isnull=False)
+    counts = {
+        row["severity"]: row
+        for row in alerts.filter(created_at__gte=start, created_at__lte=now)
+        .order_by()
+        .values("severity")
+        .annotate(
+            raised=Count("id"),
+            met=Count("id", filter=has_target & acknowledged & Q(acknowledged_at__lte=F("respond_by"))),
+            decided=Count("id", filter=has_target & (acknowledged | Q(respond_by__lt=now))),
+        )
+    }
+    by_severity = [
+        SeverityBurden(
+            severity=severity.value,
+            label=severity.label,
+            raised=counts.get(severity.value, {}).get("raised", 0),
+            met=counts.get(severity.value, {}).get("met", 0),
+            decided=counts.get(severity.value, {}).get("decided", 0),
+        )
+        for severity in SEVERITY_ORDER
+    ]
+    followed, windows = _followed_patients(patients, start, now)
+    return Burden(
+        days=days,
+        start=start,
+        end=now,
+        patients_followed=len(followed),
+        by_severity=by_severity,
+        window_days=tuple(sorted(windows)) or (DEFAULT_TRIAGE_CONFIG.urgent_fever_until_day,),
+    )
+
+
+# --- one patient's review -------------------------------------------------------------------------------------
+
+SEVERITY_COLOURS = {
+    AlertSeverity.URGENT.value: "#dc3545",
+    AlertSeverity.SAME_DAY.value: "#fd7e14",
+    AlertSeverity.ROUTINE.value: "#6c757d",
+}
+_SYMPTOM_PALETTE = (
+    "#0d6efd",
+    "#6f42c1",
+    "#d63384",
+    "#fd7e14",
+    "#198754",
+    "#20c997",
+    "#0dcaf0",
+    "#ffc107",
+    "#6c757d",
+    "#842029",
+)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    report: SymptomReport
+    symptoms: list[tuple[str, int]]  # (label, grade) for grades above 0
+
+
+def report_rows(reports) -> list[ReportRow]:
+    """Each report with its symptoms graded above 0, in words, in the order of the symptom list."""
+    return [
+        ReportRow(
+            report=r,
+            symptoms=[
+                (SYMPTOM_LABELS.get(code, code), grade)
+                for code, grade in sorted((r.symptoms or {}).items(), key=lambda item: _symptom_position(item[0]))
+                if grade
+            ],
+        )
+        for r in reports
+    ]
+
+
+def _symptom_position(code: str) -> tuple[int, str]:
+    return (SYMPTOM_CODES.index(code), "") if code in SYMPTOM_CODES else (len(SYMPTOM_CODES), code)
+
+
+@dataclass(frozen=True)
+class OpenAlertRow:
+    alert: Alert
+    reason: str  # the first line: what raised it
+    updates: int  # later reports that updated it
+    waiting: str
+
+
+def patient_review(patient: Patient, fever_c: float, now: datetime | None = None) -> dict:
+    """The review page's charts (as plain data for json_script) and the last reports (two queries)."""
+    now = now or timezone.now()
+    reports = list(
+        SymptomReport.objects.filter(patient=patient).order_by("-recorded_at", "-id")[:REVIEW_REPORTS]
+    )  # newest first
+    alerts = list(
+        Alert.objects.filter(patient=patient)
+        .order_by("-created_at", "-id")
+        .only("uuid", "severity", "severity_rank", "status", "reason", "created_at", "kind")[:REVIEW_ALERTS]
+    )
+    chronological = list(reversed(reports))
+    temperature = [
+        {"x": _ms(r.recorded_at), "y": float(r.temperature_c)} for r in chronological if r.temperature_c is not None
+    ]
+    grades: dict[str, list[dict]] = defaultdict(list)
+    ever = {code for r in chronological for code, grade in (r.symptoms or {}).items() if grade}
+    codes = [code for code in SYMPTOM_CODES if code in ever] + sorted(ever - set(SYMPTOM_CODES))
+    for r in chronological:
+        for code in codes:
+            grade = (r.symptoms or {}).get(code)
+            if grade is not None:
+                grades[code].append({"x": _ms(r.recorded_at), "y": grade})
+    symptoms = [
+        {
+            "code": code,
+            "label": SYMPTOM_LABELS.get(code, code),
+            "colour": _SYMPTOM_PALETTE[i % len(_SYMPTOM_PALETTE)],
+            "data": grades[code],
+        }
+        for i, code in enumerate(codes)
+    ]
+    alert_points = [
+        {
+            "x": _ms(a.created_at),
+            "y": a.severity_rank,
+            "severity": a.severity,
+            "label": a.get_severity_display(),
+            "status": a.get_status_display(),
+            "reason": first_line(a.reason),
+            "colour": SEVERITY_COLOURS.get(a.severity, "#6c757d"),
+        }
+        for a in reversed(alerts)
+    ]
+    xs = [p["x"] for p in temperature] + [p["x"] for p in alert_points] + [_ms(r.recorded_at) for r in reports]
+    chart = {
+        "timezone": patient.timezone,
+        "fever_c": fever_c,
+        "range": [min(xs), max(xs)] if xs else None,
+        "temperature": temperature,
+        "symptoms": symptoms,
+        "alerts": alert_points,
+        "severities": {str(rank): label for rank, label in ((3, "Urgent"), (2, "Same day"), (1, "Routine"))},
+    }
+    table = report_rows(reports[:REVIEW_TABLE_REPORTS])
+    return {
+        "chart": chart,
+        "has_chart_data": bool(reports or alerts),
+        "reports": table,
+        "report_count": len(reports),
+        "charted_limit": REVIEW_REPORTS,
+        "alerts": alerts,
+        "open_alerts": [
+            OpenAlertRow(
+                alert=a,
+                reason=first_line(a.reason),
+                updates=max(0, len([line for line in a.reason.splitlines() if line.strip()]) - 1),
+                waiting=duration_text(now - a.created_at),
+            )
+            for a in alerts
+            if a.status in OPEN_STATUSES
+        ],
+    }
+
+
+# --- an alert's history in words ------------------------------------------------------------------------------
+
+_EVENT_LABELS = {
+    "raised": "Raised",
+    "updated": "Updated by a new report",
+    "escalated": "Escalated",
+    "acknowledged": "Acknowledged",
+    "resolved": "Resolved",
+    "reopened": "Reopened",
+}
+
+
+def describe_event(event: AlertEvent) -> tuple[str, str]:
+    """(what happened, the detail in words) for one history row."""
+    detail = event.detail or {}
+    parts = []
+    if "severity_from" in detail and "severity_to" in detail:
+        parts.append(f"severity {_severity_label(detail['severity_from'])} → {_severity_label(detail['severity_to'])}")
+    elif "severity" in detail:
+        parts.append(f"severity {_severity_label(detail['severity'])}")
+    if detail.get("reopened"):
+        parts.append("reopened: worse than when it was acknowledged")
+    if "action" in detail:
+        parts.append(_resolution_label(detail["action"]))
+    if "rule" in detail:
+        parts.append(f"rule {detail['rule']}")
+    return _EVENT_LABELS.get(event.action, event.action.replace("_", " ").capitalize()), "; ".join(parts)
+
+
+def _severity_label(value: str) -> str:
+    try:
+        return AlertSeverity(value).label.lower()
+    except ValueError:
+        return str(value)
+
+
+def _resolution_label(value: str) -> str:
+    try:
+        return ResolutionAction(value).label
+    except ValueError:
+        return str(value)

@@ -1,0 +1,303 @@
+"""Property tests of the check-in: no input gives a 500, a valid report is stored as sent, nothing typed is lost.
+
+Hypothesis runs many examples inside one test function, and the database is rolled back per test function,
+not per example: reports accumulate across examples. So each example stands on its own (its own time, its
+own report id) and nothing here depends on what earlier examples stored. The clock is the real one: every
+time sent is a few minutes to a few days in the past.
+"""
+
+import html
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone as django_timezone
+from hypothesis import HealthCheck, assume, event, example, given, settings
+from hypothesis import strategies as st
+
+from recovery.clinical.triage import SYMPTOM_CODES
+from recovery.models import ProtocolTemplate, SymptomReport
+from recovery.services.audit import AuditContext
+from recovery.services.timeline import save_episode
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+REPORT_FIELDS = ["recorded_at", "temperature_c", "symptoms", "notes", "feels_urgent"]
+
+
+@pytest.fixture
+def in_aplasia(patient):
+    """The patient on Day +5 (today, real clock): fevers are urgent, triage takes its busiest paths."""
+    day0 = django_timezone.localdate(django_timezone.now(), patient.tz) - timedelta(days=5)
+    save_episode(
+        context=AuditContext.system("tests"),
+        patient=patient,
+        fields={
+            "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
+            "mobilisation_date": day0 - timedelta(days=30),
+            "apheresis_date": day0 - timedelta(days=20),
+            "conditioning_start_date": day0 - timedelta(days=5),
+            "reinfusion_date": day0,
+        },
+    )
+    return patient
+
+
+def url(patient) -> str:
+    return f"/api/v1/patients/{patient.uuid}/symptom-reports/"
+
+
+# (a) Arbitrary JSON bodies --------------------------------------------------------------------------------------
+
+
+class Raw(str):
+    """JSON text sent as it is: numbers Python's json.dumps would not write (1e400, NaN, 400-digit integers)."""
+
+
+def to_json(value) -> str:
+    """JSON text for `value`; strings are escaped (\\ud800 stays an escape, so lone surrogates reach the server)."""
+    if isinstance(value, Raw):
+        return str(value)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(to_json(item) for item in value) + "]"
+    return "{" + ", ".join(f"{json.dumps(key)}: {to_json(item)}" for key, item in value.items()) + "}"
+
+
+ODD_TEXT = [
+    "",
+    " ",
+    "NaN",
+    "nan",
+    "Infinity",
+    "-inf",
+    "1e999",
+    "38,5",
+    "38.5",
+    "null",
+    "true",
+    "\x00",
+    "\ud800",
+    "a\udfffb",
+    "<script>alert(1)</script>",
+    "2026-11-20",
+    "2026-11-20T10:00",
+    "2026-13-45T25:61:00+01:00",
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-12:00",
+    "9999-12-31T23:59:59.999999+00:00",
+]
+RAW_NUMBERS = [Raw(text) for text in ("1e400", "-1e400", "NaN", "Infinity", "-Infinity", "1" + "0" * 400, "1e-400")]
+
+texts = st.text(max_size=40) | st.sampled_from(ODD_TEXT)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(RAW_NUMBERS)
+    | texts
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(texts, children, max_size=4),
+    max_leaves=12,
+)
+
+
+def _recent_times() -> st.SearchStrategy[str]:
+    """Times that pass the DRF field, some of them in the future or far in the past."""
+    return st.builds(
+        lambda minutes, offset: (
+            (datetime.now(UTC) - timedelta(minutes=minutes)).astimezone(timezone(timedelta(minutes=offset))).isoformat()
+        ),
+        st.integers(min_value=-600, max_value=10 * 24 * 60) | st.integers(min_value=-(10**8), max_value=10**8),
+        st.integers(min_value=-12 * 60, max_value=14 * 60),
+    )
+
+
+plausible = {
+    "recorded_at": _recent_times() | json_values,
+    "temperature_c": st.floats(min_value=30, max_value=45) | st.integers(min_value=30, max_value=45) | json_values,
+    "symptoms": st.dictionaries(st.sampled_from(SYMPTOM_CODES) | texts, json_values | st.integers(-2, 6), max_size=6)
+    | json_values,
+    "notes": texts | json_values,
+    "feels_urgent": st.booleans() | json_values,
+}
+report_bodies = st.builds(
+    lambda known, extra: {**extra, **known},
+    st.fixed_dictionaries({}, optional=plausible),
+    st.dictionaries(texts, json_values, max_size=3),
+)
+# Bodies that get past the JSON types to the service and triage: a time in the past, mostly sensible values.
+near_valid_bodies = st.fixed_dictionaries(
+    {
+        "recorded_at": st.builds(
+            lambda minutes: (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(),
+            st.integers(min_value=1, max_value=7 * 24 * 60),
+        )
+    },
+    optional={
+        "temperature_c": st.none() | st.floats(min_value=33, max_value=44) | st.integers(min_value=33, max_value=44),
+        "symptoms": st.dictionaries(st.sampled_from(SYMPTOM_CODES), st.integers(min_value=-1, max_value=5), max_size=8),
+        "notes": texts,
+        "feels_urgent": st.booleans(),
+    },
+)
+bodies = (
+    report_bodies.map(to_json)
+    | near_valid_bodies.map(to_json)
+    | near_valid_bodies.map(to_json)
+    | json_values.map(to_json)
+    | st.text(max_size=60)
+)
+
+
+@FUZZ
+@given(body=bodies)
+@example(body="[" * 50_000 + "]" * 50_000)
+@example(body='{"recorded_at": "2026-01-01T10:00:00+01:00", "symptoms": {"\\ud800": 1}}')
+@example(body='{"recorded_at": "0001-01-01T00:00:00Z", "temperature_c": 37}')
+@example(body='{"recorded_at": "0001-01-01T00:30:00+01:00", "temperature_c": 37}')
+@example(body='{"temperature_c": 1e400, "recorded_at": "2026-01-01T10:00:00Z"}')
+def test_any_json_body_is_a_201_or_a_400(api_for, in_aplasia, body):
+    """Whatever JSON (or not-JSON) the patient's app sends, the answer is 201 or 400 with a JSON object."""
+    response = api_for(in_aplasia.user).post(
+        url(in_aplasia), body.encode("utf-8", "surrogatepass"), content_type="application/json"
+    )
+    event(f"HTTP {response.status_code}")
+    assert response.status_code in (201, 400), (response.status_code, body[:300])
+    assert isinstance(response.json(), dict)
+
+
+# (b) Every valid report is stored as sent -----------------------------------------------------------------------
+
+note_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=300)
+
+
+@FUZZ
+@given(
+    tenths=st.none() | st.integers(min_value=340, max_value=430),
+    grades=st.dictionaries(st.sampled_from(SYMPTOM_CODES), st.integers(min_value=0, max_value=4)),
+    notes=note_text,
+    feels_urgent=st.booleans(),
+    microseconds_ago=st.integers(min_value=10**6, max_value=4 * 24 * 3600 * 10**6),
+    offset_minutes=st.integers(min_value=-48, max_value=56).map(lambda quarters: quarters * 15),
+)
+def test_every_valid_report_is_stored_as_sent(
+    api_for, in_aplasia, tenths, grades, notes, feels_urgent, microseconds_ago, offset_minutes
+):
+    """34.0-43.0 °C (or none), grades 0-4 for any codes, any notes, any offset: 201, and nothing is lost."""
+    temperature = None if tenths is None else tenths / 10
+    assume(temperature is not None or any(grades.values()) or notes.strip() or feels_urgent)
+    zone = timezone(timedelta(minutes=offset_minutes))
+    recorded_at = (datetime.now(UTC) - timedelta(microseconds=microseconds_ago)).astimezone(zone)
+    payload = {
+        "recorded_at": recorded_at.isoformat(),
+        "temperature_c": temperature,
+        "symptoms": grades,
+        "notes": notes,
+        "feels_urgent": feels_urgent,
+    }
+    response = api_for(in_aplasia.user).post(url(in_aplasia), payload, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["temperature_c"] == temperature
+    assert body["symptoms"] == grades
+    assert body["notes"] == notes.strip()
+    assert body["feels_urgent"] is feels_urgent
+    assert datetime.fromisoformat(body["recorded_at"]) == recorded_at
+    report = SymptomReport.objects.get(uuid=body["id"])
+    assert report.temperature_c == (None if tenths is None else Decimal(tenths) / 10)
+    assert report.symptoms == grades
+    assert report.notes == notes.strip()
+    assert report.feels_urgent is feels_urgent
+    assert report.recorded_at == recorded_at
+    assert report.entered_by == in_aplasia.user
+
+
+# (c) The check-in form keeps what was typed ---------------------------------------------------------------------
+
+form_text = st.text(max_size=30)  # no lone surrogates: a browser cannot send them in a form
+
+
+def _local_minutes_ago() -> st.SearchStrategy[str]:
+    return st.integers(min_value=-600, max_value=4 * 24 * 60).map(
+        lambda minutes: (
+            (datetime.now(UTC) - timedelta(minutes=minutes))
+            .astimezone(ZoneInfo("Europe/Stockholm"))  # the cast's time zone
+            .strftime("%Y-%m-%dT%H:%M")
+        )
+    )
+
+
+form_fields = {
+    "temperature": form_text
+    | st.sampled_from(["37.5", "38,4", "101.1", "50", "33.9", "9e9", "-0", "NaN", "1e5", " 38 ", "37.25", "1,2,3"]),
+    "unit": st.sampled_from(["C", "F"]) | form_text,
+    "recorded_at": _local_minutes_ago() | form_text | st.sampled_from(["0001-01-01T00:30", "9999-12-31T23:59"]),
+    "notes": form_text | st.text(min_size=2001, max_size=2100),
+    "feels_urgent": st.sampled_from(["on", "", "off", "false"]) | form_text,
+    **{
+        f"symptom_{code}": st.sampled_from(["0", "1", "2", "3", "4"]) | form_text | st.sampled_from(["5", "-1", "2.0"])
+        for code in SYMPTOM_CODES
+    },
+}
+# Forms that get past the form's own checks to the service: a unit, a local time in the past, grades 0-4.
+near_valid_forms = st.fixed_dictionaries(
+    {
+        "unit": st.sampled_from(["C", "F"]),
+        "recorded_at": st.integers(min_value=1, max_value=4 * 24 * 60).map(
+            lambda minutes: (
+                (datetime.now(UTC) - timedelta(minutes=minutes))
+                .astimezone(ZoneInfo("Europe/Stockholm"))
+                .strftime("%Y-%m-%dT%H:%M")
+            )
+        ),
+    },
+    optional={
+        "temperature": form_fields["temperature"],
+        "notes": form_text,
+        "feels_urgent": st.sampled_from(["on", ""]),
+        **{f"symptom_{code}": st.sampled_from(["0", "1", "2", "3", "4"]) for code in SYMPTOM_CODES},
+    },
+)
+forms = st.fixed_dictionaries({}, optional=form_fields) | near_valid_forms
+
+
+@FUZZ
+@given(data=forms)
+@example(data={"temperature": "9e999999", "unit": "F", "recorded_at": "2026-01-01T10:00"})
+@example(data={"temperature": "37", "unit": "C", "recorded_at": "0001-01-01T00:30"})
+@example(data={"temperature": "<b>&\"'", "unit": "C", "recorded_at": "<i>", "notes": "</textarea><script>x</script>"})
+def test_check_in_form_never_fails_and_keeps_what_was_typed(client_for, in_aplasia, data):
+    """Any text in any field: no 500. Refused, the page comes back with the typed values (escaped) in it."""
+    client = client_for(in_aplasia.user)
+    client.raise_request_exception = False
+    response = client.post("/my/check-in/", data)
+    event(f"HTTP {response.status_code}")
+    assert response.status_code in (200, 302), (response.status_code, data)
+    if response.status_code == 302:
+        return
+    page = response.content.decode()
+    if data:  # (an empty POST shows the blank form: the view binds the form to `request.POST or None`)
+        assert "alert-danger" in page  # the errors are shown
+    for name in ("temperature", "notes", "recorded_at"):
+        if name in data:
+            assert html.escape(data[name]) in page, (name, data[name])
+    assert "<script>x</script>" not in page
