@@ -55,8 +55,6 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.REVIEW_ELIGIBILITY,
             Action.REPORT_SYMPTOMS,
             Action.TRIAGE_ALERTS,
-            Action.RECORD_OUTCOMES,
-            Action.VIEW_COHORT,
         }
     ),
     Role.CLINICIAN: frozenset(

@@ -172,7 +172,7 @@ def test_query_count_does_not_grow_with_the_number_of_events(client_for, patient
     """The page costs the same number of queries for 3 and for 80 events."""
     _events(give_episode(patient, TODAY - timedelta(days=9), protocol=None), count)
     client = client_for(patient.user)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(11):
         assert client.get(MY_RECOVERY).status_code == 200
 
 
@@ -214,3 +214,30 @@ def test_progress_label_names_the_configured_span():
     """The progress label takes its span from configuration: 24 months is two years, 18 months stays months."""
     assert progress_label(0.094, 24) == "9% of the way through the first two years"
     assert progress_label(0.5, 18) == "50% of the way through the first 18 months"
+
+
+def test_patient_sees_their_neda_status_in_plain_words(client_for, patient, time_machine):
+    """18 months after Day 0 with a stable check-up, the patient reads that no disease activity was seen."""
+    from datetime import date, timedelta
+
+    from recovery.models import EDSSAssessment, ProtocolTemplate
+    from recovery.services.audit import AuditContext
+    from recovery.services.timeline import save_episode
+
+    time_machine.move_to("2026-11-20 12:00:00+00:00", tick=False)
+    day0 = date(2025, 5, 20)
+    save_episode(
+        context=AuditContext.system("tests"),
+        patient=patient,
+        fields={
+            "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
+            "mobilisation_date": day0 - timedelta(days=30),
+            "apheresis_date": day0 - timedelta(days=20),
+            "conditioning_start_date": day0 - timedelta(days=5),
+            "reinfusion_date": day0,
+            "neutrophil_engraftment_date": day0 + timedelta(days=11),
+        },
+    )
+    EDSSAssessment.objects.create(patient=patient, assessed_on=date(2026, 11, 1), score="3.5")
+    page = client_for(patient.user).get("/my/").content.decode()
+    assert "No evidence of disease activity for 18 months since your transplant" in page

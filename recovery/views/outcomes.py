@@ -38,7 +38,7 @@ from recovery.models.outcomes import MS_DOMAINS
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import active_config
 from recovery.services.outcomes import outcome_for, record_edss, record_mri, record_relapse
-from recovery.services.timeline import episode_of, patient_today
+from recovery.services.timeline import episode_of
 
 DATE_FORMAT = "j M Y"  # 3 Mar 2025
 CAUSE_LABELS = {
@@ -195,7 +195,6 @@ def _page_context(patient: Patient, user) -> dict:
         "scan_rows": scan_rows,
         "may_record": access.may(user, Action.RECORD_OUTCOMES),
         "may_edit_transplant": access.may(user, Action.EDIT_TRANSPLANT),
-        "today": patient_today(patient),
     }
     if outcome is not None:
         step = required_step(outcome.baseline_edss, config.outcomes) if outcome.baseline_edss is not None else None
@@ -204,8 +203,8 @@ def _page_context(patient: Patient, user) -> dict:
                 "neda_line": neda_line(outcome),
                 "step": step,
                 "threshold": outcome.baseline_edss + step if step is not None else None,
-                "progression_months": _months_from(day0, outcome.progression_date),
-                "improvement_months": _months_from(day0, outcome.improvement_date),
+                "progression_months": _when(day0, outcome.progression_date),
+                "improvement_months": _when(day0, outcome.improvement_date),
             }
         )
         if outcome.neda3 is not None and assessments:
@@ -213,7 +212,8 @@ def _page_context(patient: Patient, user) -> dict:
     return context
 
 
-def _months_from(day0: date, on: date | None) -> str:
+def _when(day0: date, on: date | None) -> str:
+    """The date relative to Day 0 ("Month 15"); empty without a date."""
     return since_day0(on, day0) if on is not None else ""
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from recovery import access
 from recovery.access import Action
+from recovery.clinical.outcomes import plain_language
 from recovery.clinical.phases import PHASE_ORDER, phase_index, phase_on, recovery_progress
 from recovery.clinical.timeline import DisplayStatus, EventKind, EventStatus
 from recovery.models import Patient, TransplantEpisode
@@ -27,6 +28,7 @@ from recovery.services.calendar import (
     revoke_calendar_token,
 )
 from recovery.services.configuration import ActiveConfig, active_config
+from recovery.services.outcomes import outcome_for
 from recovery.services.timeline import current_state, episode_dates, episode_of, events_with_status, patient_today
 
 # What the patient's home lists (display choices, not clinical rules).
@@ -126,6 +128,15 @@ def my_recovery(request: HttpRequest) -> HttpResponse:
     context = {"patient": patient, "episode": episode}
     if episode is not None:
         context.update(_recovery_summary(patient, episode))
+        outcome = outcome_for(patient)
+        # Only once there is something to say: a check-up recorded after Day 0.
+        if (
+            outcome is not None
+            and outcome.neda3 is not None
+            and outcome.follow_up_end
+            and outcome.follow_up_end > outcome.day0
+        ):
+            context["outcome_text"] = plain_language(outcome)
     return render(request, "recovery/my_recovery.html", context)
 
 

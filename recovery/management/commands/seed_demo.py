@@ -5,6 +5,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
 from django.utils import timezone
@@ -131,6 +132,7 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write("Demo logins (password: demo): " + ", ".join(name for name, *_ in DEMO_LOGINS))
+        call_command("seed_cohort", force=force, stdout=self.stdout)
 
     def _centre(self) -> Centre:
         centre, _ = Centre.objects.get_or_create(

@@ -1,0 +1,115 @@
+"""The three small forms of the patient's outcome page: an EDSS assessment, a relapse and an MRI scan.
+
+Each binds and checks what was typed; the services in `recovery.services.outcomes` check the record as a whole
+and save it. All three post to the same page; a hidden field `form` (edss, relapse or mri) says which one.
+"""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Layout, Row, Submit
+from django import forms
+
+from recovery.forms import DateInput
+from recovery.models.outcomes import MS_DOMAINS
+from recovery.validators import validate_edss
+
+FORM_FIELD = "form"  # the hidden field naming the form that was posted
+MAX_LESIONS = 500  # as the model's validators
+
+EDSS_HELP = "0, or 1.0 to 10.0 in steps of 0.5"
+
+
+def _helper(kind: str, submit_label: str, layout: Layout) -> FormHelper:
+    helper = FormHelper()
+    helper.form_method = "post"
+    helper.form_action = ""  # the same page
+    helper.form_id = f"{kind}-form"
+    helper.attrs = {"novalidate": "", "data-testid": f"{kind}-form"}
+    layout.append(HTML(f'<input type="hidden" name="{FORM_FIELD}" value="{kind}">'))
+    layout.append(Submit("save", submit_label, css_id=f"{kind}-submit"))
+    helper.layout = layout
+    return helper
+
+
+class EDSSForm(forms.Form):
+    kind = "edss"
+
+    assessed_on = forms.DateField(label="Assessed on", widget=DateInput())
+    # No decimal_places or range here: validate_edss gives the one plain message for 3.7, 3.75, 0.5 or 11.
+    score = forms.DecimalField(
+        label="EDSS",
+        help_text=EDSS_HELP,
+        validators=[validate_edss],
+        widget=forms.NumberInput(attrs={"step": "0.5", "min": "0", "max": "10", "inputmode": "decimal"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "edss_%s")
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(
+            self.kind,
+            "Add the assessment",
+            Layout(Row(Column("assessed_on", css_class="col-sm-6"), Column("score", css_class="col-sm-6"))),
+        )
+
+
+class RelapseForm(forms.Form):
+    kind = "relapse"
+
+    onset_date = forms.DateField(label="Onset", widget=DateInput())
+    domains = forms.MultipleChoiceField(
+        label="Functional systems affected",
+        choices=MS_DOMAINS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    description = forms.CharField(
+        label="What happened", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+    treated_with_steroids = forms.BooleanField(label="Treated with steroids", required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "relapse_%s")
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(
+            self.kind,
+            "Add the relapse",
+            Layout("onset_date", "domains", "description", "treated_with_steroids"),
+        )
+
+
+class MRIForm(forms.Form):
+    kind = "mri"
+
+    scan_date = forms.DateField(label="Scan date", widget=DateInput())
+    new_t2_lesions = forms.IntegerField(
+        label="New or enlarging T2 lesions", min_value=0, max_value=MAX_LESIONS, initial=0
+    )
+    gd_enhancing_lesions = forms.IntegerField(
+        label="Gadolinium-enhancing lesions", min_value=0, max_value=MAX_LESIONS, initial=0
+    )
+    is_rebaseline = forms.BooleanField(
+        label="Re-baseline scan",
+        required=False,
+        help_text="The post-transplant reference that new lesions are counted against.",
+    )
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "mri_%s")
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(
+            self.kind,
+            "Add the scan",
+            Layout(
+                "scan_date",
+                Row(
+                    Column("new_t2_lesions", css_class="col-sm-6"),
+                    Column("gd_enhancing_lesions", css_class="col-sm-6"),
+                ),
+                "is_rebaseline",
+                "notes",
+            ),
+        )
+
+
+OUTCOME_FORMS: dict[str, type[forms.Form]] = {form.kind: form for form in (EDSSForm, RelapseForm, MRIForm)}
