@@ -179,20 +179,17 @@ class Safety:
     def febrile_neutropenia_rate(self) -> float | None:
         return self.febrile_neutropenia / self.n if self.n else None
 
-    def _edss_share(self, count: int) -> float | None:
-        return count / self.edss_n if self.edss_n else None
-
     @property
-    def edss_improved_rate(self) -> float | None:
-        return self._edss_share(self.edss_improved)
-
-    @property
-    def edss_stable_rate(self) -> float | None:
-        return self._edss_share(self.edss_stable)
-
-    @property
-    def edss_worse_rate(self) -> float | None:
-        return self._edss_share(self.edss_worse)
+    def edss_rows(self) -> tuple[tuple[str, int, float | None, tuple[Benchmark, ...]], ...]:
+        """(category, count, share of `edss_n` or None, published anchors) for improved, stable and worse."""
+        return tuple(
+            (label, count, count / self.edss_n if self.edss_n else None, self.benchmarks[measure])
+            for label, count, measure in (
+                ("improved", self.edss_improved, EDSS_IMPROVED),
+                ("stable", self.edss_stable, EDSS_STABLE),
+                ("worse", self.edss_worse, EDSS_WORSE),
+            )
+        )
 
 
 @dataclass(frozen=True)

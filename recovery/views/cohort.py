@@ -26,6 +26,9 @@ from recovery.services.cohort import (
 )
 
 YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
+# The charts' x axis: a tick a year, or every 2, 5 or 10 years for a long follow-up, at most MAX_TICKS of them.
+TICK_MONTHS = (12, 24, 60, 120)
+MAX_TICKS = 12
 
 
 class CohortFilterForm(forms.Form):
@@ -92,8 +95,9 @@ def _chart(endpoint: Endpoint) -> dict:
 
 def _charts(analysis: CohortAnalysis) -> dict:
     longest = max((e.curve.last_follow_up for e in analysis.endpoints), default=0.0)
-    step = AT_RISK_MONTHS[1] - AT_RISK_MONTHS[0]
-    x_max = max(AT_RISK_MONTHS[-1], math.ceil(longest / step) * step)
+    x_max = max(AT_RISK_MONTHS[-1], longest)
+    step = next((months for months in TICK_MONTHS if x_max / months <= MAX_TICKS), TICK_MONTHS[-1])
+    x_max = math.ceil(x_max / step) * step
     return {"x_max": x_max, "x_step": step, "curves": [_chart(e) for e in analysis.endpoints]}
 
 

@@ -12,7 +12,8 @@
   ];
   const pct = (v) => `${Math.round(v * 1000) / 10}%`;
 
-  // Draws each reference point's label ("Sweden 73%") beside its marker, inside the plot area.
+  // Draws each reference point's label ("Sweden 73%") beside its marker, inside the plot area. On a narrow chart
+  // only the figure is written ("73%"): the marker's shape and the legend say whose it is.
   const anchorLabels = {
     id: "anchorLabels",
     afterDatasetsDraw(chart) {
@@ -20,11 +21,12 @@
       ctx.save();
       ctx.font = "600 11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
       ctx.textBaseline = "middle";
+      const narrow = chartArea.right - chartArea.left < 480;
       chart.data.datasets.forEach((dataset, index) => {
         if (!dataset.anchor || !chart.isDatasetVisible(index)) return;
         chart.getDatasetMeta(index).data.forEach((element, i) => {
           const point = dataset.data[i];
-          const text = `${point.study} ${pct(point.y)}`;
+          const text = narrow ? pct(point.y) : `${point.study} ${pct(point.y)}`;
           const width = ctx.measureText(text).width;
           const right = element.x + 10 + width <= chartArea.right;
           ctx.fillStyle = dataset.borderColor;
@@ -54,6 +56,7 @@
         pointStyle: style.shape,
         pointRadius: 7,
         pointHoverRadius: 8,
+        clip: false, // a marker at the last month stays whole
       };
     });
   }
@@ -105,7 +108,7 @@
             type: "linear",
             min: 0,
             max: data.x_max,
-            ticks: { stepSize: data.x_step },
+            ticks: { stepSize: data.x_step, maxRotation: 0, autoSkip: true },
             title: { display: true, text: "Months since Day 0" },
           },
           y: {
