@@ -62,7 +62,7 @@ def test_a_clinician_lands_on_the_dashboard(page, live_server, centre):
 
     expect(page).to_have_url(f"{live_server.url}/dashboard/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Clinician's dashboard")
-    screenshot(page, "clinician-dashboard")
+    screenshot(page, "clinician-dashboard-empty")
 
 
 def test_a_patient_lands_on_their_own_recovery_page(page, live_server, centre):
@@ -78,7 +78,7 @@ def test_a_patient_lands_on_their_own_recovery_page(page, live_server, centre):
     call = page.get_by_role("link", name=re.compile("Call the unit"))
     expect(call).to_be_visible()
     expect(call).to_have_attribute("href", f"tel:{UNIT_PHONE}")
-    screenshot(page, "patient-my-recovery")
+    screenshot(page, "patient-my-recovery-empty")
 
 
 def test_a_wrong_password_shows_an_error_and_keeps_the_username(page, live_server, centre):
