@@ -37,9 +37,11 @@ deploy-check: $(STAMP)
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 
 schema-check: $(STAMP)
+	mkdir -p var
 	DEBUG=1 $(MANAGE) spectacular --validate --fail-on-warn --file var/openapi.yaml
 
 pytest: $(STAMP)
+	mkdir -p var
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint migrations-check deploy-check schema-check pytest
