@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -18,6 +19,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, addrport: str, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():  # kombu's filesystem broker, if used
+            Path(folder).mkdir(parents=True, exist_ok=True)
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "recovery"]
         commands = {
