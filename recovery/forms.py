@@ -1,5 +1,5 @@
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import Column, Fieldset, Hidden, Layout, Row, Submit
 from django import forms
 
 from accounts.models import Centre
@@ -90,6 +90,7 @@ class EpisodeForm(forms.ModelForm):
         self.fields["protocol"].empty_label = "Not chosen yet"
         self.helper = FormHelper()
         self.helper.layout = Layout(
+            Hidden("form", "episode"),
             "protocol",
             Fieldset(
                 "Mobilisation and collection",
@@ -184,3 +185,15 @@ class EligibilityForm(forms.ModelForm):
         self.fields["edss"].help_text = "0, or 1.0 to 10.0 in steps of 0.5."
         self.helper = FormHelper()
         self.helper.add_input(Submit("save", "Record the decision", css_class="btn-primary"))
+
+
+class ApheresisForm(forms.Form):
+    collected_on = forms.DateField(label="Collected on", widget=DateInput())
+    cd34_per_kg = forms.DecimalField(
+        label="CD34+ yield (x 10^6/kg)", max_digits=5, decimal_places=2, help_text="Millions of CD34+ cells per kg."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False

@@ -284,3 +284,42 @@ def test_a_centres_configuration_version_changes_the_flags(client_for, coordinat
     assert "Delayed engraftment" not in client.get(reverse("recovery:patient-list")).content.decode()
     CentreConfiguration.objects.create(centre=centre, version=1, values={"phase": {"delayed_engraftment_day": 18}})
     assert "Delayed engraftment" in client.get(reverse("recovery:patient-list")).content.decode()
+
+
+def test_apheresis_sessions_add_up_and_warn_below_the_minimum(client_for, coordinator, patient, now):
+    """Two collections set the first apheresis date and the total dose; a total below 2.0 x 10^6/kg warns."""
+    _episode(patient, TODAY + timedelta(days=20))
+    client = client_for(coordinator)
+    url = reverse("recovery:episode-edit", args=[patient.uuid])
+    post = {"form": "apheresis", "apheresis-collected_on": "2026-11-12", "apheresis-cd34_per_kg": "0.9"}
+    first = client.post(url, post, follow=True).content.decode()
+    assert "below the usual minimum of 2.0" in first
+    client.post(url, {**post, "apheresis-collected_on": "2026-11-11", "apheresis-cd34_per_kg": "1.4"})
+    patient.episode.refresh_from_db()
+    assert str(patient.episode.cd34_dose) == "2.30"
+    assert patient.episode.apheresis_date == date(2026, 11, 11)
+    page = client.get(url).content.decode()
+    assert "Apheresis sessions" in page
+
+
+@pytest.mark.parametrize(
+    ("when", "dose", "message"),
+    [
+        ("2026-11-25", "3.0", "in the future"),
+        ("2026-11-12", "0", "above 0"),
+        ("2026-11-12", "250", "at most 100"),
+        ("2026-10-01", "3.0", "after mobilisation"),
+    ],
+    ids=["future", "zero", "huge", "before-mobilisation"],
+)
+def test_implausible_apheresis_sessions_are_refused(client_for, coordinator, patient, now, when, dose, message):
+    """A collection in the future, of nothing, implausibly large or before mobilisation is refused and kept."""
+    _episode(patient, TODAY + timedelta(days=20))
+    response = client_for(coordinator).post(
+        reverse("recovery:episode-edit", args=[patient.uuid]),
+        {"form": "apheresis", "apheresis-collected_on": when, "apheresis-cd34_per_kg": dose},
+    )
+    content = response.content.decode()
+    assert message in content
+    assert f'value="{when}"' in content
+    assert not patient.episode.apheresis_sessions.exists()

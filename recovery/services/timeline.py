@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ from recovery.clinical.timeline import (
     display_status,
     plan_timeline,
 )
-from recovery.models import Patient, ProtocolTemplate, TimelineEvent, TransplantEpisode
+from recovery.models import ApheresisSession, Patient, ProtocolTemplate, TimelineEvent, TransplantEpisode
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import ActiveConfig, active_config
 
@@ -243,3 +244,37 @@ def events_with_status(events, today: date, config: ActiveConfig, reinfusion: da
         )
         for event in events
     ]
+
+
+MAX_CD34_PER_SESSION = Decimal("100")  # x 10^6/kg: far above any real collection; a typing error
+
+
+@transaction.atomic
+def add_apheresis_session(
+    *, context: AuditContext, patient: Patient, collected_on: date, cd34_per_kg: Decimal
+) -> EpisodeResult:
+    """Record one collection; the episode's first apheresis date and total CD34+ dose follow the sessions."""
+    episode = episode_of(patient)
+    if episode is None:
+        raise ValidationError({"collected_on": "Enter the transplant dates first: the collection belongs to them."})
+    if cd34_per_kg is None or not Decimal("0") < cd34_per_kg <= MAX_CD34_PER_SESSION:
+        message = f"Enter the yield in millions of CD34+ cells per kg, above 0 and at most {MAX_CD34_PER_SESSION}."
+        raise ValidationError({"cd34_per_kg": message})
+    if collected_on > patient_today(patient):
+        raise ValidationError({"collected_on": "This date is in the future: record a collection once it has happened."})
+    ApheresisSession.objects.create(episode=episode, collected_on=collected_on, cd34_per_kg=cd34_per_kg)
+    sessions = list(episode.apheresis_sessions.values_list("collected_on", "cd34_per_kg"))
+    first = min(on for on, _ in sessions)
+    total = sum((dose for _, dose in sessions), Decimal("0"))
+    try:
+        result = save_episode(context=context, patient=patient, fields={"apheresis_date": first, "cd34_dose": total})
+    except ValidationError as exc:
+        errors = exc.message_dict
+        raise ValidationError({"collected_on": errors.get("apheresis_date") or exc.messages}) from None
+    record_event(
+        context=context,
+        action="apheresis.create",
+        patient=patient,
+        detail={"collected_on": collected_on.isoformat(), "cd34_per_kg": str(cd34_per_kg)},
+    )
+    return result

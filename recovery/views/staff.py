@@ -18,13 +18,20 @@ from recovery import access
 from recovery.access import Action
 from recovery.clinical.phases import PHASE_ORDER
 from recovery.clinical.timeline import EventStatus
-from recovery.forms import EligibilityForm, EpisodeForm, EventAddForm, EventChangeForm, PatientForm
+from recovery.forms import ApheresisForm, EligibilityForm, EpisodeForm, EventAddForm, EventChangeForm, PatientForm
 from recovery.models import TimelineEvent
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.eligibility import checklist, record_eligibility_review
 from recovery.services.invitations import invite_patient
 from recovery.services.patients import create_patient, update_patient
-from recovery.services.timeline import add_event, change_event, episode_of, patient_today, save_episode
+from recovery.services.timeline import (
+    add_apheresis_session,
+    add_event,
+    change_event,
+    episode_of,
+    patient_today,
+    save_episode,
+)
 from recovery.services.workspace import filter_patients, summarise, workspace
 
 PATIENTS_PER_PAGE = 25
@@ -133,26 +140,38 @@ def patient_access_log(request: HttpRequest, patient_id) -> HttpResponse:
 @login_required
 def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
-    form = EpisodeForm(request.POST if request.method == "POST" else None, instance=episode_of(patient))
-    if request.method == "POST" and form.is_valid():
+    episode = episode_of(patient)
+    posted = request.POST if request.method == "POST" else None
+    which = request.POST.get("form", "episode") if posted is not None else None
+    form = EpisodeForm(posted if which == "episode" else None, instance=episode)
+    apheresis = ApheresisForm(posted if which == "apheresis" else None, prefix="apheresis")
+    context = AuditContext.from_request(request)
+    result = None
+    if which == "episode" and form.is_valid():
         try:
-            result = save_episode(
-                context=AuditContext.from_request(request), patient=patient, fields=form.episode_fields()
-            )
+            result = save_episode(context=context, patient=patient, fields=form.episode_fields())
         except ValidationError as exc:
             form.add_error(None, exc)
-        else:
-            for warning in result.warnings:
-                messages.warning(request, warning)
-            changes = result.changes
-            messages.success(
-                request,
-                f"Dates saved. Timeline: {changes['created']} events added, {changes['moved']} moved, "
-                f"{changes['removed']} removed.",
-            )
-            return redirect("recovery:patient-detail", patient_id=patient.uuid)
+    elif which == "apheresis" and apheresis.is_valid():
+        try:
+            result = add_apheresis_session(context=context, patient=patient, **apheresis.cleaned_data)
+        except ValidationError as exc:
+            apheresis.add_error(None, exc)
+    if result is not None:
+        for warning in result.warnings:
+            messages.warning(request, warning)
+        changes = result.changes
+        messages.success(
+            request,
+            f"Saved. Timeline: {changes['created']} events added, {changes['moved']} moved, "
+            f"{changes['removed']} removed.",
+        )
+        return redirect("recovery:patient-detail", patient_id=patient.uuid)
+    sessions = list(episode.apheresis_sessions.all()) if episode else []
     return render(
-        request, "recovery/episode_form.html", {"form": form, "patient": patient, "title": "Transplant dates"}
+        request,
+        "recovery/episode_form.html",
+        {"form": form, "apheresis": apheresis, "sessions": sessions, "patient": patient, "title": "Transplant dates"},
     )
 
 
