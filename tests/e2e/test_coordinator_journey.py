@@ -49,7 +49,7 @@ def test_coordinator_enrols_a_patient_sets_dates_and_the_patient_sees_their_day(
     page.get_by_label("Conditioning start date").fill((day0 - timedelta(days=5)).isoformat())
     page.get_by_role("button", name="Save dates").click()
 
-    expect(page.get_by_text("Dates saved.")).to_be_visible()
+    expect(page.get_by_text("Saved. Timeline:")).to_be_visible()
     expect(page.get_by_test_id("day")).to_have_text("Day +9")
     expect(page.get_by_test_id("phase")).to_have_text("Aplasia")
     expect(page.get_by_role("heading", name="What comes next")).to_be_visible()
