@@ -60,3 +60,32 @@ class PatientFactory(factory.django.DjangoModelFactory):
 def patient_with_login(**kwargs) -> Patient:
     user = UserFactory(role=Role.PATIENT)
     return PatientFactory(user=user, **kwargs)
+
+
+def transplant(
+    patient: Patient,
+    day0,
+    *,
+    engrafted=None,
+    protocol: str = "cy_atg",
+    mobilised_days_before: int = 30,
+    collected_days_before: int = 20,
+    conditioning_days_before: int = 5,
+):
+    """Give the patient a transplant episode (and its generated timeline) with Day 0 on `day0`."""
+    from datetime import timedelta
+
+    from recovery.models import ProtocolTemplate
+    from recovery.services.audit import AuditContext
+    from recovery.services.timeline import save_episode
+
+    fields = {
+        "protocol": ProtocolTemplate.objects.get(code=protocol),
+        "mobilisation_date": day0 - timedelta(days=mobilised_days_before),
+        "apheresis_date": day0 - timedelta(days=collected_days_before),
+        "conditioning_start_date": day0 - timedelta(days=conditioning_days_before),
+        "reinfusion_date": day0,
+    }
+    if engrafted is not None:
+        fields["neutrophil_engraftment_date"] = engrafted
+    return save_episode(context=AuditContext.system("tests"), patient=patient, fields=fields).episode

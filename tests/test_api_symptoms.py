@@ -11,10 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from recovery.models import Alert, AlertEvent, AuditEvent, ProtocolTemplate, SymptomReport
-from recovery.services.audit import AuditContext
-from recovery.services.timeline import save_episode
-from tests.factories import PatientFactory
+from recovery.models import Alert, AlertEvent, AuditEvent, SymptomReport
+from tests.factories import PatientFactory, transplant
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 DAY0 = date(2026, 11, 15)
@@ -25,17 +23,7 @@ AT = "2026-11-20T10:15:00+01:00"  # a quarter of an hour ago, in Stockholm
 @pytest.fixture
 def on_day_five(patient, time_machine):
     time_machine.move_to(NOW, tick=False)
-    save_episode(
-        context=AuditContext.system("tests"),
-        patient=patient,
-        fields={
-            "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
-            "mobilisation_date": DAY0 - timedelta(days=30),
-            "apheresis_date": DAY0 - timedelta(days=20),
-            "conditioning_start_date": DAY0 - timedelta(days=5),
-            "reinfusion_date": DAY0,
-        },
-    )
+    transplant(patient, DAY0)
     return patient
 
 

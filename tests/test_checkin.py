@@ -1,13 +1,12 @@
 """The patient's check-in pages: report from a phone, be told what to do, nothing typed is lost."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from django.urls import reverse
 
-from recovery.models import Alert, ProtocolTemplate, SymptomReport
-from recovery.services.audit import AuditContext
-from recovery.services.timeline import save_episode
+from recovery.models import Alert, SymptomReport
+from tests.factories import transplant
 
 NOW = "2026-11-20 09:30:00+00:00"  # 10:30 in Stockholm
 DAY0 = date(2026, 11, 15)  # the patient is on Day +5
@@ -16,17 +15,7 @@ DAY0 = date(2026, 11, 15)  # the patient is on Day +5
 @pytest.fixture
 def on_day_five(patient, time_machine):
     time_machine.move_to(NOW, tick=False)
-    save_episode(
-        context=AuditContext.system("tests"),
-        patient=patient,
-        fields={
-            "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
-            "mobilisation_date": DAY0 - timedelta(days=30),
-            "apheresis_date": DAY0 - timedelta(days=20),
-            "conditioning_start_date": DAY0 - timedelta(days=5),
-            "reinfusion_date": DAY0,
-        },
-    )
+    transplant(patient, DAY0)
     return patient
 
 

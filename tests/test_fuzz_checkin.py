@@ -18,9 +18,8 @@ from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from recovery.clinical.triage import SYMPTOM_CODES
-from recovery.models import ProtocolTemplate, SymptomReport
-from recovery.services.audit import AuditContext
-from recovery.services.timeline import save_episode
+from recovery.models import SymptomReport
+from tests.factories import transplant
 
 FUZZ = settings(
     max_examples=150,
@@ -35,17 +34,7 @@ REPORT_FIELDS = ["recorded_at", "temperature_c", "symptoms", "notes", "feels_urg
 def in_aplasia(patient):
     """The patient on Day +5 (today, real clock): fevers are urgent, triage takes its busiest paths."""
     day0 = django_timezone.localdate(django_timezone.now(), patient.tz) - timedelta(days=5)
-    save_episode(
-        context=AuditContext.system("tests"),
-        patient=patient,
-        fields={
-            "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
-            "mobilisation_date": day0 - timedelta(days=30),
-            "apheresis_date": day0 - timedelta(days=20),
-            "conditioning_start_date": day0 - timedelta(days=5),
-            "reinfusion_date": day0,
-        },
-    )
+    transplant(patient, day0)
     return patient
 
 

@@ -7,24 +7,14 @@ from django.core import mail
 from django.urls import reverse
 
 from recovery.models import AuditEvent, EligibilityReview, ProtocolTemplate, TimelineEvent
-from recovery.services.audit import AuditContext
-from recovery.services.timeline import save_episode
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, transplant
 
 TODAY = date(2026, 11, 20)
 NOON = "2026-11-20 12:00:00+00:00"
 
 
 def _episode(patient, day0: date, engrafted: date | None = None, protocol="cy_atg"):
-    fields = {
-        "protocol": ProtocolTemplate.objects.get(code=protocol),
-        "mobilisation_date": day0 - timedelta(days=30),
-        "apheresis_date": day0 - timedelta(days=20),
-        "conditioning_start_date": day0 - timedelta(days=5),
-        "reinfusion_date": day0,
-        "neutrophil_engraftment_date": engrafted,
-    }
-    return save_episode(context=AuditContext.system("tests"), patient=patient, fields=fields).episode
+    return transplant(patient, day0, engrafted=engrafted, protocol=protocol)
 
 
 @pytest.fixture

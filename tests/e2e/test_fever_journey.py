@@ -20,10 +20,10 @@ from recovery.models import Alert, AlertStatus, ProtocolEvent, ProtocolTemplate
 from recovery.services.audit import AuditContext
 from recovery.services.protocols import load_default_protocols
 from recovery.services.symptoms import record_symptom_report
-from recovery.services.timeline import patient_today, save_episode
+from recovery.services.timeline import patient_today
 from tests.e2e.conftest import VIEWPORTS, screenshot
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
-from tests.factories import CentreFactory, PatientFactory, UserFactory
+from tests.factories import CentreFactory, PatientFactory, UserFactory, transplant
 
 pytestmark = pytest.mark.e2e
 
@@ -38,17 +38,7 @@ def cast(transactional_db):
     user = UserFactory(username="pia", first_name="Pia", role=Role.PATIENT, password=PASSWORD)
     pia = PatientFactory(user=user, centre=centre, first_name="Pia", last_name="Holmgren", hospital_number="U123456")
     day0 = patient_today(pia) - timedelta(days=5)
-    save_episode(
-        context=AuditContext.system("tests"),
-        patient=pia,
-        fields={
-            "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
-            "mobilisation_date": day0 - timedelta(days=35),
-            "apheresis_date": day0 - timedelta(days=25),
-            "conditioning_start_date": day0 - timedelta(days=5),
-            "reinfusion_date": day0,
-        },
-    )
+    transplant(pia, day0, mobilised_days_before=35, collected_days_before=25)
     olle = PatientFactory(centre=centre, first_name="Olle", last_name="Berg", hospital_number="U654321")
     record_symptom_report(
         context=AuditContext.system("tests"),

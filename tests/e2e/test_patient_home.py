@@ -14,11 +14,10 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from recovery.models import ProtocolEvent, ProtocolTemplate
-from recovery.services.audit import AuditContext
 from recovery.services.protocols import load_default_protocols
-from recovery.services.timeline import patient_today, save_episode
+from recovery.services.timeline import patient_today
 from tests.e2e.conftest import VIEWPORTS, screenshot
-from tests.factories import CentreFactory, PatientFactory, UserFactory
+from tests.factories import CentreFactory, PatientFactory, UserFactory, transplant
 
 pytestmark = pytest.mark.e2e
 
@@ -34,17 +33,7 @@ def pia_on_day_9(transactional_db):
     user = UserFactory(username="pia", first_name="Pia", role=Role.PATIENT, password=PASSWORD)
     patient = PatientFactory(user=user, centre=centre, first_name="Pia", last_name="Holmgren")
     day0 = patient_today(patient) - timedelta(days=9)
-    save_episode(
-        context=AuditContext.system("tests"),
-        patient=patient,
-        fields={
-            "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
-            "mobilisation_date": day0 - timedelta(days=35),
-            "apheresis_date": day0 - timedelta(days=25),
-            "conditioning_start_date": day0 - timedelta(days=5),
-            "reinfusion_date": day0,
-        },
-    )
+    transplant(patient, day0, mobilised_days_before=35, collected_days_before=25)
     return patient
 
 
