@@ -313,3 +313,28 @@ def test_implausible_apheresis_sessions_are_refused(client_for, coordinator, pat
     assert message in content
     assert f'value="{when}"' in content
     assert not patient.episode.apheresis_sessions.exists()
+
+
+@pytest.mark.parametrize("days_since_day0", [-3, 0, 9, 23, 120, 400, 900])
+def test_the_api_reports_the_same_phase_and_day_as_the_pages(
+    client_for, api_for, coordinator, patient, time_machine, days_since_day0
+):
+    """The coordinator's page, the patient's home and the API agree on the Day and the phase."""
+    import re
+
+    from recovery.templatetags.recovery_tags import day_label, phase_label
+
+    time_machine.move_to("2026-11-20 23:30:00+00:00", tick=False)  # already 21 November in Stockholm
+    local_today = date(2026, 11, 21)
+    day0 = local_today - timedelta(days=days_since_day0)
+    engrafted = day0 + timedelta(days=11) if days_since_day0 > 11 else None
+    transplant(patient, day0, engrafted=engrafted)
+    api = api_for(coordinator).get(f"/api/v1/patients/{patient.uuid}/transplant/").json()
+    assert api["day"] == days_since_day0
+    staff_page = client_for(coordinator).get(reverse("recovery:patient-detail", args=[patient.uuid])).content.decode()
+    shown_day = re.search(r'data-testid="day">([^<]+)<', staff_page).group(1)
+    shown_phase = re.search(r'data-testid="phase">([^<]+)<', staff_page).group(1)
+    assert shown_day == day_label(api["day"])
+    assert shown_phase == phase_label(api["phase"])
+    home = client_for(patient.user).get(reverse("recovery:my-recovery")).content.decode()
+    assert day_label(api["day"]) in home
