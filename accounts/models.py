@@ -30,6 +30,14 @@ class Centre(models.Model):
         blank=True,
         help_text="The number patients call day and night, e.g. with a fever.",
     )
+    on_call_clinician = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Gets urgent alerts nobody has acknowledged within the hour (all clinicians if empty).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,11 +3,14 @@ from django.contrib import admin
 from recovery.models import (
     Alert,
     AuditEvent,
+    CareTask,
     CentreConfiguration,
     Heartbeat,
+    Notification,
     Patient,
     ProtocolEvent,
     ProtocolTemplate,
+    ReminderSettings,
     TransplantEpisode,
 )
 
@@ -85,3 +88,32 @@ class AlertAdmin(admin.ModelAdmin):
     list_display = ("patient", "kind", "severity", "status", "created_at", "rule", "config_version")
     list_filter = ("severity", "status", "kind")
     raw_id_fields = ("patient", "reports", "acknowledged_by", "resolved_by")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read-only: the dispatcher owns these rows (a failed one is shown with its reason)."""
+
+    list_display = ("patient", "kind", "channel", "audience", "due_at", "status", "attempts", "sent_at")
+    list_filter = ("status", "channel", "kind", "audience")
+    search_fields = ("key", "patient__hospital_number")
+    date_hierarchy = "due_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CareTask)
+class CareTaskAdmin(admin.ModelAdmin):
+    list_display = ("patient", "kind", "checkin_due_at", "high_risk", "status", "closed_at")
+    list_filter = ("status", "high_risk")
+    raw_id_fields = ("patient", "closed_by")
+
+
+@admin.register(ReminderSettings)
+class ReminderSettingsAdmin(admin.ModelAdmin):
+    list_display = ("patient", "email_enabled", "sms_enabled", "quiet_start", "quiet_end", "on_hold")
+    raw_id_fields = ("patient", "hold_changed_by")

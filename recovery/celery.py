@@ -23,6 +23,18 @@ def _beat_schedule() -> dict:
             "task": "recovery.tasks.record_heartbeat",
             "schedule": timedelta(seconds=settings.HEARTBEAT_INTERVAL_SECONDS),
         },
+        # Due reminders and messages: the rows say what is due; this only wakes the dispatcher.
+        "wake-dispatcher": {
+            "task": "recovery.tasks.wake_dispatcher",
+            "schedule": timedelta(seconds=settings.NOTIFY_DISPATCH_INTERVAL_SECONDS),
+            "options": {"expires": settings.NOTIFY_DISPATCH_INTERVAL_SECONDS},
+        },
+        # Extend every patient's planned reminders (the planning horizon moves on each day).
+        "plan-reminders": {
+            "task": "recovery.tasks.plan_all_reminders",
+            "schedule": timedelta(seconds=settings.REMINDER_PLAN_INTERVAL_SECONDS),
+            "options": {"expires": settings.REMINDER_PLAN_INTERVAL_SECONDS},
+        },
     }
 
 

@@ -197,6 +197,17 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "recovery-tracker@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address people open the app at, for links in emails and text messages.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+
+# Text messages (SMS). The console backend logs them; `recovery.sms.FileBackend` appends them to
+# SMS_FILE_PATH; `recovery.sms.HttpBackend` posts them to the provider at SMS_HTTP_URL.
+SMS_BACKEND = env_str("SMS_BACKEND", "recovery.sms.ConsoleBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms.jsonl"))
+SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
+SMS_HTTP_SENDER = env_str("SMS_HTTP_SENDER", "Recovery")
+SMS_HTTP_TIMEOUT_SECONDS = env_int("SMS_HTTP_TIMEOUT_SECONDS", 10)
 
 # Security: strict by default when DEBUG is off; each can be relaxed from the environment
 # (for example behind a TLS-terminating proxy that already redirects).
@@ -275,6 +286,20 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often beat records a heartbeat, and how old the last one may be before /healthz says 503.
 HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 60)
 HEARTBEAT_MAX_AGE_SECONDS = env_int("HEARTBEAT_MAX_AGE_SECONDS", 300)
+
+# Reminders and messages (see recovery/services/notifications.py). Rows are planned this many days ahead;
+# the dispatcher claims due rows in batches, holds each claim for a lease, retries a failing row with
+# exponential backoff and marks it failed after the last attempt. Several dispatcher tasks run at once
+# when many rows are due; each stops after its time budget and the next wake-up carries on.
+REMINDER_PLAN_AHEAD_DAYS = env_int("REMINDER_PLAN_AHEAD_DAYS", 14)
+NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 200)
+NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 120)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
+NOTIFY_BACKOFF_SECONDS = env_int("NOTIFY_BACKOFF_SECONDS", 60)
+NOTIFY_TASK_BUDGET_SECONDS = env_int("NOTIFY_TASK_BUDGET_SECONDS", 50)
+NOTIFY_MAX_PARALLEL = env_int("NOTIFY_MAX_PARALLEL", 4)
+NOTIFY_DISPATCH_INTERVAL_SECONDS = env_int("NOTIFY_DISPATCH_INTERVAL_SECONDS", 60)
+REMINDER_PLAN_INTERVAL_SECONDS = env_int("REMINDER_PLAN_INTERVAL_SECONDS", 3600)
 
 DEMO_PASSWORD = "demo"  # noqa: S105 (seed_demo refuses to run with DEBUG off)
 

@@ -1,10 +1,53 @@
-"""Thin Celery tasks: take ids, call a service."""
+"""Thin Celery tasks: take ids, call a service. Beat only wakes them (see recovery/celery.py)."""
+
+import math
 
 from celery import shared_task
+from django.conf import settings
 
+from recovery.models import Patient
+from recovery.services import notifications
 from recovery.services.system import record_heartbeat as record_heartbeat_service
 
 
 @shared_task(name="recovery.tasks.record_heartbeat", bind=True)
 def record_heartbeat(self) -> None:
     record_heartbeat_service(worker=self.request.hostname or "")
+
+
+@shared_task(name="recovery.tasks.wake_dispatcher")
+def wake_dispatcher() -> int:
+    """Start as many dispatchers as the due rows need (at most NOTIFY_MAX_PARALLEL); returns how many.
+
+    Each dispatcher claims its own rows, so two beats (or a wake-up while the last one is still busy)
+    only start dispatchers that find less to do.
+    """
+    due = notifications.due_count()
+    if not due:
+        return 0
+    count = min(settings.NOTIFY_MAX_PARALLEL, math.ceil(due / settings.NOTIFY_BATCH_SIZE))
+    for _ in range(count):
+        dispatch_notifications.delay()
+    return count
+
+
+@shared_task(name="recovery.tasks.dispatch_notifications")
+def dispatch_notifications() -> dict:
+    result = notifications.dispatch_due()
+    return {"claimed": result.claimed, "sent": result.sent, "failed": result.failed, "retried": result.retried}
+
+
+@shared_task(name="recovery.tasks.plan_all_reminders")
+def plan_all_reminders() -> int:
+    return notifications.plan_all_reminders().created
+
+
+@shared_task(name="recovery.tasks.plan_patient_reminders")
+def plan_patient_reminders(patient_id: int) -> int:
+    patient = Patient.objects.select_related("centre").filter(pk=patient_id).first()
+    return notifications.plan_reminders(patient).created if patient else 0
+
+
+@shared_task(name="recovery.tasks.noop")
+def noop() -> None:
+    """Does nothing: the benchmark's measure of the bare Celery task rate on this machine."""

@@ -15,7 +15,18 @@ def admin_client_(client, db):
 
 @pytest.mark.parametrize(
     "model",
-    ["protocoltemplate", "transplantepisode", "centreconfiguration", "alert", "patient", "auditevent", "heartbeat"],
+    [
+        "protocoltemplate",
+        "transplantepisode",
+        "centreconfiguration",
+        "alert",
+        "patient",
+        "auditevent",
+        "heartbeat",
+        "notification",
+        "caretask",
+        "remindersettings",
+    ],
 )
 def test_admin_lists_open(admin_client_, model):
     """Each model's admin list opens for an administrator."""

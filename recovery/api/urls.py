@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from recovery.api import outcomes, symptoms, timeline, views
+from recovery.api import notifications, outcomes, symptoms, timeline, views
 
 app_name = "api"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("v1/patients/<str:patient_id>/relapses/", outcomes.relapses, name="relapses"),
     path("v1/patients/<str:patient_id>/mri/", outcomes.mri, name="mri"),
     path("v1/patients/<str:patient_id>/outcomes/", outcomes.patient_outcomes, name="outcomes"),
+    path("v1/patients/<str:patient_id>/notifications/", notifications.notifications, name="notifications"),
     path("v1/cohort/outcomes/", outcomes.cohort_outcomes, name="cohort-outcomes"),
     path("v1/alerts/", symptoms.alert_list, name="alert-list"),
     path("v1/alerts/<str:alert_id>/acknowledge/", symptoms.alert_acknowledge, name="alert-acknowledge"),

@@ -144,6 +144,10 @@ class ReminderConfig(Config):
     # an unacknowledged urgent alert: sent again to the care team, then to the centre's on-call clinician
     urgent_resend_minutes: int = 15
     urgent_on_call_minutes: int = 60
+    # a report from this long before a check-in was due answers it (the patient took the temperature early)
+    answer_lead_minutes: int = 120
+    # a routine reminder to the patient this late (the system was down) is no use any more: suppressed
+    stale_after_minutes: int = 360
 
 
 DEFAULT_REMINDER_CONFIG = ReminderConfig()

@@ -1,4 +1,27 @@
 from .audit import AuditEvent
+from .labs import (
+    EngraftmentConfirmation,
+    EngraftmentKind,
+    LabImport,
+    LabResult,
+    LabSource,
+    LabTest,
+    ProphylaxisStop,
+    Transfusion,
+    TransfusionProduct,
+    VaccinationDose,
+)
+from .notifications import (
+    CHECKIN_KINDS,
+    Audience,
+    CareTask,
+    CareTaskStatus,
+    Channel,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    ReminderSettings,
+)
 from .outcomes import MS_DOMAINS, EDSSAssessment, MRIScan, Relapse
 from .patients import MSType, Patient, PatientStatus, Sex
 from .symptoms import (
@@ -23,6 +46,7 @@ from .transplant import (
 )
 
 __all__ = [
+    "CHECKIN_KINDS",
     "MS_DOMAINS",
     "OPEN_STATUSES",
     "Alert",
@@ -30,22 +54,40 @@ __all__ = [
     "AlertSeverity",
     "AlertStatus",
     "ApheresisSession",
+    "Audience",
     "AuditEvent",
+    "CareTask",
+    "CareTaskStatus",
     "CentreConfiguration",
+    "Channel",
     "EDSSAssessment",
     "EligibilityDecision",
     "EligibilityReview",
+    "EngraftmentConfirmation",
+    "EngraftmentKind",
     "Heartbeat",
+    "LabImport",
+    "LabResult",
+    "LabSource",
+    "LabTest",
     "MRIScan",
     "MSType",
+    "Notification",
+    "NotificationKind",
+    "NotificationStatus",
     "Patient",
     "PatientStatus",
+    "ProphylaxisStop",
     "ProtocolEvent",
     "ProtocolTemplate",
     "Relapse",
+    "ReminderSettings",
     "ResolutionAction",
     "Sex",
     "SymptomReport",
     "TimelineEvent",
+    "Transfusion",
+    "TransfusionProduct",
     "TransplantEpisode",
+    "VaccinationDose",
 ]

@@ -76,4 +76,8 @@ def update_patient(*, context: AuditContext, patient: Patient, changes: dict[str
     _validate_and_save(patient)
     if changed:
         record_event(context=context, action="patient.update", patient=patient, detail={"fields": changed})
+        # status (withdrawn, deceased), time zone and addresses all change what reminders are due and where
+        from recovery.services.notifications import plan_reminders
+
+        plan_reminders(patient)
     return patient

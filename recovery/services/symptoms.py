@@ -26,6 +26,7 @@ from recovery.clinical.triage import (
 from recovery.models import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Patient, ResolutionAction, SymptomReport
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import ActiveConfig, active_config
+from recovery.services.notifications import plan_alert_escalation, record_answer
 from recovery.services.timeline import episode_dates, episode_of
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little ahead of the server's
@@ -160,6 +161,7 @@ def _raise_or_update_alert(
             return _raise_or_update_alert(patient=patient, report=report, result=result, config=config, actor=actor)
         alert.reports.add(report)
         _history(alert, "raised", actor, severity=alert.severity, rule=top.rule, report=str(report.uuid))
+        plan_alert_escalation(alert, since=now)
         return alert
     alert.reason = f"{alert.reason}\n{report.recorded_at:%Y-%m-%d %H:%M} UTC: {reason}"
     alert.neutropenic_fever |= result.neutropenic_fever
@@ -178,6 +180,8 @@ def _raise_or_update_alert(
     alert.save()
     alert.reports.add(report)
     _history(alert, "updated", actor, **detail)
+    if "severity_to" in detail:
+        plan_alert_escalation(alert, since=now)
     return alert
 
 
@@ -233,6 +237,7 @@ def record_symptom_report(
         pseudo_relapse=result.pseudo_relapse,
         config_version=config.version,
     )
+    record_answer(patient, report.created_at)  # a report answers the check-ins due about now, late or early
     alert = _raise_or_update_alert(patient=patient, report=report, result=result, config=config, actor=context.actor)
     record_event(
         context=context,

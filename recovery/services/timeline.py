@@ -163,6 +163,8 @@ def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, A
             patient=patient,
             detail={"fields": changed, "timeline": changes},
         )
+    if created or changed:
+        _replan(patient)
     warning = cd34_warning(episode.cd34_dose, config.transplant)
     return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=changes)
 
@@ -205,6 +207,7 @@ def change_event(
         patient=event.episode.patient,
         detail={"event": str(event.uuid), "title": event.title, "date": (on or event.planned_date).isoformat()},
     )
+    _replan(event.episode.patient)
     return event
 
 
@@ -223,7 +226,15 @@ def add_event(
         patient=episode.patient,
         detail={"event": str(event.uuid), "title": title, "date": planned_date.isoformat()},
     )
+    _replan(episode.patient)
     return event
+
+
+def _replan(patient: Patient) -> None:
+    """Reminders follow the timeline: plan them again now that a date or an event changed."""
+    from recovery.services.notifications import plan_reminders  # planning reads this module's helpers
+
+    plan_reminders(patient)
 
 
 @dataclass(frozen=True)
