@@ -1,0 +1,139 @@
+"""Antimicrobial prophylaxis start and stop dates (domain.md section 3.1; section 8 items 11, 13).
+
+Pure rules: episode dates and CD4 results in, one `MedicationPlan` per enabled template out. There is no
+clock (`today` is an argument) and no database; the templates and the CD4 threshold come from a
+`ProphylaxisConfig` (see `labs_config.py`). Default templates ([U] in domain.md, to be signed off locally):
+
+=============  ========================  ===================================  ================================
+medication     starts                    may stop from (planned stop)         and only when
+=============  ========================  ===================================  ================================
+aciclovir      conditioning start        month 12 after Day 0                 CD4 >= `cd4_threshold` [0.2]
+cotrimoxazole  neutrophil engraftment    month 3 after Day 0 (centres: 3-6)   CD4 >= [0.2]
+fluconazole    conditioning start        neutrophil engraftment               -
+levofloxacin   Day 0                     neutrophil engraftment               -
+=============  ========================  ===================================  ================================
+
+* Months are calendar months (`phases.add_months`: 31 Jan + 1 month is 28 Feb). A planned stop earlier
+  than the start (engraftment after month 3, say) is moved to the start.
+* A date that is not known yet gives None: the start or planned stop of a course anchored on it (a stop at
+  engraftment stays None until engraftment is recorded on or before `today`). A missing conditioning start
+  leaves the start None, but the course counts as started from Day 0 (conditioning always precedes it).
+* CD4: the latest result after Day 0 and on or before `today` (lowest of that day) must be at or above
+  `cd4_threshold`; results on or before Day 0 predate the ATG depletion and are ignored.
+* `stop_allowed`: the planned stop is reached (on or before `today`) and, for a CD4-gated course, CD4 is
+  recovered. `awaiting_cd4`: the planned stop is reached but CD4 is not recovered (or not measured): the
+  prompt for the clinician to review the course and order a CD4 count.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG, Anchor, ProphylaxisConfig, ProphylaxisTemplate
+from recovery.clinical.phases import add_months
+
+
+class CourseStatus(StrEnum):
+    """Where a prophylaxis course stands on `today`."""
+
+    NOT_STARTED = "not_started"
+    ACTIVE = "active"
+    STOP_ALLOWED = "stop_allowed"
+
+
+@dataclass(frozen=True)
+class MedicationPlan:
+    """One medication's course on `today`."""
+
+    medication: str
+    start: date | None
+    planned_stop: date | None  # the earliest stop date; None while its anchor is not known
+    until_cd4: bool
+    cd4_recovered: bool
+    stop_allowed: bool
+    awaiting_cd4: bool  # planned stop reached, CD4 not recovered: the clinician prompt
+    status: CourseStatus
+
+
+def _check_cd4(cd4_results: Sequence[tuple[date, float]]) -> None:
+    for day, value in cd4_results:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"The CD4 result of {day} must be a number of at least 0 (x10^9/L), not {value!r}.")
+
+
+def _cd4_recovered(cd4_results: Sequence[tuple[date, float]], day0: date, today: date, threshold: float) -> bool:
+    usable = [(day, value) for day, value in cd4_results if day0 < day <= today]
+    if not usable:
+        return False
+    latest = max(day for day, _ in usable)
+    return min(value for day, value in usable if day == latest) >= threshold
+
+
+def _course(
+    template: ProphylaxisTemplate,
+    anchors: dict[str, date | None],
+    day0: date,
+    today: date,
+    cd4_ok: bool,
+) -> MedicationPlan:
+    try:
+        start, stop_anchor = anchors[Anchor(template.start)], anchors[Anchor(template.stop)]
+    except ValueError as exc:
+        raise ValueError(
+            f"The {template.medication} template has an unknown start or stop ({template.start!r}, "
+            f"{template.stop!r}); use one of {', '.join(Anchor)}."
+        ) from exc
+    planned_stop = None if stop_anchor is None else add_months(stop_anchor, template.stop_months)
+    if planned_stop is not None and start is not None:
+        planned_stop = max(planned_stop, start)
+    reached = planned_stop is not None and planned_stop <= today
+    stop_allowed = reached and (cd4_ok or not template.until_cd4)
+    started_on = start if start is not None or template.start != Anchor.CONDITIONING_START else day0
+    if stop_allowed:
+        status = CourseStatus.STOP_ALLOWED
+    elif started_on is None or today < started_on:
+        status = CourseStatus.NOT_STARTED
+    else:
+        status = CourseStatus.ACTIVE
+    return MedicationPlan(
+        medication=template.medication,
+        start=start,
+        planned_stop=planned_stop,
+        until_cd4=template.until_cd4,
+        cd4_recovered=cd4_ok,
+        stop_allowed=stop_allowed,
+        awaiting_cd4=reached and template.until_cd4 and not cd4_ok,
+        status=status,
+    )
+
+
+def prophylaxis_plan(
+    day0: date,
+    conditioning_start: date | None,
+    neutrophil_engraftment: date | None,
+    cd4_results: Sequence[tuple[date, float]],
+    today: date,
+    config: ProphylaxisConfig = DEFAULT_PROPHYLAXIS_CONFIG,
+) -> list[MedicationPlan]:
+    """Each enabled template's course on `today`, in the configured order (rules in the module docstring).
+
+    Raises ValueError for a conditioning start after Day 0, an engraftment before Day 0, a CD4 result that
+    is not a number of at least 0, or a template with an unknown anchor.
+    """
+    if conditioning_start is not None and conditioning_start > day0:
+        raise ValueError(f"Conditioning cannot start ({conditioning_start}) after Day 0 ({day0}).")
+    if neutrophil_engraftment is not None and neutrophil_engraftment < day0:
+        raise ValueError(f"Neutrophil engraftment ({neutrophil_engraftment}) cannot be before Day 0 ({day0}).")
+    _check_cd4(cd4_results)
+    engrafted = (
+        neutrophil_engraftment if neutrophil_engraftment is not None and neutrophil_engraftment <= today else None
+    )
+    anchors: dict[str, date | None] = {
+        Anchor.CONDITIONING_START: conditioning_start,
+        Anchor.DAY0: day0,
+        Anchor.NEUTROPHIL_ENGRAFTMENT: engrafted,
+    }
+    cd4_ok = _cd4_recovered(cd4_results, day0, today, config.cd4_threshold)
+    return [_course(template, anchors, day0, today, cd4_ok) for template in config.template_list() if template.enabled]

@@ -1,0 +1,241 @@
+"""Revaccination plan and the live-vaccine block (domain.md section 3.4; section 8 items 16 and 17).
+
+Pure rules: Day 0, the doses given and today in, planned doses out. There is no clock and no database; the
+schedule comes from a `VaccinationConfig` (see `labs_config.py`). Vaccine codes: influenza, pcv13, ppsv23,
+tdap, ipv, hib, hepb, meningococcal, hepa, hpv, zoster_recombinant, mmr, varicella.
+
+Default schedule (first dose from Day 0; the start months and dose counts are [V], intervals [U]):
+
+==================  =====================  ======================================  ======================
+vaccine             first dose due         later doses (after the previous one)    first dose overdue
+==================  =====================  ======================================  ======================
+influenza           month 3                yearly                                  after month 6
+pcv13               month 3                +1 month, +1 month                      after month 6
+ppsv23              month 12               (8 weeks after PCV13 dose 3 at least)   after month 15
+zoster_recombinant  Day 0 + 50 days        +1 month                                after D+70
+tdap, ipv, hib      month 6                +1 month, +1 month                      after month 12
+hepb                month 6                +1 month, +5 months (0, 1, 6)           after month 12
+meningococcal       month 6                +2 months                               after month 12
+hepa                month 6                +6 months                               after month 12
+hpv                 month 6                +2 months, +4 months (0, 2, 6)          after month 12
+mmr, varicella      month 24 (live)        +1 month                                after month 30
+==================  =====================  ======================================  ======================
+
+How the plan is computed (`vaccination_plan`):
+
+* A dose is due on the later of its earliest date (Day 0 + months + days) and the previous dose's date +
+  the interval. The previous dose's date is the date it was actually given when it was given, else its
+  planned due date. Months are calendar months (`phases.add_months`: 31 Aug + 6 months is 28 Feb).
+* Status on `today`: `given` when recorded; else `upcoming` before the due date, `due` from the due date
+  through `due_until` (the due date + the dose's window; later doses: 1 month), `overdue` after it.
+* A dose whose previous dose has not been given is `upcoming` whatever its date: it cannot be given
+  before the dose it follows. Its due date is still the forecast from the previous dose's planned date.
+* Yearly vaccines (influenza) go on after their last scheduled dose: one more dose is planned after each
+  dose given, so the plan always ends with the next one due.
+* Doses given before Day 0 do not count (the transplant wipes vaccine immunity) and are left out. The same
+  dose recorded twice: the earlier date counts. An unknown vaccine code or a dose number outside the
+  schedule raises ValueError (as `check_vaccination`).
+
+The hard block (`check_vaccination`): a live vaccine (MMR, varicella) is refused before month 24 after
+Day 0 and while the patient is immunosuppressed; any vaccine is refused before Day 0.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from recovery.clinical.labs_config import DEFAULT_VACCINATION_CONFIG, ScheduledDose, VaccinationConfig
+from recovery.clinical.phases import add_months
+
+# Display names for messages; a code not listed here is shown as it is.
+VACCINE_NAMES: dict[str, str] = {
+    "influenza": "Influenza (inactivated)",
+    "pcv13": "PCV13 (pneumococcal conjugate)",
+    "ppsv23": "PPSV23 (pneumococcal polysaccharide)",
+    "tdap": "Tetanus, diphtheria and pertussis",
+    "ipv": "Polio (inactivated)",
+    "hib": "Haemophilus influenzae type b",
+    "hepb": "Hepatitis B",
+    "meningococcal": "Meningococcal (conjugate)",
+    "hepa": "Hepatitis A",
+    "hpv": "HPV",
+    "zoster_recombinant": "Recombinant zoster (shingles)",
+    "mmr": "MMR",
+    "varicella": "Varicella (chickenpox)",
+}
+
+
+class DoseStatus(StrEnum):
+    UPCOMING = "upcoming"
+    DUE = "due"
+    OVERDUE = "overdue"
+    GIVEN = "given"
+
+
+@dataclass(frozen=True)
+class PlannedDose:
+    """One dose of the plan on `today`."""
+
+    vaccine: str
+    dose: int
+    due_date: date
+    due_until: date  # the last day it is "due"; "overdue" after
+    status: DoseStatus
+    given_date: date | None
+
+
+def vaccine_name(code: str) -> str:
+    return VACCINE_NAMES.get(code, code)
+
+
+def _shift(start: date, months: int, days: int) -> date:
+    return add_months(start, months) + timedelta(days=days)
+
+
+class _Schedule:
+    """The configured doses by (vaccine, dose), with yearly repeats after a yearly vaccine's last dose."""
+
+    def __init__(self, config: VaccinationConfig) -> None:
+        self.config = config
+        self.doses: dict[tuple[str, int], ScheduledDose] = {(d.vaccine, d.dose): d for d in config.dose_list()}
+        self.last: dict[str, int] = {}
+        for vaccine, number in self.doses:
+            self.last[vaccine] = max(number, self.last.get(vaccine, 0))
+        for vaccine, number in self.doses:
+            if number > 1 and (vaccine, number - 1) not in self.doses:
+                raise ValueError(f"The schedule has {vaccine} dose {number} but not dose {number - 1}.")
+
+    def check_known(self, vaccine: str, dose: int) -> None:
+        if vaccine not in self.last:
+            known = ", ".join(sorted(self.last))
+            raise ValueError(f"Unknown vaccine {vaccine!r}; the schedule has: {known}.")
+        if isinstance(dose, bool) or not isinstance(dose, int) or dose < 1:
+            raise ValueError(f"The dose number must be a whole number from 1, not {dose!r}.")
+        if dose > self.last[vaccine] and vaccine not in self.config.yearly_vaccines:
+            raise ValueError(
+                f"{vaccine_name(vaccine)} has {self.last[vaccine]} dose(s) in the schedule; dose {dose} is not in it."
+            )
+
+    def entry(self, vaccine: str, dose: int) -> ScheduledDose:
+        """The scheduled dose, or a yearly repeat modelled on the last scheduled one."""
+        if (vaccine, dose) in self.doses:
+            return self.doses[(vaccine, dose)]
+        last = self.doses[(vaccine, self.last[vaccine])]
+        return ScheduledDose(
+            vaccine,
+            dose,
+            months=last.months,
+            days=last.days,
+            interval_months=self.config.yearly_interval_months,
+            window_months=self.config.yearly_window_months,
+        )
+
+    def previous(self, vaccine: str, dose: int) -> tuple[str, int] | None:
+        if dose > 1:
+            return vaccine, dose - 1
+        follows = self.entry(vaccine, dose).follows
+        if follows:
+            if follows not in self.last:
+                raise ValueError(f"{vaccine} follows {follows!r}, which is not in the schedule.")
+            return follows, self.last[follows]
+        return None
+
+
+def check_vaccination(
+    vaccine: str,
+    dose: int,
+    given_date: date,
+    day0: date,
+    config: VaccinationConfig = DEFAULT_VACCINATION_CONFIG,
+    immunosuppressed: bool = False,
+) -> None:
+    """Refuse a dose that must not be recorded as given, with a plain-language ValueError.
+
+    Refused: an unknown vaccine code; a dose number outside the schedule (yearly vaccines take any dose
+    from 1); a date before Day 0; a live vaccine before month `live_not_before_months` after Day 0 or while
+    the patient is immunosuppressed (the hard block, domain.md section 8 item 17).
+    """
+    _Schedule(config).check_known(vaccine, dose)
+    name = vaccine_name(vaccine)
+    if given_date < day0:
+        raise ValueError(
+            f"{name} dose {dose} is dated {given_date}, before Day 0 ({day0}): vaccines given before the "
+            f"transplant do not count, and revaccination starts after Day 0."
+        )
+    if vaccine not in config.live_vaccines:
+        return
+    months = config.live_not_before_months
+    earliest = add_months(day0, months)
+    if given_date < earliest:
+        raise ValueError(
+            f"{name} is a live vaccine: it cannot be given before month {months} after Day 0 ({earliest}), "
+            f"because until then the immune system may not control the weakened live virus in the vaccine, "
+            f"which can then cause a serious infection."
+        )
+    if immunosuppressed:
+        raise ValueError(
+            f"{name} is a live vaccine: it cannot be given while the patient is on immunosuppressive "
+            f"treatment, because the weakened live virus in the vaccine can then cause a serious infection."
+        )
+
+
+def vaccination_plan(
+    day0: date,
+    given: Sequence[tuple[str, int, date]],
+    today: date,
+    config: VaccinationConfig = DEFAULT_VACCINATION_CONFIG,
+) -> list[PlannedDose]:
+    """Every planned dose with its due date and status on `today`, by due date then schedule order.
+
+    `given` lists (vaccine code, dose number, date given); the rules are in the module docstring.
+    """
+    schedule = _Schedule(config)
+    given_on: dict[tuple[str, int], date] = {}
+    for vaccine, dose, on in given:
+        schedule.check_known(vaccine, dose)
+        if on >= day0:
+            key = (vaccine, dose)
+            given_on[key] = min(on, given_on.get(key, on))
+
+    due: dict[tuple[str, int], date] = {}
+
+    def due_date(key: tuple[str, int]) -> date:
+        if key not in due:
+            entry = schedule.entry(*key)
+            result = _shift(day0, entry.months, entry.days)
+            previous = schedule.previous(*key)
+            if previous is not None:
+                anchor = given_on.get(previous) or due_date(previous)
+                result = max(result, _shift(anchor, entry.interval_months, entry.interval_days))
+            due[key] = result
+        return due[key]
+
+    keys = list(schedule.doses)
+    for vaccine in config.yearly_vaccines:
+        if vaccine in schedule.last:
+            number = schedule.last[vaccine]
+            while (vaccine, number) in given_on:
+                number += 1
+                if (vaccine, number) not in schedule.doses:
+                    keys.append((vaccine, number))
+    keys += sorted(key for key in given_on if key not in keys)  # a yearly dose recorded after a gap
+
+    plan = []
+    for key in keys:
+        entry = schedule.entry(*key)
+        planned = due_date(key)
+        until = _shift(planned, entry.window_months, entry.window_days)
+        previous = schedule.previous(*key)
+        given_date = given_on.get(key)
+        if given_date is not None:
+            status = DoseStatus.GIVEN
+        elif today < planned or (previous is not None and previous not in given_on):
+            status = DoseStatus.UPCOMING
+        elif today <= until:
+            status = DoseStatus.DUE
+        else:
+            status = DoseStatus.OVERDUE
+        plan.append(PlannedDose(key[0], key[1], planned, until, status, given_date))
+    order = {key: index for index, key in enumerate(keys)}
+    return sorted(plan, key=lambda item: (item.due_date, order[(item.vaccine, item.dose)]))
