@@ -200,7 +200,9 @@ def _wanted(patient: Patient, config: ActiveConfig, prefs: ReminderSettings, tod
     channels = patient_channels(patient, prefs)
     planned: list[_Planned] = []
     chained: set[str] = set()
-    for slot in checkin_slots(dates, first, last, tz, rconfig):
+    # Check-ins are answered in the app: a patient without a login gets appointment reminders only.
+    checkins = checkin_slots(dates, first, last, tz, rconfig) if patient.user_id else []
+    for slot in checkins:
         critical = ReminderKind(slot.kind) in SAFETY_CRITICAL_KINDS
         for channel in channels:
             planned.append(
@@ -492,10 +494,12 @@ def _retry_or_fail(notification: Notification, token: uuid.UUID, reason: str, no
     return "retried"
 
 
-def _answered(notification: Notification, lead_minutes: int) -> bool:
+def _answered(notification: Notification, lead_minutes: int, now: datetime) -> bool:
     due = notification.about_at or notification.due_at
     return SymptomReport.objects.filter(
-        patient_id=notification.patient_id, created_at__gte=due - timedelta(minutes=lead_minutes)
+        patient_id=notification.patient_id,
+        created_at__gte=due - timedelta(minutes=lead_minutes),
+        created_at__lte=now,
     ).exists()
 
 
@@ -513,7 +517,7 @@ def _why_not(notification: Notification, now: datetime, config: ActiveConfig) ->
         return NotificationStatus.CANCELLED, stopped
     reminders = config.reminders
     answerable = kind in CHECKIN_KINDS | CHAIN_KINDS and notification.audience != Audience.STAFF
-    if answerable and _answered(notification, reminders.answer_lead_minutes):
+    if answerable and _answered(notification, reminders.answer_lead_minutes, now):
         return NotificationStatus.CANCELLED, "Answered: the patient has reported."
     if kind in CARE_KINDS:
         refusal = care_reminders.why_not(notification, now)

@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import Centre, Membership, Role, User
@@ -16,7 +17,10 @@ from recovery.models import (
     Alert,
     AlertEvent,
     AlertStatus,
+    Channel,
     MSType,
+    Notification,
+    NotificationStatus,
     Patient,
     ProtocolTemplate,
     ResolutionAction,
@@ -25,6 +29,7 @@ from recovery.models import (
     TimelineEvent,
 )
 from recovery.services.audit import AuditContext
+from recovery.services.notifications import dispatch_due, plan_reminders
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import episode_of, patient_today, save_episode
 
@@ -125,10 +130,11 @@ class Command(BaseCommand):
             created = self._patients(centre, patients)
             episodes = self._episodes(centre)
             reports = self._reports(centre)
+            reminders = self._reminders(centre)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo centre ready; {created} new synthetic patients, {episodes} new transplant episodes, "
-                f"{reports} new symptom reports."
+                f"{reports} new symptom reports, {reminders} reminders and messages."
             )
         )
         self.stdout.write("Demo logins (password: demo): " + ", ".join(name for name, *_ in DEMO_LOGINS))
@@ -306,6 +312,45 @@ class Command(BaseCommand):
                 count += 1
         count += self._open_alerts_of_each_severity(patients, now)
         return count
+
+    def _reminders(self, centre: Centre) -> int:
+        """Reminders: the last three days as sent (so the inbox and delivery log have a history, with one
+        missed evening check-in of the demo patient that became a coordinator's task) and the next two weeks."""
+        patients = Patient.objects.filter(centre=centre).select_related("centre", "user")
+        if Notification.objects.filter(patient__centre=centre, status=NotificationStatus.SENT).exists():
+            return 0  # seeded before (planning alone, from saving the episodes, sends nothing)
+        now = timezone.now()
+        # Synthetic reports were entered "as then": a report answers the check-ins of its own time.
+        SymptomReport.objects.filter(patient__centre=centre).update(created_at=models.F("recorded_at"))
+        demo = patients.filter(user__username="patient").first()
+        if demo is not None:
+            yesterday_evening = datetime.combine(patient_today(demo) - timedelta(days=1), time(18, 0), tzinfo=demo.tz)
+            SymptomReport.objects.filter(
+                patient=demo,
+                recorded_at__gte=yesterday_evening,
+                recorded_at__lt=yesterday_evening + timedelta(hours=5),
+                alerts__isnull=True,
+            ).delete()
+        history_from = now - timedelta(days=3)
+        for patient in patients:
+            plan_reminders(patient, now=history_from)
+        step = history_from
+        while step < now:
+            step = min(step + timedelta(minutes=5), now)
+            # The history is in the app only: no demo emails or text messages about the past.
+            Notification.objects.filter(
+                patient__centre=centre, status=NotificationStatus.PENDING, next_attempt_at__lte=step
+            ).exclude(channel=Channel.IN_APP).update(
+                status=NotificationStatus.SUPPRESSED, status_reason="Demo history: in the app only."
+            )
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+                dispatch_due(now=step, budget_seconds=600)  # staff messages fanned out from the history
+        Notification.objects.filter(patient__centre=centre, status=NotificationStatus.SENT).update(
+            sent_at=models.F("next_attempt_at")
+        )
+        for patient in patients:
+            plan_reminders(patient, now=now)
+        return Notification.objects.filter(patient__centre=centre).count()
 
     def _resolve_as_then(self, alert, reported_at, clinician) -> None:
         """A past alert was dealt with at the time: acknowledged within the hour, then resolved."""
