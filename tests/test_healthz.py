@@ -129,3 +129,25 @@ def test_it_answers_only_get(client, db):
     response = client.post("/healthz")
 
     assert response.status_code == 405
+
+
+def test_healthz_counts_messages_overdue_by_more_than_five_minutes(client, patient):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from recovery.models import Notification
+
+    now = timezone.now()
+    for minutes, key in ((10, "late"), (1, "just-due")):
+        Notification.objects.create(
+            patient=patient,
+            audience="patient",
+            kind="checkin",
+            channel="in_app",
+            key=key,
+            dedupe_key=key,
+            due_at=now - timedelta(minutes=minutes),
+            next_attempt_at=now - timedelta(minutes=minutes),
+        )
+    assert client.get("/healthz").json()["messages_overdue"] == 1

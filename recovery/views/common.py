@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from recovery import access
 from recovery.models import Heartbeat
+from recovery.services import notifications
 
 
 @login_required
@@ -39,11 +40,16 @@ def _broker_ok() -> bool:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database, broker and the age of the last heartbeat; 200 when all are healthy, 503 when not."""
+    """Database, broker and the age of the last heartbeat; 200 when all are healthy, 503 when not.
+
+    `messages_overdue` counts reminders and messages due more than five minutes ago and not yet sent, for
+    monitoring (the dispatcher is not keeping up); it does not change the status."""
     database = _database_ok()
     broker = _broker_ok()
     age = None
+    backlog = None
     if database:
+        backlog = notifications.stalled_count()  # due over five minutes ago and still not sent
         beat_at = Heartbeat.objects.filter(name="beat").values_list("beat_at", flat=True).first()
         if beat_at is not None:
             age = round((timezone.now() - beat_at).total_seconds(), 1)
@@ -55,6 +61,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "broker": "ok" if broker else "unavailable",
         "heartbeat_age_seconds": age,
         "heartbeat_max_age_seconds": settings.HEARTBEAT_MAX_AGE_SECONDS,
+        "messages_overdue": backlog,
     }
     return JsonResponse(body, status=200 if healthy else 503)
 
