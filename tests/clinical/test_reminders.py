@@ -676,6 +676,8 @@ def test_defaults_match_the_issue():
         "quiet_end": (7, 30),
         "urgent_resend_minutes": 15,
         "urgent_on_call_minutes": 60,
+        "answer_lead_minutes": 120,
+        "stale_after_minutes": 360,
     }
 
 
