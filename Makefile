@@ -9,7 +9,7 @@ MANAGE := $(BIN)/python manage.py
 DEPLOY_ENV := DEBUG=0 SECRET_KEY=$$(printf 'deploy-check-%064d' 0) ALLOWED_HOSTS=recovery.example.org \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/0
 
-.PHONY: run test install lint migrations-check deploy-check schema-check pytest clean
+.PHONY: run test install lint migrations-check deploy-check schema-check pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint migrations-check deploy-check schema-check pytest
+
+# Reminder delivery through a real worker vs the bare Celery task rate (PostgreSQL and Redis needed;
+# see bench/reminders.py). BENCH_ARGS="--count 10000" for a quick run.
+bench: $(STAMP)
+	$(BIN)/python bench/reminders.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/broker var/broker-control var/celerybeat-schedule* var/screenshots

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import Centre, Role, User
-from recovery.models import Alert, Patient
+from recovery.models import Alert, CareTask, LabImport, Patient
 
 
 class Action(StrEnum):
@@ -38,6 +38,14 @@ class Action(StrEnum):
     TRIAGE_ALERTS = "alerts.triage"  # see the queue, acknowledge and resolve
     RECORD_OUTCOMES = "outcomes.record"  # EDSS, relapses, MRI
     VIEW_COHORT = "cohort.view"  # the centre's cohort outcomes and their export
+    MANAGE_OWN_REMINDERS = "own_reminders.manage"  # a patient's channels and quiet hours
+    HOLD_REMINDERS = "reminders.hold"  # put a patient's reminders on hold and lift the hold
+    WORK_TASKS = "tasks.work"  # the care team's task list: see and close tasks
+    RECORD_LABS = "labs.record"  # lab results (form, CSV import, API) and transfusions
+    CONFIRM_ENGRAFTMENT = "engraftment.confirm"  # confirm the computed engraftment date (or another)
+    RECORD_VACCINATIONS = "vaccinations.record"  # record a vaccine dose given
+    VIEW_VACCINATIONS_DUE = "vaccinations.due"  # the centre's list of doses due or overdue
+    STOP_PROPHYLAXIS = "prophylaxis.stop"  # record that a prophylactic medication was stopped
 
 
 _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -55,6 +63,11 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.REVIEW_ELIGIBILITY,
             Action.REPORT_SYMPTOMS,
             Action.TRIAGE_ALERTS,
+            Action.HOLD_REMINDERS,
+            Action.WORK_TASKS,
+            Action.RECORD_LABS,
+            Action.RECORD_VACCINATIONS,
+            Action.VIEW_VACCINATIONS_DUE,
         }
     ),
     Role.CLINICIAN: frozenset(
@@ -69,10 +82,22 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.TRIAGE_ALERTS,
             Action.RECORD_OUTCOMES,
             Action.VIEW_COHORT,
+            Action.WORK_TASKS,
+            Action.RECORD_LABS,
+            Action.CONFIRM_ENGRAFTMENT,
+            Action.RECORD_VACCINATIONS,
+            Action.VIEW_VACCINATIONS_DUE,
+            Action.STOP_PROPHYLAXIS,
         }
     ),
     Role.PATIENT: frozenset(
-        {Action.VIEW_PATIENT, Action.VIEW_OWN_RECOVERY, Action.MANAGE_OWN_CALENDAR, Action.REPORT_SYMPTOMS}
+        {
+            Action.VIEW_PATIENT,
+            Action.VIEW_OWN_RECOVERY,
+            Action.MANAGE_OWN_CALENDAR,
+            Action.REPORT_SYMPTOMS,
+            Action.MANAGE_OWN_REMINDERS,
+        }
     ),
 }
 
@@ -139,6 +164,40 @@ def get_alert(user: User, alert_id) -> Alert:
     return alert
 
 
+def visible_care_tasks(user: User) -> QuerySet[CareTask]:
+    """Care-team tasks about the patients the user may see, for a role that works the task list."""
+    if not may(user, Action.WORK_TASKS):
+        return CareTask.objects.none()
+    return CareTask.objects.filter(patient__in=visible_patients(user))
+
+
+def get_care_task(user: User, task_id) -> CareTask:
+    """A task about a patient the user may see (else 404), for a role that works the task list (else 403)."""
+    try:
+        public_id = uuid.UUID(str(task_id))
+        task = (
+            CareTask.objects.filter(patient__in=visible_patients(user))
+            .select_related("patient__centre")
+            .get(uuid=public_id)
+        )
+    except (ValueError, CareTask.DoesNotExist):
+        raise Http404("No such task.") from None
+    require(user, Action.WORK_TASKS)
+    return task
+
+
+def get_lab_import(user: User, import_id) -> LabImport:
+    """A lab CSV import of one of the user's centres (else 404), for a role that records labs (else 403)."""
+    require(user, Action.RECORD_LABS)
+    try:
+        public_id = uuid.UUID(str(import_id))
+        return LabImport.objects.select_related("centre", "uploaded_by").get(
+            uuid=public_id, centre__in=centres_for(user)
+        )
+    except (ValueError, LabImport.DoesNotExist):
+        raise Http404("No such import.") from None
+
+
 def own_patient(user: User) -> Patient:
     """The patient record linked to this login; 404 for anyone without one."""
     require(user, Action.VIEW_OWN_RECOVERY)
@@ -171,9 +230,12 @@ _NAV: list[tuple[Action, NavItem]] = [
     (Action.VIEW_OWN_RECOVERY, NavItem("My recovery", "recovery:my-recovery", "heart-pulse")),
     (Action.VIEW_OWN_RECOVERY, NavItem("Check in", "recovery:checkin", "thermometer-half")),
     (Action.VIEW_OWN_RECOVERY, NavItem("My reports", "recovery:my-history", "graph-up")),
+    (Action.MANAGE_OWN_REMINDERS, NavItem("Reminders", "recovery:my-reminders", "alarm")),
     (Action.LIST_PATIENTS, NavItem("Patients", "recovery:patient-list", "people")),
     (Action.LIST_PATIENTS, NavItem("This week", "recovery:this-week", "calendar-week")),
     (Action.VIEW_DASHBOARD, NavItem("Dashboard", "recovery:dashboard", "speedometer2")),
+    (Action.WORK_TASKS, NavItem("Tasks", "recovery:tasks", "check2-square")),
+    (Action.VIEW_VACCINATIONS_DUE, NavItem("Vaccinations", "recovery:vaccinations-due", "shield-plus")),
     (Action.VIEW_COHORT, NavItem("Cohort", "recovery:cohort", "graph-down")),
 ]
 

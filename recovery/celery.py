@@ -7,6 +7,7 @@ import os
 from datetime import timedelta
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recovery.settings")
 
@@ -34,6 +35,12 @@ def _beat_schedule() -> dict:
             "task": "recovery.tasks.plan_all_reminders",
             "schedule": timedelta(seconds=settings.REMINDER_PLAN_INTERVAL_SECONDS),
             "options": {"expires": settings.REMINDER_PLAN_INTERVAL_SECONDS},
+        },
+        # Delayed engraftment (D+21) and possible graft failure (D+30): once a day; raising is idempotent.
+        "check-engraftment": {
+            "task": "recovery.tasks.check_engraftment",
+            "schedule": crontab(minute=0, hour=5),
+            "options": {"expires": 6 * 3600},
         },
     }
 

@@ -195,6 +195,7 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds; never unbounded: a send must end within its lease
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "recovery-tracker@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address people open the app at, for links in emails and text messages.
@@ -298,6 +299,12 @@ NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
 NOTIFY_BACKOFF_SECONDS = env_int("NOTIFY_BACKOFF_SECONDS", 60)
 NOTIFY_TASK_BUDGET_SECONDS = env_int("NOTIFY_TASK_BUDGET_SECONDS", 50)
 NOTIFY_MAX_PARALLEL = env_int("NOTIFY_MAX_PARALLEL", 4)
+# A claim must outlast any single send, or a slow provider could see a message twice.
+if 2 * max(SMS_HTTP_TIMEOUT_SECONDS, EMAIL_TIMEOUT) >= NOTIFY_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        "NOTIFY_LEASE_SECONDS must be more than twice SMS_HTTP_TIMEOUT_SECONDS and EMAIL_TIMEOUT "
+        f"(now {NOTIFY_LEASE_SECONDS}, {SMS_HTTP_TIMEOUT_SECONDS} and {EMAIL_TIMEOUT})."
+    )
 NOTIFY_DISPATCH_INTERVAL_SECONDS = env_int("NOTIFY_DISPATCH_INTERVAL_SECONDS", 60)
 REMINDER_PLAN_INTERVAL_SECONDS = env_int("REMINDER_PLAN_INTERVAL_SECONDS", 3600)
 

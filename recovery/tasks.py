@@ -7,6 +7,7 @@ from django.conf import settings
 
 from recovery.models import Patient
 from recovery.services import notifications
+from recovery.services.labs import check_engraftment_alerts
 from recovery.services.system import record_heartbeat as record_heartbeat_service
 
 
@@ -46,6 +47,12 @@ def plan_all_reminders() -> int:
 def plan_patient_reminders(patient_id: int) -> int:
     patient = Patient.objects.select_related("centre").filter(pk=patient_id).first()
     return notifications.plan_reminders(patient).created if patient else 0
+
+
+@shared_task(name="recovery.tasks.check_engraftment")
+def check_engraftment() -> int:
+    """Raise the delayed-engraftment and possible-graft-failure alerts that are due; returns how many."""
+    return len(check_engraftment_alerts())
 
 
 @shared_task(name="recovery.tasks.noop")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recovery.views import alerts, checkin, cohort, common, outcomes, patient, staff
+from recovery.views import alerts, care, checkin, cohort, common, labs, notifications, outcomes, patient, staff
 
 recovery_patterns = [
     path("", common.home, name="home"),
@@ -18,6 +18,12 @@ recovery_patterns = [
     path("week/", staff.this_week, name="this-week"),
     path("patients/<uuid:patient_id>/review/", alerts.patient_review, name="patient-review"),
     path("patients/<uuid:patient_id>/outcomes/", outcomes.patient_outcomes, name="patient-outcomes"),
+    path("patients/<uuid:patient_id>/labs/", labs.patient_labs, name="patient-labs"),
+    path("patients/<uuid:patient_id>/immune/", labs.patient_immune, name="patient-immune"),
+    path("labs/import/", labs.lab_import, name="lab-import"),
+    path("labs/import/template.csv", labs.lab_import_template, name="lab-import-template"),
+    path("labs/import/<uuid:import_id>/", labs.lab_import_report, name="lab-import-report"),
+    path("my/immune/", labs.my_immune, name="my-immune"),
     path("cohort/", cohort.cohort_dashboard, name="cohort"),
     path("cohort/export.csv", cohort.cohort_export, name="cohort-export"),
     path("dashboard/", alerts.dashboard, name="dashboard"),
@@ -32,6 +38,17 @@ recovery_patterns = [
     path("my/check-in/<uuid:report_id>/", checkin.checkin_result, name="checkin-result"),
     path("my/history/", checkin.my_history, name="my-history"),
     path("calendar/<str:token>.ics", patient.calendar_feed, name="calendar-feed"),
+    path("patients/<uuid:patient_id>/reminders/", notifications.patient_reminders, name="patient-reminders"),
+    path("patients/<uuid:patient_id>/reminders/hold/", notifications.reminder_hold, name="reminder-hold"),
+    path("my/reminders/", notifications.my_reminders, name="my-reminders"),
+    path("tasks/", notifications.task_list, name="tasks"),
+    path("tasks/<uuid:task_id>/done/", notifications.task_done, name="task-done"),
+    path("inbox/", notifications.inbox_page, name="inbox"),
+    path("inbox/read/", notifications.inbox_mark_read, name="inbox-read"),
+    path("patients/<uuid:patient_id>/vaccinations/", care.patient_vaccinations, name="patient-vaccinations"),
+    path("patients/<uuid:patient_id>/prophylaxis/", care.patient_prophylaxis, name="patient-prophylaxis"),
+    path("vaccinations/due/", care.vaccinations_due, name="vaccinations-due"),
+    path("my/vaccinations/", care.my_vaccinations, name="my-vaccinations"),
 ]
 
 urlpatterns = [

@@ -11,7 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from recovery.models import Heartbeat, ProtocolTemplate
+from recovery.models import CareTask, Heartbeat, LabImport, ProtocolTemplate
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import save_episode
@@ -68,6 +68,12 @@ MATRIX = {
     "recovery:dashboard": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:patient-review": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:patient-outcomes": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:patient-labs": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:patient-immune": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:lab-import": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    "recovery:lab-import-template": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    "recovery:lab-import-report": ("lab_import", _row(LOGIN, 200, 200, 403, 403, 404, 404)),
+    "recovery:my-immune": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:cohort": (None, _row(LOGIN, 403, 200, 403, 403, 403, 200)),
     "recovery:cohort-export": (None, _row(LOGIN, 403, 200, 403, 403, 403, 200)),
     "recovery:alert-queue": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
@@ -81,6 +87,17 @@ MATRIX = {
     "recovery:my-recovery": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:my-calendar": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:calendar-feed": ("calendar", _all(200)),  # the secret token in the URL is the credential
+    "recovery:patient-reminders": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:reminder-hold": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
+    "recovery:my-reminders": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    "recovery:tasks": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    "recovery:task-done": ("task", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:inbox": (None, _signed_in(200)),
+    "recovery:inbox-read": (None, _signed_in(405)),  # marking read is a POST
+    "recovery:patient-vaccinations": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:patient-prophylaxis": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:vaccinations-due": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    "recovery:my-vaccinations": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "accounts:login": (None, _signed_in(302, anonymous=200)),
     "accounts:logout": (None, _all(405)),  # signing out is a POST
     "accounts:password-change": (None, _signed_in(200)),
@@ -102,6 +119,10 @@ MATRIX = {
     "api:relapses": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:mri": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:outcomes": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:notifications": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:labs": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:transfusions": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:vaccinations": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:cohort-outcomes": (None, _row(401, 403, 200, 403, 403, 403, 200)),
     "api:alert-acknowledge": ("alert", _signed_in(405, anonymous=401)),  # POST only
     "api:alert-resolve": ("alert", _signed_in(405, anonymous=401)),  # POST only
@@ -160,6 +181,13 @@ def cast(
     )
     patient.calendar_token = "matrix-test-calendar-token"
     patient.save(update_fields=["calendar_token"])
+    task = CareTask.objects.create(
+        patient=patient,
+        key="2026-01-05T08:00",
+        checkin_due_at=timezone.now() - timedelta(hours=3),
+        created_at=timezone.now(),
+    )
+    lab_import = LabImport.objects.create(centre=patient.centre, uploaded_by=coordinator, filename="labs.csv")
     return {
         "anonymous": None,
         "coordinator": coordinator,
@@ -171,6 +199,8 @@ def cast(
         "_patient": patient,
         "_report": outcome.report,
         "_alert": outcome.alert,
+        "_task": task,
+        "_lab_import": lab_import,
     }
 
 
@@ -185,6 +215,10 @@ def _url(name, kind, cast):
         return reverse(name, kwargs={"report_id": cast["_report"].uuid})
     if kind == "alert":
         return reverse(name, kwargs={"alert_id": cast["_alert"].uuid})
+    if kind == "lab_import":
+        return reverse(name, kwargs={"import_id": cast["_lab_import"].uuid})
+    if kind == "task":
+        return reverse(name, kwargs={"task_id": cast["_task"].uuid})
     if kind == "calendar":
         return reverse(name, kwargs={"token": cast["_patient"].calendar_token})
     if kind == "reset":

@@ -93,7 +93,8 @@ def test_due_reminder_is_sent_once_on_every_channel(in_aplasia, settings):
     due = rows(in_aplasia, due_at=at("2026-11-19T08:00:00+01:00"))
     assert due.count() == 6  # temperature and red flag, three channels each
     assert set(due.values_list("status", flat=True)) == {NotificationStatus.SENT}
-    assert first.sent == 6 and second.claimed == 0
+    assert first.sent == 6
+    assert second.claimed == 0
     assert len(mail.outbox) == 2
     assert {m.to[0] for m in mail.outbox} == {in_aplasia.email}
     assert len(sms_sent(settings)) == 2
@@ -132,7 +133,9 @@ def test_missed_high_risk_checkin_reminds_the_patient_then_tasks_the_coordinator
         notifications.dispatch_due()
         notifications.dispatch_due()
     task = CareTask.objects.get(patient=in_aplasia)
-    assert task.checkin_due_at == checkin and task.high_risk and task.status == CareTaskStatus.OPEN
+    assert task.checkin_due_at == checkin
+    assert task.high_risk
+    assert task.status == CareTaskStatus.OPEN
     to_staff = rows(in_aplasia, audience="staff", status=NotificationStatus.SENT)
     assert set(to_staff.values_list("recipient__username", "kind")) == {
         ("cora", NotificationKind.MISSED_CHECKIN_TASK),
@@ -263,7 +266,7 @@ class BrokenSms:
 
 def test_a_claim_whose_worker_died_is_claimed_again_after_its_lease(in_aplasia, settings):
     moment = at("2026-11-19T08:00:30+01:00")
-    token, ids = notifications.claim_due(now=moment, limit=100)
+    _token, ids = notifications.claim_due(now=moment, limit=100)
     assert len(ids) == 6
     assert notifications.claim_due(now=moment, limit=100)[1] == []  # leased: nobody else gets them
     later = moment + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS + 1)
@@ -299,7 +302,9 @@ def test_an_unacknowledged_urgent_alert_goes_to_the_care_team_then_to_the_on_cal
 def test_acknowledging_an_urgent_alert_stops_its_escalation(in_aplasia, clinician):
     raised = at("2026-11-19T03:00:00+01:00")
     with time_machine.travel(raised, tick=False):
-        alert = record_symptom_report(context=SYSTEM, patient=in_aplasia, recorded_at=raised, temperature_c="38.6").alert
+        alert = record_symptom_report(
+            context=SYSTEM, patient=in_aplasia, recorded_at=raised, temperature_c="38.6"
+        ).alert
     with time_machine.travel(raised + timedelta(minutes=10), tick=False):
         acknowledge_alert(context=AuditContext(actor=clinician), alert=alert)
     with time_machine.travel(raised + timedelta(minutes=61), tick=False):
@@ -314,7 +319,8 @@ def test_two_dispatchers_claim_different_rows(in_aplasia):
     moment = at("2026-11-19T08:00:30+01:00")
     first = notifications.claim_due(now=moment, limit=4)[1]
     second = notifications.claim_due(now=moment, limit=4)[1]
-    assert len(first) == 4 and len(second) == 2
+    assert len(first) == 4
+    assert len(second) == 2
     assert not set(first) & set(second)
 
 

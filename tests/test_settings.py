@@ -27,8 +27,9 @@ def _import_settings(**env):
         ({"DEBUG": "1", "HEARTBEAT_INTERVAL_SECONDS": "soon"}, "HEARTBEAT_INTERVAL_SECONDS must be a whole number"),
         ({"DEBUG": "1", "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
         ({"DEBUG": "1", "DEFAULT_PATIENT_TIMEZONE": "Mars/Base"}, "not an IANA timezone"),
+        ({"DEBUG": "1", "NOTIFY_LEASE_SECONDS": "20"}, "NOTIFY_LEASE_SECONDS must be more than twice"),
     ],
-    ids=["no-secret", "no-broker", "bad-bool", "bad-int", "bad-db-url", "bad-timezone"],
+    ids=["no-secret", "no-broker", "bad-bool", "bad-int", "bad-db-url", "bad-timezone", "lease-shorter-than-a-send"],
 )
 def test_bad_configuration_stops_start_up_with_a_clear_message(env, message):
     """Each misconfiguration fails at import with a message that names the variable."""

@@ -22,6 +22,7 @@ from recovery.clinical.phases import PHASE_ORDER, EpisodeDates, Phase, PhaseStat
 from recovery.models import Patient, TransplantEpisode
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import ActiveConfig, active_config, active_configs
+from recovery.services.labs import engraftment_proposal
 from recovery.services.timeline import episode_dates, events_with_status, patient_today, save_episode
 
 EMPTY_PUT = (
@@ -42,6 +43,7 @@ def _transplant_data(
     patient: Patient, episode: TransplantEpisode | None, config: ActiveConfig, warnings: list[str]
 ) -> dict:
     state = _state(patient, episode, config)
+    proposal = engraftment_proposal(patient) if episode and episode.reinfusion_date else None
     data = {name: getattr(episode, name) if episode else None for name in _STORED_FIELDS}
     return {
         **data,
@@ -50,9 +52,9 @@ def _transplant_data(
         "day": state.day,
         "infection_risk": state.infection_risk.value,
         "flags": [flag.value for flag in state.flags],
-        # Lab-based engraftment detection comes later; until then nothing is proposed.
-        "proposed_neutrophil_engraftment_date": None,
-        "proposed_platelet_engraftment_date": None,
+        # Computed from the counts (recovery.services.labs); null until the rule is met.
+        "proposed_neutrophil_engraftment_date": proposal.neutrophil.proposed if proposal else None,
+        "proposed_platelet_engraftment_date": proposal.platelet.proposed if proposal else None,
         "config_version": config.version,
         "warnings": warnings,
     }

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from recovery.api import notifications, outcomes, symptoms, timeline, views
+from recovery.api import labs, notifications, outcomes, symptoms, timeline, vaccinations, views
 
 app_name = "api"
 
@@ -18,6 +18,9 @@ urlpatterns = [
     path("v1/patients/<str:patient_id>/mri/", outcomes.mri, name="mri"),
     path("v1/patients/<str:patient_id>/outcomes/", outcomes.patient_outcomes, name="outcomes"),
     path("v1/patients/<str:patient_id>/notifications/", notifications.notifications, name="notifications"),
+    path("v1/patients/<str:patient_id>/labs/", labs.labs, name="labs"),
+    path("v1/patients/<str:patient_id>/transfusions/", labs.transfusions, name="transfusions"),
+    path("v1/patients/<str:patient_id>/vaccinations/", vaccinations.vaccinations, name="vaccinations"),
     path("v1/cohort/outcomes/", outcomes.cohort_outcomes, name="cohort-outcomes"),
     path("v1/alerts/", symptoms.alert_list, name="alert-list"),
     path("v1/alerts/<str:alert_id>/acknowledge/", symptoms.alert_acknowledge, name="alert-acknowledge"),

@@ -144,6 +144,10 @@ class AlertKind(StrEnum):
     FEELS_URGENT = "feels_urgent"
     PSEUDO_RELAPSE = "pseudo_relapse"
     ROUTINE_REVIEW = "routine_review"
+    # raised from lab results and the engraftment check (recovery/services/labs.py), not from reports
+    DELAYED_ENGRAFTMENT = "delayed_engraftment"
+    POSSIBLE_GRAFT_FAILURE = "possible_graft_failure"
+    EBV_VIRAEMIA = "ebv_viraemia"
 
 
 # Stable rule ids (stored with each alert).

@@ -49,6 +49,7 @@ class NotificationKind(models.TextChoices):
     ALERT_END_OF_DAY = "alert_end_of_day", "Same-day alert not acknowledged by the end of the day"
     # labs, prophylaxis and vaccination (issue 6)
     VACCINATION_DUE = "vaccination_due", "Vaccination due"
+    LAB_DUE = "lab_due", "Scheduled blood test due"
     PROPHYLAXIS_REMINDER = "prophylaxis_reminder", "Prophylaxis reminder"
     PROPHYLAXIS_REVIEW = "prophylaxis_review", "Prophylaxis: stop date reached, CD4 not recovered"
     MISSED_LAB_TASK = "missed_lab_task", "Scheduled lab not done: task for the coordinator"

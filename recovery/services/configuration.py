@@ -17,6 +17,15 @@ from recovery.clinical.config import (
     TransplantConfig,
     TriageConfig,
 )
+from recovery.clinical.labs_config import (
+    DEFAULT_LAB_CONFIG,
+    DEFAULT_PROPHYLAXIS_CONFIG,
+    DEFAULT_VACCINATION_CONFIG,
+    LabConfig,
+    ProphylaxisConfig,
+    VaccinationConfig,
+)
+from recovery.clinical.surveillance import DEFAULT_SURVEILLANCE_CONFIG, SurveillanceConfig
 from recovery.models import CentreConfiguration
 
 
@@ -29,6 +38,10 @@ class ActiveConfig:
     alerts: AlertConfig = DEFAULT_ALERT_CONFIG
     outcomes: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
     reminders: ReminderConfig = DEFAULT_REMINDER_CONFIG
+    prophylaxis: ProphylaxisConfig = DEFAULT_PROPHYLAXIS_CONFIG
+    vaccination: VaccinationConfig = DEFAULT_VACCINATION_CONFIG
+    surveillance: SurveillanceConfig = DEFAULT_SURVEILLANCE_CONFIG
+    labs: LabConfig = DEFAULT_LAB_CONFIG
 
 
 DEFAULT_CONFIG = ActiveConfig(version=0, phase=DEFAULT_PHASE_CONFIG, transplant=DEFAULT_TRANSPLANT_CONFIG)
@@ -43,6 +56,10 @@ def config_from_values(version: int, values: dict) -> ActiveConfig:
         alerts=DEFAULT_ALERT_CONFIG.with_overrides(values.get("alerts")),
         outcomes=DEFAULT_OUTCOME_CONFIG.with_overrides(values.get("outcomes")),
         reminders=DEFAULT_REMINDER_CONFIG.with_overrides(values.get("reminders")),
+        prophylaxis=DEFAULT_PROPHYLAXIS_CONFIG.with_overrides(values.get("prophylaxis")),
+        vaccination=DEFAULT_VACCINATION_CONFIG.with_overrides(values.get("vaccination")),
+        surveillance=DEFAULT_SURVEILLANCE_CONFIG.with_overrides(values.get("surveillance")),
+        labs=DEFAULT_LAB_CONFIG.with_overrides(values.get("labs")),
     )
 
 

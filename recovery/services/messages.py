@@ -113,6 +113,10 @@ def vaccination_due(notification: Notification) -> Message:
     return _render(notification)
 
 
+def lab_due(notification: Notification) -> Message:
+    return _render(notification)
+
+
 def prophylaxis_reminder(notification: Notification) -> Message:
     return _render(notification)
 
@@ -138,6 +142,7 @@ RENDERERS: dict[str, Callable[[Notification], Message]] = {
     NotificationKind.ALERT_ON_CALL: alert_on_call,
     NotificationKind.ALERT_END_OF_DAY: alert_end_of_day,
     NotificationKind.VACCINATION_DUE: vaccination_due,
+    NotificationKind.LAB_DUE: lab_due,
     NotificationKind.PROPHYLAXIS_REMINDER: prophylaxis_reminder,
     NotificationKind.PROPHYLAXIS_REVIEW: prophylaxis_review,
     NotificationKind.MISSED_LAB_TASK: missed_lab_task,

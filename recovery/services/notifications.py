@@ -33,7 +33,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -93,6 +93,7 @@ CHAIN_KINDS = frozenset(
 CARE_KINDS = frozenset(
     {
         NotificationKind.VACCINATION_DUE,
+        NotificationKind.LAB_DUE,
         NotificationKind.PROPHYLAXIS_REMINDER,
         NotificationKind.PROPHYLAXIS_REVIEW,
         NotificationKind.MISSED_LAB_TASK,
@@ -288,8 +289,13 @@ def plan_reminders(patient: Patient, *, now: datetime | None = None) -> PlanResu
     for key, planned in wanted.items():
         row = current.get(key)
         if row is None:
-            if planned.due_at < now - timedelta(minutes=1):
-                continue  # planned after its time (a new patient, a moved date): nothing to send
+            late = now - planned.due_at
+            if late > timedelta(minutes=1) and not (
+                planned.kind in CARE_KINDS and late <= timedelta(minutes=config.reminders.stale_after_minutes)
+            ):
+                # Planned after its time (a new patient, a moved date): a check-in's moment has passed; a
+                # reminder of today's medicine, vaccination or lab (engraftment confirmed at noon) still goes.
+                continue
             new_rows.append(
                 Notification(
                     patient=patient,
@@ -335,13 +341,15 @@ def plan_reminders_later(patient: Patient) -> None:
 
 
 def patients_to_plan(now: datetime | None = None):
-    """Active patients whose reminders may still be planned (Day 0 set, within the schedule or with events)."""
+    """Active patients with a Day 0 or a planned event ahead: everyone whose reminders may still be due.
+
+    Without an upper bound on Day 0's age: vaccinations run to month 30 and surveillance labs for years.
+    """
     now = now or timezone.now()
-    horizon = now.date() - timedelta(days=400)
     return (
         Patient.objects.filter(status=PatientStatus.ACTIVE, episode__isnull=False)
         .filter(
-            Q(episode__reinfusion_date__gte=horizon)
+            Q(episode__reinfusion_date__isnull=False)
             | Q(
                 episode__events__status=EventStatus.PLANNED,
                 episode__events__planned_date__gte=now.date() - timedelta(days=1),
@@ -494,17 +502,18 @@ def _retry_or_fail(notification: Notification, token: uuid.UUID, reason: str, no
     return "retried"
 
 
-def _answered(notification: Notification, lead_minutes: int, now: datetime) -> bool:
+def _answered(notification: Notification, lead_minutes: int, latest_report: datetime | None) -> bool:
+    """Whether a report (the patient's latest up to now) answers the check-in this row is about."""
     due = notification.about_at or notification.due_at
-    return SymptomReport.objects.filter(
-        patient_id=notification.patient_id,
-        created_at__gte=due - timedelta(minutes=lead_minutes),
-        created_at__lte=now,
-    ).exists()
+    return latest_report is not None and latest_report >= due - timedelta(minutes=lead_minutes)
 
 
-def _why_not(notification: Notification, now: datetime, config: ActiveConfig) -> tuple[str, str] | None:
-    """(status, reason) when the row no longer applies or cannot be delivered; None to send it."""
+def _why_not(
+    notification: Notification, now: datetime, config: ActiveConfig, latest_report: datetime | None
+) -> tuple[str, str] | None:
+    """(status, reason) when the row no longer applies or cannot be delivered; None to send it.
+
+    `latest_report`: when the patient last reported, up to `now` (None if never)."""
     patient = notification.patient
     kind = notification.kind
     if kind in ALERT_STEP_KINDS.values():
@@ -517,7 +526,7 @@ def _why_not(notification: Notification, now: datetime, config: ActiveConfig) ->
         return NotificationStatus.CANCELLED, stopped
     reminders = config.reminders
     answerable = kind in CHECKIN_KINDS | CHAIN_KINDS and notification.audience != Audience.STAFF
-    if answerable and _answered(notification, reminders.answer_lead_minutes, now):
+    if answerable and _answered(notification, reminders.answer_lead_minutes, latest_report):
         return NotificationStatus.CANCELLED, "Answered: the patient has reported."
     if kind in CARE_KINDS:
         refusal = care_reminders.why_not(notification, now)
@@ -644,13 +653,20 @@ def _deliver(ids: list[int], token: uuid.UUID, now: datetime, result: DispatchRe
         .select_related("patient__centre", "patient__user", "recipient", "alert", "event", "patient__reminder_settings")
         .order_by("next_attempt_at", "id")
     )
+    rows = list(rows)
     configs: dict[int, ActiveConfig] = {}
+    latest_reports = dict(
+        SymptomReport.objects.filter(patient_id__in={row.patient_id for row in rows}, created_at__lte=now)
+        .values("patient_id")
+        .annotate(latest=Max("created_at"))
+        .values_list("patient_id", "latest")
+    )
     delivered_in_app: list[int] = []
     for notification in rows:
         centre_id = notification.patient.centre_id
         config = configs.get(centre_id) or configs.setdefault(centre_id, active_config(centre_id))
         try:
-            refusal = _why_not(notification, now, config)
+            refusal = _why_not(notification, now, config, latest_reports.get(notification.patient_id))
             if refusal is not None:
                 status, reason = refusal
                 if _finish(notification, token, status, reason):
@@ -664,6 +680,13 @@ def _deliver(ids: list[int], token: uuid.UUID, now: datetime, result: DispatchRe
                 continue
             if notification.channel == Channel.IN_APP:
                 delivered_in_app.append(notification.pk)
+                continue
+            # The claim must still be ours (a slow batch can outlive its lease and another dispatcher may
+            # have claimed the row since): renew it just before sending, or leave the row to the other one.
+            renewed = Notification.objects.filter(
+                pk=notification.pk, claim_token=token, status=NotificationStatus.PENDING
+            ).update(lease_until=timezone.now() + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS))
+            if not renewed:
                 continue
             _send_external(notification)
             if _finish(notification, token, NotificationStatus.SENT, sent_at=timezone.now()):

@@ -157,6 +157,9 @@ def test_alert_kind_values():
         "feels_urgent",
         "pseudo_relapse",
         "routine_review",
+        "delayed_engraftment",
+        "possible_graft_failure",
+        "ebv_viraemia",
     ]
 
 
@@ -613,7 +616,8 @@ def test_result_collects_every_finding_highest_first():
         "ms.pseudo_relapse",
     ]
     assert [finding.severity for finding in result.findings] == [URGENT] * 3 + [SAME_DAY] * 4
-    assert result.kinds == frozenset(AlertKind) - {AlertKind.ROUTINE_REVIEW}
+    from_labs = {AlertKind.DELAYED_ENGRAFTMENT, AlertKind.POSSIBLE_GRAFT_FAILURE, AlertKind.EBV_VIRAEMIA}
+    assert result.kinds == frozenset(AlertKind) - {AlertKind.ROUTINE_REVIEW} - from_labs
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 import random
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -12,12 +13,17 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import Centre, Membership, Role, User
+from recovery.clinical.labs_config import DEFAULT_LAB_CONFIG
 from recovery.clinical.timeline import EventStatus
 from recovery.models import (
     Alert,
     AlertEvent,
     AlertStatus,
     Channel,
+    EngraftmentConfirmation,
+    EngraftmentKind,
+    LabResult,
+    LabSource,
     MSType,
     Notification,
     NotificationStatus,
@@ -27,8 +33,13 @@ from recovery.models import (
     Sex,
     SymptomReport,
     TimelineEvent,
+    Transfusion,
+    TransfusionProduct,
+    TransplantEpisode,
 )
 from recovery.services.audit import AuditContext
+from recovery.services.configuration import active_config
+from recovery.services.labs import check_ebv_alert
 from recovery.services.notifications import dispatch_due, plan_reminders
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import episode_of, patient_today, save_episode
@@ -130,11 +141,13 @@ class Command(BaseCommand):
             created = self._patients(centre, patients)
             episodes = self._episodes(centre)
             reports = self._reports(centre)
+            labs = self._labs(centre)
+            self._care(centre)
             reminders = self._reminders(centre)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo centre ready; {created} new synthetic patients, {episodes} new transplant episodes, "
-                f"{reports} new symptom reports, {reminders} reminders and messages."
+                f"{labs} new lab results, {reports} new symptom reports, {reminders} reminders and messages."
             )
         )
         self.stdout.write("Demo logins (password: demo): " + ", ".join(name for name, *_ in DEMO_LOGINS))
@@ -270,6 +283,145 @@ class Command(BaseCommand):
             episode=episode, status=EventStatus.PLANNED, planned_date__lt=today - timedelta(days=2)
         ).update(status=EventStatus.DONE, actual_date=models.F("planned_date"))
 
+    def _care(self, centre: Centre) -> int:
+        """Vaccine doses given (most on time, some missed, so that the coordinators' list has doses due and
+        overdue) and prophylaxis stops (short courses at engraftment, CD4-gated ones once CD4 recovered) for the
+        patients after Day 0. The demo patient, on Day +9, keeps all courses running. Returns the doses added."""
+        from recovery.clinical.vaccination import DoseStatus
+        from recovery.models import ProphylaxisStop, VaccinationDose
+        from recovery.services.configuration import active_config
+        from recovery.services.prophylaxis import cd4_results, courses_from
+        from recovery.services.vaccinations import plan_from
+
+        if VaccinationDose.objects.filter(patient__centre=centre).exists():
+            return 0
+        clinician = User.objects.filter(username="clinician").first()
+        config = active_config(centre)
+        doses, stops = [], []
+        episodes = TransplantEpisode.objects.filter(
+            patient__centre=centre, reinfusion_date__isnull=False, neutrophil_engraftment_date__isnull=False
+        ).select_related("patient")
+        for episode in episodes:
+            patient = episode.patient
+            today = patient_today(patient)
+            rng = random.Random(f"care-{patient.hospital_number}")
+            given: list[tuple[str, int, date]] = []
+            skipped: set[str] = set()
+            while True:  # give each dose that came due more than three weeks ago, then look again
+                plan = plan_from(episode.reinfusion_date, given, today, config.vaccination)
+                ready = [
+                    d
+                    for d in plan
+                    if d.status in (DoseStatus.DUE, DoseStatus.OVERDUE)
+                    and d.due_date <= today - timedelta(days=21)
+                    and d.vaccine not in skipped
+                ]
+                if not ready:
+                    break
+                for dose in ready:
+                    if rng.random() < 0.12:
+                        skipped.add(dose.vaccine)  # missed: shows as overdue
+                        continue
+                    on = min(dose.due_date + timedelta(days=rng.randrange(0, 10)), today)
+                    given.append((dose.vaccine, dose.dose, on))
+            doses += [
+                VaccinationDose(patient=patient, vaccine=v, dose=n, given_date=on, entered_by=clinician)
+                for v, n, on in given
+            ]
+            if clinician is None:
+                continue
+            cd4 = cd4_results(patient, episode.reinfusion_date)
+            for course in courses_from(episode, cd4, [], today, config.prophylaxis):
+                planned = course.plan.planned_stop
+                if course.plan.stop_allowed and planned is not None and planned <= today - timedelta(days=7):
+                    latest_cd4 = max([on for on, _ in cd4 if on <= today] or [planned])
+                    stopped_on = max(planned, latest_cd4) if course.plan.until_cd4 else planned + timedelta(days=1)
+                    stops.append(
+                        ProphylaxisStop(
+                            patient=patient,
+                            medication=course.medication,
+                            stopped_on=min(stopped_on, today),
+                            stopped_by=clinician,
+                        )
+                    )
+        VaccinationDose.objects.bulk_create(doses, ignore_conflicts=True)
+        ProphylaxisStop.objects.bulk_create(stops, ignore_conflicts=True)
+        return len(doses)
+
+    def _labs(self, centre: Centre) -> int:
+        """Blood counts, immune cells and viral loads for every patient after Day 0 (see `_lab_rows`).
+
+        Counts recover on the episode's engraftment day, so the proposal matches the recorded date; the D+11
+        patient in aplasia has counts that already meet the rule (a proposal waiting for the clinician), the D+23
+        one has none (delayed engraftment), and the demo patient on Day +9 is still below 0.5.
+        """
+        clinician = User.objects.filter(username="clinician").first()
+        episodes = (
+            TransplantEpisode.objects.filter(patient__centre=centre, reinfusion_date__isnull=False)
+            .exclude(patient__lab_results__isnull=False)
+            .select_related("patient")
+        )
+        rows, transfusions, confirmations, ebv_patients = [], [], [], []
+        now = timezone.now()
+        for episode in episodes:
+            patient = episode.patient
+            today = patient_today(patient)
+            day0 = episode.reinfusion_date
+            if day0 > today:
+                continue
+            recorded = episode.neutrophil_engraftment_date
+            engraft_day = (recorded - day0).days if recorded else None
+            if recorded is None and (today - day0).days < 10:
+                engraft_day = 11  # still to come: the counts so far show the nadir and perhaps the first rise
+            elif recorded is None and (today - day0).days < 16:
+                engraft_day = 9  # counts up since D+9: the rule is met, the clinician has not confirmed yet
+            rng = random.Random(patient.hospital_number)
+            high_ebv = patient.hospital_number.endswith("9")
+            for test, on, value in _lab_rows(rng, day0, today, engraft_day, high_ebv):
+                at = datetime.combine(on, time(6, 30), tzinfo=patient.tz)
+                if on == today and at > now:  # before the morning round: today's sample was taken just now
+                    at = max(datetime.combine(on, time(0, 0), tzinfo=patient.tz), now.replace(second=0, microsecond=0))
+                if at <= now:
+                    rows.append(
+                        LabResult(
+                            patient=patient,
+                            test=test,
+                            value=Decimal(str(value)),
+                            unit=DEFAULT_LAB_CONFIG.unit(test),
+                            collected_at=at,
+                            source=LabSource.CSV,
+                        )
+                    )
+            if engraft_day is not None and engraft_day >= 11:
+                on = day0 + timedelta(days=engraft_day - 6)
+                if on < today:
+                    transfusions.append(
+                        Transfusion(
+                            patient=patient,
+                            product=TransfusionProduct.PLATELETS,
+                            given_at=datetime.combine(on, time(14, 0), tzinfo=patient.tz),
+                        )
+                    )
+            if recorded is not None and clinician is not None:
+                confirmations.append(
+                    EngraftmentConfirmation(
+                        patient=patient,
+                        kind=EngraftmentKind.NEUTROPHIL,
+                        proposed_date=recorded,
+                        confirmed_date=recorded,
+                        confirmed_by=clinician,
+                    )
+                )
+            if high_ebv and (today - day0).days >= 45:
+                ebv_patients.append(patient)
+        LabResult.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+        Transfusion.objects.bulk_create(transfusions, ignore_conflicts=True)
+        EngraftmentConfirmation.objects.bulk_create(confirmations)
+        for patient in ebv_patients[:1]:  # one open EBV alert in the demo
+            results = list(patient.lab_results.filter(test="ebv_pcr").order_by("-collected_at")[:1])
+            check_ebv_alert(patient=patient, results=results, config=active_config(centre))
+        return len(rows)
+
     def _reports(self, centre: Centre) -> int:
         """Months of plausible check-ins for the demo patient and patients after Day 0; some open alerts."""
         if SymptomReport.objects.filter(patient__centre=centre).exists():
@@ -399,6 +551,78 @@ class Command(BaseCommand):
                 **values,
             )
         return len(examples)
+
+
+def _anc(day: int, engraft_day: int | None, rng: random.Random) -> float:
+    """ANC (x10^9/L) on a Day: falls after conditioning, nadir from about D+5, >= 0.5 from `engraft_day` on."""
+    if day < 0:
+        return round(3.2 + rng.uniform(-0.6, 0.8), 2)
+    fall = {0: 2.1, 1: 1.4, 2: 0.8, 3: 0.35, 4: 0.15}
+    if engraft_day is None or day < engraft_day - 2:
+        return fall.get(day, round(rng.uniform(0.01, 0.06) if day < 12 else rng.uniform(0.05, 0.3), 2))
+    rise = [0.12, 0.3, 0.62, 0.95, 1.4, 1.9, 2.4]
+    step = day - (engraft_day - 2)
+    return rise[step] if step < len(rise) else round(2.4 + rng.uniform(0, 1.6), 2)
+
+
+def _platelets(day: int, engraft_day: int | None, rng: random.Random) -> int:
+    """Platelets (x10^9/L): nadir below 20 from about D+5, >= 20 from two days after neutrophil engraftment."""
+    if day < 0:
+        return rng.randint(190, 260)
+    fall = {0: 140, 1: 110, 2: 80, 3: 52, 4: 31}
+    if day in fall:
+        return fall[day]
+    if engraft_day is None or day < engraft_day + 2:
+        if engraft_day is not None and engraft_day >= 11 and day == engraft_day - 6:
+            return 8  # the day of the platelet transfusion
+        return rng.randint(9, 17)
+    return min(260, 22 + 14 * (day - engraft_day - 2) + rng.randint(0, 6))
+
+
+# (months after Day 0, CD4, CD19, IgG) medians of the slow recovery after ATG; each patient varies around them
+_IMMUNE_RECOVERY = [
+    (3, 0.08, 0.02, 4.6),
+    (6, 0.13, 0.12, 5.4),
+    (12, 0.19, 0.28, 6.8),
+    (18, 0.26, 0.32, 7.6),
+    (24, 0.34, 0.35, 8.3),
+    (36, 0.45, 0.3, 9.0),
+    (48, 0.55, 0.3, 9.4),
+    (60, 0.6, 0.3, 9.6),
+]
+
+
+def _lab_rows(rng, day0: date, today: date, engraft_day, high_ebv: bool):
+    """(test, date, value) of a realistic course: daily counts from conditioning to discharge, then at visits;
+    weekly EBV/CMV PCR to D+100; CD4, CD19, IgG at months 3, 6, 12, 18, 24 and yearly after."""
+    last = (today - day0).days
+    daily_until = min(last, 40 if engraft_day is None else engraft_day + 5)
+    visit_days = [d for d in (35, 42, 56, 70, 100, 130, 180) if d <= last]
+    for day in [*range(-5, daily_until + 1), *visit_days]:
+        on = day0 + timedelta(days=day)
+        anc = _anc(day, engraft_day, rng)
+        yield "anc", on, anc
+        yield "platelets", on, _platelets(day, engraft_day, rng)
+        yield "wbc", on, round(anc + rng.uniform(0.05, 0.4) if day < 30 else anc + rng.uniform(0.6, 1.4), 2)
+        yield "haemoglobin", on, rng.randint(84, 102) if 0 <= day < 30 else rng.randint(108, 135)
+    for day in range(7, min(last, 100) + 1, 7):
+        on = day0 + timedelta(days=day)
+        if high_ebv and day >= 28:
+            ebv = {28: 4200, 35: 85000, 42: 640000}.get(day, 120000)
+        else:
+            ebv = rng.choice([0, 0, 0, 0, 0, 350, 900])
+        yield "ebv_pcr", on, ebv
+        yield "cmv_pcr", on, rng.choice([0, 0, 0, 0, 0, 0, 150])
+    for months, cd4, cd19, igg in _IMMUNE_RECOVERY:
+        on = day0 + timedelta(days=round(months * 30.44))
+        if on > today:
+            break
+        factor = rng.uniform(0.75, 1.3)
+        yield "cd4", on, round(cd4 * factor, 3)
+        yield "cd8", on, round(min(1.2, 0.35 + months * 0.02) * rng.uniform(0.8, 1.2), 3)
+        yield "cd19", on, round(cd19 * rng.uniform(0.7, 1.3), 3)
+        yield "nk", on, round(rng.uniform(0.15, 0.35), 3)
+        yield "igg", on, round(igg * rng.uniform(0.85, 1.15), 1)
 
 
 def _report_times(patient, start, now, rng):

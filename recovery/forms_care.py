@@ -1,0 +1,91 @@
+"""The forms of the vaccination and prophylaxis pages: a vaccine dose given, and a prophylaxis stop.
+
+Each binds and checks what was typed; the services (`recovery.services.vaccinations`,
+`recovery.services.prophylaxis`) apply the clinical rules and save. A refusal comes back as form errors,
+so the page shows the message next to the values as they were typed.
+"""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row, Submit
+from django import forms
+
+from recovery.forms import DateInput
+
+MAX_DOSE = 20  # no schedule has more doses; yearly vaccines are counted from 1 after Day 0
+
+
+class VaccinationForm(forms.Form):
+    vaccine = forms.ChoiceField(label="Vaccine", error_messages={"invalid_choice": "Choose a vaccine from the list."})
+    dose = forms.IntegerField(
+        label="Dose",
+        min_value=1,
+        max_value=MAX_DOSE,
+        error_messages={
+            "invalid": "The dose is a whole number: 1 for the first dose, 2 for the second…",
+            "min_value": "The dose is a whole number from 1.",
+            "max_value": f"No vaccine in the schedule has more than {MAX_DOSE} doses.",
+        },
+        widget=forms.NumberInput(attrs={"min": "1", "max": str(MAX_DOSE), "inputmode": "numeric"}),
+    )
+    given_date = forms.DateField(
+        label="Given on",
+        widget=DateInput(),
+        error_messages={"invalid": "Enter the date as YYYY-MM-DD, e.g. 2026-05-14."},
+    )
+    immunosuppressed = forms.BooleanField(
+        label="On immunosuppressive treatment now",
+        required=False,
+        help_text="Live vaccines (MMR, varicella) are refused while it is ticked.",
+    )
+    note = forms.CharField(label="Note (batch, site)", required=False, max_length=300)
+
+    def __init__(self, *args, vaccines: list[tuple[str, str]], **kwargs):
+        kwargs.setdefault("auto_id", "vaccination_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["vaccine"].choices = [("", "Choose…"), *vaccines]
+        self.helper = FormHelper()
+        self.helper.form_method = "post"
+        self.helper.form_action = ""
+        self.helper.form_id = "vaccination-form"
+        self.helper.attrs = {"novalidate": "", "data-testid": "vaccination-form"}
+        self.helper.layout = Layout(
+            "vaccine",
+            Row(Column("dose", css_class="col-4"), Column("given_date", css_class="col-8")),
+            "immunosuppressed",
+            "note",
+            Submit("save", "Record the dose", css_id="vaccination-submit"),
+        )
+
+
+class ProphylaxisStopForm(forms.Form):
+    medication = forms.ChoiceField(
+        label="Medication", error_messages={"invalid_choice": "Choose a medication of the plan."}
+    )
+    stopped_on = forms.DateField(
+        label="Stopped on",
+        widget=DateInput(),
+        error_messages={"invalid": "Enter the date as YYYY-MM-DD, e.g. 2026-05-14."},
+    )
+    confirm_early = forms.BooleanField(
+        label="Stop before the protocol allows it (stop date not reached or CD4 not recovered)", required=False
+    )
+    reason = forms.CharField(
+        label="Reason", required=False, max_length=300, help_text="Required when stopping before the protocol allows."
+    )
+
+    def __init__(self, *args, medications: list[tuple[str, str]], **kwargs):
+        kwargs.setdefault("auto_id", "stop_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["medication"].choices = [("", "Choose…"), *medications]
+        self.helper = FormHelper()
+        self.helper.form_method = "post"
+        self.helper.form_action = ""
+        self.helper.form_id = "stop-form"
+        self.helper.attrs = {"novalidate": "", "data-testid": "stop-form"}
+        self.helper.layout = Layout(
+            "medication",
+            "stopped_on",
+            "confirm_early",
+            "reason",
+            Submit("save", "Record the stop", css_id="stop-submit", css_class="btn-danger"),
+        )

@@ -1,0 +1,78 @@
+"""Forms for reminders and the care team's tasks: they bind what was typed; the services decide."""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
+from django import forms
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class ReminderSettingsForm(forms.Form):
+    """The patient's own choices: channels and quiet hours (both ends, or neither for the centre's default)."""
+
+    email_enabled = forms.BooleanField(label="Email", required=False)
+    sms_enabled = forms.BooleanField(label="Text message (SMS)", required=False)
+    quiet_start = forms.TimeField(label="Quiet from", required=False, widget=TimeInput())
+    quiet_end = forms.TimeField(label="Quiet until", required=False, widget=TimeInput())
+
+    def __init__(self, *args, default_quiet: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["quiet_start"].error_messages["invalid"] = "Enter a time such as 22:00."
+        self.fields["quiet_end"].error_messages["invalid"] = "Enter a time such as 07:00."
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Fieldset(
+                "How do you want your reminders?",
+                HTML('<p class="form-text mt-0">You always see them here in the app.</p>'),
+                "email_enabled",
+                "sms_enabled",
+            ),
+            Fieldset(
+                "Quiet hours",
+                HTML(
+                    '<p class="form-text mt-0">Routine reminders wait until your quiet hours end. Leave both empty '
+                    f"for the unit's default, {default_quiet}; the same time twice means no quiet hours. "
+                    "Temperature and warning-sign reminders in your high-risk weeks are never held back.</p>"
+                ),
+                Row(
+                    Column("quiet_start", css_class="col-6 col-sm-4"),
+                    Column("quiet_end", css_class="col-6 col-sm-4"),
+                ),
+            ),
+            Submit("save", "Save", css_class="btn-primary btn-lg rt-tap"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("quiet_start"), cleaned.get("quiet_end")
+        if "quiet_start" in cleaned and "quiet_end" in cleaned and (start is None) != (end is None):
+            self.add_error(
+                "quiet_end" if end is None else "quiet_start",
+                "Give both the start and the end of quiet hours, or leave both empty.",
+            )
+        return cleaned
+
+
+class ReminderHoldForm(forms.Form):
+    """A coordinator puts a patient's reminders on hold (with a reason) or lifts the hold."""
+
+    hold_reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. readmitted to the ward"}),
+    )
+
+
+class TaskDoneForm(forms.Form):
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. spoke to the patient, feeling well"}),
+    )

@@ -1,0 +1,214 @@
+"""Revaccination after the transplant: each patient's plan, recording a dose given, and the centre's doses due.
+
+The plan is computed, never stored: `recovery.clinical.vaccination.vaccination_plan` from Day 0, the doses
+recorded (`VaccinationDose`) and the centre's `VaccinationConfig`. A dose is refused, with the reason in
+plain language, when the rules of `check_vaccination` forbid it (a live vaccine before month 24 or while
+immunosuppressed, a date before Day 0), when it is dated in the future, when it is recorded twice, or when
+the dose it follows has not been recorded.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from recovery.clinical.labs_config import VaccinationConfig
+from recovery.clinical.phases import add_months
+from recovery.clinical.vaccination import DoseStatus, PlannedDose, check_vaccination, vaccination_plan, vaccine_name
+from recovery.models import Patient, PatientStatus, VaccinationDose
+from recovery.services.audit import AuditContext, record_event
+from recovery.services.configuration import ActiveConfig, active_config, active_configs
+from recovery.services.timeline import episode_of, patient_today
+
+OPEN_STATUSES = frozenset({DoseStatus.DUE, DoseStatus.OVERDUE})
+
+
+def known_doses(config: VaccinationConfig) -> dict[str, int]:
+    """The schedule's vaccines and their last scheduled dose number."""
+    last: dict[str, int] = {}
+    for scheduled in config.dose_list():
+        last[scheduled.vaccine] = max(scheduled.dose, last.get(scheduled.vaccine, 0))
+    return last
+
+
+def _in_schedule(vaccine: str, dose: int, config: VaccinationConfig, last: dict[str, int]) -> bool:
+    return vaccine in last and (dose <= last[vaccine] or vaccine in config.yearly_vaccines)
+
+
+def plan_from(
+    day0: date, doses: list[tuple[str, int, date]], today: date, config: VaccinationConfig
+) -> list[PlannedDose]:
+    """The plan, leaving out recorded doses the (changed) schedule no longer has, so that it never fails."""
+    last = known_doses(config)
+    given = [(vaccine, dose, on) for vaccine, dose, on in doses if _in_schedule(vaccine, dose, config, last)]
+    return vaccination_plan(day0, given, today, config)
+
+
+def plan_for(
+    patient: Patient,
+    *,
+    today: date | None = None,
+    config: ActiveConfig | None = None,
+    doses: list[tuple[str, int, date]] | None = None,
+) -> list[PlannedDose]:
+    """The patient's revaccination plan on `today` (their local date); empty without a Day 0.
+
+    `doses` (vaccine, dose, date given) saves the query when the caller has them already.
+    """
+    episode = episode_of(patient)
+    if episode is None or episode.reinfusion_date is None:
+        return []
+    config = (config or active_config(patient.centre_id)).vaccination
+    if doses is None:
+        doses = list(patient.vaccinations.values_list("vaccine", "dose", "given_date"))
+    return plan_from(episode.reinfusion_date, doses, today or patient_today(patient), config)
+
+
+def vaccine_choices(config: VaccinationConfig) -> list[tuple[str, str]]:
+    """(code, name) of every vaccine of the schedule, in schedule order."""
+    return [(code, vaccine_name(code)) for code in known_doses(config)]
+
+
+def _d(value: date) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def _refusal_field(vaccine: str, dose: int, given_date: date, day0: date, config: VaccinationConfig) -> str:
+    """The form field a refusal of `check_vaccination` is about."""
+    last = known_doses(config)
+    if vaccine not in last:
+        return "vaccine"
+    if not _in_schedule(vaccine, dose, config, last):
+        return "dose"
+    if vaccine in config.live_vaccines and given_date >= add_months(day0, config.live_not_before_months):
+        return "immunosuppressed"
+    return "given_date"
+
+
+@transaction.atomic
+def record_vaccination(
+    *,
+    context: AuditContext,
+    patient: Patient,
+    vaccine: str,
+    dose: int,
+    given_date: date,
+    immunosuppressed: bool = False,
+    note: str = "",
+) -> VaccinationDose:
+    """Record a dose given; ValidationError (by field, in plain language) when the rules refuse it."""
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one dose at a time per patient
+    config = active_config(patient.centre_id).vaccination
+    episode = episode_of(patient)
+    day0 = episode.reinfusion_date if episode is not None else None
+    if day0 is None:
+        raise ValidationError(
+            {
+                "given_date": "No Day 0 (reinfusion date) is recorded yet. Revaccination counts from Day 0: enter the "
+                "transplant dates first."
+            }
+        )
+    vaccine = (vaccine or "").strip().lower()
+    today = patient_today(patient)
+    if given_date > today:
+        raise ValidationError(
+            {"given_date": f"{_d(given_date)} is in the future (today is {_d(today)}): record a dose once it is given."}
+        )
+    try:
+        check_vaccination(vaccine, dose, given_date, day0, config, immunosuppressed)
+    except ValueError as exc:
+        raise ValidationError({_refusal_field(vaccine, dose, given_date, day0, config): str(exc)}) from None
+    name = vaccine_name(vaccine)
+    recorded = {row.dose: row for row in VaccinationDose.objects.filter(patient=patient, vaccine=vaccine)}
+    if dose in recorded:
+        raise ValidationError(
+            {"dose": f"{name} dose {dose} is already recorded as given on {_d(recorded[dose].given_date)}."}
+        )
+    previous = recorded.get(dose - 1)
+    if dose > 1 and previous is None:
+        raise ValidationError({"dose": f"Record {name} dose {dose - 1} first: dose {dose} follows it."})
+    if previous is not None and given_date <= previous.given_date:
+        raise ValidationError(
+            {"given_date": f"{name} dose {dose} must be given after dose {dose - 1} ({_d(previous.given_date)})."}
+        )
+    try:
+        with transaction.atomic():
+            row = VaccinationDose.objects.create(
+                patient=patient,
+                vaccine=vaccine,
+                dose=dose,
+                given_date=given_date,
+                entered_by=context.actor,
+                note=(note or "").strip()[:300],
+            )
+    except IntegrityError:
+        raise ValidationError({"dose": f"{name} dose {dose} is already recorded."}) from None
+    record_event(
+        context=context,
+        action="vaccination.record",
+        patient=patient,
+        detail={"vaccine": vaccine, "dose": dose, "given_date": given_date.isoformat(), "id": str(row.uuid)},
+    )
+    from recovery.services.notifications import plan_reminders  # planning reads this module
+
+    plan_reminders(patient)
+    return row
+
+
+# --- the centre's doses due ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientDue:
+    """One patient's doses due or overdue today (their local date)."""
+
+    patient: Patient
+    today: date
+    doses: list[PlannedDose]
+
+    @property
+    def overdue(self) -> list[PlannedDose]:
+        return [d for d in self.doses if d.status == DoseStatus.OVERDUE]
+
+    @property
+    def earliest(self) -> date:
+        return min(d.due_date for d in self.doses)
+
+
+def _local_today(now: datetime, tz: str, cache: dict[str, date]) -> date:
+    if tz not in cache:
+        cache[tz] = now.astimezone(ZoneInfo(tz)).date()
+    return cache[tz]
+
+
+def doses_due(patients: QuerySet[Patient], *, overdue_only: bool = False) -> list[PatientDue]:
+    """Active patients after Day 0 with a dose due or overdue: the most overdue first. Three queries."""
+    now = timezone.now()
+    rows = list(
+        patients.filter(status=PatientStatus.ACTIVE, episode__reinfusion_date__lte=now.date())
+        .select_related("episode", "centre")
+        .order_by("last_name", "first_name", "id")
+    )
+    given: dict[int, list[tuple[str, int, date]]] = defaultdict(list)
+    for patient_id, vaccine, dose, on in VaccinationDose.objects.filter(patient__in=[p.pk for p in rows]).values_list(
+        "patient_id", "vaccine", "dose", "given_date"
+    ):
+        given[patient_id].append((vaccine, dose, on))
+    configs = active_configs({p.centre_id for p in rows})
+    todays: dict[str, date] = {}
+    result = []
+    for patient in rows:
+        today = _local_today(now, patient.timezone, todays)
+        plan = plan_from(
+            patient.episode.reinfusion_date, given[patient.pk], today, configs[patient.centre_id].vaccination
+        )
+        wanted = {DoseStatus.OVERDUE} if overdue_only else OPEN_STATUSES
+        open_doses = [d for d in plan if d.status in wanted]
+        if open_doses:
+            result.append(PatientDue(patient=patient, today=today, doses=open_doses))
+    return sorted(result, key=lambda row: (not row.overdue, row.earliest, row.patient.last_name))

@@ -1,0 +1,494 @@
+"""Lab pages: the staff "Labs & engraftment" page, the immune reconstitution page, the CSV import and its report,
+and the patient's "your immune system's recovery" page.
+
+Who may see and do what is decided by `recovery.access` (VIEW_PATIENT_CHART to read, RECORD_LABS to enter
+results and transfusions, CONFIRM_ENGRAFTMENT to confirm a date); values are checked and saved by
+`recovery.services.labs`; engraftment is computed by `recovery.clinical.engraftment` with the centre's
+configuration. Times are shown in the patient's zone.
+"""
+
+import math
+from collections import defaultdict
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.views.decorators.http import require_http_methods
+
+from recovery import access
+from recovery.access import Action
+from recovery.clinical.engraftment import ReferenceFlag, reference_flag
+from recovery.clinical.labs_config import ANC, CD4, CD19, CMV_PCR, EBV_PCR, IGG, PLATELETS, LabConfig
+from recovery.clinical.phases import local_date
+from recovery.clinical.survival import months_between
+from recovery.forms_labs import FORM_FIELD, ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
+from recovery.models import EngraftmentKind, LabResult, LabTest, Patient, Transfusion, TransfusionProduct
+from recovery.services.audit import AuditContext, record_event
+from recovery.services.configuration import active_config
+from recovery.services.labs import (
+    LAB_TESTS,
+    TEMPLATE_CSV,
+    EngraftmentLine,
+    confirm_engraftment,
+    engraftment_proposal,
+    import_lab_csv,
+    record_lab_panel,
+    record_transfusion,
+    series,
+)
+from recovery.services.timeline import current_state, episode_of
+
+PANELS_PER_PAGE = 15
+TRANSFUSIONS_SHOWN = 20
+DATE_FORMAT = "j M Y"  # 3 Mar 2025
+
+
+def _d(on: date) -> str:
+    return format_date(on, DATE_FORMAT)
+
+
+def _day_label(on: date, day0: date | None) -> str:
+    if day0 is None:
+        return ""
+    days = (on - day0).days
+    return f"Day {days:+d}" if days else "Day 0"
+
+
+def _add_errors(form: Form, exc: ValidationError, rename: dict[str, str] | None = None) -> None:
+    """The service's errors on the fields they name; anything else above the form."""
+    rename = rename or {}
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            name = rename.get(name, name)
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# Charts -----------------------------------------------------------------------------------------------------
+
+
+def _daily_points(points, zone: str, day0: date, since: date | None) -> list[dict]:
+    """One point per local day (the lowest value, as the engraftment rule reads it): x = Day number."""
+    lowest: dict[date, float] = {}
+    for at, value in points:
+        on = local_date(at, zone)
+        if since is None or on >= since:
+            lowest[on] = min(float(value), lowest.get(on, float(value)))
+    return [{"x": (on - day0).days, "y": value, "date": _d(on)} for on, value in sorted(lowest.items())]
+
+
+def _month_points(points, zone: str, day0: date) -> list[dict]:
+    return [
+        {"x": round(months_between(day0, local_date(at, zone)), 2), "y": float(value), "date": _d(local_date(at, zone))}
+        for at, value in points
+    ]
+
+
+def _count_charts(patient: Patient, status, config: LabConfig) -> list[dict]:
+    """ANC and platelets since conditioning (x = Day number), with thresholds, transfusions and engraftment."""
+    episode = episode_of(patient)
+    day0 = status.day0
+    since = episode.conditioning_start_date if episode and episode.conditioning_start_date else None
+    data = series(patient, [ANC, PLATELETS])
+    transfusions = [
+        local_date(at, patient.timezone)
+        for at in Transfusion.objects.filter(patient=patient, product=TransfusionProduct.PLATELETS).values_list(
+            "given_at", flat=True
+        )
+    ]
+    x_max = max(status.day or 0, 21) + 1
+
+    def marks(line: EngraftmentLine) -> list[dict]:
+        out = [{"x": 0, "label": "Day 0"}]
+        if line.recorded:
+            out.append({"x": (line.recorded - day0).days, "label": "Engrafted", "color": "#198754"})
+        elif line.proposed:
+            out.append({"x": (line.proposed - day0).days, "label": "Proposed", "color": "#fd7e14"})
+        return out
+
+    x_min = min(((since - day0).days if since else -7), -1)
+    return [
+        {
+            "id": "anc-chart",
+            "title": "Neutrophils (ANC)",
+            "unit": config.unit(ANC),
+            "x_label": "Day from Day 0",
+            "x_min": x_min,
+            "x_max": x_max,
+            "x_step": 5,
+            "series": [{"label": "ANC", "points": _daily_points(data[ANC], patient.timezone, day0, since)}],
+            "thresholds": [
+                {"y": config.neutrophil_threshold, "label": f"Engraftment {config.neutrophil_threshold:g}"},
+            ],
+            "markers": marks(status.neutrophil),
+        },
+        {
+            "id": "platelet-chart",
+            "title": "Platelets",
+            "unit": config.unit(PLATELETS),
+            "x_label": "Day from Day 0",
+            "x_min": x_min,
+            "x_max": x_max,
+            "x_step": 5,
+            "series": [{"label": "Platelets", "points": _daily_points(data[PLATELETS], patient.timezone, day0, since)}],
+            "thresholds": [{"y": config.platelet_threshold, "label": f"Engraftment {config.platelet_threshold:g}"}],
+            "markers": marks(status.platelet),
+            "events": [
+                {"x": (on - day0).days, "label": "Platelet transfusion", "date": _d(on)}
+                for on in transfusions
+                if since is None or on >= since
+            ],
+        },
+    ]
+
+
+IMMUNE_TESTS = (CD4, CD19, IGG, EBV_PCR, CMV_PCR)
+
+
+def _immune_charts(patient: Patient, day0: date, config: LabConfig, data: dict) -> list[dict]:
+    """Charts of the tests in `data` (test -> points, as `series` gives them), x = months from Day 0."""
+    tests = [test for test in IMMUNE_TESTS if test in data]
+    charts = []
+    specs = {
+        CD4: (
+            "CD4+ T cells",
+            [{"y": config.cd4_recovery_threshold, "label": f"{config.cd4_recovery_threshold:g}: prophylaxis may stop"}],
+            False,
+        ),
+        CD19: ("CD19+ B cells", [{"y": config.reference_range(CD19)[0], "label": "Lower limit of normal"}], False),
+        IGG: ("IgG", [{"y": config.reference_range(IGG)[0], "label": "Lower limit of normal"}], False),
+        EBV_PCR: (
+            "EBV DNA (PCR)",
+            [{"y": config.ebv_alert_copies, "label": f"Alert above {config.ebv_alert_copies:,.0f}"}],
+            True,
+        ),
+        CMV_PCR: ("CMV DNA (PCR)", [], True),
+    }
+    all_x = [p["x"] for test in tests for p in _month_points(data[test], patient.timezone, day0)]
+    x_max = math.ceil(max([6, *all_x]) / 3) * 3
+    for test in tests:
+        title, thresholds, log = specs[test]
+        points = _month_points(data[test], patient.timezone, day0)
+        if log:  # a log axis has no 0: "not detected" is drawn on the axis's floor and said in the tooltip
+            points = [{**p, "y": max(p["y"], 1.0), "nd": p["y"] == 0} for p in points]
+        charts.append(
+            {
+                "id": f"{test}-chart",
+                "title": title,
+                "unit": config.unit(test),
+                "x_label": "Months from Day 0",
+                "x_min": min([-1, *(p["x"] for p in points)]),
+                "x_max": x_max,
+                "x_step": 3 if x_max <= 24 else 6,
+                "log": log,
+                "series": [{"label": title, "points": points}],
+                "thresholds": thresholds,
+                "markers": [{"x": 0, "label": "Day 0"}],
+                "empty": not points,
+            }
+        )
+    return charts
+
+
+# Staff: labs and engraftment --------------------------------------------------------------------------------
+
+
+def _panel_table(patient: Patient, config: LabConfig, page_number) -> tuple:
+    """A page of panels (one row per collection time, newest first) and the tests shown as columns."""
+    times = (
+        LabResult.objects.filter(patient=patient)
+        .order_by("-collected_at")
+        .values_list("collected_at", flat=True)
+        .distinct()
+    )
+    page = Paginator(times, PANELS_PER_PAGE).get_page(page_number)
+    rows: dict[datetime, dict[str, LabResult]] = defaultdict(dict)
+    for result in LabResult.objects.filter(patient=patient, collected_at__in=list(page.object_list)):
+        rows[result.collected_at][result.test] = result
+    tests = [test for test in LAB_TESTS if any(test in cells for cells in rows.values())]
+    zone = ZoneInfo(patient.timezone)
+    table = []
+    for at in page.object_list:
+        cells = []
+        for test in tests:
+            result = rows[at].get(test)
+            if result is None:
+                cells.append(None)
+                continue
+            flag = reference_flag(test, float(result.value), config)
+            cells.append({"value": result.value.normalize(), "flag": "" if flag == ReferenceFlag.NORMAL else flag})
+        table.append({"at": timezone.localtime(at, zone), "cells": cells})
+    columns = [{"test": t, "label": LabTest(t).label, "unit": config.unit(t)} for t in tests]
+    return page, columns, table
+
+
+def _engraftment_rows(status, day0, forms: dict[str, ConfirmEngraftmentForm]) -> list[dict]:
+    rows = []
+    for line, threshold in ((status.neutrophil, "ANC ≥ 0.5"), (status.platelet, "platelets ≥ 20")):
+        rows.append(
+            {
+                "line": line,
+                "title": "Neutrophils" if line.kind == EngraftmentKind.NEUTROPHIL else "Platelets",
+                "recorded_day": _day_label(line.recorded, day0) if line.recorded else "",
+                "proposed_day": _day_label(line.proposed, day0) if line.proposed else "",
+                "rule": threshold,
+                "differs": bool(line.recorded and line.proposed and line.recorded != line.proposed),
+                "form": forms[line.kind],
+            }
+        )
+    return rows
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def patient_labs(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    config = active_config(patient.centre_id)
+    panel = LabPanelForm(patient_timezone=patient.timezone, config=config.labs)
+    transfusion = TransfusionForm(patient_timezone=patient.timezone)
+    confirm_forms = {kind: ConfirmEngraftmentForm(kind=kind) for kind in EngraftmentKind.values}
+    context = AuditContext.from_request(request)
+    if request.method == "POST":
+        which = request.POST.get(FORM_FIELD, "")
+        if which == "panel":
+            access.require(request.user, Action.RECORD_LABS)
+            panel = LabPanelForm(request.POST, patient_timezone=patient.timezone, config=config.labs)
+            if panel.is_valid():
+                try:
+                    outcome = record_lab_panel(
+                        context=context,
+                        patient=patient,
+                        collected_at=panel.cleaned_data["collected_at"],
+                        values=panel.values(),
+                        platelet_transfusion_at=panel.cleaned_data.get("platelet_transfusion_at"),
+                    )
+                except ValidationError as exc:
+                    _add_errors(panel, exc)
+                else:
+                    saved = len(outcome.created)
+                    text = f"{saved} result{'s' if saved != 1 else ''} saved."
+                    if outcome.duplicates:
+                        text += f" {len(outcome.duplicates)} already recorded with the same value."
+                    if outcome.transfusion:
+                        text += " Platelet transfusion recorded."
+                    messages.success(request, text)
+                    return redirect("recovery:patient-labs", patient_id=patient.uuid)
+        elif which == "transfusion":
+            access.require(request.user, Action.RECORD_LABS)
+            transfusion = TransfusionForm(request.POST, patient_timezone=patient.timezone)
+            if transfusion.is_valid():
+                try:
+                    row, created = record_transfusion(context=context, patient=patient, **transfusion.cleaned_data)
+                except ValidationError as exc:
+                    _add_errors(transfusion, exc)
+                else:
+                    messages.success(
+                        request,
+                        f"{row.get_product_display()} transfusion {'recorded' if created else 'was already recorded'}.",
+                    )
+                    return redirect("recovery:patient-labs", patient_id=patient.uuid)
+        elif which == "confirm":
+            access.require(request.user, Action.CONFIRM_ENGRAFTMENT)
+            kind = request.POST.get("kind", "")
+            if kind not in EngraftmentKind.values:
+                return HttpResponseBadRequest("Unknown engraftment kind.")
+            form = ConfirmEngraftmentForm(request.POST, kind=kind)
+            if form.is_valid():
+                try:
+                    confirmation = confirm_engraftment(
+                        context=context,
+                        patient=patient,
+                        kind=kind,
+                        on=form.cleaned_data["on"],
+                        note=form.cleaned_data["note"],
+                    )
+                except ValidationError as exc:
+                    _add_errors(form, exc)
+                else:
+                    messages.success(
+                        request,
+                        f"{confirmation.get_kind_display()} confirmed on {_d(confirmation.confirmed_date)}.",
+                    )
+                    return redirect("recovery:patient-labs", patient_id=patient.uuid)
+            confirm_forms[kind] = form
+        else:
+            return HttpResponseBadRequest("Unknown form.")
+    record_event(context=context, action="labs.view", patient=patient)
+    status = engraftment_proposal(patient)
+    for kind, form in confirm_forms.items():
+        line = status.neutrophil if kind == EngraftmentKind.NEUTROPHIL else status.platelet
+        if not form.is_bound and line.proposed:
+            form.initial["on"] = line.proposed
+    for name in panel.errors:
+        if name in panel.fields:
+            widget = panel.fields[name].widget
+            widget.attrs["class"] = f"{widget.attrs.get('class', 'form-control')} is-invalid"
+    if not panel.is_bound:
+        now = timezone.localtime(timezone.now(), ZoneInfo(patient.timezone)).replace(second=0, microsecond=0)
+        panel.initial["collected_at"] = now.replace(tzinfo=None)
+    page, columns, table = _panel_table(patient, config.labs, request.GET.get("page"))
+    transfusions = list(Transfusion.objects.filter(patient=patient).order_by("-given_at")[:TRANSFUSIONS_SHOWN])
+    zone = ZoneInfo(patient.timezone)
+    return render(
+        request,
+        "recovery/labs/patient_labs.html",
+        {
+            "patient": patient,
+            "state": current_state(patient, config),
+            "status": status,
+            "engraftment_rows": _engraftment_rows(status, status.day0, confirm_forms),
+            "config": config.labs,
+            "charts": _count_charts(patient, status, config.labs) if status.day0 else [],
+            "panel": panel,
+            "transfusion_form": transfusion,
+            "confirm_forms": confirm_forms,
+            "page": page,
+            "columns": columns,
+            "table": table,
+            "transfusions": [
+                {
+                    "row": t,
+                    "at": timezone.localtime(t.given_at, zone),
+                    "day": _day_label(local_date(t.given_at, patient.timezone), status.day0),
+                }
+                for t in transfusions
+            ],
+            "transfusion_count": Transfusion.objects.filter(patient=patient).count(),
+            "may_record": access.may(request.user, Action.RECORD_LABS),
+            "may_confirm": access.may(request.user, Action.CONFIRM_ENGRAFTMENT),
+        },
+    )
+
+
+# Staff: immune reconstitution -------------------------------------------------------------------------------
+
+
+def _latest(points, zone: str):
+    if not points:
+        return None
+    at, value = points[-1]
+    return {"on": local_date(at, zone), "value": value.normalize()}
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def patient_immune(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    record_event(context=AuditContext.from_request(request), action="immune.view", patient=patient)
+    config = active_config(patient.centre_id).labs
+    episode = episode_of(patient)
+    day0 = episode.reinfusion_date if episode else None
+    latest = {}
+    charts = []
+    if day0 is not None:
+        data = series(patient, IMMUNE_TESTS)
+        latest = {test: _latest(points, patient.timezone) for test, points in data.items()}
+        charts = _immune_charts(patient, day0, config, data)
+    cd4 = latest.get(CD4)
+    ebv = latest.get(EBV_PCR)
+    return render(
+        request,
+        "recovery/labs/patient_immune.html",
+        {
+            "patient": patient,
+            "day0": day0,
+            "config": config,
+            "charts": charts,
+            "latest": latest,
+            "cd4_recovered": cd4 is not None
+            and cd4["on"] > day0
+            and float(cd4["value"]) >= config.cd4_recovery_threshold,
+            "ebv_high": ebv is not None and float(ebv["value"]) > config.ebv_alert_copies,
+            "summary": [
+                {"test": t, "label": LabTest(t).label, "unit": config.unit(t), "latest": latest.get(t)}
+                for t in (CD4, CD19, IGG, EBV_PCR, CMV_PCR)
+            ],
+        },
+    )
+
+
+# Staff: CSV import ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def lab_import(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, Action.RECORD_LABS)
+    centres = access.centres_for(request.user).order_by("name")
+    form = LabImportForm(request.POST or None, request.FILES or None, centres=centres)
+    if request.method == "POST" and form.is_valid():
+        centre = form.cleaned_data["centre"]
+        upload = form.cleaned_data["file"]
+        try:
+            result = import_lab_csv(
+                context=AuditContext.from_request(request),
+                centre=centre,
+                patients=access.visible_patients(request.user).filter(centre=centre),
+                filename=upload.name or "upload.csv",
+                data=upload.read(),
+            )
+        except ValidationError as exc:
+            form.add_error("file", exc)
+        else:
+            return redirect("recovery:lab-import-report", import_id=result.uuid)
+    return render(request, "recovery/labs/import.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def lab_import_template(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, Action.RECORD_LABS)
+    response = HttpResponse(TEMPLATE_CSV, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="lab-results-template.csv"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def lab_import_report(request: HttpRequest, import_id) -> HttpResponse:
+    result = access.get_lab_import(request.user, import_id)
+    show = request.GET.get("show", "")
+    lines = [line for line in result.report if not show or line.get("outcome") == show]
+    page = Paginator(lines, 200).get_page(request.GET.get("page"))
+    return render(request, "recovery/labs/import_report.html", {"result": result, "page": page, "show": show})
+
+
+# Patient: my immune recovery --------------------------------------------------------------------------------
+
+
+def _plain_number(value) -> str:
+    return f"{float(value):.2f}".rstrip("0").rstrip(".") if value is not None else ""
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def my_immune(request: HttpRequest) -> HttpResponse:
+    patient = access.own_patient(request.user)
+    record_event(context=AuditContext.from_request(request), action="immune.view_own", patient=patient)
+    config = active_config(patient.centre_id).labs
+    status = engraftment_proposal(patient)
+    context = {"patient": patient, "status": status, "config": config}
+    if status.day0 is not None:
+        cd4_points = series(patient, [CD4])[CD4]
+        after = [(at, v) for at, v in cd4_points if local_date(at, patient.timezone) > status.day0]
+        latest = _latest(after, patient.timezone)
+        context.update(
+            {
+                "cd4": latest,
+                "cd4_text": _plain_number(latest["value"]) if latest else "",
+                "cd4_threshold": f"{config.cd4_recovery_threshold:g}",
+                "cd4_recovered": latest is not None and float(latest["value"]) >= config.cd4_recovery_threshold,
+                "charts": _immune_charts(patient, status.day0, config, {CD4: cd4_points}) if after else [],
+                "counts_day": _day_label(status.neutrophil.recorded, status.day0) if status.neutrophil.recorded else "",
+            }
+        )
+    return render(request, "recovery/labs/my_immune.html", context)
