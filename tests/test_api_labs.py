@@ -37,6 +37,16 @@ def test_staff_post_a_result_and_read_it_back_in_the_canonical_unit(api_for, cli
     assert AuditEvent.objects.filter(patient=patient, action="labs.view").exists()
 
 
+def test_a_large_viral_load_is_returned_in_plain_digits(api_for, clinician, patient):
+    """An EBV load of 500,000 copies/mL reads back as "500000", not in exponent notation."""
+    at = _iso(timezone.now() - timedelta(hours=3))
+    response = api_for(clinician).post(
+        _labs(patient), {"test": "ebv_pcr", "value": 500000, "collected_at": at}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["value"] == "500000"
+
+
 def test_posting_the_same_sample_again_is_a_200_and_adds_nothing(api_for, coordinator, patient):
     at = _iso(timezone.now() - timedelta(hours=3))
     api = api_for(coordinator)

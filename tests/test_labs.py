@@ -465,3 +465,21 @@ def test_confirming_a_late_engraftment_resolves_the_delayed_engraftment_alert(pa
     alert.refresh_from_db()
     assert alert.status == "resolved"
     assert "engraftment confirmed" in alert.resolution_note
+
+
+def test_a_large_viral_load_is_shown_in_plain_digits(client_for, clinician, patient):
+    """500,000 copies/mL is never shown as 5E+5, on the labs page or the immune page."""
+    transplant(
+        patient, patient_today(patient) - timedelta(days=40), engrafted=patient_today(patient) - timedelta(days=29)
+    )
+    record_lab_panel(
+        context=AuditContext(actor=clinician),
+        patient=patient,
+        collected_at=timezone.now() - timedelta(hours=1),
+        values={"ebv_pcr": "500000"},
+    )
+    client = client_for(clinician)
+    for page in ("labs", "immune"):
+        content = client.get(f"/patients/{patient.uuid}/{page}/").content.decode()
+        assert "E+" not in content
+        assert "500000" in content.replace(",", "").replace("\u202f", "").replace("&#x202f;", "")

@@ -8,7 +8,7 @@ recorded with the same value answers 200 with the stored result (a retry adds no
 from datetime import UTC, datetime
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
@@ -51,6 +51,14 @@ class _AwareTimeField(serializers.DateTimeField):
         return parsed
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "example": "0.52",
+        "description": "A number (or a numeric string) in `unit`; returned in the test's canonical unit.",
+    }
+)
 class _ValueField(serializers.Field):
     """A number or a numeric string; what it means (plausible, unit) is checked by the service."""
 
@@ -64,7 +72,7 @@ class _ValueField(serializers.Field):
         return data
 
     def to_representation(self, value):
-        return str(value.normalize()) if value is not None else None
+        return format(value.normalize(), "f") if value is not None else None  # 500000, never 5E+5
 
 
 class LabResultSerializer(serializers.Serializer):

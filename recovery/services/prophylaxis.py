@@ -175,7 +175,7 @@ def _why_early(course: Course, cd4: list[tuple[date, Decimal]], threshold: float
         on, value = latest[-1]
         return (
             f"{course.name} continues until CD4 is at least {threshold} x10^9/L: the latest CD4 "
-            f"({value.normalize()} x10^9/L on {_d(on)}) is below it."
+            f"({value.normalize():f} x10^9/L on {_d(on)}) is below it."
         )
     return (
         f"{course.name} continues until CD4 is at least {threshold} x10^9/L, and no CD4 count since Day 0 is recorded."

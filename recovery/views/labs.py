@@ -10,6 +10,7 @@ configuration. Times are shown in the patient's zone.
 import math
 from collections import defaultdict
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -225,7 +226,7 @@ def _panel_table(patient: Patient, config: LabConfig, page_number) -> tuple:
                 cells.append(None)
                 continue
             flag = reference_flag(test, float(result.value), config)
-            cells.append({"value": result.value.normalize(), "flag": "" if flag == ReferenceFlag.NORMAL else flag})
+            cells.append({"value": _plain(result.value), "flag": "" if flag == ReferenceFlag.NORMAL else flag})
         table.append({"at": timezone.localtime(at, zone), "cells": cells})
     columns = [{"test": t, "label": LabTest(t).label, "unit": config.unit(t)} for t in tests]
     return page, columns, table
@@ -376,7 +377,7 @@ def _latest(points, zone: str):
     if not points:
         return None
     at, value = points[-1]
-    return {"on": local_date(at, zone), "value": value.normalize()}
+    return {"on": local_date(at, zone), "value": _plain(value)}
 
 
 @login_required
@@ -492,3 +493,8 @@ def my_immune(request: HttpRequest) -> HttpResponse:
             }
         )
     return render(request, "recovery/labs/my_immune.html", context)
+
+
+def _plain(value: Decimal) -> Decimal:
+    """The value without trailing zeros and never in exponent notation (500000, not 5E+5)."""
+    return Decimal(format(value.normalize(), "f"))
