@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.template.loader import render_to_string, select_template
+from django.template.loader import select_template
 
 from recovery.models import Audience, Notification, NotificationKind
 
@@ -28,8 +28,10 @@ def _language(notification: Notification) -> str:
     return "en"
 
 
-def _template(language: str, kind: str, name: str) -> str:
-    return select_template([f"notifications/{language}/{kind}/{name}", f"notifications/en/{kind}/{name}"]).template.name
+def _render_part(language: str, kind: str, name: str, context: dict) -> str:
+    """One template of a kind, in `language` when it has that translation, else in English."""
+    names = [f"notifications/{language}/{kind}/{name}", f"notifications/en/{kind}/{name}"]
+    return select_template(names).render(context)
 
 
 def _render(notification: Notification, **extra) -> Message:
@@ -47,11 +49,10 @@ def _render(notification: Notification, **extra) -> Message:
         **extra,
     }
     kind = notification.kind
-    subject = render_to_string(_template(language, kind, "subject.txt"), context)
     return Message(
-        subject=" ".join(subject.split()),
-        text=render_to_string(_template(language, kind, "body.txt"), context).strip(),
-        html=render_to_string(_template(language, kind, "body.html"), context),
+        subject=" ".join(_render_part(language, kind, "subject.txt", context).split()),
+        text=_render_part(language, kind, "body.txt", context).strip(),
+        html=_render_part(language, kind, "body.html", context),
     )
 
 

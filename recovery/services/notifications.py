@@ -183,12 +183,6 @@ def dedupe_key(patient_id: int, key: str, channel: str, recipient: str) -> str:
     return f"p{patient_id}|{key}|{channel}|{recipient}"
 
 
-def _recipient_tag(notification_audience: str, recipient_id: int | None) -> str:
-    if notification_audience == Audience.PATIENT:
-        return "patient"
-    return f"u{recipient_id}" if recipient_id else "team"
-
-
 def _wanted(patient: Patient, config: ActiveConfig, prefs: ReminderSettings, today: date) -> list[_Planned]:
     episode = episode_of(patient)
     if episode is None or receives_reminders(patient, prefs):
@@ -259,7 +253,7 @@ def plan_reminders(patient: Patient, *, now: datetime | None = None) -> PlanResu
     prefs = reminder_settings(patient)
     today = now.astimezone(ZoneInfo(patient.timezone)).date()
     wanted = {
-        dedupe_key(patient.pk, p.key, p.channel, _recipient_tag(p.audience, None)): p
+        dedupe_key(patient.pk, p.key, p.channel, "patient" if p.audience == Audience.PATIENT else "team"): p
         for p in _wanted(patient, config, prefs, today)
     }
     result = PlanResult()
@@ -332,12 +326,6 @@ def plan_reminders(patient: Patient, *, now: datetime | None = None) -> PlanResu
     created = Notification.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=500)
     result.created = len(created)
     return result
-
-
-def plan_reminders_later(patient: Patient) -> None:
-    """Plan after the current transaction commits (from services that change what planning reads)."""
-    patient_id = patient.pk
-    transaction.on_commit(lambda: plan_reminders(Patient.objects.select_related("centre").get(pk=patient_id)))
 
 
 def patients_to_plan(now: datetime | None = None):

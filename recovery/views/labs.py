@@ -232,9 +232,13 @@ def _panel_table(patient: Patient, config: LabConfig, page_number) -> tuple:
     return page, columns, table
 
 
-def _engraftment_rows(status, day0, forms: dict[str, ConfirmEngraftmentForm]) -> list[dict]:
+def _engraftment_rows(status, day0, forms: dict[str, ConfirmEngraftmentForm], config: LabConfig) -> list[dict]:
     rows = []
-    for line, threshold in ((status.neutrophil, "ANC ≥ 0.5"), (status.platelet, "platelets ≥ 20")):
+    rules = (
+        (status.neutrophil, f"ANC ≥ {config.neutrophil_threshold:g}"),
+        (status.platelet, f"platelets ≥ {config.platelet_threshold:g}"),
+    )
+    for line, threshold in rules:
         rows.append(
             {
                 "line": line,
@@ -346,7 +350,7 @@ def patient_labs(request: HttpRequest, patient_id) -> HttpResponse:
             "patient": patient,
             "state": current_state(patient, config),
             "status": status,
-            "engraftment_rows": _engraftment_rows(status, status.day0, confirm_forms),
+            "engraftment_rows": _engraftment_rows(status, status.day0, confirm_forms, config.labs),
             "config": config.labs,
             "charts": _count_charts(patient, status, config.labs) if status.day0 else [],
             "panel": panel,
