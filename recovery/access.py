@@ -142,6 +142,21 @@ def get_patient(user: User, patient_id, action: Action = Action.VIEW_PATIENT) ->
     return patient
 
 
+def _about_visible_patient(user: User, model, public_id, action: Action, what: str):
+    """The `model` row (with a `patient` and a `uuid`) about a patient the user may see (else 404), for a
+    role that may perform `action` (else 403)."""
+    try:
+        row = (
+            model.objects.filter(patient__in=visible_patients(user))
+            .select_related("patient__centre")
+            .get(uuid=uuid.UUID(str(public_id)))
+        )
+    except (ValueError, model.DoesNotExist):
+        raise Http404(f"No such {what}.") from None
+    require(user, action)
+    return row
+
+
 def visible_alerts(user: User) -> QuerySet[Alert]:
     """Alerts about the patients the user may see, for a role that triages them."""
     if not may(user, Action.TRIAGE_ALERTS):
@@ -151,17 +166,7 @@ def visible_alerts(user: User) -> QuerySet[Alert]:
 
 def get_alert(user: User, alert_id) -> Alert:
     """An alert about a patient the user may see (else 404), for a role that triages alerts (else 403)."""
-    try:
-        public_id = uuid.UUID(str(alert_id))
-        alert = (
-            Alert.objects.filter(patient__in=visible_patients(user))
-            .select_related("patient__centre")
-            .get(uuid=public_id)
-        )
-    except (ValueError, Alert.DoesNotExist):
-        raise Http404("No such alert.") from None
-    require(user, Action.TRIAGE_ALERTS)
-    return alert
+    return _about_visible_patient(user, Alert, alert_id, Action.TRIAGE_ALERTS, "alert")
 
 
 def visible_care_tasks(user: User) -> QuerySet[CareTask]:
@@ -173,17 +178,7 @@ def visible_care_tasks(user: User) -> QuerySet[CareTask]:
 
 def get_care_task(user: User, task_id) -> CareTask:
     """A task about a patient the user may see (else 404), for a role that works the task list (else 403)."""
-    try:
-        public_id = uuid.UUID(str(task_id))
-        task = (
-            CareTask.objects.filter(patient__in=visible_patients(user))
-            .select_related("patient__centre")
-            .get(uuid=public_id)
-        )
-    except (ValueError, CareTask.DoesNotExist):
-        raise Http404("No such task.") from None
-    require(user, Action.WORK_TASKS)
-    return task
+    return _about_visible_patient(user, CareTask, task_id, Action.WORK_TASKS, "task")
 
 
 def get_lab_import(user: User, import_id) -> LabImport:
