@@ -53,4 +53,7 @@ class TimezoneMiddleware:
                 timezone.deactivate()
         else:
             timezone.deactivate()
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()  # nothing after this request (another request, a test) inherits the zone

@@ -1,3 +1,4 @@
+import re
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -42,7 +43,11 @@ class PatientQuerySet(models.QuerySet):
             return self
         query = models.Q(hospital_number__iexact=text)
         for word in text.split():
-            query |= models.Q(first_name__icontains=word) | models.Q(last_name__icontains=word)
+            # Not icontains: SQLite's LIKE ignores the case of ASCII letters only, so "öberg" would find "Öberg"
+            # on PostgreSQL but not on SQLite. A case-insensitive regex of the escaped word runs in Python's re on
+            # SQLite and as ~* on PostgreSQL: both fold every letter.
+            pattern = re.escape(word)
+            query |= models.Q(first_name__iregex=pattern) | models.Q(last_name__iregex=pattern)
         return self.filter(query)
 
 

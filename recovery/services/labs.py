@@ -850,6 +850,7 @@ def _close_engraftment_alerts(context: AuditContext, patient: Patient, on: date)
 # Alerts -----------------------------------------------------------------------------------------------------
 
 
+@transaction.atomic  # it locks the open alert: PostgreSQL refuses select_for_update() outside a transaction
 def _raise_alert(
     *, patient: Patient, kind: str, rule: str, reason: str, config: ActiveConfig, detail: dict
 ) -> Alert | None:

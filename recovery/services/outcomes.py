@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -31,10 +31,15 @@ def record_edss(*, context: AuditContext, patient: Patient, assessed_on: date, s
 
 
 def fever_near(patient: Patient, onset: date, days: int, fever_c: float) -> bool:
-    """A temperature at or above the fever threshold was reported within `days` of the onset (either side)."""
-    start, end = onset - timedelta(days=days), onset + timedelta(days=days + 1)
+    """A temperature at or above the fever threshold was reported within `days` of the onset (either side).
+
+    Days are the patient's own: `recorded_at__date` would take whichever time zone is active (the signed-in
+    user's on a page, UTC through the API), so the same reports could flag one relapse and not another.
+    """
+    start = datetime.combine(onset - timedelta(days=days), time.min, tzinfo=patient.tz)
+    end = datetime.combine(onset + timedelta(days=days + 1), time.min, tzinfo=patient.tz)
     return SymptomReport.objects.filter(
-        patient=patient, temperature_c__gte=fever_c, recorded_at__date__gte=start, recorded_at__date__lt=end
+        patient=patient, temperature_c__gte=fever_c, recorded_at__gte=start, recorded_at__lt=end
     ).exists()
 
 

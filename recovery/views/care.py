@@ -183,9 +183,16 @@ def vaccinations_due(request: HttpRequest) -> HttpResponse:
 
 def _doses_and_stops(patient) -> tuple[list[tuple[str, int, date]], list[ProphylaxisStop]]:
     """The patient's doses given and prophylaxis stops in one query (the home page counts its queries)."""
-    doses = patient.vaccinations.annotate(what=Value("dose")).values_list("what", "vaccine", "dose", "given_date")
-    stops = patient.prophylaxis_stops.annotate(what=Value("stop"), number=Value(0)).values_list(
-        "what", "medication", "number", "stopped_on"
+    # Each side without its model's default ordering: SQLite refuses ORDER BY inside a compound statement.
+    doses = (
+        patient.vaccinations.order_by()
+        .annotate(what=Value("dose"))
+        .values_list("what", "vaccine", "dose", "given_date")
+    )
+    stops = (
+        patient.prophylaxis_stops.order_by()
+        .annotate(what=Value("stop"), number=Value(0))
+        .values_list("what", "medication", "number", "stopped_on")
     )
     rows = list(doses.union(stops, all=True))
     given = [(code, number, on) for what, code, number, on in rows if what == "dose"]

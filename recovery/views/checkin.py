@@ -8,11 +8,12 @@ from django.utils import timezone
 
 from recovery import access
 from recovery.access import Action
-from recovery.clinical.triage import SYMPTOM_LABELS, Severity
+from recovery.clinical.triage import Severity
 from recovery.forms_checkin import CheckinForm, TemperatureForm, celsius_to_fahrenheit
 from recovery.models import SymptomReport
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import active_config
+from recovery.services.dashboard import report_rows
 from recovery.services.symptoms import record_symptom_report
 
 HISTORY_REPORTS = 60
@@ -90,7 +91,8 @@ def checkin_result(request: HttpRequest, report_id) -> HttpResponse:
     if report is None:
         raise Http404("No such report.")
     record_event(context=AuditContext.from_request(request), action="symptoms.view_own", patient=patient)
-    reported = [(SYMPTOM_LABELS.get(code, code), grade) for code, grade in report.symptoms.items() if grade]
+    # In the order of the symptom list, not the stored JSON's: PostgreSQL's jsonb does not keep the keys' order.
+    reported = report_rows([report])[0].symptoms
     return render(
         request,
         "recovery/my_checkin_result.html",
@@ -115,13 +117,7 @@ def my_history(request: HttpRequest) -> HttpResponse:
         for r in reversed(reports)
         if r.temperature_c is not None
     ]
-    rows = [
-        {
-            "report": r,
-            "symptoms": [(SYMPTOM_LABELS.get(c, c), g) for c, g in r.symptoms.items() if g],
-        }
-        for r in reports
-    ]
+    rows = [{"report": row.report, "symptoms": row.symptoms} for row in report_rows(reports)]
     return render(
         request,
         "recovery/my_history.html",
