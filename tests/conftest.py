@@ -2,12 +2,22 @@
 
 Centre A has a coordinator, a clinician and two patients with logins; centre B has the same roles.
 Tests use these names so that a reader knows who is who.
+
+The suite runs on both supported databases. On the embedded default (SQLite, no DATABASE_URL) the tests
+marked `services` (real PostgreSQL, Redis or Celery worker processes) are skipped with their reason; CI runs
+them in its PostgreSQL stage, where REQUIRE_SERVICES=1 turns any "service not available" into a failure.
 """
 
+import contextlib
+import io
 import os
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -15,6 +25,43 @@ from accounts.models import Role
 from tests.factories import CentreFactory, UserFactory, patient_with_login
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+
+# Property tests: a few examples on a developer's machine, more in CI (HYPOTHESIS_PROFILE=ci in .ci/run).
+_HYPOTHESIS = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    "database": DirectoryBasedExampleDatabase(django_settings.VAR_DIR / "hypothesis"),  # tests write only in var/
+}
+hypothesis_settings.register_profile("dev", max_examples=25, **_HYPOTHESIS)
+hypothesis_settings.register_profile("ci", max_examples=150, **_HYPOTHESIS)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def on_embedded_database() -> bool:
+    return django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+
+
+# A test database is thrown away: no waiting for the disk at every commit (on a busy disk that made the SQLite
+# suite several times slower than its CPU time). Set before the first connection is made.
+if on_embedded_database():
+    django_settings.DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA synchronous=OFF;"
+elif django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    django_settings.DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
+
+# WhiteNoise indexes every static file (the admin's, Swagger's, ours) each time its middleware is built, which is
+# once per test client; looking files up when asked instead halves the cost of a small API test.
+django_settings.WHITENOISE_AUTOREFRESH = True
+
+
+def pytest_collection_modifyitems(config, items):
+    """On SQLite, skip the tests that need the production services, each with the reason its marker gives."""
+    if not on_embedded_database():
+        return
+    for item in items:
+        marker = item.get_closest_marker("services")
+        if marker is not None:
+            needs = marker.kwargs.get("needs", "PostgreSQL, Redis or Celery worker processes")
+            item.add_marker(pytest.mark.skip(reason=f"needs {needs}: runs against PostgreSQL (this run is on SQLite)"))
 
 
 def service_unavailable(reason: str) -> None:
@@ -46,7 +93,7 @@ def _default_protocols(request):
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS[:1]
 
 
 @pytest.fixture
@@ -129,6 +176,11 @@ def redis_url():
     import redis
 
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and url.rstrip("/").rsplit("/", 1)[-1].isdigit():
+        # Parallel test processes each get a database of their own (15, 14, ...), since each test empties it.
+        base, number = url.rstrip("/").rsplit("/", 1)
+        url = f"{base}/{int(number) - int(worker[2:])}"
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.ping()
@@ -143,3 +195,58 @@ def redis_url():
 def require_postgres(db):
     if connection.vendor != "postgresql":
         service_unavailable(f"PostgreSQL (DATABASE_URL points at {connection.vendor})")
+
+
+# Quick hashing for users made in tests; PBKDF2 still checks the demo passwords a seed made earlier.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+
+@contextlib.contextmanager
+def kept_for_the_module(django_db_blocker):
+    """Data made once for a whole test module, inside a transaction rolled back when the module ends.
+
+    Each test of the module runs in a savepoint within it (pytest-django's `db`), so a test sees the data plus
+    only its own changes. Use it only in modules whose every test uses it (the transaction stays open until
+    the module ends), and never with `transactional_db` or `live_server`.
+    """
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        with django_db_blocker.unblock():
+            yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def seed(command: str, **options) -> None:
+    """Run a seed command as `make run` does (DEBUG on), quietly, with quick password hashing."""
+    from django.core.management import call_command
+    from django.test.utils import override_settings
+
+    with override_settings(DEBUG=True, PASSWORD_HASHERS=FAST_HASHERS):
+        call_command(command, stdout=io.StringIO(), **options)
+
+
+DEMO_USERNAMES = ("coordinator", "clinician", "patient")
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo data that `make run` shows (`seed_demo`: the demo centre, the three demo logins, 40 patients in
+    every phase and the 174-patient cohort), made once per test module (see `kept_for_the_module`).
+
+    A dict of the demo users by username, and "_patient": the demo patient.
+    """
+    from accounts.models import User
+    from recovery.models import Patient
+
+    with kept_for_the_module(django_db_blocker):
+        seed("seed_demo")
+        users = {user.username: user for user in User.objects.filter(username__in=DEMO_USERNAMES)}
+        patient = Patient.objects.get(user=users["patient"])
+        yield {**users, "_patient": patient}

@@ -8,13 +8,21 @@ patient must get 404 for it: for them it does not exist.
 from datetime import timedelta
 
 import pytest
+from django.test.utils import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from recovery.models import CareTask, Heartbeat, LabImport, ProtocolTemplate
+from accounts.models import Role
+from recovery.models import CareTask, Heartbeat, LabImport, ProtocolEvent, ProtocolTemplate
 from recovery.services.audit import AuditContext
+from recovery.services.protocols import load_default_protocols
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import save_episode
+from tests.conftest import FAST_HASHERS, kept_for_the_module
+from tests.factories import CentreFactory, UserFactory, patient_with_login
+
+# Every URL for every role: part of `make test`, not of the quicker `make check`.
+pytestmark = pytest.mark.slow
 
 ROLES = [
     "anonymous",
@@ -150,58 +158,70 @@ def test_every_url_is_in_the_matrix():
     assert not stale, f"These matrix rows name no URL: {sorted(stale)}"
 
 
+@pytest.fixture(scope="module")
+def _module_cast(django_db_setup, django_db_blocker):
+    """The cast and their data, made once for the module (every test here only reads); see tests/conftest.py."""
+    with kept_for_the_module(django_db_blocker), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        centre = CentreFactory(name="Uppsala Transplant Centre")
+        other_centre = CentreFactory(name="Other Centre")
+        load_default_protocols(ProtocolTemplate, ProtocolEvent)
+        coordinator = UserFactory(username="cora", role=Role.COORDINATOR, centres=[centre])
+        clinician = UserFactory(username="karl", role=Role.CLINICIAN, centres=[centre])
+        patient = patient_with_login(centre=centre, first_name="Pia", last_name="Holmgren")
+        other_patient = patient_with_login(centre=centre, first_name="Olle", last_name="Berg")
+        other_centre_coordinator = UserFactory(
+            username="other-coordinator", role=Role.COORDINATOR, centres=[other_centre]
+        )
+        other_centre_clinician = UserFactory(username="other-clinician", role=Role.CLINICIAN, centres=[other_centre])
+        other_centre_patient = patient_with_login(centre=other_centre, first_name="Bo", last_name="Ek")
+        Heartbeat.objects.create(name="beat", beat_at=timezone.now())
+        today = timezone.localdate()
+        save_episode(
+            context=AuditContext.system("tests"),
+            patient=patient,
+            fields={
+                "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
+                "mobilisation_date": today - timedelta(days=30),
+                "apheresis_date": today - timedelta(days=20),
+                "conditioning_start_date": today - timedelta(days=10),
+                "reinfusion_date": today - timedelta(days=5),
+            },
+        )
+        outcome = record_symptom_report(
+            context=AuditContext.system("tests"),
+            patient=patient,
+            recorded_at=timezone.now() - timedelta(minutes=5),
+            temperature_c="38.6",
+        )
+        patient.calendar_token = "matrix-test-calendar-token"
+        patient.save(update_fields=["calendar_token"])
+        task = CareTask.objects.create(
+            patient=patient,
+            key="2026-01-05T08:00",
+            checkin_due_at=timezone.now() - timedelta(hours=3),
+            created_at=timezone.now(),
+        )
+        lab_import = LabImport.objects.create(centre=patient.centre, uploaded_by=coordinator, filename="labs.csv")
+        yield {
+            "anonymous": None,
+            "coordinator": coordinator,
+            "clinician": clinician,
+            "patient": patient.user,
+            "other_patient": other_patient.user,
+            "other_centre_coordinator": other_centre_coordinator,
+            "other_centre_clinician": other_centre_clinician,
+            "_patient": patient,
+            "_other_centre_patient": other_centre_patient,
+            "_report": outcome.report,
+            "_alert": outcome.alert,
+            "_task": task,
+            "_lab_import": lab_import,
+        }
+
+
 @pytest.fixture
-def cast(
-    coordinator,
-    clinician,
-    patient,
-    other_patient,
-    other_centre_coordinator,
-    other_centre_clinician,
-    other_centre_patient,
-):
-    Heartbeat.objects.create(name="beat", beat_at=timezone.now())
-    today = timezone.localdate()
-    save_episode(
-        context=AuditContext.system("tests"),
-        patient=patient,
-        fields={
-            "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
-            "mobilisation_date": today - timedelta(days=30),
-            "apheresis_date": today - timedelta(days=20),
-            "conditioning_start_date": today - timedelta(days=10),
-            "reinfusion_date": today - timedelta(days=5),
-        },
-    )
-    outcome = record_symptom_report(
-        context=AuditContext.system("tests"),
-        patient=patient,
-        recorded_at=timezone.now() - timedelta(minutes=5),
-        temperature_c="38.6",
-    )
-    patient.calendar_token = "matrix-test-calendar-token"
-    patient.save(update_fields=["calendar_token"])
-    task = CareTask.objects.create(
-        patient=patient,
-        key="2026-01-05T08:00",
-        checkin_due_at=timezone.now() - timedelta(hours=3),
-        created_at=timezone.now(),
-    )
-    lab_import = LabImport.objects.create(centre=patient.centre, uploaded_by=coordinator, filename="labs.csv")
-    return {
-        "anonymous": None,
-        "coordinator": coordinator,
-        "clinician": clinician,
-        "patient": patient.user,
-        "other_patient": other_patient.user,
-        "other_centre_coordinator": other_centre_coordinator,
-        "other_centre_clinician": other_centre_clinician,
-        "_patient": patient,
-        "_report": outcome.report,
-        "_alert": outcome.alert,
-        "_task": task,
-        "_lab_import": lab_import,
-    }
+def cast(_module_cast, db):
+    return _module_cast
 
 
 def _url(name, kind, cast):
@@ -226,32 +246,34 @@ def _url(name, kind, cast):
     return reverse(name)
 
 
-@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name", sorted(MATRIX))
-def test_access_matrix(name, role, cast, client_for, api_for):
-    """Each role gets exactly the status the matrix names for each URL."""
+def test_access_matrix(name, cast, client_for, api_for):
+    """Each role gets exactly the status the matrix names for each URL (one cast per URL, every role in turn)."""
     kind, expected_by_role = MATRIX[name]
-    expected = expected_by_role[role]
     url = _url(name, kind, cast)
-    user = cast[role]
-    client = api_for(user) if name.startswith("api:") and name not in {"api:schema", "api:docs"} else client_for(user)
-    response = client.get(url)
-    if expected == LOGIN:
-        assert response.status_code == 302, f"{role} GET {url}: {response.status_code}"
-        assert "login" in response["Location"], f"{role} GET {url} redirected to {response['Location']}"
-    else:
-        assert response.status_code == expected, f"{role} GET {url}: {response.status_code}, expected {expected}"
+    wrong = []
+    for role in ROLES:
+        expected = expected_by_role[role]
+        user = cast[role]
+        api = name.startswith("api:") and name not in {"api:schema", "api:docs"}
+        client = api_for(user) if api else client_for(user)
+        response = client.get(url)
+        if expected == LOGIN:
+            if response.status_code != 302 or "login" not in response.get("Location", ""):
+                wrong.append(f"{role}: {response.status_code} {response.get('Location', '')}, expected the login page")
+        elif response.status_code != expected:
+            wrong.append(f"{role}: {response.status_code}, expected {expected}")
+    assert not wrong, f"GET {url}: " + "; ".join(wrong)
 
 
-def test_malformed_patient_id_in_the_api_is_a_404(api_for, coordinator):
+def test_malformed_patient_id_in_the_api_is_a_404(api_for, cast):
     """An id that is not a UUID is simply not found, never a 500."""
-    response = api_for(coordinator).get("/api/v1/patients/not-a-uuid/")
+    response = api_for(cast["coordinator"]).get("/api/v1/patients/not-a-uuid/")
     assert response.status_code == 404
 
 
-def test_another_centres_patient_is_404_even_for_a_coordinator_who_knows_the_id(
-    api_for, client_for, coordinator, other_centre_patient
-):
+def test_another_centres_patient_is_404_even_for_a_coordinator_who_knows_the_id(api_for, client_for, cast):
     """Knowing another centre's patient id reveals nothing: the page and the API both say 404."""
+    coordinator, other_centre_patient = cast["coordinator"], cast["_other_centre_patient"]
     assert api_for(coordinator).get(f"/api/v1/patients/{other_centre_patient.uuid}/").status_code == 404
     assert client_for(coordinator).get(f"/patients/{other_centre_patient.uuid}/").status_code == 404

@@ -107,6 +107,7 @@ def test_the_reminder_is_sent_once_and_not_at_all_if_the_dose_was_given_first(tr
     assert dispatch_at("2026-11-30T07:40:00+01:00").sent == 0
 
 
+@pytest.mark.slow  # 30 months of planning and sending
 def test_every_dose_of_the_schedule_is_reminded_from_day0_to_month_30(transplanted):
     """Weekly planning over 30 months, each dose given on its due date: every dose gets its reminder once."""
     moment = at("2026-09-12T06:00:00+02:00")

@@ -11,7 +11,7 @@ from recovery.celery import app as celery_app
 from recovery.models import Heartbeat
 from tests.celery_processes import outputs, start_celery_fixture, start_worker, wait_for  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.services
+pytestmark = pytest.mark.services(needs="a real Redis and Celery worker and beat processes")
 
 HEARTBEAT_TASK = "recovery.tasks.record_heartbeat"
 

@@ -21,11 +21,11 @@ from recovery.clinical.triage import SYMPTOM_CODES
 from recovery.models import SymptomReport
 from tests.factories import transplant
 
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+# Hundreds of generated requests: part of `make test`, not of the quicker `make check`.
+pytestmark = pytest.mark.slow
+
+# The number of examples comes from the Hypothesis profile (tests/conftest.py): a few locally, 150 in CI.
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 REPORT_FIELDS = ["recorded_at", "temperature_c", "symptoms", "notes", "feels_urgent"]
 

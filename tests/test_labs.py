@@ -416,38 +416,6 @@ def test_the_patient_reads_their_cd4_in_plain_words(client_for, patient):
     )
 
 
-def test_the_demo_has_realistic_count_curves_and_matching_proposals(settings):
-    """seed_demo: the Day +9 demo patient is still below 0.5 (no proposal); engrafted patients' counts give their
-    recorded date; one patient in aplasia has a proposal waiting; long-followed patients have CD4 over two years."""
-    from django.core.management import call_command
-
-    from recovery.models import Patient
-
-    settings.DEBUG = True
-    call_command("seed_demo", patients=15)
-    demo = Patient.objects.get(user__username="patient")
-    status = engraftment_proposal(demo)
-    assert status.day == 9
-    assert status.neutrophil.proposed is None
-    assert status.latest_anc[1] < 0.5
-    assert status.nadir_started is not None
-    matched = waiting = 0
-    for patient in Patient.objects.filter(hospital_number__startswith="SYN-", episode__reinfusion_date__isnull=False):
-        status = engraftment_proposal(patient)
-        if status.neutrophil.recorded:
-            assert status.neutrophil.proposed == status.neutrophil.recorded, patient.hospital_number
-            assert 10 <= (status.neutrophil.recorded - status.day0).days <= 13
-            matched += 1
-        elif status.neutrophil.awaiting_confirmation:
-            waiting += 1
-    assert matched >= 5
-    assert waiting == 1
-    long_followed = LabResult.objects.filter(test="cd4", patient__hospital_number__startswith="SYN-")
-    assert long_followed.values("patient").distinct().count() >= 3
-    call_command("seed_demo", patients=15)  # again: nothing added twice
-    assert LabResult.objects.filter(patient=demo).count() == LabResult.objects.filter(patient=demo).distinct().count()
-
-
 def test_confirming_a_late_engraftment_resolves_the_delayed_engraftment_alert(patient, clinician):
     """Day +23 without engraftment has raised the alert; the clinician confirms engraftment on Day +22 and
     the alert is resolved with that answer in its note."""

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Each case starts a Python process: part of `make test`, not of the quicker `make check`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

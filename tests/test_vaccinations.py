@@ -338,16 +338,3 @@ def test_the_patient_home_page_links_to_the_plan_within_its_query_budget(
 def test_a_patient_without_day0_gets_a_friendly_page(client_for, patient, clock):
     html = client_for(patient.user).get(reverse("recovery:my-vaccinations")).content.decode()
     assert "Your plan starts from the day of your transplant" in html
-
-
-def test_the_demo_has_vaccinations_given_and_due(settings, db):
-    """seed_demo gives the long-followed synthetic patients their doses, leaving some due or overdue."""
-    from django.core.management import call_command
-
-    from recovery.models import Patient, ProphylaxisStop
-
-    settings.DEBUG = True
-    call_command("seed_demo", patients=15, stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert VaccinationDose.objects.filter(vaccine="mmr").exists()  # the year-2 and year-6 patients
-    assert doses_due(Patient.objects.all())
-    assert ProphylaxisStop.objects.filter(medication="fluconazole").exists()

@@ -36,7 +36,7 @@ from recovery.clinical.config import OutcomeConfig
 from recovery.clinical.outcomes import required_step, survival_endpoints
 from recovery.clinical.phases import add_months, local_date
 from recovery.clinical.survival import kaplan_meier, survival_at
-from recovery.management.commands.seed_demo import DEMO_CENTRE, FIRST_NAMES, LAST_NAMES
+from recovery.management.commands.seed_demo import COHORT_PREFIX, DEMO_CENTRE, FIRST_NAMES, LAST_NAMES
 from recovery.models import (
     EDSSAssessment,
     MRIScan,
@@ -53,7 +53,7 @@ from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import active_config
 from recovery.services.outcomes import cohort_outcomes
 
-PREFIX = "COH-"
+PREFIX = COHORT_PREFIX
 DEFAULT_PATIENTS = 174
 SEED = 20230925  # the same synthetic cohort on every run
 FIRST_DAY0 = date(2004, 1, 1)

@@ -45,6 +45,7 @@ from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import episode_of, patient_today, save_episode
 
 DEMO_CENTRE = "Demo Transplant Centre"
+COHORT_PREFIX = "COH-"  # hospital numbers of the historical cohort (seed_cohort)
 FIRST_NAMES = [
     "Astrid",
     "Erik",
@@ -359,6 +360,9 @@ class Command(BaseCommand):
         episodes = (
             TransplantEpisode.objects.filter(patient__centre=centre, reinfusion_date__isnull=False)
             .exclude(patient__lab_results__isnull=False)
+            # The historical cohort (seed_cohort, run after this) has outcomes, not labs: without this, a second
+            # run would give its 174 patients years of counts that the first run did not.
+            .exclude(patient__hospital_number__startswith=COHORT_PREFIX)
             .select_related("patient")
         )
         rows, transfusions, confirmations, ebv_patients = [], [], [], []
