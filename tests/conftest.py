@@ -211,11 +211,16 @@ def kept_for_the_module(django_db_blocker):
     """
     from django.db import transaction
 
+    from recovery.models import ProtocolEvent, ProtocolTemplate
+    from recovery.services.protocols import load_default_protocols
+
     with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer.__enter__()
     try:
         with django_db_blocker.unblock():
+            # A transactional test that ran earlier in this process emptied every table, migration data included.
+            load_default_protocols(ProtocolTemplate, ProtocolEvent)
             yield
     finally:
         with django_db_blocker.unblock():

@@ -13,9 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from recovery.models import CareTask, Heartbeat, LabImport, ProtocolEvent, ProtocolTemplate
+from recovery.models import CareTask, Heartbeat, LabImport, ProtocolTemplate
 from recovery.services.audit import AuditContext
-from recovery.services.protocols import load_default_protocols
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import save_episode
 from tests.conftest import FAST_HASHERS, kept_for_the_module
@@ -164,7 +163,6 @@ def _module_cast(django_db_setup, django_db_blocker):
     with kept_for_the_module(django_db_blocker), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
         centre = CentreFactory(name="Uppsala Transplant Centre")
         other_centre = CentreFactory(name="Other Centre")
-        load_default_protocols(ProtocolTemplate, ProtocolEvent)
         coordinator = UserFactory(username="cora", role=Role.COORDINATOR, centres=[centre])
         clinician = UserFactory(username="karl", role=Role.CLINICIAN, centres=[centre])
         patient = patient_with_login(centre=centre, first_name="Pia", last_name="Holmgren")
