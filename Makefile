@@ -1,4 +1,4 @@
-# The two commands of the quick start: `make run` and `make test`.
+# The two commands of the quick start: `make run` and `make test`; `make check` is the inner loop.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,18 @@ MANAGE := $(BIN)/python manage.py
 DEPLOY_ENV := DEBUG=0 SECRET_KEY=$$(printf 'deploy-check-%064d' 0) ALLOWED_HOSTS=recovery.example.org \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/0
 
-.PHONY: run test install lint migrations-check deploy-check schema-check pytest bench clean
+# The tests run in parallel (pytest-xdist; each process has its own test database), a module per process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --basetemp=var/pytest-tmp
+# `make test` also runs the suite on PostgreSQL when one answers here (CI: always, REQUIRE_SERVICES=1).
+POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/recovery_test
+FAST := not e2e and not services and not faults and not slow
+
+# $(call timed,name,command): run a stage and print how long it took.
+timed = @start=$$(date +%s); $(2); status=$$?; printf '\n== %s: %d s\n' "$(1)" $$(( $$(date +%s) - start )); exit $$status
+
+.PHONY: run test check install lint migrations-check deploy-check schema-check pytest pytest-sqlite pytest-postgres \
+	bench bench-seed screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,16 +51,56 @@ schema-check: $(STAMP)
 	mkdir -p var
 	DEBUG=1 $(MANAGE) spectacular --validate --fail-on-warn --file var/openapi.yaml
 
+# The suite on whatever DATABASE_URL says (the embedded SQLite default when unset).
 pytest: $(STAMP)
 	mkdir -p var
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
-test: lint migrations-check deploy-check schema-check pytest
+# The whole suite on the embedded default: SQLite and the filesystem broker. Tests that need PostgreSQL, Redis
+# or Celery worker processes are skipped, each with its reason.
+pytest-sqlite: $(STAMP)
+	mkdir -p var
+	$(call timed,pytest on SQLite,env -u DATABASE_URL -u CELERY_BROKER_URL $(PYTEST) $(PYTEST_ARGS))
+
+# The whole suite on PostgreSQL with the real services (skipped, with a message, when no PostgreSQL answers,
+# unless REQUIRE_SERVICES=1).
+pytest-postgres: $(STAMP)
+	mkdir -p var
+	@if ! $(BIN)/python -c "import psycopg,sys; psycopg.connect(sys.argv[1].rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()" \
+		"$(POSTGRES_TEST_URL)" 2>/dev/null; then \
+		if [ "$$REQUIRE_SERVICES" = 1 ]; then echo "No PostgreSQL at $(POSTGRES_TEST_URL)"; exit 1; fi; \
+		echo "== pytest on PostgreSQL: skipped, no PostgreSQL at $(POSTGRES_TEST_URL) (POSTGRES_TEST_URL)"; exit 0; fi
+	$(call timed,pytest on PostgreSQL,DATABASE_URL=$(POSTGRES_TEST_URL) $(PYTEST) $(PYTEST_ARGS))
+
+test: $(STAMP)
+	$(call timed,static checks,$(MAKE) --no-print-directory lint migrations-check deploy-check schema-check)
+	$(MAKE) --no-print-directory pytest-sqlite
+	$(MAKE) --no-print-directory pytest-postgres
+
+# The inner loop: lint, the clinical rules and the fast database tests, on SQLite, in parallel.
+check: $(STAMP)
+	mkdir -p var
+	$(call timed,make check,$(BIN)/ruff check . && $(BIN)/ruff format --check . && \
+		env -u DATABASE_URL -u CELERY_BROKER_URL $(PYTEST) -q -m "$(FAST)" $(PYTEST_ARGS))
 
 # Reminder delivery through a real worker vs the bare Celery task rate (PostgreSQL and Redis needed;
 # see bench/reminders.py). BENCH_ARGS="--count 10000" for a quick run.
 bench: $(STAMP)
 	$(BIN)/python bench/reminders.py $(BENCH_ARGS)
 
+# How long seed_demo takes for a big demo (SQLite unless DATABASE_URL says otherwise). BENCH_ARGS="--patients 500".
+bench-seed: $(STAMP)
+	$(BIN)/python bench/seed_demo.py $(BENCH_ARGS)
+
+# The README's screenshots. The browser tests save theirs only under var/screenshots/; this runs them afresh,
+# then copies into docs/screenshots/ exactly the images that README.md's Screenshots section shows
+# (tests/e2e/docs_screenshots.py).
+screenshots: $(STAMP)
+	rm -rf var/screenshots
+	mkdir -p var
+	REQUIRE_SERVICES=1 $(BIN)/pytest -m e2e -p no:randomly tests/e2e
+	$(BIN)/python -m tests.e2e.docs_screenshots
+
 clean:
-	rm -rf var/broker var/broker-control var/celerybeat-schedule* var/screenshots
+	rm -rf var/broker var/broker-control var/celerybeat-schedule* var/screenshots var/pytest-tmp var/pytest-cache \
+		var/hypothesis

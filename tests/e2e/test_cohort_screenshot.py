@@ -10,8 +10,6 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from recovery.models import ProtocolEvent, ProtocolTemplate
-from recovery.services.protocols import load_default_protocols
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
 from tests.factories import CentreFactory, UserFactory
@@ -22,7 +20,6 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def karl(transactional_db):
-    load_default_protocols(ProtocolTemplate, ProtocolEvent)  # a transactional test may have emptied the table
     centre = CentreFactory(name="Uppsala Transplant Centre")
     generated_cohort(centre, 40)
     return UserFactory(username="karl", first_name="Karl", role=Role.CLINICIAN, centres=[centre], password=PASSWORD)

@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Role
 from recovery.models import Patient, TimelineEvent
+from recovery.services.timeline import patient_today
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
 from tests.factories import CentreFactory, UserFactory
@@ -15,7 +15,7 @@ from tests.factories import CentreFactory, UserFactory
 pytestmark = pytest.mark.e2e
 
 
-def test_coordinator_enrols_a_patient_sets_dates_and_the_patient_sees_their_day(page, live_server, transactional_db):
+def test_coordinator_enrols_a_patient_sets_dates_and_the_patient_sees_their_day(page, phone, transactional_db):
     """From an empty centre to a patient on Day +9 who sees the same Day on their own phone."""
     centre = CentreFactory(name="Uppsala Transplant Centre", phone_24h="+46 18 611 00 00")
     UserFactory(username="cora", first_name="Cora", role=Role.COORDINATOR, centres=[centre], password=PASSWORD)
@@ -35,8 +35,9 @@ def test_coordinator_enrols_a_patient_sets_dates_and_the_patient_sees_their_day(
     page.get_by_label("Baseline EDSS").fill("3.5")
     page.get_by_role("button", name="Enrol patient").click()
     expect(page.get_by_text("Maja Lind is enrolled.")).to_be_visible()
+    patient = Patient.objects.get(hospital_number="UAS-77")
 
-    today = timezone.localdate()
+    today = patient_today(patient)  # the Day shown counts in the patient's zone, not the server's (UTC)
     page.get_by_role("link", name="Transplant dates").first.click()
     page.get_by_label("Regimen (protocol)").select_option(label="Cy/ATG")
     day0 = today - timedelta(days=9)
@@ -54,17 +55,11 @@ def test_coordinator_enrols_a_patient_sets_dates_and_the_patient_sees_their_day(
     expect(page.get_by_test_id("phase")).to_have_text("Aplasia")
     expect(page.get_by_role("heading", name="What comes next")).to_be_visible()
     expect(page.get_by_text("Clinic visit (Day +30)")).to_be_visible()
-    patient = Patient.objects.get(hospital_number="UAS-77")
     assert TimelineEvent.objects.filter(episode__patient=patient).count() > 50
     screenshot(page, "coordinator-timeline")
 
     patient.user = UserFactory(username="maja", first_name="Maja", role=Role.PATIENT, password=PASSWORD)
     patient.save()
-    context = page.context.browser.new_context(
-        base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True
-    )
-    phone = context.new_page()
-    phone.goto("/accounts/login/")
+    open_login(phone)
     sign_in(phone, "maja", PASSWORD)
     expect(phone.get_by_text("Day +9").first).to_be_visible()
-    context.close()

@@ -5,69 +5,32 @@ Karl opens Pia's "Labs & engraftment" page on Day +12: the counts so far show th
 page proposes Day +10. He confirms it; Pia leaves aplasia. Then the immune reconstitution page, and Pia's own
 "your immune system's recovery" page on her phone.
 
-Screenshots: labs-engraftment (proposal shown), labs-engraftment-confirmed, immune-reconstitution, my-immune.
+Screenshots (var/screenshots/): labs-engraftment (proposal shown; phone and desktop), labs-engraftment-confirmed and
+immune-reconstitution (desktop), my-immune (phone and desktop).
 """
 
-import shutil
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from recovery.models import LabResult, ProtocolEvent, ProtocolTemplate
+from recovery.models import LabResult
 from recovery.services.labs import engraftment_proposal
-from recovery.services.protocols import load_default_protocols
 from recovery.services.timeline import patient_today
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import charts_drawn, screenshot
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
 from tests.factories import CentreFactory, UserFactory, patient_with_login, transplant
 
 pytestmark = pytest.mark.e2e
 
-DOCS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 ANC = {-3: 3.1, 0: 2.0, 1: 1.3, 2: 0.7, 3: 0.3, 4: 0.12, 5: 0.04, 6: 0.02, 7: 0.02, 8: 0.08, 9: 0.3, 10: 0.6, 11: 0.8}
 PLATELETS = {-3: 210, 0: 150, 1: 120, 2: 85, 3: 50, 4: 30, 5: 18, 6: 12, 7: 9, 8: 14, 9: 17, 10: 19, 11: 22}
 
 
-def _charts_drawn(page) -> None:
-    page.wait_for_function(
-        "() => window.Chart && document.querySelectorAll('canvas').length > 0 && "
-        "[...document.querySelectorAll('canvas')].every((c) => Chart.getChart(c))"
-    )
-
-
-def _shot(page, name: str, *, width: int, height: int, docs_name: str | None = None, mobile=False) -> Path:
-    """A full-page PNG of the current page at one size, in var/screenshots (and docs/screenshots if named)."""
-    directory = Path(settings.VAR_DIR) / "screenshots"
-    directory.mkdir(parents=True, exist_ok=True)
-    context = page.context.browser.new_context(
-        storage_state=page.context.storage_state(),
-        viewport={"width": width, "height": height},
-        is_mobile=mobile,
-        device_scale_factor=2 if mobile else 1,
-    )
-    try:
-        shot = context.new_page()
-        shot.goto(page.url)
-        if shot.locator("canvas").count():
-            _charts_drawn(shot)
-        path = directory / f"{name}.png"
-        shot.screenshot(path=str(path), full_page=True)
-    finally:
-        context.close()
-    if docs_name:
-        DOCS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, DOCS / docs_name)
-    return path
-
-
 @pytest.fixture
 def cast(transactional_db):
-    load_default_protocols(ProtocolTemplate, ProtocolEvent)
     centre = CentreFactory(name="Uppsala Transplant Centre", phone_24h="+46 18 611 00 00")
     karl = UserFactory(
         username="karl", first_name="Karl", last_name="Wiberg", role=Role.CLINICIAN, centres=[centre], password=PASSWORD
@@ -118,9 +81,8 @@ def test_a_clinician_enters_a_panel_and_confirms_engraftment(page, live_server, 
     expect(status).to_contain_text("Proposed")
     expect(status).to_contain_text("Day +10")
     assert engraftment_proposal(pia).neutrophil.proposed == day0 + timedelta(days=10)
-    _charts_drawn(page)
-    _shot(page, "labs-engraftment-desktop", width=1280, height=900, docs_name="labs-engraftment.png")
-    screenshot(page, "labs-engraftment", then=_charts_drawn)
+    charts_drawn(page)
+    screenshot(page, "labs-engraftment", then=charts_drawn)
 
     page.get_by_test_id("confirm-neutrophil").click()
     expect(page.get_by_role("alert").first).to_contain_text("Neutrophil engraftment confirmed")
@@ -128,7 +90,7 @@ def test_a_clinician_enters_a_panel_and_confirms_engraftment(page, live_server, 
     expect(page.get_by_test_id("phase")).to_have_text("Early recovery")
     pia.refresh_from_db()
     assert pia.episode.neutrophil_engraftment_date == day0 + timedelta(days=10)
-    _shot(page, "labs-engraftment-confirmed-desktop", width=1280, height=900)
+    screenshot(page, "labs-engraftment-confirmed", then=charts_drawn, sizes=("desktop",))
 
     page.goto(f"/patients/{pia.uuid}/")
     expect(page.get_by_test_id("phase")).to_have_text("Early recovery")
@@ -137,7 +99,6 @@ def test_a_clinician_enters_a_panel_and_confirms_engraftment(page, live_server, 
 @pytest.fixture
 def followed(transactional_db):
     """Pia, two years after Day 0, with CD4, CD19, IgG and viral loads recorded along the way."""
-    load_default_protocols(ProtocolTemplate, ProtocolEvent)
     centre = CentreFactory(name="Uppsala Transplant Centre", phone_24h="+46 18 611 00 00")
     karl = UserFactory(username="karl", first_name="Karl", role=Role.CLINICIAN, centres=[centre], password=PASSWORD)
     pia = patient_with_login(centre=centre, first_name="Pia", last_name="Holmgren", hospital_number="UAS-1001")
@@ -164,8 +125,8 @@ def test_immune_reconstitution_for_the_clinician_and_in_plain_words_for_the_pati
     sign_in(page, "karl", PASSWORD)
     page.goto(f"/patients/{pia.uuid}/immune/")
     expect(page.get_by_test_id("cd4-status")).to_contain_text("below 0.2")
-    _charts_drawn(page)
-    _shot(page, "immune-reconstitution-desktop", width=1280, height=900, docs_name="immune-reconstitution.png")
+    charts_drawn(page)
+    screenshot(page, "immune-reconstitution", then=charts_drawn, sizes=("desktop",))
 
     page.context.clear_cookies()
     open_login(page)
@@ -174,5 +135,4 @@ def test_immune_reconstitution_for_the_clinician_and_in_plain_words_for_the_pati
     page.get_by_test_id("my-immune-link").click()
     expect(page.get_by_test_id("my-cd4-text")).to_contain_text("Your CD4 cells, which fight infections, are at 0.17")
     expect(page.get_by_test_id("my-cd4-text")).to_contain_text("waits for 0.2")
-    _shot(page, "my-immune-phone", width=390, height=844, mobile=True, docs_name="my-immune.png")
-    screenshot(page, "my-immune", then=_charts_drawn)
+    screenshot(page, "my-immune", then=charts_drawn)

@@ -16,12 +16,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from recovery.models import Alert, AlertStatus, ProtocolEvent, ProtocolTemplate
+from recovery.models import Alert, AlertStatus
 from recovery.services.audit import AuditContext
-from recovery.services.protocols import load_default_protocols
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import patient_today
-from tests.e2e.conftest import VIEWPORTS, screenshot
+from tests.e2e.conftest import charts_drawn, screenshot
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
 from tests.factories import CentreFactory, PatientFactory, UserFactory, transplant
 
@@ -33,7 +32,6 @@ UNIT_PHONE = "+46 18 611 00 00"
 @pytest.fixture
 def cast(transactional_db):
     """Pia on Day +5 (with a login), Olle with a routine alert already waiting, and Karl, their clinician."""
-    load_default_protocols(ProtocolTemplate, ProtocolEvent)  # a transactional test may have emptied the table
     centre = CentreFactory(name="Uppsala Transplant Centre", phone_24h=UNIT_PHONE)
     user = UserFactory(username="pia", first_name="Pia", role=Role.PATIENT, password=PASSWORD)
     pia = PatientFactory(user=user, centre=centre, first_name="Pia", last_name="Holmgren", hospital_number="U123456")
@@ -48,15 +46,6 @@ def cast(transactional_db):
     )
     karl = UserFactory(username="karl", first_name="Karl", role=Role.CLINICIAN, centres=[centre], password=PASSWORD)
     return {"pia": pia, "olle": olle, "karl": karl, "centre": centre}
-
-
-@pytest.fixture
-def phone(browser, live_server, transactional_db):
-    context = browser.new_context(base_url=live_server.url, **VIEWPORTS["phone"])
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 def test_a_fever_on_day_5_reaches_the_top_of_the_clinicians_queue(page, phone, live_server, cast):
@@ -151,7 +140,7 @@ def test_the_clinicians_pages_about_the_alert(page, live_server, cast):
     expect(page.locator("#alert-chart")).to_be_visible()
     expect(page.get_by_test_id("report-table").locator("tbody tr")).to_have_count(4)
     assert page.evaluate("Chart.getChart('temperature-chart').data.datasets[1].data[0].y") == 38.0
-    screenshot(page, "clinician-patient-review", then=lambda p: p.wait_for_timeout(300))
+    screenshot(page, "clinician-patient-review", then=charts_drawn)
 
     page.goto(f"/alerts/{alert.uuid}/")
     expect(page.get_by_test_id("history-row")).to_have_count(2)  # raised at 38.1, updated at 38.4

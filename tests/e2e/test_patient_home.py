@@ -6,17 +6,13 @@ call button in its own place at the end), plus the phone's first screen as the p
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from recovery.models import ProtocolEvent, ProtocolTemplate
-from recovery.services.protocols import load_default_protocols
 from recovery.services.timeline import patient_today
-from tests.e2e.conftest import VIEWPORTS, screenshot
+from tests.e2e.conftest import VIEWPORTS, screenshot, screenshot_in_place
 from tests.factories import CentreFactory, PatientFactory, UserFactory, transplant
 
 pytestmark = pytest.mark.e2e
@@ -28,23 +24,12 @@ UNIT_PHONE = "+46 18 611 00 00"
 @pytest.fixture
 def pia_on_day_9(transactional_db):
     """Pia, a patient on Day +9 of a Cy/ATG transplant (in aplasia), with a login."""
-    load_default_protocols(ProtocolTemplate, ProtocolEvent)  # a transactional test may have emptied the table
     centre = CentreFactory(name="Uppsala Transplant Centre", phone_24h=UNIT_PHONE)
     user = UserFactory(username="pia", first_name="Pia", role=Role.PATIENT, password=PASSWORD)
     patient = PatientFactory(user=user, centre=centre, first_name="Pia", last_name="Holmgren")
     day0 = patient_today(patient) - timedelta(days=9)
     transplant(patient, day0, mobilised_days_before=35, collected_days_before=25)
     return patient
-
-
-@pytest.fixture
-def phone(browser, live_server, transactional_db):
-    """A page the size of a phone, in its own browser context."""
-    context = browser.new_context(base_url=live_server.url, **VIEWPORTS["phone"])
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 def call_bar_in_place(page) -> None:
@@ -90,7 +75,7 @@ def test_a_patient_on_day_9_sees_the_day_the_phase_and_the_call_button_on_a_phon
 
     screenshot(phone, "patient-home", then=call_bar_in_place)
     phone.mouse.wheel(0, -5000)
-    phone.screenshot(path=str(Path(settings.VAR_DIR) / "screenshots" / "patient-home-first-screen-phone.png"))
+    screenshot_in_place(phone, "patient-home-first-screen", "phone", full_page=False)
 
 
 def test_a_patient_can_create_a_calendar_address_and_copy_it(phone, live_server, pia_on_day_9):

@@ -2,7 +2,10 @@
 desktop works the task list and reads a patient's delivery log.
 
 Screenshots are saved under var/screenshots/ (my-inbox, my-reminders, tasks, reminders-log) at phone and desktop
-sizes; docs/screenshots/my-reminders.png and reminders-log.png are copies of the phone and desktop ones.
+sizes.
+
+What has been missed depends on the hour: both tests run at 13:00 Stockholm time (`fixed_time_of_day`), when this
+morning's 08:00 check-in has been missed long enough (two hours' grace, then two more) to be a coordinator's task.
 """
 
 import re
@@ -14,13 +17,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from recovery.models import Channel, Notification, NotificationKind, ProtocolEvent, ProtocolTemplate
+from recovery.models import Channel, Notification, NotificationKind
 from recovery.services.audit import AuditContext
 from recovery.services.notifications import dispatch_due
-from recovery.services.protocols import load_default_protocols
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import patient_today
-from tests.e2e.conftest import VIEWPORTS, screenshot
+from tests.e2e.conftest import screenshot
 from tests.e2e.test_login_per_role import PASSWORD, UNIT_PHONE, open_login, sign_in
 from tests.e2e.test_patient_home import call_bar_in_place
 from tests.factories import CentreFactory, PatientFactory, UserFactory, transplant
@@ -30,7 +32,6 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def centre(transactional_db):
-    load_default_protocols(ProtocolTemplate, ProtocolEvent)  # a transactional test may have emptied the table
     return CentreFactory(name="Uppsala Transplant Centre", phone_24h=UNIT_PHONE)
 
 
@@ -40,8 +41,14 @@ def cora(centre):
 
 
 @pytest.fixture
-def pia(centre, cora):
-    """Pia, on Day +5, whose reminders were planned yesterday: she answered one check-in and missed others."""
+def pia(centre, cora, fixed_time_of_day):
+    """Pia, on Day +5, whose reminders were planned 26 hours ago: she answered one check-in and missed the next.
+
+    At 13:00 (Stockholm, as every time here) that is: planned yesterday at 11:00, so the first check-in is
+    yesterday's 20:00, which she answered; this morning's 08:00 one she missed, and four hours later (twice the
+    high-risk grace) it became a task for the coordinator. At other hours the outcome differs (between 10:00 and
+    12:00, and 22:00 and midnight, the only missed check-in is not yet a task), hence the fixed time of day.
+    """
     user = UserFactory(username="pia", first_name="Pia", role=Role.PATIENT, password=PASSWORD)
     patient = PatientFactory(
         user=user, centre=centre, first_name="Pia", last_name="Holmgren", hospital_number="UAS-1042"
@@ -63,15 +70,6 @@ def pia(centre, cora):
         )
     dispatch_due(now=now)
     return patient
-
-
-@pytest.fixture
-def phone(browser, live_server, transactional_db):
-    context = browser.new_context(base_url=live_server.url, **VIEWPORTS["phone"])
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 def test_a_patient_on_a_phone_reads_the_inbox_and_changes_reminder_settings(phone, live_server, pia):
