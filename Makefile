@@ -70,7 +70,10 @@ pytest-postgres: $(STAMP)
 		"$(POSTGRES_TEST_URL)" 2>/dev/null; then \
 		if [ "$$REQUIRE_SERVICES" = 1 ]; then echo "No PostgreSQL at $(POSTGRES_TEST_URL)"; exit 1; fi; \
 		echo "== pytest on PostgreSQL: skipped, no PostgreSQL at $(POSTGRES_TEST_URL) (POSTGRES_TEST_URL)"; exit 0; fi
-	$(call timed,pytest on PostgreSQL,DATABASE_URL=$(POSTGRES_TEST_URL) $(PYTEST) $(PYTEST_ARGS))
+	$(call timed,pytest on PostgreSQL,DATABASE_URL=$(POSTGRES_TEST_URL) $(PYTEST) -m "not faults" $(PYTEST_ARGS))
+	@# The fault tests time real worker, beat and Redis processes: alone, not beside another test process.
+	$(call timed,fault tests on PostgreSQL,DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest -p no:xdist \
+		--basetemp=var/pytest-tmp-faults -m faults $(PYTEST_ARGS))
 
 test: $(STAMP)
 	$(call timed,static checks,$(MAKE) --no-print-directory lint migrations-check deploy-check schema-check)
