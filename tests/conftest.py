@@ -26,6 +26,9 @@ from tests.factories import CentreFactory, UserFactory, patient_with_login
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
 
+# Quick hashing for users made in tests; PBKDF2 still checks the demo passwords a seed made earlier.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
 # Property tests: a few examples on a developer's machine, more in CI (HYPOTHESIS_PROFILE=ci in .ci/run).
 _HYPOTHESIS = {
     "deadline": None,
@@ -195,10 +198,6 @@ def redis_url():
 def require_postgres(db):
     if connection.vendor != "postgresql":
         service_unavailable(f"PostgreSQL (DATABASE_URL points at {connection.vendor})")
-
-
-# Quick hashing for users made in tests; PBKDF2 still checks the demo passwords a seed made earlier.
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
 
 @contextlib.contextmanager

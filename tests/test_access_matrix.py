@@ -13,12 +13,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from recovery.models import CareTask, Heartbeat, LabImport, ProtocolTemplate
+from recovery.models import CareTask, Heartbeat, LabImport
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
-from recovery.services.timeline import save_episode
 from tests.conftest import FAST_HASHERS, kept_for_the_module
-from tests.factories import CentreFactory, UserFactory, patient_with_login
+from tests.factories import CentreFactory, UserFactory, patient_with_login, transplant
 
 # Every URL for every role: part of `make test`, not of the quicker `make check`.
 pytestmark = pytest.mark.slow
@@ -173,18 +172,9 @@ def _module_cast(django_db_setup, django_db_blocker):
         other_centre_clinician = UserFactory(username="other-clinician", role=Role.CLINICIAN, centres=[other_centre])
         other_centre_patient = patient_with_login(centre=other_centre, first_name="Bo", last_name="Ek")
         Heartbeat.objects.create(name="beat", beat_at=timezone.now())
-        today = timezone.localdate()
-        save_episode(
-            context=AuditContext.system("tests"),
-            patient=patient,
-            fields={
-                "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
-                "mobilisation_date": today - timedelta(days=30),
-                "apheresis_date": today - timedelta(days=20),
-                "conditioning_start_date": today - timedelta(days=10),
-                "reinfusion_date": today - timedelta(days=5),
-            },
-        )
+        # Day +5 today (the factory's helper, which saves the episode through the service).
+        day0 = timezone.localdate() - timedelta(days=5)
+        transplant(patient, day0, mobilised_days_before=25, collected_days_before=15, conditioning_days_before=5)
         outcome = record_symptom_report(
             context=AuditContext.system("tests"),
             patient=patient,
