@@ -98,6 +98,8 @@ def test_the_queue_refreshes_in_place(page, live_server, cast):
     open_login(page)
     sign_in(page, "karl", PASSWORD)
     expect(page.get_by_test_id("queue-row")).to_have_count(1)
+    # The rows are in the DOM before the script at the page's end has run.
+    page.wait_for_function("() => window.htmx !== undefined")
     page.evaluate("window.__notReloaded = true")
 
     record_symptom_report(
@@ -139,6 +141,7 @@ def test_the_clinicians_pages_about_the_alert(page, live_server, cast):
     expect(page.locator("#symptom-chart")).to_be_visible()
     expect(page.locator("#alert-chart")).to_be_visible()
     expect(page.get_by_test_id("report-table").locator("tbody tr")).to_have_count(4)
+    page.wait_for_function("() => window.Chart !== undefined && Chart.getChart('temperature-chart') !== undefined")
     assert page.evaluate("Chart.getChart('temperature-chart').data.datasets[1].data[0].y") == 38.0
     screenshot(page, "clinician-patient-review", then=charts_drawn)
 
