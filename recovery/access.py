@@ -18,7 +18,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import Centre, Role, User
-from recovery.models import Alert, CareTask, LabImport, Patient
+from recovery.models import Alert, CareTask, LabImport, Patient, Relapse
 
 
 class Action(StrEnum):
@@ -179,6 +179,16 @@ def visible_care_tasks(user: User) -> QuerySet[CareTask]:
 def get_care_task(user: User, task_id) -> CareTask:
     """A task about a patient the user may see (else 404), for a role that works the task list (else 403)."""
     return _about_visible_patient(user, CareTask, task_id, Action.WORK_TASKS, "task")
+
+
+def get_relapse(user: User, patient_id, relapse_id, action: Action = Action.VIEW_PATIENT) -> Relapse:
+    """A relapse of the patient `patient_id`: 404 unless the user may see that patient and the relapse is theirs,
+    403 for a role that may not perform `action`."""
+    patient = get_patient(user, patient_id, action)
+    try:
+        return patient.relapses.select_related("patient__centre").get(uuid=uuid.UUID(str(relapse_id)))
+    except (ValueError, Relapse.DoesNotExist):
+        raise Http404("No such relapse.") from None
 
 
 def get_lab_import(user: User, import_id) -> LabImport:

@@ -13,6 +13,7 @@ from recovery.models import (
     ReminderSettings,
     TransplantEpisode,
 )
+from recovery.services.timeline import regenerate_centre_timelines
 
 
 @admin.register(Patient)
@@ -81,6 +82,9 @@ class CentreConfigurationAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        if not change:
+            # The rule-dated timeline events (vaccinations, prophylaxis reviews) follow the new version.
+            regenerate_centre_timelines(centre_id=obj.centre_id)
 
 
 @admin.register(Alert)

@@ -32,10 +32,17 @@ class VaccinationForm(forms.Form):
         widget=DateInput(),
         error_messages={"invalid": "Enter the date as YYYY-MM-DD, e.g. 2026-05-14."},
     )
-    immunosuppressed = forms.BooleanField(
-        label="On immunosuppressive treatment now",
+    # A question, not a tick box: an unticked box would read as "no". Left unanswered it is None, and the rule
+    # (recovery.clinical.vaccination.check_vaccination) refuses a live vaccine until it is answered.
+    immunosuppressed = forms.TypedChoiceField(
+        label="Is the patient on immunosuppressive treatment now?",
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda answer: answer == "yes",
+        empty_value=None,
         required=False,
-        help_text="Live vaccines (MMR, varicella) are refused while it is ticked.",
+        widget=forms.RadioSelect,
+        help_text="Needed for live vaccines (MMR, varicella): they are refused unless the answer is no.",
+        error_messages={"invalid_choice": "Answer yes or no."},
     )
     note = forms.CharField(label="Note (batch, site)", required=False, max_length=300)
 

@@ -55,7 +55,8 @@ class LabPanelForm(_LocalTimeMixin, forms.Form):
         required=False,
         widget=LocalDateTimeInput(attrs={"class": "form-control"}),
         input_formats=LOCAL_FORMATS,
-        help_text="Only if platelets were transfused: the 7 days after a transfusion do not count for engraftment.",
+        help_text="Only if platelets were transfused: platelet counts from the day of a transfusion to 6 days after it "
+        "do not count towards engraftment.",
     )
 
     def __init__(self, *args, patient_timezone: str, config: LabConfig, **kwargs):

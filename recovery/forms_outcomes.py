@@ -1,7 +1,8 @@
-"""The three small forms of the patient's outcome page: an EDSS assessment, a relapse and an MRI scan.
+"""The small forms of the patient's outcome page: an EDSS assessment, a relapse, an MRI scan, and a clinician's
+classification of a recorded relapse (relapse or pseudo-relapse).
 
 Each binds and checks what was typed; the services in `recovery.services.outcomes` check the record as a whole
-and save it. All three post to the same page; a hidden field `form` (edss, relapse or mri) says which one.
+and save it. All post to the same page; a hidden field `form` (edss, relapse, mri or classify) says which one.
 """
 
 from crispy_forms.helper import FormHelper
@@ -9,7 +10,7 @@ from crispy_forms.layout import HTML, Column, Layout, Row, Submit
 from django import forms
 
 from recovery.forms import DateInput
-from recovery.models.outcomes import MS_DOMAINS
+from recovery.models.outcomes import MS_DOMAINS, RelapseClassification
 from recovery.validators import validate_edss
 
 FORM_FIELD = "form"  # the hidden field naming the form that was posted
@@ -112,4 +113,26 @@ class MRIForm(forms.Form):
         )
 
 
-OUTCOME_FORMS: dict[str, type[forms.Form]] = {form.kind: form for form in (EDSSForm, RelapseForm, MRIForm)}
+class RelapseClassificationForm(forms.Form):
+    """One relapse row's "relapse or pseudo-relapse?" control; the template draws it in the relapse table."""
+
+    kind = "classify"
+
+    relapse = forms.UUIDField(widget=forms.HiddenInput, error_messages={"invalid": "Choose a relapse from the list."})
+    classification = forms.ChoiceField(
+        label="The team's call",
+        choices=RelapseClassification.choices,
+        error_messages={
+            "required": "Choose whether this was a relapse or a pseudo-relapse.",
+            "invalid_choice": "Choose whether this was a relapse or a pseudo-relapse.",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "classify_%s")
+        super().__init__(*args, **kwargs)
+
+
+OUTCOME_FORMS: dict[str, type[forms.Form]] = {
+    form.kind: form for form in (EDSSForm, RelapseForm, MRIForm, RelapseClassificationForm)
+}

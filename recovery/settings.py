@@ -254,6 +254,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set that two fields share (neutrophil and platelet engraftment state).
+    "ENUM_NAME_OVERRIDES": {"EngraftmentStateEnum": "recovery.services.labs.ENGRAFTMENT_STATES"},
 }
 
 # Celery. Redis is the production broker. With DEBUG on and no broker named, kombu's

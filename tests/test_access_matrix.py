@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from recovery.models import CareTask, Heartbeat, LabImport
+from recovery.models import CareTask, Heartbeat, LabImport, Relapse
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
 from tests.conftest import FAST_HASHERS, kept_for_the_module
@@ -123,6 +123,7 @@ MATRIX = {
     "api:alert-list": (None, _row(401, 200, 200, 403, 403, 200, 200)),
     "api:edss": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:relapses": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "api:relapse-detail": ("relapse", _signed_in(405, anonymous=401)),  # PATCH only
     "api:mri": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:outcomes": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
     "api:notifications": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
@@ -190,6 +191,7 @@ def _module_cast(django_db_setup, django_db_blocker):
             created_at=timezone.now(),
         )
         lab_import = LabImport.objects.create(centre=patient.centre, uploaded_by=coordinator, filename="labs.csv")
+        relapse = Relapse.objects.create(patient=patient, onset_date=day0 + timedelta(days=2))
         yield {
             "anonymous": None,
             "coordinator": coordinator,
@@ -204,6 +206,7 @@ def _module_cast(django_db_setup, django_db_blocker):
             "_alert": outcome.alert,
             "_task": task,
             "_lab_import": lab_import,
+            "_relapse": relapse,
         }
 
 
@@ -223,6 +226,8 @@ def _url(name, kind, cast):
         return reverse(name, kwargs={"report_id": cast["_report"].uuid})
     if kind == "alert":
         return reverse(name, kwargs={"alert_id": cast["_alert"].uuid})
+    if kind == "relapse":
+        return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "relapse_id": cast["_relapse"].uuid})
     if kind == "lab_import":
         return reverse(name, kwargs={"import_id": cast["_lab_import"].uuid})
     if kind == "task":

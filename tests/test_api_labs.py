@@ -64,12 +64,16 @@ def test_posting_the_same_sample_again_is_a_200_and_adds_nothing(api_for, coordi
     ("payload", "field", "message"),
     [
         ({"test": "ferritin", "value": 1}, "test", "Unknown test"),
-        ({"test": "anc", "value": 40000}, "value", "plausible range"),
+        ({"test": "anc", "value": 40000}, "value", "40000 cells/µL is 40 \u00d710^9/L"),
+        ({"test": "anc", "value": 60}, "value", "An ANC of 60 \u00d710^9/L is not possible"),
+        ({"test": "anc", "value": "50.01"}, "value", "did you mean 0.05001?"),
+        ({"test": "cd4", "value": 250}, "value", "250 cells/µL is 0.25 \u00d710^9/L — did you mean 0.25?"),
         ({"test": "anc", "value": "lots"}, "value", "not a number"),
         ({"test": "anc", "value": True}, "value", "number"),
         ({"test": "anc", "value": [1]}, "value", "number"),
         ({"test": "anc", "value": 1, "unit": "mmol/L"}, "unit", "send it in x10^9/L"),
-        ({"test": "igg", "value": 900, "unit": "g/dL"}, "value", "plausible range"),
+        ({"test": "igg", "value": 900, "unit": "g/dL"}, "value", "(Sent as 900 g/dL.)"),
+        ({"test": "anc", "value": 40000, "unit": "10^3/uL"}, "value", "did you mean 40? (Sent as 40000 10^3/uL.)"),
         ({"test": "anc", "value": 1, "collected_at": "2025-03-10T08:00:00"}, "collected_at", "time zone"),
         ({"test": "anc", "value": 1, "collected_at": "2999-03-10T08:00:00+00:00"}, "collected_at", "future"),
         ({"test": "anc", "value": 1, "collected_at": "0001-01-01T00:00:00+05:00"}, "collected_at", "ISO 8601"),
@@ -132,6 +136,41 @@ def test_the_transplant_resource_carries_the_proposed_engraftment_dates(api_for,
     body = api.get(url).json()
     assert body["proposed_neutrophil_engraftment_date"] == (day0 + timedelta(days=10)).isoformat()
     assert body["proposed_platelet_engraftment_date"] is None
+    assert body["neutrophil_engraftment_state"] == "proposed"
+
+
+@pytest.mark.parametrize(("value", "status"), [("50", 201), ("50.0001", 400), ("0", 201), ("-0.0001", 400)])
+def test_the_anc_range_edges(api_for, clinician, patient, value, status):
+    at = _iso(timezone.now() - timedelta(hours=1))
+    response = api_for(clinician).post(
+        _labs(patient), {"test": "anc", "value": value, "collected_at": at}, format="json"
+    )
+    assert response.status_code == status
+
+
+def test_the_transplant_resource_shows_never_below_without_engraftment_flags(api_for, clinician, patient):
+    """ANC never below 0.5 after Day 0: the state is never_below, no proposal, no delayed-engraftment flag."""
+    day0 = patient_today(patient) - timedelta(days=22)
+    transplant(patient, day0)
+    url = f"/api/v1/patients/{patient.uuid}/transplant/"
+    api = api_for(clinician)
+    body = api.get(url).json()
+    assert body["neutrophil_engraftment_state"] == "not_yet"
+    assert body["flags"] == ["delayed_engraftment"]
+    for offset in (0, 3, 7, 10, 14, 21):
+        at = datetime.combine(day0 + timedelta(days=offset), time(7), tzinfo=patient.tz)
+        response = api.post(_labs(patient), {"test": "anc", "value": 1.4, "collected_at": _iso(at)}, format="json")
+        assert response.status_code == 201
+    body = api.get(url).json()
+    assert body["neutrophil_engraftment_state"] == "never_below"
+    assert body["proposed_neutrophil_engraftment_date"] is None
+    assert body["flags"] == []
+    assert body["platelet_engraftment_state"] == "not_yet"
+
+
+def test_the_transplant_resource_state_is_null_without_day0(api_for, clinician, patient):
+    body = api_for(clinician).get(f"/api/v1/patients/{patient.uuid}/transplant/").json()
+    assert body["neutrophil_engraftment_state"] is None
 
 
 @pytest.mark.parametrize("rows", [2, 60])

@@ -6,11 +6,13 @@
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from recovery.clinical.edss import EDSS_MESSAGE
-from recovery.models import AuditEvent, EDSSAssessment, Relapse, TransplantEpisode
+from recovery.models import AuditEvent, EDSSAssessment, Relapse, SymptomReport, TransplantEpisode
+from tests.factories import patient_with_login
 from tests.test_cohort import DAY0, edss, generated_cohort, relapse, temperature, transplanted
 
 NOW = datetime(2026, 11, 18, 12, tzinfo=UTC)
@@ -137,6 +139,148 @@ def test_a_relapse_with_a_bad_value_is_a_400_naming_the_field(api_for, clinician
     response = api_for(clinician).post(_url(patient, "relapses"), body, format="json")
     assert response.status_code == 400
     assert field in response.json()
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("local", "flagged"),
+    [
+        # onset 30 October 2026; 7 days either side in New York dates: 23 October to 6 November
+        pytest.param(datetime(2026, 11, 6, 22, 0), True, id="day+7-22:00-local-is-3am-utc-next-day-in"),
+        pytest.param(datetime(2026, 11, 7, 0, 30), False, id="day+8-00:30-local-out"),
+        pytest.param(datetime(2026, 10, 23, 0, 30), True, id="day-7-00:30-local-in"),
+        pytest.param(datetime(2026, 10, 22, 23, 30), False, id="day-8-23:30-local-is-day-7-in-utc-out"),
+    ],
+)
+def test_the_fever_near_onset_check_uses_the_patients_local_dates(api_for, clinician, centre, local, flagged):
+    """`fever_near` counts days in the patient's zone, not UTC: the same instant is a different date there."""
+    patient = transplanted(centre, date(2026, 1, 10), timezone="America/New_York")
+    SymptomReport.objects.create(
+        patient=patient, recorded_at=local.replace(tzinfo=NEW_YORK), temperature_c="38.0", neutropenic_fever=False
+    )
+    response = api_for(clinician).post(_url(patient, "relapses"), {"onset_date": "2026-10-30"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["possible_pseudo_relapse"] is flagged
+
+
+# Classifying a relapse -------------------------------------------------------------------------------------
+
+
+def _relapse_url(patient, relapse) -> str:
+    return f"/api/v1/patients/{patient.uuid}/relapses/{relapse.uuid}/"
+
+
+@pytest.fixture
+def flagged(centre):
+    """A transplanted patient (Day 0 on 1 January 2020, stable EDSS) with a relapse flagged as a possible
+    pseudo-relapse on day 300."""
+    patient = transplanted(centre, DAY0, baseline_edss="3.0")
+    edss(patient, 200, "3.0")
+    edss(patient, 500, "3.0")
+    relapse = Relapse.objects.create(
+        patient=patient, onset_date=DAY0 + timedelta(days=300), possible_pseudo_relapse=True
+    )
+    return patient, relapse
+
+
+def test_a_clinician_classifies_a_pseudo_relapse_and_neda3_holds(api_for, clinician, flagged):
+    patient, relapse = flagged
+    client = api_for(clinician)
+    before = client.get(_url(patient, "outcomes")).json()
+    assert (before["neda3"], before["relapse_count"]) == (False, 1)  # unclassified: counted as a relapse
+    assert client.get(_url(patient, "relapses")).json()["results"][0]["classification"] is None
+
+    response = client.patch(_relapse_url(patient, relapse), {"classification": "pseudo_relapse"}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["classification"], body["counts_as_relapse"], body["possible_pseudo_relapse"]) == (
+        "pseudo_relapse",
+        False,
+        True,
+    )
+    relapse.refresh_from_db()
+    assert (relapse.classification, relapse.classified_by) == ("pseudo_relapse", clinician)
+    event = AuditEvent.objects.get(action="relapse.classify", patient=patient)
+    assert event.actor == clinician
+    assert (event.detail["from"], event.detail["to"]) == ("", "pseudo_relapse")
+    after = client.get(_url(patient, "outcomes")).json()
+    assert (after["neda3"], after["relapse_count"], after["pseudo_relapse_count"]) == (True, 0, 1)
+    assert client.get("/api/v1/cohort/outcomes/").json()["relapse_free"]["events"] == 0
+
+
+def test_reclassifying_is_audited_each_time_and_repeating_is_a_no_op(api_for, clinician, flagged):
+    patient, relapse = flagged
+    client = api_for(clinician)
+    for value in ("pseudo_relapse", "pseudo_relapse", "relapse"):
+        assert client.patch(_relapse_url(patient, relapse), {"classification": value}, format="json").status_code == 200
+    events = AuditEvent.objects.filter(action="relapse.classify", patient=patient).order_by("pk")
+    assert [(e.detail["from"], e.detail["to"]) for e in events] == [
+        ("", "pseudo_relapse"),
+        ("pseudo_relapse", "relapse"),
+    ]
+    body = client.get(_url(patient, "outcomes")).json()
+    assert (body["neda3"], body["relapse_count"], body["pseudo_relapse_count"]) == (False, 1, 0)
+
+
+@pytest.mark.parametrize("value", ["maybe", "", None, 1, ["relapse"], {"x": 1}, "RELAPSE"])
+def test_a_bad_classification_is_a_plain_400(api_for, clinician, flagged, value):
+    patient, relapse = flagged
+    response = api_for(clinician).patch(_relapse_url(patient, relapse), {"classification": value}, format="json")
+    assert response.status_code == 400
+    assert "relapse or a pseudo-relapse" in response.json()["classification"][0]
+    relapse.refresh_from_db()
+    assert relapse.classification == ""
+
+
+def test_a_missing_classification_is_a_400(api_for, clinician, flagged):
+    patient, relapse = flagged
+    response = api_for(clinician).patch(_relapse_url(patient, relapse), {"onset_date": "2021-01-01"}, format="json")
+    assert response.status_code == 400
+    assert "classification" in response.json()
+
+
+def test_only_clinicians_classify_and_only_relapses_they_can_see(
+    api_for, coordinator, clinician, other_centre_clinician, centre, flagged
+):
+    patient, relapse = flagged
+    body = {"classification": "pseudo_relapse"}
+    url = _relapse_url(patient, relapse)
+    assert api_for(coordinator).patch(url, body, format="json").status_code == 403
+    assert api_for(other_centre_clinician).patch(url, body, format="json").status_code == 404
+    assert api_for(None).patch(url, body, format="json").status_code == 401
+    other = transplanted(centre, DAY0, hospital_number="OTHER")
+    wrong_patient = f"/api/v1/patients/{other.uuid}/relapses/{relapse.uuid}/"
+    assert api_for(clinician).patch(wrong_patient, body, format="json").status_code == 404
+    assert api_for(clinician).patch(_url(patient, "relapses") + "not-a-uuid/", body, format="json").status_code == 404
+    assert api_for(clinician).post(url, body, format="json").status_code == 405
+    assert api_for(clinician).get(url).status_code == 405  # the list shows the classification
+    relapse.refresh_from_db()
+    assert relapse.classification == ""
+    with_login = patient_with_login(centre=centre)
+    own = Relapse.objects.create(patient=with_login, onset_date=date(2026, 10, 1))
+    assert api_for(with_login.user).get(_url(with_login, "relapses")).json()["results"][0]["counts_as_relapse"]
+    assert api_for(with_login.user).patch(_relapse_url(with_login, own), body, format="json").status_code == 403
+    assert api_for(with_login.user).patch(url, body, format="json").status_code == 404  # not their relapse
+
+
+def test_outcomes_show_a_tentative_rise_and_improvement_after_progression(api_for, clinician, centre):
+    tentative = transplanted(centre, DAY0, hospital_number="T", baseline_edss="3.0")
+    edss(tentative, 2000, "4.0")
+    body = api_for(clinician).get(_url(tentative, "outcomes")).json()
+    assert (body["confirmed_progression"], body["progression_tentative_since"]) == (False, "2025-06-23")
+
+    improved = transplanted(centre, DAY0, hospital_number="I", baseline_edss="3.0")
+    for day, score in ((183, "4.0"), (400, "4.0"), (800, "3.0")):
+        edss(improved, day, score)
+    body = api_for(clinician).get(_url(improved, "outcomes")).json()
+    assert body["progression_date"] == "2020-07-02"
+    assert body["progression_confirmed_on"] == "2021-02-04"
+    assert body["improved_after_progression_since"] == "2022-03-11"
+    assert (body["progression_reference_edss"], body["progression_reference_date"]) == ("3.0", None)
+    assert body["neda3"] is False
 
 
 # MRI -------------------------------------------------------------------------------------------------------

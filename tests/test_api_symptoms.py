@@ -92,6 +92,14 @@ def test_the_advice_says_what_to_call_when_the_centre_has_no_number(api_for, on_
     assert "{phone}" not in advice
 
 
+def test_every_symptom_at_0_is_an_im_fine_answer(api_for, on_day_five):
+    """A report with every symptom graded 0 and no temperature is accepted (api.md): triage level none."""
+    response = post_report(api_for(on_day_five.user), on_day_five, symptoms={"nausea": 0, "chills": 0})
+    assert response.status_code == 201, response.json()
+    assert response.json()["triage"]["level"] == "none"
+    assert SymptomReport.objects.get().symptoms == {"nausea": 0, "chills": 0}
+
+
 def test_report_fields_are_stored_as_sent(api_for, on_day_five):
     """Every field of the request is stored and sent back; grades of 0 are kept."""
     response = post_report(
@@ -108,7 +116,7 @@ def test_report_fields_are_stored_as_sent(api_for, on_day_five):
     assert body["symptoms"] == {"nausea": 2, "rash": 0, "vision": 1}
     assert body["notes"] == "Tired after the walk"
     assert body["feels_urgent"] is True
-    assert body["triage_level"] == "same_day"
+    assert body["triage_level"] == "urgent"  # "feels urgent" on Day +5, in the high-risk window
     report = SymptomReport.objects.get()
     assert (str(report.temperature_c), report.symptoms, report.notes) == (
         "37.3",
@@ -173,8 +181,8 @@ def test_a_worse_report_raises_the_open_alerts_severity(api_for, clinician, on_d
         ({"symptoms": {"nausea": True}}, "symptoms", "The grade for nausea must be 0 (none) to 4"),
         ({"symptoms": {"nausea": 2.5}}, "symptoms", "The grade for nausea must be 0 (none) to 4"),
         ({"symptoms": ["nausea"]}, "symptoms", "Symptoms are a list of symptom names"),
-        ({}, "non_field_errors", "Enter a temperature, or tell us about at least one symptom."),
-        ({"symptoms": {"nausea": 0}, "notes": "   "}, "non_field_errors", "Enter a temperature, or tell us"),
+        ({}, "non_field_errors", "Enter a temperature, or grade your symptoms (0 if you do not have them)."),
+        ({"symptoms": {}, "notes": "   "}, "non_field_errors", "Enter a temperature, or grade your symptoms"),
         ({"temperature_c": 37, "notes": "x" * 2001}, "notes", "no more than 2000 characters"),
         ({"temperature_c": 37, "feels_urgent": "perhaps"}, "feels_urgent", "Must be a valid boolean."),
     ],
@@ -200,7 +208,7 @@ def test_a_worse_report_raises_the_open_alerts_severity(api_for, clinician, on_d
         "grade-float",
         "symptoms-list",
         "empty",
-        "nothing-but-zeros",
+        "nothing-but-blank-notes",
         "long-notes",
         "not-a-boolean",
     ],

@@ -125,3 +125,77 @@ def test_get_queries_do_not_grow_with_doses(api_for, coordinator, transplanted, 
     api = api_for(coordinator)
     with django_assert_max_num_queries(8):
         assert api.get(url(transplanted)).status_code == 200
+
+
+# --- the live-vaccine block: no default answer to "immunosuppressed", immunoglobulin (issue 12, item 13) ----------
+
+LATE = datetime(2028, 10, 1, 10, 0, tzinfo=UTC)  # month 24 was 31 Aug 2028
+
+
+@pytest.fixture
+def late(patient):
+    with time_machine.travel(LATE, tick=False):
+        transplant(patient, DAY0, engrafted=DAY0 + timedelta(days=11))
+        yield patient
+
+
+@pytest.mark.parametrize(
+    ("extra", "status", "words"),
+    [
+        pytest.param({}, 400, "answer whether the patient is on immunosuppressive", id="missing"),
+        pytest.param({"immunosuppressed": None}, 400, "answer whether", id="null"),
+        pytest.param({"immunosuppressed": True}, 400, "while the patient is on immunosuppressive", id="true"),
+        pytest.param({"immunosuppressed": "maybe"}, 400, "Answer true or false", id="not_a_boolean"),
+        pytest.param({"immunosuppressed": False}, 201, None, id="false"),
+    ],
+)
+def test_a_live_vaccine_needs_immunosuppressed_false(api_for, coordinator, late, extra, status, words):
+    """Only an explicit false records a live vaccine; missing or null is "not answered" and is refused."""
+    response = api_for(coordinator).post(
+        url(late), {"vaccine": "mmr", "dose": 1, "given_date": "2028-09-20", **extra}, format="json"
+    )
+    assert response.status_code == status, response.content
+    if words:
+        assert words in response.json()["immunosuppressed"][0]
+        assert not VaccinationDose.objects.exists()
+    else:
+        assert VaccinationDose.objects.get().immunosuppressed is False
+
+
+def test_a_form_encoded_post_without_the_answer_is_not_a_no(api_for, coordinator, late):
+    """DRF reads a missing boolean in form data as false unless null is allowed: here it stays unanswered."""
+    response = api_for(coordinator).post(url(late), {"vaccine": "varicella", "dose": "1", "given_date": "2028-09-20"})
+    assert response.status_code == 400
+    assert "answer whether" in response.json()["immunosuppressed"][0]
+    form_no = {"vaccine": "varicella", "dose": "1", "given_date": "2028-09-20", "immunosuppressed": "false"}
+    assert api_for(coordinator).post(url(late), form_no).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("given", "status"),
+    [pytest.param("2028-09-19", 400, id="day_before_11_months"), pytest.param("2028-09-20", 201, id="11_months")],
+)
+def test_immunoglobulin_recorded_through_the_api_holds_back_a_live_vaccine(api_for, coordinator, late, given, status):
+    """IVIG posted to /transfusions/ as product immunoglobulin blocks live vaccines for 11 calendar months."""
+    api = api_for(coordinator)
+    with time_machine.travel(LATE, tick=False):
+        ivig = api.post(
+            f"/api/v1/patients/{late.uuid}/transfusions/",
+            {"product": "immunoglobulin", "given_at": "2027-10-20T10:00:00+00:00"},
+            format="json",
+        )
+        assert ivig.status_code == 201, ivig.content
+        response = api.post(
+            url(late), {"vaccine": "mmr", "dose": 1, "given_date": given, "immunosuppressed": False}, format="json"
+        )
+    assert response.status_code == status, response.content
+    if status == 400:
+        message = response.json()["given_date"][0]
+        assert "within 11 months after immunoglobulin (IVIG), last given on 2027-10-20" in message
+        assert "not before 2028-09-20" in message
+
+
+def test_an_inactivated_vaccine_needs_no_answer(api_for, coordinator, late):
+    response = api_for(coordinator).post(url(late), {"vaccine": "tdap", "dose": 1, "given_date": "2028-09-20"})
+    assert response.status_code == 201
+    assert VaccinationDose.objects.get().immunosuppressed is None

@@ -1,11 +1,14 @@
 """The patient's check-in pages: report from a phone, be told what to do, nothing typed is lost."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from django.urls import reverse
 
+from recovery.clinical.triage import SYMPTOM_CODES
 from recovery.models import Alert, SymptomReport
+from recovery.services.audit import AuditContext
+from recovery.services.symptoms import record_symptom_report
 from tests.factories import transplant
 
 NOW = "2026-11-20 09:30:00+00:00"  # 10:30 in Stockholm
@@ -102,15 +105,40 @@ def test_full_check_in_with_symptoms_notes_and_urgency(client_for, on_day_five):
     assert report.symptoms["mouth_sores"] == 2
     assert report.notes == "Can't keep water down"
     assert report.feels_urgent
-    assert report.triage_level == "same_day"
-    assert "Your team will look at this today" in page
+    assert report.triage_level == "urgent"  # "I feel this is urgent" on Day +5, in the high-risk window
+    assert "Call the unit now" in page
 
 
-def test_an_empty_check_in_asks_for_something(client_for, on_day_five):
-    """Sending nothing at all is refused with a plain message."""
+def test_a_check_in_with_every_symptom_at_none_is_an_im_fine_answer(client_for, on_day_five):
+    """Sending the form as it comes (every symptom "None", no temperature) is an answer, stored with every 0."""
     client = client_for(on_day_five.user)
     response = client.post(reverse("recovery:checkin"), {"unit": "C", "recorded_at": "2026-11-20T10:00"})
-    assert "Enter a temperature, or tell us about at least one symptom." in response.content.decode()
+    assert response.status_code == 302
+    report = SymptomReport.objects.get()
+    assert report.symptoms == dict.fromkeys(SYMPTOM_CODES, 0)
+    assert report.temperature_c is None
+    assert report.triage_level == "none"
+    assert "Your report is saved." in client.get(response["Location"]).content.decode()
+
+
+def test_each_symptom_rises_from_its_last_graded_value(client_for, on_day_five):
+    """ "I'm fine" (all 0) is the baseline; a report that leaves a symptom out does not reset it to 0."""
+
+    def post(local_time: str, symptoms: dict[str, int]) -> str:
+        recorded_at = datetime.fromisoformat(f"2026-11-20T{local_time}:00+01:00")
+        outcome = record_symptom_report(
+            context=AuditContext.system("tests"), patient=on_day_five, recorded_at=recorded_at, symptoms=symptoms
+        )
+        return outcome.result.level.value
+
+    assert post("08:00", {"nausea": 0, "pain": 0}) == "none"
+    assert post("08:30", {"pain": 2}) == "same_day"  # worse: from 0 to 2
+    assert post("09:00", {"nausea": 1}) == "routine"
+    assert post("09:30", {"fatigue": 1}) == "routine"
+    # nausea was last graded 1 (not 0 because the 09:30 report left it out): a rise of 1 is routine
+    assert post("10:00", {"nausea": 2}) == "routine"
+    assert post("10:15", {"nausea": 0, "fatigue": 0}) == "none"
+    assert post("10:20", {"nausea": 2}) == "same_day"  # from the 0 just before
 
 
 def test_check_in_form_offers_every_symptom_in_plain_words(client_for, on_day_five):
@@ -144,3 +172,38 @@ def test_a_patient_cannot_open_another_patients_result(client_for, on_day_five, 
 def test_staff_have_no_check_in_page(client_for, coordinator):
     """The check-in is the patient's own page; staff get 403."""
     assert client_for(coordinator).get(reverse("recovery:checkin")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("form", "level", "rule"),
+    [
+        pytest.param({"symptom_chills": "1"}, "urgent", "red_flag.symptom", id="shivering_no_reading"),
+        pytest.param({"symptom_line_site": "1"}, "urgent", "red_flag.symptom", id="line_site"),
+        pytest.param({"temperature": "35.4"}, "urgent", "temperature.very_low", id="very_low"),
+        pytest.param({"temperature": "35.9"}, "same_day", "temperature.low", id="low"),
+        pytest.param({"feels_urgent": "on"}, "urgent", "patient.feels_urgent", id="feels_urgent"),
+        pytest.param({"temperature": "38.0"}, "urgent", "fever.high_risk_window", id="fever"),
+        pytest.param({}, "none", None, id="im_fine"),
+    ],
+)
+def test_the_form_and_the_api_triage_alike(client_for, api_for, on_day_five, other_patient, form, level, rule):
+    """The same report through the phone form (Pia) and the API (Olle, also on Day +5) gets the same triage."""
+    transplant(other_patient, DAY0)
+    client = client_for(on_day_five.user)
+    response = client.post(reverse("recovery:checkin"), {"unit": "C", "recorded_at": "2026-11-20T10:00", **form})
+    assert response.status_code == 302
+    body = {"recorded_at": "2026-11-20T10:00:00+01:00", "symptoms": dict.fromkeys(SYMPTOM_CODES, 0)}
+    for name, value in form.items():
+        if name.startswith("symptom_"):
+            body["symptoms"][name.removeprefix("symptom_")] = int(value)
+        elif name == "temperature":
+            body["temperature_c"] = float(value)
+        else:
+            body["feels_urgent"] = True
+    url = f"/api/v1/patients/{other_patient.uuid}/symptom-reports/"
+    api = api_for(other_patient.user).post(url, body, format="json")
+    assert api.status_code == 201, api.json()
+    by_form = SymptomReport.objects.get(patient=on_day_five)
+    by_api = SymptomReport.objects.get(patient=other_patient)
+    assert by_form.triage_level == by_api.triage_level == api.json()["triage"]["level"] == level
+    assert [f["rule"] for f in by_form.findings] == [f["rule"] for f in by_api.findings] == ([rule] if rule else [])

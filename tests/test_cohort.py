@@ -10,6 +10,7 @@ import io
 import math
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -23,6 +24,8 @@ from recovery.models import (
     AuditEvent,
     CentreConfiguration,
     EDSSAssessment,
+    LabResult,
+    LabTest,
     MRIScan,
     PatientStatus,
     ProtocolTemplate,
@@ -73,10 +76,30 @@ def relapse(patient, day: int, day0=DAY0):
     return Relapse.objects.create(patient=patient, onset_date=day0 + timedelta(days=day))
 
 
-def temperature(patient, day: int, celsius: str, *, flagged=False, day0=DAY0):
-    when = datetime.combine(day0 + timedelta(days=day), datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
+def _noon_utc(day: int, day0=DAY0, minutes: int = 0) -> datetime:
+    return datetime.combine(day0 + timedelta(days=day), datetime.min.time(), tzinfo=UTC) + timedelta(
+        hours=12, minutes=minutes
+    )
+
+
+def temperature(patient, day: int, celsius: str, *, flagged=False, day0=DAY0, minutes: int = 0, at=None):
+    """A check-in temperature at 12:00 UTC on Day `day` (plus `minutes`), or at the instant `at`."""
     return SymptomReport.objects.create(
-        patient=patient, recorded_at=when, temperature_c=Decimal(celsius), neutropenic_fever=flagged
+        patient=patient,
+        recorded_at=at or _noon_utc(day, day0, minutes),
+        temperature_c=Decimal(celsius),
+        neutropenic_fever=flagged,
+    )
+
+
+def anc(patient, day: int, value: str, *, day0=DAY0, minutes: int = 0, at=None):
+    """An ANC lab result (x10^9/L) taken at 12:00 UTC on Day `day` (plus `minutes`), or at the instant `at`."""
+    return LabResult.objects.create(
+        patient=patient,
+        test=LabTest.ANC,
+        value=Decimal(value),
+        unit="x10^9/L",
+        collected_at=at or _noon_utc(day, day0, minutes),
     )
 
 
@@ -92,7 +115,7 @@ def generated_cohort(centre, count: int, start: int = 0) -> list:
         )
         for i in range(count)
     ]
-    episodes, assessments, relapses, scans, reports = [], [], [], [], []
+    episodes, assessments, relapses, scans, reports, counts = [], [], [], [], [], []
     for i, patient in enumerate(patients, start=start):
         day0 = date(2014, 3, 1) + timedelta(days=53 * i)
         episodes.append(
@@ -120,14 +143,20 @@ def generated_cohort(centre, count: int, start: int = 0) -> list:
             scans.append(MRIScan(patient=patient, scan_date=day0 + timedelta(days=180), is_rebaseline=True))
         if i % 6 == 2 and follow_up > 800:
             scans.append(MRIScan(patient=patient, scan_date=day0 + timedelta(days=760), new_t2_lesions=2))
+        when = datetime.combine(day0 + timedelta(days=4), datetime.min.time(), tzinfo=UTC)
+        counts.append(
+            LabResult(
+                patient=patient, test=LabTest.ANC, value="0.2", unit="x10^9/L", collected_at=when - timedelta(hours=2)
+            )
+        )
         if i % 3 != 1:
-            when = datetime.combine(day0 + timedelta(days=4), datetime.min.time(), tzinfo=UTC)
             reports.append(SymptomReport(patient=patient, recorded_at=when, temperature_c=Decimal("38.4")))
     TransplantEpisode.objects.bulk_create(episodes)
     EDSSAssessment.objects.bulk_create(assessments)
     Relapse.objects.bulk_create(relapses)
     MRIScan.objects.bulk_create(scans)
     SymptomReport.objects.bulk_create(reports)
+    LabResult.objects.bulk_create(counts)
     return patients
 
 
@@ -347,14 +376,17 @@ def test_an_empty_state_before_any_day0(client_for, clinician, centre):
 
 @pytest.fixture
 def safety_cohort(centre):
-    """Six patients (three Cy/ATG, three BEAM/ATG); febrile neutropenia in A, B and E only.
+    """Seven patients (four Cy/ATG, three BEAM/ATG); febrile neutropenia (CTCAE) in A, B and D only.
 
-    A: a check-in flagged neutropenic fever; 20 days in hospital; EDSS improved (4.0 -> 3.0, confirmed).
-    B: 38.0 on day 5, engrafted on day 12; 25 days in hospital; EDSS worse (3.5 -> 4.5, confirmed).
-    C: 37.9 on day 3 and 38.5 on day 20 (after engraftment on day 12); 30 days; EDSS stable.
-    D: 38.3 two days before Day 0; no admission dates; deceased.
-    E: no engraftment recorded, 38.1 on day 25 (within the possible-graft-failure day, 30).
-    F: no engraftment recorded, 38.6 on day 40 (after it).
+    A: 38.3 on day 5 (one reading at the CTCAE threshold), ANC 0.2 four hours before; 20 days in hospital; EDSS
+       improved (4.0 -> 3.0, confirmed).
+    B: 38.0 on day 5 and 38.1 sixty-one minutes later (sustained over an hour), ANC 0.9 that morning; 25 days in
+       hospital; EDSS worse (3.5 -> 4.5, confirmed).
+    C: 38.2 on day 3 (below 38.3, and alone) with ANC 0.1; 38.5 on day 20 with ANC 1.0 (not below 1.0); 30 days.
+    D: 38.3 two days before Day 0, during conditioning, ANC 0.5 the same hour; no admission dates; deceased.
+    E: 38.0 and 38.2 exactly sixty minutes apart (not over an hour), ANC 0.3: no.
+    F: 38.6 on day 6 but no ANC result at all: not counted in the rate.
+    G: Day 0 thirty days ago, 38.9 with ANC 0.1: still within the 100-day window, not counted yet.
     """
     a = transplanted(centre, hospital_number="A", admitted=-7, discharged=13, baseline_edss="4.0")
     b = transplanted(centre, hospital_number="B", admitted=-5, discharged=20)
@@ -364,27 +396,41 @@ def safety_cohort(centre):
     )
     e = transplanted(centre, regimen="beam_atg", hospital_number="E", engrafted=None, discharged=None)
     f = transplanted(centre, regimen="beam_atg", hospital_number="F", engrafted=None, discharged=None)
-    temperature(a, 300, "37.2", flagged=True)
+    recent = TODAY - timedelta(days=30)
+    g = transplanted(centre, recent, hospital_number="G", admitted=None, discharged=None)
+    temperature(a, 5, "38.3")
+    anc(a, 5, "0.2", minutes=-240)
     temperature(b, 5, "38.0")
-    temperature(c, 3, "37.9")
+    temperature(b, 5, "38.1", minutes=61)
+    anc(b, 5, "0.9", minutes=-180)
+    temperature(c, 3, "38.2")
+    anc(c, 3, "0.1")
     temperature(c, 20, "38.5")
+    anc(c, 20, "1.0")
     temperature(d, -2, "38.3")
-    temperature(e, 25, "38.1")
-    temperature(f, 40, "38.6")
+    anc(d, -2, "0.5")
+    temperature(e, 6, "38.0")
+    temperature(e, 6, "38.2", minutes=60)
+    anc(e, 6, "0.3")
+    temperature(f, 6, "38.6")
+    temperature(g, 8, "38.9", day0=recent)
+    anc(g, 8, "0.1", day0=recent)
     edss(a, 100, "3.0")
     edss(a, 300, "3.0")
     edss(b, 100, "4.5")
     edss(b, 300, "4.5")
     edss(c, 100, "3.5")
-    return {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f}
+    return {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f, "G": g}
 
 
 def test_safety_figures_are_exact(clinician, safety_cohort):
+    """The rate counts A-E (F has no ANC, G is still within Day +100): 3 of 5."""
     safety = cohort_analysis(clinician, CohortFilters()).safety
-    assert (safety.n, safety.febrile_neutropenia, safety.febrile_neutropenia_rate) == (6, 3, 0.5)
+    assert (safety.n, safety.fn_n, safety.febrile_neutropenia, safety.febrile_neutropenia_rate) == (7, 5, 3, 0.6)
+    assert (safety.fn_pending, safety.fn_no_anc) == (1, 1)
     by_regimen = {rate.regimen: rate for rate in safety.by_regimen}
     assert (by_regimen["cy_atg"].count, by_regimen["cy_atg"].n) == (2, 3)
-    assert (by_regimen["beam_atg"].count, by_regimen["beam_atg"].n) == (1, 3)
+    assert (by_regimen["beam_atg"].count, by_regimen["beam_atg"].n) == (1, 2)
     assert by_regimen["cy_atg"].benchmark.value == 0.68
     assert by_regimen["beam_atg"].benchmark.value == 0.88
     assert safety.deaths == 1
@@ -395,23 +441,109 @@ def test_safety_figures_are_exact(clinician, safety_cohort):
     assert [b.value for b in improved[3]] == [0.54]
 
 
-def test_the_fever_threshold_is_the_centres(clinician, centre, safety_cohort):
-    """With the centre's fever threshold raised to 38.5 °C, B's 38.0 and E's 38.1 are no longer fevers."""
-    CentreConfiguration.objects.create(centre=centre, version=1, values={"triage": {"fever_c": 38.5}})
-    safety = cohort_analysis(clinician, CohortFilters()).safety
-    assert {
-        row.hospital_number for row in cohort_analysis(clinician, CohortFilters()).rows if row.febrile_neutropenia
-    } == {"A"}
-    assert safety.febrile_neutropenia == 1
+def test_each_patients_febrile_neutropenia_status(clinician, safety_cohort):
+    rows = {row.hospital_number: row for row in cohort_analysis(clinician, CohortFilters()).rows}
+    assert {number: row.fn_status for number, row in rows.items()} == {
+        "A": "yes",
+        "B": "yes",
+        "C": "no",
+        "D": "yes",
+        "E": "no",
+        "F": "no_anc",
+        "G": "pending",
+    }
+    assert [rows[n].febrile_neutropenia for n in "ACFG"] == [True, False, None, None]
+
+
+def test_a_triage_flag_without_a_low_anc_is_not_febrile_neutropenia(clinician, centre):
+    """A check-in flagged neutropenic fever by the alerting rule counts only if the CTCAE definition is met."""
+    patient = transplanted(centre, hospital_number="FLAG")
+    temperature(patient, 5, "38.4", flagged=True)
+    anc(patient, 5, "1.4")
+    row = cohort_analysis(clinician, CohortFilters()).rows[0]
+    assert row.fn_status == "no"
+
+
+def test_the_febrile_neutropenia_thresholds_are_the_centres(clinician, centre, safety_cohort):
+    """With the centre's single-reading threshold raised to 38.4 C, A's and D's 38.3 no longer count."""
+    CentreConfiguration.objects.create(centre=centre, version=1, values={"outcomes": {"fn_single_c": 38.4}})
+    analysis = cohort_analysis(clinician, CohortFilters())
+    assert {row.hospital_number for row in analysis.rows if row.febrile_neutropenia} == {"B"}
+    assert analysis.safety.febrile_neutropenia == 1
+    assert analysis.safety.fn_config.fn_single_c == 38.4
+
+
+def _fn_patient(centre, **fields):
+    """A patient in Stockholm (UTC+1 in winter) with Day 0 on 1 January 2020 and conditioning from Day -5."""
+    return transplanted(centre, hospital_number="W", **fields)
+
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+@pytest.mark.parametrize(
+    ("local", "counted"),
+    [
+        pytest.param(datetime(2019, 12, 27, 0, 30), True, id="conditioning-start-00:30-local-in"),
+        pytest.param(datetime(2019, 12, 26, 23, 30), False, id="day-before-conditioning-23:30-local-out"),
+        pytest.param(datetime(2020, 4, 10, 23, 30), True, id="day+100-23:30-local-in"),
+        pytest.param(datetime(2020, 4, 11, 0, 30), False, id="day+101-00:30-local-out"),
+    ],
+)
+def test_the_window_runs_on_the_patients_local_dates(clinician, centre, local, counted):
+    """Conditioning start (26 Dec 2019 is Day -6) through Day +100 (10 April 2020), in Stockholm time: 23:30 on
+    Day +100 is 21:30 UTC (in), 00:30 on Day +101 is 22:30 UTC on Day +100 (out)."""
+    patient = _fn_patient(centre)
+    at = local.replace(tzinfo=STOCKHOLM)
+    temperature(patient, 0, "38.5", at=at)
+    anc(patient, 0, "0.2", at=at)
+    anc(patient, 10, "0.3")  # an ANC in the window, so the patient is counted either way
+    row = cohort_analysis(clinician, CohortFilters()).rows[0]
+    assert row.fn_status == ("yes" if counted else "no")
+
+
+@pytest.mark.parametrize(
+    ("today", "status"),
+    [
+        pytest.param(date(2020, 4, 10), "pending", id="on-day+100-still-open"),
+        pytest.param(date(2020, 4, 11), "yes", id="day+101-closed"),
+    ],
+)
+def test_the_window_closes_after_day_100(clinician, centre, time_machine, today, status):
+    time_machine.move_to(datetime.combine(today, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12), tick=False)
+    patient = _fn_patient(centre)
+    temperature(patient, 5, "38.5")
+    anc(patient, 5, "0.2")
+    assert cohort_analysis(clinician, CohortFilters()).rows[0].fn_status == status
+
+
+def test_without_a_conditioning_date_the_window_starts_on_day0(clinician, centre):
+    patient = _fn_patient(centre)
+    TransplantEpisode.objects.filter(patient=patient).update(conditioning_start_date=None)
+    temperature(patient, -1, "38.5")
+    anc(patient, -1, "0.2")
+    anc(patient, 3, "0.2")
+    assert cohort_analysis(clinician, CohortFilters()).rows[0].fn_status == "no"
+
+
+def test_an_empty_fn_denominator_says_so(client_for, clinician, centre):
+    """Only patients still within the window: no rate, and the page says why."""
+    transplanted(centre, TODAY - timedelta(days=10), hospital_number="NEW")
+    html = client_for(clinician).get(reverse("recovery:cohort")).content.decode()
+    assert "No patient can be counted yet" in html
+    assert "Not counted: 1 not yet past Day +100" in html
 
 
 def test_the_safety_table_sits_next_to_the_published_figures(client_for, clinician, safety_cohort):
     html = client_for(clinician).get(reverse("recovery:cohort")).content.decode()
-    assert '<strong>50%</strong> <span class="text-nowrap">(3 of 6)</span>' in html
+    assert '<strong>60%</strong> <span class="text-nowrap">(3 of 5)</span>' in html
     assert '67%</strong> <span class="text-nowrap">(2 of 3)</span>' in html
     assert "68% Sweden Cy/ATG [S6]" in html
-    assert '33%</strong> <span class="text-nowrap">(1 of 3)</span>' in html
+    assert '50%</strong> <span class="text-nowrap">(1 of 2)</span>' in html
     assert "88% Sweden BEAM/ATG [S6]" in html
+    assert "CTCAE: neutrophils (ANC) below 1.0 " in html
+    assert "with one temperature of 38.3 °C or more, or 38.0 °C or more for over an hour, up to Day +100." in html
+    assert "Not counted: 1 not yet past Day +100, 1 without a neutrophil count recorded." in html
     assert "No date of death is recorded" in html
     assert '<strong>25</strong> <span class="text-nowrap">(n = 3)</span>' in html
     for label, anchor in (("improved", "54%"), ("stable", "37%"), ("worse", "9%")):
@@ -437,7 +569,7 @@ def test_the_export_is_the_analysis_data_set_as_csv(client_for, clinician, hand_
     header = next(csv.reader(io.StringIO(response.content.decode())))
     assert header == list(CSV_COLUMNS)
     rows = {row["hospital_number"]: row for row in _csv(response)}
-    assert set(rows) == {"P1", "P2", "P3", "P4", "P5", "A", "B", "C", "D", "E", "F"}
+    assert set(rows) == {"P1", "P2", "P3", "P4", "P5", "A", "B", "C", "D", "E", "F", "G"}
     assert rows["P1"] == {
         "hospital_number": "P1",
         "centre": "Uppsala Transplant Centre",
@@ -454,14 +586,16 @@ def test_the_export_is_the_analysis_data_set_as_csv(client_for, clinician, hand_
         "baseline_edss": "3.5",
         "last_edss": "",
         "edss_category": "",
-        "febrile_neutropenia": "0",
+        "febrile_neutropenia": "",  # no ANC result recorded: not counted, not "no"
+        "febrile_neutropenia_status": "no_anc",
         "deceased": "0",
         "hospital_days": "20",
     }
     assert (rows["P5"]["progression_event"], rows["P5"]["progression_months"]) == ("1", f"{months(183):.2f}")
     assert (rows["P5"]["edss_category"], rows["P5"]["last_edss"]) == ("worse", "3.5")
     assert (rows["D"]["deceased"], rows["D"]["hospital_days"]) == ("1", "")
-    assert rows["E"]["febrile_neutropenia"] == "1"
+    assert (rows["D"]["febrile_neutropenia"], rows["D"]["febrile_neutropenia_status"]) == ("1", "yes")
+    assert (rows["E"]["febrile_neutropenia"], rows["E"]["febrile_neutropenia_status"]) == ("0", "no")
 
 
 def test_the_export_takes_the_same_filters_and_is_audited(client_for, clinician, varied):

@@ -76,7 +76,7 @@ def test_good_lines_are_imported_and_bad_lines_are_reported_line_by_line(pia, co
     assert "not a number" in outcomes[8][1]
     assert "not a date and time" in outcomes[9][1]
     assert "No unit" in outcomes[10][1]
-    assert "outside the plausible range" in outcomes[11][1]
+    assert "40000 cells/µL is 40 \u00d710^9/L" in outcomes[11][1]
     assert "No unit" in outcomes[12][1]
     assert "no time of day" in outcomes[14][1]
     assert "future" in outcomes[15][1]
@@ -231,3 +231,49 @@ def test_the_report_page_query_count_does_not_grow_with_lines(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("recovery:lab-import-report", args=[result.uuid]))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("test", "value", "message"),
+    [
+        (
+            "anc",
+            "60",
+            "An ANC of 60 \u00d710^9/L is not possible; 60 cells/µL is 0.06 \u00d710^9/L — did you mean 0.06?",
+        ),
+        ("cd4", "250", "A CD4 count of 250 \u00d710^9/L is not possible; 250 cells/µL is 0.25 \u00d710^9/L"),
+        ("anc", "50.01", "An ANC of 50.01 \u00d710^9/L is not possible"),
+    ],
+)
+def test_the_form_the_api_and_the_import_refuse_the_same_value_with_the_same_message(
+    pia, coordinator, centre, client_for, api_for, test, value, message
+):
+    """One check for all three: the lab form, the API and the CSV import refuse the same implausible value with
+    the same words, and none of them saves it."""
+    local = timezone.localtime(timezone.now(), pia.tz) - timedelta(hours=2)
+    unit = "x10^9/L"
+
+    page = client_for(coordinator).post(
+        reverse("recovery:patient-labs", args=[pia.uuid]),
+        {"form": "panel", "panel-collected_at": local.strftime("%Y-%m-%dT%H:%M"), f"panel-{test}": value},
+    )
+    assert page.status_code == 200
+    assert f'value="{value}"' in page.content.decode()  # what was typed is kept
+    form_message = page.context["panel"].errors[test][0]
+
+    response = api_for(coordinator).post(
+        f"/api/v1/patients/{pia.uuid}/labs/",
+        {"test": test, "value": value, "unit": unit, "collected_at": local.isoformat()},
+        format="json",
+    )
+    assert response.status_code == 400
+    (api_message,) = response.json()["value"]
+
+    text = f"hospital_number,test,value,unit,collected_at\nUAS-1001,{test},{value},{unit},{local:%Y-%m-%d %H:%M}\n"
+    result = _import(coordinator, centre, text)
+    (line,) = result.report
+    assert line["outcome"] == REJECTED
+
+    assert form_message == api_message == line["message"]
+    assert message in form_message
+    assert not LabResult.objects.exists()

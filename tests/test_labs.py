@@ -21,6 +21,7 @@ from recovery.services.labs import (
     record_lab_panel,
     record_lab_result,
 )
+from recovery.services.prophylaxis import cd4_results, prophylaxis_for
 from recovery.services.timeline import current_state, patient_today
 from tests.factories import transplant
 
@@ -88,7 +89,7 @@ def test_an_implausible_value_saves_nothing_and_names_the_test(patient, clinicia
             values={"anc": "0.4", "platelets": "21000"},
         )
     assert "platelets" in exc.value.message_dict
-    assert "outside the plausible range" in exc.value.message_dict["platelets"][0]
+    assert "21000 /µL is 21 \u00d710^9/L — did you mean 21?" in exc.value.message_dict["platelets"][0]
     assert not LabResult.objects.exists()
 
 
@@ -100,7 +101,9 @@ def test_an_implausible_value_saves_nothing_and_names_the_test(patient, clinicia
         ("abc", "not a number"),
         ("nan", "not a plausible result"),
         ("1e400", "not a plausible result"),
-        ("-1", "outside the plausible range"),
+        ("-1", "is not possible"),
+        ("60", "60 cells/µL is 0.06 \u00d710^9/L — did you mean 0.06?"),
+        ("50.0001", "is not possible"),
     ],
 )
 def test_values_that_are_not_results_are_refused_with_a_message(patient, clinician, raw, message):
@@ -160,6 +163,143 @@ def test_a_platelet_transfusion_in_the_week_before_delays_platelet_engraftment(p
     )
     assert Transfusion.objects.filter(patient=patient).count() == 1
     assert engraftment_proposal(patient).platelet.proposed is None
+
+
+@pytest.mark.parametrize(
+    ("transfusion_day", "expected_day"),
+    [
+        pytest.param(2, 10, id="8_days_before_the_first_count"),
+        pytest.param(3, 10, id="7_days_before_is_transfusion_free"),
+        pytest.param(4, 11, id="6_days_before_supports_the_count"),
+        pytest.param(10, None, id="on_the_first_count_day"),
+    ],
+)
+def test_the_platelet_transfusion_window_follows_the_cibmtr_example(patient, engrafting, transfusion_day, expected_day):
+    """Platelets >= 20 from D+10 (D+10 to D+13): a count counts only 7 or more days after a platelet transfusion."""
+    record_lab_panel(
+        context=AuditContext.system("tests"),
+        patient=patient,
+        collected_at=_at(patient, engrafting + timedelta(days=transfusion_day), hour=6),
+        values={"wbc": "0.5"},
+        platelet_transfusion_at=_at(patient, engrafting + timedelta(days=transfusion_day), hour=10),
+    )
+    expected = None if expected_day is None else engrafting + timedelta(days=expected_day)
+    assert engraftment_proposal(patient).platelet.proposed == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "expected_day"),
+    [
+        pytest.param([(11, 7, "0.6"), (11, 12, "0.7"), (11, 18, "0.8")], None, id="three_values_one_day"),
+        pytest.param([(11, 7, "0.6"), (11, 18, "0.7"), (12, 7, "0.8")], None, id="three_values_two_days"),
+        pytest.param([(11, 7, "0.6"), (12, 7, "0.7"), (13, 7, "0.8")], 11, id="three_days"),
+        pytest.param([(11, 7, "0.6"), (13, 7, "0.7"), (14, 7, "0.8")], 11, id="three_days_with_a_gap"),
+    ],
+)
+def test_same_day_repeats_never_propose_engraftment_early(patient, values, expected_day):
+    """Three ANC >= 0.5 on one day (or two) are not three laboratory values on different days."""
+    day0 = patient_today(patient) - timedelta(days=15)
+    transplant(patient, day0)
+    _counts(patient, day0, {3: 0.2, 6: 0.0})
+    for offset, hour, anc in values:
+        record_lab_result(
+            context=AuditContext.system("tests"),
+            patient=patient,
+            test="anc",
+            value=anc,
+            collected_at=_at(patient, day0 + timedelta(days=offset), hour=hour),
+        )
+    expected = None if expected_day is None else day0 + timedelta(days=expected_day)
+    assert engraftment_proposal(patient).neutrophil.proposed == expected
+
+
+def _never_below(patient, day0, last_day: int, low_on: int | None = None):
+    """ANC 1.2 every other day from Day 0 to D+`last_day` (0.49 on D+`low_on`)."""
+    anc = dict.fromkeys(range(0, last_day + 1, 2), 1.2)
+    anc[last_day] = 1.2
+    if low_on is not None:
+        anc[low_on] = 0.49
+    _counts(patient, day0, anc)
+
+
+@pytest.mark.parametrize("day", [21, 30])
+def test_a_patient_whose_anc_never_fell_raises_no_engraftment_alert(patient, day):
+    """ANC never below 0.5 after Day 0 (no aplasia): shown as "never below", no delayed or graft-failure alert."""
+    day0 = patient_today(patient) - timedelta(days=day)
+    transplant(patient, day0)
+    _never_below(patient, day0, last_day=day - 1)  # not today: the morning count may be in the future
+    status = engraftment_proposal(patient)
+    assert status.neutrophil.state == "never_below"
+    assert status.neutrophil.proposed is None
+    assert status.flags == ()
+    assert check_engraftment_alerts(today=patient_today(patient)) == []
+    assert not Alert.objects.filter(patient=patient).exists()
+
+
+@pytest.mark.parametrize(
+    ("last_day", "low_on", "state", "alerts"),
+    [
+        pytest.param(14, None, "never_below", []),
+        pytest.param(13, None, "not_yet", [KIND_DELAYED]),  # too early to tell: counts stop before D+14
+        pytest.param(21, 5, "proposed", [KIND_DELAYED]),  # one 0.49: aplasia, engraftment to confirm
+        pytest.param(21, 0, "proposed", [KIND_DELAYED]),  # below on Day 0 itself
+    ],
+)
+def test_never_below_needs_every_count_at_or_above_through_D14(patient, last_day, low_on, state, alerts):
+    day0 = patient_today(patient) - timedelta(days=22)
+    transplant(patient, day0)
+    _never_below(patient, day0, last_day=last_day, low_on=low_on)
+    assert engraftment_proposal(patient).neutrophil.state == state
+    assert [a.kind for a in check_engraftment_alerts(today=patient_today(patient))] == alerts
+
+
+def test_the_labs_page_shows_never_below(client_for, clinician, patient):
+    day0 = patient_today(patient) - timedelta(days=22)
+    transplant(patient, day0)
+    _never_below(patient, day0, last_day=21)
+    page = client_for(clinician).get(reverse("recovery:patient-labs", args=[patient.uuid])).content.decode()
+    assert 'data-state="never_below"' in page
+    assert "Never fell below 0.5" in page
+    assert "no aplasia" in page
+    assert 'data-testid="flag"' not in page
+
+
+def test_a_stored_count_in_the_wrong_unit_proposes_nothing_and_is_named(client_for, clinician, patient, engrafting):
+    """A count stored before the check (ANC 60: 60 cells/uL) proposes no date, is named on the page, and the
+    engraftment alerts still run (it is not "never below")."""
+    at = _at(patient, engrafting + timedelta(days=12), hour=15)
+    LabResult.objects.create(patient=patient, test="anc", value="60", unit="x10^9/L", collected_at=at)
+    status = engraftment_proposal(patient)
+    assert status.neutrophil.proposed is None
+    assert status.neutrophil.state == "not_yet"
+    assert status.platelet.proposed is not None  # the platelets are not affected
+    (problem,) = status.problems
+    assert "An ANC of 60 \u00d710^9/L is not possible" in problem
+    assert "did you mean 0.06?" in problem
+    page = client_for(clinician).get(reverse("recovery:patient-labs", args=[patient.uuid])).content.decode()
+    assert "An ANC of 60" in page
+    day0 = engrafting
+    assert [a.kind for a in check_engraftment_alerts(today=day0 + timedelta(days=21))] == [KIND_DELAYED]
+
+
+def test_a_stored_cd4_in_the_wrong_unit_never_counts_as_recovery(client_for, clinician, patient):
+    """CD4 0.3 at D+90 then "250" (cells/uL, stored before the check) at D+180: not recovered, anywhere."""
+    day0 = patient_today(patient) - timedelta(days=200)
+    transplant(patient, day0, engrafted=day0 + timedelta(days=11))
+    for offset, value in ((90, "0.3"), (180, "250")):
+        at = _at(patient, day0 + timedelta(days=offset))
+        LabResult.objects.create(patient=patient, test="cd4", value=value, unit="x10^9/L", collected_at=at)
+    assert cd4_results(patient, day0) == []
+    summary = prophylaxis_for(patient)
+    assert not any(course.plan.cd4_recovered for course in summary.courses)
+    page = client_for(clinician).get(reverse("recovery:patient-immune", args=[patient.uuid])).content.decode()
+    assert "prophylaxis that waits for CD4 may be stopped" not in page
+    LabResult.objects.create(
+        patient=patient, test="cd4", value="0.25", unit="x10^9/L", collected_at=_at(patient, day0 + timedelta(days=190))
+    )
+    assert [str(v) for _, v in cd4_results(patient, day0)] == ["0.2500"]
+    page = client_for(clinician).get(reverse("recovery:patient-immune", args=[patient.uuid])).content.decode()
+    assert "prophylaxis that waits for CD4 may be stopped" in page
 
 
 def test_a_clinician_confirms_engraftment_and_the_patient_leaves_aplasia(patient, clinician, engrafting):
@@ -327,7 +467,7 @@ def test_the_panel_form_keeps_what_was_typed_with_the_message(client_for, coordi
     page = response.content.decode()
     assert 'value="18000"' in page
     assert 'value="0.35"' in page
-    assert "outside the plausible range" in page
+    assert "18000 /µL is 18 \u00d710^9/L — did you mean 18?" in page
     assert not LabResult.objects.exists()
 
 

@@ -8,11 +8,13 @@ import time_machine
 from django.core import mail
 
 from accounts.models import Role
+from recovery.clinical.triage import SYMPTOM_CODES
 from recovery.models import (
     Alert,
     AlertStatus,
     CareTask,
     CareTaskStatus,
+    CentreConfiguration,
     Channel,
     Notification,
     NotificationKind,
@@ -23,7 +25,7 @@ from recovery.services import notifications
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import acknowledge_alert, record_symptom_report
 from recovery.services.timeline import change_event
-from tests.factories import UserFactory, transplant
+from tests.factories import PatientFactory, UserFactory, transplant
 
 SYSTEM = AuditContext.system("tests")
 # Day 0 on Monday 2026-11-16; the patient is in Stockholm (CET, UTC+1 in November).
@@ -348,3 +350,80 @@ def test_a_week_across_each_clock_change_has_one_reminder_per_slot_at_08_and_20_
         assert [t.date() for t in local_times] == [day0 + timedelta(days=i // 2) for i in range(14)]
         offsets = {t.utcoffset() for t in local_times}
         assert len(offsets) == 2  # the clocks changed within the week
+
+
+# --- a patient without a login (issue 12, item 6) ----------------------------------------------------------
+
+
+@pytest.fixture
+def without_login(centre):
+    patient = PatientFactory(centre=centre, first_name="Nils", user=None)
+    with time_machine.travel(at("2026-11-19T07:00:00+01:00"), tick=False):
+        transplant(patient, DAY0)
+    return patient
+
+
+def test_a_patient_without_a_login_gets_the_window_temperature_reminders_by_text_and_email(without_login):
+    """Twice a day in the high-risk window, by SMS and email only, and without a missed-check-in chain."""
+    day = rows(without_login, local_date=date(2026, 11, 20), kind=NotificationKind.TEMPERATURE_CHECKIN)
+    assert sorted((r.channel, r.due_at) for r in day) == [
+        (Channel.EMAIL, at("2026-11-20T08:00:00+01:00")),
+        (Channel.EMAIL, at("2026-11-20T20:00:00+01:00")),
+        (Channel.SMS, at("2026-11-20T08:00:00+01:00")),
+        (Channel.SMS, at("2026-11-20T20:00:00+01:00")),
+    ]
+    assert all(r.safety_critical for r in day)
+    assert not rows(without_login, kind__in=notifications.CHAIN_KINDS).exists()
+    assert not rows(without_login, kind=NotificationKind.RED_FLAG_CHECKIN).exists()
+    assert not rows(without_login, kind=NotificationKind.TEMPERATURE_CHECKIN, channel=Channel.IN_APP).exists()
+
+
+def test_the_text_tells_a_patient_without_a_login_to_call_at_once_with_a_fever_or_when_unwell(without_login, settings):
+    with time_machine.travel(at("2026-11-20T08:01:00+01:00"), tick=False):
+        notifications.dispatch_due()
+    texts = {sms["text"] for sms in sms_sent(settings)}  # the three due since planning, all the same text
+    assert texts == {
+        "Hello Nils, please take your temperature now.\n"
+        "If it is 38.0 °C or higher, or you feel unwell, call the unit at once: "
+        f"{without_login.centre.phone_24h}. Day or night; do not wait."
+    }
+    assert "/my/" not in mail.outbox[0].body
+    assert "call the unit at once" in mail.outbox[0].body
+
+
+def test_the_texts_use_the_centres_fever_threshold(without_login, settings):
+    CentreConfiguration.objects.create(centre=without_login.centre, version=1, values={"triage": {"fever_c": 37.8}})
+    with time_machine.travel(at("2026-11-20T08:01:00+01:00"), tick=False):
+        notifications.dispatch_due()
+    assert "If it is 37.8 °C or higher" in sms_sent(settings)[0]["text"]
+
+
+def test_without_a_phone_or_email_there_is_nothing_to_plan_and_outside_the_window_nothing_either(centre):
+    patient = PatientFactory(centre=centre, user=None, phone="", email="")
+    with time_machine.travel(at("2026-11-19T07:00:00+01:00"), tick=False):
+        transplant(patient, DAY0)
+    assert not rows(patient, kind=NotificationKind.TEMPERATURE_CHECKIN).exists()
+    late = PatientFactory(centre=centre, user=None)
+    with time_machine.travel(at("2027-03-01T07:00:00+01:00"), tick=False):
+        transplant(late, DAY0, engrafted=DAY0 + timedelta(days=12))
+    assert not rows(late, kind=NotificationKind.TEMPERATURE_CHECKIN).exists()
+
+
+def test_an_im_fine_check_in_answers_the_check_in_and_closes_the_missed_chain(in_aplasia):
+    """Every symptom at 0 and no temperature: accepted, and it stops the missed-check-in chain like any report."""
+    checkin = at("2026-11-19T08:00:00+01:00")
+    with time_machine.travel(checkin + timedelta(hours=2, minutes=1), tick=False):
+        notifications.dispatch_due()
+    with time_machine.travel(checkin + timedelta(hours=3), tick=False):
+        outcome = record_symptom_report(
+            context=SYSTEM,
+            patient=in_aplasia,
+            recorded_at=checkin + timedelta(hours=3),
+            symptoms=dict.fromkeys(SYMPTOM_CODES, 0),
+        )
+    assert outcome.result.level == "none"
+    with time_machine.travel(checkin + timedelta(hours=4, minutes=1), tick=False):
+        notifications.dispatch_due()
+    assert not CareTask.objects.exists()
+    chain = rows(in_aplasia, kind=NotificationKind.MISSED_CHECKIN_TASK, about_at=checkin)
+    assert chain.get().status == NotificationStatus.CANCELLED

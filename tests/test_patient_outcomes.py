@@ -200,6 +200,100 @@ def test_neda_line_names_every_cause_of_the_same_day():
     assert neda_line(outcome) == "NEDA-3 lost on 3 Mar 2025: relapse and new MRI activity"
 
 
+def test_a_flagged_relapse_awaits_the_clinicians_call(client_for, clinician, patient, now):
+    """Flagged and not classified: counted as a relapse, and the page says so; the control has no preselection."""
+    transplanted(patient)
+    Relapse.objects.create(patient=patient, onset_date=date(2025, 3, 3), possible_pseudo_relapse=True)
+    page = client_for(clinician).get(url(patient)).content.decode()
+    assert 'data-testid="awaiting-classification"' in page
+    assert "Not classified yet: counted as a relapse" in page
+    assert '<option value="" selected>Choose…</option>' in page
+    assert "NEDA-3 lost on 3 Mar 2025: relapse" in page
+
+
+def test_clinician_classifies_a_pseudo_relapse_on_the_page(client_for, clinician, patient, now):
+    transplanted(patient)
+    edss(patient, DAY0 - timedelta(days=20), "3.5")
+    relapse = Relapse.objects.create(patient=patient, onset_date=date(2025, 3, 3), possible_pseudo_relapse=True)
+    client = client_for(clinician)
+    data = {"form": "classify", "relapse": str(relapse.uuid), "classification": "pseudo_relapse"}
+    response = client.post(url(patient), data)
+    assert response.status_code == 302
+    relapse.refresh_from_db()
+    assert (relapse.classification, relapse.classified_by) == ("pseudo_relapse", clinician)
+    assert AuditEvent.objects.filter(patient=patient, actor=clinician, action="relapse.classify").count() == 1
+    response = client.get(url(patient))
+    page = response.content.decode()
+    assert "is classified as a pseudo-relapse: it does not end NEDA-3" in page
+    assert "NEDA-3 for" in page
+    assert 'data-testid="pseudo-relapse-count"' in page
+    assert response.context["outcome"].relapse_count == 0
+    assert chart_data(response)["relapses"][0]["classification"] == "pseudo_relapse"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param({"classification": "maybe"}, id="unknown-choice"),
+        pytest.param({"classification": ""}, id="nothing-chosen"),
+        pytest.param({"classification": "relapse", "relapse": "not-a-uuid"}, id="bad-relapse-id"),
+    ],
+)
+def test_a_bad_classification_is_refused_in_plain_words(client_for, clinician, patient, now, data):
+    transplanted(patient)
+    relapse = Relapse.objects.create(patient=patient, onset_date=date(2025, 3, 3), possible_pseudo_relapse=True)
+    response = client_for(clinician).post(url(patient), {"form": "classify", "relapse": str(relapse.uuid), **data})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="classify-errors"' in page
+    assert "Choose" in page
+    relapse.refresh_from_db()
+    assert relapse.classification == ""
+    assert not AuditEvent.objects.filter(action="relapse.classify").exists()
+
+
+def test_classifying_another_patients_relapse_is_404(client_for, clinician, patient, centre, now):
+    other = PatientFactory(centre=centre)
+    relapse = Relapse.objects.create(patient=other, onset_date=date(2025, 3, 3))
+    data = {"form": "classify", "relapse": str(relapse.uuid), "classification": "pseudo_relapse"}
+    assert client_for(clinician).post(url(patient), data).status_code == 404
+    relapse.refresh_from_db()
+    assert relapse.classification == ""
+
+
+def test_the_page_shows_a_tentative_rise(client_for, clinician, patient, now):
+    transplanted(patient)
+    edss(patient, DAY0 - timedelta(days=20), "3.0")
+    edss(patient, months(24), "4.0")
+    response = client_for(clinician).get(url(patient))
+    page = response.content.decode()
+    assert 'data-testid="tentative-progression"' in page
+    assert "not confirmed yet" in page
+    assert response.context["outcome"].confirmed_progression is False
+
+
+def test_the_page_shows_improvement_after_progression(client_for, clinician, patient, now):
+    transplanted(patient)
+    edss(patient, DAY0 - timedelta(days=20), "3.0")
+    for month, score in [(6, "4.0"), (12, "4.0"), (18, "3.0")]:
+        edss(patient, months(month), score)
+    page = client_for(clinician).get(url(patient)).content.decode()
+    assert 'data-testid="improved-after-progression"' in page
+    assert "NEDA-3 lost on 10 Jul 2024: confirmed disability progression" in page
+
+
+def test_the_page_names_a_roving_reference(client_for, clinician, centre, patient, now):
+    CentreConfiguration.objects.create(centre=centre, version=1, values={"outcomes": {"roving_reference": True}})
+    transplanted(patient)
+    edss(patient, DAY0 - timedelta(days=20), "4.0")
+    edss(patient, months(6), "3.0")
+    edss(patient, months(12), "3.0")
+    response = client_for(clinician).get(url(patient))
+    assert "roving reference 3.0 from 10 Jul 2024 + 1.0" in response.content.decode()
+    assert chart_data(response)["threshold"] == 4.0
+    assert chart_data(response)["reference_label"] == "roving reference"
+
+
 # --- who may see and add ---------------------------------------------------------------------------------------
 
 
@@ -239,6 +333,7 @@ def test_coordinator_can_view_but_gets_403_on_post(
         {"form": "edss", "assessed_on": "2025-01-10", "score": "3.0"},
         {"form": "relapse", "onset_date": "2025-01-10"},
         {"form": "mri", "scan_date": "2025-01-10", "new_t2_lesions": "0", "gd_enhancing_lesions": "0"},
+        {"form": "classify", "relapse": "00000000-0000-0000-0000-000000000000", "classification": "relapse"},
     ]:
         assert client.post(url(patient), data).status_code == 403
     assert not EDSSAssessment.objects.exists()

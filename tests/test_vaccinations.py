@@ -1,6 +1,9 @@
 """Revaccination: the plan from Day 0 across the whole timeline, recording doses (the live-vaccine refusal),
 the staff page, the coordinators' list of doses due and the patient's own page."""
 
+import importlib
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -8,11 +11,15 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from recovery.clinical.vaccination import DoseStatus
-from recovery.models import AuditEvent, VaccinationDose
+from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG
+from recovery.clinical.phases import add_months
+from recovery.clinical.vaccination import DoseStatus, live_vaccine_earliest
+from recovery.models import AuditEvent, CentreConfiguration, TransfusionProduct, VaccinationDose
 from recovery.services.audit import AuditContext
+from recovery.services.labs import record_transfusion
+from recovery.services.timeline import EventAction, change_event, regenerate_centre_timelines
 from recovery.services.vaccinations import doses_due, plan_for, record_vaccination
-from tests.factories import PatientFactory, transplant
+from tests.factories import PatientFactory, UserFactory, transplant
 
 SYSTEM = AuditContext.system("tests")
 DAY0 = date(2026, 8, 31)  # month 3 is 30 Nov 2026, month 6 is 28 Feb 2027, month 24 is 31 Aug 2028
@@ -119,7 +126,7 @@ def test_a_live_vaccine_while_immunosuppressed_is_refused_even_after_month_24(pa
         with pytest.raises(ValidationError) as refused:
             give(patient, "varicella", 1, date(2028, 9, 20), immunosuppressed=True)
         assert "immunosuppressive" in refused.value.message_dict["immunosuppressed"][0]
-        give(patient, "varicella", 1, date(2028, 9, 20))
+        give(patient, "varicella", 1, date(2028, 9, 20), immunosuppressed=False)
     assert VaccinationDose.objects.get().vaccine == "varicella"
 
 
@@ -280,7 +287,8 @@ def test_the_due_list_shows_patients_with_doses_due_most_overdue_first(
     assert html.count('data-testid="due-row"') == 2
     assert html.index("Late") < html.index("Fresh")
     assert "Nothing" not in html
-    assert other_centre_patient.last_name not in html
+    assert str(other_centre_patient.uuid) not in html  # (its two-letter last name can occur in the CSRF token)
+    assert other_centre_patient.hospital_number not in html
     overdue = client_for(coordinator).get(reverse("recovery:vaccinations-due") + "?show=overdue").content.decode()
     assert overdue.count('data-testid="due-row"') == 1
     assert AuditEvent.objects.filter(action="vaccinations.due", patient=late).exists()
@@ -338,3 +346,264 @@ def test_the_patient_home_page_links_to_the_plan_within_its_query_budget(
 def test_a_patient_without_day0_gets_a_friendly_page(client_for, patient, clock):
     html = client_for(patient.user).get(reverse("recovery:my-vaccinations")).content.decode()
     assert "Your plan starts from the day of your transplant" in html
+
+
+# --- the live-vaccine block: the immunosuppression question and immunoglobulin (issue 12, item 13) ---------------
+
+LATE = datetime(2028, 10, 1, 10, tzinfo=UTC)  # Day 0 + 25 months: live vaccines allowed by date
+
+
+@pytest.fixture
+def late(patient):
+    """The patient 25 months after Day 0 (31 Aug 2026): month 24 was 31 Aug 2028."""
+    with time_machine.travel(LATE, tick=False):
+        transplant(patient, DAY0, engrafted=DAY0 + timedelta(days=11))
+        yield patient
+
+
+def answers(html: str) -> dict[str, bool]:
+    """The immunosuppression radio buttons of the page: value -> checked."""
+    tags = re.findall(r'<input type="radio"[^>]*name="immunosuppressed"[^>]*>', html)
+    return {re.search(r'value="(\w+)"', tag).group(1): bool(re.search(r"\schecked\b", tag)) for tag in tags}
+
+
+def ivig(patient, at: datetime):
+    row, _ = record_transfusion(context=SYSTEM, patient=patient, product=TransfusionProduct.IMMUNOGLOBULIN, given_at=at)
+    return row
+
+
+def test_the_immunosuppression_question_has_no_default_answer(client_for, clinician, transplanted):
+    """The form asks yes or no with neither chosen: an untouched question is not a "no"."""
+    html = client_for(clinician).get(page_url(transplanted)).content.decode()
+    assert "Is the patient on immunosuppressive treatment now?" in html
+    assert answers(html) == {"yes": False, "no": False}
+    assert 'type="checkbox"' not in html
+
+
+@pytest.mark.parametrize(
+    ("answer", "stored"),
+    [pytest.param({"immunosuppressed": "no"}, False, id="no"), pytest.param({}, None, id="unanswered_non_live")],
+)
+def test_an_inactivated_vaccine_is_recorded_with_the_answer_kept(client_for, clinician, transplanted, answer, stored):
+    """The answer is kept with the dose; an inactivated vaccine does not need it."""
+    data = {"vaccine": "tdap", "dose": "1", "given_date": "2027-03-01", **answer}
+    assert client_for(clinician).post(page_url(transplanted), data).status_code == 302
+    assert VaccinationDose.objects.get().immunosuppressed is stored
+
+
+def test_a_live_vaccine_with_the_question_unanswered_is_refused_with_the_typed_values_kept(client_for, clinician, late):
+    with time_machine.travel(LATE, tick=False):
+        response = client_for(clinician).post(
+            page_url(late), {"vaccine": "mmr", "dose": "1", "given_date": "2028-09-20", "note": "lot Q7"}
+        )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "answer whether the patient is on immunosuppressive treatment now (yes or no)" in html
+    assert 'value="2028-09-20"' in html
+    assert 'value="lot Q7"' in html
+    assert not VaccinationDose.objects.exists()
+
+
+def test_a_live_vaccine_answered_yes_is_refused_and_no_is_recorded(client_for, clinician, late):
+    client = client_for(clinician)
+    data = {"vaccine": "varicella", "dose": "1", "given_date": "2028-09-20"}
+    with time_machine.travel(LATE, tick=False):
+        refused = client.post(page_url(late), {**data, "immunosuppressed": "yes"})
+        assert "while the patient is on immunosuppressive treatment" in refused.content.decode()
+        assert answers(refused.content.decode()) == {"yes": True, "no": False}
+        assert client.post(page_url(late), {**data, "immunosuppressed": "no"}).status_code == 302
+    dose = VaccinationDose.objects.get()
+    assert (dose.vaccine, dose.immunosuppressed) == ("varicella", False)
+    event = AuditEvent.objects.get(action="vaccination.record")
+    assert event.detail["immunosuppressed"] is False
+
+
+@pytest.mark.parametrize(
+    ("ivig_at", "given", "refused"),
+    [
+        # 11 months after 20 Oct 2027 is 20 Sep 2028: refused the day before, recorded on the day
+        pytest.param(datetime(2027, 10, 20, 12, tzinfo=UTC), date(2028, 9, 19), True, id="day_before_clear"),
+        pytest.param(datetime(2027, 10, 20, 12, tzinfo=UTC), date(2028, 9, 20), False, id="clear_on_the_day"),
+        # 23:30 UTC on 19 Oct is 01:30 on 20 Oct in Stockholm: the patient's date counts
+        pytest.param(datetime(2027, 10, 19, 23, 30, tzinfo=UTC), date(2028, 9, 19), True, id="patient_local_date"),
+        pytest.param(datetime(2027, 10, 18, 12, tzinfo=UTC), date(2028, 9, 19), False, id="earlier_ivig_clear"),
+        pytest.param(datetime(2028, 9, 25, 12, tzinfo=UTC), date(2028, 9, 20), False, id="ivig_after_the_vaccine"),
+    ],
+)
+def test_a_live_vaccine_too_soon_after_immunoglobulin_is_refused(late, ivig_at, given, refused):
+    """IVIG recorded with the transfusions holds back live vaccines for 11 calendar months (configurable)."""
+    with time_machine.travel(LATE, tick=False):
+        ivig(late, ivig_at)
+        if refused:
+            with pytest.raises(ValidationError) as refusal:
+                give(late, "mmr", 1, given, immunosuppressed=False)
+            message = refusal.value.message_dict["given_date"][0]
+            assert "within 11 months after immunoglobulin (IVIG)" in message
+            assert not VaccinationDose.objects.exists()
+        else:
+            give(late, "mmr", 1, given, immunosuppressed=False)
+            assert VaccinationDose.objects.get().vaccine == "mmr"
+
+
+def test_immunoglobulin_does_not_hold_back_an_inactivated_vaccine(late):
+    with time_machine.travel(LATE, tick=False):
+        ivig(late, datetime(2028, 9, 1, 12, tzinfo=UTC))
+        give(late, "tdap", 1, date(2028, 9, 20))
+    assert VaccinationDose.objects.get().vaccine == "tdap"
+
+
+def test_the_immunoglobulin_interval_is_the_centres_configuration(late, centre):
+    CentreConfiguration.objects.create(
+        centre=centre, version=1, values={"vaccination": {"live_after_immunoglobulin_months": 8}}
+    )
+    with time_machine.travel(LATE, tick=False):
+        ivig(late, datetime(2028, 1, 10, 12, tzinfo=UTC))  # 8 months later: 10 Sep 2028
+        with pytest.raises(ValidationError, match="within 8 months"):
+            give(late, "mmr", 1, date(2028, 9, 9), immunosuppressed=False)
+        give(late, "mmr", 1, date(2028, 9, 10), immunosuppressed=False)
+
+
+def test_the_page_shows_the_last_immunoglobulin_and_the_live_vaccine_date(client_for, clinician, late):
+    with time_machine.travel(LATE, tick=False):
+        ivig(late, datetime(2028, 2, 3, 12, tzinfo=UTC))
+        html = client_for(clinician).get(page_url(late)).content.decode()
+    assert "within 11 months after immunoglobulin" in html
+    assert "Last immunoglobulin (IVIG) recorded: <strong>3 Feb 2028</strong>" in html
+    assert "not before <strong>31 Aug 2028</strong>" in html
+
+
+# --- the form and the API apply the same rule --------------------------------------------------------------------
+
+AGREEMENT = [
+    # (vaccine, given date, answer: "yes", "no" or None for unanswered, IVIG at, the field refused or None)
+    pytest.param("mmr", "2028-08-30", "no", None, "given_date", id="day_before_month_24"),
+    pytest.param("mmr", "2028-08-31", "no", None, None, id="month_24"),
+    pytest.param("mmr", "2028-08-31", None, None, "immunosuppressed", id="unanswered"),
+    pytest.param("varicella", "2028-09-01", "yes", None, "immunosuppressed", id="immunosuppressed"),
+    pytest.param("mmr", "2028-09-19", "no", datetime(2027, 10, 20, 12, tzinfo=UTC), "given_date", id="ivig_too_soon"),
+    pytest.param("mmr", "2028-09-20", "no", datetime(2027, 10, 20, 12, tzinfo=UTC), None, id="ivig_clear"),
+    pytest.param("tdap", "2028-09-01", None, datetime(2028, 9, 1, 12, tzinfo=UTC), None, id="inactivated"),
+]
+
+
+@pytest.mark.parametrize(("vaccine", "given", "answer", "ivig_at", "field"), AGREEMENT)
+def test_the_form_and_the_api_refuse_and_accept_the_same_doses(
+    client_for, api_for, clinician, late, vaccine, given, answer, ivig_at, field
+):
+    """Each scenario gives the same outcome, on the same field with the same message, on the page and the API."""
+    form_data = {"vaccine": vaccine, "dose": "1", "given_date": given}
+    api_data = {"vaccine": vaccine, "dose": 1, "given_date": given}
+    if answer is not None:
+        form_data["immunosuppressed"] = answer
+        api_data["immunosuppressed"] = answer == "yes"
+    with time_machine.travel(LATE, tick=False):
+        if ivig_at is not None:
+            ivig(late, ivig_at)
+        page = client_for(clinician).post(page_url(late), form_data)
+        page_saved = VaccinationDose.objects.filter(patient=late).exists()
+        VaccinationDose.objects.all().delete()
+        api = api_for(clinician).post(f"/api/v1/patients/{late.uuid}/vaccinations/", api_data, format="json")
+    if field is None:
+        assert (page.status_code, api.status_code, page_saved) == (302, 201, True)
+        return
+    assert (page.status_code, api.status_code, page_saved) == (200, 400, False)
+    [message] = api.json()[field]
+    form_errors = page.context["form"].errors
+    assert form_errors[field] == [message]
+
+
+# --- the timeline follows the rules (issue 12, item 12) -----------------------------------------------------------
+
+
+def timeline_dates(patient):
+    return dict(patient.episode.events.exclude(template_key=None).values_list("template_key", "planned_date"))
+
+
+@pytest.mark.parametrize(
+    "day0", [date(2024, 2, 29), date(2023, 3, 1), date(2026, 8, 31)], ids=["leap_day", "1_mar", "31_aug"]
+)
+def test_a_patients_timeline_dates_its_live_vaccine_and_reviews_by_the_rules(patient, day0):
+    """The stored events fall where the block and the prophylaxis rule say, not at fixed day counts."""
+    with time_machine.travel(datetime.combine(day0 + timedelta(days=20), datetime.min.time(), UTC), tick=False):
+        transplant(patient, day0, engrafted=day0 + timedelta(days=11))
+    dates = timeline_dates(patient)
+    assert dates["vaccine-live"] == live_vaccine_earliest(day0)
+    assert dates["cotrimoxazole-review"] == add_months(day0, 3)
+    assert dates["aciclovir-review"] == add_months(day0, 12)
+    assert dates["vaccine-zoster"] == day0 + timedelta(days=50)
+
+
+def test_a_new_centre_configuration_moves_the_rule_dated_events(transplanted, centre):
+    """A new configuration version re-dates the untouched rule-dated events of the centre's patients."""
+    CentreConfiguration.objects.create(
+        centre=centre,
+        version=1,
+        values={
+            "vaccination": {"live_not_before_months": 30},
+            "prophylaxis": {
+                "templates": [
+                    t.__dict__
+                    for t in DEFAULT_PROPHYLAXIS_CONFIG.with_template("cotrimoxazole", stop_months=6).templates
+                ]
+            },
+        },
+    )
+    assert regenerate_centre_timelines(centre_id=centre.pk) == 2
+    dates = timeline_dates(transplanted)
+    assert dates["vaccine-live"] == add_months(DAY0, 30)
+    assert dates["cotrimoxazole-review"] == add_months(DAY0, 6)
+    assert regenerate_centre_timelines(centre_id=centre.pk) == 0
+
+
+def test_saving_a_configuration_version_in_the_admin_regenerates_the_timelines(client, transplanted, centre):
+    client.force_login(UserFactory(username="root", role="", is_staff=True, is_superuser=True))
+    response = client.post(
+        reverse("admin:recovery_centreconfiguration_add"),
+        {"centre": centre.pk, "version": 1, "values": json.dumps({"vaccination": {"live_not_before_months": 36}})},
+    )
+    assert response.status_code == 302
+    assert timeline_dates(transplanted)["vaccine-live"] == add_months(DAY0, 36)
+
+
+def test_the_migration_re_dates_existing_timelines_and_leaves_touched_events(patient):
+    """Timelines stored with the old day counts (730 days) move to the rule's dates; a hand-moved event stays."""
+    from django.apps import apps
+
+    redate = importlib.import_module("recovery.migrations.0008_vaccination_safety").redate_rule_events
+    day0 = date(2023, 3, 1)  # 730 days on is 28 Feb 2025; month 24 is 1 Mar 2025
+    with time_machine.travel(datetime(2023, 3, 20, 10, tzinfo=UTC), tick=False):
+        transplant(patient, day0, engrafted=day0 + timedelta(days=11))
+    events = patient.episode.events
+    events.filter(template_key="vaccine-live").update(planned_date=day0 + timedelta(days=730))
+    events.filter(template_key="cotrimoxazole-review").update(planned_date=date(2023, 9, 1), manually_changed=True)
+    redate(apps, None)
+    dates = timeline_dates(patient)
+    assert dates["vaccine-live"] == date(2025, 3, 1)
+    assert dates["cotrimoxazole-review"] == date(2023, 9, 1)
+
+
+@pytest.mark.parametrize(
+    ("on", "refused"),
+    [pytest.param(date(2028, 8, 30), True, id="day_before_month_24"), pytest.param(date(2028, 8, 31), False, id="m24")],
+)
+def test_the_live_vaccine_event_cannot_be_moved_before_the_block(transplanted, on, refused):
+    """A coordinator may move the live-vaccine event later, never before the day the block allows."""
+    event = transplanted.episode.events.get(template_key="vaccine-live")
+    if refused:
+        with pytest.raises(ValidationError) as refusal:
+            change_event(context=SYSTEM, event=event, action=EventAction.MOVE, on=on)
+        assert "Live vaccines cannot be given before 31 Aug 2028" in refusal.value.message_dict["on"][0]
+        event.refresh_from_db()
+        assert (event.planned_date, event.manually_changed) == (date(2028, 8, 31), False)
+    else:
+        assert change_event(context=SYSTEM, event=event, action=EventAction.MOVE, on=on).planned_date == on
+
+
+def test_moving_the_live_vaccine_event_too_early_on_the_page_is_a_message_not_a_500(
+    client_for, coordinator, transplanted
+):
+    event = transplanted.episode.events.get(template_key="vaccine-live")
+    url = reverse("recovery:event-change", args=[transplanted.uuid, event.uuid])
+    response = client_for(coordinator).post(url, {"action": "move", "on": "2027-06-01", "note": ""})
+    assert response.status_code == 200
+    assert "Live vaccines cannot be given before 31 Aug 2028" in response.content.decode()

@@ -105,7 +105,7 @@ class TransfusionSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     product = serializers.ChoiceField(
         choices=TransfusionProduct.values,
-        error_messages={"invalid_choice": "Choose platelets or red_cells."},
+        error_messages={"invalid_choice": f"Choose one of: {', '.join(TransfusionProduct.values)}."},
     )
     given_at = _AwareTimeField(help_text="ISO 8601 with an offset; not in the future.")
     created_at = serializers.DateTimeField(read_only=True)

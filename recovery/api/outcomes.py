@@ -1,4 +1,5 @@
-"""/api/v1/patients/{id}/edss/, /relapses/, /mri/, /outcomes/ and /api/v1/cohort/outcomes/ (api.md).
+"""/api/v1/patients/{id}/edss/, /relapses/, /relapses/{relapse_id}/, /mri/, /outcomes/ and /api/v1/cohort/outcomes/
+(api.md).
 
 Records are written by recovery.services.outcomes (which checks dates and values and audits the write); the
 outcomes are computed by recovery.clinical.outcomes and the cohort's curves by recovery.services.cohort.
@@ -19,13 +20,21 @@ from recovery.access import Action
 from recovery.api.pagination import Pagination
 from recovery.clinical.edss import EDSS_MESSAGE, is_valid_edss
 from recovery.clinical.outcomes import MRI_ACTIVITY, PROGRESSION, RELAPSE, Outcome
-from recovery.models import MS_DOMAINS, Patient, ProtocolTemplate
+from recovery.models import MS_DOMAINS, Patient, ProtocolTemplate, RelapseClassification
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.cohort import AGE_GROUP_CODES, CohortFilters, cohort_analysis
-from recovery.services.outcomes import outcome_for, record_edss, record_mri, record_relapse
+from recovery.services.outcomes import (
+    CLASSIFICATION_MESSAGE,
+    classify_relapse,
+    outcome_for,
+    record_edss,
+    record_mri,
+    record_relapse,
+)
 from recovery.services.timeline import patient_today
 
 PATIENT_ID = OpenApiParameter("patient_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The patient's id.")
+RELAPSE_ID = OpenApiParameter("relapse_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The relapse's id.")
 PAGE_PARAMETERS = [
     OpenApiParameter("page", int, description="A page number within the paginated result set."),
     OpenApiParameter("page_size", int, description="Results per page (default 25, at most 100)."),
@@ -93,7 +102,36 @@ class RelapseSerializer(serializers.Serializer):
         help_text="A fever was reported within the centre's window of the onset (default 7 days either side): "
         "it may be a pseudo-relapse. Whether it counts is the team's decision.",
     )
+    classification = serializers.SerializerMethodField(
+        help_text="The clinician's call: `relapse`, `pseudo_relapse`, or null while not classified (it then "
+        "counts as a relapse). Set it with PATCH /relapses/{relapse_id}/."
+    )
+    classified_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    counts_as_relapse = serializers.SerializerMethodField(
+        help_text="False only for a pseudo-relapse: it then ends neither NEDA-3 nor relapse-free survival."
+    )
     created_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=RelapseClassification.choices, allow_null=True, read_only=True)
+    )
+    def get_classification(self, relapse) -> str | None:
+        return relapse.classification or None
+
+    def get_counts_as_relapse(self, relapse) -> bool:
+        return not relapse.is_pseudo_relapse
+
+
+class RelapseClassificationSerializer(serializers.Serializer):
+    classification = serializers.ChoiceField(
+        choices=RelapseClassification.choices,
+        error_messages={
+            "invalid_choice": CLASSIFICATION_MESSAGE + " Send “relapse” or “pseudo_relapse”.",
+            "required": CLASSIFICATION_MESSAGE,
+            "null": CLASSIFICATION_MESSAGE,
+        },
+        help_text="`relapse` or `pseudo_relapse`.",
+    )
 
 
 class RelapsePageSerializer(serializers.Serializer):
@@ -147,10 +185,39 @@ class PatientOutcomeSerializer(serializers.Serializer):
         help_text="What ended NEDA-3 on that date.",
     )
     confirmed_progression = serializers.BooleanField(allow_null=True)
-    progression_date = serializers.DateField(allow_null=True, help_text="The first score of the confirmed increase.")
+    progression_date = serializers.DateField(
+        allow_null=True,
+        help_text="The first score of the confirmed increase. Later improvement does not remove it.",
+    )
+    progression_confirmed_on = serializers.DateField(
+        allow_null=True, help_text="The assessment that confirmed the progression."
+    )
+    progression_tentative_since = serializers.DateField(
+        allow_null=True,
+        help_text="An increase at the latest usable assessments, not confirmed yet: not an event. Null otherwise.",
+    )
+    improved_after_progression_since = serializers.DateField(
+        allow_null=True,
+        help_text="After a confirmed progression, every later usable score is below the threshold since this date.",
+    )
+    progression_reference_edss = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        allow_null=True,
+        help_text="The score progression is measured from: the baseline, or a roving reference when the centre "
+        "uses one.",
+    )
+    progression_reference_date = serializers.DateField(
+        allow_null=True, help_text="When a roving reference was set; null while it is the baseline."
+    )
     confirmed_improvement = serializers.BooleanField(allow_null=True)
     improvement_date = serializers.DateField(allow_null=True)
-    relapse_count = serializers.IntegerField(allow_null=True, help_text="Relapses with an onset after Day 0.")
+    relapse_count = serializers.IntegerField(
+        allow_null=True, help_text="Relapses with an onset after Day 0, those classified as pseudo-relapses left out."
+    )
+    pseudo_relapse_count = serializers.IntegerField(
+        allow_null=True, help_text="Relapses after Day 0 a clinician classified as pseudo-relapses."
+    )
     first_relapse = serializers.DateField(allow_null=True)
     mri_activity_date = serializers.DateField(allow_null=True)
     baseline_edss = serializers.DecimalField(max_digits=3, decimal_places=1, allow_null=True)
@@ -272,6 +339,27 @@ def relapses(request: Request, patient_id) -> Response:
     return _list(request, patient, rows, RelapseSerializer, "relapses.view")
 
 
+@extend_schema(
+    methods=["PATCH"],
+    parameters=[PATIENT_ID, RELAPSE_ID],
+    request=RelapseClassificationSerializer,
+    responses=RelapseSerializer,
+)
+@api_view(["PATCH"])
+def relapse_detail(request: Request, patient_id, relapse_id) -> Response:
+    """Clinicians: classify one relapse as a relapse or a pseudo-relapse (audited); only `classification` can
+    be changed. The relapse list (GET /relapses/) shows the classification."""
+    relapse = access.get_relapse(request.user, patient_id, relapse_id, Action.RECORD_OUTCOMES)
+    serializer = RelapseClassificationSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    relapse = classify_relapse(
+        context=AuditContext.from_request(request),
+        relapse=relapse,
+        classification=serializer.validated_data["classification"],
+    )
+    return Response(RelapseSerializer(relapse).data)
+
+
 @extend_schema(methods=["GET"], parameters=[PATIENT_ID, *PAGE_PARAMETERS], responses=MRIPageSerializer)
 @extend_schema(methods=["POST"], parameters=[PATIENT_ID], request=MRISerializer, responses={201: MRISerializer})
 @api_view(["GET", "POST"])
@@ -302,9 +390,15 @@ def outcome_data(outcome: Outcome | None, as_of) -> dict:
         "neda3_lost_by": list(outcome.neda3_lost_by),
         "confirmed_progression": outcome.confirmed_progression,
         "progression_date": outcome.progression_date,
+        "progression_confirmed_on": outcome.progression.confirmed_on,
+        "progression_tentative_since": outcome.progression.tentative_since,
+        "improved_after_progression_since": outcome.progression.improved_since,
+        "progression_reference_edss": outcome.progression.reference,
+        "progression_reference_date": outcome.progression.reference_on,
         "confirmed_improvement": outcome.confirmed_improvement,
         "improvement_date": outcome.improvement_date,
         "relapse_count": outcome.relapse_count,
+        "pseudo_relapse_count": outcome.pseudo_relapse_count,
         "first_relapse": outcome.first_relapse,
         "mri_activity_date": outcome.mri_activity_date,
         "baseline_edss": outcome.baseline_edss,

@@ -11,6 +11,7 @@ from recovery.clinical.phases import Flag, InfectionRisk, Phase
 from recovery.clinical.timeline import DisplayStatus, EventKind
 from recovery.clinical.triage import SYMPTOM_CODES, AlertKind, Severity
 from recovery.models import AlertSeverity, AlertStatus, Patient, ProtocolTemplate, ResolutionAction
+from recovery.services.labs import ENGRAFTMENT_STATES
 from recovery.services.patients import EDITABLE_FIELDS
 
 
@@ -108,6 +109,21 @@ class TransplantSerializer(serializers.Serializer):
     )
     proposed_platelet_engraftment_date = serializers.DateField(
         read_only=True, allow_null=True, help_text="Computed from labs; null until the rule is met."
+    )
+    neutrophil_engraftment_state = serializers.ChoiceField(
+        choices=ENGRAFTMENT_STATES,
+        read_only=True,
+        allow_null=True,
+        help_text="recorded (a date is on the episode), proposed (the counts give a date to confirm), never_below "
+        "(the ANC never fell below 0.5 x10^9/L after Day 0: no aplasia, no date, no engraftment alerts) or not_yet; "
+        "null without Day 0.",
+    )
+    platelet_engraftment_state = serializers.ChoiceField(
+        choices=ENGRAFTMENT_STATES,
+        read_only=True,
+        allow_null=True,
+        help_text="As neutrophil_engraftment_state; never_below: platelets never below 20 x10^9/L after Day 0 and "
+        "no platelet transfusion.",
     )
     config_version = serializers.IntegerField(
         read_only=True, help_text="The centre configuration version used (0: the shipped defaults)."

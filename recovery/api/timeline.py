@@ -51,10 +51,13 @@ def _transplant_data(
         "phase": state.phase.value,
         "day": state.day,
         "infection_risk": state.infection_risk.value,
-        "flags": [flag.value for flag in state.flags],
+        # No engraftment warning for a patient whose ANC never fell below the threshold (no aplasia).
+        "flags": [flag.value for flag in state.flags if not (proposal and proposal.neutrophil.never_below)],
         # Computed from the counts (recovery.services.labs); null until the rule is met.
         "proposed_neutrophil_engraftment_date": proposal.neutrophil.proposed if proposal else None,
         "proposed_platelet_engraftment_date": proposal.platelet.proposed if proposal else None,
+        "neutrophil_engraftment_state": proposal.neutrophil.state if proposal else None,
+        "platelet_engraftment_state": proposal.platelet.state if proposal else None,
         "config_version": config.version,
         "warnings": warnings,
     }

@@ -15,6 +15,7 @@ urlpatterns = [
     path("v1/patients/<str:patient_id>/symptom-reports/", symptoms.symptom_reports, name="symptom-reports"),
     path("v1/patients/<str:patient_id>/edss/", outcomes.edss, name="edss"),
     path("v1/patients/<str:patient_id>/relapses/", outcomes.relapses, name="relapses"),
+    path("v1/patients/<str:patient_id>/relapses/<str:relapse_id>/", outcomes.relapse_detail, name="relapse-detail"),
     path("v1/patients/<str:patient_id>/mri/", outcomes.mri, name="mri"),
     path("v1/patients/<str:patient_id>/outcomes/", outcomes.patient_outcomes, name="outcomes"),
     path("v1/patients/<str:patient_id>/notifications/", notifications.notifications, name="notifications"),

@@ -1,8 +1,9 @@
 """/api/v1/patients/{id}/vaccinations/ (api.md): GET the revaccination plan, POST a dose given (staff).
 
 The plan is computed by recovery.services.vaccinations from Day 0, the doses recorded and the centre's
-schedule; a POST goes through `record_vaccination`, which refuses a live vaccine before month 24 (and the
-other rules of `check_vaccination`) with the reason in plain language, as a 400 on the field concerned.
+schedule; a POST goes through `record_vaccination`, as the page's form does, which refuses a live vaccine
+before month 24, unless `immunosuppressed` is given as false, or too soon after immunoglobulin (and the other
+rules of `check_vaccination`) with the reason in plain language, as a 400 on the field concerned.
 """
 
 from drf_spectacular.types import OpenApiTypes
@@ -55,8 +56,14 @@ class RecordDoseSerializer(serializers.Serializer):
         },
     )
     given_date = serializers.DateField(help_text="Not in the future, not before Day 0.")
+    # No default answer: missing or null is "not answered", and a live vaccine is refused until it is false.
     immunosuppressed = serializers.BooleanField(
-        required=False, default=False, help_text="On immunosuppressive treatment now: live vaccines are refused."
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Is the patient on immunosuppressive treatment now? Required (false) for a live vaccine (MMR, "
+        "varicella): refused when true or not given.",
+        error_messages={"invalid": "Answer true or false."},
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 

@@ -67,13 +67,35 @@ class TriageConfig(Config):
     min_temperature_c: float = 34.0  # a reading outside 34-43 C is refused as implausible
     max_temperature_c: float = 43.0
     fever_c: float = 38.0  # any reading at or above: a fever
-    urgent_fever_until_day: int = 100  # from conditioning start through this day after Day 0: urgent
-    neutropenic_single_c: float = 38.3  # IDSA: one reading at or above, during aplasia
+    # The high-risk window (a fever in it is urgent; domain.md sections 2.2, 2.4, 6.3): from mobilisation
+    # chemotherapy until this many days after the first apheresis (stem cells collected), from conditioning
+    # start through Day +`urgent_fever_until_day`, and whenever the patient is known to be neutropenic: not
+    # engrafted after Day 0 (whatever the day), or a latest ANC below `neutropenia_anc` taken at most
+    # `neutropenia_anc_days` before the report.
+    high_risk_days_after_first_apheresis: int = 2
+    urgent_fever_until_day: int = 100
+    neutropenia_anc: float = 0.5  # x10^9/L
+    neutropenia_anc_days: int = 7
+    low_temperature_c: float = 36.0  # below this in the high-risk window: same day
+    very_low_temperature_c: float = 35.5  # below this in the high-risk window: urgent
+    neutropenic_single_c: float = 38.3  # IDSA: one reading at or above, while known to be neutropenic
     neutropenic_sustained_c: float = 38.0  # IDSA: or two readings at or above, at least this far apart
     neutropenic_sustained_minutes: int = 60
     neutropenic_lookback_hours: int = 24  # the earlier of the two readings is at most this long before the later
-    red_flag_symptoms: tuple[str, ...] = ("bleeding", "shortness_of_breath", "confusion")
-    red_flag_grade: int = 3
+    # domain.md section 6.3; "chills" is shivering or rigors, a red flag with or without a temperature
+    red_flag_symptoms: tuple[str, ...] = (
+        "chills",
+        "shortness_of_breath",
+        "chest_pain",
+        "bleeding",
+        "confusion",
+        "fainting",
+        "blistering_rash",
+        "line_site",
+    )
+    red_flag_grade_high_risk: int = 1  # in the high-risk window: urgent at or above this grade
+    red_flag_grade: int = 2  # outside it: urgent at or above this grade ...
+    red_flag_same_day_grade: int = 1  # ... and same day at or above this one
     severe_grade: int = 3  # any symptom at or above: same day
     worsening_rise: int = 2  # a rise of this many grades since the previous report: same day
     pseudo_relapse_window_days: int = 7  # new or worse MS symptoms with a fever or infection within this window
@@ -101,6 +123,17 @@ class OutcomeConfig(Config):
     confirmation_months: int = 6  # 3, 6 or 12
     relapse_exclusion_days: int = 30  # assessments this close after a relapse onset are not used
     pseudo_relapse_window_days: int = 7  # a fever or infection this close to a relapse onset
+    roving_reference: bool = False  # off: progression is measured from the fixed baseline (see outcomes.py)
+    # Febrile neutropenia for the cohort rate (CTCAE v5, domain.md 2.3 and section 8 items 22-23; see
+    # febrile_neutropenia.py): ANC below `fn_anc_below` with one reading at or above `fn_single_c`, or readings at
+    # or above `fn_sustained_c` for more than `fn_sustained_minutes`
+    fn_anc_below: float = 1.0  # x10^9/L
+    fn_single_c: float = 38.3
+    fn_sustained_c: float = 38.0
+    fn_sustained_minutes: int = 60  # strictly more than this between the first and the last reading
+    fn_sustained_max_gap_hours: int = 24  # readings further apart than this are not one sustained fever
+    fn_anc_window_hours: int = 24  # the ANC nearest the fever counts if taken at most this long before or after it
+    fn_window_end_day: int = 100  # counted from conditioning start (or Day 0) through this day after Day 0
 
 
 DEFAULT_PHASE_CONFIG = PhaseConfig()
@@ -148,6 +181,8 @@ class ReminderConfig(Config):
     answer_lead_minutes: int = 120
     # a routine reminder to the patient this late (the system was down) is no use any more: suppressed
     stale_after_minutes: int = 360
+    # a patient without a login gets the window's temperature reminders by text message and email
+    no_login_temperature_reminders: bool = True
 
 
 DEFAULT_REMINDER_CONFIG = ReminderConfig()

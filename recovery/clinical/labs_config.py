@@ -32,6 +32,24 @@ FT4 = "ft4"
 EBV_PCR = "ebv_pcr"
 CMV_PCR = "cmv_pcr"
 
+# How a message names a result of each test ("An ANC of 60 x10^9/L is not possible").
+TEST_NAMES: dict[str, str] = {
+    ANC: "an ANC",
+    PLATELETS: "a platelet count",
+    HAEMOGLOBIN: "a haemoglobin",
+    WBC: "a white cell count",
+    LYMPHOCYTES: "a lymphocyte count",
+    CD4: "a CD4 count",
+    CD8: "a CD8 count",
+    CD19: "a CD19 count",
+    NK: "an NK cell count",
+    IGG: "an IgG",
+    TSH: "a TSH",
+    FT4: "a free T4",
+    EBV_PCR: "an EBV load",
+    CMV_PCR: "a CMV load",
+}
+
 _T = TypeVar("_T")
 
 _CELLS = "x10^9/L"
@@ -63,22 +81,41 @@ class LabConfig(Config):
         (EBV_PCR, _COPIES),
         (CMV_PCR, _COPIES),
     )
-    # (test, lowest, highest), both inclusive: outside is refused
+    # (test, lowest, highest), both inclusive: outside is refused as a typing or unit error. Each is the widest
+    # value an adult with MS going through aHSCT can have (G-CSF mobilisation included), so that the common
+    # wrong unit of the test (`unit_mixups`) lands outside: an ANC of 60 can only be 60 cells/uL, a CD4 of 250
+    # only 250 cells/uL, a haemoglobin of 9.5 only 9.5 g/dL, an IgG of 800 only 800 mg/dL. Research defaults
+    # [U] for the centre's clinical leads to review.
     plausible_ranges: tuple[tuple[str, float, float], ...] = (
-        (ANC, 0.0, 100.0),
+        (ANC, 0.0, 50.0),
         (PLATELETS, 0.0, 2000.0),
         (HAEMOGLOBIN, 20.0, 250.0),
-        (WBC, 0.0, 500.0),
-        (LYMPHOCYTES, 0.0, 100.0),
-        (CD4, 0.0, 10.0),
-        (CD8, 0.0, 10.0),
-        (CD19, 0.0, 10.0),
-        (NK, 0.0, 10.0),
+        (WBC, 0.0, 100.0),
+        (LYMPHOCYTES, 0.0, 50.0),
+        (CD4, 0.0, 3.0),
+        (CD8, 0.0, 5.0),
+        (CD19, 0.0, 3.0),
+        (NK, 0.0, 3.0),
         (IGG, 0.0, 50.0),
         (TSH, 0.0, 150.0),
-        (FT4, 0.0, 200.0),
+        (FT4, 1.0, 100.0),
         (EBV_PCR, 0.0, 1e9),
         (CMV_PCR, 0.0, 1e9),
+    )
+    # (test, the unit a result is commonly given in by mistake, factor to the canonical unit): a value outside
+    # the plausible range that becomes plausible in that unit is refused with "did you mean ...?"
+    unit_mixups: tuple[tuple[str, str, float], ...] = (
+        (ANC, "cells/µL", 0.001),
+        (PLATELETS, "/µL", 0.001),
+        (HAEMOGLOBIN, "g/dL", 10.0),
+        (WBC, "cells/µL", 0.001),
+        (LYMPHOCYTES, "cells/µL", 0.001),
+        (CD4, "cells/µL", 0.001),
+        (CD8, "cells/µL", 0.001),
+        (CD19, "cells/µL", 0.001),
+        (NK, "cells/µL", 0.001),
+        (IGG, "mg/dL", 0.01),
+        (FT4, "ng/dL", 12.87),
     )
     # (test, lower limit of normal, upper limit of normal): typical adult values, for display and CTCAE grade 1
     reference_ranges: tuple[tuple[str, float, float], ...] = (
@@ -97,15 +134,20 @@ class LabConfig(Config):
         (EBV_PCR, 0.0, 0.0),  # not detected
         (CMV_PCR, 0.0, 0.0),
     )
-    # engraftment (ASTCT, domain.md 2.1): first of `engraftment_consecutive_days` days at or above the threshold
+    # engraftment (CIBMTR forms manual, ASTCT; domain.md 2.1): the first of `engraftment_consecutive_days`
+    # consecutive values, on different days, at or above the threshold
     neutrophil_threshold: float = 0.5  # x10^9/L
     platelet_threshold: float = 20.0  # x10^9/L
     engraftment_consecutive_days: int = 3
+    # a platelet count counts only when the last platelet transfusion is at least this many days before it
     platelet_transfusion_free_days: int = 7
     # the 90-patient autograft study (domain.md 2.1 note): the first qualifying day may be accepted on its own
     accept_first_qualifying_day: bool = False
     # "after the post-transplant nadir": a run counts only after a value below the threshold from Day 0 on
     engraftment_after_nadir: bool = True
+    # "never fell below the threshold" (no aplasia) needs counts on `engraftment_consecutive_days` days after
+    # Day 0, all at or above it, the last on or after this Day (past the usual nadir, D+5 to D+10) [U]
+    never_below_from_day: int = 14
     # engraftment flags (keep equal to `PhaseConfig`'s, which drive the phase flags)
     delayed_engraftment_day: int = 21
     possible_graft_failure_day: int = 30
@@ -126,8 +168,17 @@ class LabConfig(Config):
                 return unit
         raise ValueError(f"Unknown lab test {test!r}; known tests: {', '.join(code for code, _ in self.units)}.")
 
+    def display_unit(self, test: str) -> str:
+        """The canonical unit as a nurse reads it: with the multiplication sign rather than the letter x."""
+        unit = self.unit(test)
+        return f"\u00d7{unit[1:]}" if unit.startswith("x10") else unit
+
     def plausible_range(self, test: str) -> tuple[float, float]:
         return _range(self.plausible_ranges, test, "plausible")
+
+    def unit_mixups_of(self, test: str) -> list[tuple[str, float]]:
+        """(wrong unit, factor to the canonical unit) for `test`, in the configured order; may be empty."""
+        return [(str(unit), float(factor)) for code, unit, factor in self.unit_mixups if code == test]
 
     def reference_range(self, test: str) -> tuple[float, float]:
         return _range(self.reference_ranges, test, "reference")
@@ -225,7 +276,8 @@ class VaccinationConfig(Config):
 
     `yearly_vaccines` repeat after their last scheduled dose every `yearly_interval_months`, each repeat
     "due" for `yearly_window_months`. Live vaccines are never given before `live_not_before_months`, nor
-    while the patient is immunosuppressed (a hard block).
+    while the patient is immunosuppressed, nor within `live_after_immunoglobulin_months` after a dose of
+    immunoglobulin (a hard block).
     """
 
     schedule: tuple[ScheduledDose, ...] = (
@@ -262,6 +314,12 @@ class VaccinationConfig(Config):
     )
     live_vaccines: tuple[str, ...] = ("mmr", "varicella")
     live_not_before_months: int = 24
+    # Antibodies in immunoglobulin (IVIG) neutralise the live measles and varicella vaccine viruses. ACIP General
+    # Best Practice Guidelines, table of intervals between antibody-containing products and measles- or
+    # varicella-containing vaccines: IVIG 300-400 mg/kg 8 months, 1 g/kg 10 months, 2 g/kg 11 months. The
+    # app does not record the IVIG dose, so the default is the longest IVIG interval. Not in domain.md: to be
+    # signed off by the centre.
+    live_after_immunoglobulin_months: int = 11
     yearly_vaccines: tuple[str, ...] = ("influenza",)
     yearly_interval_months: int = 12
     yearly_window_months: int = 3

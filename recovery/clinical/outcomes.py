@@ -8,40 +8,59 @@ The rules (defaults in brackets):
 
 * **Baseline EDSS**: the last usable assessment (see below) on or before Day 0; when there is none, the
   recorded baseline (the patient's `baseline_edss`). Two assessments on the same date: the later one in the
-  given order (the later record). Without a Day 0 the recorded baseline is used. The reference is fixed
-  (no "roving" reference).
+  given order (the later record). Without a Day 0 the recorded baseline is used.
 * **Usable assessments**: an assessment from a relapse onset through `relapse_exclusion_days` [30] days
   after it is not used, *both ends included*: with the default, days 0 to 30 after the onset are excluded and
   day 31 is the first usable day. An assessment before the onset is usable. This applies to the baseline
-  too (a score taken during a relapse is not a fair reference).
-* **Step**: an increase of `progression_step_low` [1.0] from a baseline at or below
-  `progression_baseline_cut` [5.5] (so 5.5 needs 6.5), `progression_step_high` [0.5] from a baseline above it
-  (6.0 needs 6.5), and `progression_step_from_zero` [off] from a baseline of 0 when set.
-* **Confirmed disability progression**: a *candidate* is a usable assessment after Day 0 with a score at or
-  above baseline + step. It is confirmed when there is at least one usable assessment on or after
-  `add_months(candidate date, confirmation_months)` [6], and *every* usable assessment from that date on
-  stays at or above the threshold. Assessments between the candidate and that date are not looked at (the
-  issue: "confirmed by every assessment at least 6 months later"). The progression date is the candidate's
-  date (the first assessment of the confirmed increase), so it is earlier than the day it became known. A
-  candidate with no usable assessment far enough after it is not (yet) progression, and a later score below
-  the threshold takes the confirmation back: the rule is "sustained to the last assessment".
-* **Confirmed improvement**: the same rule downwards: a score at or below baseline - step (the same step
-  rule), confirmed the same way. A threshold below 0 (for example baseline 0.0) cannot be reached, so
-  there is no improvement.
+  too (a score taken during a relapse is not a fair reference). A relapse a clinician classified as a
+  *pseudo-relapse* opens the same window: a score taken while a fever or an infection brings old symptoms
+  back is no fairer a measure of lasting disability than one taken in a relapse (the standard window's
+  reason), and the clinician's classification says what the episode was, not that the score is sound.
+* **Step**: an increase of `progression_step_low` [1.0] from a reference at or below
+  `progression_baseline_cut` [5.5] (so 5.5 needs 6.5), `progression_step_high` [0.5] from a reference above
+  it (6.0 needs 6.5), and `progression_step_from_zero` [off] from a reference of 0 when set.
+* **Confirmed disability progression (CDP)**, over the usable assessments after Day 0 in date order:
+  a *candidate* is an assessment at or above the threshold (reference + step). It is *confirmed* by the first
+  assessment dated on or after `add_months(candidate date, confirmation_months)` [6; 3 and 12 are the other
+  usual choices] provided every assessment from the candidate through that one (the ones in between
+  included) is at or above the threshold: a dip below the threshold before the confirming visit breaks the
+  candidate, and a later candidate starts afresh. The first confirmed candidate is the event, dated on the
+  candidate (the first assessment of the confirmed rise), so earlier than the day it became known
+  (`confirmed_on`). Once confirmed it is never taken back: later scores below the threshold are reported as
+  *improvement after progression* (`improved_since`: the first of the trailing run of scores below the
+  threshold), and the event still ends NEDA-3 and progression-free survival.
+  A candidate whose run of scores at or above the threshold reaches the last usable assessment without a
+  confirming visit yet is a *tentative* progression (`tentative_since`): shown to staff, not an event.
+* **Reference** (`roving_reference`, per centre, default off): off, the reference is the baseline for the
+  whole follow-up. On, it roves as in the roving-reference definitions (Kappos et al., Mult Scler 2018;
+  domain.md 4.2): a run of usable scores after Day 0 all *below* the current reference resets it once the run
+  reaches an assessment at least `confirmation_months` after its first score (the same confirmation as for
+  progression); the new reference is the highest score of that confirming run (the level the patient held
+  throughout, so a fluctuation down and back is not read as a rise), dated on the run's first score
+  (`reference_on`). A lower score that is not confirmed changes nothing. Only the first confirmed progression
+  is an event here (NEDA-3 and progression-free survival end at it), so the upward reset after a progression
+  that roving definitions use to find a second event is not applied.
+* **Confirmed improvement**: a state, not an event: a score at or below baseline - step (the step from the
+  fixed baseline), with at least one usable assessment on or after `add_months(candidate, confirmation_months)`
+  and every usable assessment from that date on still at or below the threshold (a later rise takes it back).
+  A threshold below 0 (for example baseline 0.0) cannot be reached, so there is no improvement.
 * **MRI activity**: lesions are counted against a reference scan. The reference is the *first* scan flagged
   as re-baseline on or after Day 0 (a later re-baseline flag does not wipe out activity already seen; a flag
   on a scan before Day 0 is a data error and is ignored). With no such flag, the first scan on or after
   Day 0 is the reference. Scans on or before the reference date do not count; the activity date is the
   first later scan with at least one new or enlarging T2 lesion or at least one gadolinium-enhancing lesion.
-* **Relapses**: those with an onset after Day 0 (Day 0 itself excluded). The caller passes the relapses the
-  team has confirmed; whether a "possible pseudo-relapse" counts is the team's decision, not this rule's.
+* **Relapses**: those with an onset after Day 0 (Day 0 itself excluded), except those a clinician classified
+  as a pseudo-relapse (`RelapseRecord.pseudo`). A relapse auto-flagged as a *possible* pseudo-relapse (a fever
+  near its onset) counts as a relapse until a clinician classifies it: an unreviewed flag must not quietly
+  keep NEDA-3. A pseudo-relapse ends neither NEDA-3 nor relapse-free survival; it is counted apart
+  (`pseudo_relapse_count`).
 * **NEDA-3** holds until the earliest of the first relapse after Day 0, the progression date and the MRI
   activity date; that date is `neda3_lost_on`. `neda3_months` counts the whole calendar months NEDA-3 held:
   from Day 0 to its loss, or to `on` while it holds. Without a Day 0 (or before it) there is no NEDA-3
   status (`None`).
-* **EDSS change category** (the "improved / stable / worse" proportions of domain.md section 4.6): "improved"
-  with confirmed improvement, "worse" with confirmed progression, else "stable"; `None` without a baseline or
-  without a usable assessment after Day 0. (Confirmed improvement and confirmed progression cannot both hold.)
+* **EDSS change category** (the "improved / stable / worse" proportions of domain.md section 4.6): "worse"
+  with confirmed progression (an event later improvement does not erase), else "improved" with confirmed
+  improvement, else "stable"; `None` without a baseline or without a usable assessment after Day 0.
 * **Follow-up end**: the latest date of any record (assessment, relapse or scan) on or before `on`; the
   Kaplan-Meier curves censor there (`survival_endpoints`).
 """
@@ -85,9 +104,10 @@ class Assessment:
 
 @dataclass(frozen=True)
 class RelapseRecord:
-    """One relapse, by its onset date."""
+    """One relapse, by its onset date. `pseudo`: a clinician classified it as a pseudo-relapse."""
 
     onset: date
+    pseudo: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,27 @@ class Scan:
 
 
 @dataclass(frozen=True)
+class Progression:
+    """What the disability-progression rule found (see the module docstring); every field None when nothing.
+
+    `reference` and `threshold` are those the event (or the tentative rise) was measured against; without
+    either, those in force at the last usable assessment.
+    """
+
+    onset: date | None = None  # the first assessment of the confirmed rise: the event's date
+    confirmed_on: date | None = None  # the assessment that confirmed it
+    reference: Decimal | None = None
+    reference_on: date | None = None  # the date a roving reference was set; None while it is the baseline
+    threshold: Decimal | None = None
+    tentative_since: date | None = None  # an unconfirmed rise running to the last usable assessment
+    improved_since: date | None = None  # after the event: every later usable score is below the threshold
+
+    @property
+    def confirmed(self) -> bool:
+        return self.onset is not None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """A patient's outcomes as of `as_of` (every field is computed from records dated on or before it)."""
 
@@ -115,10 +156,12 @@ class Outcome:
     last_assessed: date | None
     confirmed_progression: bool
     progression_date: date | None
+    progression: Progression  # the details: reference, threshold, confirmation, tentative rise, later improvement
     confirmed_improvement: bool
     improvement_date: date | None
-    relapse_count: int  # relapses with an onset after Day 0
+    relapse_count: int  # relapses with an onset after Day 0, pseudo-relapses left out
     first_relapse: date | None
+    pseudo_relapse_count: int  # relapses after Day 0 a clinician classified as pseudo-relapses
     mri_reference_date: date | None  # the scan new lesions are counted against
     mri_activity_date: date | None
     neda3: bool | None  # None without a Day 0, or before it
@@ -200,6 +243,61 @@ def required_step(baseline: Decimal, config: OutcomeConfig = DEFAULT_OUTCOME_CON
     return _dec(config.progression_step_high)
 
 
+def _run_to(kept: Sequence[Assessment], start: int, inside, confirm_from: date) -> int | None:
+    """The index of the first assessment from `start` on dated on or after `confirm_from`, when every
+    assessment from `start` through it is `inside`; None when one outside comes first or none is late enough."""
+    for index in range(start, len(kept)):
+        if not inside(kept[index].score):
+            return None
+        if kept[index].on >= confirm_from:
+            return index
+    return None
+
+
+def disability_progression(
+    assessments: Iterable[Assessment],
+    relapses: Iterable[RelapseRecord],
+    baseline: Decimal | None,
+    day0: date | None,
+    config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
+) -> Progression:
+    """Confirmed disability progression from `baseline` (fixed or roving reference), as the module docstring
+    defines it. No baseline or no Day 0: an empty `Progression`."""
+    if baseline is None or day0 is None:
+        return Progression()
+    kept = usable(assessments, relapses, config)
+    reference, reference_on = _dec_score(baseline), None
+    for index, candidate in enumerate(kept):
+        if candidate.on <= day0:
+            continue
+        threshold = reference + required_step(reference, config)
+        confirm_from = add_months(candidate.on, config.confirmation_months)
+        if candidate.score >= threshold:
+            confirmer = _run_to(kept, index, lambda score, t=threshold: score >= t, confirm_from)
+            if confirmer is not None:
+                last_above = max(i for i in range(confirmer, len(kept)) if kept[i].score >= threshold)
+                return Progression(
+                    onset=candidate.on,
+                    confirmed_on=kept[confirmer].on,
+                    reference=reference,
+                    reference_on=reference_on,
+                    threshold=threshold,
+                    improved_since=kept[last_above + 1].on if last_above + 1 < len(kept) else None,
+                )
+            if all(a.score >= threshold for a in kept[index:]):
+                return Progression(
+                    reference=reference, reference_on=reference_on, threshold=threshold, tentative_since=candidate.on
+                )
+        elif config.roving_reference and candidate.score < reference:
+            confirmer = _run_to(kept, index, lambda score, r=reference: score < r, confirm_from)
+            if confirmer is not None:
+                reference = max(a.score for a in kept[index : confirmer + 1])
+                reference_on = candidate.on
+    return Progression(
+        reference=reference, reference_on=reference_on, threshold=reference + required_step(reference, config)
+    )
+
+
 def confirmed_change(
     assessments: Iterable[Assessment],
     relapses: Iterable[RelapseRecord],
@@ -210,31 +308,25 @@ def confirmed_change(
 ) -> date | None:
     """The date of the first assessment of a confirmed change from `baseline`, or None.
 
-    `direction` "worse" is confirmed disability progression, "better" confirmed improvement. A candidate is a
-    usable assessment after Day 0 at or beyond the threshold (baseline +/- `required_step`); it is confirmed
-    when at least one usable assessment is dated on or after `add_months(candidate, confirmation_months)` and
-    every usable assessment from that date on is at or beyond the threshold. Assessments between the
-    candidate and that date are not looked at. No baseline or no Day 0: None.
+    `direction` "worse" is confirmed disability progression (`disability_progression(...).onset`, an event).
+    "better" is confirmed improvement, a state: a usable assessment after Day 0 at or below baseline -
+    `required_step`, with at least one usable assessment dated on or after `add_months(candidate,
+    confirmation_months)` and every usable assessment from that date on still at or below it. No baseline or
+    no Day 0: None.
     """
     if direction not in ("worse", "better"):
         raise ValueError(f"direction must be 'worse' or 'better', not {direction!r}.")
+    if direction == "worse":
+        return disability_progression(assessments, relapses, baseline, day0, config).onset
     if baseline is None or day0 is None:
         return None
     baseline = _dec_score(baseline)
-    step = required_step(baseline, config)
-    if direction == "worse":
-        threshold = baseline + step
+    threshold = baseline - required_step(baseline, config)
+    if threshold < EDSS_MIN:
+        return None  # a full step down from this baseline is not possible
 
-        def beyond(score: Decimal) -> bool:
-            return score >= threshold
-
-    else:
-        threshold = baseline - step
-        if threshold < EDSS_MIN:
-            return None  # a full step down from this baseline is not possible
-
-        def beyond(score: Decimal) -> bool:
-            return score <= threshold
+    def beyond(score: Decimal) -> bool:
+        return score <= threshold
 
     kept = usable(assessments, relapses, config)
     for candidate in kept:
@@ -271,10 +363,11 @@ def mri_activity_date(scans: Iterable[Scan], day0: date | None) -> date | None:
 
 
 def first_relapse_after(relapses: Iterable[RelapseRecord], day0: date | None) -> date | None:
-    """The earliest relapse onset after Day 0 (a relapse on Day 0 itself does not count)."""
+    """The earliest relapse onset after Day 0 (a relapse on Day 0 itself does not count), pseudo-relapses left
+    out."""
     if day0 is None:
         return None
-    onsets = [r.onset for r in relapses if r.onset > day0]
+    onsets = [r.onset for r in relapses if r.onset > day0 and not r.pseudo]
     return min(onsets, default=None)
 
 
@@ -297,7 +390,8 @@ def patient_outcome(
 
     kept = usable(assessments, relapses, config)
     baseline = baseline_edss(kept, day0, recorded_baseline)
-    progression = confirmed_change(assessments, relapses, baseline, post_day0, config, "worse")
+    found = disability_progression(assessments, relapses, baseline, post_day0, config)
+    progression = found.onset
     improvement = confirmed_change(assessments, relapses, baseline, post_day0, config, "better")
     first_relapse = first_relapse_after(relapses, post_day0)
     reference = mri_reference(scans, post_day0)
@@ -316,7 +410,7 @@ def patient_outcome(
 
     category: Literal["improved", "stable", "worse"] | None = None
     if baseline is not None and post_day0 is not None and any(a.on > post_day0 for a in kept):
-        category = "improved" if improvement else "worse" if progression else "stable"
+        category = "worse" if progression else "improved" if improvement else "stable"
 
     record_dates = [a.on for a in assessments] + [r.onset for r in relapses] + [s.on for s in scans]
     last = assessments[-1] if assessments else None
@@ -328,10 +422,12 @@ def patient_outcome(
         last_assessed=None if last is None else last.on,
         confirmed_progression=progression is not None,
         progression_date=progression,
+        progression=found,
         confirmed_improvement=improvement is not None,
         improvement_date=improvement,
-        relapse_count=0 if post_day0 is None else sum(1 for r in relapses if r.onset > post_day0),
+        relapse_count=0 if post_day0 is None else sum(1 for r in relapses if r.onset > post_day0 and not r.pseudo),
         first_relapse=first_relapse,
+        pseudo_relapse_count=0 if post_day0 is None else sum(1 for r in relapses if r.onset > post_day0 and r.pseudo),
         mri_reference_date=None if reference is None else reference.on,
         mri_activity_date=mri_date,
         neda3=neda3,
@@ -440,13 +536,13 @@ def plain_language(outcome: Outcome, on: date | None = None) -> str:
             text = f"Your team noted a relapse on {long_date(outcome.first_relapse)}."
         events.append((outcome.first_relapse, text))
     if outcome.progression_date is not None:
-        events.append(
-            (
-                outcome.progression_date,
-                "Your check-ups show a lasting rise in your disability score (EDSS), "
-                f"first seen on {long_date(outcome.progression_date)}.",
-            )
+        text = (
+            "Your check-ups show a lasting rise in your disability score (EDSS), "
+            f"first seen on {long_date(outcome.progression_date)}."
         )
+        if outcome.progression.improved_since is not None:
+            text += " It has come down again since then."
+        events.append((outcome.progression_date, text))
     if outcome.mri_activity_date is not None:
         events.append(
             (

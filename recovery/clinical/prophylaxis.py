@@ -20,9 +20,10 @@ levofloxacin   Day 0                     neutrophil engraftment               -
   leaves the start None, but the course counts as started from Day 0 (conditioning always precedes it).
 * CD4: the latest result after Day 0 and on or before `today` (lowest of that day) must be at or above
   `cd4_threshold`; results on or before Day 0 predate the ATG depletion and are ignored.
-* `stop_allowed`: the planned stop is reached (on or before `today`) and, for a CD4-gated course, CD4 is
-  recovered. `awaiting_cd4`: the planned stop is reached but CD4 is not recovered (or not measured): the
-  prompt for the clinician to review the course and order a CD4 count.
+* `stop_allowed`: the course has started, the planned stop is reached (on or before `today`) and, for a
+  CD4-gated course, CD4 is recovered. The timeline's start and review events take their dates from
+  `course_dates`, the same formula. `awaiting_cd4`: the planned stop is reached but CD4 is not recovered (or
+  not measured): the prompt for the clinician to review the course and order a CD4 count.
 """
 
 import math
@@ -71,13 +72,8 @@ def _cd4_recovered(cd4_results: Sequence[tuple[date, float]], day0: date, today:
     return min(value for day, value in usable if day == latest) >= threshold
 
 
-def _course(
-    template: ProphylaxisTemplate,
-    anchors: dict[str, date | None],
-    day0: date,
-    today: date,
-    cd4_ok: bool,
-) -> MedicationPlan:
+def _dates(template: ProphylaxisTemplate, anchors: dict[str, date | None]) -> tuple[date | None, date | None]:
+    """(start, planned stop) of `template` from the anchor dates; the one formula for the plan and the timeline."""
     try:
         start, stop_anchor = anchors[Anchor(template.start)], anchors[Anchor(template.stop)]
     except ValueError as exc:
@@ -88,12 +84,47 @@ def _course(
     planned_stop = None if stop_anchor is None else add_months(stop_anchor, template.stop_months)
     if planned_stop is not None and start is not None:
         planned_stop = max(planned_stop, start)
-    reached = planned_stop is not None and planned_stop <= today
-    stop_allowed = reached and (cd4_ok or not template.until_cd4)
+    return start, planned_stop
+
+
+def course_dates(
+    medication: str,
+    *,
+    day0: date,
+    conditioning_start: date | None,
+    neutrophil_engraftment: date | None,
+    config: ProphylaxisConfig = DEFAULT_PROPHYLAXIS_CONFIG,
+) -> tuple[date | None, date | None]:
+    """(start, planned stop) of `medication`'s course from the episode dates as recorded, as `prophylaxis_plan`
+    computes them once those dates are reached; (None, None) when the medication has no enabled template.
+    The timeline's start and "review stopping" events take their dates from here."""
+    for template in config.template_list():
+        if template.medication == medication and template.enabled:
+            anchors: dict[str, date | None] = {
+                Anchor.CONDITIONING_START: conditioning_start,
+                Anchor.DAY0: day0,
+                Anchor.NEUTROPHIL_ENGRAFTMENT: neutrophil_engraftment,
+            }
+            return _dates(template, anchors)
+    return None, None
+
+
+def _course(
+    template: ProphylaxisTemplate,
+    anchors: dict[str, date | None],
+    day0: date,
+    today: date,
+    cd4_ok: bool,
+) -> MedicationPlan:
+    start, planned_stop = _dates(template, anchors)
     started_on = start if start is not None or template.start != Anchor.CONDITIONING_START else day0
+    started = started_on is not None and started_on <= today
+    # A course that has not started cannot be stopped (co-trimoxazole before engraftment is recorded).
+    reached = started and planned_stop is not None and planned_stop <= today
+    stop_allowed = reached and (cd4_ok or not template.until_cd4)
     if stop_allowed:
         status = CourseStatus.STOP_ALLOWED
-    elif started_on is None or today < started_on:
+    elif not started:
         status = CourseStatus.NOT_STARTED
     else:
         status = CourseStatus.ACTIVE

@@ -135,10 +135,14 @@ def plan_timeline(
     template: Sequence[TemplateEvent],
     anchors: Mapping[Anchor, date | None],
     existing: Sequence[ExistingEvent],
+    rule_dates: Mapping[str, date | None] | None = None,
 ) -> TimelinePlan:
     """What to create, move and remove so that `existing` follows `template` from the known `anchors`.
 
     * A template event is matched to the stored event with the same `template_key`.
+    * A template event whose key is in `rule_dates` is dated by it (`timeline_rules.rule_dates`: the date
+      the vaccination or prophylaxis rule gives), not by its anchor and offset; None counts as an unknown
+      anchor date.
     * A template event whose anchor date is unknown (None or missing) is not created.
     * A stored event that is done, cancelled or manually changed is never moved or removed.
     * An untouched planned event is moved when its computed date differs, and removed when its anchor
@@ -155,14 +159,18 @@ def plan_timeline(
     by_key, remove = _existing_by_key(existing)
     create: list[PlannedCreate] = []
     move: list[PlannedMove] = []
+    ruled = rule_dates or {}
     for item in template:
-        anchor_date = anchors.get(item.anchor)
+        if item.key in ruled:
+            planned_date = ruled[item.key]
+        else:
+            anchor_date = anchors.get(item.anchor)
+            planned_date = None if anchor_date is None else anchor_date + timedelta(days=item.offset_days)
         stored = by_key.get(item.key)
-        if anchor_date is None:
+        if planned_date is None:
             if stored is not None and _is_untouched(stored):
                 remove.append(stored.id)
             continue
-        planned_date = anchor_date + timedelta(days=item.offset_days)
         if stored is None:
             create.append(PlannedCreate(item.key, planned_date, item.kind, item.title))
         elif _is_untouched(stored) and stored.planned_date != planned_date:
@@ -191,7 +199,9 @@ def display_status(status: EventStatus, planned_date: date, today: date, due_win
 # Default protocol templates --------------------------------------------------------------------------
 
 # Days after Day 0. Months 3 and 6 follow domain.md's "D+100 (about M3)" calendar at 91 and 182 days;
-# year n is 365 * n + n // 4 days so that yearly events stay on the anniversary of Day 0.
+# year n is 365 * n + n // 4 days so that yearly events stay on the anniversary of Day 0. The prophylaxis and
+# vaccination events keep an offset for the admin's listing only: their dates come from the rules
+# (`timeline_rules.RULE_KEYS`).
 MONTH_3 = 91
 MONTH_6 = 182
 
@@ -273,7 +283,7 @@ def _follow_up_events() -> tuple[TemplateEvent, ...]:
             k.MEDICATION_START,
             "Co-trimoxazole (prevents pneumocystis pneumonia) starts",
         ),
-        _day0("cotrimoxazole-review", MONTH_6, k.MEDICATION_STOP, "Co-trimoxazole: review stopping (if CD4 ≥ 0.2)"),
+        _day0("cotrimoxazole-review", MONTH_3, k.MEDICATION_STOP, "Co-trimoxazole: review stopping (if CD4 ≥ 0.2)"),
     )
     first_blood_test = (
         TemplateEvent(
@@ -312,7 +322,7 @@ def _follow_up_events() -> tuple[TemplateEvent, ...]:
     )
     autoimmunity_labs = _yearly("thyroid-platelets", k.LAB, "Thyroid (TSH/FT4) and platelet count blood test")
     vaccinations = (
-        _day0("vaccine-zoster", 60, k.VACCINATION, "Shingles vaccine (recombinant, not live): first dose from now"),
+        _day0("vaccine-zoster", 50, k.VACCINATION, "Shingles vaccine (recombinant, not live): first dose from now"),
         _day0("vaccine-flu-pneumo", MONTH_3, k.VACCINATION, "Flu and pneumococcal vaccines can start from now"),
         _day0(
             "vaccine-inactivated-m6",

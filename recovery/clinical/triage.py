@@ -10,34 +10,52 @@ The rules (defaults in brackets):
 ==============================  ===========  =============================================================
 rule id                         severity     when
 ==============================  ===========  =============================================================
-fever.high_risk_window          urgent       temperature >= `fever_c` [38.0] from conditioning start (phase
-                                             conditioning or later) through Day +`urgent_fever_until_day`
-                                             [100]; a missing Day number (no Day 0 yet) counts as inside
+fever.high_risk_window          urgent       temperature >= `fever_c` [38.0] in the high-risk window (below)
 fever.outside_window            same_day     temperature >= `fever_c` at any other time
-red_flag.symptom                urgent       any of `red_flag_symptoms` [bleeding, shortness of breath,
-                                             confusion] graded >= `red_flag_grade` [3]
+temperature.very_low            urgent       temperature below `very_low_temperature_c` [35.5] in the window
+temperature.low                 same_day     temperature below `low_temperature_c` [36.0] in the window
+red_flag.symptom                urgent       any of `red_flag_symptoms` [shivering, shortness of breath, chest
+                                             pain, bleeding or bruising, confusion or drowsiness, fainting,
+                                             painful blistering rash, red or painful line site] graded >=
+                                             `red_flag_grade_high_risk` [1] in the window, >=
+                                             `red_flag_grade` [2] outside it
+                                same_day     ... graded >= `red_flag_same_day_grade` [1] outside the window
 red_flag.fever_with_chills      urgent       temperature >= `fever_c` in this report and chills present
                                              (graded above 0, "None" on the PRO-CTCAE scale)
 symptom.severe                  same_day     any symptom graded >= `severe_grade` [3] that has not already
                                              raised a red flag
-symptom.worsening               same_day     a rise of >= `worsening_rise` [2] grades since the previous
-                                             report, for a symptom that raised neither a red flag nor a
-                                             severe finding
-patient.feels_urgent            same_day     the patient says the report feels urgent
+symptom.worsening               same_day     a rise of >= `worsening_rise` [2] grades since the symptom's
+                                             last graded value, for a symptom that raised neither a red
+                                             flag nor a severe finding
+patient.feels_urgent            urgent       the patient says the report feels urgent, in the window
+                                same_day     ... outside it
 ms.pseudo_relapse               same_day     an MS symptom new or worse than in the previous report, with a
                                              fever (this report, or a reading within
                                              `pseudo_relapse_window_days` [7] of it) or a recent infection
 symptom.routine                 routine      nothing above, and any symptom graded >= `routine_grade` [1]
 ==============================  ===========  =============================================================
 
+The high-risk window follows the patient, not only the calendar (`high_risk_window`). A report is in it:
+
+* from mobilisation chemotherapy (phase mobilisation) until the stem cells are collected: the collection
+  phase through `high_risk_days_after_first_apheresis` [2] days after the first apheresis (collection
+  often takes two or three sessions; a collection phase without its date counts as inside);
+* from conditioning start (phase conditioning or later) through Day +`urgent_fever_until_day` [100]; a
+  missing Day number (conditioning recorded, no Day 0 yet) counts as inside;
+* whenever the patient is known to be neutropenic: after Day 0 and not yet engrafted (phase aplasia),
+  whatever the day, or a latest ANC below `neutropenia_anc` [0.5 x10^9/L] taken at most
+  `neutropenia_anc_days` [7] days before the report.
+
 Decisions a reader should know:
 
-* Neutropenic fever (the IDSA definition, `neutropenic_fever`) is only assessed in aplasia and only marks the
-  result (and the fever finding's reason); the fever is urgent in aplasia anyway.
+* Neutropenic fever (the IDSA definition, `neutropenic_fever`) is only assessed while the patient is known to
+  be neutropenic (aplasia, or the recent low ANC above) and only marks the result (and the fever finding's
+  reason). Known neutropenia is inside the high-risk window, so a neutropenic fever is always urgent.
 * Each symptom raises at most one symptom finding, the most specific: red flag, else severe, else worsening
   (a symptom that went from 1 to 3 is "severe", and the reason says what it was before).
-* Previous grades: an empty `previous_symptoms` means there is no previous report, so nothing is "worse"
-  for `symptom.worsening`. When there is a previous report, a code missing from it counts as grade 0. For
+* Previous grades: `previous_symptoms` holds each symptom's last graded value (0 included: an "I'm fine"
+  check-in with every symptom at 0 is a baseline). Empty means no earlier report graded any symptom, so
+  nothing is "worse" for `symptom.worsening`. Otherwise a code never graded before counts as grade 0. For
   the pseudo-relapse rule an MS symptom is "new or worse" when its grade is above the previous one (missing
   counts as 0, so with no previous report any MS symptom graded above 0 is new).
 * The pseudo-relapse fever window is symmetric (a reading within the window before or after the report
@@ -84,7 +102,8 @@ def max_severity(*levels: Severity) -> Severity:
     return max((Severity(level) for level in levels), key=severity_rank, default=Severity.NONE)
 
 
-# The API's symptom codes (api.md), plus "confusion", a red flag of domain.md section 6.3.
+# The API's symptom codes (api.md), plus the red flags of domain.md section 6.3 that it lacks: confusion, chest
+# pain, fainting, a painful blistering rash and a red or painful line site.
 GENERAL_SYMPTOMS: tuple[str, ...] = (
     "chills",
     "nausea",
@@ -100,6 +119,10 @@ GENERAL_SYMPTOMS: tuple[str, ...] = (
     "appetite_loss",
     "pain",
     "confusion",
+    "chest_pain",
+    "fainting",
+    "blistering_rash",
+    "line_site",
 )
 # MS domains (EDSS functional systems, domain.md section 6.2).
 MS_SYMPTOMS: tuple[str, ...] = ("vision", "weakness", "numbness", "balance", "bladder", "cognition")
@@ -125,6 +148,10 @@ SYMPTOM_LABELS: dict[str, str] = {
     "appetite_loss": "Not wanting to eat (loss of appetite)",
     "pain": "Pain",
     "confusion": "Confusion or unusual drowsiness",
+    "chest_pain": "Chest pain",
+    "fainting": "Fainting or feeling faint",
+    "blistering_rash": "Painful blistering rash",
+    "line_site": "Redness, pain or swelling where your line goes in",
     "vision": "Eyesight (blurred or lost vision)",
     "weakness": "Weakness or stiffness in arms or legs",
     "numbness": "Numbness or tingling",
@@ -142,6 +169,7 @@ class AlertKind(StrEnum):
     SEVERE_SYMPTOM = "severe_symptom"
     WORSENING = "worsening"
     FEELS_URGENT = "feels_urgent"
+    LOW_TEMPERATURE = "low_temperature"
     PSEUDO_RELAPSE = "pseudo_relapse"
     ROUTINE_REVIEW = "routine_review"
     # raised from lab results and the engraftment check (recovery/services/labs.py), not from reports
@@ -153,6 +181,8 @@ class AlertKind(StrEnum):
 # Stable rule ids (stored with each alert).
 RULE_FEVER_HIGH_RISK = "fever.high_risk_window"
 RULE_FEVER_OUTSIDE = "fever.outside_window"
+RULE_TEMPERATURE_VERY_LOW = "temperature.very_low"
+RULE_TEMPERATURE_LOW = "temperature.low"
 RULE_RED_FLAG_SYMPTOM = "red_flag.symptom"
 RULE_RED_FLAG_FEVER_CHILLS = "red_flag.fever_with_chills"
 RULE_SEVERE = "symptom.severe"
@@ -173,6 +203,14 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class CountReading:
+    """One laboratory count (for triage: the absolute neutrophil count, x10^9/L)."""
+
+    collected_at: datetime  # aware
+    value: float
+
+
+@dataclass(frozen=True)
 class ReportInput:
     """The report being triaged."""
 
@@ -188,9 +226,11 @@ class TriageContext:
 
     phase: Phase
     day: int | None  # days since Day 0 on the report's local date; None without Day 0
-    previous_symptoms: Mapping[str, int]  # the previous report's grades (empty if there is none)
+    previous_symptoms: Mapping[str, int]  # each symptom's last graded value (empty if none was ever graded)
     recent_readings: Sequence[Reading]  # earlier temperature readings, any order
     recent_infection: bool = False  # an infection recorded by staff within the pseudo-relapse window
+    days_since_first_apheresis: int | None = None  # on the report's local date; None without an apheresis date
+    latest_anc: CountReading | None = None  # the latest ANC taken at or before the report
 
 
 @dataclass(frozen=True)
@@ -209,9 +249,10 @@ class TriageResult:
 
     level: Severity  # the highest finding; NONE without findings
     findings: tuple[Finding, ...]  # highest severity first, then in the rule order of the module docstring
-    neutropenic_fever: bool  # meets the configured (IDSA) definition during aplasia
+    neutropenic_fever: bool  # meets the configured (IDSA) definition while known to be neutropenic
     pseudo_relapse: bool
     call_unit_now: bool  # level is URGENT: tell the patient to call the unit now
+    high_risk: str | None = None  # why the report is in the high-risk window (None outside it)
 
     @property
     def kinds(self) -> frozenset[AlertKind]:
@@ -267,14 +308,40 @@ def is_fever(temperature_c: float | None, config: TriageConfig = DEFAULT_TRIAGE_
     return temperature_c is not None and temperature_c >= config.fever_c
 
 
-def in_high_risk_fever_window(phase: Phase, day: int | None, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> bool:
-    """From conditioning start (phase conditioning or later) through Day +`urgent_fever_until_day`.
+def known_neutropenia(context: TriageContext, at: datetime, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> str | None:
+    """Why the patient is known to be neutropenic at `at`, in plain words, or None.
 
-    A missing Day number (conditioning recorded but no Day 0 yet) counts as inside the window.
+    Not yet engrafted after Day 0 (phase aplasia), whatever the day; or the latest ANC below
+    `neutropenia_anc`, taken at most `neutropenia_anc_days` before `at` (both ends inclusive).
     """
-    if phase_index(phase) < phase_index(Phase.CONDITIONING):
-        return False
-    return day is None or day <= config.urgent_fever_until_day
+    if context.phase == Phase.APLASIA:
+        return "not yet engrafted"
+    anc = context.latest_anc
+    if (
+        anc is not None
+        and anc.value < config.neutropenia_anc
+        and timedelta(0) <= at - anc.collected_at <= timedelta(days=config.neutropenia_anc_days)
+    ):
+        return f"neutropenic: ANC {anc.value:g} x10^9/L, {_ago(at - anc.collected_at)}"
+    return None
+
+
+def high_risk_window(context: TriageContext, at: datetime, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> str | None:
+    """Why a report at `at` is in the high-risk window (module docstring), in plain words, or None outside it."""
+    neutropenia = known_neutropenia(context, at, config)
+    if neutropenia is not None:
+        return neutropenia
+    phase, day = context.phase, context.day
+    if phase == Phase.MOBILISATION:
+        return "mobilisation"
+    if phase == Phase.COLLECTION and (
+        context.days_since_first_apheresis is None
+        or context.days_since_first_apheresis <= config.high_risk_days_after_first_apheresis
+    ):
+        return "stem cell collection"
+    if phase_index(phase) >= phase_index(Phase.CONDITIONING) and (day is None or day <= config.urgent_fever_until_day):
+        return f"conditioning to Day +{config.urgent_fever_until_day}"
+    return None
 
 
 def _sustained_partner(current: Reading, earlier: Sequence[Reading], config: TriageConfig) -> Reading | None:
@@ -322,21 +389,21 @@ def _neutropenic_detail(current: Reading, earlier: Sequence[Reading], config: Tr
 
 
 def _fever_findings(
-    report: ReportInput, context: TriageContext, config: TriageConfig, neutropenic: bool
+    report: ReportInput, context: TriageContext, config: TriageConfig, neutropenic: bool, window: str | None
 ) -> list[Finding]:
     if report.temperature_c is None or not is_fever(report.temperature_c, config):
         return []
     where = f"Temperature {_temp(report.temperature_c)} °C{_day(context.day)} ({_phase(context.phase)})"
     findings = []
-    if in_high_risk_fever_window(context.phase, context.day, config):
-        reason = where
+    if window is not None:
+        reason = f"{where}, in the high-risk window ({window})"
         if neutropenic:
             current = Reading(report.recorded_at, report.temperature_c)
             detail = _neutropenic_detail(current, context.recent_readings, config)
             reason += f"; meets the neutropenic-fever definition ({detail})"
         findings.append(Finding(RULE_FEVER_HIGH_RISK, AlertKind.FEVER, Severity.URGENT, reason))
     else:
-        reason = f"{where}, outside the high-risk window (conditioning to Day +{config.urgent_fever_until_day})"
+        reason = f"{where}, outside the high-risk window"
         findings.append(Finding(RULE_FEVER_OUTSIDE, AlertKind.FEVER, Severity.SAME_DAY, reason))
     chills = report.symptoms.get(_CHILLS, _ABSENT)
     if chills > _ABSENT:
@@ -345,24 +412,48 @@ def _fever_findings(
     return findings
 
 
-def _symptom_findings(report: ReportInput, context: TriageContext, config: TriageConfig) -> list[Finding]:
+def _low_temperature_finding(
+    report: ReportInput, context: TriageContext, config: TriageConfig, window: str | None
+) -> Finding | None:
+    """A low reading in the high-risk window (sepsis can bring the temperature down instead of up)."""
+    if report.temperature_c is None or window is None or report.temperature_c >= config.low_temperature_c:
+        return None
+    where = f"Temperature {_temp(report.temperature_c)} °C{_day(context.day)} ({_phase(context.phase)})"
+    if report.temperature_c < config.very_low_temperature_c:
+        reason = f"{where}: below {_temp(config.very_low_temperature_c)} °C in the high-risk window ({window})"
+        return Finding(RULE_TEMPERATURE_VERY_LOW, AlertKind.LOW_TEMPERATURE, Severity.URGENT, reason)
+    reason = f"{where}: below {_temp(config.low_temperature_c)} °C in the high-risk window ({window})"
+    return Finding(RULE_TEMPERATURE_LOW, AlertKind.LOW_TEMPERATURE, Severity.SAME_DAY, reason)
+
+
+def _symptom_findings(
+    report: ReportInput, context: TriageContext, config: TriageConfig, window: str | None
+) -> list[Finding]:
     """Red-flag, severe and worsening findings: at most one per symptom, the most specific."""
-    red_flags, severe, worse = [], [], []
+    urgent_grade = config.red_flag_grade_high_risk if window is not None else config.red_flag_grade
+    same_day_grade = urgent_grade if window is not None else config.red_flag_same_day_grade
+    red_flags, mild_red_flags, severe, worse = [], [], [], []
     has_previous = bool(context.previous_symptoms)
     for code in sorted(report.symptoms, key=_symptom_order):
         grade = report.symptoms[code]
         previous = context.previous_symptoms.get(code, _ABSENT)
-        if code in config.red_flag_symptoms and grade >= config.red_flag_grade:
+        if code in config.red_flag_symptoms and grade >= urgent_grade:
             red_flags.append(_graded(code, grade))
+        elif code in config.red_flag_symptoms and grade >= same_day_grade:
+            mild_red_flags.append(_graded(code, grade))
         elif grade >= config.severe_grade:
             was = f", previously {previous}" if has_previous and previous != grade else ""
             severe.append(f"{_graded(code, grade)}{was}")
         elif has_previous and grade - previous >= config.worsening_rise:
             worse.append(f"{_label(code)} from {previous} to {grade} ({GRADE_LABELS.get(grade, grade)})")
     findings = []
+    where = f" in the high-risk window ({window})" if window is not None else ""
     if red_flags:
-        reason = "Red flag: " + "; ".join(red_flags)
+        reason = f"Red flag{where}: " + "; ".join(red_flags)
         findings.append(Finding(RULE_RED_FLAG_SYMPTOM, AlertKind.RED_FLAG, Severity.URGENT, reason))
+    if mild_red_flags:
+        reason = "Red flag, mild, outside the high-risk window: " + "; ".join(mild_red_flags)
+        findings.append(Finding(RULE_RED_FLAG_SYMPTOM, AlertKind.RED_FLAG, Severity.SAME_DAY, reason))
     if severe:
         reason = "Severe: " + "; ".join(severe)
         findings.append(Finding(RULE_SEVERE, AlertKind.SEVERE_SYMPTOM, Severity.SAME_DAY, reason))
@@ -420,16 +511,24 @@ def _routine_finding(report: ReportInput, config: TriageConfig) -> Finding | Non
 
 def triage(report: ReportInput, context: TriageContext, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> TriageResult:
     """Apply the rules of the module docstring to one report."""
+    window = high_risk_window(context, report.recorded_at, config)
     neutropenic = (
-        context.phase == Phase.APLASIA
+        known_neutropenia(context, report.recorded_at, config) is not None
         and report.temperature_c is not None
         and neutropenic_fever(Reading(report.recorded_at, report.temperature_c), context.recent_readings, config)
     )
-    findings = _fever_findings(report, context, config, neutropenic)
-    findings += _symptom_findings(report, context, config)
+    findings = _fever_findings(report, context, config, neutropenic, window)
+    low = _low_temperature_finding(report, context, config, window)
+    if low is not None:
+        findings.append(low)
+    findings += _symptom_findings(report, context, config, window)
     if report.feels_urgent:
-        reason = "The patient says this feels urgent"
-        findings.append(Finding(RULE_FEELS_URGENT, AlertKind.FEELS_URGENT, Severity.SAME_DAY, reason))
+        if window is not None:
+            reason = f"The patient says this feels urgent, in the high-risk window ({window})"
+            findings.append(Finding(RULE_FEELS_URGENT, AlertKind.FEELS_URGENT, Severity.URGENT, reason))
+        else:
+            reason = "The patient says this feels urgent"
+            findings.append(Finding(RULE_FEELS_URGENT, AlertKind.FEELS_URGENT, Severity.SAME_DAY, reason))
     pseudo = _pseudo_relapse_finding(report, context, config)
     if pseudo is not None:
         findings.append(pseudo)
@@ -445,6 +544,7 @@ def triage(report: ReportInput, context: TriageContext, config: TriageConfig = D
         neutropenic_fever=neutropenic,
         pseudo_relapse=pseudo is not None,
         call_unit_now=level == Severity.URGENT,
+        high_risk=window,
     )
 
 

@@ -26,6 +26,8 @@ How the plan is computed (`vaccination_plan`):
 * A dose is due on the later of its earliest date (Day 0 + months + days) and the previous dose's date +
   the interval. The previous dose's date is the date it was actually given when it was given, else its
   planned due date. Months are calendar months (`phases.add_months`: 31 Aug + 6 months is 28 Feb).
+* A live vaccine's dose is never due before the hard block lets it be given (`live_vaccine_earliest`), whatever
+  the schedule says.
 * Status on `today`: `given` when recorded; else `upcoming` before the due date, `due` from the due date
   through `due_until` (the due date + the dose's window; later doses: 1 month), `overdue` after it.
 * A dose whose previous dose has not been given is `upcoming` whatever its date: it cannot be given
@@ -37,7 +39,11 @@ How the plan is computed (`vaccination_plan`):
   schedule raises ValueError (as `check_vaccination`).
 
 The hard block (`check_vaccination`): a live vaccine (MMR, varicella) is refused before month 24 after
-Day 0 and while the patient is immunosuppressed; any vaccine is refused before Day 0.
+Day 0 (`live_vaccine_earliest`, calendar months), while the answer to "immunosuppressed?" is yes or not given
+(there is no default answer), and within `live_after_immunoglobulin_months` (11) calendar months after the last
+immunoglobulin (IVIG) dose on or before the date given; any vaccine is refused before Day 0. The timeline's
+vaccination events take their dates from `live_vaccine_earliest` and `first_dose_dates` (see
+`timeline_rules.py`), so the timeline and the block never disagree.
 """
 
 from collections.abc import Sequence
@@ -64,6 +70,15 @@ VACCINE_NAMES: dict[str, str] = {
     "mmr": "MMR",
     "varicella": "Varicella (chickenpox)",
 }
+
+
+class VaccinationRefusedError(ValueError):
+    """A dose the rules refuse, in plain language; `field` is the input the refusal is about: "vaccine",
+    "dose", "given_date" or "immunosuppressed"."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class DoseStatus(StrEnum):
@@ -109,12 +124,13 @@ class _Schedule:
     def check_known(self, vaccine: str, dose: int) -> None:
         if vaccine not in self.last:
             known = ", ".join(sorted(self.last))
-            raise ValueError(f"Unknown vaccine {vaccine!r}; the schedule has: {known}.")
+            raise VaccinationRefusedError(f"Unknown vaccine {vaccine!r}; the schedule has: {known}.", "vaccine")
         if isinstance(dose, bool) or not isinstance(dose, int) or dose < 1:
-            raise ValueError(f"The dose number must be a whole number from 1, not {dose!r}.")
+            raise VaccinationRefusedError(f"The dose number must be a whole number from 1, not {dose!r}.", "dose")
         if dose > self.last[vaccine] and vaccine not in self.config.yearly_vaccines:
-            raise ValueError(
-                f"{vaccine_name(vaccine)} has {self.last[vaccine]} dose(s) in the schedule; dose {dose} is not in it."
+            raise VaccinationRefusedError(
+                f"{vaccine_name(vaccine)} has {self.last[vaccine]} dose(s) in the schedule; dose {dose} is not in it.",
+                "dose",
             )
 
     def entry(self, vaccine: str, dose: int) -> ScheduledDose:
@@ -142,41 +158,84 @@ class _Schedule:
         return None
 
 
+def live_vaccine_earliest(day0: date, config: VaccinationConfig = DEFAULT_VACCINATION_CONFIG) -> date:
+    """The first day a live vaccine may be given: `live_not_before_months` calendar months after Day 0."""
+    return add_months(day0, config.live_not_before_months)
+
+
+def immunoglobulin_clear_from(
+    immunoglobulin_dates: Sequence[date], given_date: date, config: VaccinationConfig = DEFAULT_VACCINATION_CONFIG
+) -> tuple[date, date] | None:
+    """(the last immunoglobulin dose on or before `given_date`, the first day a live vaccine may follow it), or
+    None without one. A dose recorded after `given_date` does not hold back a vaccine given before it."""
+    earlier = [on for on in immunoglobulin_dates if on <= given_date]
+    if not earlier:
+        return None
+    last = max(earlier)
+    return last, add_months(last, config.live_after_immunoglobulin_months)
+
+
+def first_dose_dates(day0: date, config: VaccinationConfig = DEFAULT_VACCINATION_CONFIG) -> dict[str, date]:
+    """Each vaccine's first dose due date from Day 0 when nothing is given yet (what the timeline shows)."""
+    return {d.vaccine: d.due_date for d in vaccination_plan(day0, (), day0, config) if d.dose == 1}
+
+
 def check_vaccination(
     vaccine: str,
     dose: int,
     given_date: date,
     day0: date,
     config: VaccinationConfig = DEFAULT_VACCINATION_CONFIG,
-    immunosuppressed: bool = False,
+    immunosuppressed: bool | None = None,
+    immunoglobulin_dates: Sequence[date] = (),
 ) -> None:
-    """Refuse a dose that must not be recorded as given, with a plain-language ValueError.
+    """Refuse a dose that must not be recorded as given, with a plain-language `VaccinationRefusedError`.
 
     Refused: an unknown vaccine code; a dose number outside the schedule (yearly vaccines take any dose
-    from 1); a date before Day 0; a live vaccine before month `live_not_before_months` after Day 0 or while
-    the patient is immunosuppressed (the hard block, domain.md section 8 item 17).
+    from 1); a date before Day 0; a live vaccine before `live_vaccine_earliest`, or unless `immunosuppressed`
+    is answered False (None is "not answered", and is refused like True), or within
+    `live_after_immunoglobulin_months` after the last of `immunoglobulin_dates` on or before `given_date`
+    (the hard block, domain.md section 8 item 17).
     """
     _Schedule(config).check_known(vaccine, dose)
     name = vaccine_name(vaccine)
     if given_date < day0:
-        raise ValueError(
+        raise VaccinationRefusedError(
             f"{name} dose {dose} is dated {given_date}, before Day 0 ({day0}): vaccines given before the "
-            f"transplant do not count, and revaccination starts after Day 0."
+            f"transplant do not count, and revaccination starts after Day 0.",
+            "given_date",
         )
     if vaccine not in config.live_vaccines:
         return
     months = config.live_not_before_months
-    earliest = add_months(day0, months)
+    earliest = live_vaccine_earliest(day0, config)
     if given_date < earliest:
-        raise ValueError(
+        raise VaccinationRefusedError(
             f"{name} is a live vaccine: it cannot be given before month {months} after Day 0 ({earliest}), "
             f"because until then the immune system may not control the weakened live virus in the vaccine, "
-            f"which can then cause a serious infection."
+            f"which can then cause a serious infection.",
+            "given_date",
         )
-    if immunosuppressed:
-        raise ValueError(
+    if immunosuppressed is None:
+        raise VaccinationRefusedError(
+            f"{name} is a live vaccine: answer whether the patient is on immunosuppressive treatment now (yes or "
+            f"no) before recording it. It cannot be given during such treatment.",
+            "immunosuppressed",
+        )
+    if immunosuppressed is not False:
+        raise VaccinationRefusedError(
             f"{name} is a live vaccine: it cannot be given while the patient is on immunosuppressive "
-            f"treatment, because the weakened live virus in the vaccine can then cause a serious infection."
+            f"treatment, because the weakened live virus in the vaccine can then cause a serious infection.",
+            "immunosuppressed",
+        )
+    after_immunoglobulin = immunoglobulin_clear_from(immunoglobulin_dates, given_date, config)
+    if after_immunoglobulin is not None and given_date < after_immunoglobulin[1]:
+        last, clear = after_immunoglobulin
+        raise VaccinationRefusedError(
+            f"{name} is a live vaccine: it cannot be given within {config.live_after_immunoglobulin_months} "
+            f"months after immunoglobulin (IVIG), last given on {last}, so not before {clear}, because the "
+            f"antibodies in the immunoglobulin stop the vaccine from working.",
+            "given_date",
         )
 
 
@@ -204,6 +263,8 @@ def vaccination_plan(
         if key not in due:
             entry = schedule.entry(*key)
             result = _shift(day0, entry.months, entry.days)
+            if key[0] in config.live_vaccines:
+                result = max(result, live_vaccine_earliest(day0, config))
             previous = schedule.previous(*key)
             if previous is not None:
                 anchor = given_on.get(previous) or due_date(previous)

@@ -22,7 +22,7 @@ from .notifications import (
     NotificationStatus,
     ReminderSettings,
 )
-from .outcomes import MS_DOMAINS, EDSSAssessment, MRIScan, Relapse
+from .outcomes import MS_DOMAINS, EDSSAssessment, MRIScan, Relapse, RelapseClassification
 from .patients import MSType, Patient, PatientStatus, Sex
 from .symptoms import (
     OPEN_STATUSES,
@@ -81,6 +81,7 @@ __all__ = [
     "ProtocolEvent",
     "ProtocolTemplate",
     "Relapse",
+    "RelapseClassification",
     "ReminderSettings",
     "ResolutionAction",
     "Sex",

@@ -81,6 +81,8 @@ class LabResult(models.Model):
 class TransfusionProduct(models.TextChoices):
     PLATELETS = "platelets", "Platelets"
     RED_CELLS = "red_cells", "Red cells"
+    # IVIG: a live vaccine is refused for a while after it (VaccinationConfig.live_after_immunoglobulin_months)
+    IMMUNOGLOBULIN = "immunoglobulin", "Immunoglobulin (IVIG)"
 
 
 class Transfusion(models.Model):
@@ -141,6 +143,12 @@ class VaccinationDose(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     note = models.CharField(max_length=300, blank=True)
+    immunosuppressed = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="The answer when the dose was recorded: on immunosuppressive treatment then? "
+        "Empty when not answered (recorded before the question was asked, or a non-live vaccine).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -35,6 +35,13 @@ class EDSSAssessment(models.Model):
         return f"EDSS {self.score} on {self.assessed_on}"
 
 
+class RelapseClassification(models.TextChoices):
+    """A clinician's call on a recorded relapse (blank: not classified yet, and counted as a relapse)."""
+
+    RELAPSE = "relapse", "Relapse"
+    PSEUDO_RELAPSE = "pseudo_relapse", "Pseudo-relapse"
+
+
 class Relapse(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("recovery.Patient", on_delete=models.CASCADE, related_name="relapses")
@@ -45,6 +52,17 @@ class Relapse(models.Model):
     possible_pseudo_relapse = models.BooleanField(
         default=False, help_text="A fever or infection was recorded within the configured window of the onset."
     )
+    classification = models.CharField(
+        max_length=16,
+        choices=RelapseClassification.choices,
+        blank=True,
+        default="",
+        help_text="The clinician's call: a relapse or a pseudo-relapse. Blank: not classified, counted as a relapse.",
+    )
+    classified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    classified_at = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -53,9 +71,20 @@ class Relapse(models.Model):
     class Meta:
         ordering = ["onset_date", "id"]
         indexes = [models.Index(fields=["patient", "onset_date"], name="relapse_patient_date_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(classification__in=["", "relapse", "pseudo_relapse"]),
+                name="relapse_classification_valid",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Relapse on {self.onset_date}"
+
+    @property
+    def is_pseudo_relapse(self) -> bool:
+        """Classified by a clinician as a pseudo-relapse (so it ends neither NEDA-3 nor relapse-free time)."""
+        return self.classification == RelapseClassification.PSEUDO_RELAPSE
 
 
 class MRIScan(models.Model):

@@ -126,7 +126,7 @@ def planned(
 
     # Prophylaxis: the start and planned stop of each course still taken; the clinicians' review.
     stops = list(patient.prophylaxis_stops.all())
-    for course in courses_from(episode, cd4_results(patient, day0), stops, last, config.prophylaxis):
+    for course in courses_from(episode, cd4_results(patient, day0, config.labs), stops, last, config.prophylaxis):
         if course.stop is not None:
             continue
         plan = course.plan
@@ -230,9 +230,10 @@ def _cd4_recovered(patient: Patient, now: datetime) -> bool:
     episode = episode_of(patient)
     if episode is None or episode.reinfusion_date is None:
         return False
-    threshold = active_config(patient.centre_id).prophylaxis.cd4_threshold
+    config = active_config(patient.centre_id)
+    threshold = config.prophylaxis.cd4_threshold
     today = _local_date(now, patient)
-    results = [(on, v) for on, v in cd4_results(patient, episode.reinfusion_date) if on <= today]
+    results = [(on, v) for on, v in cd4_results(patient, episode.reinfusion_date, config.labs) if on <= today]
     if not results:
         return False
     latest = results[-1][0]

@@ -9,10 +9,14 @@ Definitions a reader should know:
 
 * **Follow-up** runs from Day 0 to the patient's last outcome record (EDSS, relapse or MRI): that is where the
   curves censor a patient without the event (`recovery.clinical.outcomes.survival_endpoints`).
-* **Febrile neutropenia**: a check-in that triage flagged as neutropenic fever, or a temperature at or above
-  the centre's fever threshold (`TriageConfig.fever_c`) on a local date from Day 0 to neutrophil engraftment.
-  Without a recorded engraftment the window ends on the centre's possible-graft-failure day
-  (`PhaseConfig.possible_graft_failure_day`): later fevers are not counted as neutropenic.
+* **Febrile neutropenia** follows CTCAE v5.0 (`recovery.clinical.febrile_neutropenia`), so that the rate can
+  stand next to the published 68% / 88%: a temperature from a check-in at or above 38.3 C, or at or above
+  38.0 C for more than an hour, with the ANC lab result nearest to it (within 24 hours) below 1.0 x10^9/L,
+  from conditioning start through Day +100 (the centre's `OutcomeConfig` holds every one of these numbers).
+  The rate counts only patients whose window has closed and who have at least one ANC result in it; the
+  others are shown apart ("still within the window", "no ANC result"), never as "no febrile neutropenia".
+  A check-in flagged by triage as a neutropenic fever (the IDSA alerting rule, without an ANC) no longer
+  counts by itself.
 * **Deaths**: the app records that a patient has died (status "deceased") but not when or why, so deaths are
   a count of deceased patients, not transplant-related mortality by Day +100.
 * **Days in hospital**: discharge date minus admission date, for patients with both recorded.
@@ -20,11 +24,11 @@ Definitions a reader should know:
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Centre, User
@@ -38,16 +42,18 @@ from recovery.clinical.benchmarks import (
     Benchmark,
     benchmarks_for,
 )
+from recovery.clinical.config import DEFAULT_OUTCOME_CONFIG, OutcomeConfig
 from recovery.clinical.eligibility import whole_years_between
+from recovery.clinical.febrile_neutropenia import FNResult, FNStatus, TimedValue
+from recovery.clinical.febrile_neutropenia import febrile_neutropenia as fn_rule
 from recovery.clinical.outcomes import (
     ENDPOINT_NEDA3,
     ENDPOINT_PROGRESSION_FREE,
     ENDPOINT_RELAPSE_FREE,
     survival_endpoints,
 )
-from recovery.clinical.phases import local_date
 from recovery.clinical.survival import Curve, at_risk_table, kaplan_meier, months_between, survival_at
-from recovery.models import Patient, PatientStatus, SymptomReport
+from recovery.models import LabResult, LabTest, Patient, PatientStatus, SymptomReport
 from recovery.services.configuration import ActiveConfig, active_configs
 from recovery.services.outcomes import cohort_outcomes
 
@@ -118,13 +124,22 @@ class CohortRow:
     baseline_edss: Decimal | None
     last_edss: Decimal | None
     edss_category: str | None  # "improved", "stable", "worse"; None without a baseline or a later score
-    febrile_neutropenia: bool
+    fn_status: str  # an FNStatus value: "yes", "no", "pending" (window still open), "no_anc" (no ANC in it)
     deceased: bool
     hospital_days: int | None
 
     @property
     def day0_year(self) -> int:
         return self.day0.year
+
+    @property
+    def febrile_neutropenia(self) -> bool | None:
+        """True or False when the patient counts in the febrile-neutropenia rate; None when they do not."""
+        return {FNStatus.YES: True, FNStatus.NO: False}.get(FNStatus(self.fn_status))
+
+    @property
+    def febrile_neutropenia_status(self) -> str:
+        return self.fn_status
 
     def endpoint(self, key: str) -> tuple[float, bool]:
         """(months, event) for one of the ENDPOINTS."""
@@ -152,7 +167,7 @@ class Endpoint:
 class RegimenRate:
     regimen: str | None
     label: str
-    n: int
+    n: int  # patients counted in the febrile-neutropenia rate (window closed, ANC recorded)
     count: int
     benchmark: Benchmark | None
 
@@ -165,6 +180,9 @@ class RegimenRate:
 class Safety:
     n: int
     febrile_neutropenia: int
+    fn_n: int  # patients counted in the febrile-neutropenia rate
+    fn_pending: int  # still within the window
+    fn_no_anc: int  # window closed, no ANC result in it
     by_regimen: tuple[RegimenRate, ...]
     deaths: int
     hospital_days_median: float | None
@@ -174,10 +192,12 @@ class Safety:
     edss_stable: int
     edss_worse: int
     benchmarks: dict[str, tuple[Benchmark, ...]]  # febrile neutropenia, mortality and EDSS anchors by measure
+    # the febrile-neutropenia thresholds, when every centre of the cohort uses the same ones (else None)
+    fn_config: OutcomeConfig | None = DEFAULT_OUTCOME_CONFIG
 
     @property
     def febrile_neutropenia_rate(self) -> float | None:
-        return self.febrile_neutropenia / self.n if self.n else None
+        return self.febrile_neutropenia / self.fn_n if self.fn_n else None
 
     @property
     def edss_rows(self) -> tuple[tuple[str, int, float | None, tuple[Benchmark, ...]], ...]:
@@ -242,43 +262,46 @@ def cohort_patients(user: User, filters: CohortFilters, on: date) -> list[Patien
     return result
 
 
-def _fever_window_end(patient: Patient, config: ActiveConfig) -> date:
+def _fn_window(patient: Patient, config: ActiveConfig) -> tuple[date, date]:
+    """The first and last local dates of the patient's febrile-neutropenia window."""
     episode = patient.episode
-    if episode.neutrophil_engraftment_date is not None:
-        return episode.neutrophil_engraftment_date
-    return episode.reinfusion_date + timedelta(days=config.phase.possible_graft_failure_day)
+    start = episode.conditioning_start_date or episode.reinfusion_date
+    return start, episode.reinfusion_date + timedelta(days=config.outcomes.fn_window_end_day)
 
 
-def febrile_neutropenia(patients: list[Patient], configs: dict[int, ActiveConfig]) -> set[int]:
-    """The pks of the patients with febrile neutropenia (see the module docstring), in one query."""
+def febrile_neutropenia(patients: list[Patient], configs: dict[int, ActiveConfig], on: date) -> dict[int, FNResult]:
+    """Each patient's febrile-neutropenia status as of `on` (see the module docstring), in two queries."""
     if not patients:
-        return set()
-    by_pk = {p.pk: p for p in patients}
-    lowest = min(Decimal(str(configs[p.centre_id].triage.fever_c)) for p in patients)
-    reports = SymptomReport.objects.filter(patient_id__in=list(by_pk)).filter(
-        Q(neutropenic_fever=True) | Q(temperature_c__gte=lowest)
-    )
-    found: set[int] = set()
-    for pk, recorded_at, temperature, flagged in reports.values_list(
-        "patient_id", "recorded_at", "temperature_c", "neutropenic_fever"
-    ):
-        if pk in found:
-            continue
-        patient = by_pk[pk]
+        return {}
+    pks = [p.pk for p in patients]
+    readings: dict[int, list[TimedValue]] = defaultdict(list)
+    anc: dict[int, list[TimedValue]] = defaultdict(list)
+    temperatures = SymptomReport.objects.filter(patient_id__in=pks, temperature_c__isnull=False)
+    for pk, recorded_at, temperature in temperatures.values_list("patient_id", "recorded_at", "temperature_c"):
+        readings[pk].append(TimedValue(recorded_at, temperature))
+    counts = LabResult.objects.filter(patient_id__in=pks, test=LabTest.ANC)
+    for pk, collected_at, value in counts.values_list("patient_id", "collected_at", "value"):
+        anc[pk].append(TimedValue(collected_at, value))
+    result = {}
+    for patient in patients:
         config = configs[patient.centre_id]
-        if flagged:
-            found.add(pk)
-        elif temperature is not None and float(temperature) >= config.triage.fever_c:
-            on = local_date(recorded_at, patient.timezone)
-            if patient.episode.reinfusion_date <= on <= _fever_window_end(patient, config):
-                found.add(pk)
-    return found
+        first, last = _fn_window(patient, config)
+        result[patient.pk] = fn_rule(
+            readings=readings[patient.pk],
+            anc_results=anc[patient.pk],
+            start=datetime.combine(first, time.min, tzinfo=patient.tz),
+            end=datetime.combine(last + timedelta(days=1), time.min, tzinfo=patient.tz),
+            closed=on > last,
+            config=config.outcomes,
+        )
+    return result
 
 
-def analysis_rows(patients: list[Patient], on: date) -> list[CohortRow]:
+def analysis_rows(patients: list[Patient], on: date, configs: dict[int, ActiveConfig] | None = None) -> list[CohortRow]:
     """The analysis data set of `patients` (loaded by `cohort_patients`) as of `on`."""
-    configs = active_configs({p.centre_id for p in patients})
-    fevers = febrile_neutropenia(patients, configs)
+    if configs is None:
+        configs = active_configs({p.centre_id for p in patients})
+    fn = febrile_neutropenia(patients, configs, on)
     rows = []
     for patient, outcome in cohort_outcomes(patients, on):
         episode = patient.episode
@@ -306,7 +329,7 @@ def analysis_rows(patients: list[Patient], on: date) -> list[CohortRow]:
                 baseline_edss=outcome.baseline_edss,
                 last_edss=outcome.last_edss,
                 edss_category=outcome.edss_change_category,
-                febrile_neutropenia=patient.pk in fevers,
+                fn_status=fn[patient.pk].status.value,
                 deceased=patient.status == PatientStatus.DECEASED,
                 hospital_days=(discharged - admitted).days if admitted and discharged else None,
             )
@@ -339,7 +362,16 @@ def survival_curves(rows: list[CohortRow]) -> tuple[Endpoint, ...]:
     return tuple(endpoints)
 
 
-def safety_summary(rows: list[CohortRow]) -> Safety:
+def _shared_fn_config(configs: Iterable[ActiveConfig]) -> OutcomeConfig | None:
+    """The outcome configuration whose febrile-neutropenia fields every centre shares (None if they differ)."""
+    outcomes = [config.outcomes for config in configs] or [DEFAULT_OUTCOME_CONFIG]
+    fn_fields = [name for name in outcomes[0].as_dict() if name.startswith("fn_")]
+    if any(getattr(o, name) != getattr(outcomes[0], name) for o in outcomes for name in fn_fields):
+        return None
+    return outcomes[0]
+
+
+def safety_summary(rows: list[CohortRow], fn_config: OutcomeConfig | None = DEFAULT_OUTCOME_CONFIG) -> Safety:
     fn_benchmarks = {b.regimen: b for b in benchmarks_for(FEBRILE_NEUTROPENIA)}
     by_regimen: dict[str | None, list[CohortRow]] = defaultdict(list)
     for row in rows:
@@ -348,7 +380,7 @@ def safety_summary(rows: list[CohortRow]) -> Safety:
         RegimenRate(
             regimen=regimen,
             label=group[0].regimen_name or "No regimen recorded",
-            n=len(group),
+            n=sum(1 for row in group if row.febrile_neutropenia is not None),
             count=sum(1 for row in group if row.febrile_neutropenia),
             benchmark=fn_benchmarks.get(regimen),
         )
@@ -359,6 +391,9 @@ def safety_summary(rows: list[CohortRow]) -> Safety:
     return Safety(
         n=len(rows),
         febrile_neutropenia=sum(1 for row in rows if row.febrile_neutropenia),
+        fn_n=sum(1 for row in rows if row.febrile_neutropenia is not None),
+        fn_pending=sum(1 for row in rows if row.fn_status == FNStatus.PENDING),
+        fn_no_anc=sum(1 for row in rows if row.fn_status == FNStatus.NO_ANC),
         by_regimen=regimen_rates,
         deaths=sum(1 for row in rows if row.deceased),
         hospital_days_median=float(statistics.median(stays)) if stays else None,
@@ -371,16 +406,18 @@ def safety_summary(rows: list[CohortRow]) -> Safety:
             measure: tuple(benchmarks_for(measure))
             for measure in (FEBRILE_NEUTROPENIA, TREATMENT_RELATED_MORTALITY, EDSS_IMPROVED, EDSS_STABLE, EDSS_WORSE)
         },
+        fn_config=fn_config,
     )
 
 
 def cohort_analysis(user: User, filters: CohortFilters, on: date | None = None) -> CohortAnalysis:
     """The analysis data set, curves and safety summary of the user's cohort as of `on` (default today)."""
     on = on or timezone.localdate()
-    rows = analysis_rows(cohort_patients(user, filters, on), on)
-    return CohortAnalysis(
-        as_of=on, filters=filters, rows=tuple(rows), endpoints=survival_curves(rows), safety=safety_summary(rows)
-    )
+    patients = cohort_patients(user, filters, on)
+    configs = active_configs({p.centre_id for p in patients})
+    rows = analysis_rows(patients, on, configs)
+    safety = safety_summary(rows, _shared_fn_config(configs.values()))
+    return CohortAnalysis(as_of=on, filters=filters, rows=tuple(rows), endpoints=survival_curves(rows), safety=safety)
 
 
 # The CSV export ----------------------------------------------------------------------------------------------
@@ -402,6 +439,7 @@ CSV_COLUMNS = (
     "last_edss",
     "edss_category",
     "febrile_neutropenia",
+    "febrile_neutropenia_status",
     "deceased",
     "hospital_days",
 )

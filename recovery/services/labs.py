@@ -5,10 +5,16 @@ alternate unit (cells/uL, 10^3/uL, g/dL, mg/dL, uIU/mL) is converted, any other 
 message naming the expected one. A result is unique per patient, test and collection time: the same sample
 recorded again is a duplicate (nothing is added), the same sample with another value is refused.
 
-Engraftment is computed by `recovery.clinical.engraftment` from each day's counts in the patient's own time
-zone and proposed to a clinician, whose confirmation is what moves the patient out of aplasia
-(`save_episode`). The daily scan raises the delayed-engraftment and possible-graft-failure alerts; an EBV
-load above the configured threshold raises its alert when the result is recorded.
+A value outside its test's plausible range (`LabConfig.plausible_ranges`) is refused by `checked_value`, the
+one check the lab form (`record_lab_panel`), the API (`record_lab_result`) and the CSV import (`import_lab_csv`)
+share, with a message naming the probable unit mix-up ("did you mean 0.06?").
+
+Engraftment is computed by `recovery.clinical.engraftment` (the CIBMTR definitions) from each day's counts in
+the patient's own time zone and proposed to a clinician, whose confirmation is what moves the patient out of
+aplasia (`save_episode`). A stored count that fails the plausibility check (recorded before it, or under a
+wider range) proposes nothing: the page names it instead. The daily scan raises the delayed-engraftment and
+possible-graft-failure alerts, except for a patient whose ANC never fell below the threshold (no aplasia); an
+EBV load above the configured threshold raises its alert when the result is recorded.
 """
 
 import csv
@@ -28,11 +34,14 @@ from django.utils import timezone
 from accounts.models import Centre, User
 from recovery.clinical.alerts import response_due
 from recovery.clinical.engraftment import (
+    ImplausibleValueError,
     check_lab_value,
     engraftment_flags,
     first_day_below,
     neutrophil_engraftment,
+    neutrophil_never_below,
     platelet_engraftment,
+    platelet_never_below,
 )
 from recovery.clinical.labs_config import ANC, CD4, EBV_PCR, PLATELETS, LabConfig
 from recovery.clinical.phases import Flag, local_date
@@ -177,7 +186,11 @@ def parse_number(raw) -> Decimal:
 
 
 def checked_value(test: str, raw, unit: str | None, config: LabConfig) -> Decimal:
-    """The value of one result, converted to the canonical unit and checked as plausible (else ValidationError)."""
+    """The value of one result, converted to the canonical unit and checked as plausible (else ValidationError).
+
+    The one check of a result's value for the lab form, the API and the CSV import, so that the three refuse
+    the same values with the same message (`recovery.clinical.engraftment.implausible_message`).
+    """
     if test not in LAB_TESTS:
         raise ValidationError({"test": f"Unknown test “{test}”. Known tests: {', '.join(LAB_TESTS)}."})
     value = to_canonical(test, parse_number(raw), unit, config)
@@ -186,7 +199,7 @@ def checked_value(test: str, raw, unit: str | None, config: LabConfig) -> Decima
     except ValueError as exc:
         message = str(exc)
         if unit and _normalise_unit(unit) != _normalise_unit(config.unit(test)):
-            message = f"{message} (converted from {raw} {unit.strip()})"
+            message = f"{message} (Sent as {str(raw)[:40]} {unit.strip()[:32]}.)"
         raise ValidationError({"value": message}) from None
     return value.quantize(VALUE_PLACES, rounding=ROUND_HALF_UP)
 
@@ -675,16 +688,34 @@ def _import_row(row, line_num, columns, by_number, config: ActiveConfig, lab_imp
 # Engraftment ------------------------------------------------------------------------------------------------
 
 
+# What the counts say of one kind of engraftment (`EngraftmentLine.state`, the API's `*_engraftment_state`).
+STATE_RECORDED = "recorded"
+STATE_PROPOSED = "proposed"
+STATE_NEVER_BELOW = "never_below"
+STATE_NOT_YET = "not_yet"
+ENGRAFTMENT_STATES = (STATE_RECORDED, STATE_PROPOSED, STATE_NEVER_BELOW, STATE_NOT_YET)
+
+
 @dataclass(frozen=True)
 class EngraftmentLine:
     kind: str  # neutrophil, platelet
     recorded: date | None  # the date on the episode (confirmed, or entered on the transplant page)
     proposed: date | None  # computed from the counts
     confirmation: EngraftmentConfirmation | None
+    never_below: bool = False  # the count never fell below the threshold after Day 0 (no aplasia)
 
     @property
     def awaiting_confirmation(self) -> bool:
         return self.recorded is None and self.proposed is not None
+
+    @property
+    def state(self) -> str:
+        """recorded, proposed, never_below (no date to give: the count never fell) or not_yet."""
+        if self.recorded is not None:
+            return STATE_RECORDED
+        if self.proposed is not None:
+            return STATE_PROPOSED
+        return STATE_NEVER_BELOW if self.never_below else STATE_NOT_YET
 
 
 @dataclass(frozen=True)
@@ -709,6 +740,26 @@ class EngraftmentStatus:
 
 def _daily(values: Iterable[tuple[datetime, Decimal]], zone: str) -> list[tuple[date, float]]:
     return [(local_date(at, zone), float(value)) for at, value in values]
+
+
+def _implausible(values: Sequence[tuple[date, float]], test: str, config: LabConfig) -> list[str]:
+    """What is wrong with each stored value that fails the plausibility check, with its date."""
+    problems = []
+    for day, value in sorted(values):
+        try:
+            check_lab_value(test, value, config)
+        except ImplausibleValueError as exc:
+            problems.append(f"{day.day} {day:%b %Y}: {exc} Correct this result: until then no date is proposed.")
+        except ValueError as exc:
+            problems.append(f"{day.day} {day:%b %Y}: {exc}")
+    return problems
+
+
+def _anc_counts(patient: Patient, day0: date) -> list[tuple[date, float]]:
+    rows = LabResult.objects.filter(
+        patient=patient, test=ANC, collected_at__date__gte=day0 - timedelta(days=2)
+    ).values_list("collected_at", "value")
+    return _daily(rows, patient.timezone)
 
 
 def engraftment_proposal(patient: Patient, today: date | None = None) -> EngraftmentStatus:
@@ -744,28 +795,40 @@ def engraftment_proposal(patient: Patient, today: date | None = None) -> Engraft
             "given_at", flat=True
         )
     ]
+    # A count that fails the plausibility check (most often one in the wrong unit) proposes nothing, and is
+    # not "never below" either: the page names it, and the engraftment alerts keep running.
     problems = []
     proposed_n = proposed_p = nadir = None
-    try:
+    never_below_n = never_below_p = False
+    anc_problems = _implausible(anc, ANC, config)
+    platelet_problems = _implausible(platelets, PLATELETS, config)
+    problems.extend(anc_problems + platelet_problems)
+    if not anc_problems:
         proposed_n = neutrophil_engraftment(anc, day0, config)
         nadir = first_day_below(anc, day0, config.neutrophil_threshold, ANC, config)
-    except ValueError as exc:
-        problems.append(str(exc))
-    try:
+        never_below_n = neutrophil_never_below(anc, day0, today, config)
+    if not platelet_problems:
         proposed_p = platelet_engraftment(platelets, transfusions, day0, config)
-    except ValueError as exc:
-        problems.append(str(exc))
+        never_below_p = platelet_never_below(platelets, transfusions, day0, today, config)
     return EngraftmentStatus(
         day0=day0,
         today=today,
         day=(today - day0).days,
         neutrophil=EngraftmentLine(
-            EngraftmentKind.NEUTROPHIL, neutrophil_date, proposed_n, confirmations.get(EngraftmentKind.NEUTROPHIL)
+            EngraftmentKind.NEUTROPHIL,
+            neutrophil_date,
+            proposed_n,
+            confirmations.get(EngraftmentKind.NEUTROPHIL),
+            never_below_n,
         ),
         platelet=EngraftmentLine(
-            EngraftmentKind.PLATELET, platelet_date, proposed_p, confirmations.get(EngraftmentKind.PLATELET)
+            EngraftmentKind.PLATELET,
+            platelet_date,
+            proposed_p,
+            confirmations.get(EngraftmentKind.PLATELET),
+            never_below_p,
         ),
-        flags=engraftment_flags(day0, today, neutrophil_date, config) if today >= day0 else (),
+        flags=engraftment_flags(day0, today, neutrophil_date, config, never_below_n) if today >= day0 else (),
         nadir_started=nadir,
         latest_anc=max(((d, v) for d, v in anc if d <= today), default=None),
         latest_platelets=max(((d, v) for d, v in platelets if d <= today), default=None),
@@ -911,7 +974,9 @@ def check_ebv_alert(*, patient: Patient, results: Sequence[LabResult], config: A
 def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
     """Raise "delayed_engraftment" (from D+21) and "possible_graft_failure" (from D+30) alerts for patients without
     a neutrophil engraftment date, once per episode: an alert of that kind raised since Day 0 (open or already
-    dealt with) is not raised again. `today` defaults to each patient's own date. Returns the alerts raised.
+    dealt with) is not raised again. None for a patient whose ANC never fell below the threshold after Day 0
+    (`neutrophil_never_below`: no aplasia, nothing to engraft from); an implausible ANC or too few counts to
+    tell keep the alerts. `today` defaults to each patient's own date. Returns the alerts raised.
     """
     episodes = (
         TransplantEpisode.objects.filter(reinfusion_date__isnull=False, neutrophil_engraftment_date__isnull=True)
@@ -929,6 +994,8 @@ def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
         if on < episode.reinfusion_date:
             continue
         flags = engraftment_flags(episode.reinfusion_date, on, None, config.labs)
+        if flags and _never_below(patient, episode.reinfusion_date, on, config.labs):
+            continue
         for flag in flags:
             kind, rule = _FLAG_RULES[flag]
             already = Alert.objects.filter(
@@ -960,6 +1027,15 @@ def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
             if alert is not None:
                 raised.append(alert)
     return raised
+
+
+def _never_below(patient: Patient, day0: date, on: date, config: LabConfig) -> bool:
+    """Whether the patient's ANC never fell below the threshold after Day 0 (False when a count is implausible)."""
+    anc = [(day, value) for day, value in _anc_counts(patient, day0) if day <= on]
+    try:
+        return neutrophil_never_below(anc, day0, on, config)
+    except ValueError:
+        return False
 
 
 # Reading ----------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.template.loader import select_template
 
 from recovery.models import Audience, Notification, NotificationKind
+from recovery.services.configuration import active_config
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ def _render_part(language: str, kind: str, name: str, context: dict) -> str:
     return select_template(names).render(context)
 
 
+def _fever_c(patient, language: str) -> str:
+    """The centre's fever threshold as the patient's language writes it (38.0, 38,0)."""
+    text = f"{active_config(patient.centre_id).triage.fever_c:.1f}"
+    return text.replace(".", ",") if language == "sv" else text
+
+
 def _render(notification: Notification, **extra) -> Message:
     patient = notification.patient
     zone = ZoneInfo(patient.timezone)
@@ -46,6 +53,7 @@ def _render(notification: Notification, **extra) -> Message:
         "about_local": notification.about_at.astimezone(zone) if notification.about_at else None,
         "site_url": settings.SITE_URL.rstrip("/"),
         "detail": notification.detail or {},
+        "fever_c": _fever_c(patient, language),
         **extra,
     }
     kind = notification.kind

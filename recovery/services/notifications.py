@@ -145,6 +145,13 @@ def patient_channels(patient: Patient, prefs: ReminderSettings) -> list[str]:
     return channels
 
 
+def no_login_channels(patient: Patient) -> list[str]:
+    """Where a patient without a login can be reached: text message and email, when the centre has them."""
+    return [
+        channel.value for channel, address in ((Channel.SMS, patient.phone), (Channel.EMAIL, patient.email)) if address
+    ]
+
+
 def receives_reminders(patient: Patient, prefs: ReminderSettings) -> str:
     """Empty when the patient gets reminders, else why not (shown to staff)."""
     if patient.status != PatientStatus.ACTIVE:
@@ -195,8 +202,17 @@ def _wanted(patient: Patient, config: ActiveConfig, prefs: ReminderSettings, tod
     channels = patient_channels(patient, prefs)
     planned: list[_Planned] = []
     chained: set[str] = set()
-    # Check-ins are answered in the app: a patient without a login gets appointment reminders only.
+    # Check-ins are answered in the app. A patient without a login gets the high-risk window's temperature
+    # reminders by text message and email (when to measure, and to call the unit at once with a fever or when
+    # unwell), without a missed-check-in chain, and appointment reminders.
     checkins = checkin_slots(dates, first, last, tz, rconfig) if patient.user_id else []
+    if not patient.user_id and rconfig.no_login_temperature_reminders:
+        for slot in checkin_slots(dates, first, last, tz, rconfig):
+            if slot.kind == ReminderKind.TEMPERATURE_CHECKIN and window is not None and slot.local_date in window:
+                for channel in no_login_channels(patient):
+                    planned.append(
+                        _Planned(slot.kind, channel, Audience.PATIENT, slot.key, slot.due_at, slot.local_date, True)
+                    )
     for slot in checkins:
         critical = ReminderKind(slot.kind) in SAFETY_CRITICAL_KINDS
         for channel in channels:

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from recovery.clinical.outcomes import Assessment, Outcome, RelapseRecord, Scan, patient_outcome
-from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse, SymptomReport
+from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse, RelapseClassification, SymptomReport
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import active_config
 from recovery.services.timeline import episode_of, patient_today
@@ -72,6 +73,43 @@ def record_relapse(
     return relapse
 
 
+CLASSIFICATION_MESSAGE = "Choose whether this was a relapse or a pseudo-relapse."
+
+
+@transaction.atomic
+def classify_relapse(*, context: AuditContext, relapse: Relapse, classification: str) -> Relapse:
+    """The clinician's call on a recorded relapse: `relapse` or `pseudo_relapse` (RelapseClassification).
+
+    A pseudo-relapse ends neither NEDA-3 nor relapse-free survival (recovery.clinical.outcomes). Every change is
+    audited with the value before and after; classifying again with the same value changes nothing and writes
+    no audit event. Any relapse may be classified, flagged as a possible pseudo-relapse or not: the flag only
+    knows about fevers reported in the app, the clinician may know of an infection it does not.
+    """
+    if classification not in RelapseClassification.values:
+        raise ValidationError({"classification": CLASSIFICATION_MESSAGE})
+    relapse = Relapse.objects.select_for_update().select_related("patient").get(pk=relapse.pk)
+    if relapse.classification == classification:
+        return relapse
+    before = relapse.classification
+    relapse.classification = classification
+    relapse.classified_by = context.actor
+    relapse.classified_at = timezone.now()
+    relapse.save(update_fields=["classification", "classified_by", "classified_at"])
+    record_event(
+        context=context,
+        action="relapse.classify",
+        patient=relapse.patient,
+        detail={
+            "relapse": str(relapse.uuid),
+            "onset": relapse.onset_date.isoformat(),
+            "from": before,
+            "to": classification,
+            "possible_pseudo_relapse": relapse.possible_pseudo_relapse,
+        },
+    )
+    return relapse
+
+
 @transaction.atomic
 def record_mri(
     *,
@@ -113,8 +151,10 @@ def _records_for(patient_ids: list[int]) -> dict[int, PatientRecords]:
         "patient_id", "assessed_on", "score"
     ):
         assessments[pid].append(Assessment(on=on, score=score))
-    for pid, onset in Relapse.objects.filter(patient_id__in=patient_ids).values_list("patient_id", "onset_date"):
-        relapses[pid].append(RelapseRecord(onset=onset))
+    for pid, onset, classification in Relapse.objects.filter(patient_id__in=patient_ids).values_list(
+        "patient_id", "onset_date", "classification"
+    ):
+        relapses[pid].append(RelapseRecord(onset=onset, pseudo=classification == RelapseClassification.PSEUDO_RELAPSE))
     for pid, on, t2, gd, rebaseline in MRIScan.objects.filter(patient_id__in=patient_ids).values_list(
         "patient_id", "scan_date", "new_t2_lesions", "gd_enhancing_lesions", "is_rebaseline"
     ):

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from recovery.clinical.labs_config import ProphylaxisConfig
+from recovery.clinical.engraftment import is_plausible
+from recovery.clinical.labs_config import CD4, LabConfig, ProphylaxisConfig
 from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan, prophylaxis_plan
 from recovery.models import LabResult, LabTest, Patient, PatientStatus, ProphylaxisStop, TransplantEpisode
 from recovery.services.audit import AuditContext, record_event
@@ -98,12 +99,19 @@ class ProphylaxisSummary:
         return [c for c in self.courses if c.needs_review]
 
 
-def cd4_results(patient: Patient, day0: date) -> list[tuple[date, Decimal]]:
-    """(local date, value) of the patient's CD4 counts after Day 0, oldest first."""
+def cd4_results(patient: Patient, day0: date, labs: LabConfig | None = None) -> list[tuple[date, Decimal]]:
+    """(local date, value) of the patient's CD4 counts after Day 0, oldest first.
+
+    Only those after the last implausible count (one recorded before the plausibility check, or under a
+    wider range: most often a count in cells/uL): it never counts as CD4 recovery, nor lets an older count
+    stand in for it (as `recovery.clinical.engraftment.cd4_recovered`). `labs` (the centre's) saves a query.
+    """
+    labs = labs or active_config(patient.centre_id).labs
     zone = ZoneInfo(patient.timezone)
     rows = LabResult.objects.filter(patient=patient, test=LabTest.CD4).values_list("collected_at", "value")
     results = [(at.astimezone(zone).date(), value) for at, value in rows.order_by("collected_at")]
-    return [(on, value) for on, value in results if on > day0]
+    last_implausible = max((on for on, value in results if not is_plausible(CD4, float(value), labs)), default=None)
+    return [(on, value) for on, value in results if on > day0 and (last_implausible is None or on > last_implausible)]
 
 
 def courses_from(
@@ -142,9 +150,10 @@ def prophylaxis_for(
     episode = episode_of(patient)
     if episode is None or episode.reinfusion_date is None:
         return None
-    config = (config or active_config(patient.centre_id)).prophylaxis
+    active = config or active_config(patient.centre_id)
+    config = active.prophylaxis
     today = today or patient_today(patient)
-    cd4 = cd4_results(patient, episode.reinfusion_date) if with_cd4 else []
+    cd4 = cd4_results(patient, episode.reinfusion_date, active.labs) if with_cd4 else []
     if stops is None:
         stops = list(patient.prophylaxis_stops.select_related("stopped_by"))
     latest = [(on, v) for on, v in cd4 if on <= today]
@@ -202,11 +211,12 @@ def record_prophylaxis_stop(
     episode = episode_of(patient)
     if episode is None or episode.reinfusion_date is None:
         raise ValidationError({"medication": "No Day 0 is recorded yet, so there is no prophylaxis plan."})
-    config = active_config(patient.centre_id).prophylaxis
+    active = active_config(patient.centre_id)
+    config = active.prophylaxis
     today = patient_today(patient)
     if stopped_on > today:
         raise ValidationError({"stopped_on": f"{_d(stopped_on)} is in the future: record a stop once it has happened."})
-    cd4 = cd4_results(patient, episode.reinfusion_date)
+    cd4 = cd4_results(patient, episode.reinfusion_date, active.labs)
     stops = list(patient.prophylaxis_stops.all())
     courses = {c.medication: c for c in courses_from(episode, cd4, stops, stopped_on, config)}
     course = courses.get(medication)

@@ -15,6 +15,7 @@ from recovery.clinical.config import TriageConfig
 from recovery.clinical.phases import local_date, phase_on
 from recovery.clinical.triage import (
     SYMPTOM_CODES,
+    CountReading,
     Reading,
     ReportInput,
     Severity,
@@ -23,7 +24,17 @@ from recovery.clinical.triage import (
     severity_rank,
     triage,
 )
-from recovery.models import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Patient, ResolutionAction, SymptomReport
+from recovery.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    LabResult,
+    LabTest,
+    Patient,
+    ResolutionAction,
+    SymptomReport,
+)
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import ActiveConfig, active_config
 from recovery.services.notifications import plan_alert_escalation, record_answer
@@ -87,14 +98,9 @@ def check_report(
                 grades[code] = grade
         if problems:
             errors["symptoms"] = " ".join(problems)
-    if (
-        not errors
-        and temperature is None
-        and not any(grades.values())
-        and not (notes or "").strip()
-        and not feels_urgent
-    ):
-        errors["__all__"] = "Enter a temperature, or tell us about at least one symptom."
+    # Every symptom graded 0 is an answer ("I'm fine"); a report with nothing in it at all is not.
+    if not errors and temperature is None and not grades and not (notes or "").strip() and not feels_urgent:
+        errors["__all__"] = "Enter a temperature, or grade your symptoms (0 if you do not have them)."
     return errors, temperature, grades
 
 
@@ -105,12 +111,31 @@ class ReportOutcome:
     alert: Alert | None
 
 
+# How many earlier reports are looked through for each symptom's last graded value (a check-in from the form
+# grades every symptom, so the latest one normally answers for all of them).
+PREVIOUS_REPORTS = 20
+
+
+def last_graded(reports: list[dict[str, int]]) -> dict[str, int]:
+    """Each symptom's last graded value (0 included) from reports' grades, newest first."""
+    grades: dict[str, int] = {}
+    for symptoms in reports:
+        for code, grade in symptoms.items():
+            grades.setdefault(code, grade)
+    return grades
+
+
 def _context_for(patient: Patient, recorded_at: datetime, config: ActiveConfig) -> TriageContext:
     on = local_date(recorded_at, patient.timezone)
-    state = phase_on(episode_dates(episode_of(patient)), on, config.phase)
+    dates = episode_dates(episode_of(patient))
+    state = phase_on(dates, on, config.phase)
     earlier = SymptomReport.objects.filter(patient=patient, recorded_at__lt=recorded_at)
-    # The last report that graded symptoms (a temperature-only report says nothing about them).
-    previous = earlier.exclude(symptoms={}).order_by("-recorded_at").values_list("symptoms", flat=True).first() or {}
+    # Each symptom's last graded value (a temperature-only report says nothing about symptoms).
+    previous = last_graded(
+        list(
+            earlier.exclude(symptoms={}).order_by("-recorded_at").values_list("symptoms", flat=True)[:PREVIOUS_REPORTS]
+        )
+    )
     lookback = max(
         timedelta(days=config.triage.pseudo_relapse_window_days),
         timedelta(hours=config.triage.neutropenic_lookback_hours),
@@ -122,7 +147,20 @@ def _context_for(patient: Patient, recorded_at: datetime, config: ActiveConfig) 
             "recorded_at", "temperature_c"
         )
     ]
-    return TriageContext(phase=state.phase, day=state.day, previous_symptoms=previous, recent_readings=readings)
+    anc = (
+        LabResult.objects.filter(patient=patient, test=LabTest.ANC, collected_at__lte=recorded_at)
+        .order_by("-collected_at")
+        .values_list("collected_at", "value")
+        .first()
+    )
+    return TriageContext(
+        phase=state.phase,
+        day=state.day,
+        previous_symptoms=previous,
+        recent_readings=readings,
+        days_since_first_apheresis=None if dates.apheresis is None else (on - dates.apheresis).days,
+        latest_anc=None if anc is None else CountReading(collected_at=anc[0], value=float(anc[1])),
+    )
 
 
 def _history(alert: Alert, action: str, actor: User | None, /, **detail) -> None:

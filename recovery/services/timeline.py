@@ -21,6 +21,7 @@ from recovery.clinical.timeline import (
     display_status,
     plan_timeline,
 )
+from recovery.clinical.timeline_rules import LIVE_VACCINE_EVENT, rule_dates
 from recovery.models import ApheresisSession, Patient, ProtocolTemplate, TimelineEvent, TransplantEpisode
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import ActiveConfig, active_config
@@ -87,12 +88,25 @@ def _template(protocol: ProtocolTemplate | None) -> list[TemplateEvent]:
     ]
 
 
+def _rule_dates(episode: TransplantEpisode, config: ActiveConfig) -> dict[str, date | None]:
+    return rule_dates(
+        day0=episode.reinfusion_date,
+        conditioning_start=episode.conditioning_start_date,
+        neutrophil_engraftment=episode.neutrophil_engraftment_date,
+        vaccination=config.vaccination,
+        prophylaxis=config.prophylaxis,
+    )
+
+
 @transaction.atomic
-def regenerate_timeline(*, episode: TransplantEpisode) -> dict[str, int]:
-    """Bring the generated events in line with the protocol and the anchor dates. Idempotent.
+def regenerate_timeline(*, episode: TransplantEpisode, config: ActiveConfig | None = None) -> dict[str, int]:
+    """Bring the generated events in line with the protocol, the anchor dates and the centre's configuration
+    (`config`, read when not given): the prophylaxis and vaccination events take the dates of those rules
+    (`recovery.clinical.timeline_rules`). Idempotent.
 
     Events a person completed, cancelled or moved by hand, and events added by hand, are never changed.
     """
+    config = config or active_config(episode.patient.centre_id)
     existing_rows = list(TimelineEvent.objects.select_for_update().filter(episode=episode))
     existing = [
         ExistingEvent(
@@ -104,7 +118,7 @@ def regenerate_timeline(*, episode: TransplantEpisode) -> dict[str, int]:
         )
         for row in existing_rows
     ]
-    plan = plan_timeline(_template(episode.protocol), _anchors(episode), existing)
+    plan = plan_timeline(_template(episode.protocol), _anchors(episode), existing, _rule_dates(episode, config))
     TimelineEvent.objects.bulk_create(
         [
             TimelineEvent(
@@ -126,6 +140,20 @@ def regenerate_timeline(*, episode: TransplantEpisode) -> dict[str, int]:
     TimelineEvent.objects.bulk_update(moved, ["planned_date", "updated_at"])
     TimelineEvent.objects.filter(pk__in=plan.remove).delete()
     return {"created": len(plan.create), "moved": len(plan.move), "removed": len(plan.remove)}
+
+
+def regenerate_centre_timelines(*, centre_id: int) -> int:
+    """Regenerate the timeline of every episode of the centre, after its configuration changed, so the
+    rule-dated events follow the new configuration. Returns the number of events created, moved or removed."""
+    config = active_config(centre_id)
+    changed = 0
+    episodes = TransplantEpisode.objects.filter(patient__centre_id=centre_id).select_related("patient", "protocol")
+    for episode in episodes.order_by("pk"):
+        changes = sum(regenerate_timeline(episode=episode, config=config).values())
+        if changes:
+            _replan(episode.patient)
+        changed += changes
+    return changed
 
 
 @dataclass(frozen=True)
@@ -155,7 +183,7 @@ def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, A
     created = episode.pk is None
     episode.save()
     changed = sorted(name for name in EPISODE_FIELDS if before[name] != getattr(episode, name))
-    changes = regenerate_timeline(episode=episode)
+    changes = regenerate_timeline(episode=episode, config=config)
     if created or changed:
         record_event(
             context=context,
@@ -187,6 +215,7 @@ def change_event(
     if action == EventAction.MOVE:
         if on is None:
             raise ValidationError({"on": "Give the new date."})
+        _check_not_before_the_block(event, on)
         event.planned_date = on
         event.status = EventStatus.PLANNED
     elif action == EventAction.COMPLETE:
@@ -209,6 +238,21 @@ def change_event(
     )
     _replan(event.episode.patient)
     return event
+
+
+def _check_not_before_the_block(event: TimelineEvent, on: date) -> None:
+    """The live-vaccine event cannot be moved before the day the hard block first allows a live vaccine."""
+    if event.template_key != LIVE_VACCINE_EVENT:
+        return
+    config = active_config(event.episode.patient.centre_id)
+    earliest = _rule_dates(event.episode, config)[LIVE_VACCINE_EVENT]
+    if earliest is not None and on < earliest:
+        raise ValidationError(
+            {
+                "on": f"Live vaccines cannot be given before {earliest:%-d %b %Y} (month "
+                f"{config.vaccination.live_not_before_months} after Day 0), so this event cannot move earlier."
+            }
+        )
 
 
 @transaction.atomic

@@ -2,9 +2,11 @@
 
 The plan is computed, never stored: `recovery.clinical.vaccination.vaccination_plan` from Day 0, the doses
 recorded (`VaccinationDose`) and the centre's `VaccinationConfig`. A dose is refused, with the reason in
-plain language, when the rules of `check_vaccination` forbid it (a live vaccine before month 24 or while
-immunosuppressed, a date before Day 0), when it is dated in the future, when it is recorded twice, or when
-the dose it follows has not been recorded.
+plain language, when the rules of `check_vaccination` forbid it (a live vaccine before month 24, while
+immunosuppressed or with that question unanswered, or too soon after immunoglobulin; a date before Day 0),
+when it is dated in the future, when it is recorded twice, or when the dose it follows has not been recorded.
+The page and the API both record through `record_vaccination`, so both apply the same rule. Immunoglobulin
+(IVIG) doses are the transfusion records of product "immunoglobulin" (entered with the lab results).
 """
 
 from collections import defaultdict
@@ -18,9 +20,16 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from recovery.clinical.labs_config import VaccinationConfig
-from recovery.clinical.phases import add_months
-from recovery.clinical.vaccination import DoseStatus, PlannedDose, check_vaccination, vaccination_plan, vaccine_name
-from recovery.models import Patient, PatientStatus, VaccinationDose
+from recovery.clinical.phases import local_date
+from recovery.clinical.vaccination import (
+    DoseStatus,
+    PlannedDose,
+    VaccinationRefusedError,
+    check_vaccination,
+    vaccination_plan,
+    vaccine_name,
+)
+from recovery.models import Patient, PatientStatus, Transfusion, TransfusionProduct, VaccinationDose
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import ActiveConfig, active_config, active_configs
 from recovery.services.timeline import episode_of, patient_today
@@ -78,16 +87,10 @@ def _d(value: date) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-def _refusal_field(vaccine: str, dose: int, given_date: date, day0: date, config: VaccinationConfig) -> str:
-    """The form field a refusal of `check_vaccination` is about."""
-    last = known_doses(config)
-    if vaccine not in last:
-        return "vaccine"
-    if not _in_schedule(vaccine, dose, config, last):
-        return "dose"
-    if vaccine in config.live_vaccines and given_date >= add_months(day0, config.live_not_before_months):
-        return "immunosuppressed"
-    return "given_date"
+def immunoglobulin_dates(patient: Patient) -> list[date]:
+    """The patient's recorded immunoglobulin (IVIG) doses, as dates where the patient is, oldest first."""
+    given = Transfusion.objects.filter(patient=patient, product=TransfusionProduct.IMMUNOGLOBULIN)
+    return sorted(local_date(at, patient.timezone) for at in given.values_list("given_at", flat=True))
 
 
 @transaction.atomic
@@ -98,10 +101,13 @@ def record_vaccination(
     vaccine: str,
     dose: int,
     given_date: date,
-    immunosuppressed: bool = False,
+    immunosuppressed: bool | None = None,
     note: str = "",
 ) -> VaccinationDose:
-    """Record a dose given; ValidationError (by field, in plain language) when the rules refuse it."""
+    """Record a dose given; ValidationError (by field, in plain language) when the rules refuse it.
+
+    `immunosuppressed` is the recorder's answer (None: not answered); a live vaccine needs an explicit False.
+    """
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one dose at a time per patient
     config = active_config(patient.centre_id).vaccination
     episode = episode_of(patient)
@@ -120,9 +126,17 @@ def record_vaccination(
             {"given_date": f"{_d(given_date)} is in the future (today is {_d(today)}): record a dose once it is given."}
         )
     try:
-        check_vaccination(vaccine, dose, given_date, day0, config, immunosuppressed)
-    except ValueError as exc:
-        raise ValidationError({_refusal_field(vaccine, dose, given_date, day0, config): str(exc)}) from None
+        check_vaccination(
+            vaccine,
+            dose,
+            given_date,
+            day0,
+            config,
+            immunosuppressed=immunosuppressed,
+            immunoglobulin_dates=immunoglobulin_dates(patient) if vaccine in config.live_vaccines else (),
+        )
+    except VaccinationRefusedError as exc:
+        raise ValidationError({exc.field: str(exc)}) from None
     name = vaccine_name(vaccine)
     recorded = {row.dose: row for row in VaccinationDose.objects.filter(patient=patient, vaccine=vaccine)}
     if dose in recorded:
@@ -145,6 +159,7 @@ def record_vaccination(
                 given_date=given_date,
                 entered_by=context.actor,
                 note=(note or "").strip()[:300],
+                immunosuppressed=immunosuppressed,
             )
     except IntegrityError:
         raise ValidationError({"dose": f"{name} dose {dose} is already recorded."}) from None
@@ -152,7 +167,13 @@ def record_vaccination(
         context=context,
         action="vaccination.record",
         patient=patient,
-        detail={"vaccine": vaccine, "dose": dose, "given_date": given_date.isoformat(), "id": str(row.uuid)},
+        detail={
+            "vaccine": vaccine,
+            "dose": dose,
+            "given_date": given_date.isoformat(),
+            "immunosuppressed": immunosuppressed,
+            "id": str(row.uuid),
+        },
     )
     from recovery.services.notifications import plan_reminders  # planning reads this module
 

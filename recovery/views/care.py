@@ -19,15 +19,20 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from recovery import access
 from recovery.access import Action
-from recovery.clinical.phases import add_months
-from recovery.clinical.vaccination import DoseStatus, PlannedDose, vaccine_name
+from recovery.clinical.vaccination import DoseStatus, PlannedDose, live_vaccine_earliest, vaccine_name
 from recovery.forms_care import ProphylaxisStopForm, VaccinationForm
 from recovery.models import ProphylaxisStop
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.configuration import active_config
 from recovery.services.prophylaxis import Display, prophylaxis_for, record_prophylaxis_stop
 from recovery.services.timeline import episode_of, patient_today
-from recovery.services.vaccinations import doses_due, plan_for, record_vaccination, vaccine_choices
+from recovery.services.vaccinations import (
+    doses_due,
+    immunoglobulin_dates,
+    plan_for,
+    record_vaccination,
+    vaccine_choices,
+)
 
 DUE_PER_PAGE = 25
 MY_COMING_UP = 6  # the patient's page lists this many doses ahead
@@ -109,7 +114,10 @@ def patient_vaccinations(request: HttpRequest, patient_id) -> HttpResponse:
             "rows": rows,
             "open_count": sum(1 for r in rows if r.dose.status in (DoseStatus.DUE, DoseStatus.OVERDUE)),
             "given_count": sum(1 for r in rows if r.dose.status == DoseStatus.GIVEN),
-            "live_from": add_months(day0, config.live_not_before_months) if day0 else None,
+            "live_from": live_vaccine_earliest(day0, config) if day0 else None,
+            "live_months": config.live_not_before_months,
+            "immunoglobulin_months": config.live_after_immunoglobulin_months,
+            "last_immunoglobulin": max(immunoglobulin_dates(patient), default=None) if day0 else None,
             "form": form,
             "may_record": access.may(request.user, Action.RECORD_VACCINATIONS),
         },

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access
 from recovery.access import Action
-from recovery.clinical.engraftment import ReferenceFlag, reference_flag
+from recovery.clinical.engraftment import ReferenceFlag, cd4_recovered, reference_flag
 from recovery.clinical.labs_config import ANC, CD4, CD19, CMV_PCR, EBV_PCR, IGG, PLATELETS, LabConfig
 from recovery.clinical.phases import local_date
 from recovery.clinical.survival import months_between
@@ -45,7 +45,7 @@ from recovery.services.labs import (
     record_transfusion,
     series,
 )
-from recovery.services.timeline import current_state, episode_of
+from recovery.services.timeline import current_state, episode_of, patient_today
 
 PANELS_PER_PAGE = 15
 TRANSFUSIONS_SHOWN = 20
@@ -242,6 +242,7 @@ def _engraftment_rows(status, day0, forms: dict[str, ConfirmEngraftmentForm], co
         rows.append(
             {
                 "line": line,
+                "state": line.state,
                 "title": "Neutrophils" if line.kind == EngraftmentKind.NEUTROPHIL else "Platelets",
                 "recorded_day": _day_label(line.recorded, day0) if line.recorded else "",
                 "proposed_day": _day_label(line.proposed, day0) if line.proposed else "",
@@ -251,6 +252,13 @@ def _engraftment_rows(status, day0, forms: dict[str, ConfirmEngraftmentForm], co
             }
         )
     return rows
+
+
+def _given(transfusion: Transfusion) -> str:
+    """ "Platelet transfusion", "Red cell transfusion", "Immunoglobulin (IVIG)": what was given, in words."""
+    if transfusion.product == TransfusionProduct.IMMUNOGLOBULIN:
+        return transfusion.get_product_display()
+    return f"{transfusion.get_product_display().removesuffix('s')} transfusion"
 
 
 @login_required
@@ -298,7 +306,7 @@ def patient_labs(request: HttpRequest, patient_id) -> HttpResponse:
                 else:
                     messages.success(
                         request,
-                        f"{row.get_product_display()} transfusion {'recorded' if created else 'was already recorded'}.",
+                        f"{_given(row)} {'recorded' if created else 'was already recorded'}.",
                     )
                     return redirect("recovery:patient-labs", patient_id=patient.uuid)
         elif which == "confirm":
@@ -384,6 +392,12 @@ def _latest(points, zone: str):
     return {"on": local_date(at, zone), "value": _plain(value)}
 
 
+def _cd4_recovered(patient: Patient, day0: date, points, config: LabConfig) -> bool:
+    """The clinical rule (an implausible count, e.g. one in cells/uL, never counts as recovery)."""
+    days = [(local_date(at, patient.timezone), float(value)) for at, value in points]
+    return cd4_recovered(days, day0, patient_today(patient), config)
+
+
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def patient_immune(request: HttpRequest, patient_id) -> HttpResponse:
@@ -409,9 +423,7 @@ def patient_immune(request: HttpRequest, patient_id) -> HttpResponse:
             "config": config,
             "charts": charts,
             "latest": latest,
-            "cd4_recovered": cd4 is not None
-            and cd4["on"] > day0
-            and float(cd4["value"]) >= config.cd4_recovery_threshold,
+            "cd4_recovered": cd4 is not None and _cd4_recovered(patient, day0, data[CD4], config),
             "ebv_high": ebv is not None and float(ebv["value"]) > config.ebv_alert_copies,
             "summary": [
                 {"test": t, "label": LabTest(t).label, "unit": config.unit(t), "latest": latest.get(t)}
@@ -491,7 +503,7 @@ def my_immune(request: HttpRequest) -> HttpResponse:
                 "cd4": latest,
                 "cd4_text": _plain_number(latest["value"]) if latest else "",
                 "cd4_threshold": f"{config.cd4_recovery_threshold:g}",
-                "cd4_recovered": latest is not None and float(latest["value"]) >= config.cd4_recovery_threshold,
+                "cd4_recovered": latest is not None and _cd4_recovered(patient, status.day0, cd4_points, config),
                 "charts": _immune_charts(patient, status.day0, config, {CD4: cd4_points}) if after else [],
                 "counts_day": _day_label(status.neutrophil.recorded, status.day0) if status.neutrophil.recorded else "",
             }

@@ -7,7 +7,6 @@ RECORD_OUTCOMES to add); the numbers come from `recovery.services.outcomes.outco
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -33,11 +32,11 @@ from recovery.clinical.outcomes import (
 )
 from recovery.clinical.survival import months_between
 from recovery.forms_outcomes import FORM_FIELD, OUTCOME_FORMS
-from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse
+from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse, RelapseClassification
 from recovery.models.outcomes import MS_DOMAINS
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.configuration import active_config
-from recovery.services.outcomes import outcome_for, record_edss, record_mri, record_relapse
+from recovery.services.outcomes import classify_relapse, outcome_for, record_edss, record_mri, record_relapse
 from recovery.services.timeline import episode_of
 
 DATE_FORMAT = "j M Y"  # 3 Mar 2025
@@ -93,6 +92,11 @@ class RelapseRow:
     when: str
     domains: list[str]
 
+    @property
+    def awaiting_classification(self) -> bool:
+        """Flagged as a possible pseudo-relapse and not classified yet: counted as a relapse meanwhile."""
+        return self.record.possible_pseudo_relapse and not self.record.classification
+
 
 @dataclass(frozen=True)
 class ScanRow:
@@ -102,7 +106,7 @@ class ScanRow:
     active: bool
 
 
-def _chart(outcome: Outcome, rows: list[AssessmentRow], relapses: list[Relapse], step: Decimal | None) -> dict:
+def _chart(outcome: Outcome, rows: list[AssessmentRow], relapses: list[Relapse]) -> dict:
     """What the EDSS step chart draws: x in months from Day 0, y the EDSS score."""
     day0 = outcome.day0
 
@@ -116,7 +120,7 @@ def _chart(outcome: Outcome, rows: list[AssessmentRow], relapses: list[Relapse],
         return float(outcome.baseline_edss) if outcome.baseline_edss is not None else 0.0
 
     baseline = outcome.baseline_edss
-    threshold = baseline + step if baseline is not None and step is not None else None
+    threshold = outcome.progression.threshold
     xs = [months(row.record.assessed_on) for row in rows] + [months(r.onset_date) for r in relapses]
     return {
         "points": [
@@ -134,12 +138,14 @@ def _chart(outcome: Outcome, rows: list[AssessmentRow], relapses: list[Relapse],
                 "y": score_on(r.onset_date),
                 "date": _d(r.onset_date),
                 "pseudo": r.possible_pseudo_relapse,
+                "classification": r.classification or None,
             }
             for r in relapses
         ],
         "baseline": float(baseline) if baseline is not None else None,
         "threshold": float(threshold) if threshold is not None else None,
-        "step": str(step) if step is not None else None,
+        "step": str(threshold - outcome.progression.reference) if threshold is not None else None,
+        "reference_label": "roving reference" if outcome.progression.reference_on else "baseline",
         "x_min": min([0.0, *xs]),
         "x_max": max([months(outcome.as_of), *xs]),
     }
@@ -152,12 +158,12 @@ def _page_context(patient: Patient, user) -> dict:
     outcome = outcome_for(patient) if day0 is not None else None
 
     assessments = list(EDSSAssessment.objects.filter(patient=patient).select_related("assessed_by"))
-    relapses = list(Relapse.objects.filter(patient=patient))
+    relapses = list(Relapse.objects.filter(patient=patient).select_related("classified_by"))
     scans = list(MRIScan.objects.filter(patient=patient))
 
     kept = usable(
         [Assessment(on=a.assessed_on, score=a.score) for a in assessments],
-        [RelapseRecord(onset=r.onset_date) for r in relapses],
+        [RelapseRecord(onset=r.onset_date, pseudo=r.is_pseudo_relapse) for r in relapses],
         config.outcomes,
     )
     used_dates = {a.on for a in kept}
@@ -194,21 +200,22 @@ def _page_context(patient: Patient, user) -> dict:
         "relapse_rows": relapse_rows,
         "scan_rows": scan_rows,
         "may_record": access.may(user, Action.RECORD_OUTCOMES),
+        "classifications": RelapseClassification.choices,
         "may_edit_transplant": access.may(user, Action.EDIT_TRANSPLANT),
     }
     if outcome is not None:
-        step = required_step(outcome.baseline_edss, config.outcomes) if outcome.baseline_edss is not None else None
+        reference = outcome.progression.reference
         context.update(
             {
                 "neda_line": neda_line(outcome),
-                "step": step,
-                "threshold": outcome.baseline_edss + step if step is not None else None,
+                "step": required_step(reference, config.outcomes) if reference is not None else None,
+                "threshold": outcome.progression.threshold,
                 "progression_months": _when(day0, outcome.progression_date),
                 "improvement_months": _when(day0, outcome.improvement_date),
             }
         )
         if outcome.neda3 is not None and assessments:
-            context["chart"] = _chart(outcome, assessment_rows, relapses, step)
+            context["chart"] = _chart(outcome, assessment_rows, relapses)
     return context
 
 
@@ -240,8 +247,17 @@ def _save(request: HttpRequest, patient: Patient, form: Form) -> None:
             messages.warning(
                 request,
                 "A fever was reported near the onset: the relapse is marked as a possible pseudo-relapse. "
-                "Check for infection before counting it.",
+                "It counts as a relapse until a clinician classifies it below.",
             )
+    elif form.kind == "classify":
+        relapse = access.get_relapse(request.user, patient.uuid, data["relapse"], Action.RECORD_OUTCOMES)
+        relapse = classify_relapse(context=context, relapse=relapse, classification=data["classification"])
+        if relapse.is_pseudo_relapse:
+            effect = "it does not end NEDA-3 or the relapse-free time."
+        else:
+            effect = "it counts as a relapse."
+        label = relapse.get_classification_display().lower()
+        messages.success(request, f"The relapse of {_d(relapse.onset_date)} is classified as a {label}: {effect}")
     else:
         scan = record_mri(context=context, patient=patient, **data)
         messages.success(request, f"MRI scan of {_d(scan.scan_date)} added.")
@@ -275,6 +291,7 @@ def patient_outcomes(request: HttpRequest, patient_id) -> HttpResponse:
             "edss_form": forms["edss"],
             "relapse_form": forms["relapse"],
             "mri_form": forms["mri"],
+            "classify_form": forms["classify"],
             "open_form": open_form,
         }
     )

@@ -39,7 +39,7 @@
   }
   if (data.threshold !== null && data.threshold <= 10) {
     datasets.push({
-      label: `Progression threshold (${data.threshold.toFixed(1)} = baseline + ${data.step})`,
+      label: `Progression threshold (${data.threshold.toFixed(1)} = ${data.reference_label} + ${data.step})`,
       data: level(data.threshold),
       borderColor: RED, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, pointHoverRadius: 0, pointStyle: "line",
       order: 3,

@@ -12,8 +12,10 @@ from datetime import date, timedelta
 import pytest
 
 from recovery.clinical.engraftment import (
+    ImplausibleValueError,
     NeutropeniaGrade,
     ReferenceFlag,
+    after_last_implausible,
     cd4_recovered,
     check_lab_value,
     ctcae_neutrophil_grade,
@@ -21,9 +23,12 @@ from recovery.clinical.engraftment import (
     ebv_above_threshold,
     engraftment_flags,
     first_day_below,
+    implausible_message,
     neutropenia_grade,
     neutrophil_engraftment,
+    neutrophil_never_below,
     platelet_engraftment,
+    platelet_never_below,
     protracted_neutropenia,
     reference_flag,
     severe_neutropenia_since,
@@ -57,8 +62,11 @@ TYPICAL = series(1, 2.1, 1.4, 0.4, 0.1, 0.0, 0.0, 0.0, 0.05, 0.2, 0.6, 0.8, 1.2)
         pytest.param(series(3, 0.1, *[0.0] * 6, 0.5, 0.49, 0.5), None, id="just_below_threshold_breaks_run"),
         pytest.param(series(3, 0.1, *[0.0] * 6, 0.6, 0.7), None, id="two_days_are_not_enough"),
         pytest.param(series(3, 0.1, *[0.0] * 6, 0.6, 0.7, 0.3, 0.6, 0.9, 1.1), d(13), id="dip_restarts_run"),
-        pytest.param(series(3, 0.1, *[0.0] * 6, 0.6, None, 0.8, 0.9, 1.1), d(12), id="missing_day_breaks_run"),
-        pytest.param(series(3, 0.1, *[0.0] * 6, 0.6, None, 0.8, 0.9), None, id="gap_leaves_two_days"),
+        # CIBMTR: three consecutive values on different days, not necessarily on consecutive calendar days
+        pytest.param(series(3, 0.1, *[0.0] * 6, 0.6, None, 0.8, 0.9, 1.1), d(10), id="missing_day_does_not_break_run"),
+        pytest.param(series(3, 0.1, *[0.0] * 6, 0.6, None, 0.8, 0.9), d(10), id="three_values_across_a_gap"),
+        pytest.param([(d(3), 0.1), (d(10), 0.6), (d(15), 0.7), (d(22), 0.9)], d(10), id="values_a_week_apart"),
+        pytest.param(series(3, 0.1, *[0.0] * 6, 0.6, None, 0.4, 0.9, 1.1, 1.2), d(13), id="low_value_after_gap_breaks"),
         pytest.param([*TYPICAL, *series(20, 0.0, 0.0, 0.0)], d(10), id="later_dip_does_not_move_it"),
         pytest.param(series(1, 2.0, 1.8, 1.2, 0.9, 0.7), None, id="never_below_no_nadir"),
         pytest.param([], None, id="no_counts"),
@@ -127,10 +135,25 @@ def test_engraftment_threshold_and_run_length_come_from_config():
     assert neutrophil_engraftment(counts, DAY_ZERO, replace(DEFAULT_LAB_CONFIG, engraftment_consecutive_days=6)) is None
 
 
-@pytest.mark.parametrize("bad", [-0.1, 100.1, math.nan, math.inf, "abc", None])
+@pytest.mark.parametrize(
+    ("same_day", "expected"),
+    [
+        pytest.param([(d(10), 0.6), (d(10), 0.7), (d(10), 0.8)], None, id="three_values_one_day"),
+        pytest.param([(d(10), 0.6), (d(10), 0.7), (d(11), 0.8)], None, id="three_values_two_days"),
+        pytest.param([(d(10), 0.6), (d(10), 0.7), (d(11), 0.8), (d(12), 0.9)], d(10), id="three_days"),
+        pytest.param([(d(10), 0.6), (d(11), 0.49), (d(11), 0.8), (d(12), 0.9)], None, id="a_low_repeat_spoils_its_day"),
+    ],
+)
+def test_same_day_repeats_are_one_value(same_day, expected):
+    """Values on one day are one laboratory value (its lowest): repeats never make a run on their own."""
+    assert neutrophil_engraftment([(d(3), 0.1), *same_day], DAY_ZERO) == expected
+
+
+@pytest.mark.parametrize("bad", [-0.1, 50.1, 60, math.nan, math.inf, "abc", None])
 def test_neutrophil_engraftment_refuses_implausible_counts(bad):
-    with pytest.raises(ValueError, match="anc"):
-        neutrophil_engraftment([*TYPICAL, (d(13), bad)], DAY_ZERO)
+    """A count that could only be in the wrong unit (60 is 60 cells/uL) never proposes engraftment: it is refused."""
+    with pytest.raises(ValueError, match=r"(?i)anc"):
+        neutrophil_engraftment([*series(3, 0.1, *[0.0] * 6), (d(10), bad), (d(11), bad), (d(12), bad)], DAY_ZERO)
 
 
 @pytest.mark.parametrize(
@@ -154,15 +177,35 @@ PLATELETS = [(d(0), 50.0), *series(3, 15, 10, 8, 12, 18, 19), *series(9, *[25.0]
     [
         pytest.param((), d(9), id="no_transfusion"),
         pytest.param((d(1),), d(9), id="8_days_before_is_outside"),
-        pytest.param((d(2),), d(10), id="7_days_before_is_inside"),
-        pytest.param((d(8),), d(16), id="day_before_is_inside"),
-        pytest.param((d(10),), d(18), id="during_the_run_is_inside"),
-        pytest.param((d(8), d(3)), d(16), id="several_unsorted"),
+        pytest.param((d(2),), d(9), id="7_days_before_is_outside"),  # the CIBMTR example: transfusion D0, count D+7
+        pytest.param((d(3),), d(10), id="6_days_before_is_inside"),
+        pytest.param((d(8),), d(15), id="day_before_is_inside"),
+        pytest.param((d(9),), d(16), id="on_the_first_value_is_inside"),
+        pytest.param((d(10),), d(17), id="on_the_second_value_is_inside"),
+        pytest.param((d(11),), d(18), id="on_the_third_value_is_inside"),
+        pytest.param((d(12),), d(9), id="day_after_the_run_is_irrelevant"),
+        pytest.param((d(8), d(3)), d(15), id="several_unsorted"),
         pytest.param((d(30),), d(9), id="later_transfusion_irrelevant"),
     ],
 )
 def test_platelet_engraftment_needs_seven_transfusion_free_days(transfusions, expected):
+    """Each of the three values is at least 7 days after the last platelet transfusion (day - transfusion >= 7)."""
     assert platelet_engraftment(PLATELETS, transfusions, DAY_ZERO) == expected
+
+
+@pytest.mark.parametrize("free_days", [1, 7, 10])
+def test_the_transfusion_free_days_come_from_config(free_days):
+    config = replace(DEFAULT_LAB_CONFIG, platelet_transfusion_free_days=free_days)
+    assert platelet_engraftment(PLATELETS, (d(8),), DAY_ZERO, config) == d(8 + free_days)
+
+
+def test_platelet_engraftment_matches_the_cibmtr_worked_example():
+    """CIBMTR forms manual, "Reporting Platelet Recovery": last platelet transfusion on Day 0 (13 June); counts
+    30, 25 (D+1, D+2), 10, 15, 19, then 23 on D+6 (within 7 days), 25 on D+7: the date reported is D+7 (20 June).
+    """
+    counts = series(0, 10, 30, 25, 10, 15, 19, 23, 25, 40, 50, 56, 65, 72)
+    assert platelet_engraftment(counts, (d(0),), DAY_ZERO) == d(7)
+    assert platelet_engraftment(counts, (), DAY_ZERO) == d(6)  # without the transfusion, D+6 would count
 
 
 @pytest.mark.parametrize(
@@ -170,6 +213,8 @@ def test_platelet_engraftment_needs_seven_transfusion_free_days(transfusions, ex
     [
         pytest.param((d(-2),), None, id="transfusion_before_day0_counts"),
         pytest.param((d(-8),), d(1), id="transfusion_8_days_before_D+1"),
+        pytest.param((d(-6),), d(1), id="transfusion_7_days_before_D+1"),
+        pytest.param((d(-5),), d(2), id="transfusion_6_days_before_D+1"),
     ],
 )
 def test_platelet_transfusions_before_day0_count(transfusions, expected):
@@ -182,7 +227,8 @@ def test_platelet_transfusions_before_day0_count(transfusions, expected):
     [
         pytest.param(series(3, 10, 20, 20, 20), d(4), id="exactly_20_counts"),
         pytest.param(series(3, 10, 20, 19.9, 20, 21, 22), d(6), id="19.9_breaks_run"),
-        pytest.param(series(3, 10, 20, None, 20, 21, 22), d(6), id="gap_breaks_run"),
+        pytest.param(series(3, 10, 20, None, 20, 21, 22), d(4), id="gap_does_not_break_run"),
+        pytest.param(series(3, 10, 20, 20, None, None, 19.9, 20, 21, 22), d(9), id="low_value_after_gap_breaks"),
         pytest.param(series(1, 80, 60, 40, 30), None, id="never_below_20"),
         pytest.param([*series(3, 10, 25, 25, 25), (d(5), 12)], None, id="low_second_value"),
     ],
@@ -207,6 +253,65 @@ def test_platelet_engraftment_counts_and_gaps(counts, expected):
 )
 def test_engraftment_flags(today, neutrophil_date, expected):
     assert engraftment_flags(DAY_ZERO, today, neutrophil_date) == expected
+
+
+@pytest.mark.parametrize("today", [d(21), d(30), d(60)])
+def test_no_engraftment_flags_when_the_anc_never_fell_below(today):
+    """No aplasia, nothing to engraft from: neither delayed engraftment nor possible graft failure."""
+    assert engraftment_flags(DAY_ZERO, today, None, DEFAULT_LAB_CONFIG, never_below=True) == ()
+    assert engraftment_flags(DAY_ZERO, today, None, DEFAULT_LAB_CONFIG, never_below=False) != ()
+
+
+# ANC 0.6 or more on every count from Day 0 to D+14 (no aplasia)
+NEVER_BELOW = series(0, *[0.6] * 15)
+
+
+@pytest.mark.parametrize(
+    ("counts", "on", "expected"),
+    [
+        pytest.param(NEVER_BELOW, d(14), True, id="daily_to_D+14"),
+        pytest.param(series(0, *[0.5] * 15), d(14), True, id="exactly_0.5_is_not_below"),
+        pytest.param([*NEVER_BELOW, (d(5), 0.49)], d(14), False, id="one_0.49_is_below"),
+        pytest.param([*NEVER_BELOW, (d(0), 0.4)], d(14), False, id="below_on_day0_counts"),
+        pytest.param([*NEVER_BELOW, (d(-1), 0.1)], d(14), True, id="below_before_day0_ignored"),
+        pytest.param(series(0, *[0.6] * 14), d(20), False, id="last_count_D+13_too_early"),
+        pytest.param(NEVER_BELOW, d(13), False, id="on_D+13_not_known_yet"),
+        pytest.param([(d(1), 0.9), (d(7), 0.9), (d(14), 0.9)], d(14), True, id="three_days_after_day0"),
+        pytest.param([(d(0), 0.9), (d(7), 0.9), (d(14), 0.9)], d(14), False, id="two_days_after_day0"),
+        pytest.param([(d(1), 0.9), (d(14), 0.9), (d(14), 1.0), (d(14), 1.1)], d(14), False, id="repeats_are_one_day"),
+        pytest.param([*NEVER_BELOW, (d(15), 0.1)], d(14), True, id="later_count_not_yet_known"),
+        pytest.param([*NEVER_BELOW, (d(15), 0.1)], d(15), False, id="later_count_below"),
+        pytest.param([], d(30), False, id="no_counts_is_not_never_below"),
+        pytest.param(TYPICAL, d(30), False, id="typical_aplasia"),
+    ],
+)
+def test_neutrophil_never_below(counts, on, expected):
+    assert neutrophil_never_below(counts, DAY_ZERO, on) is expected
+
+
+def test_never_below_gives_no_engraftment_date():
+    assert neutrophil_engraftment(NEVER_BELOW, DAY_ZERO) is None
+
+
+def test_never_below_day_comes_from_config():
+    config = replace(DEFAULT_LAB_CONFIG, never_below_from_day=10)
+    assert neutrophil_never_below(series(0, *[0.6] * 11), DAY_ZERO, d(10), config) is True
+    assert neutrophil_never_below(series(0, *[0.6] * 10), DAY_ZERO, d(10), config) is False
+
+
+@pytest.mark.parametrize(
+    ("counts", "transfusions", "expected"),
+    [
+        pytest.param(series(0, *[25.0] * 15), (), True, id="never_below_20"),
+        pytest.param(series(0, *[20.0] * 15), (), True, id="exactly_20"),
+        pytest.param([*series(0, *[25.0] * 15), (d(6), 19.9)], (), False, id="one_19.9"),
+        pytest.param(series(0, *[25.0] * 15), (d(3),), False, id="transfused_after_day0"),
+        pytest.param(series(0, *[25.0] * 15), (d(0),), False, id="transfused_on_day0"),
+        pytest.param(series(0, *[25.0] * 15), (d(-1),), True, id="transfused_before_day0"),
+    ],
+)
+def test_platelet_never_below(counts, transfusions, expected):
+    assert platelet_never_below(counts, transfusions, DAY_ZERO, d(14)) is expected
 
 
 def test_engraftment_flag_days_come_from_config():
@@ -238,7 +343,7 @@ def test_neutropenia_grade_and_ctcae_grade(anc, grade, ctcae):
 
 
 def test_neutropenia_grade_refuses_a_negative_count():
-    with pytest.raises(ValueError, match="plausible range"):
+    with pytest.raises(ImplausibleValueError, match="is not possible"):
         neutropenia_grade(-0.1)
 
 
@@ -275,10 +380,23 @@ def test_severe_neutropenia_duration(on, since, protracted):
         pytest.param([(d(90), 0.3), (d(180), 0.1)], d(180), False, id="latest_fell_again"),
         pytest.param([(d(180), 0.3), (d(180), 0.15)], d(180), False, id="same_day_lowest"),
         pytest.param([(d(90), 0.1), (d(200), 0.3)], d(180), False, id="result_after_on_ignored"),
+        pytest.param([(d(90), 3.0)], d(180), True, id="3.0_highest_plausible"),
+        # a CD4 that could only be in cells/uL never counts as recovery, nor lets an older count stand in for it
+        pytest.param([(d(90), 3.1)], d(180), False, id="3.1_implausible"),
+        pytest.param([(d(90), 250)], d(180), False, id="250_is_cells_per_uL"),
+        pytest.param([(d(90), 0.3), (d(180), 250)], d(180), False, id="latest_implausible_older_does_not_count"),
+        pytest.param([(d(90), 250), (d(180), 0.3)], d(180), True, id="plausible_after_implausible"),
+        pytest.param([(d(90), 250), (d(180), 0.1)], d(180), False, id="low_after_implausible"),
     ],
 )
 def test_cd4_recovered_reads_the_latest_count_after_day0(results, on, expected):
     assert cd4_recovered(results, DAY_ZERO, on) is expected
+
+
+def test_after_last_implausible_keeps_only_what_follows_it():
+    values = [(d(30), 0.1), (d(60), 250), (d(90), 0.3), (d(120), "x"), (d(150), 0.25)]
+    assert after_last_implausible(values, "cd4") == [(d(150), 0.25)]
+    assert after_last_implausible([(d(30), 0.1), (d(60), 0.3)], "cd4") == [(d(30), 0.1), (d(60), 0.3)]
 
 
 @pytest.mark.parametrize(
@@ -289,47 +407,78 @@ def test_ebv_above_threshold_is_strictly_above(copies, expected):
     assert ebv_above_threshold(copies) is expected
 
 
-@pytest.mark.parametrize(
-    ("test", "value"),
-    [
-        ("anc", 0.0),
-        ("anc", 100.0),
-        ("platelets", 2000.0),
-        ("haemoglobin", 20.0),
-        ("haemoglobin", 250.0),
-        ("wbc", 500.0),
-        ("lymphocytes", 100.0),
-        ("cd4", 10.0),
-        ("cd8", 10.0),
-        ("cd19", 10.0),
-        ("nk", 10.0),
-        ("igg", 50.0),
-        ("tsh", 150.0),
-        ("ebv_pcr", 1e9),
-        ("cmv_pcr", 1e9),
-    ],
-)
-def test_check_lab_value_accepts_plausible_bounds(test, value):
-    assert check_lab_value(test, value) == value
+# (test, lowest, highest) plausible, in the canonical unit: pinned here so that a change is deliberate
+PLAUSIBLE = [
+    ("anc", 0.0, 50.0),
+    ("platelets", 0.0, 2000.0),
+    ("haemoglobin", 20.0, 250.0),
+    ("wbc", 0.0, 100.0),
+    ("lymphocytes", 0.0, 50.0),
+    ("cd4", 0.0, 3.0),
+    ("cd8", 0.0, 5.0),
+    ("cd19", 0.0, 3.0),
+    ("nk", 0.0, 3.0),
+    ("igg", 0.0, 50.0),
+    ("tsh", 0.0, 150.0),
+    ("ft4", 1.0, 100.0),
+    ("ebv_pcr", 0.0, 1e9),
+    ("cmv_pcr", 0.0, 1e9),
+]
+
+
+@pytest.mark.parametrize(("test", "low", "high"), PLAUSIBLE)
+def test_check_lab_value_accepts_both_bounds_and_refuses_just_outside(test, low, high):
+    step = 0.01 if high <= 1000 else 1.0
+    assert check_lab_value(test, low) == low
+    assert check_lab_value(test, high) == high
+    for outside in (low - step, high + step):
+        with pytest.raises(ImplausibleValueError, match="is not possible"):
+            check_lab_value(test, outside)
+
+
+def test_every_test_has_a_pinned_plausible_range():
+    assert {test for test, _, _ in PLAUSIBLE} == {test for test, _ in DEFAULT_LAB_CONFIG.units}
 
 
 @pytest.mark.parametrize(
     ("test", "value", "message"),
     [
-        ("anc", 100.1, r"anc result 100\.1 x10\^9/L is outside the plausible range 0 to 100 x10\^9/L"),
-        ("platelets", 2001, "platelets result 2001 x10"),
-        ("haemoglobin", 19.9, "19.9 g/L"),
-        ("igg", 50.1, "0 to 50 g/L"),
-        ("tsh", 151, "mIU/L"),
-        ("cd4", 250, "cd4 result 250"),  # typed in cells/uL
-        ("ebv_pcr", 1.1e9, "copies/mL"),
-        ("wbc", -1, "outside the plausible range"),
+        # the issue's wording
+        ("anc", 60, "An ANC of 60 x10^9/L is not possible; 60 cells/µL is 0.06 x10^9/L — did you mean 0.06?"),
+        ("anc", 50.01, "An ANC of 50.01 x10^9/L is not possible; 50.01 cells/µL is 0.05001 x10^9/L"),
+        ("anc", 600, "600 cells/µL is 0.6 x10^9/L — did you mean 0.6?"),
+        ("wbc", 1500, "A white cell count of 1500 x10^9/L is not possible; 1500 cells/µL is 1.5 x10^9/L"),
+        ("platelets", 21000, "A platelet count of 21000 x10^9/L is not possible; 21000 /µL is 21 x10^9/L"),
+        ("haemoglobin", 9.5, "A haemoglobin of 9.5 g/L is not possible; 9.5 g/dL is 95 g/L — did you mean 95?"),
+        ("igg", 800, "An IgG of 800 g/L is not possible; 800 mg/dL is 8 g/L — did you mean 8?"),
+        ("cd4", 250, "A CD4 count of 250 x10^9/L is not possible; 250 cells/µL is 0.25 x10^9/L"),
+        ("cd19", 40, "40 cells/µL is 0.04 x10^9/L — did you mean 0.04?"),
+        ("ft4", 0.9, "0.9 ng/dL is 11.583 pmol/L — did you mean 11.583?"),
+        # no unit makes it plausible: the unit and the range
+        ("anc", 600000, "An ANC of 600000 x10^9/L is not possible: enter it in x10^9/L, between 0 and 50."),
+        ("wbc", -1, "A white cell count of -1 x10^9/L is not possible: enter it in x10^9/L, between 0 and 100."),
+        ("tsh", 151, "A TSH of 151 mIU/L is not possible: enter it in mIU/L, between 0 and 150."),
+        ("ebv_pcr", 1.1e9, "An EBV load of 1100000000 copies/mL is not possible: enter it in copies/mL"),
+    ],
+)
+def test_an_implausible_value_names_the_probable_unit_mix_up(test, value, message):
+    """The message shows the unit with the multiplication sign (written x10^9/L in this table)."""
+    message = message.replace("x10^9", "\u00d710^9")
+    with pytest.raises(ImplausibleValueError) as exc:
+        check_lab_value(test, value)
+    assert message in str(exc.value)
+    assert str(exc.value) == implausible_message(test, float(value))
+
+
+@pytest.mark.parametrize(
+    ("test", "value", "message"),
+    [
         ("anc", math.nan, "finite"),
         ("anc", "high", "not a number"),
         ("sodium", 140, "Unknown lab test 'sodium'"),
     ],
 )
-def test_check_lab_value_refuses_typing_errors(test, value, message):
+def test_check_lab_value_refuses_what_is_not_a_result(test, value, message):
     with pytest.raises(ValueError, match=message):
         check_lab_value(test, value)
 
@@ -362,4 +511,7 @@ def test_lab_config_read_back_from_json_still_works():
     config = LabConfig().with_overrides({**stored, "neutrophil_threshold": 1.0})
     assert config.unit("igg") == "g/L"
     assert check_lab_value("cd4", 0.3, config) == 0.3
+    assert config.unit_mixups_of("anc") == [("cells/µL", 0.001)]
+    with pytest.raises(ImplausibleValueError, match=r"did you mean 0\.06"):
+        check_lab_value("anc", 60, config)
     assert neutrophil_engraftment(series(3, 0.1, 0.8, 0.9, 1.0, 1.1, 1.2), DAY_ZERO, config) == d(6)

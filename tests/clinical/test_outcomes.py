@@ -29,6 +29,7 @@ from recovery.clinical.outcomes import (
     Scan,
     baseline_edss,
     confirmed_change,
+    disability_progression,
     first_relapse_after,
     long_date,
     mri_activity_date,
@@ -57,6 +58,11 @@ def scores(*pairs: tuple[date, str]) -> list[Assessment]:
 
 def relapses(*onsets: date) -> list[RelapseRecord]:
     return [RelapseRecord(onset=onset) for onset in onsets]
+
+
+def pseudo(*onsets: date) -> list[RelapseRecord]:
+    """Relapses a clinician classified as pseudo-relapses."""
+    return [RelapseRecord(onset=onset, pseudo=True) for onset in onsets]
 
 
 def config(**overrides: object) -> OutcomeConfig:
@@ -177,10 +183,28 @@ PROGRESSION_CASES = [
     ("3-months-does-not-confirm-at-6", "3.0", [(m(6), "4.0"), (m(9), "4.0")], [], {}, None),
     ("12-months-confirms-at-12", "3.0", [(m(6), "4.0"), (m(18), "4.0")], [], {"confirmation_months": 12}, m(6)),
     ("11-months-does-not-confirm-at-12", "3.0", [(m(6), "4.0"), (m(17), "4.0")], [], {"confirmation_months": 12}, None),
-    ("later-dip-unconfirms", "3.0", [(m(6), "4.0"), (m(12), "4.0"), (m(18), "3.0")], [], {}, None),
-    ("dip-just-below-threshold", "3.0", [(m(6), "4.0"), (m(12), "4.0"), (m(18), "3.5")], [], {}, None),
+    ("3-months-one-day-short", "3.0", [(m(6), "4.0"), (m(9, -1), "4.0")], [], {"confirmation_months": 3}, None),
+    ("12-months-one-day-short", "3.0", [(m(6), "4.0"), (m(18, -1), "4.0")], [], {"confirmation_months": 12}, None),
+    # once confirmed, later improvement never erases it (issue 12 item 9; was "later-dip-unconfirms")
+    ("later-dip-does-not-erase", "3.0", [(m(6), "4.0"), (m(12), "4.0"), (m(18), "3.0")], [], {}, m(6)),
+    ("later-dip-just-below-does-not-erase", "3.0", [(m(6), "4.0"), (m(12), "4.0"), (m(18), "3.5")], [], {}, m(6)),
     ("higher-later-still-confirms", "3.0", [(m(6), "4.0"), (m(12), "5.0"), (m(18), "4.5")], [], {}, m(6)),
-    ("intervening-dip-not-looked-at", "3.0", [(m(6), "4.0"), (m(9), "3.0"), (m(12), "4.0")], [], {}, m(6)),
+    # every assessment in between must stay at or above the threshold (was "intervening-dip-not-looked-at")
+    ("dip-in-between-breaks-the-candidate", "3.0", [(m(6), "4.0"), (m(9), "3.0"), (m(12), "4.0")], [], {}, None),
+    ("dip-0.5-below-in-between-breaks", "3.0", [(m(6), "4.0"), (m(9), "3.5"), (m(12), "4.0")], [], {}, None),
+    ("in-between-at-threshold-keeps", "3.0", [(m(6), "4.0"), (m(9), "4.0"), (m(12), "4.0")], [], {}, m(6)),
+    ("b6.0-in-between-at-6.5-keeps", "6.0", [(m(6), "6.5"), (m(9), "6.5"), (m(12), "6.5")], [], {}, m(6)),
+    ("b6.0-in-between-6.0-breaks", "6.0", [(m(6), "6.5"), (m(9), "6.0"), (m(12), "6.5")], [], {}, None),
+    ("dip-on-the-confirming-visit-breaks", "3.0", [(m(6), "4.0"), (m(12), "3.5"), (m(18), "4.0")], [], {}, None),
+    ("dip-after-the-confirming-visit-does-not", "3.0", [(m(6), "4.0"), (m(12), "4.0"), (m(13), "3.0")], [], {}, m(6)),
+    (
+        "a-later-candidate-inside-a-broken-run-confirms",
+        "3.0",
+        [(m(3), "4.0"), (m(6), "3.5"), (m(9), "4.0"), (m(15), "4.0")],
+        [],
+        {},
+        m(9),
+    ),
     (
         "dip-then-a-later-confirmed-rise",
         "3.0",
@@ -206,7 +230,7 @@ PROGRESSION_CASES = [
     ),
     ("confirmer-within-window-not-used", "3.0", [(m(3), "4.0"), (R + timedelta(days=5), "4.0")], [R], {}, None),
     (
-        "low-score-within-window-does-not-unconfirm",
+        "low-score-within-window-is-not-a-dip-in-between",
         "3.0",
         [(m(3), "4.0"), (R + timedelta(days=5), "3.0"), (m(12), "4.0")],
         [R],
@@ -278,6 +302,217 @@ def test_float_scores_are_compared_exactly():
     # 3.3 + 1.0 is not 4.3 in binary floating point; the rule must not miss the threshold by a rounding error.
     assessments = [Assessment(on=m(6), score=4.3), Assessment(on=m(12), score=4.3)]
     assert confirmed_change(assessments, [], Decimal("3.3"), DAY0, DEFAULT_OUTCOME_CONFIG, "worse") == m(6)
+
+
+# --- progression details: confirmation date, tentative rise, improvement after progression ------------------
+
+
+def progression(assessments, baseline="3.0", onsets=(), cfg=DEFAULT_OUTCOME_CONFIG, day0=DAY0):
+    return disability_progression(scores(*assessments), relapses(*onsets), Decimal(baseline), day0, cfg)
+
+
+@pytest.mark.parametrize(
+    ("assessments", "onsets", "tentative"),
+    [
+        pytest.param([(m(6), "4.0")], [], m(6), id="rise-at-the-only-visit"),
+        pytest.param([(m(6), "4.0"), (m(12, -1), "4.0")], [], m(6), id="one-day-short-of-confirmation"),
+        pytest.param([(m(6), "4.0"), (m(12), "4.0")], [], None, id="confirmed-is-not-tentative"),
+        pytest.param([(m(6), "4.0"), (m(9), "3.5")], [], None, id="rise-then-dip-at-the-last-visit"),
+        pytest.param([(m(6), "3.5"), (m(9), "4.0")], [], m(9), id="dip-then-rise-at-the-last-visit"),
+        pytest.param([(m(3), "4.0"), (m(6), "3.0"), (m(9), "4.5")], [], m(9), id="a-broken-run-then-a-new-rise"),
+        pytest.param([(m(6), "3.5")], [], None, id="below-threshold-is-nothing"),
+        pytest.param([(m(6), "3.0"), (m(9, 10), "4.5")], [m(9)], None, id="relapse-adjacent-rise-is-not-tentative"),
+        pytest.param([(m(6), "4.0"), (m(9, 10), "3.0")], [m(9)], m(6), id="relapse-adjacent-dip-ignored"),
+    ],
+)
+def test_an_unconfirmed_rise_at_the_last_visit_is_tentative(assessments, onsets, tentative):
+    found = progression(assessments, onsets=onsets)
+    assert found.tentative_since == tentative
+    if tentative is not None:
+        assert found.onset is None
+        assert found.threshold == Decimal("4.0")
+
+
+def test_a_tentative_rise_is_not_an_event():
+    outcome = outcome_for([BASELINE_ASSESSMENT, (m(6), "3.0"), (m(12), "4.5")], on=m(12))
+    assert outcome.progression.tentative_since == m(12)
+    assert outcome.confirmed_progression is False
+    assert outcome.neda3 is True
+    assert outcome.edss_change_category == "stable"
+
+
+@pytest.mark.parametrize(
+    ("assessments", "improved_since"),
+    [
+        pytest.param([(m(6), "4.0"), (m(12), "4.0")], None, id="still-up"),
+        pytest.param([(m(6), "4.0"), (m(12), "4.0"), (m(18), "3.5")], m(18), id="0.5-below-threshold"),
+        pytest.param([(m(6), "4.0"), (m(12), "4.0"), (m(18), "4.0")], None, id="at-threshold-is-not-improvement"),
+        pytest.param(
+            [(m(6), "4.0"), (m(12), "4.0"), (m(18), "3.0"), (m(24), "2.5")], m(18), id="trailing-run-from-its-first"
+        ),
+        pytest.param([(m(6), "4.0"), (m(12), "4.0"), (m(18), "3.0"), (m(24), "4.0")], None, id="back-up-again"),
+    ],
+)
+def test_improvement_after_progression_keeps_the_event(assessments, improved_since):
+    found = progression(assessments)
+    assert found.onset == m(6)
+    assert found.confirmed_on == m(12)
+    assert found.improved_since == improved_since
+
+
+def test_later_improvement_never_erases_a_confirmed_progression():
+    """Progression confirmed at M12, back to baseline from M18: still an event at M6; NEDA-3 stays lost."""
+    outcome = outcome_for(
+        [BASELINE_ASSESSMENT, (m(6), "4.0"), (m(12), "4.0"), (m(18), "3.0"), (m(24), "3.0")], on=m(24)
+    )
+    assert outcome.confirmed_progression is True
+    assert outcome.progression_date == m(6)
+    assert outcome.progression.improved_since == m(18)
+    assert outcome.neda3 is False
+    assert outcome.neda3_lost_on == m(6)
+    assert outcome.edss_change_category == "worse"
+    assert survival_endpoints(outcome)[ENDPOINT_PROGRESSION_FREE] == (months_between(DAY0, m(6)), True)
+    text = plain_language(outcome)
+    assert "lasting rise in your disability score (EDSS), first seen on 15 July 2024. It has come down again" in text
+
+
+def test_progression_wins_over_a_later_confirmed_improvement():
+    """Confirmed progression, then a sustained fall to baseline - step: the category stays "worse"."""
+    outcome = outcome_for([BASELINE_ASSESSMENT, (m(3), "4.0"), (m(9), "4.0"), (m(12), "2.0"), (m(18), "2.0")], on=m(18))
+    assert (outcome.confirmed_progression, outcome.confirmed_improvement) == (True, True)
+    assert outcome.edss_change_category == "worse"
+
+
+# --- roving reference --------------------------------------------------------------------------------------
+
+ROVING = config(roving_reference=True)
+
+ROVING_CASES = [
+    # id, baseline, assessments, roving expected (onset, reference, reference_on), fixed expected onset
+    (
+        "confirmed-lower-score-resets",
+        "3.0",
+        [(m(6), "2.0"), (m(12), "2.0"), (m(18), "3.0"), (m(24), "3.0")],
+        (m(18), "2.0", m(6)),
+        None,
+    ),
+    (
+        "lower-score-one-day-short-does-not-reset",
+        "3.0",
+        [(m(6), "2.0"), (m(12, -1), "2.0"), (m(18), "3.0"), (m(24), "3.0")],
+        (None, "3.0", None),
+        None,
+    ),
+    (
+        "lower-run-broken-by-a-return-does-not-reset",
+        "3.0",
+        [(m(6), "2.0"), (m(9), "3.0"), (m(12), "2.0"), (m(15), "3.0"), (m(21), "3.0")],
+        (None, "3.0", None),
+        None,
+    ),
+    (
+        "reference-is-the-highest-score-of-the-lower-run",
+        "3.0",
+        [(m(6), "2.0"), (m(9), "2.5"), (m(12), "2.0"), (m(18), "3.5"), (m(24), "3.5")],
+        (m(18), "2.5", m(6)),
+        None,
+    ),
+    (
+        "one-below-the-new-threshold-is-not-progression",
+        "3.0",
+        [(m(6), "2.0"), (m(9), "2.5"), (m(12), "2.0"), (m(18), "3.0"), (m(24), "3.0")],
+        (None, "2.5", m(6)),
+        None,
+    ),
+    (
+        "the-step-follows-the-new-reference-across-the-cut",
+        "6.0",
+        [(m(6), "5.0"), (m(12), "5.0"), (m(18), "6.0"), (m(24), "6.0")],
+        (m(18), "5.0", m(6)),
+        None,
+    ),
+    (
+        "a-rise-from-the-baseline-still-counts",
+        "3.0",
+        [(m(6), "4.0"), (m(12), "4.0")],
+        (m(6), "3.0", None),
+        m(6),
+    ),
+    (
+        "a-second-lower-level-resets-again",
+        "4.0",
+        [(m(6), "3.0"), (m(12), "3.0"), (m(18), "2.0"), (m(24), "2.0"), (m(30), "3.0"), (m(36), "3.0")],
+        (m(30), "2.0", m(18)),
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "assessments", "roving", "fixed"), [pytest.param(*case[1:], id=case[0]) for case in ROVING_CASES]
+)
+def test_roving_reference(baseline, assessments, roving, fixed):
+    onset, reference, reference_on = roving
+    found = progression(assessments, baseline, cfg=ROVING)
+    assert (found.onset, found.reference, found.reference_on) == (onset, Decimal(reference), reference_on)
+    assert progression(assessments, baseline).onset == fixed  # the default: a fixed baseline
+
+
+def test_roving_is_off_by_default():
+    assert DEFAULT_OUTCOME_CONFIG.roving_reference is False
+
+
+def test_roving_reference_ignores_scores_before_day0():
+    found = progression([(m(-8), "1.0"), (m(-1), "1.0"), (m(6), "3.0"), (m(12), "3.0")], "3.0", cfg=ROVING)
+    assert (found.onset, found.reference) == (None, Decimal("3.0"))
+
+
+# --- pseudo-relapses -----------------------------------------------------------------------------------------
+
+
+def test_a_pseudo_relapse_does_not_end_neda3_or_relapse_free_time():
+    outcome = patient_outcome(
+        day0=DAY0,
+        assessments=scores(*STABLE),
+        relapses=pseudo(m(10)),
+        scans=CLEAN_SCANS,
+        recorded_baseline=None,
+        on=m(18),
+    )
+    assert outcome.neda3 is True
+    assert (outcome.relapse_count, outcome.pseudo_relapse_count, outcome.first_relapse) == (0, 1, None)
+    assert survival_endpoints(outcome)[ENDPOINT_RELAPSE_FREE] == (months_between(DAY0, m(18)), False)
+    assert "relapse" not in plain_language(outcome)
+
+
+def test_an_unclassified_relapse_counts_and_a_real_one_beside_a_pseudo_one_still_ends_neda3():
+    outcome = patient_outcome(
+        day0=DAY0,
+        assessments=scores(*STABLE),
+        relapses=[*pseudo(m(8)), *relapses(m(12))],
+        scans=CLEAN_SCANS,
+        recorded_baseline=None,
+        on=m(18),
+    )
+    assert (outcome.neda3_lost_on, outcome.neda3_lost_by) == (m(12), (RELAPSE,))
+    assert (outcome.relapse_count, outcome.pseudo_relapse_count) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("days_after", "used"),
+    [
+        pytest.param(0, False, id="onset-day"),
+        pytest.param(30, False, id="day-30-excluded"),
+        pytest.param(31, True, id="day-31-used"),
+        pytest.param(-1, True, id="day-before"),
+    ],
+)
+def test_a_pseudo_relapse_opens_the_same_exclusion_window(days_after, used):
+    """A score taken around a pseudo-relapse is not used for progression either (documented decision)."""
+    candidate = R + timedelta(days=days_after)
+    assessments = scores((candidate, "4.0"), (add_months(candidate, 6), "4.0"))
+    found = disability_progression(assessments, pseudo(R), Decimal("3.0"), DAY0, DEFAULT_OUTCOME_CONFIG)
+    assert found.onset == (candidate if used else None)
 
 
 # --- MRI activity -----------------------------------------------------------------------------------------

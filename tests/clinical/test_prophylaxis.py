@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG, ProphylaxisConfig
-from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan, prophylaxis_plan
+from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan, course_dates, prophylaxis_plan
 
 DAY_ZERO = date(2026, 1, 31)
 CONDITIONING = date(2026, 1, 26)
@@ -202,3 +202,60 @@ def test_prophylaxis_plan_refuses_bad_input(kwargs, message):
 def test_with_template_refuses_an_unknown_medication():
     with pytest.raises(ValueError, match="No prophylaxis template for 'valaciclovir'"):
         DEFAULT_PROPHYLAXIS_CONFIG.with_template("valaciclovir", stop_months=12)
+
+
+# --- course_dates: the dates the timeline takes, the same formula as the plan ------------------------------------
+
+COURSE_EDGES = [
+    # (Day 0, engraftment day, co-trimoxazole stop months, expected planned stop)
+    pytest.param(date(2026, 1, 31), 11, 3, date(2026, 4, 30), id="31_jan_m3_to_30_apr"),
+    pytest.param(date(2023, 11, 30), 11, 3, date(2024, 2, 29), id="30_nov_m3_to_leap_day"),
+    pytest.param(date(2024, 2, 29), 11, 6, date(2024, 8, 29), id="leap_day0_m6"),
+    pytest.param(date(2025, 8, 31), 11, 6, date(2026, 2, 28), id="31_aug_m6_to_28_feb"),
+    pytest.param(date(2026, 1, 31), 40, 1, date(2026, 3, 12), id="late_engraftment_moves_the_stop_to_the_start"),
+]
+
+
+@pytest.mark.parametrize(("day0", "engrafted", "months", "expected"), COURSE_EDGES)
+def test_course_dates_give_the_day_the_plan_first_allows_stopping(day0, engrafted, months, expected):
+    """On the planned stop from course_dates the plan allows stopping (CD4 recovered); the day before it does not."""
+    config = DEFAULT_PROPHYLAXIS_CONFIG.with_template("cotrimoxazole", stop_months=months)
+    engraftment = day0 + timedelta(days=engrafted)
+    start, stop = course_dates(
+        "cotrimoxazole", day0=day0, conditioning_start=None, neutrophil_engraftment=engraftment, config=config
+    )
+    assert (start, stop) == (engraftment, expected)
+    cd4 = [(day0 + timedelta(days=1), 0.4)]
+    on = plan(stop, cd4, engraftment=engraftment, conditioning=None, config=config, day0=day0)["cotrimoxazole"]
+    before = plan(stop - timedelta(days=1), cd4, engraftment=engraftment, conditioning=None, config=config, day0=day0)
+    assert (on.planned_stop, on.stop_allowed) == (stop, True)
+    assert before["cotrimoxazole"].stop_allowed is False
+
+
+def test_course_dates_of_a_disabled_or_unknown_medication_are_none():
+    config = DEFAULT_PROPHYLAXIS_CONFIG.with_template("cotrimoxazole", enabled=False)
+    kwargs = {"day0": DAY_ZERO, "conditioning_start": CONDITIONING, "neutrophil_engraftment": ENGRAFTMENT}
+    assert course_dates("cotrimoxazole", config=config, **kwargs) == (None, None)
+    assert course_dates("pentamidine", **kwargs) == (None, None)
+    assert course_dates("aciclovir", **kwargs) == (CONDITIONING, MONTH_12)
+
+
+def test_course_dates_without_engraftment_stop_from_day0_alone():
+    """Before engraftment is recorded the co-trimoxazole stop is Day 0 + 3 months; its start is unknown."""
+    dates = course_dates("cotrimoxazole", day0=DAY_ZERO, conditioning_start=CONDITIONING, neutrophil_engraftment=None)
+    assert dates == (None, MONTH_3)
+
+
+@pytest.mark.parametrize(
+    ("today", "engraftment", "stop_allowed", "status"),
+    [
+        pytest.param(d(40), None, False, NOT_STARTED, id="not_engrafted_not_stoppable"),
+        pytest.param(d(40), d(41), False, NOT_STARTED, id="engraftment_tomorrow"),
+        pytest.param(d(41), d(41), True, STOP, id="stoppable_from_the_start_once_the_minimum_passed"),
+    ],
+)
+def test_a_course_that_has_not_started_cannot_be_stopped(today, engraftment, stop_allowed, status):
+    """With a one-month minimum, co-trimoxazole is not "may stop" before engraftment starts it."""
+    config = DEFAULT_PROPHYLAXIS_CONFIG.with_template("cotrimoxazole", stop_months=1)
+    course = plan(today, [(d(1), 0.5)], engraftment=engraftment, config=config)["cotrimoxazole"]
+    assert (course.stop_allowed, course.status) == (stop_allowed, status)

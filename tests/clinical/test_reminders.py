@@ -678,6 +678,7 @@ def test_defaults_match_the_issue():
         "urgent_on_call_minutes": 60,
         "answer_lead_minutes": 120,
         "stale_after_minutes": 360,
+        "no_login_temperature_reminders": True,
     }
 
 

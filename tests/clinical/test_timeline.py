@@ -6,6 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG, DEFAULT_VACCINATION_CONFIG, VaccinationConfig
+from recovery.clinical.phases import add_months
+from recovery.clinical.prophylaxis import prophylaxis_plan
 from recovery.clinical.timeline import (
     DEFAULT_PROTOCOLS,
     Anchor,
@@ -13,10 +16,19 @@ from recovery.clinical.timeline import (
     EventKind,
     EventStatus,
     ExistingEvent,
+    PlannedMove,
     TemplateEvent,
     TimelinePlan,
     display_status,
     plan_timeline,
+)
+from recovery.clinical.timeline_rules import FIRST_DOSE_EVENTS, RULE_KEYS, rule_dates
+from recovery.clinical.vaccination import (
+    DoseStatus,
+    VaccinationRefusedError,
+    check_vaccination,
+    live_vaccine_earliest,
+    vaccination_plan,
 )
 
 MOBILISATION = date(2025, 1, 6)
@@ -121,9 +133,9 @@ FOLLOW_UP = [
     ("aciclovir-start", Anchor.CONDITIONING_START, 0, EventKind.MEDICATION_START),
     ("aciclovir-review", Anchor.DAY0, 365, EventKind.MEDICATION_STOP),
     ("cotrimoxazole-start", Anchor.NEUTROPHIL_ENGRAFTMENT, 0, EventKind.MEDICATION_START),
-    ("cotrimoxazole-review", Anchor.DAY0, 182, EventKind.MEDICATION_STOP),
+    ("cotrimoxazole-review", Anchor.DAY0, 91, EventKind.MEDICATION_STOP),
     ("bloods-after-discharge", Anchor.DISCHARGE, 7, EventKind.LAB),
-    ("vaccine-zoster", Anchor.DAY0, 60, EventKind.VACCINATION),
+    ("vaccine-zoster", Anchor.DAY0, 50, EventKind.VACCINATION),
     ("vaccine-flu-pneumo", Anchor.DAY0, 91, EventKind.VACCINATION),
     ("vaccine-live", Anchor.DAY0, 730, EventKind.VACCINATION),
     ("mobilisation-cy", Anchor.MOBILISATION, 0, EventKind.CHEMOTHERAPY),
@@ -471,3 +483,169 @@ def test_display_status_rejects_negative_window():
     """A negative due window is a configuration error."""
     with pytest.raises(ValueError, match="due_window_days"):
         display_status(EventStatus.PLANNED, TODAY, TODAY, -1)
+
+
+# --- one source of truth: the rule-dated events ----------------------------------------------------------------
+
+AGREEMENT_DAY0S = [
+    pytest.param(date(2024, 2, 29), id="leap_day"),
+    pytest.param(date(2023, 3, 1), id="730_days_is_a_day_short"),  # 730 days on is 28 Feb 2025, M24 is 1 Mar
+    pytest.param(date(2025, 1, 31), id="31_jan_month_end"),
+    pytest.param(date(2025, 8, 31), id="31_aug_month_end"),
+    pytest.param(date(2023, 12, 31), id="31_dec_into_leap_year"),
+    pytest.param(date(2026, 5, 15), id="mid_month"),
+]
+
+
+def _zoster_from_day(days: int) -> VaccinationConfig:
+    schedule = tuple(
+        replace(d, days=days) if d.vaccine == "zoster_recombinant" else d
+        for d in DEFAULT_VACCINATION_CONFIG.dose_list()
+    )
+    return replace(DEFAULT_VACCINATION_CONFIG, schedule=schedule)
+
+
+AGREEMENT_CONFIGS = [
+    pytest.param(DEFAULT_VACCINATION_CONFIG, DEFAULT_PROPHYLAXIS_CONFIG, id="defaults"),
+    pytest.param(
+        replace(_zoster_from_day(70), live_not_before_months=18),
+        DEFAULT_PROPHYLAXIS_CONFIG.with_template("cotrimoxazole", stop_months=6),
+        id="live_m18_zoster_d70_cotrimoxazole_m6",
+    ),
+    pytest.param(
+        replace(_zoster_from_day(60), live_not_before_months=36),
+        DEFAULT_PROPHYLAXIS_CONFIG.with_template("aciclovir", stop_months=24).with_template(
+            "cotrimoxazole", start="day0", stop_months=1
+        ),
+        id="live_m36_aciclovir_m24_cotrimoxazole_from_day0",
+    ),
+    pytest.param(
+        DEFAULT_VACCINATION_CONFIG.with_overrides({"live_not_before_months": 30}),
+        DEFAULT_PROPHYLAXIS_CONFIG.with_overrides(
+            {"templates": [t.__dict__ for t in DEFAULT_PROPHYLAXIS_CONFIG.templates]}
+        ),
+        id="read_back_from_json",
+    ),
+]
+
+
+def _rule_plan(day0, vaccination, prophylaxis, engrafted=11):
+    engraftment = day0 + timedelta(days=engrafted)
+    anchors = {**ALL_ANCHORS, Anchor.CONDITIONING_START: day0 - timedelta(days=5), Anchor.DAY0: day0}
+    anchors[Anchor.NEUTROPHIL_ENGRAFTMENT] = engraftment
+    dates = rule_dates(
+        day0=day0,
+        conditioning_start=anchors[Anchor.CONDITIONING_START],
+        neutrophil_engraftment=engraftment,
+        vaccination=vaccination,
+        prophylaxis=prophylaxis,
+    )
+    plan = plan_timeline(DEFAULT_PROTOCOLS["cy_atg"].events, anchors, [], dates)
+    return {c.template_key: c.planned_date for c in plan.create}, anchors
+
+
+@pytest.mark.parametrize(("vaccination", "prophylaxis"), AGREEMENT_CONFIGS)
+@pytest.mark.parametrize("day0", AGREEMENT_DAY0S)
+def test_timeline_and_rules_agree_on_every_rule_dated_event(day0, vaccination, prophylaxis):
+    """The timeline's live-vaccine, zoster, vaccine-start and prophylaxis events fall on the very day the rules
+    first allow them (the day before, they refuse), for month-end and leap-day Day 0s and non-default configs."""
+    created, anchors = _rule_plan(day0, vaccination, prophylaxis)
+    one = timedelta(days=1)
+
+    live = created["vaccine-live"]
+    for vaccine in vaccination.live_vaccines:
+        with pytest.raises(VaccinationRefusedError, match="live vaccine"):
+            check_vaccination(vaccine, 1, live - one, day0, vaccination, immunosuppressed=False)
+        assert check_vaccination(vaccine, 1, live, day0, vaccination, immunosuppressed=False) is None
+
+    def dose_on(today, vaccine):
+        return {(d.vaccine, d.dose): d for d in vaccination_plan(day0, (), today, vaccination)}[(vaccine, 1)]
+
+    zoster = created["vaccine-zoster"]
+    assert dose_on(zoster, "zoster_recombinant").status == DoseStatus.DUE
+    assert dose_on(zoster - one, "zoster_recombinant").status == DoseStatus.UPCOMING
+    for key, vaccines in FIRST_DOSE_EVENTS.items():
+        assert created[key] == min(dose_on(day0, v).due_date for v in vaccines), key
+    assert any(dose_on(created["vaccine-flu-pneumo"], v).status == DoseStatus.DUE for v in ("influenza", "pcv13"))
+    assert dose_on(created["vaccine-live"], "mmr").due_date >= live
+
+    cd4 = [(day0 + timedelta(days=1), 0.5)]
+
+    def course(today, medication):
+        courses = prophylaxis_plan(
+            day0, anchors[Anchor.CONDITIONING_START], anchors[Anchor.NEUTROPHIL_ENGRAFTMENT], cd4, today, prophylaxis
+        )
+        return {c.medication: c for c in courses}[medication]
+
+    for medication in ("aciclovir", "cotrimoxazole"):
+        review = created[f"{medication}-review"]
+        assert course(review, medication).stop_allowed, medication
+        assert not course(review - one, medication).stop_allowed, medication
+        assert created[f"{medication}-start"] == course(review, medication).start
+
+
+@pytest.mark.parametrize("day0", AGREEMENT_DAY0S)
+def test_the_live_vaccine_event_is_calendar_months_not_730_days(day0):
+    """The live-vaccine event is 24 calendar months after Day 0 (add_months), whatever the template's offset."""
+    created, _ = _rule_plan(day0, DEFAULT_VACCINATION_CONFIG, DEFAULT_PROPHYLAXIS_CONFIG)
+    assert created["vaccine-live"] == add_months(day0, 24) == live_vaccine_earliest(day0)
+
+
+@pytest.mark.parametrize("code", PROTOCOL_CODES)
+def test_every_default_protocol_has_the_rule_dated_events(code):
+    """The rule-dated keys are in every shipped protocol, so a rename cannot silently unlink them."""
+    assert {e.key for e in DEFAULT_PROTOCOLS[code].events} >= RULE_KEYS
+
+
+def test_a_rule_date_wins_over_the_offset_and_none_removes_the_untouched_event():
+    """A key in rule_dates takes that date (offset ignored); a None rule date removes only an untouched event."""
+    template = (
+        TemplateEvent("vaccine-live", Anchor.DAY0, 730, EventKind.VACCINATION, "Live vaccines"),
+        TemplateEvent("cotrimoxazole-review", Anchor.DAY0, 91, EventKind.MEDICATION_STOP, "Review"),
+        TemplateEvent("visit-d30", Anchor.DAY0, 30, EventKind.VISIT, "Visit"),
+    )
+    rule = {"vaccine-live": date(2027, 3, 1), "cotrimoxazole-review": None}
+    plan = plan_timeline(template, ALL_ANCHORS, [], rule)
+    assert {c.template_key: c.planned_date for c in plan.create} == {
+        "vaccine-live": date(2027, 3, 1),
+        "visit-d30": DAY0 + timedelta(days=30),
+    }
+    stored = [
+        ExistingEvent(1, "vaccine-live", DAY0 + timedelta(days=730), EventStatus.PLANNED, False),
+        ExistingEvent(2, "cotrimoxazole-review", DAY0 + timedelta(days=91), EventStatus.PLANNED, False),
+    ]
+    plan = plan_timeline(template[:2], ALL_ANCHORS, stored, rule)
+    assert plan.move == (PlannedMove(1, date(2027, 3, 1)),)
+    assert plan.remove == (2,)
+    touched = [replace(e, manually_changed=True) for e in stored]
+    assert plan_timeline(template[:2], ALL_ANCHORS, touched, rule).is_empty
+
+
+def test_rule_dates_without_day0_are_all_none():
+    """Before Day 0 is known no rule-dated event has a date."""
+    dates = rule_dates(
+        day0=None,
+        conditioning_start=CONDITIONING_START,
+        neutrophil_engraftment=None,
+        vaccination=DEFAULT_VACCINATION_CONFIG,
+        prophylaxis=DEFAULT_PROPHYLAXIS_CONFIG,
+    )
+    assert dates == dict.fromkeys(RULE_KEYS)
+
+
+def test_a_medication_or_vaccine_the_centre_does_not_use_has_no_event():
+    """A disabled prophylaxis template or a schedule without live vaccines gives no date: no event."""
+    dates = rule_dates(
+        day0=DAY0,
+        conditioning_start=CONDITIONING_START,
+        neutrophil_engraftment=None,
+        vaccination=replace(
+            DEFAULT_VACCINATION_CONFIG,
+            schedule=tuple(d for d in DEFAULT_VACCINATION_CONFIG.schedule if d.vaccine not in ("mmr", "varicella")),
+        ),
+        prophylaxis=DEFAULT_PROPHYLAXIS_CONFIG.with_template("cotrimoxazole", enabled=False),
+    )
+    assert dates["vaccine-live"] is None
+    assert dates["cotrimoxazole-review"] is None
+    assert dates["cotrimoxazole-start"] is None
+    assert dates["aciclovir-review"] == add_months(DAY0, 12)

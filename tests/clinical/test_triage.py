@@ -1,9 +1,12 @@
 """Symptom and temperature triage (recovery/clinical/triage.py).
 
 The reference report is taken at noon UTC on 1 Mar 2026. Unless a test says otherwise the patient is in
-aplasia on Day +5 with no previous report and no earlier readings, and the default configuration applies
-(fever 38.0 °C, urgent through Day +100, IDSA 38.3 °C single or 38.0 °C twice 60 minutes apart within
-24 hours, red flags graded 3, severe 3, worsening +2, pseudo-relapse window 7 days, routine from grade 1).
+aplasia on Day +5 with no previous report, no earlier readings and no ANC, and the default configuration
+applies (fever 38.0 °C; the high-risk window from mobilisation to 2 days after the first apheresis, from
+conditioning through Day +100, and while neutropenic: aplasia or an ANC below 0.5 in the last 7 days; low
+temperature below 36.0 °C, very low below 35.5 °C; IDSA 38.3 °C single or 38.0 °C twice 60 minutes apart
+within 24 hours; red flags urgent from grade 1 in the window, from grade 2 outside it and same day at grade 1;
+severe 3, worsening +2, pseudo-relapse window 7 days, routine from grade 1).
 """
 
 import ast
@@ -23,13 +26,15 @@ from recovery.clinical.triage import (
     SYMPTOM_CODES,
     SYMPTOM_LABELS,
     AlertKind,
+    CountReading,
     Finding,
     Reading,
     ReportInput,
     Severity,
     TriageContext,
     TriageResult,
-    in_high_risk_fever_window,
+    high_risk_window,
+    known_neutropenia,
     max_severity,
     neutropenic_fever,
     patient_advice,
@@ -92,6 +97,8 @@ def run(
     previous: dict[str, int] | None = None,
     readings: tuple[Reading, ...] = (),
     infection: bool = False,
+    since_apheresis: int | None = None,
+    anc: CountReading | None = None,
     config: TriageConfig = DEFAULT_TRIAGE_CONFIG,
 ) -> TriageResult:
     """Triage one report at NOW with the given context."""
@@ -102,6 +109,8 @@ def run(
         previous_symptoms=previous or {},
         recent_readings=readings,
         recent_infection=infection,
+        days_since_first_apheresis=since_apheresis,
+        latest_anc=anc,
     )
     return triage(report, context, config)
 
@@ -155,6 +164,7 @@ def test_alert_kind_values():
         "severe_symptom",
         "worsening",
         "feels_urgent",
+        "low_temperature",
         "pseudo_relapse",
         "routine_review",
         "delayed_engraftment",
@@ -163,9 +173,10 @@ def test_alert_kind_values():
     ]
 
 
-def test_symptom_codes_are_the_api_codes_plus_confusion():
-    """SYMPTOM_CODES holds every api.md code plus confusion, general symptoms first, without duplicates."""
-    assert set(SYMPTOM_CODES) == {*API_SYMPTOM_CODES, "confusion"}
+def test_symptom_codes_are_the_api_codes_plus_the_red_flags_it_lacks():
+    """SYMPTOM_CODES holds every api.md code plus the section 6.3 red flags, general symptoms first, no duplicates."""
+    red_flags = {"confusion", "chest_pain", "fainting", "blistering_rash", "line_site"}
+    assert set(SYMPTOM_CODES) == {*API_SYMPTOM_CODES, *red_flags}
     assert len(SYMPTOM_CODES) == len(set(SYMPTOM_CODES))
     assert SYMPTOM_CODES == GENERAL_SYMPTOMS + MS_SYMPTOMS
     assert MS_SYMPTOMS == ("vision", "weakness", "numbness", "balance", "bladder", "cognition")
@@ -221,7 +232,7 @@ def test_the_rules_module_is_pure_and_has_no_temperature_literals():
 )
 def test_fever_threshold(temp, phase, day, level, fever_rule):
     """A reading of 38.0 °C or more is a fever (urgent in the high-risk window); 37.9 °C is not."""
-    result = run(temp, phase=phase, day=day)
+    result = run(temp, phase=phase, day=day, since_apheresis=10 if phase is COL else None)
     assert result.level is level
     assert rules(result) == ([] if fever_rule is None else [fever_rule])
     assert result.call_unit_now is (level is URGENT)
@@ -230,34 +241,61 @@ def test_fever_threshold(temp, phase, day, level, fever_rule):
 
 
 @pytest.mark.parametrize(
-    ("phase", "day", "level"),
+    ("phase", "day", "since_apheresis", "anc", "window"),
     [
-        pytest.param(E, None, SAME_DAY, id="evaluation"),
-        pytest.param(MOB, None, SAME_DAY, id="mobilisation_no_day0"),
-        pytest.param(MOB, -33, SAME_DAY, id="mobilisation"),
-        pytest.param(COL, -23, SAME_DAY, id="collection"),
-        pytest.param(COL, -6, SAME_DAY, id="collection_day_before_conditioning"),
-        pytest.param(CON, -5, URGENT, id="conditioning_start"),
-        pytest.param(CON, None, URGENT, id="conditioning_without_day0"),
-        pytest.param(CON, -1, URGENT, id="conditioning_last_day"),
-        pytest.param(APL, 0, URGENT, id="aplasia_day0"),
-        pytest.param(APL, 35, URGENT, id="aplasia_late_engraftment"),
-        pytest.param(EAR, 11, URGENT, id="early_recovery"),
-        pytest.param(REC, 90, URGENT, id="recovery_start"),
-        pytest.param(REC, 100, URGENT, id="recovery_day_100"),
-        pytest.param(REC, 101, SAME_DAY, id="recovery_day_101"),
-        pytest.param(REC, 179, SAME_DAY, id="recovery_end"),
-        pytest.param(RCN, 180, SAME_DAY, id="reconstitution"),
-        pytest.param(FUP, 730, SAME_DAY, id="follow_up"),
+        pytest.param(E, None, None, None, None, id="evaluation"),
+        pytest.param(MOB, None, None, None, "mobilisation", id="mobilisation_no_day0"),
+        pytest.param(MOB, -33, None, None, "mobilisation", id="mobilisation"),
+        pytest.param(COL, -30, 0, None, "stem cell collection", id="first_apheresis_day"),
+        pytest.param(COL, -28, 2, None, "stem cell collection", id="two_days_after_first_apheresis"),
+        pytest.param(COL, -27, 3, None, None, id="three_days_after_first_apheresis"),
+        pytest.param(COL, -6, 24, None, None, id="collection_day_before_conditioning"),
+        pytest.param(CON, -5, 25, None, "conditioning to Day +100", id="conditioning_start"),
+        pytest.param(CON, None, 25, None, "conditioning to Day +100", id="conditioning_without_day0"),
+        pytest.param(CON, -1, 29, None, "conditioning to Day +100", id="conditioning_last_day"),
+        pytest.param(APL, 0, 30, None, "not yet engrafted", id="aplasia_day0"),
+        pytest.param(APL, 35, 65, None, "not yet engrafted", id="aplasia_late_engraftment"),
+        pytest.param(APL, 101, 131, None, "not yet engrafted", id="aplasia_day_101"),
+        pytest.param(APL, 400, 430, None, "not yet engrafted", id="never_engrafted_day_400"),
+        pytest.param(EAR, 11, 41, None, "conditioning to Day +100", id="early_recovery"),
+        pytest.param(REC, 90, 120, None, "conditioning to Day +100", id="recovery_start"),
+        pytest.param(REC, 100, 130, None, "conditioning to Day +100", id="recovery_day_100"),
+        pytest.param(REC, 101, 131, None, None, id="recovery_day_101"),
+        pytest.param(REC, 179, 209, None, None, id="recovery_end"),
+        pytest.param(RCN, 180, 210, None, None, id="reconstitution"),
+        pytest.param(FUP, 730, 760, None, None, id="follow_up"),
+        pytest.param(
+            REC,
+            120,
+            150,
+            CountReading(before(days=7), 0.49),
+            "neutropenic: ANC 0.49 x10^9/L, 7 days before this report",
+            id="anc_0.49_7_days_ago",
+        ),
+        pytest.param(REC, 120, 150, CountReading(before(1, days=7), 0.49), None, id="anc_0.49_7_days_1_min_ago"),
+        pytest.param(REC, 120, 150, CountReading(before(hours=3), 0.5), None, id="anc_0.5_is_not_neutropenic"),
+        pytest.param(REC, 120, 150, CountReading(NOW + timedelta(hours=1), 0.1), None, id="anc_after_the_report"),
+        pytest.param(
+            COL,
+            -10,
+            20,
+            CountReading(before(hours=3), 0.2),
+            "neutropenic: ANC 0.2 x10^9/L, 3 hours before this report",
+            id="low_anc_after_collection",
+        ),
     ],
 )
-def test_fever_window_by_phase_and_day(phase, day, level):
-    """A 38.0 °C fever is urgent from conditioning through Day +100 and same-day before or after that."""
-    result = run(38.0, phase=phase, day=day)
-    assert result.level is level
-    assert in_high_risk_fever_window(phase, day) is (level is URGENT)
-    expected_rule = "fever.high_risk_window" if level is URGENT else "fever.outside_window"
-    assert rules(result) == [expected_rule]
+def test_the_high_risk_window_follows_the_patient(phase, day, since_apheresis, anc, window):
+    """A fever is urgent from mobilisation until collection, from conditioning to Day +100 and while neutropenic."""
+    result = run(38.0, phase=phase, day=day, since_apheresis=since_apheresis, anc=anc)
+    context = TriageContext(phase, day, {}, (), days_since_first_apheresis=since_apheresis, latest_anc=anc)
+    assert high_risk_window(context, NOW) == window
+    assert result.high_risk == window
+    assert result.level is (URGENT if window else SAME_DAY)
+    assert rules(result) == ["fever.high_risk_window" if window else "fever.outside_window"]
+    assert result.findings[0].reason.endswith(
+        f", in the high-risk window ({window})" if window else ", outside the high-risk window"
+    )
 
 
 # --- neutropenic fever -------------------------------------------------------------------------------------
@@ -300,67 +338,128 @@ def test_neutropenic_fever_definition(temp, readings, expected):
         pytest.param(FUP, 800, id="follow_up"),
     ],
 )
-def test_neutropenic_fever_only_in_aplasia(phase, day):
-    """Outside aplasia a fever is never marked neutropenic, however high or sustained."""
+def test_neutropenic_fever_only_when_known_to_be_neutropenic(phase, day):
+    """A fever is marked neutropenic in aplasia or with a recent ANC below 0.5, otherwise never."""
     readings = (Reading(before(120), 38.6),)
     assert run(39.5, phase=phase, day=day, readings=readings).neutropenic_fever is False
     assert run(39.5, phase=APL, day=5, readings=readings).neutropenic_fever is True
+    low = CountReading(before(days=2), 0.3)
+    assert known_neutropenia(TriageContext(phase, day, {}, (), latest_anc=low), NOW) is not None
+    result = run(39.5, phase=phase, day=day, readings=readings, anc=low)
+    assert result.neutropenic_fever is True
+    assert result.level is URGENT
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+@pytest.mark.parametrize("day", [None, -40, -5, 0, 14, 100, 101, 400, 2000])
+@pytest.mark.parametrize("anc", [None, 0.1, 0.49])
+def test_a_neutropenic_fever_is_never_less_than_urgent(phase, day, anc):
+    """Whatever the phase, day or count, a report marked as neutropenic fever is urgent and says call now."""
+    count = None if anc is None else CountReading(before(hours=12), anc)
+    result = run(38.3, phase=phase, day=day, anc=count, since_apheresis=40)
+    if result.neutropenic_fever:
+        assert result.level is URGENT
+        assert result.call_unit_now is True
+    assert result.neutropenic_fever is (phase is APL or anc is not None)
 
 
 def test_neutropenic_fever_reasons():
     """The fever finding says which part of the neutropenic-fever definition was met."""
     single = run(38.4, phase=APL, day=5)
     assert single.findings[0].reason == (
-        "Temperature 38.4 °C on Day +5 (aplasia); meets the neutropenic-fever definition "
-        "(one reading at or above 38.3 °C)"
+        "Temperature 38.4 °C on Day +5 (aplasia), in the high-risk window (not yet engrafted); "
+        "meets the neutropenic-fever definition (one reading at or above 38.3 °C)"
     )
     sustained = run(38.1, phase=APL, day=5, readings=(Reading(before(75), 38.2),))
     assert sustained.findings[0].reason == (
-        "Temperature 38.1 °C on Day +5 (aplasia); meets the neutropenic-fever definition "
-        "(two readings at or above 38.0 °C, 38.2 °C 75 minutes earlier)"
+        "Temperature 38.1 °C on Day +5 (aplasia), in the high-risk window (not yet engrafted); "
+        "meets the neutropenic-fever definition (two readings at or above 38.0 °C, 38.2 °C 75 minutes earlier)"
     )
     plain = run(38.1, phase=APL, day=0)
-    assert plain.findings[0].reason == "Temperature 38.1 °C on Day 0 (aplasia)"
+    assert plain.findings[0].reason == (
+        "Temperature 38.1 °C on Day 0 (aplasia), in the high-risk window (not yet engrafted)"
+    )
 
 
 # --- red flags ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("symptom", DEFAULT_TRIAGE_CONFIG.red_flag_symptoms)
+RED_FLAGS = ("chills", "shortness_of_breath", "chest_pain", "bleeding", "confusion", "fainting")
+RED_FLAGS += ("blistering_rash", "line_site")
+
+
+def test_the_red_flags_are_those_of_domain_md_6_3():
+    """Shivering, breathlessness, chest pain, bleeding, confusion, fainting, blistering rash, line site."""
+    assert DEFAULT_TRIAGE_CONFIG.red_flag_symptoms == RED_FLAGS
+
+
+@pytest.mark.parametrize("symptom", RED_FLAGS)
 @pytest.mark.parametrize(
-    ("grade", "level", "rule"),
+    ("phase", "day", "grade", "level"),
     [
-        pytest.param(2, ROUTINE, "symptom.routine", id="grade_2"),
-        pytest.param(3, URGENT, "red_flag.symptom", id="grade_3"),
-        pytest.param(4, URGENT, "red_flag.symptom", id="grade_4"),
+        pytest.param(APL, 5, 0, NONE, id="aplasia_grade_0"),
+        pytest.param(APL, 5, 1, URGENT, id="aplasia_grade_1"),
+        pytest.param(EAR, 40, 1, URGENT, id="early_recovery_grade_1"),
+        pytest.param(MOB, None, 1, URGENT, id="mobilisation_grade_1"),
+        pytest.param(REC, 100, 1, URGENT, id="day_100_grade_1"),
+        pytest.param(REC, 101, 1, SAME_DAY, id="day_101_grade_1"),
+        pytest.param(REC, 101, 2, URGENT, id="day_101_grade_2"),
+        pytest.param(E, None, 0, NONE, id="evaluation_grade_0"),
+        pytest.param(E, None, 1, SAME_DAY, id="evaluation_grade_1"),
+        pytest.param(E, None, 2, URGENT, id="evaluation_grade_2"),
+        pytest.param(FUP, 800, 1, SAME_DAY, id="follow_up_grade_1"),
+        pytest.param(FUP, 800, 4, URGENT, id="follow_up_grade_4"),
     ],
 )
-def test_red_flag_symptoms(symptom, grade, level, rule):
-    """Bleeding, shortness of breath or confusion graded 3 or more is urgent in any phase (no severe duplicate)."""
-    for phase, day in ((E, None), (APL, 5), (FUP, 800)):
-        result = run(symptoms={symptom: grade}, phase=phase, day=day)
-        assert result.level is level
-        assert rules(result) == [rule]
-        assert result.call_unit_now is (level is URGENT)
+def test_red_flags_are_red_flags_at_every_grade(symptom, phase, day, grade, level):
+    """A red flag is urgent from grade 1 in the high-risk window; outside it, same day at 1 and urgent from 2."""
+    result = run(symptoms={symptom: grade}, phase=phase, day=day)
+    assert result.level is level
+    assert rules(result) == ([] if level is NONE else ["red_flag.symptom"])
+    assert result.call_unit_now is (level is URGENT)
+    if level is not NONE:
+        assert result.findings[0].kind is AlertKind.RED_FLAG
+
+
+def test_shivering_alone_in_early_recovery_is_call_the_unit_now():
+    """Shivering without a thermometer reading on Day +20: urgent, and the patient is told to call now."""
+    result = run(None, {"chills": 1}, phase=EAR, day=20)
+    assert result.level is URGENT
+    assert patient_advice(result).startswith("Call the unit now on {phone}")
+    assert result.findings[0].reason == (
+        "Red flag in the high-risk window (conditioning to Day +100): Shivering or shaking chills graded 1 (Mild)"
+    )
 
 
 @pytest.mark.parametrize(
     ("temp", "chills", "phase", "day", "level", "expected_rules"),
     [
         pytest.param(
-            38.0, 1, RCN, 200, URGENT, ["red_flag.fever_with_chills", "fever.outside_window"], id="fever_with_chills"
+            38.0,
+            1,
+            RCN,
+            200,
+            URGENT,
+            ["red_flag.fever_with_chills", "fever.outside_window", "red_flag.symptom"],
+            id="fever_with_chills",
         ),
         pytest.param(
-            38.0, 1, APL, 5, URGENT, ["fever.high_risk_window", "red_flag.fever_with_chills"], id="in_window_too"
+            38.0,
+            1,
+            APL,
+            5,
+            URGENT,
+            ["fever.high_risk_window", "red_flag.fever_with_chills", "red_flag.symptom"],
+            id="in_window_too",
         ),
-        pytest.param(37.9, 1, RCN, 200, ROUTINE, ["symptom.routine"], id="chills_with_37.9"),
-        pytest.param(None, 2, RCN, 200, ROUTINE, ["symptom.routine"], id="chills_without_reading"),
+        pytest.param(37.9, 1, RCN, 200, SAME_DAY, ["red_flag.symptom"], id="chills_with_37.9"),
+        pytest.param(None, 2, RCN, 200, URGENT, ["red_flag.symptom"], id="chills_without_reading"),
         pytest.param(38.0, 0, RCN, 200, SAME_DAY, ["fever.outside_window"], id="fever_chills_graded_0"),
         pytest.param(38.0, None, RCN, 200, SAME_DAY, ["fever.outside_window"], id="fever_no_chills"),
     ],
 )
 def test_fever_with_chills_is_a_red_flag(temp, chills, phase, day, level, expected_rules):
-    """A fever together with chills (any grade above 0) is urgent in any phase; chills without fever is not."""
+    """A fever together with chills (any grade above 0) is urgent in any phase; chills alone are a red flag."""
     symptoms = {} if chills is None else {"chills": chills}
     result = run(temp, symptoms, phase=phase, day=day)
     assert result.level is level
@@ -398,9 +497,8 @@ def test_severe_symptoms(symptoms, level, expected_rules):
         pytest.param({}, {"nausea": 2}, ROUTINE, ["symptom.routine"], id="no_previous_report"),
         pytest.param({"nausea": 2}, {"nausea": 0}, NONE, [], id="improvement"),
         pytest.param({"nausea": 2}, {"nausea": 2}, ROUTINE, ["symptom.routine"], id="unchanged"),
-        pytest.param(
-            {"bleeding": 0}, {"bleeding": 2}, SAME_DAY, ["symptom.worsening"], id="red_flag_symptom_rising_to_2"
-        ),
+        pytest.param({"bleeding": 0}, {"bleeding": 2}, URGENT, ["red_flag.symptom"], id="red_flag_rising_to_2"),
+        pytest.param({"bleeding": 0}, {"bleeding": 1}, SAME_DAY, ["red_flag.symptom"], id="red_flag_rising_to_1"),
     ],
 )
 def test_worsening_since_the_previous_report(previous, symptoms, level, expected_rules):
@@ -411,19 +509,52 @@ def test_worsening_since_the_previous_report(previous, symptoms, level, expected
 
 
 @pytest.mark.parametrize(
-    ("temp", "symptoms", "level", "expected_rules"),
+    ("temp", "symptoms", "phase", "day", "level", "expected_rules"),
     [
-        pytest.param(None, {}, SAME_DAY, ["patient.feels_urgent"], id="alone"),
-        pytest.param(None, {"fatigue": 1}, SAME_DAY, ["patient.feels_urgent"], id="with_mild_symptom"),
-        pytest.param(38.5, {}, URGENT, ["fever.high_risk_window", "patient.feels_urgent"], id="with_urgent_fever"),
+        pytest.param(None, {}, APL, 5, URGENT, ["patient.feels_urgent"], id="alone_in_aplasia"),
+        pytest.param(None, {}, REC, 100, URGENT, ["patient.feels_urgent"], id="alone_on_day_100"),
+        pytest.param(None, {}, REC, 101, SAME_DAY, ["patient.feels_urgent"], id="alone_on_day_101"),
+        pytest.param(None, {}, E, None, SAME_DAY, ["patient.feels_urgent"], id="alone_in_evaluation"),
+        pytest.param(None, {"fatigue": 1}, FUP, 800, SAME_DAY, ["patient.feels_urgent"], id="with_mild_symptom"),
+        pytest.param(
+            38.5, {}, RCN, 200, SAME_DAY, ["fever.outside_window", "patient.feels_urgent"], id="with_fever_outside"
+        ),
+        pytest.param(
+            38.5, {}, APL, 5, URGENT, ["fever.high_risk_window", "patient.feels_urgent"], id="with_urgent_fever"
+        ),
     ],
 )
-def test_feels_urgent_is_at_least_same_day(temp, symptoms, level, expected_rules):
-    """When the patient says it feels urgent the report is at least same-day, and the finding is kept."""
-    result = run(temp, symptoms, feels_urgent=True, phase=APL, day=5)
+def test_feels_urgent_is_urgent_in_the_window_and_same_day_outside(temp, symptoms, phase, day, level, expected_rules):
+    """When the patient says it feels urgent: urgent in the high-risk window, at least same day outside it."""
+    result = run(temp, symptoms, feels_urgent=True, phase=phase, day=day)
     assert result.level is level
     assert rules(result) == expected_rules
     assert AlertKind.FEELS_URGENT in result.kinds
+
+
+# --- low temperature ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("temp", "phase", "day", "level", "expected_rules"),
+    [
+        pytest.param(36.0, APL, 5, NONE, [], id="36.0_aplasia"),
+        pytest.param(35.9, APL, 5, SAME_DAY, ["temperature.low"], id="35.9_aplasia"),
+        pytest.param(35.5, APL, 5, SAME_DAY, ["temperature.low"], id="35.5_aplasia"),
+        pytest.param(35.4, APL, 5, URGENT, ["temperature.very_low"], id="35.4_aplasia"),
+        pytest.param(34.0, MOB, -30, URGENT, ["temperature.very_low"], id="34.0_mobilisation"),
+        pytest.param(35.9, REC, 100, SAME_DAY, ["temperature.low"], id="35.9_day_100"),
+        pytest.param(35.4, REC, 101, NONE, [], id="35.4_day_101"),
+        pytest.param(35.9, FUP, 800, NONE, [], id="35.9_follow_up"),
+    ],
+)
+def test_low_temperature_in_the_window(temp, phase, day, level, expected_rules):
+    """Below 36.0 °C in the high-risk window is same day, below 35.5 °C urgent; outside the window nothing."""
+    result = run(temp, phase=phase, day=day)
+    assert result.level is level
+    assert rules(result) == expected_rules
+    if expected_rules:
+        assert result.findings[0].kind is AlertKind.LOW_TEMPERATURE
 
 
 # --- pseudo-relapse ----------------------------------------------------------------------------------------
@@ -515,7 +646,14 @@ CUSTOM = TriageConfig(
     neutropenic_sustained_minutes=120,
     neutropenic_lookback_hours=6,
     red_flag_symptoms=("cough",),
-    red_flag_grade=2,
+    red_flag_grade_high_risk=2,
+    red_flag_grade=3,
+    red_flag_same_day_grade=2,
+    high_risk_days_after_first_apheresis=0,
+    neutropenia_anc=1.0,
+    neutropenia_anc_days=2,
+    low_temperature_c=35.5,
+    very_low_temperature_c=35.0,
     severe_grade=4,
     worsening_rise=1,
     pseudo_relapse_window_days=3,
@@ -548,6 +686,33 @@ CUSTOM = TriageConfig(
             id="worsening_rise",
         ),
         pytest.param({"symptoms": {"pain": 1}}, ["symptom.routine"], [], id="routine_grade"),
+        pytest.param({"symptoms": {"cough": 1}}, ["symptom.routine"], [], id="red_flag_grade_high_risk"),
+        pytest.param(
+            {"symptoms": {"cough": 2}, "phase": RCN, "day": 200},
+            ["symptom.routine"],
+            ["red_flag.symptom"],
+            id="red_flag_same_day_grade",
+        ),
+        pytest.param(
+            {"temp": 38.6, "phase": COL, "day": -20, "since_apheresis": 1},
+            ["fever.high_risk_window"],
+            ["fever.outside_window"],
+            id="high_risk_days_after_first_apheresis",
+        ),
+        pytest.param(
+            {"temp": 38.6, "phase": RCN, "day": 200, "anc": CountReading(before(days=1), 0.7)},
+            ["fever.outside_window"],
+            ["fever.high_risk_window"],
+            id="neutropenia_anc",
+        ),
+        pytest.param(
+            {"temp": 38.6, "phase": RCN, "day": 200, "anc": CountReading(before(days=3), 0.3)},
+            ["fever.high_risk_window"],
+            ["fever.outside_window"],
+            id="neutropenia_anc_days",
+        ),
+        pytest.param({"temp": 35.7}, ["temperature.low"], [], id="low_temperature_c"),
+        pytest.param({"temp": 35.2}, ["temperature.very_low"], ["temperature.low"], id="very_low_temperature_c"),
         pytest.param(
             {"symptoms": {"vision": 2}, "readings": (Reading(before(days=4), 38.6),)},
             ["ms.pseudo_relapse"],
@@ -610,14 +775,15 @@ def test_result_collects_every_finding_highest_first():
         "fever.high_risk_window",
         "red_flag.fever_with_chills",
         "red_flag.symptom",
+        "patient.feels_urgent",
         "symptom.severe",
         "symptom.worsening",
-        "patient.feels_urgent",
         "ms.pseudo_relapse",
     ]
-    assert [finding.severity for finding in result.findings] == [URGENT] * 3 + [SAME_DAY] * 4
+    assert [finding.severity for finding in result.findings] == [URGENT] * 4 + [SAME_DAY] * 3
     from_labs = {AlertKind.DELAYED_ENGRAFTMENT, AlertKind.POSSIBLE_GRAFT_FAILURE, AlertKind.EBV_VIRAEMIA}
-    assert result.kinds == frozenset(AlertKind) - {AlertKind.ROUTINE_REVIEW} - from_labs
+    not_here = {AlertKind.ROUTINE_REVIEW, AlertKind.LOW_TEMPERATURE}
+    assert result.kinds == frozenset(AlertKind) - not_here - from_labs
 
 
 @pytest.mark.parametrize(
@@ -625,12 +791,22 @@ def test_result_collects_every_finding_highest_first():
     [
         pytest.param(
             {"temp": 38.0, "phase": CON, "day": -5},
-            Finding("fever.high_risk_window", AlertKind.FEVER, URGENT, "Temperature 38.0 °C on Day -5 (conditioning)"),
+            Finding(
+                "fever.high_risk_window",
+                AlertKind.FEVER,
+                URGENT,
+                "Temperature 38.0 °C on Day -5 (conditioning), in the high-risk window (conditioning to Day +100)",
+            ),
             id="fever_in_conditioning",
         ),
         pytest.param(
             {"temp": 38.25, "phase": CON, "day": None},
-            Finding("fever.high_risk_window", AlertKind.FEVER, URGENT, "Temperature 38.25 °C (conditioning)"),
+            Finding(
+                "fever.high_risk_window",
+                AlertKind.FEVER,
+                URGENT,
+                "Temperature 38.25 °C (conditioning), in the high-risk window (conditioning to Day +100)",
+            ),
             id="fever_without_day_number",
         ),
         pytest.param(
@@ -639,7 +815,7 @@ def test_result_collects_every_finding_highest_first():
                 "fever.outside_window",
                 AlertKind.FEVER,
                 SAME_DAY,
-                "Temperature 38.1 °C on Day +101 (recovery), outside the high-risk window (conditioning to Day +100)",
+                "Temperature 38.1 °C on Day +101 (recovery), outside the high-risk window",
             ),
             id="fever_outside_window",
         ),
@@ -653,6 +829,27 @@ def test_result_collects_every_finding_highest_first():
                 "(Severe)",
             ),
             id="red_flag_symptoms",
+        ),
+        pytest.param(
+            {"symptoms": {"line_site": 1, "fainting": 1}},
+            Finding(
+                "red_flag.symptom",
+                AlertKind.RED_FLAG,
+                SAME_DAY,
+                "Red flag, mild, outside the high-risk window: Fainting or feeling faint graded 1 (Mild); "
+                "Redness, pain or swelling where your line goes in graded 1 (Mild)",
+            ),
+            id="mild_red_flags_outside_the_window",
+        ),
+        pytest.param(
+            {"temp": 35.3, "phase": APL, "day": 3},
+            Finding(
+                "temperature.very_low",
+                AlertKind.LOW_TEMPERATURE,
+                URGENT,
+                "Temperature 35.3 °C on Day +3 (aplasia): below 35.5 °C in the high-risk window (not yet engrafted)",
+            ),
+            id="very_low_temperature",
         ),
         pytest.param(
             {"temp": 38.0, "symptoms": {"chills": 2}, "phase": FUP, "day": 800},

@@ -7,12 +7,21 @@ month 12 is 31 Aug 2026 and month 24 is 31 Aug 2027; D+50 is 20 Oct 2025.
 import json
 from collections import Counter
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from recovery.clinical.labs_config import DEFAULT_VACCINATION_CONFIG, VaccinationConfig
-from recovery.clinical.vaccination import DoseStatus, PlannedDose, check_vaccination, vaccination_plan
+from recovery.clinical.vaccination import (
+    DoseStatus,
+    PlannedDose,
+    VaccinationRefusedError,
+    check_vaccination,
+    first_dose_dates,
+    immunoglobulin_clear_from,
+    live_vaccine_earliest,
+    vaccination_plan,
+)
 
 DAY_ZERO = date(2025, 8, 31)
 MONTH_3 = date(2025, 11, 30)
@@ -226,3 +235,171 @@ def test_live_vaccine_rule_comes_from_config():
         check_vaccination("mmr", 1, date(2028, 2, 1), DAY_ZERO, config)
     not_live = replace(DEFAULT_VACCINATION_CONFIG, live_vaccines=("varicella",))
     assert check_vaccination("mmr", 1, MONTH_12, DAY_ZERO, not_live) is None
+
+
+# --- the hard block at its edges: month 24 in calendar months, the immunosuppression question, immunoglobulin ---
+
+LIVE_EDGES = [
+    # (Day 0, live_not_before_months, the first day a live vaccine is accepted)
+    pytest.param(date(2024, 2, 29), 24, date(2026, 2, 28), id="leap_day0_to_28_feb"),
+    pytest.param(date(2023, 3, 1), 24, date(2025, 3, 1), id="1_mar_not_730_days"),
+    pytest.param(date(2025, 8, 31), 24, date(2027, 8, 31), id="31_aug"),
+    pytest.param(date(2025, 1, 31), 24, date(2027, 1, 31), id="31_jan"),
+    pytest.param(date(2023, 12, 31), 24, date(2025, 12, 31), id="31_dec"),
+    pytest.param(date(2025, 8, 31), 18, date(2027, 2, 28), id="m18_31_aug_to_28_feb"),
+    pytest.param(date(2026, 8, 31), 18, date(2028, 2, 29), id="m18_to_leap_day"),
+    pytest.param(date(2024, 2, 29), 36, date(2027, 2, 28), id="m36_leap_day0"),
+]
+
+
+@pytest.mark.parametrize("vaccine", ["mmr", "varicella"])
+@pytest.mark.parametrize(("day0", "months", "first_day"), LIVE_EDGES)
+def test_a_live_vaccine_is_refused_the_day_before_the_block_ends_and_accepted_on_it(vaccine, day0, months, first_day):
+    """Both sides of the month-24 (or configured) edge, in calendar months from Day 0."""
+    config = replace(DEFAULT_VACCINATION_CONFIG, live_not_before_months=months)
+    assert live_vaccine_earliest(day0, config) == first_day
+    with pytest.raises(
+        VaccinationRefusedError, match=f"before month {months} after Day 0 \\({first_day}\\)"
+    ) as refused:
+        check_vaccination(vaccine, 1, first_day - timedelta(days=1), day0, config, immunosuppressed=False)
+    assert refused.value.field == "given_date"
+    assert check_vaccination(vaccine, 1, first_day, day0, config, immunosuppressed=False) is None
+
+
+@pytest.mark.parametrize(("day0", "months", "first_day"), LIVE_EDGES)
+def test_the_plan_never_puts_a_live_dose_before_the_block(day0, months, first_day):
+    """A schedule that starts MMR earlier than the block (month 12 here) still plans it from the block's date."""
+    schedule = tuple(replace(d, months=12) if d.vaccine == "mmr" else d for d in DEFAULT_VACCINATION_CONFIG.dose_list())
+    config = replace(DEFAULT_VACCINATION_CONFIG, schedule=schedule, live_not_before_months=months)
+    planned = plan(day0=day0, config=config, today=first_day - timedelta(days=1))
+    assert planned[("mmr", 1)].due_date == first_day
+    assert planned[("mmr", 1)].status == UPCOMING
+    assert first_dose_dates(day0, config)["mmr"] == first_day
+
+
+@pytest.mark.parametrize(
+    ("immunosuppressed", "field", "words"),
+    [
+        pytest.param(None, "immunosuppressed", "answer whether the patient is on immunosuppressive", id="unanswered"),
+        pytest.param(True, "immunosuppressed", "while the patient is on immunosuppressive", id="yes"),
+        pytest.param("no", "immunosuppressed", "while the patient is on immunosuppressive", id="not_a_boolean"),
+        pytest.param(0, "immunosuppressed", "while the patient is on immunosuppressive", id="zero_is_not_false"),
+    ],
+)
+@pytest.mark.parametrize("vaccine", ["mmr", "varicella"])
+def test_a_live_vaccine_needs_an_explicit_no_to_immunosuppression(vaccine, immunosuppressed, field, words):
+    """Only an explicit False lets a live vaccine through: not answered (None) is refused like yes."""
+    with pytest.raises(VaccinationRefusedError, match=words) as refused:
+        check_vaccination(vaccine, 1, MONTH_24, DAY_ZERO, immunosuppressed=immunosuppressed)
+    assert refused.value.field == field
+
+
+def test_the_immunosuppression_question_is_refused_by_default():
+    """Leaving the argument out is "not answered": a live vaccine is refused."""
+    with pytest.raises(VaccinationRefusedError, match="answer whether"):
+        check_vaccination("mmr", 1, MONTH_24, DAY_ZERO)
+
+
+@pytest.mark.parametrize("vaccine", ["pcv13", "zoster_recombinant", "influenza"])
+def test_a_non_live_vaccine_does_not_need_the_answer(vaccine):
+    assert check_vaccination(vaccine, 1, MONTH_24, DAY_ZERO, immunosuppressed=None) is None
+
+
+IG_EDGES = [
+    # (last immunoglobulin, months configured, first day a live vaccine is accepted)
+    pytest.param(date(2027, 1, 31), 11, date(2027, 12, 31), id="31_jan_plus_11"),
+    pytest.param(date(2027, 3, 31), 11, date(2028, 2, 29), id="31_mar_plus_11_leap"),
+    pytest.param(date(2028, 3, 31), 11, date(2029, 2, 28), id="31_mar_plus_11_common"),
+    pytest.param(date(2027, 6, 15), 8, date(2028, 2, 15), id="replacement_dose_8_months"),
+    pytest.param(date(2027, 6, 30), 10, date(2028, 4, 30), id="1g_per_kg_10_months"),
+]
+
+
+@pytest.mark.parametrize(("last_ig", "months", "first_day"), IG_EDGES)
+def test_a_live_vaccine_is_refused_within_the_interval_after_immunoglobulin(last_ig, months, first_day):
+    """Both sides of the configured interval after the last IVIG dose, in calendar months."""
+    config = replace(DEFAULT_VACCINATION_CONFIG, live_after_immunoglobulin_months=months)
+    day0 = date(2025, 1, 15)  # month 24 (15 Jan 2027) is before every edge of the table
+    assert immunoglobulin_clear_from([last_ig], first_day, config) == (last_ig, first_day)
+    with pytest.raises(VaccinationRefusedError, match=f"within {months} months after immunoglobulin") as refused:
+        check_vaccination(
+            "mmr",
+            1,
+            first_day - timedelta(days=1),
+            day0,
+            config,
+            immunosuppressed=False,
+            immunoglobulin_dates=[last_ig],
+        )
+    assert refused.value.field == "given_date"
+    assert f"not before {first_day}" in str(refused.value)
+    accepted = check_vaccination(
+        "mmr", 1, first_day, day0, config, immunosuppressed=False, immunoglobulin_dates=[last_ig]
+    )
+    assert accepted is None
+
+
+@pytest.mark.parametrize(
+    ("ig_dates", "given", "refused"),
+    [
+        pytest.param([], MONTH_24, False, id="none_recorded"),
+        pytest.param([date(2026, 1, 10), date(2027, 2, 1)], MONTH_24, True, id="latest_counts_unsorted"),
+        pytest.param([date(2027, 2, 1), date(2026, 1, 10)], MONTH_24, True, id="latest_counts"),
+        pytest.param([date(2026, 9, 30)], MONTH_24, False, id="clear_from_30_aug"),
+        pytest.param([date(2026, 10, 1)], MONTH_24, True, id="clear_only_from_1_sep"),
+        pytest.param([date(2027, 9, 1)], MONTH_24, False, id="after_the_vaccine_ignored"),
+        pytest.param([MONTH_24], MONTH_24, True, id="same_day"),
+    ],
+)
+def test_immunoglobulin_before_the_vaccine_date_holds_it_back(ig_dates, given, refused):
+    """Only immunoglobulin on or before the vaccine's date counts, and the latest of those."""
+
+    def call():
+        return check_vaccination("varicella", 1, given, DAY_ZERO, immunosuppressed=False, immunoglobulin_dates=ig_dates)
+
+    if refused:
+        with pytest.raises(VaccinationRefusedError, match="immunoglobulin"):
+            call()
+    else:
+        assert call() is None
+
+
+def test_immunoglobulin_does_not_hold_back_a_non_live_vaccine():
+    assert check_vaccination("tdap", 1, MONTH_24, DAY_ZERO, immunoglobulin_dates=[MONTH_24]) is None
+
+
+def test_immunoglobulin_interval_comes_from_config_and_zero_switches_it_off():
+    config = DEFAULT_VACCINATION_CONFIG.with_overrides({"live_after_immunoglobulin_months": 0})
+    assert check_vaccination("mmr", 1, MONTH_24, DAY_ZERO, config, False, [MONTH_24]) is None
+    assert DEFAULT_VACCINATION_CONFIG.live_after_immunoglobulin_months == 11
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        pytest.param(("bcg", 1, MONTH_24, DAY_ZERO), "vaccine", id="unknown"),
+        pytest.param(("mmr", 9, MONTH_24, DAY_ZERO), "dose", id="dose"),
+        pytest.param(("pcv13", 1, date(2025, 8, 30), DAY_ZERO), "given_date", id="before_day0"),
+        pytest.param(("mmr", 1, MONTH_12, DAY_ZERO), "given_date", id="before_month_24"),
+        pytest.param(("mmr", 1, MONTH_24, DAY_ZERO), "immunosuppressed", id="unanswered"),
+    ],
+)
+def test_each_refusal_names_the_input_it_is_about(args, field):
+    """The form and the API put the message next to this field; the refusal is still a ValueError."""
+    with pytest.raises(ValueError, match=r"\w") as refused:
+        check_vaccination(*args)
+    assert isinstance(refused.value, VaccinationRefusedError)
+    assert refused.value.field == field
+
+
+def test_the_date_edge_is_checked_before_the_immunosuppression_question():
+    """Too early is the first reason given, whatever the answer."""
+    with pytest.raises(VaccinationRefusedError, match="before month 24"):
+        check_vaccination("mmr", 1, MONTH_12, DAY_ZERO, immunosuppressed=None)
+
+
+def test_first_dose_dates_are_the_plans_first_doses():
+    assert first_dose_dates(DAY_ZERO) == {
+        d.vaccine: d.due_date for d in vaccination_plan(DAY_ZERO, [], DAY_ZERO) if d.dose == 1
+    }
+    assert first_dose_dates(DAY_ZERO)["zoster_recombinant"] == date(2025, 10, 20)

@@ -164,3 +164,25 @@ def test_the_clinicians_pages_about_the_alert(page, live_server, cast):
     expect(page.get_by_test_id("queue-row")).to_have_count(2)  # the routine alerts of Olle and Pia are left
     alert.refresh_from_db()
     assert (alert.status, alert.resolution) == (AlertStatus.RESOLVED, "other")
+
+
+def test_shivering_without_a_thermometer_in_early_recovery_says_call_the_unit_now(phone, live_server, cast):
+    """Sara, engrafted and on Day +20, has no thermometer to hand but is shivering: she is told to call now."""
+    user = UserFactory(username="sara", first_name="Sara", role=Role.PATIENT, password=PASSWORD)
+    sara = PatientFactory(user=user, centre=cast["centre"], first_name="Sara", last_name="Lind")
+    day0 = patient_today(sara) - timedelta(days=20)
+    transplant(sara, day0, engrafted=day0 + timedelta(days=12))
+    open_login(phone)
+    sign_in(phone, "sara", PASSWORD)
+    phone.goto("/my/check-in/")
+    screenshot(phone, "patient-check-in")
+    phone.get_by_label("Shivering or shaking chills").select_option("1")
+    phone.get_by_role("button", name="Send to my team").click()
+
+    expect(phone.get_by_role("heading", name="Call the unit now")).to_be_visible()
+    expect(phone.get_by_test_id("call-now-button")).to_have_attribute("href", f"tel:{UNIT_PHONE}")
+    alert = Alert.objects.get(patient=sara, kind="red_flag")
+    assert (alert.severity, alert.rule) == ("urgent", "red_flag.symptom")
+    report = sara.symptom_reports.get()
+    assert (report.phase, report.day, report.temperature_c) == ("early_recovery", 20, None)
+    screenshot(phone, "patient-shivering-call-now")

@@ -65,11 +65,15 @@ def test_a_live_vaccine_is_refused_with_the_reason_then_a_dose_is_recorded(page,
     screenshot_in_place(page, "vaccinations", "desktop")
 
     form = page.get_by_test_id("vaccination-form")
+    # The immunosuppression question has no default answer: neither yes nor no is chosen until someone does.
+    expect(form.get_by_role("radio", name="Yes")).not_to_be_checked()
+    expect(form.get_by_role("radio", name="No")).not_to_be_checked()
     form.get_by_label("Vaccine").select_option("tdap")
     form.get_by_label("Dose").fill("1")
+    form.get_by_role("radio", name="No").check()
     form.get_by_role("button", name="Record the dose").click()
     expect(page.get_by_text("dose 1 recorded as given")).to_be_visible()
-    assert VaccinationDose.objects.filter(patient=patient, vaccine="tdap").exists()
+    assert VaccinationDose.objects.get(patient=patient, vaccine="tdap").immunosuppressed is False
 
 
 def test_the_patient_sees_medicines_and_vaccinations_due_on_a_phone(phone, cast):

@@ -12,7 +12,9 @@ Swedish Cy/ATG vs BEAM/ATG comparison):
   configured number of months later, and every later score staying up).
 * EDSS improved / stable / worse roughly 54 / 37 / 9% (baseline median about 3.0).
 * Febrile neutropenia in about 68% (Cy/ATG) and 88% (BEAM/ATG), as one symptom report in aplasia
-  (38.4-39.0 C, neutropenic_fever=True). History only: no triage, no alerts.
+  (38.4-39.0 C, neutropenic_fever=True) with a neutrophil count (ANC) of 0.1 x10^9/L an hour later, so that it
+  meets the CTCAE definition the cohort dashboard counts; every other patient has one ANC of 0.1 on Day +5
+  (the nadir), so that they count as "no" rather than "not known". History only: no triage, no alerts.
 * A few patients are lost to follow-up early; everyone else is followed to today.
 
 Deterministic (random.Random with fixed seeds), idempotent (an existing COH- number is left alone), fast (every
@@ -39,6 +41,8 @@ from recovery.clinical.survival import kaplan_meier, survival_at
 from recovery.management.commands.seed_demo import COHORT_PREFIX, DEMO_CENTRE, FIRST_NAMES, LAST_NAMES
 from recovery.models import (
     EDSSAssessment,
+    LabResult,
+    LabTest,
     MRIScan,
     MSType,
     Patient,
@@ -54,6 +58,7 @@ from recovery.services.configuration import active_config
 from recovery.services.outcomes import cohort_outcomes
 
 PREFIX = COHORT_PREFIX
+NADIR_ANC = Decimal("0.1")  # x10^9/L
 DEFAULT_PATIENTS = 174
 SEED = 20230925  # the same synthetic cohort on every run
 FIRST_DAY0 = date(2004, 1, 1)
@@ -377,6 +382,19 @@ class CohortSimulation:
         }
 
 
+def _nadir_count(patient_id: int, plan: PlannedPatient, tz: ZoneInfo) -> LabResult:
+    """An ANC at the nadir: an hour after the fever when there is one, else on Day +5 (no random draw, so the rest
+    of the cohort stays as it was)."""
+    if plan.fever is not None:
+        collected_at = plan.fever["recorded_at"] + timedelta(hours=1)
+    else:
+        day5 = plan.episode["reinfusion_date"] + timedelta(days=5)
+        collected_at = datetime.combine(day5, time(6, 0), tzinfo=tz)
+    return LabResult(
+        patient_id=patient_id, test=LabTest.ANC, value=NADIR_ANC, unit="x10^9/L", collected_at=collected_at
+    )
+
+
 class Command(BaseCommand):
     help = "Create a synthetic long-term cohort (2004-2023) with MS outcomes like the Swedish aHSCT cohort."
 
@@ -427,7 +445,7 @@ class Command(BaseCommand):
                 "hospital_number", "id"
             )
         )
-        episodes, assessments, relapses, scans, reports = [], [], [], [], []
+        episodes, assessments, relapses, scans, reports, counts = [], [], [], [], [], []
         for plan in plans:
             pid = ids[plan.number]
             episodes.append(TransplantEpisode(patient_id=pid, protocol=protocols[plan.regimen], **plan.episode))
@@ -448,11 +466,13 @@ class Command(BaseCommand):
                         neutropenic_fever=True,
                     )
                 )
+            counts.append(_nadir_count(pid, plan, ZoneInfo(centre.timezone)))
         TransplantEpisode.objects.bulk_create(episodes, batch_size=500)
         EDSSAssessment.objects.bulk_create(assessments, batch_size=1000)
         Relapse.objects.bulk_create(relapses, batch_size=1000)
         MRIScan.objects.bulk_create(scans, batch_size=1000)
         SymptomReport.objects.bulk_create(reports, batch_size=1000)
+        LabResult.objects.bulk_create(counts, batch_size=1000)
         return len(plans)
 
     def _summary(self, centre: Centre, today: date) -> str:
