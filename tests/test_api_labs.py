@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from recovery.models import AuditEvent, LabResult, Transfusion
-from recovery.services.timeline import patient_today
+from recovery.queries.timeline import patient_today
 from tests.factories import transplant
 
 pytestmark = pytest.mark.django_db

@@ -47,11 +47,12 @@ from recovery.models import (
     TimelineEvent,
     VaccinationDose,
 )
+from recovery.queries.cohort import CohortFilters, cohort_patients
+from recovery.queries.configuration import active_config
+from recovery.queries.dashboard import alert_burden, high_risk_patients
+from recovery.queries.timeline import patient_today
 from recovery.services import notifications
 from recovery.services.audit import AuditContext
-from recovery.services.cohort import CohortFilters, cohort_patients
-from recovery.services.configuration import active_config
-from recovery.services.dashboard import alert_burden, high_risk_patients
 from recovery.services.labs import (
     KIND_DELAYED,
     KIND_EBV,
@@ -65,7 +66,7 @@ from recovery.services.outcomes import record_relapse
 from recovery.services.prophylaxis import record_prophylaxis_stop
 from recovery.services.symptoms import acknowledge_alert, record_symptom_report, resolve_alert
 from recovery.services.system import record_heartbeat
-from recovery.services.timeline import patient_today, regenerate_timeline
+from recovery.services.timeline import regenerate_timeline
 from recovery.services.vaccinations import record_vaccination
 from tests.factories import PatientFactory, transplant
 

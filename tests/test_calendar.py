@@ -9,8 +9,9 @@ from django.urls import reverse
 
 from recovery.clinical.timeline import EventKind, EventStatus
 from recovery.models import AuditEvent, ProtocolTemplate, TimelineEvent
+from recovery.queries.calendar import FEED_KINDS, render_ics
 from recovery.services.audit import AuditContext
-from recovery.services.calendar import FEED_KINDS, create_calendar_token, render_ics, revoke_calendar_token
+from recovery.services.calendar import create_calendar_token, revoke_calendar_token
 from recovery.services.timeline import change_event, save_episode
 
 NOW = datetime(2024, 12, 1, 10, 0, tzinfo=UTC)

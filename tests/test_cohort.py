@@ -33,7 +33,7 @@ from recovery.models import (
     SymptomReport,
     TransplantEpisode,
 )
-from recovery.services.cohort import AT_RISK_MONTHS, CSV_COLUMNS, CohortFilters, cohort_analysis
+from recovery.queries.cohort import AT_RISK_MONTHS, CSV_COLUMNS, CohortFilters, cohort_analysis
 from tests.factories import CentreFactory, PatientFactory
 
 NOW = datetime(2026, 11, 18, 12, tzinfo=UTC)

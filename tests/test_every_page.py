@@ -44,8 +44,8 @@ from rest_framework.test import APIClient
 
 from recovery.clinical.phases import Phase
 from recovery.models import Patient
-from recovery.services.configuration import active_configs
-from recovery.services.timeline import current_state
+from recovery.queries.configuration import active_configs
+from recovery.queries.timeline import current_state
 from tests.test_access_matrix import MATRIX
 
 pytestmark = pytest.mark.slow

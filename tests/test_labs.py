@@ -9,8 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recovery.models import Alert, AuditEvent, EngraftmentConfirmation, LabResult, Notification, Transfusion
+from recovery.queries.configuration import active_config
+from recovery.queries.prophylaxis import cd4_results, prophylaxis_for
+from recovery.queries.timeline import current_state, patient_today
 from recovery.services.audit import AuditContext
-from recovery.services.configuration import active_config
 from recovery.services.labs import (
     KIND_DELAYED,
     KIND_EBV,
@@ -21,8 +23,6 @@ from recovery.services.labs import (
     record_lab_panel,
     record_lab_result,
 )
-from recovery.services.prophylaxis import cd4_results, prophylaxis_for
-from recovery.services.timeline import current_state, patient_today
 from tests.factories import transplant
 
 pytestmark = pytest.mark.django_db

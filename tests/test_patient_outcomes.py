@@ -16,7 +16,7 @@ from recovery.clinical.edss import EDSS_MESSAGE
 from recovery.clinical.outcomes import plain_language
 from recovery.clinical.phases import add_months
 from recovery.models import AuditEvent, CentreConfiguration, EDSSAssessment, MRIScan, Relapse, TransplantEpisode
-from recovery.services.outcomes import outcome_for
+from recovery.queries.outcomes import outcome_for
 from recovery.views.outcomes import neda_line
 from tests.factories import PatientFactory
 

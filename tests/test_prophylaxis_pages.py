@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from recovery.models import AuditEvent, LabResult, ProphylaxisStop
+from recovery.queries.prophylaxis import prophylaxis_for, reviews_due
 from recovery.services.audit import AuditContext
-from recovery.services.prophylaxis import prophylaxis_for, record_prophylaxis_stop, reviews_due
+from recovery.services.prophylaxis import record_prophylaxis_stop
 from tests.factories import PatientFactory, transplant
 
 DAY0 = date(2026, 8, 31)  # month 3 is 30 Nov 2026, month 12 is 31 Aug 2027

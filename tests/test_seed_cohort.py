@@ -15,7 +15,7 @@ from recovery.clinical.outcomes import required_step, survival_endpoints
 from recovery.clinical.phases import local_date
 from recovery.clinical.survival import kaplan_meier, survival_at
 from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse, SymptomReport, TransplantEpisode
-from recovery.services.outcomes import cohort_outcomes
+from recovery.queries.outcomes import cohort_outcomes
 from tests.conftest import kept_for_the_module, seed
 
 CENTRE = "Demo Transplant Centre"

@@ -24,10 +24,10 @@ from recovery.models import (
     TimelineEvent,
     VaccinationDose,
 )
-from recovery.services.configuration import DEFAULT_CONFIG
+from recovery.queries.configuration import DEFAULT_CONFIG
+from recovery.queries.timeline import current_state
+from recovery.queries.vaccinations import doses_due
 from recovery.services.labs import engraftment_proposal
-from recovery.services.timeline import current_state
-from recovery.services.vaccinations import doses_due
 
 pytestmark = pytest.mark.slow
 

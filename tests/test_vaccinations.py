@@ -15,10 +15,11 @@ from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG
 from recovery.clinical.phases import add_months
 from recovery.clinical.vaccination import DoseStatus, live_vaccine_earliest
 from recovery.models import AuditEvent, CentreConfiguration, TransfusionProduct, VaccinationDose
+from recovery.queries.vaccinations import doses_due, plan_for
 from recovery.services.audit import AuditContext
 from recovery.services.labs import record_transfusion
 from recovery.services.timeline import EventAction, change_event, regenerate_centre_timelines
-from recovery.services.vaccinations import doses_due, plan_for, record_vaccination
+from recovery.services.vaccinations import record_vaccination
 from tests.factories import PatientFactory, UserFactory, transplant
 
 SYSTEM = AuditContext.system("tests")

@@ -2,7 +2,7 @@
 (api.md).
 
 Records are written by recovery.services.outcomes (which checks dates and values and audits the write); the
-outcomes are computed by recovery.clinical.outcomes and the cohort's curves by recovery.services.cohort.
+outcomes are computed by recovery.clinical.outcomes and the cohort's curves by recovery.queries.cohort.
 """
 
 import uuid
@@ -21,17 +21,11 @@ from recovery.api.pagination import Pagination
 from recovery.clinical.edss import EDSS_MESSAGE, is_valid_edss
 from recovery.clinical.outcomes import MRI_ACTIVITY, PROGRESSION, RELAPSE, Outcome
 from recovery.models import MS_DOMAINS, Patient, ProtocolTemplate, RelapseClassification
+from recovery.queries.cohort import AGE_GROUP_CODES, CohortFilters, cohort_analysis
+from recovery.queries.outcomes import outcome_for
+from recovery.queries.timeline import patient_today
 from recovery.services.audit import AuditContext, record_event, record_reads
-from recovery.services.cohort import AGE_GROUP_CODES, CohortFilters, cohort_analysis
-from recovery.services.outcomes import (
-    CLASSIFICATION_MESSAGE,
-    classify_relapse,
-    outcome_for,
-    record_edss,
-    record_mri,
-    record_relapse,
-)
-from recovery.services.timeline import patient_today
+from recovery.services.outcomes import CLASSIFICATION_MESSAGE, classify_relapse, record_edss, record_mri, record_relapse
 
 PATIENT_ID = OpenApiParameter("patient_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The patient's id.")
 RELAPSE_ID = OpenApiParameter("relapse_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The relapse's id.")

@@ -17,9 +17,10 @@ from recovery import access
 from recovery.access import Action
 from recovery.api.pagination import Pagination
 from recovery.clinical.vaccination import DoseStatus, vaccine_name
+from recovery.queries.timeline import patient_today
+from recovery.queries.vaccinations import plan_for
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.timeline import patient_today
-from recovery.services.vaccinations import plan_for, record_vaccination
+from recovery.services.vaccinations import record_vaccination
 
 PATIENT_ID = OpenApiParameter("patient_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The patient's id.")
 PAGE_PARAMETERS = [

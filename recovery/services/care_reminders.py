@@ -37,9 +37,9 @@ from recovery.models import (
     TransplantEpisode,
     VaccinationDose,
 )
-from recovery.services.configuration import ActiveConfig, active_config
-from recovery.services.prophylaxis import cd4_results, courses_from, medication_name, medication_purpose
-from recovery.services.vaccinations import plan_from
+from recovery.queries.configuration import ActiveConfig, active_config
+from recovery.queries.prophylaxis import cd4_results, courses_from, medication_name, medication_purpose
+from recovery.queries.vaccinations import plan_from
 
 LAB_NAMES = {"tsh": "thyroid function (TSH)", "platelets": "platelet count"}
 
@@ -225,7 +225,7 @@ def why_not(notification: Notification, now: datetime) -> tuple[str, str] | None
 
 
 def _cd4_recovered(patient: Patient, now: datetime) -> bool:
-    from recovery.services.timeline import episode_of
+    from recovery.queries.timeline import episode_of
 
     episode = episode_of(patient)
     if episode is None or episode.reinfusion_date is None:

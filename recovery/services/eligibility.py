@@ -7,23 +7,10 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import User
-from recovery.clinical.eligibility import Criterion, assess_eligibility
 from recovery.models import EligibilityReview, Patient
+from recovery.queries.configuration import active_config
+from recovery.queries.eligibility import checklist
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.configuration import active_config
-
-
-def checklist(
-    patient: Patient, *, on: date, relapsing_with_breakthrough: bool | None = None, edss: Decimal | None = None
-) -> list[Criterion]:
-    return assess_eligibility(
-        date_of_birth=patient.date_of_birth,
-        ms_onset_date=patient.ms_onset_date,
-        relapsing_with_breakthrough=relapsing_with_breakthrough,
-        edss=edss if edss is not None else patient.baseline_edss,
-        on=on,
-        config=active_config(patient.centre_id).transplant,
-    )
 
 
 @transaction.atomic

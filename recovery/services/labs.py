@@ -62,10 +62,11 @@ from recovery.models import (
     TransfusionProduct,
     TransplantEpisode,
 )
+from recovery.queries.configuration import ActiveConfig, active_config
+from recovery.queries.timeline import patient_today
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.configuration import ActiveConfig, active_config
 from recovery.services.notifications import plan_alert_escalation
-from recovery.services.timeline import patient_today, save_episode
+from recovery.services.timeline import save_episode
 
 # The tests of api.md, in the order forms and tables show them.
 LAB_TESTS: tuple[str, ...] = tuple(LabTest.values)

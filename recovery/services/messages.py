@@ -13,7 +13,7 @@ from django.conf import settings
 from django.template.loader import select_template
 
 from recovery.models import Audience, Notification, NotificationKind
-from recovery.services.configuration import active_config
+from recovery.queries.configuration import active_config
 
 
 @dataclass(frozen=True)

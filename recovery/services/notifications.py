@@ -65,10 +65,10 @@ from recovery.models import (
     ReminderSettings,
     SymptomReport,
 )
+from recovery.queries.configuration import ActiveConfig, active_config
+from recovery.queries.timeline import episode_dates, episode_of
 from recovery.services import care_reminders
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.configuration import ActiveConfig, active_config
-from recovery.services.timeline import episode_dates, episode_of
 from recovery.sms import get_backend as sms_backend
 
 logger = logging.getLogger(__name__)

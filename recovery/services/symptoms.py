@@ -35,10 +35,10 @@ from recovery.models import (
     ResolutionAction,
     SymptomReport,
 )
+from recovery.queries.configuration import ActiveConfig, active_config
+from recovery.queries.timeline import episode_dates, episode_of
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.configuration import ActiveConfig, active_config
 from recovery.services.notifications import plan_alert_escalation, record_answer
-from recovery.services.timeline import episode_dates, episode_of
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little ahead of the server's
 EARLIEST_REPORT_YEAR = 2000  # a report dated earlier is a typing error (and would overflow date arithmetic)

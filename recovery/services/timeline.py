@@ -7,60 +7,23 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from recovery.clinical.episode import DATE_FIELDS, cd34_warning, check_episode_dates
-from recovery.clinical.phases import EpisodeDates, PhaseState, local_date, phase_on
 from recovery.clinical.timeline import (
     Anchor,
-    DisplayStatus,
     EventKind,
     EventStatus,
     ExistingEvent,
     TemplateEvent,
-    display_status,
     plan_timeline,
 )
 from recovery.clinical.timeline_rules import LIVE_VACCINE_EVENT, rule_dates
 from recovery.models import ApheresisSession, Patient, ProtocolTemplate, TimelineEvent, TransplantEpisode
+from recovery.queries.configuration import ActiveConfig, active_config
+from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.configuration import ActiveConfig, active_config
 
 EPISODE_FIELDS = ("protocol", *DATE_FIELDS, "cd34_dose")
-
-
-def patient_today(patient: Patient) -> date:
-    """Today's date where the patient is."""
-    return local_date(timezone.now(), patient.timezone)
-
-
-def episode_dates(episode: TransplantEpisode | None) -> EpisodeDates:
-    if episode is None:
-        return EpisodeDates()
-    return EpisodeDates(
-        mobilisation=episode.mobilisation_date,
-        apheresis=episode.apheresis_date,
-        conditioning_start=episode.conditioning_start_date,
-        reinfusion=episode.reinfusion_date,
-        neutrophil_engraftment=episode.neutrophil_engraftment_date,
-    )
-
-
-def current_state(patient: Patient, config: ActiveConfig, today: date | None = None) -> PhaseState:
-    """The patient's phase, day and flags today, in their own time zone."""
-    episode = getattr(patient, "episode", None) if _has_episode(patient) else None
-    return phase_on(episode_dates(episode), today or patient_today(patient), config.phase)
-
-
-def _has_episode(patient: Patient) -> bool:
-    try:
-        return patient.episode is not None
-    except TransplantEpisode.DoesNotExist:
-        return False
-
-
-def episode_of(patient: Patient) -> TransplantEpisode | None:
-    return patient.episode if _has_episode(patient) else None
 
 
 def _anchors(episode: TransplantEpisode) -> dict[Anchor, date | None]:
@@ -279,26 +242,6 @@ def _replan(patient: Patient) -> None:
     from recovery.services.notifications import plan_reminders  # planning reads this module's helpers
 
     plan_reminders(patient)
-
-
-@dataclass(frozen=True)
-class EventView:
-    event: TimelineEvent
-    status: DisplayStatus
-    day: int | None
-
-
-def events_with_status(events, today: date, config: ActiveConfig, reinfusion: date | None) -> list[EventView]:
-    return [
-        EventView(
-            event=event,
-            status=display_status(
-                EventStatus(event.status), event.planned_date, today, config.transplant.due_window_days
-            ),
-            day=(event.planned_date - reinfusion).days if reinfusion else None,
-        )
-        for event in events
-    ]
 
 
 MAX_CD34_PER_SESSION = Decimal("100")  # x 10^6/kg: far above any real collection; a typing error

@@ -6,10 +6,10 @@ from datetime import date
 from django import template
 
 from recovery.clinical.vaccination import DoseStatus
-from recovery.services.configuration import active_config
-from recovery.services.prophylaxis import Display, prophylaxis_for
-from recovery.services.timeline import patient_today
-from recovery.services.vaccinations import plan_for
+from recovery.queries.configuration import active_config
+from recovery.queries.prophylaxis import Display, prophylaxis_for
+from recovery.queries.timeline import patient_today
+from recovery.queries.vaccinations import plan_for
 from recovery.views.care import my_care_context
 
 register = template.Library()

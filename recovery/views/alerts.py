@@ -13,9 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from recovery import access
 from recovery.access import Action
 from recovery.models import AlertStatus, ResolutionAction
-from recovery.services.audit import AuditContext, record_event, record_reads
-from recovery.services.configuration import active_config
-from recovery.services.dashboard import (
+from recovery.queries.configuration import active_config
+from recovery.queries.dashboard import (
     alert_burden,
     describe_event,
     duration_text,
@@ -24,9 +23,10 @@ from recovery.services.dashboard import (
     target_status,
     triage_queue,
 )
-from recovery.services.dashboard import patient_review as review_data
+from recovery.queries.dashboard import patient_review as review_data
+from recovery.queries.timeline import current_state
+from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.symptoms import acknowledge_alert, resolve_alert
-from recovery.services.timeline import current_state
 
 QUEUE_PARTIAL = "recovery/_alert_queue.html"
 

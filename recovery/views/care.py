@@ -22,17 +22,13 @@ from recovery.access import Action
 from recovery.clinical.vaccination import DoseStatus, PlannedDose, live_vaccine_earliest, vaccine_name
 from recovery.forms_care import ProphylaxisStopForm, VaccinationForm
 from recovery.models import ProphylaxisStop
+from recovery.queries.configuration import active_config
+from recovery.queries.prophylaxis import Display, prophylaxis_for
+from recovery.queries.timeline import episode_of, patient_today
+from recovery.queries.vaccinations import doses_due, immunoglobulin_dates, plan_for, vaccine_choices
 from recovery.services.audit import AuditContext, record_event, record_reads
-from recovery.services.configuration import active_config
-from recovery.services.prophylaxis import Display, prophylaxis_for, record_prophylaxis_stop
-from recovery.services.timeline import episode_of, patient_today
-from recovery.services.vaccinations import (
-    doses_due,
-    immunoglobulin_dates,
-    plan_for,
-    record_vaccination,
-    vaccine_choices,
-)
+from recovery.services.prophylaxis import record_prophylaxis_stop
+from recovery.services.vaccinations import record_vaccination
 
 DUE_PER_PAGE = 25
 MY_COMING_UP = 6  # the patient's page lists this many doses ahead

@@ -11,9 +11,9 @@ from recovery.access import Action
 from recovery.clinical.triage import Severity
 from recovery.forms_checkin import CheckinForm, TemperatureForm, celsius_to_fahrenheit
 from recovery.models import SymptomReport
+from recovery.queries.configuration import active_config
+from recovery.queries.dashboard import report_rows
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.configuration import active_config
-from recovery.services.dashboard import report_rows
 from recovery.services.symptoms import record_symptom_report
 
 HISTORY_REPORTS = 60

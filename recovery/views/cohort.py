@@ -13,8 +13,7 @@ from accounts.models import Centre
 from recovery import access
 from recovery.access import Action
 from recovery.models import ProtocolTemplate
-from recovery.services.audit import AuditContext, record_reads
-from recovery.services.cohort import (
+from recovery.queries.cohort import (
     AGE_GROUPS,
     AT_RISK_MONTHS,
     CSV_COLUMNS,
@@ -24,6 +23,7 @@ from recovery.services.cohort import (
     cohort_analysis,
     csv_records,
 )
+from recovery.services.audit import AuditContext, record_reads
 
 YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
 # The charts' x axis: a tick a year, or every 2, 5 or 10 years for a long follow-up, at most MAX_TICKS of them.

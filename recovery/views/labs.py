@@ -32,8 +32,9 @@ from recovery.clinical.phases import local_date
 from recovery.clinical.survival import months_between
 from recovery.forms_labs import FORM_FIELD, ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
 from recovery.models import EngraftmentKind, LabResult, LabTest, Patient, Transfusion, TransfusionProduct
+from recovery.queries.configuration import active_config
+from recovery.queries.timeline import current_state, episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.configuration import active_config
 from recovery.services.labs import (
     LAB_TESTS,
     TEMPLATE_CSV,
@@ -45,7 +46,6 @@ from recovery.services.labs import (
     record_transfusion,
     series,
 )
-from recovery.services.timeline import current_state, episode_of, patient_today
 
 PANELS_PER_PAGE = 15
 TRANSFUSIONS_SHOWN = 20

@@ -27,8 +27,8 @@ from recovery.models import (
     NotificationKind,
     NotificationStatus,
 )
+from recovery.queries.configuration import active_config
 from recovery.services.audit import AuditContext, record_event, record_reads
-from recovery.services.configuration import active_config
 from recovery.services.messages import Message
 from recovery.services.messages import render as render_message
 from recovery.services.notifications import (

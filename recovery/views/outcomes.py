@@ -34,10 +34,11 @@ from recovery.clinical.survival import months_between
 from recovery.forms_outcomes import FORM_FIELD, OUTCOME_FORMS
 from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse, RelapseClassification
 from recovery.models.outcomes import MS_DOMAINS
+from recovery.queries.configuration import active_config
+from recovery.queries.outcomes import outcome_for
+from recovery.queries.timeline import episode_of
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.configuration import active_config
-from recovery.services.outcomes import classify_relapse, outcome_for, record_edss, record_mri, record_relapse
-from recovery.services.timeline import episode_of
+from recovery.services.outcomes import classify_relapse, record_edss, record_mri, record_relapse
 
 DATE_FORMAT = "j M Y"  # 3 Mar 2025
 CAUSE_LABELS = {

@@ -18,18 +18,12 @@ from recovery.clinical.phases import PHASE_ORDER, phase_index, phase_on, recover
 from recovery.clinical.timeline import DisplayStatus, EventKind, EventStatus
 from recovery.models import Patient, TransplantEpisode
 from recovery.phase_text import day_label, phase_text, progress_label, relative_days, risk_text
+from recovery.queries.calendar import FEED_KINDS, feed_events, patient_for_token, render_ics
+from recovery.queries.configuration import ActiveConfig, active_config
+from recovery.queries.outcomes import outcome_for
+from recovery.queries.timeline import current_state, episode_dates, episode_of, events_with_status, patient_today
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.calendar import (
-    FEED_KINDS,
-    create_calendar_token,
-    feed_events,
-    patient_for_token,
-    render_ics,
-    revoke_calendar_token,
-)
-from recovery.services.configuration import ActiveConfig, active_config
-from recovery.services.outcomes import outcome_for
-from recovery.services.timeline import current_state, episode_dates, episode_of, events_with_status, patient_today
+from recovery.services.calendar import create_calendar_token, revoke_calendar_token
 
 # What the patient's home lists (display choices, not clinical rules).
 UPCOMING_LIMIT = 5  # at most this many upcoming events

@@ -20,19 +20,14 @@ from recovery.clinical.phases import PHASE_ORDER
 from recovery.clinical.timeline import EventStatus
 from recovery.forms import ApheresisForm, EligibilityForm, EpisodeForm, EventAddForm, EventChangeForm, PatientForm
 from recovery.models import TimelineEvent
+from recovery.queries.eligibility import checklist
+from recovery.queries.timeline import episode_of, patient_today
+from recovery.queries.workspace import filter_patients, summarise, workspace
 from recovery.services.audit import AuditContext, record_event, record_reads
-from recovery.services.eligibility import checklist, record_eligibility_review
+from recovery.services.eligibility import record_eligibility_review
 from recovery.services.invitations import invite_patient
 from recovery.services.patients import create_patient, update_patient
-from recovery.services.timeline import (
-    add_apheresis_session,
-    add_event,
-    change_event,
-    episode_of,
-    patient_today,
-    save_episode,
-)
-from recovery.services.workspace import filter_patients, summarise, workspace
+from recovery.services.timeline import add_apheresis_session, add_event, change_event, save_episode
 
 PATIENTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50

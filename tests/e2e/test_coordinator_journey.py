@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from recovery.models import Patient, TimelineEvent
-from recovery.services.timeline import patient_today
+from recovery.queries.timeline import patient_today
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
 from tests.factories import CentreFactory, UserFactory

@@ -17,9 +17,9 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from recovery.models import Alert, AlertStatus
+from recovery.queries.timeline import patient_today
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
-from recovery.services.timeline import patient_today
 from tests.e2e.conftest import charts_drawn, screenshot
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
 from tests.factories import CentreFactory, PatientFactory, UserFactory, transplant

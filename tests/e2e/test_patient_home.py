@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from recovery.services.timeline import patient_today
+from recovery.queries.timeline import patient_today
 from tests.e2e.conftest import VIEWPORTS, screenshot, screenshot_in_place
 from tests.factories import CentreFactory, PatientFactory, UserFactory, transplant
 

@@ -18,10 +18,10 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from recovery.models import Channel, Notification, NotificationKind
+from recovery.queries.timeline import patient_today
 from recovery.services.audit import AuditContext
 from recovery.services.notifications import dispatch_due
 from recovery.services.symptoms import record_symptom_report
-from recovery.services.timeline import patient_today
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_login_per_role import PASSWORD, UNIT_PHONE, open_login, sign_in
 from tests.e2e.test_patient_home import call_bar_in_place

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from recovery.models import VaccinationDose
-from recovery.services.timeline import patient_today
+from recovery.queries.timeline import patient_today
 from tests.e2e.conftest import screenshot_in_place
 from tests.e2e.test_patient_home import call_bar_in_place
 from tests.factories import CentreFactory, PatientFactory, UserFactory, transplant

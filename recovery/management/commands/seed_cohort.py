@@ -53,9 +53,9 @@ from recovery.models import (
     TransplantEpisode,
 )
 from recovery.models.outcomes import MS_DOMAINS
+from recovery.queries.configuration import active_config
+from recovery.queries.outcomes import cohort_outcomes
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.configuration import active_config
-from recovery.services.outcomes import cohort_outcomes
 
 PREFIX = COHORT_PREFIX
 NADIR_ANC = Decimal("0.1")  # x10^9/L

@@ -37,12 +37,13 @@ from recovery.models import (
     TransfusionProduct,
     TransplantEpisode,
 )
+from recovery.queries.configuration import active_config
+from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext
-from recovery.services.configuration import active_config
 from recovery.services.labs import check_ebv_alert
 from recovery.services.notifications import dispatch_due, plan_reminders
 from recovery.services.symptoms import record_symptom_report
-from recovery.services.timeline import episode_of, patient_today, save_episode
+from recovery.services.timeline import save_episode
 
 DEMO_CENTRE = "Demo Transplant Centre"
 COHORT_PREFIX = "COH-"  # hospital numbers of the historical cohort (seed_cohort)
@@ -290,9 +291,9 @@ class Command(BaseCommand):
         patients after Day 0. The demo patient, on Day +9, keeps all courses running. Returns the doses added."""
         from recovery.clinical.vaccination import DoseStatus
         from recovery.models import ProphylaxisStop, VaccinationDose
-        from recovery.services.configuration import active_config
-        from recovery.services.prophylaxis import cd4_results, courses_from
-        from recovery.services.vaccinations import plan_from
+        from recovery.queries.configuration import active_config
+        from recovery.queries.prophylaxis import cd4_results, courses_from
+        from recovery.queries.vaccinations import plan_from
 
         if VaccinationDose.objects.filter(patient__centre=centre).exists():
             return 0

@@ -26,8 +26,8 @@ from recovery.models import (
     ResolutionAction,
     SymptomReport,
 )
-from recovery.services.configuration import active_configs
-from recovery.services.workspace import summarise
+from recovery.queries.configuration import active_configs
+from recovery.queries.workspace import summarise
 
 QUEUE_LIMIT = 200  # rows rendered; the total is always shown, and the most pressing come first
 BURDEN_DAYS = 28

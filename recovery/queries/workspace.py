@@ -21,8 +21,8 @@ from recovery.clinical.phases import (
 )
 from recovery.clinical.timeline import DisplayStatus, EventStatus
 from recovery.models import Patient, TimelineEvent
-from recovery.services.configuration import active_config, active_configs
-from recovery.services.timeline import episode_dates, episode_of, events_with_status, patient_today
+from recovery.queries.configuration import active_config, active_configs
+from recovery.queries.timeline import episode_dates, episode_of, events_with_status, patient_today
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,8 @@ from recovery.clinical.outcomes import (
 )
 from recovery.clinical.survival import Curve, at_risk_table, kaplan_meier, months_between, survival_at
 from recovery.models import LabResult, LabTest, Patient, PatientStatus, SymptomReport
-from recovery.services.configuration import ActiveConfig, active_configs
-from recovery.services.outcomes import cohort_outcomes
+from recovery.queries.configuration import ActiveConfig, active_configs
+from recovery.queries.outcomes import cohort_outcomes
 
 
 @dataclass(frozen=True)
