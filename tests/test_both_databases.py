@@ -86,7 +86,7 @@ CARE_NOW = datetime(2027, 3, 15, 11, 0, tzinfo=UTC)  # Day +196
 @pytest.fixture
 def with_dose_and_stop(patient, clinician):
     """A patient after Day 0 with an influenza dose given and aciclovir stopped (early, with a reason): both halves
-    of the UNION in `recovery.views.care._doses_and_stops` return a row."""
+    of the UNION in `recovery.queries.care.doses_and_stops` return a row."""
     with time_machine.travel(CARE_NOW, tick=False):
         transplant(patient, CARE_DAY0, engrafted=CARE_DAY0 + timedelta(days=11))
         record_vaccination(context=SYSTEM, patient=patient, vaccine="influenza", dose=1, given_date=date(2026, 12, 1))

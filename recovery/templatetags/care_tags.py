@@ -6,11 +6,11 @@ from datetime import date
 from django import template
 
 from recovery.clinical.vaccination import DoseStatus
+from recovery.queries.care import my_care_context
 from recovery.queries.configuration import active_config
 from recovery.queries.prophylaxis import Display, prophylaxis_for
 from recovery.queries.timeline import patient_today
 from recovery.queries.vaccinations import plan_for
-from recovery.views.care import my_care_context
 
 register = template.Library()
 

@@ -5,23 +5,19 @@ Who may see and do what is decided by `recovery.access`; the plans come from
 `recovery.services.vaccinations` and `recovery.services.prophylaxis`, which apply the centre's configuration.
 """
 
-from dataclasses import dataclass
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Value
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from recovery import access
 from recovery.access import Action
-from recovery.clinical.vaccination import DoseStatus, PlannedDose, live_vaccine_earliest, vaccine_name
-from recovery.forms_care import ProphylaxisStopForm, VaccinationForm
-from recovery.models import ProphylaxisStop
+from recovery.clinical.vaccination import DoseStatus, live_vaccine_earliest, vaccine_name
+from recovery.forms.care import ProphylaxisStopForm, VaccinationForm
+from recovery.queries.care import DOSE_BADGES, dose_rows, my_care_context
 from recovery.queries.configuration import active_config
 from recovery.queries.prophylaxis import Display, prophylaxis_for
 from recovery.queries.timeline import episode_of, patient_today
@@ -31,14 +27,7 @@ from recovery.services.prophylaxis import record_prophylaxis_stop
 from recovery.services.vaccinations import record_vaccination
 
 DUE_PER_PAGE = 25
-MY_COMING_UP = 6  # the patient's page lists this many doses ahead
 
-DOSE_BADGES = {
-    DoseStatus.GIVEN: ("text-bg-success", "Given"),
-    DoseStatus.DUE: ("text-bg-primary", "Due"),
-    DoseStatus.OVERDUE: ("text-bg-danger", "Overdue"),
-    DoseStatus.UPCOMING: ("text-bg-light border", "Upcoming"),
-}
 COURSE_BADGES = {
     Display.NOT_STARTED: ("text-bg-light border", "Not started"),
     Display.ACTIVE: ("text-bg-primary", "Taking"),
@@ -46,22 +35,6 @@ COURSE_BADGES = {
     Display.STOP_ALLOWED: ("text-bg-info", "May stop now"),
     Display.STOPPED: ("text-bg-success", "Stopped"),
 }
-
-
-@dataclass(frozen=True)
-class DoseRow:
-    dose: PlannedDose
-    name: str
-    live: bool
-    badge: str
-    label: str
-
-
-def _dose_rows(plan: list[PlannedDose], live_vaccines) -> list[DoseRow]:
-    return [
-        DoseRow(d, vaccine_name(d.vaccine), d.vaccine in live_vaccines, *DOSE_BADGES[DoseStatus(d.status)])
-        for d in plan
-    ]
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -99,7 +72,7 @@ def patient_vaccinations(request: HttpRequest, patient_id) -> HttpResponse:
     day0 = episode.reinfusion_date if episode else None
     today = patient_today(patient)
     plan = plan_for(patient, today=today)
-    rows = _dose_rows(plan, config.live_vaccines)
+    rows = dose_rows(plan, config.live_vaccines)
     return render(
         request,
         "recovery/care/patient_vaccinations.html",
@@ -183,59 +156,6 @@ def vaccinations_due(request: HttpRequest) -> HttpResponse:
 
 
 # --- the patient: their own plan -------------------------------------------------------------------------------
-
-
-def _doses_and_stops(patient) -> tuple[list[tuple[str, int, date]], list[ProphylaxisStop]]:
-    """The patient's doses given and prophylaxis stops in one query (the home page counts its queries)."""
-    # Each side without its model's default ordering: SQLite refuses ORDER BY inside a compound statement.
-    doses = (
-        patient.vaccinations.order_by()
-        .annotate(what=Value("dose"))
-        .values_list("what", "vaccine", "dose", "given_date")
-    )
-    stops = (
-        patient.prophylaxis_stops.order_by()
-        .annotate(what=Value("stop"), number=Value(0))
-        .values_list("what", "medication", "number", "stopped_on")
-    )
-    rows = list(doses.union(stops, all=True))
-    given = [(code, number, on) for what, code, number, on in rows if what == "dose"]
-    stopped = [
-        ProphylaxisStop(patient=patient, medication=code, stopped_on=on) for what, code, _, on in rows if what == "stop"
-    ]
-    return given, stopped
-
-
-def my_care_context(patient, today: date | None = None) -> dict:
-    """The patient's vaccinations and medicines in plain words (shared with the home page's summary).
-
-    Two queries: the configuration, and the doses and stops together. CD4 does not change what the patient
-    is told (keep taking it until the team says stop), so it is not read.
-    """
-    today = today or patient_today(patient)
-    active = active_config(patient.centre_id)
-    given, stopped = _doses_and_stops(patient)
-    plan = plan_for(patient, today=today, config=active, doses=given)
-    summary = prophylaxis_for(patient, today=today, config=active, stops=stopped, with_cd4=False)
-    config = active.vaccination
-    courses = summary.courses if summary else []
-    # Without CD4, a CD4-gated course past its date shows as awaiting CD4: still taken until the team says stop.
-    medicines = [c for c in courses if c.display in (Display.ACTIVE, Display.AWAITING_CD4)]
-    # A short course past its end (e.g. fluconazole at engraftment) that nobody recorded as stopped.
-    ask_team = [c for c in courses if c.display == Display.STOP_ALLOWED]
-    open_doses = [d for d in plan if d.status in (DoseStatus.DUE, DoseStatus.OVERDUE)]
-    return {
-        "today": today,
-        "has_plan": bool(plan),
-        "due_now": _dose_rows(open_doses, config.live_vaccines),
-        "coming_up": _dose_rows(
-            [d for d in plan if d.status == DoseStatus.UPCOMING][:MY_COMING_UP], config.live_vaccines
-        ),
-        "given": _dose_rows([d for d in plan if d.status == DoseStatus.GIVEN], config.live_vaccines),
-        "medicines": medicines,
-        "ask_team": ask_team,
-        "starting_soon": [c for c in courses if c.display == Display.NOT_STARTED and c.plan.start],
-    }
 
 
 @login_required

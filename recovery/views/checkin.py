@@ -9,7 +9,7 @@ from django.utils import timezone
 from recovery import access
 from recovery.access import Action
 from recovery.clinical.triage import Severity
-from recovery.forms_checkin import CheckinForm, TemperatureForm, celsius_to_fahrenheit
+from recovery.forms.checkin import CheckinForm, TemperatureForm, celsius_to_fahrenheit
 from recovery.models import SymptomReport
 from recovery.queries.configuration import active_config
 from recovery.queries.dashboard import report_rows

@@ -30,7 +30,7 @@ from recovery.clinical.engraftment import ReferenceFlag, cd4_recovered, referenc
 from recovery.clinical.labs_config import ANC, CD4, CD19, CMV_PCR, EBV_PCR, IGG, PLATELETS, LabConfig
 from recovery.clinical.phases import local_date
 from recovery.clinical.survival import months_between
-from recovery.forms_labs import FORM_FIELD, ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
+from recovery.forms.labs import FORM_FIELD, ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
 from recovery.models import EngraftmentKind, LabResult, LabTest, Patient, Transfusion, TransfusionProduct
 from recovery.queries.configuration import active_config
 from recovery.queries.timeline import current_state, episode_of, patient_today

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from recovery import access
 from recovery.access import Action
-from recovery.forms_notifications import ReminderHoldForm, ReminderSettingsForm, TaskDoneForm
+from recovery.forms.notifications import ReminderHoldForm, ReminderSettingsForm, TaskDoneForm
 from recovery.models import (
     CHECKIN_KINDS,
     Audience,

@@ -31,7 +31,7 @@ from recovery.clinical.outcomes import (
     whole_months,
 )
 from recovery.clinical.survival import months_between
-from recovery.forms_outcomes import FORM_FIELD, OUTCOME_FORMS
+from recovery.forms.outcomes import FORM_FIELD, OUTCOME_FORMS
 from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse, RelapseClassification
 from recovery.models.outcomes import MS_DOMAINS
 from recovery.queries.configuration import active_config

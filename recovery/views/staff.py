@@ -18,7 +18,14 @@ from recovery import access
 from recovery.access import Action
 from recovery.clinical.phases import PHASE_ORDER
 from recovery.clinical.timeline import EventStatus
-from recovery.forms import ApheresisForm, EligibilityForm, EpisodeForm, EventAddForm, EventChangeForm, PatientForm
+from recovery.forms.patients import (
+    ApheresisForm,
+    EligibilityForm,
+    EpisodeForm,
+    EventAddForm,
+    EventChangeForm,
+    PatientForm,
+)
 from recovery.models import TimelineEvent
 from recovery.queries.eligibility import checklist
 from recovery.queries.timeline import episode_of, patient_today

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 
 from recovery.clinical.triage import GRADE_LABELS, MS_SYMPTOMS, SYMPTOM_CODES, SYMPTOM_LABELS
+from recovery.forms.widgets import LocalDateTimeInput
 
 GRADE_CHOICES = [(grade, f"{grade} · {label}") for grade, label in GRADE_LABELS.items()]
 
@@ -17,13 +18,6 @@ def fahrenheit_to_celsius(value: Decimal) -> Decimal:
 
 def celsius_to_fahrenheit(value: Decimal) -> Decimal:
     return (value * 9 / 5 + 32).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-class LocalDateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
 class TemperatureMixin(forms.Form):

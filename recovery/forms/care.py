@@ -9,7 +9,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 
-from recovery.forms import DateInput
+from recovery.forms.widgets import DateInput
 
 MAX_DOSE = 20  # no schedule has more doses; yearly vaccines are counted from 1 after Day 0
 

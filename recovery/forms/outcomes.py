@@ -9,7 +9,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Layout, Row, Submit
 from django import forms
 
-from recovery.forms import DateInput
+from recovery.forms.widgets import DateInput
 from recovery.models.outcomes import MS_DOMAINS, RelapseClassification
 from recovery.validators import validate_edss
 

@@ -1,3 +1,5 @@
+"""Staff forms for a patient: their record, the transplant episode, timeline events, apheresis and eligibility."""
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Hidden, Layout, Row, Submit
 from django import forms
@@ -5,17 +7,11 @@ from django import forms
 from accounts.models import Centre
 from recovery.clinical.episode import DATE_FIELDS
 from recovery.clinical.timeline import EventKind
+from recovery.forms.widgets import DateInput
 from recovery.models import EligibilityReview, Patient, ProtocolTemplate, TransplantEpisode
 from recovery.services.patients import EDITABLE_FIELDS
 from recovery.services.timeline import EPISODE_FIELDS
 from recovery.validators import validate_edss
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class PatientForm(forms.ModelForm):

@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 
 from recovery.clinical.labs_config import LabConfig
-from recovery.forms import DateInput
-from recovery.forms_checkin import LocalDateTimeInput
+from recovery.forms.widgets import DateInput, LocalDateTimeInput
 from recovery.models import LabTest, TransfusionProduct
 from recovery.services.labs import LAB_TESTS
 
