@@ -52,6 +52,7 @@ from recovery.queries.configuration import active_config
 from recovery.queries.dashboard import alert_burden, high_risk_patients
 from recovery.queries.timeline import patient_today
 from recovery.services import notifications
+from recovery.services.alerts import acknowledge_alert, resolve_alert
 from recovery.services.audit import AuditContext
 from recovery.services.labs import (
     KIND_DELAYED,
@@ -64,7 +65,7 @@ from recovery.services.labs import (
 )
 from recovery.services.outcomes import record_relapse
 from recovery.services.prophylaxis import record_prophylaxis_stop
-from recovery.services.symptoms import acknowledge_alert, record_symptom_report, resolve_alert
+from recovery.services.symptoms import record_symptom_report
 from recovery.services.system import record_heartbeat
 from recovery.services.timeline import regenerate_timeline
 from recovery.services.vaccinations import record_vaccination

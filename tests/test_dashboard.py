@@ -16,8 +16,9 @@ from accounts.models import Role
 from recovery import access
 from recovery.models import Alert, AlertEvent, AlertStatus, AuditEvent, ProtocolTemplate
 from recovery.queries.dashboard import alert_burden, duration_text
+from recovery.services.alerts import acknowledge_alert
 from recovery.services.audit import AuditContext
-from recovery.services.symptoms import acknowledge_alert, record_symptom_report
+from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import save_episode
 from tests.factories import PatientFactory, UserFactory
 

@@ -22,8 +22,9 @@ from recovery.models import (
     PatientStatus,
 )
 from recovery.services import notifications
+from recovery.services.alerts import acknowledge_alert
 from recovery.services.audit import AuditContext
-from recovery.services.symptoms import acknowledge_alert, record_symptom_report
+from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import change_event
 from tests.factories import PatientFactory, UserFactory, transplant
 

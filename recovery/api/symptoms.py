@@ -28,8 +28,9 @@ from recovery.api.serializers import (
 )
 from recovery.clinical.triage import PHONE_PLACEHOLDER, patient_advice
 from recovery.models import AlertSeverity, AlertStatus, Patient
+from recovery.services.alerts import acknowledge_alert, resolve_alert
 from recovery.services.audit import AuditContext, record_event, record_reads
-from recovery.services.symptoms import ReportOutcome, acknowledge_alert, record_symptom_report, resolve_alert
+from recovery.services.symptoms import ReportOutcome, record_symptom_report
 
 NO_UNIT_PHONE = "your transplant unit's 24-hour number (or your emergency number)"
 

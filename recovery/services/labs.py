@@ -32,7 +32,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Centre, User
-from recovery.clinical.alerts import response_due
 from recovery.clinical.engraftment import (
     ImplausibleValueError,
     check_lab_value,
@@ -45,11 +44,10 @@ from recovery.clinical.engraftment import (
 )
 from recovery.clinical.labs_config import ANC, CD4, EBV_PCR, PLATELETS, LabConfig
 from recovery.clinical.phases import Flag, local_date
-from recovery.clinical.triage import AlertKind, Severity, severity_rank
+from recovery.clinical.triage import AlertKind, Severity
 from recovery.models import (
     OPEN_STATUSES,
     Alert,
-    AlertEvent,
     EngraftmentConfirmation,
     EngraftmentKind,
     LabImport,
@@ -64,8 +62,8 @@ from recovery.models import (
 )
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import patient_today
+from recovery.services.alerts import raise_alert, resolve_alert
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.notifications import plan_alert_escalation
 from recovery.services.timeline import save_episode
 
 # The tests of api.md, in the order forms and tables show them.
@@ -897,8 +895,6 @@ def confirm_engraftment(
 
 def _close_engraftment_alerts(context: AuditContext, patient: Patient, on: date) -> None:
     """Engraftment confirmed: the delayed-engraftment and graft-failure alerts have their answer."""
-    from recovery.services.symptoms import resolve_alert  # symptoms imports this module's neighbours
-
     open_alerts = Alert.objects.filter(
         patient=patient, kind__in=[KIND_DELAYED, KIND_GRAFT_FAILURE], status__in=OPEN_STATUSES
     )
@@ -914,36 +910,14 @@ def _close_engraftment_alerts(context: AuditContext, patient: Patient, on: date)
 # Alerts -----------------------------------------------------------------------------------------------------
 
 
-@transaction.atomic  # it locks the open alert: PostgreSQL refuses select_for_update() outside a transaction
 def _raise_alert(
     *, patient: Patient, kind: str, rule: str, reason: str, config: ActiveConfig, detail: dict
 ) -> Alert | None:
-    """Open an alert of `kind`, or add to the open one. Returns the new alert (None when one was open)."""
-    now = timezone.now()
-    alert = Alert.objects.select_for_update().filter(patient=patient, kind=kind, status__in=OPEN_STATUSES).first()
-    if alert is not None:
-        alert.reason = f"{alert.reason}\n{reason}"
-        alert.save(update_fields=["reason", "updated_at"])
-        AlertEvent.objects.create(alert=alert, at=now, actor=None, action="updated", detail=detail)
-        return None
-    try:
-        with transaction.atomic():
-            alert = Alert.objects.create(
-                patient=patient,
-                kind=kind,
-                severity=Severity.SAME_DAY.value,
-                severity_rank=severity_rank(Severity.SAME_DAY),
-                reason=reason,
-                rule=rule,
-                config_version=config.version,
-                created_at=now,
-                respond_by=response_due(now, Severity.SAME_DAY.value, patient.centre.timezone, config.alerts),
-            )
-    except IntegrityError:
-        return None  # raised a moment ago by another process
-    AlertEvent.objects.create(alert=alert, at=now, actor=None, action="raised", detail={"rule": rule, **detail})
-    plan_alert_escalation(alert, since=now)
-    return alert
+    """A same-day alert of `kind`, or an addition to the open one. Returns the new alert (None when one was open)."""
+    alert, opened = raise_alert(
+        patient=patient, kind=kind, severity=Severity.SAME_DAY, rule=rule, reason=reason, config=config, detail=detail
+    )
+    return alert if opened else None
 
 
 def check_ebv_alert(*, patient: Patient, results: Sequence[LabResult], config: ActiveConfig) -> Alert | None:

@@ -6,11 +6,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from recovery.clinical.alerts import response_due
 from recovery.clinical.config import TriageConfig
 from recovery.clinical.phases import local_date, phase_on
 from recovery.clinical.triage import (
@@ -25,20 +24,17 @@ from recovery.clinical.triage import (
     triage,
 )
 from recovery.models import (
-    OPEN_STATUSES,
     Alert,
-    AlertEvent,
-    AlertStatus,
     LabResult,
     LabTest,
     Patient,
-    ResolutionAction,
     SymptomReport,
 )
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import episode_dates, episode_of
+from recovery.services.alerts import raise_alert
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.notifications import plan_alert_escalation, record_answer
+from recovery.services.notifications import record_answer
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little ahead of the server's
 EARLIEST_REPORT_YEAR = 2000  # a report dated earlier is a typing error (and would overflow date arithmetic)
@@ -163,63 +159,28 @@ def _context_for(patient: Patient, recorded_at: datetime, config: ActiveConfig) 
     )
 
 
-def _history(alert: Alert, action: str, actor: User | None, /, **detail) -> None:
-    AlertEvent.objects.create(alert=alert, at=timezone.now(), actor=actor, action=action, detail=detail)
-
-
 def _raise_or_update_alert(
     *, patient: Patient, report: SymptomReport, result: TriageResult, config: ActiveConfig, actor: User | None
 ) -> Alert | None:
+    """The alert the report calls for: one per kind, its severity and rule from the report's top finding."""
     if result.level == Severity.NONE:
         return None
     top = max(result.findings, key=lambda f: severity_rank(f.severity))
     reason = "; ".join(f.reason for f in result.findings)
-    now = timezone.now()
-    alert = (
-        Alert.objects.select_for_update().filter(patient=patient, kind=top.kind.value, status__in=OPEN_STATUSES).first()
+    alert, _ = raise_alert(
+        patient=patient,
+        kind=top.kind.value,
+        severity=result.level,
+        rule=top.rule,
+        reason=reason,
+        update_reason=f"{report.recorded_at:%Y-%m-%d %H:%M} UTC: {reason}",
+        config=config,
+        actor=actor,
+        detail={"report": str(report.uuid)},
+        report=report,
+        neutropenic_fever=result.neutropenic_fever,
+        pseudo_relapse=result.pseudo_relapse,
     )
-    if alert is None:
-        try:
-            with transaction.atomic():
-                alert = Alert.objects.create(
-                    patient=patient,
-                    kind=top.kind.value,
-                    severity=result.level.value,
-                    severity_rank=severity_rank(result.level),
-                    reason=reason,
-                    rule=top.rule,
-                    config_version=config.version,
-                    neutropenic_fever=result.neutropenic_fever,
-                    pseudo_relapse=result.pseudo_relapse,
-                    created_at=now,
-                    respond_by=response_due(now, result.level.value, patient.centre.timezone, config.alerts),
-                )
-        except IntegrityError:
-            # Another report for the same patient opened this kind of alert a moment ago: update that one.
-            return _raise_or_update_alert(patient=patient, report=report, result=result, config=config, actor=actor)
-        alert.reports.add(report)
-        _history(alert, "raised", actor, severity=alert.severity, rule=top.rule, report=str(report.uuid))
-        plan_alert_escalation(alert, since=now)
-        return alert
-    alert.reason = f"{alert.reason}\n{report.recorded_at:%Y-%m-%d %H:%M} UTC: {reason}"
-    alert.neutropenic_fever |= result.neutropenic_fever
-    alert.pseudo_relapse |= result.pseudo_relapse
-    detail = {"report": str(report.uuid)}
-    if severity_rank(result.level) > alert.severity_rank:
-        detail.update(severity_from=alert.severity, severity_to=result.level.value)
-        alert.severity = result.level.value
-        alert.severity_rank = severity_rank(result.level)
-        alert.rule = top.rule
-        alert.config_version = config.version
-        alert.respond_by = response_due(now, result.level.value, patient.centre.timezone, config.alerts)
-        if alert.status == AlertStatus.ACKNOWLEDGED:
-            alert.status = AlertStatus.OPEN  # worse than when it was acknowledged: look again
-            detail["reopened"] = True
-    alert.save()
-    alert.reports.add(report)
-    _history(alert, "updated", actor, **detail)
-    if "severity_to" in detail:
-        plan_alert_escalation(alert, since=now)
     return alert
 
 
@@ -284,40 +245,3 @@ def record_symptom_report(
         detail={"report": str(report.uuid), "level": result.level.value},
     )
     return ReportOutcome(report=report, result=result, alert=alert)
-
-
-@transaction.atomic
-def acknowledge_alert(*, context: AuditContext, alert: Alert) -> Alert:
-    """Open -> acknowledged. Acknowledging again changes nothing."""
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    if alert.status != AlertStatus.OPEN:
-        return alert
-    alert.status = AlertStatus.ACKNOWLEDGED
-    alert.acknowledged_at = timezone.now()
-    alert.acknowledged_by = context.actor
-    alert.save()
-    _history(alert, "acknowledged", context.actor)
-    record_event(context=context, action="alert.acknowledge", patient=alert.patient, detail={"alert": str(alert.uuid)})
-    return alert
-
-
-@transaction.atomic
-def resolve_alert(*, context: AuditContext, alert: Alert, action: str, note: str = "") -> Alert:
-    """Close an alert with what was done. Resolving an open alert acknowledges it at the same time."""
-    if action not in ResolutionAction.values:
-        raise ValidationError({"action": "Choose what was done: " + ", ".join(ResolutionAction.values) + "."})
-    if action == ResolutionAction.OTHER and not (note or "").strip():
-        raise ValidationError({"note": "Say what was done."})
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    if alert.status == AlertStatus.RESOLVED:
-        raise ValidationError({"non_field_errors": "This alert is already resolved."})
-    now = timezone.now()
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at, alert.acknowledged_by = now, context.actor
-    alert.status = AlertStatus.RESOLVED
-    alert.resolved_at, alert.resolved_by = now, context.actor
-    alert.resolution, alert.resolution_note = action, (note or "").strip()
-    alert.save()
-    _history(alert, "resolved", context.actor, action=action)
-    record_event(context=context, action="alert.resolve", patient=alert.patient, detail={"alert": str(alert.uuid)})
-    return alert

@@ -25,8 +25,8 @@ from recovery.queries.dashboard import (
 )
 from recovery.queries.dashboard import patient_review as review_data
 from recovery.queries.timeline import current_state
+from recovery.services.alerts import acknowledge_alert, resolve_alert
 from recovery.services.audit import AuditContext, record_event, record_reads
-from recovery.services.symptoms import acknowledge_alert, resolve_alert
 
 QUEUE_PARTIAL = "recovery/_alert_queue.html"
 
