@@ -6,8 +6,9 @@ from celery import shared_task
 from django.conf import settings
 
 from recovery.models import Patient
-from recovery.services import notifications
 from recovery.services.labs import check_engraftment_alerts
+from recovery.services.notifications import dispatch_due, due_count, plan_reminders
+from recovery.services.notifications import plan_all_reminders as plan_all_reminders_service
 from recovery.services.system import record_heartbeat as record_heartbeat_service
 
 
@@ -23,7 +24,7 @@ def wake_dispatcher() -> int:
     Each dispatcher claims its own rows, so two beats (or a wake-up while the last one is still busy)
     only start dispatchers that find less to do.
     """
-    due = notifications.due_count()
+    due = due_count()
     if not due:
         return 0
     count = min(settings.NOTIFY_MAX_PARALLEL, math.ceil(due / settings.NOTIFY_BATCH_SIZE))
@@ -34,19 +35,19 @@ def wake_dispatcher() -> int:
 
 @shared_task(name="recovery.tasks.dispatch_notifications")
 def dispatch_notifications() -> dict:
-    result = notifications.dispatch_due()
+    result = dispatch_due()
     return {"claimed": result.claimed, "sent": result.sent, "failed": result.failed, "retried": result.retried}
 
 
 @shared_task(name="recovery.tasks.plan_all_reminders")
 def plan_all_reminders() -> int:
-    return notifications.plan_all_reminders().created
+    return plan_all_reminders_service().created
 
 
 @shared_task(name="recovery.tasks.plan_patient_reminders")
 def plan_patient_reminders(patient_id: int) -> int:
     patient = Patient.objects.select_related("centre").filter(pk=patient_id).first()
-    return notifications.plan_reminders(patient).created if patient else 0
+    return plan_reminders(patient).created if patient else 0
 
 
 @shared_task(name="recovery.tasks.check_engraftment")

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from recovery.models import AuditEvent, Notification, NotificationStatus
-from recovery.services import notifications
+from recovery.services.notifications import dispatch_due
 from tests.factories import transplant
 
 PLANNED_AT = datetime(2026, 11, 19, 6, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ def test_the_patient_sees_their_own_reminders_but_not_the_care_teams_steps(api_f
 
 def test_status_filter_returns_only_that_status(api_for, coordinator, planned):
     with time_machine.travel(PLANNED_AT + timedelta(hours=1, minutes=1), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     sent = Notification.objects.filter(patient=planned, status=NotificationStatus.SENT).count()
     assert sent > 0
     body = api_for(coordinator).get(url(planned, "?status=sent")).json()

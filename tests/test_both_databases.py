@@ -51,7 +51,6 @@ from recovery.queries.cohort import CohortFilters, cohort_patients
 from recovery.queries.configuration import active_config
 from recovery.queries.dashboard import alert_burden, high_risk_patients
 from recovery.queries.timeline import patient_today
-from recovery.services import notifications
 from recovery.services.alerts import acknowledge_alert, resolve_alert
 from recovery.services.audit import AuditContext
 from recovery.services.labs import (
@@ -62,6 +61,13 @@ from recovery.services.labs import (
     confirm_engraftment,
     import_lab_csv,
     record_lab_result,
+)
+from recovery.services.notifications import (
+    close_care_task,
+    dispatch_due,
+    patients_to_plan,
+    plan_alert_escalation,
+    plan_reminders,
 )
 from recovery.services.outcomes import record_relapse
 from recovery.services.prophylaxis import record_prophylaxis_stop
@@ -293,12 +299,12 @@ REMINDERS_DAY0 = date(2026, 11, 16)  # a Monday; the patient is in Stockholm (UT
 def test_planning_and_sending_reminders_outside_a_transaction_claims_each_due_row_once(outside_transaction, patient):
     with time_machine.travel(datetime(2026, 11, 19, 6, 0, tzinfo=UTC), tick=False):
         transplant(patient, REMINDERS_DAY0)
-        again = notifications.plan_reminders(patient)
+        again = plan_reminders(patient)
     assert (again.created, again.cancelled) == (0, 0)
     assert Notification.objects.filter(patient=patient, status=NotificationStatus.PENDING).exists()
     with time_machine.travel(datetime(2026, 11, 19, 7, 0, 30, tzinfo=UTC), tick=False):
-        first = notifications.dispatch_due()
-        second = notifications.dispatch_due()
+        first = dispatch_due()
+        second = dispatch_due()
     assert first.claimed == first.sent == 6  # the 08:00 temperature and red-flag check-ins, three channels each
     assert second.claimed == 0
 
@@ -307,7 +313,7 @@ def test_closing_a_care_task_outside_a_transaction_locks_and_closes_it(outside_t
     task = CareTask.objects.create(
         patient=patient, key="2026-11-19T08:00", checkin_due_at=timezone.now(), created_at=timezone.now()
     )
-    notifications.close_care_task(context=AuditContext(actor=coordinator), task=task, reason="Reached by phone")
+    close_care_task(context=AuditContext(actor=coordinator), task=task, reason="Reached by phone")
     task.refresh_from_db()
     assert task.status == CareTaskStatus.DONE
 
@@ -421,7 +427,7 @@ def test_the_labs_page_shows_one_row_per_collection_time_however_many_tests_it_h
 def test_a_patient_with_several_planned_events_is_planned_for_once(patient):
     day0 = patient_today(patient) + timedelta(days=3)
     transplant(patient, day0)
-    planned = notifications.patients_to_plan()
+    planned = patients_to_plan()
     assert list(planned) == [patient]
     assert planned.count() == 1
 
@@ -473,7 +479,7 @@ def test_a_check_in_reminder_is_not_sent_when_the_latest_report_answers_it(patie
     with time_machine.travel(datetime(2026, 11, 19, 6, 50, tzinfo=UTC), tick=False):
         SymptomReport.objects.create(patient=patient, recorded_at=timezone.now(), temperature_c=Decimal("36.8"))
     with time_machine.travel(datetime(2026, 11, 19, 7, 0, 30, tzinfo=UTC), tick=False):
-        result = notifications.dispatch_due()
+        result = dispatch_due()
     assert result.claimed == result.cancelled == 6
     assert set(
         Notification.objects.filter(patient=patient, kind=NotificationKind.TEMPERATURE_CHECKIN, channel=Channel.SMS)
@@ -550,5 +556,5 @@ def test_planning_an_alerts_escalation_twice_adds_nothing_and_leaves_the_transac
     )
     before = Notification.objects.filter(alert=outcome.alert).count()
     assert before > 0
-    notifications.plan_alert_escalation(outcome.alert, since=outcome.alert.created_at)
+    plan_alert_escalation(outcome.alert, since=outcome.alert.created_at)
     assert Notification.objects.filter(alert=outcome.alert).count() == before

@@ -18,13 +18,13 @@ from recovery.models import (
     ProphylaxisStop,
     VaccinationDose,
 )
-from recovery.services import notifications
 from recovery.services.messages import render
+from recovery.services.notifications import CARE_KINDS, dispatch_due, plan_reminders
 from tests.factories import transplant
 
 DAY0 = date(2026, 8, 31)  # Stockholm; month 3 is 30 Nov 2026, month 6 is 28 Feb 2027, month 12 is 31 Aug 2027
 ENGRAFTED = date(2026, 9, 11)
-KINDS = notifications.CARE_KINDS
+KINDS = CARE_KINDS
 
 
 @pytest.fixture(autouse=True)
@@ -40,12 +40,12 @@ def at(text: str) -> datetime:
 
 def plan_on(patient, when: str):
     with time_machine.travel(at(when), tick=False):
-        notifications.plan_reminders(patient)
+        plan_reminders(patient)
 
 
 def dispatch_at(when: str):
     with time_machine.travel(at(when), tick=False):
-        return notifications.dispatch_due(now=at(when), budget_seconds=60)
+        return dispatch_due(now=at(when), budget_seconds=60)
 
 
 def care_rows(patient, **filters):
@@ -114,7 +114,7 @@ def test_every_dose_of_the_schedule_is_reminded_from_day0_to_month_30(transplant
     end = at("2029-03-01T06:00:00+01:00")
     while moment < end:
         with time_machine.travel(moment, tick=False):
-            notifications.plan_reminders(transplanted)
+            plan_reminders(transplanted)
         today = moment.date()
         for row in care_rows(transplanted, kind=NotificationKind.VACCINATION_DUE, channel=Channel.IN_APP):
             due = date.fromisoformat(row.detail["due_date"])
@@ -296,7 +296,7 @@ def test_planning_again_changes_nothing(transplanted):
     plan_on(transplanted, "2026-11-25T12:00:00+01:00")
     before = care_rows(transplanted).count()
     with time_machine.travel(at("2026-11-25T13:00:00+01:00"), tick=False):
-        result = notifications.plan_reminders(transplanted)
+        result = plan_reminders(transplanted)
     assert (result.created, result.cancelled) == (0, 0)
     assert care_rows(transplanted).count() == before > 0
 

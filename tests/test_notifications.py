@@ -21,9 +21,18 @@ from recovery.models import (
     NotificationStatus,
     PatientStatus,
 )
-from recovery.services import notifications
 from recovery.services.alerts import acknowledge_alert
 from recovery.services.audit import AuditContext
+from recovery.services.notifications import (
+    CHAIN_KINDS,
+    PATIENT_REMINDER_KINDS,
+    claim_due,
+    dispatch_due,
+    plan_reminders,
+    set_reminder_hold,
+    unread_count,
+    update_reminder_settings,
+)
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import change_event
 from tests.factories import PatientFactory, UserFactory, transplant
@@ -65,7 +74,7 @@ def rows(patient, **filters):
 
 def test_high_risk_window_plans_two_temperature_and_one_red_flag_reminder_a_day_on_each_channel(in_aplasia):
     day = rows(in_aplasia, local_date=date(2026, 11, 20), channel=Channel.IN_APP)
-    assert sorted((r.kind, r.due_at) for r in day.filter(kind__in=notifications.PATIENT_REMINDER_KINDS)) == [
+    assert sorted((r.kind, r.due_at) for r in day.filter(kind__in=PATIENT_REMINDER_KINDS)) == [
         (NotificationKind.RED_FLAG_CHECKIN, at("2026-11-20T08:00:00+01:00")),
         (NotificationKind.TEMPERATURE_CHECKIN, at("2026-11-20T08:00:00+01:00")),
         (NotificationKind.TEMPERATURE_CHECKIN, at("2026-11-20T20:00:00+01:00")),
@@ -77,7 +86,7 @@ def test_high_risk_window_plans_two_temperature_and_one_red_flag_reminder_a_day_
 def test_planning_again_creates_nothing_new(in_aplasia):
     before = rows(in_aplasia).count()
     with time_machine.travel(at("2026-11-19T07:30:00+01:00"), tick=False):
-        result = notifications.plan_reminders(in_aplasia)
+        result = plan_reminders(in_aplasia)
     assert (result.created, result.cancelled, result.updated) == (0, 0, 0)
     assert rows(in_aplasia).count() == before
 
@@ -91,8 +100,8 @@ def test_planning_covers_only_the_days_ahead_and_never_the_past(in_aplasia, sett
 
 def test_due_reminder_is_sent_once_on_every_channel(in_aplasia, settings):
     with time_machine.travel(at("2026-11-19T08:00:30+01:00"), tick=False):
-        first = notifications.dispatch_due()
-        second = notifications.dispatch_due()
+        first = dispatch_due()
+        second = dispatch_due()
     due = rows(in_aplasia, due_at=at("2026-11-19T08:00:00+01:00"))
     assert due.count() == 6  # temperature and red flag, three channels each
     assert set(due.values_list("status", flat=True)) == {NotificationStatus.SENT}
@@ -102,12 +111,12 @@ def test_due_reminder_is_sent_once_on_every_channel(in_aplasia, settings):
     assert {m.to[0] for m in mail.outbox} == {in_aplasia.email}
     assert len(sms_sent(settings)) == 2
     assert {s["to"] for s in sms_sent(settings)} == {in_aplasia.phone}
-    assert notifications.unread_count(in_aplasia.user) == 2
+    assert unread_count(in_aplasia.user) == 2
 
 
 def test_nothing_is_sent_before_it_is_due(in_aplasia):
     with time_machine.travel(at("2026-11-19T07:59:00+01:00"), tick=False):
-        result = notifications.dispatch_due()
+        result = dispatch_due()
     assert result.claimed == 0
 
 
@@ -117,7 +126,7 @@ def test_a_report_before_the_reminder_answers_it_and_it_is_not_sent(in_aplasia):
             context=SYSTEM, patient=in_aplasia, recorded_at=at("2026-11-19T07:10:00+01:00"), temperature_c="36.8"
         )
     with time_machine.travel(at("2026-11-19T08:01:00+01:00"), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     due = rows(in_aplasia, due_at=at("2026-11-19T08:00:00+01:00"))
     assert set(due.values_list("status", flat=True)) == {NotificationStatus.CANCELLED}
     assert all(row.answered_at is not None for row in due)
@@ -128,13 +137,13 @@ def test_missed_high_risk_checkin_reminds_the_patient_then_tasks_the_coordinator
 ):
     checkin = at("2026-11-19T08:00:00+01:00")
     with time_machine.travel(checkin + timedelta(hours=2, minutes=1), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     reminded = rows(in_aplasia, kind=NotificationKind.MISSED_CHECKIN, about_at=checkin, status=NotificationStatus.SENT)
     assert reminded.count() == 3
     assert not CareTask.objects.exists()
     with time_machine.travel(checkin + timedelta(hours=4, minutes=1), tick=False):
-        notifications.dispatch_due()
-        notifications.dispatch_due()
+        dispatch_due()
+        dispatch_due()
     task = CareTask.objects.get(patient=in_aplasia)
     assert task.checkin_due_at == checkin
     assert task.high_risk
@@ -144,19 +153,19 @@ def test_missed_high_risk_checkin_reminds_the_patient_then_tasks_the_coordinator
         ("cora", NotificationKind.MISSED_CHECKIN_TASK),
         ("karl", NotificationKind.MISSED_CHECKIN_CLINICIAN),
     }
-    assert notifications.unread_count(coordinator) == 1
+    assert unread_count(coordinator) == 1
 
 
 def test_a_late_report_closes_the_missed_checkin_chain(in_aplasia, coordinator):
     checkin = at("2026-11-19T08:00:00+01:00")
     with time_machine.travel(checkin + timedelta(hours=2, minutes=1), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     with time_machine.travel(checkin + timedelta(hours=3), tick=False):
         record_symptom_report(
             context=SYSTEM, patient=in_aplasia, recorded_at=checkin + timedelta(hours=3), temperature_c="37.0"
         )
     with time_machine.travel(checkin + timedelta(hours=4, minutes=1), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     assert not CareTask.objects.exists()
     chain = rows(in_aplasia, kind=NotificationKind.MISSED_CHECKIN_TASK, about_at=checkin)
     assert chain.get().status == NotificationStatus.CANCELLED
@@ -179,7 +188,7 @@ def test_after_the_window_a_checkin_is_missed_after_24_hours_and_routine_reminde
 
 
 def test_quiet_hours_delay_a_routine_reminder_but_not_a_temperature_reminder(patient):
-    notifications.update_reminder_settings(
+    update_reminder_settings(
         context=SYSTEM,
         patient=patient,
         changes={"quiet_start": datetime(2000, 1, 1, 19, 0).time(), "quiet_end": datetime(2000, 1, 1, 9, 30).time()},
@@ -217,11 +226,11 @@ def test_engraftment_that_ends_the_window_cancels_the_twice_daily_reminders_afte
 def test_a_hold_cancels_pending_reminders_and_lifting_it_restores_the_future_ones(in_aplasia, coordinator):
     context = AuditContext(actor=coordinator)
     with time_machine.travel(at("2026-11-19T07:30:00+01:00"), tick=False):
-        notifications.set_reminder_hold(context=context, patient=in_aplasia, on_hold=True, reason="Readmitted")
+        set_reminder_hold(context=context, patient=in_aplasia, on_hold=True, reason="Readmitted")
         assert not rows(in_aplasia, status=NotificationStatus.PENDING).exists()
-        notifications.plan_reminders(in_aplasia)  # regeneration never undoes a hold
+        plan_reminders(in_aplasia)  # regeneration never undoes a hold
         assert not rows(in_aplasia, status=NotificationStatus.PENDING).exists()
-        notifications.set_reminder_hold(context=context, patient=in_aplasia, on_hold=False)
+        set_reminder_hold(context=context, patient=in_aplasia, on_hold=False)
     assert rows(in_aplasia, status=NotificationStatus.PENDING, kind=NotificationKind.TEMPERATURE_CHECKIN).exists()
 
 
@@ -254,7 +263,7 @@ def test_a_sender_that_always_fails_backs_off_then_fails_and_the_others_still_go
     moment = at("2026-11-19T08:00:30+01:00")
     for minutes in (0, 2, 5, 10):
         with time_machine.travel(moment + timedelta(minutes=minutes), tick=False):
-            notifications.dispatch_due()
+            dispatch_due()
     due = rows(in_aplasia, due_at=at("2026-11-19T08:00:00+01:00"))
     failed = due.filter(status=NotificationStatus.FAILED)
     assert set(failed.values_list("channel", flat=True)) == {Channel.SMS}
@@ -269,12 +278,12 @@ class BrokenSms:
 
 def test_a_claim_whose_worker_died_is_claimed_again_after_its_lease(in_aplasia, settings):
     moment = at("2026-11-19T08:00:30+01:00")
-    _token, ids = notifications.claim_due(now=moment, limit=100)
+    _token, ids = claim_due(now=moment, limit=100)
     assert len(ids) == 6
-    assert notifications.claim_due(now=moment, limit=100)[1] == []  # leased: nobody else gets them
+    assert claim_due(now=moment, limit=100)[1] == []  # leased: nobody else gets them
     later = moment + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS + 1)
     with time_machine.travel(later, tick=False):
-        result = notifications.dispatch_due()
+        result = dispatch_due()
     assert result.sent == 6
     assert set(rows(in_aplasia, id__in=ids).values_list("attempts", flat=True)) == {2}
 
@@ -291,13 +300,13 @@ def test_an_unacknowledged_urgent_alert_goes_to_the_care_team_then_to_the_on_cal
     alert = outcome.alert
     assert alert.severity == "urgent"
     with time_machine.travel(raised + timedelta(minutes=16), tick=False):
-        notifications.dispatch_due()
-        notifications.dispatch_due()
+        dispatch_due()
+        dispatch_due()
     resent = rows(in_aplasia, alert=alert, kind=NotificationKind.ALERT_RESEND, audience="staff", channel=Channel.IN_APP)
     assert set(resent.values_list("recipient__username", flat=True)) == {"cora", "karl", "oncall"}
     with time_machine.travel(raised + timedelta(minutes=61), tick=False):
-        notifications.dispatch_due()
-        notifications.dispatch_due()
+        dispatch_due()
+        dispatch_due()
     on_call_rows = rows(in_aplasia, alert=alert, kind=NotificationKind.ALERT_ON_CALL, audience="staff")
     assert set(on_call_rows.values_list("recipient__username", flat=True)) == {"oncall"}
 
@@ -311,7 +320,7 @@ def test_acknowledging_an_urgent_alert_stops_its_escalation(in_aplasia, clinicia
     with time_machine.travel(raised + timedelta(minutes=10), tick=False):
         acknowledge_alert(context=AuditContext(actor=clinician), alert=alert)
     with time_machine.travel(raised + timedelta(minutes=61), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     steps = rows(in_aplasia, alert=alert, audience="care_team")
     assert set(steps.values_list("status", flat=True)) == {NotificationStatus.CANCELLED}
     assert not rows(in_aplasia, alert=alert, audience="staff").exists()
@@ -320,8 +329,8 @@ def test_acknowledging_an_urgent_alert_stops_its_escalation(in_aplasia, clinicia
 
 def test_two_dispatchers_claim_different_rows(in_aplasia):
     moment = at("2026-11-19T08:00:30+01:00")
-    first = notifications.claim_due(now=moment, limit=4)[1]
-    second = notifications.claim_due(now=moment, limit=4)[1]
+    first = claim_due(now=moment, limit=4)[1]
+    second = claim_due(now=moment, limit=4)[1]
     assert len(first) == 4
     assert len(second) == 2
     assert not set(first) & set(second)
@@ -374,14 +383,14 @@ def test_a_patient_without_a_login_gets_the_window_temperature_reminders_by_text
         (Channel.SMS, at("2026-11-20T20:00:00+01:00")),
     ]
     assert all(r.safety_critical for r in day)
-    assert not rows(without_login, kind__in=notifications.CHAIN_KINDS).exists()
+    assert not rows(without_login, kind__in=CHAIN_KINDS).exists()
     assert not rows(without_login, kind=NotificationKind.RED_FLAG_CHECKIN).exists()
     assert not rows(without_login, kind=NotificationKind.TEMPERATURE_CHECKIN, channel=Channel.IN_APP).exists()
 
 
 def test_the_text_tells_a_patient_without_a_login_to_call_at_once_with_a_fever_or_when_unwell(without_login, settings):
     with time_machine.travel(at("2026-11-20T08:01:00+01:00"), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     texts = {sms["text"] for sms in sms_sent(settings)}  # the three due since planning, all the same text
     assert texts == {
         "Hello Nils, please take your temperature now.\n"
@@ -395,7 +404,7 @@ def test_the_text_tells_a_patient_without_a_login_to_call_at_once_with_a_fever_o
 def test_the_texts_use_the_centres_fever_threshold(without_login, settings):
     CentreConfiguration.objects.create(centre=without_login.centre, version=1, values={"triage": {"fever_c": 37.8}})
     with time_machine.travel(at("2026-11-20T08:01:00+01:00"), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     assert "If it is 37.8 °C or higher" in sms_sent(settings)[0]["text"]
 
 
@@ -414,7 +423,7 @@ def test_an_im_fine_check_in_answers_the_check_in_and_closes_the_missed_chain(in
     """Every symptom at 0 and no temperature: accepted, and it stops the missed-check-in chain like any report."""
     checkin = at("2026-11-19T08:00:00+01:00")
     with time_machine.travel(checkin + timedelta(hours=2, minutes=1), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     with time_machine.travel(checkin + timedelta(hours=3), tick=False):
         outcome = record_symptom_report(
             context=SYSTEM,
@@ -424,7 +433,7 @@ def test_an_im_fine_check_in_answers_the_check_in_and_closes_the_missed_chain(in
         )
     assert outcome.result.level == "none"
     with time_machine.travel(checkin + timedelta(hours=4, minutes=1), tick=False):
-        notifications.dispatch_due()
+        dispatch_due()
     assert not CareTask.objects.exists()
     chain = rows(in_aplasia, kind=NotificationKind.MISSED_CHECKIN_TASK, about_at=checkin)
     assert chain.get().status == NotificationStatus.CANCELLED

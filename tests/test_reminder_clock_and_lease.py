@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from django.core import mail
 
 from recovery.models import Channel, Notification, NotificationKind, NotificationStatus
-from recovery.services import notifications
+from recovery.services.notifications import dispatch_due, plan_all_reminders
 from recovery.sms import FileBackend
 from tests.factories import patient_with_login, transplant
 from tests.test_reminder_faults import PHONES, assert_sent_exactly_once, make_due, sms_references
@@ -57,8 +57,8 @@ def test_a_week_across_a_clock_change_sends_one_reminder_per_slot_at_08_and_20_l
         while moment < end:
             clock.move_to(moment)
             if moment.minute == 0 and moment.hour % 6 == 0:
-                notifications.plan_all_reminders()
-            notifications.dispatch_due()
+                plan_all_reminders()
+            dispatch_due()
             moment += timedelta(minutes=5)
 
     week = Notification.objects.filter(
@@ -101,7 +101,7 @@ class ProviderSlowerThanTheLease(FileBackend):
             if cls.answered == 2:
                 cls.other_dispatcher_running = True
                 try:
-                    notifications.dispatch_due()  # the rest of the first batch's claims have run out by now
+                    dispatch_due()  # the rest of the first batch's claims have run out by now
                 finally:
                     cls.other_dispatcher_running = False
         super().send(to=to, text=text, reference=reference)
@@ -122,6 +122,6 @@ def test_a_batch_that_outlives_its_lease_does_not_send_what_another_dispatcher_c
     with time_machine.travel(datetime(2026, 11, 19, 7, 0, tzinfo=UTC), tick=False) as traveller:
         ProviderSlowerThanTheLease.traveller = traveller
         make_due(patients, 10)
-        notifications.dispatch_due()
+        dispatch_due()
 
     assert_sent_exactly_once(Path(settings.SMS_FILE_PATH), 10)

@@ -29,7 +29,7 @@ import pytest
 from django.utils import timezone
 
 from recovery.models import Audience, Channel, Notification, NotificationKind, NotificationStatus, Patient
-from recovery.services import notifications
+from recovery.services.notifications import dedupe_key
 from tests.celery_processes import Launcher, PrivateRedis, Service, outputs, start_worker, wait_for
 from tests.factories import CentreFactory, patient_with_login
 from tests.fault_backends import UNREACHABLE_NUMBER
@@ -104,7 +104,7 @@ def make_due(patients: list[Patient], count: int, *, due_at: datetime | None = N
                 kind=NotificationKind.TEMPERATURE_CHECKIN,
                 channel=channel,
                 key=key,
-                dedupe_key=notifications.dedupe_key(patient.pk, key, channel, "patient"),
+                dedupe_key=dedupe_key(patient.pk, key, channel, "patient"),
                 due_at=due_at,
                 next_attempt_at=due_at,
                 local_date=due_at.astimezone(patient.tz).date(),

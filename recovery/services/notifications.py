@@ -67,8 +67,9 @@ from recovery.models import (
 )
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import episode_dates, episode_of
-from recovery.services import care_reminders
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.care_reminders import planned as care_planned
+from recovery.services.care_reminders import why_not as care_why_not
 from recovery.sms import get_backend as sms_backend
 
 logger = logging.getLogger(__name__)
@@ -253,7 +254,7 @@ def _wanted(patient: Patient, config: ActiveConfig, prefs: ReminderSettings, tod
                     slot.kind, channel, Audience.PATIENT, slot.key, slot.due_at, slot.local_date, False, None, event_id
                 )
             )
-    for item in care_reminders.planned(
+    for item in care_planned(
         patient=patient, episode=episode, first=first, last=last, channels=channels, config=config, reminders=rconfig
     ):
         planned.append(_Planned(**item))
@@ -533,7 +534,7 @@ def _why_not(
     if answerable and _answered(notification, reminders.answer_lead_minutes, latest_report):
         return NotificationStatus.CANCELLED, "Answered: the patient has reported."
     if kind in CARE_KINDS:
-        refusal = care_reminders.why_not(notification, now)
+        refusal = care_why_not(notification, now)
         if refusal is not None:
             return refusal
     if kind in (NotificationKind.APPOINTMENT_EVE, NotificationKind.APPOINTMENT_MORNING):

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from recovery import access
 from recovery.models import Heartbeat
-from recovery.services import notifications
+from recovery.services.notifications import stalled_count
 
 
 @login_required
@@ -49,7 +49,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     age = None
     backlog = None
     if database:
-        backlog = notifications.stalled_count()  # due over five minutes ago and still not sent
+        backlog = stalled_count()  # due over five minutes ago and still not sent
         beat_at = Heartbeat.objects.filter(name="beat").values_list("beat_at", flat=True).first()
         if beat_at is not None:
             age = round((timezone.now() - beat_at).total_seconds(), 1)
