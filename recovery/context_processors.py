@@ -3,7 +3,7 @@ from functools import cache
 from django.http import HttpRequest
 
 from recovery import access
-from recovery.services.notifications import unread_count
+from recovery.queries.reminders import unread_count
 
 
 def navigation(request: HttpRequest) -> dict:

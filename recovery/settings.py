@@ -290,7 +290,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 60)
 HEARTBEAT_MAX_AGE_SECONDS = env_int("HEARTBEAT_MAX_AGE_SECONDS", 300)
 
-# Reminders and messages (see recovery/services/notifications.py). Rows are planned this many days ahead;
+# Reminders and messages (see recovery/services/reminders/planning.py). Rows are planned this many days ahead;
 # the dispatcher claims due rows in batches, holds each claim for a lease, retries a failing row with
 # exponential backoff and marks it failed after the last attempt. Several dispatcher tasks run at once
 # when many rows are due; each stops after its time budget and the next wake-up carries on.

@@ -6,9 +6,11 @@ from celery import shared_task
 from django.conf import settings
 
 from recovery.models import Patient
+from recovery.queries.reminders import due_count
 from recovery.services.labs import check_engraftment_alerts
-from recovery.services.notifications import dispatch_due, due_count, plan_reminders
-from recovery.services.notifications import plan_all_reminders as plan_all_reminders_service
+from recovery.services.reminders.dispatch import dispatch_due
+from recovery.services.reminders.planning import plan_all_reminders as plan_all_reminders_service
+from recovery.services.reminders.planning import plan_reminders
 from recovery.services.system import record_heartbeat as record_heartbeat_service
 
 

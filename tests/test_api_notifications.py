@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from recovery.models import AuditEvent, Notification, NotificationStatus
-from recovery.services.notifications import dispatch_due
+from recovery.services.reminders.dispatch import dispatch_due
 from tests.factories import transplant
 
 PLANNED_AT = datetime(2026, 11, 19, 6, 0, tzinfo=UTC)

@@ -62,15 +62,15 @@ from recovery.services.labs import (
     import_lab_csv,
     record_lab_result,
 )
-from recovery.services.notifications import (
+from recovery.services.outcomes import record_relapse
+from recovery.services.prophylaxis import record_prophylaxis_stop
+from recovery.services.reminders.dispatch import dispatch_due
+from recovery.services.reminders.planning import (
     close_care_task,
-    dispatch_due,
     patients_to_plan,
     plan_alert_escalation,
     plan_reminders,
 )
-from recovery.services.outcomes import record_relapse
-from recovery.services.prophylaxis import record_prophylaxis_stop
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.system import record_heartbeat
 from recovery.services.timeline import regenerate_timeline

@@ -1,4 +1,4 @@
-"""Reminders for vaccinations, prophylaxis and surveillance labs (recovery/services/care_reminders.py), planned
+"""Reminders for vaccinations, prophylaxis and surveillance labs (recovery/services/reminders/care.py), planned
 with the check-ins and dispatched once, with time travel across the whole timeline."""
 
 from datetime import UTC, date, datetime, timedelta
@@ -18,8 +18,10 @@ from recovery.models import (
     ProphylaxisStop,
     VaccinationDose,
 )
-from recovery.services.messages import render
-from recovery.services.notifications import CARE_KINDS, dispatch_due, plan_reminders
+from recovery.queries.reminders import CARE_KINDS
+from recovery.services.reminders.dispatch import dispatch_due
+from recovery.services.reminders.messages import render
+from recovery.services.reminders.planning import plan_reminders
 from tests.factories import transplant
 
 DAY0 = date(2026, 8, 31)  # Stockholm; month 3 is 30 Nov 2026, month 6 is 28 Feb 2027, month 12 is 31 Aug 2027

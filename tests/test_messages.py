@@ -7,9 +7,10 @@ import time_machine
 from django.template.loader import get_template
 
 from recovery.models import Audience, Channel, Notification, NotificationKind
+from recovery.queries.reminders import PATIENT_REMINDER_KINDS, inbox
 from recovery.services.audit import AuditContext
-from recovery.services.messages import RENDERERS, render
-from recovery.services.notifications import PATIENT_REMINDER_KINDS, dispatch_due, inbox
+from recovery.services.reminders.dispatch import dispatch_due
+from recovery.services.reminders.messages import RENDERERS, render
 from recovery.services.symptoms import record_symptom_report
 from tests.factories import transplant
 

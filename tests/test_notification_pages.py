@@ -21,7 +21,8 @@ from recovery.models import (
     ReminderSettings,
 )
 from recovery.services.audit import AuditContext
-from recovery.services.notifications import dispatch_due, plan_reminders, set_reminder_hold
+from recovery.services.reminders.dispatch import dispatch_due
+from recovery.services.reminders.planning import plan_reminders, set_reminder_hold
 from recovery.services.symptoms import record_symptom_report
 from tests.factories import PatientFactory, transplant
 

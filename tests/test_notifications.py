@@ -21,18 +21,11 @@ from recovery.models import (
     NotificationStatus,
     PatientStatus,
 )
+from recovery.queries.reminders import CHAIN_KINDS, PATIENT_REMINDER_KINDS, unread_count
 from recovery.services.alerts import acknowledge_alert
 from recovery.services.audit import AuditContext
-from recovery.services.notifications import (
-    CHAIN_KINDS,
-    PATIENT_REMINDER_KINDS,
-    claim_due,
-    dispatch_due,
-    plan_reminders,
-    set_reminder_hold,
-    unread_count,
-    update_reminder_settings,
-)
+from recovery.services.reminders.dispatch import claim_due, dispatch_due
+from recovery.services.reminders.planning import plan_reminders, set_reminder_hold, update_reminder_settings
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import change_event
 from tests.factories import PatientFactory, UserFactory, transplant

@@ -16,7 +16,8 @@ from django.conf import settings as django_settings
 from django.core import mail
 
 from recovery.models import Channel, Notification, NotificationKind, NotificationStatus
-from recovery.services.notifications import dispatch_due, plan_all_reminders
+from recovery.services.reminders.dispatch import dispatch_due
+from recovery.services.reminders.planning import plan_all_reminders
 from recovery.sms import FileBackend
 from tests.factories import patient_with_login, transplant
 from tests.test_reminder_faults import PHONES, assert_sent_exactly_once, make_due, sms_references

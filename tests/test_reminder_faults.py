@@ -29,7 +29,7 @@ import pytest
 from django.utils import timezone
 
 from recovery.models import Audience, Channel, Notification, NotificationKind, NotificationStatus, Patient
-from recovery.services.notifications import dedupe_key
+from recovery.queries.reminders import dedupe_key
 from tests.celery_processes import Launcher, PrivateRedis, Service, outputs, start_worker, wait_for
 from tests.factories import CentreFactory, patient_with_login
 from tests.fault_backends import UNREACHABLE_NUMBER

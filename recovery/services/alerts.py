@@ -25,7 +25,7 @@ from recovery.models import (
 )
 from recovery.queries.configuration import ActiveConfig
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.notifications import plan_alert_escalation
+from recovery.services.reminders.planning import plan_alert_escalation
 
 
 def _history(alert: Alert, action: str, actor: User | None, /, **detail) -> None:

@@ -77,7 +77,7 @@ def update_patient(*, context: AuditContext, patient: Patient, changes: dict[str
     if changed:
         record_event(context=context, action="patient.update", patient=patient, detail={"fields": changed})
         # status (withdrawn, deceased), time zone and addresses all change what reminders are due and where
-        from recovery.services.notifications import plan_reminders
+        from recovery.services.reminders.planning import plan_reminders
 
         plan_reminders(patient)
     return patient

@@ -106,7 +106,7 @@ def record_prophylaxis_stop(
         patient=patient,
         detail={"medication": medication, "stopped_on": stopped_on.isoformat(), "early": bool(early), "reason": reason},
     )
-    from recovery.services.notifications import plan_reminders  # planning reads this module
+    from recovery.services.reminders.planning import plan_reminders  # planning reads this module
 
     plan_reminders(patient)
     return stop

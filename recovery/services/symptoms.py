@@ -34,7 +34,7 @@ from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import episode_dates, episode_of
 from recovery.services.alerts import raise_alert
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.notifications import record_answer
+from recovery.services.reminders.planning import record_answer
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little ahead of the server's
 EARLIEST_REPORT_YEAR = 2000  # a report dated earlier is a typing error (and would overflow date arithmetic)

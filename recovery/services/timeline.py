@@ -239,7 +239,7 @@ def add_event(
 
 def _replan(patient: Patient) -> None:
     """Reminders follow the timeline: plan them again now that a date or an event changed."""
-    from recovery.services.notifications import plan_reminders  # planning reads this module's helpers
+    from recovery.services.reminders.planning import plan_reminders  # planning reads this module's helpers
 
     plan_reminders(patient)
 

@@ -112,7 +112,7 @@ def record_vaccination(
             "id": str(row.uuid),
         },
     )
-    from recovery.services.notifications import plan_reminders  # planning reads this module
+    from recovery.services.reminders.planning import plan_reminders  # planning reads this module
 
     plan_reminders(patient)
     return row

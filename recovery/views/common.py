@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from recovery import access
 from recovery.models import Heartbeat
-from recovery.services.notifications import stalled_count
+from recovery.queries.reminders import stalled_count
 
 
 @login_required

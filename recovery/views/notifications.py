@@ -28,19 +28,11 @@ from recovery.models import (
     NotificationStatus,
 )
 from recovery.queries.configuration import active_config
+from recovery.queries.reminders import PATIENT_REMINDER_KINDS, inbox, receives_reminders, reminder_settings
 from recovery.services.audit import AuditContext, record_event, record_reads
-from recovery.services.messages import Message
-from recovery.services.messages import render as render_message
-from recovery.services.notifications import (
-    PATIENT_REMINDER_KINDS,
-    close_care_task,
-    inbox,
-    mark_read,
-    receives_reminders,
-    reminder_settings,
-    set_reminder_hold,
-    update_reminder_settings,
-)
+from recovery.services.reminders.messages import Message
+from recovery.services.reminders.messages import render as render_message
+from recovery.services.reminders.planning import close_care_task, mark_read, set_reminder_hold, update_reminder_settings
 
 LOG_PER_PAGE = 50
 TASKS_PER_PAGE = 25

@@ -20,7 +20,7 @@ from accounts.models import Role
 from recovery.models import Channel, Notification, NotificationKind
 from recovery.queries.timeline import patient_today
 from recovery.services.audit import AuditContext
-from recovery.services.notifications import dispatch_due
+from recovery.services.reminders.dispatch import dispatch_due
 from recovery.services.symptoms import record_symptom_report
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_login_per_role import PASSWORD, UNIT_PHONE, open_login, sign_in

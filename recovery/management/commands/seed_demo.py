@@ -41,7 +41,8 @@ from recovery.queries.configuration import active_config
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext
 from recovery.services.labs import check_ebv_alert
-from recovery.services.notifications import dispatch_due, plan_reminders
+from recovery.services.reminders.dispatch import dispatch_due
+from recovery.services.reminders.planning import plan_reminders
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import save_episode
 

@@ -1,4 +1,4 @@
-"""Reminders for labs, prophylaxis and vaccination, planned with the check-ins (recovery.services.notifications).
+"""Reminders for labs, prophylaxis and vaccination, planned with the check-ins (recovery.services.reminders.planning).
 
 `planned` returns the rows to plan for a patient's local dates [`first`, `last`]; `why_not` says, when a
 row is due, whether it still applies. Every row's key is stable and unique per patient:
