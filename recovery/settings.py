@@ -255,7 +255,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set that two fields share (neutrophil and platelet engraftment state).
-    "ENUM_NAME_OVERRIDES": {"EngraftmentStateEnum": "recovery.services.labs.ENGRAFTMENT_STATES"},
+    "ENUM_NAME_OVERRIDES": {"EngraftmentStateEnum": "recovery.queries.labs.ENGRAFTMENT_STATES"},
 }
 
 # Celery. Redis is the production broker. With DEBUG on and no broker named, kombu's

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from recovery.models import Patient
 from recovery.queries.reminders import due_count
-from recovery.services.labs import check_engraftment_alerts
+from recovery.services.engraftment import check_engraftment_alerts
 from recovery.services.reminders.dispatch import dispatch_due
 from recovery.services.reminders.planning import plan_all_reminders as plan_all_reminders_service
 from recovery.services.reminders.planning import plan_reminders

@@ -53,15 +53,9 @@ from recovery.queries.dashboard import alert_burden, high_risk_patients
 from recovery.queries.timeline import patient_today
 from recovery.services.alerts import acknowledge_alert, resolve_alert
 from recovery.services.audit import AuditContext
-from recovery.services.labs import (
-    KIND_DELAYED,
-    KIND_EBV,
-    check_ebv_alert,
-    check_engraftment_alerts,
-    confirm_engraftment,
-    import_lab_csv,
-    record_lab_result,
-)
+from recovery.services.engraftment import KIND_DELAYED, check_engraftment_alerts, confirm_engraftment
+from recovery.services.lab_import import import_lab_csv
+from recovery.services.labs import KIND_EBV, check_ebv_alert, record_lab_result
 from recovery.services.outcomes import record_relapse
 from recovery.services.prophylaxis import record_prophylaxis_stop
 from recovery.services.reminders.dispatch import dispatch_due

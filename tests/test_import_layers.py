@@ -144,3 +144,14 @@ def test_the_checker_sees_a_cycle_and_an_upward_import():
     assert cycles({"a": {"b"}, "b": set()}) == []
     assert layer("recovery.services.symptoms") > layer("recovery.queries.dashboard") > layer("recovery.access")
     assert layer("recovery.clinical.triage") < layer("recovery.models")
+
+
+def test_no_module_in_services_or_queries_is_over_500_lines():
+    """A module that grows past 500 lines holds more than one concern: split it (issue 13)."""
+    long = [
+        f"{path.relative_to(ROOT)}: {count} lines"
+        for folder in ("recovery/services", "recovery/queries")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > 500
+    ]
+    assert long == []

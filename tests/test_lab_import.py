@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from recovery.models import Alert, AuditEvent, LabImport, LabResult
 from recovery.services.audit import AuditContext
-from recovery.services.labs import ACCEPTED, DUPLICATE, REJECTED, TEMPLATE_CSV, import_lab_csv
+from recovery.services.lab_import import ACCEPTED, DUPLICATE, REJECTED, TEMPLATE_CSV, import_lab_csv
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,19 +10,17 @@ from django.utils import timezone
 
 from recovery.models import Alert, AuditEvent, EngraftmentConfirmation, LabResult, Notification, Transfusion
 from recovery.queries.configuration import active_config
+from recovery.queries.labs import engraftment_proposal
 from recovery.queries.prophylaxis import cd4_results, prophylaxis_for
 from recovery.queries.timeline import current_state, patient_today
 from recovery.services.audit import AuditContext
-from recovery.services.labs import (
+from recovery.services.engraftment import (
     KIND_DELAYED,
-    KIND_EBV,
     KIND_GRAFT_FAILURE,
     check_engraftment_alerts,
     confirm_engraftment,
-    engraftment_proposal,
-    record_lab_panel,
-    record_lab_result,
 )
+from recovery.services.labs import KIND_EBV, record_lab_panel, record_lab_result
 from tests.factories import transplant
 
 pytestmark = pytest.mark.django_db

@@ -25,9 +25,9 @@ from recovery.models import (
     VaccinationDose,
 )
 from recovery.queries.configuration import DEFAULT_CONFIG
+from recovery.queries.labs import engraftment_proposal
 from recovery.queries.timeline import current_state
 from recovery.queries.vaccinations import doses_due
-from recovery.services.labs import engraftment_proposal
 
 pytestmark = pytest.mark.slow
 

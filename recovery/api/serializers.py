@@ -11,7 +11,7 @@ from recovery.clinical.phases import Flag, InfectionRisk, Phase
 from recovery.clinical.timeline import DisplayStatus, EventKind
 from recovery.clinical.triage import SYMPTOM_CODES, AlertKind, Severity
 from recovery.models import AlertSeverity, AlertStatus, Patient, ProtocolTemplate, ResolutionAction
-from recovery.services.labs import ENGRAFTMENT_STATES
+from recovery.queries.labs import ENGRAFTMENT_STATES
 from recovery.services.patients import EDITABLE_FIELDS
 
 

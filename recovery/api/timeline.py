@@ -21,9 +21,9 @@ from recovery.clinical.episode import DATE_FIELDS, cd34_warning
 from recovery.clinical.phases import PHASE_ORDER, EpisodeDates, Phase, PhaseState, local_date, phase_on
 from recovery.models import Patient, TransplantEpisode
 from recovery.queries.configuration import ActiveConfig, active_config, active_configs
+from recovery.queries.labs import engraftment_proposal
 from recovery.queries.timeline import episode_dates, events_with_status, patient_today
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.labs import engraftment_proposal
 from recovery.services.timeline import save_episode
 
 EMPTY_PUT = (

@@ -17,79 +17,46 @@ possible-graft-failure alerts, except for a patient whose ANC never fell below t
 EBV load above the configured threshold raises its alert when the result is recorded.
 """
 
-import csv
-import io
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Centre, User
+from accounts.models import User
 from recovery.clinical.engraftment import (
-    ImplausibleValueError,
     check_lab_value,
-    engraftment_flags,
-    first_day_below,
-    neutrophil_engraftment,
-    neutrophil_never_below,
-    platelet_engraftment,
-    platelet_never_below,
 )
-from recovery.clinical.labs_config import ANC, CD4, EBV_PCR, PLATELETS, LabConfig
-from recovery.clinical.phases import Flag, local_date
+from recovery.clinical.labs_config import EBV_PCR, LabConfig
+from recovery.clinical.phases import local_date
 from recovery.clinical.triage import AlertKind, Severity
 from recovery.models import (
-    OPEN_STATUSES,
     Alert,
-    EngraftmentConfirmation,
-    EngraftmentKind,
     LabImport,
     LabResult,
     LabSource,
     LabTest,
     Patient,
-    ResolutionAction,
     Transfusion,
     TransfusionProduct,
-    TransplantEpisode,
 )
 from recovery.queries.configuration import ActiveConfig, active_config
-from recovery.queries.timeline import patient_today
-from recovery.services.alerts import raise_alert, resolve_alert
+from recovery.services.alerts import raise_alert
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.timeline import save_episode
 
 # The tests of api.md, in the order forms and tables show them.
 LAB_TESTS: tuple[str, ...] = tuple(LabTest.values)
 CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST_YEAR = 2000
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-MAX_IMPORT_ROWS = 20_000
 VALUE_PLACES = Decimal("0.0001")  # the model's four decimal places
 
-# Alert kinds and the rules that raise them (stored with each alert).
-KIND_DELAYED = AlertKind.DELAYED_ENGRAFTMENT.value
-KIND_GRAFT_FAILURE = AlertKind.POSSIBLE_GRAFT_FAILURE.value
 KIND_EBV = AlertKind.EBV_VIRAEMIA.value
-RULE_DELAYED = "engraftment.delayed"
-RULE_GRAFT_FAILURE = "engraftment.possible_graft_failure"
 RULE_EBV = "ebv.above_threshold"
-_FLAG_RULES = {
-    Flag.DELAYED_ENGRAFTMENT: (KIND_DELAYED, RULE_DELAYED),
-    Flag.POSSIBLE_GRAFT_FAILURE: (KIND_GRAFT_FAILURE, RULE_GRAFT_FAILURE),
-}
-
-# Outcomes of one CSV line.
-ACCEPTED = "accepted"
-DUPLICATE = "duplicate"
-REJECTED = "rejected"
 
 
 # Units ------------------------------------------------------------------------------------------------------
@@ -226,7 +193,7 @@ class RecordOutcome:
     created: bool  # False: the same sample with the same value was already recorded
 
 
-def _store_result(
+def store_result(
     *,
     patient: Patient,
     test: str,
@@ -291,7 +258,7 @@ def record_lab_result(
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    outcome = _store_result(
+    outcome = store_result(
         patient=patient,
         test=test,
         value=number,
@@ -356,7 +323,7 @@ def record_lab_panel(
     created, duplicates = [], []
     for test, number in checked.items():
         try:
-            outcome = _store_result(
+            outcome = store_result(
                 patient=patient,
                 test=test,
                 value=number,
@@ -421,490 +388,8 @@ def record_transfusion(
 
 # CSV import -------------------------------------------------------------------------------------------------
 
-CSV_COLUMNS = ("hospital_number", "test", "value", "unit", "collected_at")
-_HEADER_ALIASES = {
-    "hospital_number": {"hospital_number", "hospital number", "hospital no", "mrn", "patient", "patient_id"},
-    "test": {"test", "analyte", "code"},
-    "value": {"value", "result"},
-    "unit": {"unit", "units"},
-    "collected_at": {"collected_at", "collected at", "collected", "sampled_at", "taken_at", "date"},
-}
-_TEST_ALIASES = {
-    "neutrophils": ANC,
-    "neut": ANC,
-    "abs neutrophils": ANC,
-    "white cells": "wbc",
-    "leukocytes": "wbc",
-    "plt": PLATELETS,
-    "platelet": PLATELETS,
-    "hb": "haemoglobin",
-    "hgb": "haemoglobin",
-    "hemoglobin": "haemoglobin",
-    "lymphs": "lymphocytes",
-    "cd4+": CD4,
-    "cd8+": "cd8",
-    "cd19+": "cd19",
-    "nk cells": "nk",
-    "ebv": EBV_PCR,
-    "ebv dna": EBV_PCR,
-    "cmv": "cmv_pcr",
-    "cmv dna": "cmv_pcr",
-}
-_TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
-TEMPLATE_CSV = (
-    "hospital_number,test,value,unit,collected_at\n"
-    "UAS-1001,anc,0.4,x10^9/L,2025-03-10 07:30\n"
-    "UAS-1001,platelets,18,x10^9/L,2025-03-10 07:30\n"
-    "UAS-1001,cd4,180,cells/uL,2025-06-02 08:15\n"
-    "UAS-1001,ebv_pcr,1200,copies/mL,2025-03-10T07:30:00+01:00\n"
-)
-
-
-def _test_code(raw: str) -> str | None:
-    text = raw.strip().lower()
-    if text in LAB_TESTS:
-        return text
-    for code, label in LabTest.choices:
-        if text == label.lower():
-            return code
-    return _TEST_ALIASES.get(text)
-
-
-def _parse_time(raw: str, zone: ZoneInfo) -> datetime:
-    text = raw.strip()
-    if not text:
-        raise ValidationError("No collection time.")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        parsed = None
-        for pattern in _TIME_FORMATS:
-            try:
-                parsed = datetime.strptime(text, pattern)  # noqa: DTZ007 - naive: the patient's own zone, below
-                break
-            except ValueError:
-                continue
-    if parsed is None:
-        raise ValidationError(f"“{text[:40]}” is not a date and time; write it as 2025-03-10 07:30.")
-    if len(text) <= 10:
-        raise ValidationError(f"“{text}” has no time of day; write it as {text} 07:30.")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-def _header_map(header: Sequence[str]) -> dict[str, int]:
-    found = {}
-    for index, name in enumerate(header):
-        key = name.strip().lower().replace("\ufeff", "")
-        for column, aliases in _HEADER_ALIASES.items():
-            if key in aliases and column not in found:
-                found[column] = index
-    return found
-
-
-@dataclass
-class ImportLine:
-    line: int
-    outcome: str
-    message: str
-    hospital_number: str = ""
-    test: str = ""
-    value: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "line": self.line,
-            "outcome": self.outcome,
-            "message": self.message,
-            "hospital_number": self.hospital_number,
-            "test": self.test,
-            "value": self.value,
-        }
-
-
-@dataclass
-class _Batch:
-    lines: list[ImportLine] = field(default_factory=list)
-    created_by_patient: dict[int, list[LabResult]] = field(default_factory=lambda: defaultdict(list))
-
-
-def import_lab_csv(
-    *, context: AuditContext, centre: Centre, patients: Iterable[Patient], filename: str, data: bytes
-) -> LabImport:
-    """Import a CSV of results for the patients of `centre` that the uploader may see (`patients`).
-
-    Columns (header row, any order; comma, semicolon or tab): hospital_number, test, value, unit, collected_at.
-    A time without an offset is in the patient's own zone. Each line is accepted, a duplicate (that sample is
-    already recorded with that value: nothing added) or rejected with the reason; the report is saved with the
-    import. Good lines are saved even when others are rejected. Raises ValidationError for a file that cannot
-    be read at all (nothing is saved then).
-    """
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it.")
-    text = _decode(data)
-    if not text.strip():
-        raise ValidationError("The file is empty.")
-    first_line = text.splitlines()[0]
-    try:
-        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        raise ValidationError("The file has no header row.") from None
-    columns = _header_map(header)
-    missing = [name for name in CSV_COLUMNS if name not in columns]
-    if missing:
-        raise ValidationError(
-            f"The header row lacks the column(s) {', '.join(missing)}. Expected: {', '.join(CSV_COLUMNS)}."
-        )
-    by_number = {p.hospital_number.strip().lower(): p for p in patients if p.centre_id == centre.pk}
-    config = active_config(centre)
-    batch = _Batch()
-    with transaction.atomic():
-        lab_import = LabImport.objects.create(centre=centre, uploaded_by=context.actor, filename=filename[:255])
-        seen: dict[tuple[int, str, datetime], Decimal] = {}
-        try:
-            for row in reader:
-                if reader.line_num > MAX_IMPORT_ROWS + 1:
-                    batch.lines.append(
-                        ImportLine(reader.line_num, REJECTED, f"Stopped: at most {MAX_IMPORT_ROWS} lines per file.")
-                    )
-                    break
-                if not any(cell.strip() for cell in row):
-                    continue
-                line = _import_row(row, reader.line_num, columns, by_number, config, lab_import, seen, batch)
-                batch.lines.append(line)
-        except csv.Error as exc:
-            batch.lines.append(ImportLine(reader.line_num, REJECTED, f"The file cannot be read from here on: {exc}."))
-        counts = defaultdict(int)
-        for line in batch.lines:
-            counts[line.outcome] += 1
-        lab_import.accepted = counts[ACCEPTED]
-        lab_import.duplicates = counts[DUPLICATE]
-        lab_import.rejected = counts[REJECTED]
-        lab_import.report = [line.as_dict() for line in batch.lines]
-        lab_import.save()
-        record_event(
-            context=context,
-            action="labs.import",
-            detail={
-                "import": str(lab_import.uuid),
-                "accepted": lab_import.accepted,
-                "duplicates": lab_import.duplicates,
-                "rejected": lab_import.rejected,
-            },
-        )
-        for results in batch.created_by_patient.values():
-            patient = results[0].patient
-            record_event(
-                context=context,
-                action="labs.record",
-                patient=patient,
-                detail={"source": LabSource.CSV, "import": str(lab_import.uuid), "results": len(results)},
-            )
-            check_ebv_alert(patient=patient, results=results, config=config)
-    return lab_import
-
-
-def _import_row(row, line_num, columns, by_number, config: ActiveConfig, lab_import, seen, batch) -> ImportLine:
-    def cell(name: str) -> str:
-        index = columns[name]
-        return row[index].strip() if index < len(row) else ""
-
-    number, raw_test, raw_value = cell("hospital_number"), cell("test"), cell("value")
-    line = ImportLine(line_num, REJECTED, "", number[:40], raw_test[:40], raw_value[:40])
-    problems = []
-    patient = by_number.get(number.lower()) if number else None
-    if not number:
-        problems.append("No hospital number.")
-    elif patient is None:
-        problems.append(f"No patient with hospital number “{number[:40]}” at this centre.")
-    test = _test_code(raw_test) if raw_test else None
-    if not raw_test:
-        problems.append("No test.")
-    elif test is None:
-        problems.append(f"Unknown test “{raw_test[:40]}”; use one of {', '.join(LAB_TESTS)}.")
-    value = None
-    unit = cell("unit")
-    if test is not None:
-        if not unit:
-            problems.append(f"No unit: give the unit of the result ({config.labs.unit(test)} expected).")
-        else:
-            try:
-                value = checked_value(test, raw_value, unit, config.labs)
-            except ValidationError as exc:
-                problems.extend(message for messages in exc.message_dict.values() for message in messages)
-    collected_at = None
-    if patient is not None:
-        try:
-            collected_at = check_collected_at(patient, _parse_time(cell("collected_at"), ZoneInfo(patient.timezone)))
-        except ValidationError as exc:
-            problems.extend(exc.messages)
-    if problems:
-        line.message = " ".join(problems)
-        return line
-    key = (patient.pk, test, collected_at)
-    if key in seen:
-        if seen[key] == value:
-            line.outcome, line.message = DUPLICATE, "The same result appears earlier in this file: imported once."
-        else:
-            line.message = "An earlier line of this file gives another value for the same sample."
-        return line
-    seen[key] = value
-    try:
-        outcome = _store_result(
-            patient=patient,
-            test=test,
-            value=value,
-            collected_at=collected_at,
-            source=LabSource.CSV,
-            actor=lab_import.uploaded_by,
-            config=config.labs,
-            lab_import=lab_import,
-        )
-    except ValidationError as exc:
-        line.message = " ".join(exc.messages)
-        return line
-    shown = f"{value.normalize():f} {config.labs.unit(test)}"
-    if not outcome.created:
-        line.outcome, line.message = DUPLICATE, f"Already recorded ({shown}): not imported again."
-        return line
-    batch.created_by_patient[patient.pk].append(outcome.result)
-    local = timezone.localtime(collected_at, ZoneInfo(patient.timezone))
-    line.outcome, line.message = ACCEPTED, f"{LabTest(test).label} {shown} on {local:%Y-%m-%d %H:%M}."
-    return line
-
 
 # Engraftment ------------------------------------------------------------------------------------------------
-
-
-# What the counts say of one kind of engraftment (`EngraftmentLine.state`, the API's `*_engraftment_state`).
-STATE_RECORDED = "recorded"
-STATE_PROPOSED = "proposed"
-STATE_NEVER_BELOW = "never_below"
-STATE_NOT_YET = "not_yet"
-ENGRAFTMENT_STATES = (STATE_RECORDED, STATE_PROPOSED, STATE_NEVER_BELOW, STATE_NOT_YET)
-
-
-@dataclass(frozen=True)
-class EngraftmentLine:
-    kind: str  # neutrophil, platelet
-    recorded: date | None  # the date on the episode (confirmed, or entered on the transplant page)
-    proposed: date | None  # computed from the counts
-    confirmation: EngraftmentConfirmation | None
-    never_below: bool = False  # the count never fell below the threshold after Day 0 (no aplasia)
-
-    @property
-    def awaiting_confirmation(self) -> bool:
-        return self.recorded is None and self.proposed is not None
-
-    @property
-    def state(self) -> str:
-        """recorded, proposed, never_below (no date to give: the count never fell) or not_yet."""
-        if self.recorded is not None:
-            return STATE_RECORDED
-        if self.proposed is not None:
-            return STATE_PROPOSED
-        return STATE_NEVER_BELOW if self.never_below else STATE_NOT_YET
-
-
-@dataclass(frozen=True)
-class EngraftmentStatus:
-    """What the labs say about engraftment on `today` (the patient's date)."""
-
-    day0: date | None
-    today: date
-    day: int | None
-    neutrophil: EngraftmentLine
-    platelet: EngraftmentLine
-    flags: tuple[Flag, ...] = ()
-    nadir_started: date | None = None  # the first day with ANC below the threshold from Day 0 on
-    latest_anc: tuple[date, float] | None = None
-    latest_platelets: tuple[date, float] | None = None
-    problems: tuple[str, ...] = ()
-
-    @property
-    def engrafted(self) -> bool:
-        return self.neutrophil.recorded is not None
-
-
-def _daily(values: Iterable[tuple[datetime, Decimal]], zone: str) -> list[tuple[date, float]]:
-    return [(local_date(at, zone), float(value)) for at, value in values]
-
-
-def _implausible(values: Sequence[tuple[date, float]], test: str, config: LabConfig) -> list[str]:
-    """What is wrong with each stored value that fails the plausibility check, with its date."""
-    problems = []
-    for day, value in sorted(values):
-        try:
-            check_lab_value(test, value, config)
-        except ImplausibleValueError as exc:
-            problems.append(f"{day.day} {day:%b %Y}: {exc} Correct this result: until then no date is proposed.")
-        except ValueError as exc:
-            problems.append(f"{day.day} {day:%b %Y}: {exc}")
-    return problems
-
-
-def _anc_counts(patient: Patient, day0: date) -> list[tuple[date, float]]:
-    rows = LabResult.objects.filter(
-        patient=patient, test=ANC, collected_at__date__gte=day0 - timedelta(days=2)
-    ).values_list("collected_at", "value")
-    return _daily(rows, patient.timezone)
-
-
-def engraftment_proposal(patient: Patient, today: date | None = None) -> EngraftmentStatus:
-    """The engraftment dates proposed by the counts, next to those recorded, and the flags of `today`."""
-    config = active_config(patient.centre_id).labs
-    episode = TransplantEpisode.objects.filter(patient=patient).first()
-    today = today or patient_today(patient)
-    day0 = episode.reinfusion_date if episode else None
-    confirmations: dict[str, EngraftmentConfirmation] = {}
-    for row in EngraftmentConfirmation.objects.filter(patient=patient).select_related("confirmed_by"):
-        confirmations.setdefault(row.kind, row)  # newest first
-    neutrophil_date = episode.neutrophil_engraftment_date if episode else None
-    platelet_date = episode.platelet_engraftment_date if episode else None
-    if day0 is None:
-        return EngraftmentStatus(
-            day0=None,
-            today=today,
-            day=None,
-            neutrophil=EngraftmentLine(EngraftmentKind.NEUTROPHIL, neutrophil_date, None, None),
-            platelet=EngraftmentLine(EngraftmentKind.PLATELET, platelet_date, None, None),
-        )
-    rows = LabResult.objects.filter(
-        patient=patient, test__in=[ANC, PLATELETS], collected_at__date__gte=day0 - timedelta(days=2)
-    ).values_list("test", "collected_at", "value")
-    by_test: dict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
-    for test, at, value in rows:
-        by_test[test].append((at, value))
-    anc = _daily(by_test[ANC], patient.timezone)
-    platelets = _daily(by_test[PLATELETS], patient.timezone)
-    transfusions = [
-        local_date(at, patient.timezone)
-        for at in Transfusion.objects.filter(patient=patient, product=TransfusionProduct.PLATELETS).values_list(
-            "given_at", flat=True
-        )
-    ]
-    # A count that fails the plausibility check (most often one in the wrong unit) proposes nothing, and is
-    # not "never below" either: the page names it, and the engraftment alerts keep running.
-    problems = []
-    proposed_n = proposed_p = nadir = None
-    never_below_n = never_below_p = False
-    anc_problems = _implausible(anc, ANC, config)
-    platelet_problems = _implausible(platelets, PLATELETS, config)
-    problems.extend(anc_problems + platelet_problems)
-    if not anc_problems:
-        proposed_n = neutrophil_engraftment(anc, day0, config)
-        nadir = first_day_below(anc, day0, config.neutrophil_threshold, ANC, config)
-        never_below_n = neutrophil_never_below(anc, day0, today, config)
-    if not platelet_problems:
-        proposed_p = platelet_engraftment(platelets, transfusions, day0, config)
-        never_below_p = platelet_never_below(platelets, transfusions, day0, today, config)
-    return EngraftmentStatus(
-        day0=day0,
-        today=today,
-        day=(today - day0).days,
-        neutrophil=EngraftmentLine(
-            EngraftmentKind.NEUTROPHIL,
-            neutrophil_date,
-            proposed_n,
-            confirmations.get(EngraftmentKind.NEUTROPHIL),
-            never_below_n,
-        ),
-        platelet=EngraftmentLine(
-            EngraftmentKind.PLATELET,
-            platelet_date,
-            proposed_p,
-            confirmations.get(EngraftmentKind.PLATELET),
-            never_below_p,
-        ),
-        flags=engraftment_flags(day0, today, neutrophil_date, config, never_below_n) if today >= day0 else (),
-        nadir_started=nadir,
-        latest_anc=max(((d, v) for d, v in anc if d <= today), default=None),
-        latest_platelets=max(((d, v) for d, v in platelets if d <= today), default=None),
-        problems=tuple(problems),
-    )
-
-
-@transaction.atomic
-def confirm_engraftment(
-    *, context: AuditContext, patient: Patient, kind: str, on: date | None, note: str = ""
-) -> EngraftmentConfirmation:
-    """A clinician confirms the engraftment date (the proposal, or another with a note saying why).
-
-    The date is saved on the episode through `save_episode`, which checks it, moves the phase (neutrophil
-    engraftment ends aplasia) and replans what depends on it. Raises ValidationError (field `on` or `note`).
-    """
-    from recovery import access  # access imports the models; a top-level import here would be circular
-
-    if context.actor is None or not access.may(context.actor, access.Action.CONFIRM_ENGRAFTMENT):
-        raise PermissionDenied("Only a clinician confirms engraftment.")
-    if kind not in EngraftmentKind.values:
-        raise ValidationError({"kind": "Choose neutrophil or platelet engraftment."})
-    if on is None:
-        raise ValidationError({"on": "Give the engraftment date."})
-    list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True))
-    status = engraftment_proposal(patient)
-    if status.day0 is None:
-        raise ValidationError({"on": "Record Day 0 (the reinfusion) before engraftment."})
-    line = status.neutrophil if kind == EngraftmentKind.NEUTROPHIL else status.platelet
-    note = (note or "").strip()
-    if on != line.proposed and not note:
-        reason = "differs from the date the counts give" if line.proposed else "is not backed by the counts yet"
-        raise ValidationError({"note": f"This date {reason}: say why in the note."})
-    field_name = f"{kind}_engraftment_date"
-    try:
-        save_episode(context=context, patient=patient, fields={field_name: on})
-    except ValidationError as exc:
-        messages = exc.message_dict.get(field_name) if hasattr(exc, "error_dict") else None
-        raise ValidationError({"on": messages or exc.messages}) from None
-    config = active_config(patient.centre_id)
-    confirmation = EngraftmentConfirmation.objects.create(
-        patient=patient,
-        kind=kind,
-        proposed_date=line.proposed,
-        confirmed_date=on,
-        confirmed_by=context.actor,
-        note=note[:500],
-        config_version=config.version,
-    )
-    record_event(
-        context=context,
-        action="engraftment.confirm",
-        patient=patient,
-        detail={
-            "kind": kind,
-            "date": on.isoformat(),
-            "proposed": line.proposed.isoformat() if line.proposed else None,
-            "config_version": config.version,
-        },
-    )
-    if kind == EngraftmentKind.NEUTROPHIL:
-        _close_engraftment_alerts(context, patient, on)
-    return confirmation
-
-
-def _close_engraftment_alerts(context: AuditContext, patient: Patient, on: date) -> None:
-    """Engraftment confirmed: the delayed-engraftment and graft-failure alerts have their answer."""
-    open_alerts = Alert.objects.filter(
-        patient=patient, kind__in=[KIND_DELAYED, KIND_GRAFT_FAILURE], status__in=OPEN_STATUSES
-    )
-    for alert in open_alerts:
-        resolve_alert(
-            context=context,
-            alert=alert,
-            action=ResolutionAction.OTHER,
-            note=f"Neutrophil engraftment confirmed on {on.isoformat()}.",
-        )
 
 
 # Alerts -----------------------------------------------------------------------------------------------------
@@ -945,81 +430,4 @@ def check_ebv_alert(*, patient: Patient, results: Sequence[LabResult], config: A
     )
 
 
-@transaction.atomic
-def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
-    """Raise "delayed_engraftment" (from D+21) and "possible_graft_failure" (from D+30) alerts for patients without
-    a neutrophil engraftment date, once per episode: an alert of that kind raised since Day 0 (open or already
-    dealt with) is not raised again. None for a patient whose ANC never fell below the threshold after Day 0
-    (`neutrophil_never_below`: no aplasia, nothing to engraft from); an implausible ANC or too few counts to
-    tell keep the alerts. `today` defaults to each patient's own date. Returns the alerts raised.
-    """
-    episodes = (
-        TransplantEpisode.objects.filter(reinfusion_date__isnull=False, neutrophil_engraftment_date__isnull=True)
-        .select_related("patient__centre")
-        .order_by("pk")
-    )
-    horizon = (today or timezone.now().date()) - timedelta(days=400)
-    episodes = episodes.filter(reinfusion_date__gte=horizon)
-    raised = []
-    configs: dict[int, ActiveConfig] = {}
-    for episode in episodes:
-        patient = episode.patient
-        config = configs.setdefault(patient.centre_id, active_config(patient.centre_id))
-        on = today or patient_today(patient)
-        if on < episode.reinfusion_date:
-            continue
-        flags = engraftment_flags(episode.reinfusion_date, on, None, config.labs)
-        if flags and _never_below(patient, episode.reinfusion_date, on, config.labs):
-            continue
-        for flag in flags:
-            kind, rule = _FLAG_RULES[flag]
-            already = Alert.objects.filter(
-                patient=patient,
-                kind=kind,
-                created_at__date__gte=episode.reinfusion_date - timedelta(days=1),
-            ).exists()
-            if already:
-                continue
-            day = (on - episode.reinfusion_date).days
-            if flag == Flag.POSSIBLE_GRAFT_FAILURE:
-                reason = (
-                    f"Day +{day}: no neutrophil engraftment recorded (ANC >= {config.labs.neutrophil_threshold:g} "
-                    f"on 3 days) by Day +{config.labs.possible_graft_failure_day}: possible primary graft failure."
-                )
-            else:
-                reason = (
-                    f"Day +{day}: no neutrophil engraftment recorded by Day +{config.labs.delayed_engraftment_day}: "
-                    "engraftment is delayed."
-                )
-            alert = _raise_alert(
-                patient=patient,
-                kind=kind,
-                rule=rule,
-                reason=reason,
-                config=config,
-                detail={"day": day, "day0": episode.reinfusion_date.isoformat()},
-            )
-            if alert is not None:
-                raised.append(alert)
-    return raised
-
-
-def _never_below(patient: Patient, day0: date, on: date, config: LabConfig) -> bool:
-    """Whether the patient's ANC never fell below the threshold after Day 0 (False when a count is implausible)."""
-    anc = [(day, value) for day, value in _anc_counts(patient, day0) if day <= on]
-    try:
-        return neutrophil_never_below(anc, day0, on, config)
-    except ValueError:
-        return False
-
-
 # Reading ----------------------------------------------------------------------------------------------------
-
-
-def series(patient: Patient, tests: Sequence[str]) -> dict[str, list[tuple[datetime, Decimal]]]:
-    """Each test's results as (collected_at, value), oldest first (one query)."""
-    out: dict[str, list[tuple[datetime, Decimal]]] = {test: [] for test in tests}
-    rows = LabResult.objects.filter(patient=patient, test__in=list(tests)).order_by("collected_at")
-    for test, at, value in rows.values_list("test", "collected_at", "value"):
-        out[test].append((at, value))
-    return out

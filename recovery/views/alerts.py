@@ -14,16 +14,9 @@ from recovery import access
 from recovery.access import Action
 from recovery.models import AlertStatus, ResolutionAction
 from recovery.queries.configuration import active_config
-from recovery.queries.dashboard import (
-    alert_burden,
-    describe_event,
-    duration_text,
-    high_risk_patients,
-    report_rows,
-    target_status,
-    triage_queue,
-)
-from recovery.queries.dashboard import patient_review as review_data
+from recovery.queries.dashboard import alert_burden, duration_text, high_risk_patients, target_status, triage_queue
+from recovery.queries.review import describe_event, report_rows
+from recovery.queries.review import patient_review as review_data
 from recovery.queries.timeline import current_state
 from recovery.services.alerts import acknowledge_alert, resolve_alert
 from recovery.services.audit import AuditContext, record_event, record_reads

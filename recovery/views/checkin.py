@@ -12,7 +12,7 @@ from recovery.clinical.triage import Severity
 from recovery.forms.checkin import CheckinForm, TemperatureForm, celsius_to_fahrenheit
 from recovery.models import SymptomReport
 from recovery.queries.configuration import active_config
-from recovery.queries.dashboard import report_rows
+from recovery.queries.review import report_rows
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.symptoms import record_symptom_report
 

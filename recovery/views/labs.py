@@ -33,19 +33,12 @@ from recovery.clinical.survival import months_between
 from recovery.forms.labs import FORM_FIELD, ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
 from recovery.models import EngraftmentKind, LabResult, LabTest, Patient, Transfusion, TransfusionProduct
 from recovery.queries.configuration import active_config
+from recovery.queries.labs import EngraftmentLine, engraftment_proposal, series
 from recovery.queries.timeline import current_state, episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.labs import (
-    LAB_TESTS,
-    TEMPLATE_CSV,
-    EngraftmentLine,
-    confirm_engraftment,
-    engraftment_proposal,
-    import_lab_csv,
-    record_lab_panel,
-    record_transfusion,
-    series,
-)
+from recovery.services.engraftment import confirm_engraftment
+from recovery.services.lab_import import TEMPLATE_CSV, import_lab_csv
+from recovery.services.labs import LAB_TESTS, record_lab_panel, record_transfusion
 
 PANELS_PER_PAGE = 15
 TRANSFUSIONS_SHOWN = 20

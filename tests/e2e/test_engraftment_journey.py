@@ -17,8 +17,8 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from recovery.models import LabResult
+from recovery.queries.labs import engraftment_proposal
 from recovery.queries.timeline import patient_today
-from recovery.services.labs import engraftment_proposal
 from tests.e2e.conftest import charts_drawn, screenshot
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
 from tests.factories import CentreFactory, UserFactory, patient_with_login, transplant

@@ -1,0 +1,197 @@
+"""One patient's review for the care team (reports, charts, open alerts) and an alert's history in words.
+Reads only."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from recovery.clinical.triage import SYMPTOM_CODES, SYMPTOM_LABELS
+from recovery.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertEvent,
+    AlertSeverity,
+    Patient,
+    ResolutionAction,
+    SymptomReport,
+)
+from recovery.queries.dashboard import duration_text, first_line
+
+REVIEW_REPORTS = 500  # reports charted on the review page
+REVIEW_TABLE_REPORTS = 30
+REVIEW_ALERTS = 200
+
+SEVERITY_COLOURS = {
+    AlertSeverity.URGENT.value: "#dc3545",
+    AlertSeverity.SAME_DAY.value: "#fd7e14",
+    AlertSeverity.ROUTINE.value: "#6c757d",
+}
+
+
+_SYMPTOM_PALETTE = (
+    "#0d6efd",
+    "#6f42c1",
+    "#d63384",
+    "#fd7e14",
+    "#198754",
+    "#20c997",
+    "#0dcaf0",
+    "#ffc107",
+    "#6c757d",
+    "#842029",
+)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    report: SymptomReport
+    symptoms: list[tuple[str, int]]  # (label, grade) for grades above 0
+
+
+def report_rows(reports) -> list[ReportRow]:
+    """Each report with its symptoms graded above 0, in words, in the order of the symptom list."""
+    return [
+        ReportRow(
+            report=r,
+            symptoms=[
+                (SYMPTOM_LABELS.get(code, code), grade)
+                for code, grade in sorted((r.symptoms or {}).items(), key=lambda item: _symptom_position(item[0]))
+                if grade
+            ],
+        )
+        for r in reports
+    ]
+
+
+def _symptom_position(code: str) -> tuple[int, str]:
+    return (SYMPTOM_CODES.index(code), "") if code in SYMPTOM_CODES else (len(SYMPTOM_CODES), code)
+
+
+@dataclass(frozen=True)
+class OpenAlertRow:
+    alert: Alert
+    reason: str  # the first line: what raised it
+    updates: int  # later reports that updated it
+    waiting: str
+
+
+def patient_review(patient: Patient, fever_c: float, now: datetime | None = None) -> dict:
+    """The review page's charts (as plain data for json_script) and the last reports (two queries)."""
+    now = now or timezone.now()
+    reports = list(
+        SymptomReport.objects.filter(patient=patient).order_by("-recorded_at", "-id")[:REVIEW_REPORTS]
+    )  # newest first
+    alerts = list(
+        Alert.objects.filter(patient=patient)
+        .order_by("-created_at", "-id")
+        .only("uuid", "severity", "severity_rank", "status", "reason", "created_at", "kind")[:REVIEW_ALERTS]
+    )
+    chronological = list(reversed(reports))
+    temperature = [
+        {"x": _ms(r.recorded_at), "y": float(r.temperature_c)} for r in chronological if r.temperature_c is not None
+    ]
+    grades: dict[str, list[dict]] = defaultdict(list)
+    ever = {code for r in chronological for code, grade in (r.symptoms or {}).items() if grade}
+    codes = [code for code in SYMPTOM_CODES if code in ever] + sorted(ever - set(SYMPTOM_CODES))
+    for r in chronological:
+        for code in codes:
+            grade = (r.symptoms or {}).get(code)
+            if grade is not None:
+                grades[code].append({"x": _ms(r.recorded_at), "y": grade})
+    symptoms = [
+        {
+            "code": code,
+            "label": SYMPTOM_LABELS.get(code, code),
+            "colour": _SYMPTOM_PALETTE[i % len(_SYMPTOM_PALETTE)],
+            "data": grades[code],
+        }
+        for i, code in enumerate(codes)
+    ]
+    alert_points = [
+        {
+            "x": _ms(a.created_at),
+            "y": a.severity_rank,
+            "severity": a.severity,
+            "label": a.get_severity_display(),
+            "status": a.get_status_display(),
+            "reason": first_line(a.reason),
+            "colour": SEVERITY_COLOURS.get(a.severity, "#6c757d"),
+        }
+        for a in reversed(alerts)
+    ]
+    xs = [p["x"] for p in temperature] + [p["x"] for p in alert_points] + [_ms(r.recorded_at) for r in reports]
+    chart = {
+        "timezone": patient.timezone,
+        "fever_c": fever_c,
+        "range": [min(xs), max(xs)] if xs else None,
+        "temperature": temperature,
+        "symptoms": symptoms,
+        "alerts": alert_points,
+        "severities": {str(rank): label for rank, label in ((3, "Urgent"), (2, "Same day"), (1, "Routine"))},
+    }
+    table = report_rows(reports[:REVIEW_TABLE_REPORTS])
+    return {
+        "chart": chart,
+        "has_chart_data": bool(reports or alerts),
+        "reports": table,
+        "report_count": len(reports),
+        "charted_limit": REVIEW_REPORTS,
+        "alerts": alerts,
+        "open_alerts": [
+            OpenAlertRow(
+                alert=a,
+                reason=first_line(a.reason),
+                updates=max(0, len([line for line in a.reason.splitlines() if line.strip()]) - 1),
+                waiting=duration_text(now - a.created_at),
+            )
+            for a in alerts
+            if a.status in OPEN_STATUSES
+        ],
+    }
+
+
+_EVENT_LABELS = {
+    "raised": "Raised",
+    "updated": "Updated by a new report",
+    "escalated": "Escalated",
+    "acknowledged": "Acknowledged",
+    "resolved": "Resolved",
+    "reopened": "Reopened",
+}
+
+
+def describe_event(event: AlertEvent) -> tuple[str, str]:
+    """(what happened, the detail in words) for one history row."""
+    detail = event.detail or {}
+    parts = []
+    if "severity_from" in detail and "severity_to" in detail:
+        parts.append(f"severity {_severity_label(detail['severity_from'])} → {_severity_label(detail['severity_to'])}")
+    elif "severity" in detail:
+        parts.append(f"severity {_severity_label(detail['severity'])}")
+    if detail.get("reopened"):
+        parts.append("reopened: worse than when it was acknowledged")
+    if "action" in detail:
+        parts.append(_resolution_label(detail["action"]))
+    if "rule" in detail:
+        parts.append(f"rule {detail['rule']}")
+    return _EVENT_LABELS.get(event.action, event.action.replace("_", " ").capitalize()), "; ".join(parts)
+
+
+def _severity_label(value: str) -> str:
+    try:
+        return AlertSeverity(value).label.lower()
+    except ValueError:
+        return str(value)
+
+
+def _resolution_label(value: str) -> str:
+    try:
+        return ResolutionAction(value).label
+    except ValueError:
+        return str(value)
