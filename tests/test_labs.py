@@ -8,7 +8,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from recovery.models import Alert, AuditEvent, EngraftmentConfirmation, LabResult, Notification, Transfusion
+from recovery.clinical.phases import Flag
+from recovery.models import (
+    Alert,
+    AuditEvent,
+    CentreConfiguration,
+    EngraftmentConfirmation,
+    LabResult,
+    Notification,
+    Transfusion,
+)
 from recovery.queries.configuration import active_config
 from recovery.queries.labs import engraftment_proposal
 from recovery.queries.prophylaxis import cd4_results, prophylaxis_for
@@ -369,6 +378,21 @@ def test_delayed_engraftment_and_possible_graft_failure_raise_alerts_once(patien
     assert Alert.objects.filter(patient=patient).count() == 2
 
 
+def test_the_alerts_and_the_phase_flags_follow_the_same_centre_threshold(patient):
+    """A centre that flags delayed engraftment from D+18 gets the alert and the phase flag on the same day."""
+    CentreConfiguration.objects.create(
+        centre=patient.centre, version=1, values={"phase": {"delayed_engraftment_day": 18}}
+    )
+    day0 = patient_today(patient) - timedelta(days=18)
+    transplant(patient, day0)
+    config = active_config(patient.centre_id)
+    for day in (17, 18):
+        state = current_state(patient, config, today=day0 + timedelta(days=day))
+        raised = check_engraftment_alerts(today=day0 + timedelta(days=day))
+        assert (Flag.DELAYED_ENGRAFTMENT in state.flags) is (day == 18)
+        assert [a.kind for a in raised] == ([KIND_DELAYED] if day == 18 else [])
+
+
 def test_no_engraftment_alert_for_an_engrafted_patient(patient):
     day0 = patient_today(patient) - timedelta(days=40)
     transplant(patient, day0, engrafted=day0 + timedelta(days=11))
@@ -589,3 +613,24 @@ def test_a_large_viral_load_is_shown_in_plain_digits(client_for, clinician, pati
         content = client.get(f"/patients/{patient.uuid}/{page}/").content.decode()
         assert "E+" not in content
         assert "500000" in content.replace(",", "").replace("\u202f", "").replace("&#x202f;", "")
+
+
+def test_the_migration_moves_a_labs_engraftment_day_to_the_phase_block(centre):
+    """A centre that set the flag days in the labs block keeps them, now in the phase block."""
+    import importlib
+
+    from django.apps import apps
+
+    moved = CentreConfiguration.objects.create(
+        centre=centre, version=1, values={"labs": {"delayed_engraftment_day": 18, "ebv_alert_copies": 1000}}
+    )
+    kept = CentreConfiguration.objects.create(
+        centre=centre,
+        version=2,
+        values={"labs": {"possible_graft_failure_day": 40}, "phase": {"possible_graft_failure_day": 35}},
+    )
+    importlib.import_module("recovery.migrations.0009_one_engraftment_threshold").move_to_phase(apps, None)
+    moved.refresh_from_db()
+    kept.refresh_from_db()
+    assert moved.values == {"labs": {"ebv_alert_copies": 1000}, "phase": {"delayed_engraftment_day": 18}}
+    assert kept.values == {"labs": {}, "phase": {"possible_graft_failure_day": 35}}

@@ -19,8 +19,9 @@ platelet engraftment       the first of [3] consecutive values on different days
 never below                the count never fell below the threshold from Day 0 on (no aplasia): values on at
                            least [3] days after Day 0, all at or above it, the last on or after
                            `never_below_from_day` [D+14]; for platelets also no platelet transfusion from Day 0
-delayed_engraftment        no neutrophil engraftment by Day 0 + `delayed_engraftment_day` [D+21]
-possible_graft_failure     no neutrophil engraftment by Day 0 + `possible_graft_failure_day` [D+30]
+delayed_engraftment        no neutrophil engraftment by Day 0 + `PhaseConfig.delayed_engraftment_day` [D+21]
+possible_graft_failure     no neutrophil engraftment by Day 0 + `PhaseConfig.possible_graft_failure_day` [D+30]
+                           (`phases.engraftment_warnings`, the same rule as the phase's flags)
 neutropenia grade          none >= 1.5; mild < `mild_neutropenia_below` [1.5]; moderate < [1.0]; severe < [0.5]
                            (IDSA); profound < [0.1] (IDSA); all x10^9/L
 CTCAE neutrophil grade     0 >= LLN [2.0]; 1 < LLN; 2 < [1.5]; 3 < [1.0]; 4 < [0.5]
@@ -68,8 +69,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from enum import StrEnum
 
+from recovery.clinical.config import DEFAULT_PHASE_CONFIG, PhaseConfig
 from recovery.clinical.labs_config import ANC, CD4, DEFAULT_LAB_CONFIG, EBV_PCR, PLATELETS, TEST_NAMES, LabConfig
-from recovery.clinical.phases import Flag
+from recovery.clinical.phases import Flag, engraftment_warnings
 
 _DAY = timedelta(days=1)
 
@@ -294,7 +296,7 @@ def engraftment_flags(
     day0: date,
     today: date,
     neutrophil_date: date | None,
-    config: LabConfig = DEFAULT_LAB_CONFIG,
+    config: PhaseConfig = DEFAULT_PHASE_CONFIG,
     never_below: bool = False,
 ) -> tuple[Flag, ...]:
     """The engraftment warnings on `today`: `delayed_engraftment` from Day 0 + `delayed_engraftment_day`, and
@@ -304,13 +306,7 @@ def engraftment_flags(
     """
     if never_below or (neutrophil_date is not None and neutrophil_date <= today):
         return ()
-    day = (today - day0).days
-    flags = []
-    if day >= config.delayed_engraftment_day:
-        flags.append(Flag.DELAYED_ENGRAFTMENT)
-    if day >= config.possible_graft_failure_day:
-        flags.append(Flag.POSSIBLE_GRAFT_FAILURE)
-    return tuple(flags)
+    return engraftment_warnings((today - day0).days, config)
 
 
 def neutropenia_grade(anc: float, config: LabConfig = DEFAULT_LAB_CONFIG) -> NeutropeniaGrade:

@@ -148,9 +148,6 @@ class LabConfig(Config):
     # "never fell below the threshold" (no aplasia) needs counts on `engraftment_consecutive_days` days after
     # Day 0, all at or above it, the last on or after this Day (past the usual nadir, D+5 to D+10) [U]
     never_below_from_day: int = 14
-    # engraftment flags (keep equal to `PhaseConfig`'s, which drive the phase flags)
-    delayed_engraftment_day: int = 21
-    possible_graft_failure_day: int = 30
     # neutropenia (IDSA and the classic bands, domain.md 2.2, 2.3; section 8 item 9): each band is "below"
     mild_neutropenia_below: float = 1.5
     moderate_neutropenia_below: float = 1.0

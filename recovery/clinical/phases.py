@@ -221,16 +221,23 @@ def _infection_risk(phase: Phase, day_zero: date | None, today: date, config: Ph
     return InfectionRisk.BASELINE
 
 
-def _flags(phase: Phase, day: int | None, config: PhaseConfig) -> tuple[Flag, ...]:
-    # Aplasia means engraftment has not been recorded yet, and Day 0 is known.
-    if phase is not Phase.APLASIA or day is None:
-        return ()
+def engraftment_warnings(day: int, config: PhaseConfig = DEFAULT_PHASE_CONFIG) -> tuple[Flag, ...]:
+    """The warnings of a patient not engrafted on Day `day`: delayed engraftment from `delayed_engraftment_day`,
+    and also possible graft failure from `possible_graft_failure_day`. The one rule for both the phase's flags
+    and the engraftment alerts (`engraftment.engraftment_flags`)."""
     flags = []
     if day >= config.delayed_engraftment_day:
         flags.append(Flag.DELAYED_ENGRAFTMENT)
     if day >= config.possible_graft_failure_day:
         flags.append(Flag.POSSIBLE_GRAFT_FAILURE)
     return tuple(flags)
+
+
+def _flags(phase: Phase, day: int | None, config: PhaseConfig) -> tuple[Flag, ...]:
+    # Aplasia means engraftment has not been recorded yet, and Day 0 is known.
+    if phase is not Phase.APLASIA or day is None:
+        return ()
+    return engraftment_warnings(day, config)
 
 
 def phase_on(dates: EpisodeDates, today: date, config: PhaseConfig = DEFAULT_PHASE_CONFIG) -> PhaseState:

@@ -115,7 +115,8 @@ def _anc_counts(patient: Patient, day0: date) -> list[tuple[date, float]]:
 
 def engraftment_proposal(patient: Patient, today: date | None = None) -> EngraftmentStatus:
     """The engraftment dates proposed by the counts, next to those recorded, and the flags of `today`."""
-    config = active_config(patient.centre_id).labs
+    active = active_config(patient.centre_id)
+    config = active.labs
     episode = TransplantEpisode.objects.filter(patient=patient).first()
     today = today or patient_today(patient)
     day0 = episode.reinfusion_date if episode else None
@@ -179,7 +180,7 @@ def engraftment_proposal(patient: Patient, today: date | None = None) -> Engraft
             confirmations.get(EngraftmentKind.PLATELET),
             never_below_p,
         ),
-        flags=engraftment_flags(day0, today, neutrophil_date, config, never_below_n) if today >= day0 else (),
+        flags=engraftment_flags(day0, today, neutrophil_date, active.phase, never_below_n) if today >= day0 else (),
         nadir_started=nadir,
         latest_anc=max(((d, v) for d, v in anc if d <= today), default=None),
         latest_platelets=max(((d, v) for d, v in platelets if d <= today), default=None),

@@ -141,7 +141,7 @@ def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
         on = today or patient_today(patient)
         if on < episode.reinfusion_date:
             continue
-        flags = engraftment_flags(episode.reinfusion_date, on, None, config.labs)
+        flags = engraftment_flags(episode.reinfusion_date, on, None, config.phase)
         if flags and anc_never_below(patient, episode.reinfusion_date, on, config.labs):
             continue
         for flag in flags:
@@ -157,11 +157,11 @@ def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
             if flag == Flag.POSSIBLE_GRAFT_FAILURE:
                 reason = (
                     f"Day +{day}: no neutrophil engraftment recorded (ANC >= {config.labs.neutrophil_threshold:g} "
-                    f"on 3 days) by Day +{config.labs.possible_graft_failure_day}: possible primary graft failure."
+                    f"on 3 days) by Day +{config.phase.possible_graft_failure_day}: possible primary graft failure."
                 )
             else:
                 reason = (
-                    f"Day +{day}: no neutrophil engraftment recorded by Day +{config.labs.delayed_engraftment_day}: "
+                    f"Day +{day}: no neutrophil engraftment recorded by Day +{config.phase.delayed_engraftment_day}: "
                     "engraftment is delayed."
                 )
             alert, opened = raise_alert(

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from recovery.clinical.config import PhaseConfig
 from recovery.clinical.engraftment import (
     ImplausibleValueError,
     NeutropeniaGrade,
@@ -258,8 +259,8 @@ def test_engraftment_flags(today, neutrophil_date, expected):
 @pytest.mark.parametrize("today", [d(21), d(30), d(60)])
 def test_no_engraftment_flags_when_the_anc_never_fell_below(today):
     """No aplasia, nothing to engraft from: neither delayed engraftment nor possible graft failure."""
-    assert engraftment_flags(DAY_ZERO, today, None, DEFAULT_LAB_CONFIG, never_below=True) == ()
-    assert engraftment_flags(DAY_ZERO, today, None, DEFAULT_LAB_CONFIG, never_below=False) != ()
+    assert engraftment_flags(DAY_ZERO, today, None, never_below=True) == ()
+    assert engraftment_flags(DAY_ZERO, today, None, never_below=False) != ()
 
 
 # ANC 0.6 or more on every count from Day 0 to D+14 (no aplasia)
@@ -315,7 +316,7 @@ def test_platelet_never_below(counts, transfusions, expected):
 
 
 def test_engraftment_flag_days_come_from_config():
-    config = replace(DEFAULT_LAB_CONFIG, delayed_engraftment_day=14, possible_graft_failure_day=28)
+    config = PhaseConfig(delayed_engraftment_day=14, possible_graft_failure_day=28)
     assert engraftment_flags(DAY_ZERO, d(14), None, config) == (Flag.DELAYED_ENGRAFTMENT,)
     assert engraftment_flags(DAY_ZERO, d(28), None, config) == (Flag.DELAYED_ENGRAFTMENT, Flag.POSSIBLE_GRAFT_FAILURE)
 
