@@ -3,11 +3,7 @@
 Phase, Day number and event statuses are computed for today in the patient's own time zone.
 """
 
-from datetime import date
-
 from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
@@ -18,9 +14,9 @@ from recovery import access
 from recovery.access import Action
 from recovery.api.serializers import TimelineSerializer, TransplantSerializer
 from recovery.clinical.episode import DATE_FIELDS, cd34_warning
-from recovery.clinical.phases import PHASE_ORDER, EpisodeDates, Phase, PhaseState, local_date, phase_on
+from recovery.clinical.phases import PHASE_ORDER, Phase, PhaseState, phase_on
 from recovery.models import Patient, TransplantEpisode
-from recovery.queries.configuration import ActiveConfig, active_config, active_configs
+from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.labs import engraftment_proposal
 from recovery.queries.timeline import episode_dates, events_with_status, patient_today
 from recovery.services.audit import AuditContext, record_event
@@ -126,16 +122,7 @@ def timeline(request: Request, patient_id) -> Response:
     return Response(TimelineSerializer({"phase": state.phase.value, "day": state.day, "events": events}).data)
 
 
-# The patient list's ?phase= filter ---------------------------------------------------------------------
-
-# The episode dates the phase rules read, in EpisodeDates order.
-_PHASE_DATE_COLUMNS = (
-    "episode__mobilisation_date",
-    "episode__apheresis_date",
-    "episode__conditioning_start_date",
-    "episode__reinfusion_date",
-    "episode__neutrophil_engraftment_date",
-)
+# The patient list's ?phase= (filtered by queries.workspace.filter_patients) ---------------------------
 
 
 def parse_phase(value: str) -> Phase:
@@ -145,22 +132,3 @@ def parse_phase(value: str) -> Phase:
     except ValueError:
         valid = ", ".join(PHASE_ORDER)
         raise serializers.ValidationError({"phase": [f"Unknown phase “{value}”; valid phases are {valid}."]}) from None
-
-
-def filter_by_phase(patients: QuerySet[Patient], phase: Phase) -> QuerySet[Patient]:
-    """The patients of `patients` whose phase today (in their own time zone) is `phase`.
-
-    Two queries whatever the number of patients: the dates, time zones and centres of all of them, and the
-    configuration of their centres. The phase rules run in Python; the result stays a queryset to paginate.
-    """
-    rows = list(patients.order_by().values_list("pk", "timezone", "centre_id", *_PHASE_DATE_COLUMNS))
-    configs = active_configs({row[2] for row in rows})
-    now = timezone.now()
-    todays: dict[str, date] = {}
-    matching = []
-    for pk, tz_name, centre_id, *dates in rows:
-        if tz_name not in todays:
-            todays[tz_name] = local_date(now, tz_name)
-        if phase_on(EpisodeDates(*dates), todays[tz_name], configs[centre_id].phase).phase == phase:
-            matching.append(pk)
-    return patients.filter(pk__in=matching)

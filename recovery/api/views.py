@@ -11,7 +11,8 @@ from recovery import access
 from recovery.access import Action
 from recovery.api.pagination import Pagination
 from recovery.api.serializers import PHASE_CHOICES, MeSerializer, PatientSerializer
-from recovery.api.timeline import filter_by_phase, parse_phase
+from recovery.api.timeline import parse_phase
+from recovery.queries.workspace import filter_patients
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.patients import create_patient, update_patient
 
@@ -84,7 +85,7 @@ def patient_list(request: Request) -> Response:
 
     patients = access.visible_patients(request.user).select_related("centre").search(request.query_params.get("q", ""))
     if phase := request.query_params.get("phase", ""):
-        patients = filter_by_phase(patients, parse_phase(phase))
+        patients = filter_patients(patients, phase=parse_phase(phase).value)
     paginator = Pagination()
     page = paginator.paginate_queryset(patients, request)
     record_reads(context=context, action="patient.list", patients=page)
