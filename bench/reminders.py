@@ -46,7 +46,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Centre, Role, User  # noqa: E402
 from recovery.celery import app  # noqa: E402
 from recovery.models import Audience, Channel, Notification, NotificationKind, NotificationStatus, Patient  # noqa: E402
-from recovery.services.notifications import dedupe_key  # noqa: E402
+from recovery.queries.reminders import dedupe_key  # noqa: E402
 
 PATIENTS = 200
 WAKE_EVERY_SECONDS = 5
