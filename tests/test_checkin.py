@@ -207,3 +207,5 @@ def test_the_form_and_the_api_triage_alike(client_for, api_for, on_day_five, oth
     by_api = SymptomReport.objects.get(patient=other_patient)
     assert by_form.triage_level == by_api.triage_level == api.json()["triage"]["level"] == level
     assert [f["rule"] for f in by_form.findings] == [f["rule"] for f in by_api.findings] == ([rule] if rule else [])
+    page = client.get(response["Location"]).content.decode()
+    assert api.json()["triage"]["advice"] in page  # one wording: the rule's, on the page and in the API

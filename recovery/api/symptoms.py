@@ -26,14 +26,11 @@ from recovery.api.serializers import (
     SymptomReportSerializer,
     TriageSerializer,
 )
-from recovery.clinical.triage import PHONE_PLACEHOLDER, patient_advice
 from recovery.models import AlertSeverity, AlertStatus, Patient
+from recovery.queries.symptoms import advice_text
 from recovery.services.alerts import acknowledge_alert, resolve_alert
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.symptoms import ReportOutcome, record_symptom_report
-
-NO_UNIT_PHONE = "your transplant unit's 24-hour number (or your emergency number)"
-
 
 PATIENT_ID = OpenApiParameter("patient_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The patient's id.")
 ALERT_ID = OpenApiParameter("alert_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The alert's id.")
@@ -46,16 +43,10 @@ PAGE_PARAMETERS = [
 # Symptom reports --------------------------------------------------------------------------------------------
 
 
-def advice_for(outcome: ReportOutcome, patient: Patient) -> str:
-    """The triage advice with the centre's 24-hour number filled in (or words to use when it is missing)."""
-    phone = patient.centre.phone_24h.strip() or NO_UNIT_PHONE
-    return patient_advice(outcome.result).replace(PHONE_PLACEHOLDER, phone)
-
-
 def _triage(outcome: ReportOutcome, patient: Patient) -> dict:
     return {
         "level": outcome.result.level.value,
-        "advice": advice_for(outcome, patient),
+        "advice": advice_text(outcome.result.level, outcome.result.pseudo_relapse, patient.centre),
         "alert": outcome.alert.uuid if outcome.alert is not None else None,
         "neutropenic_fever": outcome.result.neutropenic_fever,
         "pseudo_relapse": outcome.result.pseudo_relapse,

@@ -572,13 +572,18 @@ _PSEUDO_RELAPSE_ADVICE = (
 
 
 def patient_advice(result: TriageResult) -> str:
-    """Plain words for the patient about `result`.
+    """Plain words for the patient about `result` (see `advice`)."""
+    return advice(result.level, result.pseudo_relapse)
+
+
+def advice(level: Severity, pseudo_relapse: bool = False) -> str:
+    """Plain words for the patient about a report triaged `level`: the one wording, for the page and the API.
 
     The text may contain the placeholder `{phone}` (PHONE_PLACEHOLDER) and no other braces: the caller fills
-    it with the centre's 24-hour number, `patient_advice(result).format(phone=number)`. For an URGENT result
-    the text starts "Call the unit now on {phone}".
+    it with the centre's 24-hour number, `advice(level).format(phone=number)`. For an URGENT report the text
+    starts "Call the unit now on {phone}".
     """
-    advice = _ADVICE[result.level]
-    if result.pseudo_relapse:
-        advice += _PSEUDO_RELAPSE_ADVICE
-    return advice
+    text = _ADVICE[Severity(level)]
+    if pseudo_relapse:
+        text += _PSEUDO_RELAPSE_ADVICE
+    return text

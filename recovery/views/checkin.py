@@ -13,6 +13,7 @@ from recovery.forms.checkin import CheckinForm, TemperatureForm, celsius_to_fahr
 from recovery.models import SymptomReport
 from recovery.queries.configuration import active_config
 from recovery.queries.review import report_rows
+from recovery.queries.symptoms import advice_text
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.symptoms import record_symptom_report
 
@@ -100,6 +101,7 @@ def checkin_result(request: HttpRequest, report_id) -> HttpResponse:
             "patient": patient,
             "report": report,
             "urgent": report.triage_level == Severity.URGENT,
+            "advice": advice_text(report.triage_level, report.pseudo_relapse, patient.centre),
             "same_day": report.triage_level == Severity.SAME_DAY,
             "fahrenheit": celsius_to_fahrenheit(report.temperature_c) if report.temperature_c is not None else None,
             "reported": reported,
