@@ -338,3 +338,27 @@ def test_the_api_reports_the_same_phase_and_day_as_the_pages(
     assert shown_phase == phase_label(api["phase"])
     home = client_for(patient.user).get(reverse("recovery:my-recovery")).content.decode()
     assert day_label(api["day"]) in home
+
+
+@pytest.mark.services(needs="PostgreSQL")
+def test_the_page_and_the_api_both_lock_the_patient_while_saving_the_transplant(
+    client_for, api_for, coordinator, patient, now
+):
+    """One writer per patient: saving the dates takes the patient's row lock, from the page and from the API."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    form = {
+        "protocol": ProtocolTemplate.objects.get(code="cy_atg").pk,
+        "conditioning_start_date": "2026-11-05",
+        "reinfusion_date": "2026-11-10",
+    }
+    locks = f'FROM "recovery_patient" WHERE "recovery_patient"."id" = {patient.pk}'
+    with CaptureQueriesContext(connection) as page:
+        client_for(coordinator).post(reverse("recovery:episode-edit", args=[patient.uuid]), form)
+    with CaptureQueriesContext(connection) as api:
+        api_for(coordinator).patch(
+            f"/api/v1/patients/{patient.uuid}/transplant/", {"reinfusion_date": "2026-11-11"}, format="json"
+        )
+    for captured in (page, api):
+        assert any(locks in q["sql"] and q["sql"].endswith("FOR UPDATE") for q in captured.captured_queries)

@@ -86,8 +86,6 @@ def transplant(request: Request, patient_id) -> Response:
     patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
     partial = request.method == "PATCH"
     with transaction.atomic():
-        # One writer per patient at a time, so that two PATCHes of different dates do not undo each other.
-        list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True))
         episode = _episode(patient)
         serializer = TransplantSerializer(
             data=request.data, partial=partial, current_protocol=episode.protocol if episode else None

@@ -73,14 +73,7 @@ def patient_list(request: Request) -> Response:
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         centre = fields.pop("centre", None)
-        if centre is None:
-            if len(centres) != 1:
-                return Response(
-                    {"centre": ["You belong to several centres: say which one this patient belongs to."]},
-                    status=status.HTTP_400_BAD_REQUEST,
-                )
-            centre = centres[0]
-        patient = create_patient(context=context, centre=centre, fields=fields)
+        patient = create_patient(context=context, centres=centres, centre=centre, fields=fields)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
     patients = access.visible_patients(request.user).select_related("centre").search(request.query_params.get("q", ""))

@@ -54,8 +54,22 @@ def _validate_and_save(patient: Patient) -> None:
         raise ValidationError({"hospital_number": DUPLICATE_HOSPITAL_NUMBER}) from None
 
 
+SEVERAL_CENTRES = "You belong to several centres: say which one this patient belongs to."
+NO_CENTRE = "You are not a member of any centre yet. Ask an administrator to add you to one."
+
+
 @transaction.atomic
-def create_patient(*, context: AuditContext, centre: Centre, fields: dict[str, Any]) -> Patient:
+def create_patient(
+    *, context: AuditContext, centres: list[Centre], centre: Centre | None = None, fields: dict[str, Any]
+) -> Patient:
+    """Enrol a patient in `centre`, one of the enrolling user's `centres`; when it is not given, their only
+    centre. The same rule for the page and the API."""
+    if centre is None:
+        if len(centres) != 1:
+            raise ValidationError({"centre": SEVERAL_CENTRES if centres else NO_CENTRE})
+        centre = centres[0]
+    elif centre.pk not in {c.pk for c in centres}:
+        raise ValidationError({"centre": "You can only enrol patients in your own centres."})
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")

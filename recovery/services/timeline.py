@@ -132,8 +132,12 @@ def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, A
     unknown = set(fields) - set(EPISODE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
+    # One writer per patient at a time (the page and the API alike), so that two saves of different dates do
+    # not undo each other; the episode is read after the lock, not from a cache.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
     config = active_config(patient.centre_id)
-    episode = episode_of(patient) or TransplantEpisode(patient=patient)
+    episode = TransplantEpisode.objects.filter(patient=patient).first() or TransplantEpisode(patient=patient)
+    patient.episode = episode  # what the rest of this write (and the re-planning) reads as the patient's episode
     before = {name: getattr(episode, name) for name in EPISODE_FIELDS}
     for name, value in fields.items():
         setattr(episode, name, value)

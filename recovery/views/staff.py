@@ -33,7 +33,7 @@ from recovery.queries.workspace import filter_patients, summarise, workspace
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.eligibility import record_eligibility_review
 from recovery.services.invitations import invite_patient
-from recovery.services.patients import create_patient, update_patient
+from recovery.services.patients import NO_CENTRE, create_patient, update_patient
 from recovery.services.timeline import add_apheresis_session, add_event, change_event, save_episode
 
 PATIENTS_PER_PAGE = 25
@@ -82,12 +82,14 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         submit_label="Enrol patient",
     )
     if not centres:
-        messages.error(request, "You are not a member of any centre yet. Ask an administrator to add you to one.")
+        messages.error(request, NO_CENTRE)
     elif request.method == "POST" and form.is_valid():
-        centre = form.cleaned_data.get("centre") or centres[0]
         try:
             patient = create_patient(
-                context=AuditContext.from_request(request), centre=centre, fields=form.patient_fields()
+                context=AuditContext.from_request(request),
+                centres=centres,
+                centre=form.cleaned_data.get("centre"),
+                fields=form.patient_fields(),
             )
         except ValidationError as exc:
             form.add_error(None, exc)
