@@ -66,6 +66,7 @@ MATRIX = {
     "recovery:patient-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:patient-access-log": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:episode-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
+    "recovery:apheresis-add": ("patient", _row(LOGIN, 302, 403, 403, 404, 404, 404)),  # GET: to the dates page
     "recovery:event-add": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:event-change": ("event", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:patient-invite": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),

@@ -281,15 +281,17 @@ def test_apheresis_sessions_add_up_and_warn_below_the_minimum(client_for, coordi
     _episode(patient, TODAY + timedelta(days=20))
     client = client_for(coordinator)
     url = reverse("recovery:episode-edit", args=[patient.uuid])
-    post = {"form": "apheresis", "apheresis-collected_on": "2026-11-12", "apheresis-cd34_per_kg": "0.9"}
-    first = client.post(url, post, follow=True).content.decode()
+    add = reverse("recovery:apheresis-add", args=[patient.uuid])  # the page's second form posts here
+    post = {"apheresis-collected_on": "2026-11-12", "apheresis-cd34_per_kg": "0.9"}
+    first = client.post(add, post, follow=True).content.decode()
     assert "below the usual minimum of 2.0" in first
-    client.post(url, {**post, "apheresis-collected_on": "2026-11-11", "apheresis-cd34_per_kg": "1.4"})
+    client.post(add, {**post, "apheresis-collected_on": "2026-11-11", "apheresis-cd34_per_kg": "1.4"})
     patient.episode.refresh_from_db()
     assert str(patient.episode.cd34_dose) == "2.30"
     assert patient.episode.apheresis_date == date(2026, 11, 11)
     page = client.get(url).content.decode()
     assert "Apheresis sessions" in page
+    assert f'action="{add}"' in page
 
 
 @pytest.mark.parametrize(
@@ -306,8 +308,8 @@ def test_implausible_apheresis_sessions_are_refused(client_for, coordinator, pat
     """A collection in the future, of nothing, implausibly large or before mobilisation is refused and kept."""
     _episode(patient, TODAY + timedelta(days=20))
     response = client_for(coordinator).post(
-        reverse("recovery:episode-edit", args=[patient.uuid]),
-        {"form": "apheresis", "apheresis-collected_on": when, "apheresis-cd34_per_kg": dose},
+        reverse("recovery:apheresis-add", args=[patient.uuid]),
+        {"apheresis-collected_on": when, "apheresis-cd34_per_kg": dose},
     )
     content = response.content.decode()
     assert message in content

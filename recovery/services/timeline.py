@@ -136,8 +136,8 @@ def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, A
     # not undo each other; the episode is read after the lock, not from a cache.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     config = active_config(patient.centre_id)
-    episode = TransplantEpisode.objects.filter(patient=patient).first() or TransplantEpisode(patient=patient)
-    patient.episode = episode  # what the rest of this write (and the re-planning) reads as the patient's episode
+    # by id: a new episode is cached on the patient only once it is saved (a refused one must not linger there)
+    episode = TransplantEpisode.objects.filter(patient=patient).first() or TransplantEpisode(patient_id=patient.pk)
     before = {name: getattr(episode, name) for name in EPISODE_FIELDS}
     for name, value in fields.items():
         setattr(episode, name, value)
@@ -149,6 +149,7 @@ def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, A
     episode.full_clean(exclude=["patient"])
     created = episode.pk is None
     episode.save()
+    patient.episode = episode  # what the rest of this write (and the re-planning) reads as the patient's episode
     changed = sorted(name for name in EPISODE_FIELDS if before[name] != getattr(episode, name))
     changes = regenerate_timeline(episode=episode, config=config)
     if created or changed:

@@ -141,42 +141,64 @@ def patient_access_log(request: HttpRequest, patient_id) -> HttpResponse:
     return render(request, "recovery/patient_access_log.html", {"patient": patient, "page": page})
 
 
-@login_required
-def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
-    patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
+def _episode_page(request: HttpRequest, patient, *, form=None, apheresis=None) -> HttpResponse:
+    """The transplant dates page, with whichever of its two forms was posted (and its errors)."""
     episode = episode_of(patient)
-    posted = request.POST if request.method == "POST" else None
-    which = request.POST.get("form", "episode") if posted is not None else None
-    form = EpisodeForm(posted if which == "episode" else None, instance=episode)
-    apheresis = ApheresisForm(posted if which == "apheresis" else None, prefix="apheresis")
-    context = AuditContext.from_request(request)
-    result = None
-    if which == "episode" and form.is_valid():
-        try:
-            result = save_episode(context=context, patient=patient, fields=form.episode_fields())
-        except ValidationError as exc:
-            form.add_error(None, exc)
-    elif which == "apheresis" and apheresis.is_valid():
-        try:
-            result = add_apheresis_session(context=context, patient=patient, **apheresis.cleaned_data)
-        except ValidationError as exc:
-            apheresis.add_error(None, exc)
-    if result is not None:
-        for warning in result.warnings:
-            messages.warning(request, warning)
-        changes = result.changes
-        messages.success(
-            request,
-            f"Saved. Timeline: {changes['created']} events added, {changes['moved']} moved, "
-            f"{changes['removed']} removed.",
-        )
-        return redirect("recovery:patient-detail", patient_id=patient.uuid)
+    form = form or EpisodeForm(instance=episode)
+    apheresis = apheresis or ApheresisForm(prefix="apheresis")
     sessions = list(episode.apheresis_sessions.all()) if episode else []
     return render(
         request,
         "recovery/episode_form.html",
         {"form": form, "apheresis": apheresis, "sessions": sessions, "patient": patient, "title": "Transplant dates"},
     )
+
+
+def _episode_saved(request: HttpRequest, patient, result) -> HttpResponse:
+    for warning in result.warnings:
+        messages.warning(request, warning)
+    changes = result.changes
+    messages.success(
+        request,
+        f"Saved. Timeline: {changes['created']} events added, {changes['moved']} moved, {changes['removed']} removed.",
+    )
+    return redirect("recovery:patient-detail", patient_id=patient.uuid)
+
+
+@login_required
+def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
+    """The transplant dates: GET shows the page, POST saves the dates (the apheresis form posts elsewhere)."""
+    patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
+    form = EpisodeForm(request.POST if request.method == "POST" else None, instance=episode_of(patient))
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = save_episode(
+                context=AuditContext.from_request(request), patient=patient, fields=form.episode_fields()
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _episode_saved(request, patient, result)
+    return _episode_page(request, patient, form=form)
+
+
+@login_required
+def apheresis_add(request: HttpRequest, patient_id) -> HttpResponse:
+    """POST adds an apheresis session; GET goes to the transplant dates page, where its form is."""
+    patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
+    if request.method != "POST":
+        return redirect("recovery:episode-edit", patient_id=patient.uuid)
+    apheresis = ApheresisForm(request.POST, prefix="apheresis")
+    if apheresis.is_valid():
+        try:
+            result = add_apheresis_session(
+                context=AuditContext.from_request(request), patient=patient, **apheresis.cleaned_data
+            )
+        except ValidationError as exc:
+            apheresis.add_error(None, exc)
+        else:
+            return _episode_saved(request, patient, result)
+    return _episode_page(request, patient, apheresis=apheresis)
 
 
 @login_required
