@@ -20,6 +20,13 @@ recovery_patterns = [
     path("patients/<uuid:patient_id>/review/", alerts.patient_review, name="patient-review"),
     path("patients/<uuid:patient_id>/outcomes/", outcomes.patient_outcomes, name="patient-outcomes"),
     path("patients/<uuid:patient_id>/labs/", labs.patient_labs, name="patient-labs"),
+    path("patients/<uuid:patient_id>/labs/results/", labs.lab_panel_add, name="lab-panel-add"),
+    path("patients/<uuid:patient_id>/labs/transfusions/", labs.transfusion_add, name="transfusion-add"),
+    path(
+        "patients/<uuid:patient_id>/labs/engraftment/<str:kind>/",
+        labs.engraftment_confirm,
+        name="engraftment-confirm",
+    ),
     path("patients/<uuid:patient_id>/immune/", labs.patient_immune, name="patient-immune"),
     path("labs/import/", labs.lab_import, name="lab-import"),
     path("labs/import/template.csv", labs.lab_import_template, name="lab-import-template"),

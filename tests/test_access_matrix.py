@@ -76,6 +76,10 @@ MATRIX = {
     "recovery:patient-review": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:patient-outcomes": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:patient-labs": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    # the labs page's three forms, each with its URL (GET: back to the labs page)
+    "recovery:lab-panel-add": ("patient", _row(LOGIN, 302, 302, 403, 404, 404, 404)),
+    "recovery:transfusion-add": ("patient", _row(LOGIN, 302, 302, 403, 404, 404, 404)),
+    "recovery:engraftment-confirm": ("engraftment", _row(LOGIN, 403, 302, 403, 404, 404, 404)),
     "recovery:patient-immune": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:lab-import": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:lab-import-template": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
@@ -223,6 +227,8 @@ def _url(name, kind, cast):
     if kind == "event":
         event = cast["_patient"].episode.events.first()
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "event_id": event.uuid})
+    if kind == "engraftment":
+        return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "kind": "neutrophil"})
     if kind == "report":
         return reverse(name, kwargs={"report_id": cast["_report"].uuid})
     if kind == "alert":

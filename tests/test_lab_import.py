@@ -254,8 +254,8 @@ def test_the_form_the_api_and_the_import_refuse_the_same_value_with_the_same_mes
     unit = "x10^9/L"
 
     page = client_for(coordinator).post(
-        reverse("recovery:patient-labs", args=[pia.uuid]),
-        {"form": "panel", "panel-collected_at": local.strftime("%Y-%m-%dT%H:%M"), f"panel-{test}": value},
+        reverse("recovery:lab-panel-add", args=[pia.uuid]),
+        {"panel-collected_at": local.strftime("%Y-%m-%dT%H:%M"), f"panel-{test}": value},
     )
     assert page.status_code == 200
     assert f'value="{value}"' in page.content.decode()  # what was typed is kept

@@ -457,12 +457,8 @@ def test_the_labs_page_shows_the_proposal_and_a_clinician_confirms_it(client_for
     assert "Aplasia" in page
     proposed = engrafting + timedelta(days=11)
     response = client.post(
-        url,
-        {
-            "form": "confirm",
-            "kind": "neutrophil",
-            "confirm-neutrophil-on": proposed.isoformat(),
-        },
+        reverse("recovery:engraftment-confirm", args=[patient.uuid, "neutrophil"]),
+        {"confirm-neutrophil-on": proposed.isoformat()},
     )
     assert response.status_code == 302
     page = client.get(url).content.decode()
@@ -475,9 +471,8 @@ def test_the_panel_form_keeps_what_was_typed_with_the_message(client_for, coordi
     """An implausible value comes back as typed with the reason, and nothing is saved."""
     transplant(patient, patient_today(patient) - timedelta(days=6))
     response = client_for(coordinator).post(
-        reverse("recovery:patient-labs", args=[patient.uuid]),
+        reverse("recovery:lab-panel-add", args=[patient.uuid]),
         {
-            "form": "panel",
             "panel-collected_at": (timezone.localtime(timezone.now(), patient.tz) - timedelta(hours=1)).strftime(
                 "%Y-%m-%dT%H:%M"
             ),
@@ -497,9 +492,8 @@ def test_a_coordinator_enters_a_panel_but_may_not_confirm(client_for, coordinato
     client = client_for(coordinator)
     url = reverse("recovery:patient-labs", args=[patient.uuid])
     response = client.post(
-        url,
+        reverse("recovery:lab-panel-add", args=[patient.uuid]),
         {
-            "form": "panel",
             "panel-collected_at": (timezone.localtime(timezone.now(), patient.tz) - timedelta(minutes=30)).strftime(
                 "%Y-%m-%dT%H:%M"
             ),
@@ -509,22 +503,27 @@ def test_a_coordinator_enters_a_panel_but_may_not_confirm(client_for, coordinato
     )
     assert response.status_code == 302
     assert "confirm-neutrophil-form" not in client.get(url).content.decode()
-    response = client.post(url, {"form": "confirm", "kind": "neutrophil", "confirm-neutrophil-on": "2025-01-01"})
+    confirm = reverse("recovery:engraftment-confirm", args=[patient.uuid, "neutrophil"])
+    response = client.post(confirm, {"confirm-neutrophil-on": "2025-01-01"})
     assert response.status_code == 403
 
 
-def test_garbage_posts_to_the_labs_page_never_give_a_500(client_for, clinician, patient):
+def test_garbage_posts_to_the_labs_forms_never_give_a_500(client_for, clinician, patient):
     client = client_for(clinician)
-    url = reverse("recovery:patient-labs", args=[patient.uuid])
-    for data in (
-        {},
-        {"form": "nope"},
-        {"form": "confirm", "kind": "x"},
-        {"form": "confirm", "kind": "neutrophil", "confirm-neutrophil-on": "2025-02-30"},
-        {"form": "panel", "panel-collected_at": "yesterday", "panel-anc": "\x00"},
-        {"form": "transfusion", "transfusion-product": "plasma", "transfusion-given_at": "9999-99-99T99:99"},
+    labs = reverse("recovery:patient-labs", args=[patient.uuid])
+    panel = reverse("recovery:lab-panel-add", args=[patient.uuid])
+    transfusion = reverse("recovery:transfusion-add", args=[patient.uuid])
+    confirm = reverse("recovery:engraftment-confirm", args=[patient.uuid, "neutrophil"])
+    assert client.post(labs, {}).status_code == 405  # the page itself takes no POST: each form has its URL
+    for url, data in (
+        (reverse("recovery:engraftment-confirm", args=[patient.uuid, "x"]), {}),
+        (confirm, {}),
+        (confirm, {"confirm-neutrophil-on": "2025-02-30"}),
+        (panel, {}),
+        (panel, {"panel-collected_at": "yesterday", "panel-anc": "\x00"}),
+        (transfusion, {"transfusion-product": "plasma", "transfusion-given_at": "9999-99-99T99:99"}),
     ):
-        assert client.post(url, data).status_code in (200, 400)
+        assert client.post(url, data).status_code in (200, 404), (url, data)
 
 
 @pytest.mark.parametrize("rows", [2, 40])

@@ -14,7 +14,6 @@ from recovery.forms.widgets import DateInput, LocalDateTimeInput
 from recovery.models import LabTest, TransfusionProduct
 from recovery.services.labs import LAB_TESTS
 
-FORM_FIELD = "form"  # the hidden field naming the form that was posted
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 PANEL_GROUPS = (
     ("Blood count", ("anc", "platelets", "wbc", "haemoglobin", "lymphocytes")),
@@ -104,7 +103,7 @@ class TransfusionForm(_LocalTimeMixin, forms.Form):
 
 
 class ConfirmEngraftmentForm(forms.Form):
-    """The date (and a note when it is not the proposal); which engraftment is the page's `kind` field."""
+    """The date (and a note when it is not the proposal); which engraftment is in the URL."""
 
     on = forms.DateField(label="Engraftment date", widget=DateInput())
     note = forms.CharField(

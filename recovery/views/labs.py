@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
@@ -30,7 +30,7 @@ from recovery.clinical.engraftment import ReferenceFlag, cd4_recovered, referenc
 from recovery.clinical.labs_config import ANC, CD4, CD19, CMV_PCR, EBV_PCR, IGG, PLATELETS, LabConfig
 from recovery.clinical.phases import local_date
 from recovery.clinical.survival import months_between
-from recovery.forms.labs import FORM_FIELD, ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
+from recovery.forms.labs import ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
 from recovery.models import EngraftmentKind, LabResult, LabTest, Patient, Transfusion, TransfusionProduct
 from recovery.queries.configuration import active_config
 from recovery.queries.labs import EngraftmentLine, engraftment_proposal, series
@@ -254,80 +254,22 @@ def _given(transfusion: Transfusion) -> str:
     return f"{transfusion.get_product_display().removesuffix('s')} transfusion"
 
 
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def patient_labs(request: HttpRequest, patient_id) -> HttpResponse:
-    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+def _labs_page(
+    request: HttpRequest,
+    patient: Patient,
+    *,
+    panel=None,
+    transfusion=None,
+    confirm: ConfirmEngraftmentForm | None = None,
+) -> HttpResponse:
+    """The labs page, with whichever of its forms was posted (and its errors); the others empty."""
     config = active_config(patient.centre_id)
-    panel = LabPanelForm(patient_timezone=patient.timezone, config=config.labs)
-    transfusion = TransfusionForm(patient_timezone=patient.timezone)
+    panel = panel or LabPanelForm(patient_timezone=patient.timezone, config=config.labs)
+    transfusion = transfusion or TransfusionForm(patient_timezone=patient.timezone)
     confirm_forms = {kind: ConfirmEngraftmentForm(kind=kind) for kind in EngraftmentKind.values}
+    if confirm is not None:
+        confirm_forms[confirm.kind] = confirm
     context = AuditContext.from_request(request)
-    if request.method == "POST":
-        which = request.POST.get(FORM_FIELD, "")
-        if which == "panel":
-            access.require(request.user, Action.RECORD_LABS)
-            panel = LabPanelForm(request.POST, patient_timezone=patient.timezone, config=config.labs)
-            if panel.is_valid():
-                try:
-                    outcome = record_lab_panel(
-                        context=context,
-                        patient=patient,
-                        collected_at=panel.cleaned_data["collected_at"],
-                        values=panel.values(),
-                        platelet_transfusion_at=panel.cleaned_data.get("platelet_transfusion_at"),
-                    )
-                except ValidationError as exc:
-                    _add_errors(panel, exc)
-                else:
-                    saved = len(outcome.created)
-                    text = f"{saved} result{'s' if saved != 1 else ''} saved."
-                    if outcome.duplicates:
-                        text += f" {len(outcome.duplicates)} already recorded with the same value."
-                    if outcome.transfusion:
-                        text += " Platelet transfusion recorded."
-                    messages.success(request, text)
-                    return redirect("recovery:patient-labs", patient_id=patient.uuid)
-        elif which == "transfusion":
-            access.require(request.user, Action.RECORD_LABS)
-            transfusion = TransfusionForm(request.POST, patient_timezone=patient.timezone)
-            if transfusion.is_valid():
-                try:
-                    row, created = record_transfusion(context=context, patient=patient, **transfusion.cleaned_data)
-                except ValidationError as exc:
-                    _add_errors(transfusion, exc)
-                else:
-                    messages.success(
-                        request,
-                        f"{_given(row)} {'recorded' if created else 'was already recorded'}.",
-                    )
-                    return redirect("recovery:patient-labs", patient_id=patient.uuid)
-        elif which == "confirm":
-            access.require(request.user, Action.CONFIRM_ENGRAFTMENT)
-            kind = request.POST.get("kind", "")
-            if kind not in EngraftmentKind.values:
-                return HttpResponseBadRequest("Unknown engraftment kind.")
-            form = ConfirmEngraftmentForm(request.POST, kind=kind)
-            if form.is_valid():
-                try:
-                    confirmation = confirm_engraftment(
-                        context=context,
-                        patient=patient,
-                        kind=kind,
-                        on=form.cleaned_data["on"],
-                        note=form.cleaned_data["note"],
-                    )
-                except ValidationError as exc:
-                    _add_errors(form, exc)
-                else:
-                    messages.success(
-                        request,
-                        f"{confirmation.get_kind_display()} confirmed on {_d(confirmation.confirmed_date)}.",
-                    )
-                    return redirect("recovery:patient-labs", patient_id=patient.uuid)
-            confirm_forms[kind] = form
-        else:
-            return HttpResponseBadRequest("Unknown form.")
     record_event(context=context, action="labs.view", patient=patient)
     status = engraftment_proposal(patient)
     for kind, form in confirm_forms.items():
@@ -373,6 +315,96 @@ def patient_labs(request: HttpRequest, patient_id) -> HttpResponse:
             "may_confirm": access.may(request.user, Action.CONFIRM_ENGRAFTMENT),
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def patient_labs(request: HttpRequest, patient_id) -> HttpResponse:
+    """The patient's results, engraftment and transfusions; its three forms post to the three views below."""
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    return _labs_page(request, patient)
+
+
+@login_required
+def lab_panel_add(request: HttpRequest, patient_id) -> HttpResponse:
+    """POST records the day's results (the labs page's first form); GET goes to the labs page."""
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    access.require(request.user, Action.RECORD_LABS)
+    if request.method != "POST":
+        return redirect("recovery:patient-labs", patient_id=patient.uuid)
+    config = active_config(patient.centre_id)
+    panel = LabPanelForm(request.POST, patient_timezone=patient.timezone, config=config.labs)
+    if panel.is_valid():
+        try:
+            outcome = record_lab_panel(
+                context=AuditContext.from_request(request),
+                patient=patient,
+                collected_at=panel.cleaned_data["collected_at"],
+                values=panel.values(),
+                platelet_transfusion_at=panel.cleaned_data.get("platelet_transfusion_at"),
+            )
+        except ValidationError as exc:
+            _add_errors(panel, exc)
+        else:
+            saved = len(outcome.created)
+            text = f"{saved} result{'s' if saved != 1 else ''} saved."
+            if outcome.duplicates:
+                text += f" {len(outcome.duplicates)} already recorded with the same value."
+            if outcome.transfusion:
+                text += " Platelet transfusion recorded."
+            messages.success(request, text)
+            return redirect("recovery:patient-labs", patient_id=patient.uuid)
+    return _labs_page(request, patient, panel=panel)
+
+
+@login_required
+def transfusion_add(request: HttpRequest, patient_id) -> HttpResponse:
+    """POST records a transfusion or an immunoglobulin dose; GET goes to the labs page."""
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    access.require(request.user, Action.RECORD_LABS)
+    if request.method != "POST":
+        return redirect("recovery:patient-labs", patient_id=patient.uuid)
+    transfusion = TransfusionForm(request.POST, patient_timezone=patient.timezone)
+    if transfusion.is_valid():
+        try:
+            row, created = record_transfusion(
+                context=AuditContext.from_request(request), patient=patient, **transfusion.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_errors(transfusion, exc)
+        else:
+            messages.success(request, f"{_given(row)} {'recorded' if created else 'was already recorded'}.")
+            return redirect("recovery:patient-labs", patient_id=patient.uuid)
+    return _labs_page(request, patient, transfusion=transfusion)
+
+
+@login_required
+def engraftment_confirm(request: HttpRequest, patient_id, kind: str) -> HttpResponse:
+    """POST confirms neutrophil or platelet engraftment on a date; GET goes to the labs page."""
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    access.require(request.user, Action.CONFIRM_ENGRAFTMENT)
+    if kind not in EngraftmentKind.values:
+        raise Http404("No such engraftment.")
+    if request.method != "POST":
+        return redirect("recovery:patient-labs", patient_id=patient.uuid)
+    form = ConfirmEngraftmentForm(request.POST, kind=kind)
+    if form.is_valid():
+        try:
+            confirmation = confirm_engraftment(
+                context=AuditContext.from_request(request),
+                patient=patient,
+                kind=kind,
+                on=form.cleaned_data["on"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request, f"{confirmation.get_kind_display()} confirmed on {_d(confirmation.confirmed_date)}."
+            )
+            return redirect("recovery:patient-labs", patient_id=patient.uuid)
+    return _labs_page(request, patient, confirm=form)
 
 
 # Staff: immune reconstitution -------------------------------------------------------------------------------
