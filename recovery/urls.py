@@ -20,6 +20,7 @@ recovery_patterns = [
     path("patients/<uuid:patient_id>/review/", alerts.patient_review, name="patient-review"),
     path("patients/<uuid:patient_id>/outcomes/", outcomes.patient_outcomes, name="patient-outcomes"),
     path("patients/<uuid:patient_id>/labs/", labs.patient_labs, name="patient-labs"),
+    path("patients/<uuid:patient_id>/outcomes/<str:kind>/", outcomes.outcome_add, name="outcome-add"),
     path("patients/<uuid:patient_id>/labs/results/", labs.lab_panel_add, name="lab-panel-add"),
     path("patients/<uuid:patient_id>/labs/transfusions/", labs.transfusion_add, name="transfusion-add"),
     path(

@@ -75,6 +75,7 @@ MATRIX = {
     "recovery:dashboard": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:patient-review": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:patient-outcomes": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:outcome-add": ("outcome", _row(LOGIN, 403, 302, 403, 404, 404, 404)),  # GET: to the outcomes page
     "recovery:patient-labs": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     # the labs page's three forms, each with its URL (GET: back to the labs page)
     "recovery:lab-panel-add": ("patient", _row(LOGIN, 302, 302, 403, 404, 404, 404)),
@@ -227,6 +228,8 @@ def _url(name, kind, cast):
     if kind == "event":
         event = cast["_patient"].episode.events.first()
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "event_id": event.uuid})
+    if kind == "outcome":
+        return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "kind": "edss"})
     if kind == "engraftment":
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "kind": "neutrophil"})
     if kind == "report":

@@ -30,6 +30,11 @@ def now(time_machine):
     time_machine.move_to(NOW, tick=False)
 
 
+def form_url(patient, data: dict) -> str:
+    """Where the outcomes page's form named by `data["form"]` posts (each form has its URL)."""
+    return reverse("recovery:outcome-add", args=[patient.uuid, data["form"]])
+
+
 def url(patient) -> str:
     return reverse("recovery:patient-outcomes", args=[patient.uuid])
 
@@ -217,7 +222,7 @@ def test_clinician_classifies_a_pseudo_relapse_on_the_page(client_for, clinician
     relapse = Relapse.objects.create(patient=patient, onset_date=date(2025, 3, 3), possible_pseudo_relapse=True)
     client = client_for(clinician)
     data = {"form": "classify", "relapse": str(relapse.uuid), "classification": "pseudo_relapse"}
-    response = client.post(url(patient), data)
+    response = client.post(form_url(patient, data), data)
     assert response.status_code == 302
     relapse.refresh_from_db()
     assert (relapse.classification, relapse.classified_by) == ("pseudo_relapse", clinician)
@@ -242,7 +247,10 @@ def test_clinician_classifies_a_pseudo_relapse_on_the_page(client_for, clinician
 def test_a_bad_classification_is_refused_in_plain_words(client_for, clinician, patient, now, data):
     transplanted(patient)
     relapse = Relapse.objects.create(patient=patient, onset_date=date(2025, 3, 3), possible_pseudo_relapse=True)
-    response = client_for(clinician).post(url(patient), {"form": "classify", "relapse": str(relapse.uuid), **data})
+    response = client_for(clinician).post(
+        form_url(patient, {"form": "classify", "relapse": str(relapse.uuid), **data}),
+        {"form": "classify", "relapse": str(relapse.uuid), **data},
+    )
     assert response.status_code == 200
     page = response.content.decode()
     assert 'data-testid="classify-errors"' in page
@@ -256,7 +264,7 @@ def test_classifying_another_patients_relapse_is_404(client_for, clinician, pati
     other = PatientFactory(centre=centre)
     relapse = Relapse.objects.create(patient=other, onset_date=date(2025, 3, 3))
     data = {"form": "classify", "relapse": str(relapse.uuid), "classification": "pseudo_relapse"}
-    assert client_for(clinician).post(url(patient), data).status_code == 404
+    assert client_for(clinician).post(form_url(patient, data), data).status_code == 404
     relapse.refresh_from_db()
     assert relapse.classification == ""
 
@@ -301,7 +309,10 @@ def test_another_centre_gets_404(client_for, other_centre_clinician, patient, no
     transplanted(patient)
     client = client_for(other_centre_clinician)
     assert client.get(url(patient)).status_code == 404
-    response = client.post(url(patient), {"form": "edss", "assessed_on": "2025-01-10", "score": "3.0"})
+    response = client.post(
+        form_url(patient, {"form": "edss", "assessed_on": "2025-01-10", "score": "3.0"}),
+        {"form": "edss", "assessed_on": "2025-01-10", "score": "3.0"},
+    )
     assert response.status_code == 404
     assert not EDSSAssessment.objects.exists()
 
@@ -335,7 +346,7 @@ def test_coordinator_can_view_but_gets_403_on_post(
         {"form": "mri", "scan_date": "2025-01-10", "new_t2_lesions": "0", "gd_enhancing_lesions": "0"},
         {"form": "classify", "relapse": "00000000-0000-0000-0000-000000000000", "classification": "relapse"},
     ]:
-        assert client.post(url(patient), data).status_code == 403
+        assert client.post(form_url(patient, data), data).status_code == 403
     assert not EDSSAssessment.objects.exists()
     assert not Relapse.objects.exists()
     assert not MRIScan.objects.exists()
@@ -345,13 +356,16 @@ def test_recording_roles_see_the_three_forms(client_for, clinician, patient, now
     page = client_for(clinician).get(url(patient)).content.decode()
     for kind in ("edss", "relapse", "mri"):
         assert f'data-testid="{kind}-form"' in page
-        assert f'name="form" value="{kind}"' in page
+        assert f'action="{form_url(patient, {"form": kind})}"' in page  # each form posts to its own URL
     assert "0, or 1.0 to 10.0 in steps of 0.5" in page
 
 
 def test_impossible_edss_is_refused_with_the_plain_message_and_typed_values_kept(client_for, clinician, patient, now):
     transplanted(patient)
-    response = client_for(clinician).post(url(patient), {"form": "edss", "assessed_on": "2025-02-14", "score": "3.7"})
+    response = client_for(clinician).post(
+        form_url(patient, {"form": "edss", "assessed_on": "2025-02-14", "score": "3.7"}),
+        {"form": "edss", "assessed_on": "2025-02-14", "score": "3.7"},
+    )
     assert response.status_code == 200
     page = response.content.decode()
     assert EDSS_MESSAGE in page
@@ -364,7 +378,7 @@ def test_impossible_edss_is_refused_with_the_plain_message_and_typed_values_kept
 
 def test_future_date_is_refused_by_the_service_on_its_field(client_for, clinician, patient, now):
     data = {"form": "mri", "scan_date": "2026-07-01", "new_t2_lesions": "2", "gd_enhancing_lesions": "1", "notes": "x"}
-    response = client_for(clinician).post(url(patient), data)
+    response = client_for(clinician).post(form_url(patient, data), data)
     assert response.status_code == 200
     form = response.context["mri_form"]
     assert "in the future" in form.errors["scan_date"][0]
@@ -376,7 +390,10 @@ def test_future_date_is_refused_by_the_service_on_its_field(client_for, clinicia
 def test_clinician_adds_an_edss_assessment(client_for, clinician, patient, now):
     transplanted(patient)
     client = client_for(clinician)
-    response = client.post(url(patient), {"form": "edss", "assessed_on": "2025-02-14", "score": "4.5"})
+    response = client.post(
+        form_url(patient, {"form": "edss", "assessed_on": "2025-02-14", "score": "4.5"}),
+        {"form": "edss", "assessed_on": "2025-02-14", "score": "4.5"},
+    )
     assert response.status_code == 302
     assert response["Location"] == url(patient)
     assessment = EDSSAssessment.objects.get(patient=patient)
@@ -399,7 +416,7 @@ def test_clinician_adds_a_relapse(client_for, clinician, patient, now):
         "description": "Blurred vision, right eye",
         "treated_with_steroids": "on",
     }
-    response = client_for(clinician).post(url(patient), data)
+    response = client_for(clinician).post(form_url(patient, data), data)
     assert response.status_code == 302
     relapse = Relapse.objects.get(patient=patient)
     assert relapse.onset_date == date(2025, 3, 3)
@@ -410,7 +427,10 @@ def test_clinician_adds_a_relapse(client_for, clinician, patient, now):
 
 
 def test_unknown_domain_is_refused(client_for, clinician, patient, now):
-    response = client_for(clinician).post(url(patient), {"form": "relapse", "onset_date": "2025-03-03", "domains": "x"})
+    response = client_for(clinician).post(
+        form_url(patient, {"form": "relapse", "onset_date": "2025-03-03", "domains": "x"}),
+        {"form": "relapse", "onset_date": "2025-03-03", "domains": "x"},
+    )
     assert response.status_code == 200
     assert "domains" in response.context["relapse_form"].errors
     assert response.context["open_form"] == "relapse"
@@ -427,7 +447,7 @@ def test_clinician_adds_an_mri_scan(client_for, clinician, patient, now):
         "is_rebaseline": "on",
         "notes": "Post-transplant reference",
     }
-    response = client_for(clinician).post(url(patient), data)
+    response = client_for(clinician).post(form_url(patient, data), data)
     assert response.status_code == 302
     scan = MRIScan.objects.get(patient=patient)
     assert (scan.scan_date, scan.is_rebaseline, scan.notes, scan.recorded_by) == (
@@ -440,14 +460,16 @@ def test_clinician_adds_an_mri_scan(client_for, clinician, patient, now):
 
 def test_negative_lesion_count_is_refused(client_for, clinician, patient, now):
     data = {"form": "mri", "scan_date": "2024-07-10", "new_t2_lesions": "-1", "gd_enhancing_lesions": "0"}
-    response = client_for(clinician).post(url(patient), data)
+    response = client_for(clinician).post(form_url(patient, data), data)
     assert response.status_code == 200
     assert "new_t2_lesions" in response.context["mri_form"].errors
     assert 'value="-1"' in response.content.decode()
 
 
-def test_unknown_form_is_a_bad_request(client_for, clinician, patient, now):
-    assert client_for(clinician).post(url(patient), {"form": "labs"}).status_code == 400
+def test_an_unknown_kind_of_record_is_not_found_and_the_page_takes_no_post(client_for, clinician, patient, now):
+    client = client_for(clinician)
+    assert client.post(form_url(patient, {"form": "labs"}), {}).status_code == 404
+    assert client.post(url(patient), {"form": "edss", "assessed_on": "2025-02-14", "score": "3.0"}).status_code == 405
 
 
 # --- cost ------------------------------------------------------------------------------------------------------

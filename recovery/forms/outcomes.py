@@ -6,14 +6,13 @@ and save it. All post to the same page; a hidden field `form` (edss, relapse, mr
 """
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Layout, Row, Submit
+from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 
 from recovery.forms.widgets import DateInput
 from recovery.models.outcomes import MS_DOMAINS, RelapseClassification
 from recovery.validators import validate_edss
 
-FORM_FIELD = "form"  # the hidden field naming the form that was posted
 MAX_LESIONS = 500  # as the model's validators
 
 EDSS_HELP = "0, or 1.0 to 10.0 in steps of 0.5"
@@ -22,10 +21,9 @@ EDSS_HELP = "0, or 1.0 to 10.0 in steps of 0.5"
 def _helper(kind: str, submit_label: str, layout: Layout) -> FormHelper:
     helper = FormHelper()
     helper.form_method = "post"
-    helper.form_action = ""  # the same page
+    helper.form_action = ""  # the view sets its own URL (recovery:outcome-add with this kind)
     helper.form_id = f"{kind}-form"
     helper.attrs = {"novalidate": "", "data-testid": f"{kind}-form"}
-    layout.append(HTML(f'<input type="hidden" name="{FORM_FIELD}" value="{kind}">'))
     layout.append(Submit("save", submit_label, css_id=f"{kind}-submit"))
     helper.layout = layout
     return helper

@@ -12,8 +12,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateformat import format as format_date
 from django.views.decorators.http import require_http_methods
 
@@ -31,7 +32,7 @@ from recovery.clinical.outcomes import (
     whole_months,
 )
 from recovery.clinical.survival import months_between
-from recovery.forms.outcomes import FORM_FIELD, OUTCOME_FORMS
+from recovery.forms.outcomes import OUTCOME_FORMS
 from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse, RelapseClassification
 from recovery.models.outcomes import MS_DOMAINS
 from recovery.queries.configuration import active_config
@@ -264,27 +265,16 @@ def _save(request: HttpRequest, patient: Patient, form: Form) -> None:
         messages.success(request, f"MRI scan of {_d(scan.scan_date)} added.")
 
 
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def patient_outcomes(request: HttpRequest, patient_id) -> HttpResponse:
-    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+def _outcomes_page(request: HttpRequest, patient: Patient, posted: Form | None = None) -> HttpResponse:
+    """The outcomes page, with the form that was posted (and its errors) open; each form posts to its own URL."""
     forms = {kind: form_class() for kind, form_class in OUTCOME_FORMS.items()}
-    open_form = None
-    if request.method == "POST":
-        access.require(request.user, Action.RECORD_OUTCOMES)
-        kind = request.POST.get(FORM_FIELD, "")
-        if kind not in OUTCOME_FORMS:
-            return HttpResponseBadRequest("Unknown form.")
-        form = OUTCOME_FORMS[kind](request.POST)
-        if form.is_valid():
-            try:
-                _save(request, patient, form)
-            except ValidationError as exc:
-                _add_errors(form, exc)
-            else:
-                return redirect("recovery:patient-outcomes", patient_id=patient.uuid)
-        forms[kind] = form
-        open_form = kind
+    if posted is not None:
+        forms[posted.kind] = posted
+    actions = {kind: reverse("recovery:outcome-add", args=[patient.uuid, kind]) for kind in forms}
+    for kind, form in forms.items():
+        if hasattr(form, "helper"):  # the crispy forms; the classification form is laid out in the template
+            form.helper.form_action = actions[kind]
+    open_form = posted.kind if posted is not None else None
     record_event(context=AuditContext.from_request(request), action="outcomes.view", patient=patient)
     context = _page_context(patient, request.user)
     context.update(
@@ -293,7 +283,36 @@ def patient_outcomes(request: HttpRequest, patient_id) -> HttpResponse:
             "relapse_form": forms["relapse"],
             "mri_form": forms["mri"],
             "classify_form": forms["classify"],
+            "classify_url": actions["classify"],
             "open_form": open_form,
         }
     )
     return render(request, "recovery/patient_outcomes.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def patient_outcomes(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    return _outcomes_page(request, patient)
+
+
+@login_required
+def outcome_add(request: HttpRequest, patient_id, kind: str) -> HttpResponse:
+    """POST records an EDSS score, a relapse, an MRI scan or a relapse's classification (`kind`), one form per
+    URL; GET goes to the outcomes page, where the forms are."""
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
+    access.require(request.user, Action.RECORD_OUTCOMES)
+    if kind not in OUTCOME_FORMS:
+        raise Http404("No such record.")
+    if request.method != "POST":
+        return redirect("recovery:patient-outcomes", patient_id=patient.uuid)
+    form = OUTCOME_FORMS[kind](request.POST)
+    if form.is_valid():
+        try:
+            _save(request, patient, form)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return redirect("recovery:patient-outcomes", patient_id=patient.uuid)
+    return _outcomes_page(request, patient, posted=form)
