@@ -30,6 +30,12 @@ def _beat_schedule() -> dict:
             "schedule": timedelta(seconds=settings.NOTIFY_DISPATCH_INTERVAL_SECONDS),
             "options": {"expires": settings.NOTIFY_DISPATCH_INTERVAL_SECONDS},
         },
+        # Patients whose reminders a write marked for re-planning (their after-commit wake-up was lost).
+        "plan-stale-reminders": {
+            "task": "recovery.tasks.plan_stale_reminders",
+            "schedule": timedelta(seconds=settings.NOTIFY_DISPATCH_INTERVAL_SECONDS),
+            "options": {"expires": settings.NOTIFY_DISPATCH_INTERVAL_SECONDS},
+        },
         # Extend every patient's planned reminders (the planning horizon moves on each day).
         "plan-reminders": {
             "task": "recovery.tasks.plan_all_reminders",

@@ -10,7 +10,7 @@ from recovery.queries.reminders import due_count
 from recovery.services.engraftment import check_engraftment_alerts
 from recovery.services.reminders.dispatch import dispatch_due
 from recovery.services.reminders.planning import plan_all_reminders as plan_all_reminders_service
-from recovery.services.reminders.planning import plan_reminders
+from recovery.services.reminders.planning import plan_reminders, plan_stale_reminders
 from recovery.services.system import record_heartbeat as record_heartbeat_service
 
 
@@ -50,6 +50,12 @@ def plan_all_reminders() -> int:
 def plan_patient_reminders(patient_id: int) -> int:
     patient = Patient.objects.select_related("centre").filter(pk=patient_id).first()
     return plan_reminders(patient).created if patient else 0
+
+
+@shared_task(name="recovery.tasks.plan_stale_reminders")
+def plan_stale_reminders_task() -> int:
+    """The sweep: plan every patient a write marked (a lost after-commit wake-up is made good here)."""
+    return plan_stale_reminders()
 
 
 @shared_task(name="recovery.tasks.check_engraftment")

@@ -88,4 +88,16 @@ def transplant(
     }
     if engrafted is not None:
         fields["neutrophil_engraftment_date"] = engrafted
-    return save_episode(context=AuditContext.system("tests"), patient=patient, fields=fields).episode
+    episode = save_episode(context=AuditContext.system("tests"), patient=patient, fields=fields).episode
+    replanned()
+    return episode
+
+
+def replanned() -> int:
+    """What the worker does after a write commits: plan the reminders of the patients the write marked.
+
+    Tests run inside a transaction that never commits, so the after-commit wake-up never fires; this is the
+    task it would have woken (`recovery.tasks.plan_stale_reminders` runs the same service)."""
+    from recovery.services.reminders.planning import plan_stale_reminders
+
+    return plan_stale_reminders()

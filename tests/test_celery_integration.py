@@ -4,12 +4,19 @@ The data must be committed for the worker to see it, hence `transactional_db`. T
 very database this test process uses, so a Heartbeat row it writes is visible here.
 """
 
+from contextlib import contextmanager
+from datetime import timedelta
+
 import pytest
 import redis
 
 from recovery.celery import app as celery_app
-from recovery.models import Heartbeat
+from recovery.models import Heartbeat, Notification, NotificationKind, Patient, ProtocolTemplate
+from recovery.queries.timeline import patient_today
+from recovery.services.audit import AuditContext
+from recovery.services.timeline import save_episode
 from tests.celery_processes import outputs, start_celery_fixture, start_worker, wait_for  # noqa: F401 (a fixture)
+from tests.factories import CentreFactory, PatientFactory
 
 pytestmark = pytest.mark.services(needs="a real Redis and Celery worker and beat processes")
 
@@ -53,3 +60,64 @@ def test_beat_schedules_heartbeats_that_the_worker_records(start_celery, tmp_pat
 
     wait_for(two_distinct_heartbeats, worker, beat, what="Two heartbeats scheduled by beat and run by the worker")
     assert HEARTBEAT_TASK in beat.output(), outputs(beat)
+
+
+# --- re-planning after commit (recovery/services/reminders/replan.py) ----------------------------------------
+
+
+@contextmanager
+def publishing_to(url: str):
+    """This test process publishes to `url` (the worker's Redis) instead of the settings' broker."""
+    before = celery_app.conf.broker_url
+    celery_app.conf.broker_url = url
+    celery_app._pool = None  # forget the pooled connections to the other broker
+    celery_app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        celery_app.conf.broker_url = before
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+
+def _transplanted_without_planning(centre) -> Patient:
+    """A patient whose Day 0 was three days ago, saved through the service (which only marks the patient)."""
+    patient = PatientFactory(centre=centre)
+    day0 = patient_today(patient) - timedelta(days=3)
+    fields = {
+        "protocol": ProtocolTemplate.objects.get(code="cy_atg"),
+        "conditioning_start_date": day0 - timedelta(days=5),
+        "reinfusion_date": day0,
+    }
+    save_episode(context=AuditContext.system("tests"), patient=patient, fields=fields)
+    return patient
+
+
+def _temperature_reminders(patient):
+    return Notification.objects.filter(patient=patient, kind=NotificationKind.TEMPERATURE_CHECKIN)
+
+
+def test_a_committed_write_wakes_a_real_worker_that_plans_the_patients_reminders(start_celery, redis_url):
+    """Saving the transplant plans nothing itself; its commit publishes one wake-up, and a real worker plans."""
+    centre = CentreFactory()
+    with publishing_to(redis_url):
+        patient = _transplanted_without_planning(centre)
+    assert not _temperature_reminders(patient).exists()
+    assert Patient.objects.get(pk=patient.pk).reminders_stale_since is not None
+    assert redis.Redis.from_url(redis_url).llen("celery") == 1, "one wake-up for the patient, after commit"
+
+    worker = start_worker(start_celery)
+    wait_for(lambda: _temperature_reminders(patient).exists(), worker, what="The worker planning the reminders")
+    wait_for(lambda: Patient.objects.get(pk=patient.pk).reminders_stale_since is None, worker, what="The mark cleared")
+
+
+def test_the_sweep_plans_a_patient_whose_wake_up_was_lost(start_celery, redis_url):
+    """With the wake-up lost, beat's sweep task (sent here as beat sends it) plans the marked patient."""
+    with publishing_to("memory://"):  # an in-process broker that no worker reads: the wake-up is lost
+        patient = _transplanted_without_planning(CentreFactory())
+    assert redis.Redis.from_url(redis_url).llen("celery") == 0
+    assert Patient.objects.get(pk=patient.pk).reminders_stale_since is not None
+    with celery_app.connection_for_write(redis_url) as conn:
+        celery_app.send_task("recovery.tasks.plan_stale_reminders", connection=conn)
+    worker = start_worker(start_celery)
+    wait_for(lambda: _temperature_reminders(patient).exists(), worker, what="The sweep planning the reminders")

@@ -18,13 +18,14 @@ from recovery.models import (
     Notification,
     NotificationKind,
     NotificationStatus,
+    Patient,
     ReminderSettings,
 )
 from recovery.services.audit import AuditContext
 from recovery.services.reminders.dispatch import dispatch_due
 from recovery.services.reminders.planning import plan_reminders, set_reminder_hold
 from recovery.services.symptoms import record_symptom_report
-from tests.factories import PatientFactory, transplant
+from tests.factories import PatientFactory, replanned, transplant
 
 PLANNED_AT = datetime(2026, 11, 19, 6, 0, tzinfo=UTC)  # 07:00 in Stockholm, Day +3
 AFTER_TASKS = PLANNED_AT + timedelta(hours=6)  # the 08:00 check-in was missed; its task and messages are out
@@ -150,6 +151,9 @@ def test_hold_cancels_pending_reminders_and_shows_why(client_for, coordinator, p
     response = client.post(hold_url(planned), {"action": "hold", "hold_reason": "Readmitted to ward 30"})
     assert response.status_code == 302
     assert response["Location"] == log_url(planned)
+    assert Patient.objects.get(pk=planned.pk).reminders_stale_since is not None  # marked for re-planning
+    assert replanned() == 1  # what the worker does once the hold is committed
+    assert Patient.objects.get(pk=planned.pk).reminders_stale_since is None
     assert not pending.exists()
     assert Notification.objects.filter(patient=planned, status=NotificationStatus.CANCELLED).exists()
     content = client.get(log_url(planned)).content.decode()
@@ -160,8 +164,10 @@ def test_hold_cancels_pending_reminders_and_shows_why(client_for, coordinator, p
 
 def test_lifting_the_hold_restores_future_reminders_only(client_for, coordinator, planned, clock):
     client_for(coordinator).post(hold_url(planned), {"action": "hold", "hold_reason": "Readmitted"})
+    replanned()
     clock(PLANNED_AT + timedelta(days=1))
     response = client_for(coordinator).post(hold_url(planned), {"action": "release"})  # a new day's sign-in
+    replanned()
     assert response["Location"] == log_url(planned)
     assert not ReminderSettings.objects.get(patient=planned).on_hold
     pending = Notification.objects.filter(patient=planned, status=NotificationStatus.PENDING)
@@ -262,6 +268,7 @@ def test_changed_settings_are_saved_and_replanned(client_for, planned):
         {"email_enabled": "on", "quiet_start": "22:00", "quiet_end": "06:30"},
     )
     assert response.status_code == 302
+    replanned()  # after the change commits
     prefs = ReminderSettings.objects.get(patient=planned)
     assert (prefs.email_enabled, prefs.sms_enabled) == (True, False)
     assert (prefs.quiet_start, prefs.quiet_end) == (time(22, 0), time(6, 30))

@@ -28,7 +28,7 @@ from recovery.services.reminders.dispatch import claim_due, dispatch_due
 from recovery.services.reminders.planning import plan_reminders, set_reminder_hold, update_reminder_settings
 from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import change_event
-from tests.factories import PatientFactory, UserFactory, transplant
+from tests.factories import PatientFactory, UserFactory, replanned, transplant
 
 SYSTEM = AuditContext.system("tests")
 # Day 0 on Monday 2026-11-16; the patient is in Stockholm (CET, UTC+1 in November).
@@ -200,6 +200,7 @@ def test_moving_a_visit_cancels_its_old_reminders_and_plans_new_ones(in_aplasia)
     event = visit_row.event
     with time_machine.travel(at("2026-11-19T07:30:00+01:00"), tick=False):
         change_event(context=SYSTEM, event=event, action="move", on=event.planned_date + timedelta(days=2))
+        replanned()  # after the write commits
     visit_row.refresh_from_db()
     assert visit_row.status == NotificationStatus.CANCELLED
     new = rows(in_aplasia, event=event, kind=NotificationKind.APPOINTMENT_MORNING, status=NotificationStatus.PENDING)
@@ -220,10 +221,12 @@ def test_a_hold_cancels_pending_reminders_and_lifting_it_restores_the_future_one
     context = AuditContext(actor=coordinator)
     with time_machine.travel(at("2026-11-19T07:30:00+01:00"), tick=False):
         set_reminder_hold(context=context, patient=in_aplasia, on_hold=True, reason="Readmitted")
+        replanned()
         assert not rows(in_aplasia, status=NotificationStatus.PENDING).exists()
         plan_reminders(in_aplasia)  # regeneration never undoes a hold
         assert not rows(in_aplasia, status=NotificationStatus.PENDING).exists()
         set_reminder_hold(context=context, patient=in_aplasia, on_hold=False)
+        replanned()
     assert rows(in_aplasia, status=NotificationStatus.PENDING, kind=NotificationKind.TEMPERATURE_CHECKIN).exists()
 
 
@@ -234,6 +237,7 @@ def test_a_withdrawn_patient_gets_no_more_reminders(in_aplasia, coordinator):
         update_patient(
             context=AuditContext(actor=coordinator), patient=in_aplasia, changes={"status": PatientStatus.WITHDRAWN}
         )
+        replanned()
     assert not rows(in_aplasia, status=NotificationStatus.PENDING).exists()
 
 
@@ -245,6 +249,7 @@ def test_moving_to_another_time_zone_moves_the_reminders_without_duplicating_the
         update_patient(
             context=AuditContext(actor=coordinator), patient=in_aplasia, changes={"timezone": "America/New_York"}
         )
+        replanned()
     assert rows(in_aplasia, key="temperature_checkin:2026-11-20T08:00").count() == before == 3
     row = rows(in_aplasia, key="temperature_checkin:2026-11-20T08:00", channel=Channel.IN_APP).get()
     assert row.due_at == at("2026-11-20T08:00:00-05:00")

@@ -96,6 +96,8 @@ class Patient(models.Model):
     )
     status = models.CharField(max_length=16, choices=PatientStatus.choices, default=PatientStatus.ACTIVE)
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    # Set by a write that changes what the reminders depend on; cleared by the planner once it has planned again.
+    reminders_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -112,6 +114,17 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    def save(self, *args, **kwargs):
+        """Saving an existing patient never writes `reminders_stale_since`: only the re-planning mark and the
+        planner change it (an UPDATE of their own), so a patient object read before the mark cannot erase it."""
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "reminders_stale_since"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Centre
 from recovery.models import Patient
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.reminders.replan import request_replan
 from recovery.validators import normalise_phone
 
 EDITABLE_FIELDS = (
@@ -91,7 +92,5 @@ def update_patient(*, context: AuditContext, patient: Patient, changes: dict[str
     if changed:
         record_event(context=context, action="patient.update", patient=patient, detail={"fields": changed})
         # status (withdrawn, deceased), time zone and addresses all change what reminders are due and where
-        from recovery.services.reminders.planning import plan_reminders
-
-        plan_reminders(patient)
+        request_replan(patient)
     return patient

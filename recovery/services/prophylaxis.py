@@ -17,6 +17,7 @@ from recovery.queries.configuration import active_config
 from recovery.queries.prophylaxis import Course, cd4_results, courses_from, medication_name
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.reminders.replan import request_replan
 
 
 def _d(value: date) -> str:
@@ -106,7 +107,5 @@ def record_prophylaxis_stop(
         patient=patient,
         detail={"medication": medication, "stopped_on": stopped_on.isoformat(), "early": bool(early), "reason": reason},
     )
-    from recovery.services.reminders.planning import plan_reminders  # planning reads this module
-
-    plan_reminders(patient)
+    request_replan(patient)
     return stop

@@ -22,6 +22,7 @@ from recovery.models import ApheresisSession, Patient, ProtocolTemplate, Timelin
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.reminders.replan import request_replan
 
 EPISODE_FIELDS = ("protocol", *DATE_FIELDS, "cd34_dose")
 
@@ -243,10 +244,8 @@ def add_event(
 
 
 def _replan(patient: Patient) -> None:
-    """Reminders follow the timeline: plan them again now that a date or an event changed."""
-    from recovery.services.reminders.planning import plan_reminders  # planning reads this module's helpers
-
-    plan_reminders(patient)
+    """Reminders follow the timeline: plan them again, after commit, now that a date or an event changed."""
+    request_replan(patient)
 
 
 MAX_CD34_PER_SESSION = Decimal("100")  # x 10^6/kg: far above any real collection; a typing error

@@ -24,6 +24,7 @@ from recovery.queries.configuration import active_config
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.queries.vaccinations import immunoglobulin_dates
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.reminders.replan import request_replan
 
 
 def _d(value: date) -> str:
@@ -112,9 +113,7 @@ def record_vaccination(
             "id": str(row.uuid),
         },
     )
-    from recovery.services.reminders.planning import plan_reminders  # planning reads this module
-
-    plan_reminders(patient)
+    request_replan(patient)
     return row
 
 

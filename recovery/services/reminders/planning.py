@@ -77,6 +77,7 @@ from recovery.queries.reminders import (
 from recovery.queries.timeline import episode_dates, episode_of
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.reminders.care import planned as care_planned
+from recovery.services.reminders.replan import request_replan
 
 # --- the patient's settings -------------------------------------------------------------------------
 
@@ -178,9 +179,16 @@ def _wanted(patient: Patient, config: ActiveConfig, prefs: ReminderSettings, tod
 
 @transaction.atomic
 def plan_reminders(patient: Patient, *, now: datetime | None = None) -> PlanResult:
-    """Bring the patient's planned rows in line with their timeline, settings and status (idempotent)."""
+    """Bring the patient's planned rows in line with their timeline, settings and status (idempotent), and
+    clear the patient's "needs re-planning" mark (`services/reminders/replan.py`)."""
     now = now or timezone.now()
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one planner at a time per patient
+    # one planner at a time per patient; what it reads below is read after the lock, not from caches
+    locked = Patient.objects.select_for_update().filter(pk=patient.pk).values_list("reminders_stale_since", flat=True)
+    stale_since = next(iter(locked), None)
+    if stale_since is not None:
+        Patient.objects.filter(pk=patient.pk, reminders_stale_since=stale_since).update(reminders_stale_since=None)
+    for cached in ("episode", "reminder_settings"):
+        patient._state.fields_cache.pop(cached, None)
     config = active_config(patient.centre_id)
     prefs = reminder_settings(patient)
     today = now.astimezone(ZoneInfo(patient.timezone)).date()
@@ -258,6 +266,19 @@ def plan_reminders(patient: Patient, *, now: datetime | None = None) -> PlanResu
     created = Notification.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=500)
     result.created = len(created)
     return result
+
+
+def plan_stale_reminders(*, limit: int = 200) -> int:
+    """Plan the patients whose reminders a write marked as needing it (the sweep behind the after-commit
+    wake-ups: a wake-up lost with Redis or a worker is made good here). Returns how many were planned."""
+    ids = list(
+        Patient.objects.filter(reminders_stale_since__isnull=False)
+        .order_by("reminders_stale_since")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for patient in Patient.objects.filter(pk__in=ids).select_related("centre"):
+        plan_reminders(patient)
+    return len(ids)
 
 
 def patients_to_plan(now: datetime | None = None):
@@ -376,7 +397,7 @@ def update_reminder_settings(*, context: AuditContext, patient: Patient, changes
         patient=patient,
         detail={k: str(v) for k, v in changes.items()},
     )
-    plan_reminders(patient)
+    request_replan(patient)
     return prefs
 
 
@@ -396,7 +417,7 @@ def set_reminder_hold(*, context: AuditContext, patient: Patient, on_hold: bool,
         patient=patient,
         detail={"reason": reason},
     )
-    plan_reminders(patient)
+    request_replan(patient)
     return prefs
 
 
