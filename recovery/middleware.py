@@ -2,6 +2,7 @@ import re
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -22,6 +23,49 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+# C0 control characters other than tab, line feed and carriage return (NUL among them: PostgreSQL refuses it in
+# text, so it would otherwise reach the database and answer 500).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same characters written as JSON escapes (\u0000 ... \u001f and \u007f, except tab, LF and CR).
+_JSON_CONTROL = re.compile(r"\\u00(?:0[0-8bcef]|1[0-9a-f]|7f)", re.IGNORECASE)
+CONTROL_MESSAGE = (
+    "The request contains a control character (such as NUL) that no field accepts. Remove it and try again."
+)
+
+
+def _any_control(pairs) -> bool:
+    return any(CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value) for key, value in pairs)
+
+
+def _has_control_characters(request) -> bool:
+    if CONTROL_CHARACTERS.search(request.path) or CONTROL_CHARACTERS.search(request.META.get("QUERY_STRING", "")):
+        return True
+    if _any_control((key, value) for key, values in request.GET.lists() for value in values):
+        return True
+    content_type = request.content_type or ""
+    # form fields (an uploaded file, the CSV import, is checked where it is read)
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return _any_control((key, value) for key, values in request.POST.lists() for value in values)
+    if content_type.endswith("json"):
+        text = request.body.decode("utf-8", "replace")
+        return CONTROL_CHARACTERS.search(text) is not None or _JSON_CONTROL.search(text) is not None
+    return False
+
+
+class RefuseControlCharactersMiddleware:
+    """A control character in the path, the query string, a form field or a JSON body is a clear 400, never a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _has_control_characters(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": CONTROL_MESSAGE}, status=400)
+            return HttpResponse(CONTROL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
 
 
 SESSION_TIMEZONE_KEY = "timezone"

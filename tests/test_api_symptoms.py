@@ -230,7 +230,7 @@ def test_implausible_reports_are_refused_with_a_message(api_for, on_day_five, fi
         (f'{{"recorded_at": "{AT}", "temperature_c": 1e400}}', "temperature_c", "Enter the temperature as a number"),
         (f'{{"recorded_at": "{AT}", "temperature_c": 1{"0" * 400}}}', "temperature_c", "Enter the temperature"),
         (f'{{"recorded_at": "{AT}", "symptoms": {{"\\ud800": 1}}}}', "symptoms", "plain text"),
-        (f'{{"recorded_at": "{AT}", "notes": "\\u0000"}}', "notes", "Null characters are not allowed."),
+        (f'{{"recorded_at": "{AT}", "notes": "\\u0000"}}', "detail", "control character (such as NUL)"),
         ("[" * 100_000 + "]" * 100_000, "non_field_errors", "nested too deeply"),
         ('{"temperature_c": 37}', "recorded_at", "Enter when you took the temperature"),
         ("[1, 2]", "non_field_errors", "Invalid data"),

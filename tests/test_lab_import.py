@@ -169,7 +169,7 @@ def test_an_ebv_load_above_the_threshold_in_an_import_raises_an_alert(pia, coord
     [
         (b"", "empty"),
         (b"name,value\nx,1\n", "lacks the column"),
-        (b"\xff\xfe\x00\x00garbage", "lacks the column"),
+        (b"\xff\xfe\x00\x00garbage", "Line 1 contains a control character"),
     ],
 )
 def test_a_file_that_cannot_be_read_saves_nothing(coordinator, centre, data, message):

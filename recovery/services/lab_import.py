@@ -3,6 +3,7 @@ check as the form and the API; what became of each line is kept with the import.
 
 import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -121,6 +122,10 @@ def _parse_time(raw: str, zone: ZoneInfo) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
+# C0 control characters other than tab, line feed and carriage return (a NUL cannot be stored as text).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
@@ -178,6 +183,13 @@ def import_lab_csv(
     if len(data) > MAX_IMPORT_BYTES:
         raise ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it.")
     text = _decode(data)
+    control = _CONTROL.search(text)
+    if control is not None:
+        line = text.count("\n", 0, control.start()) + 1
+        raise ValidationError(
+            f"Line {line} contains a control character (such as NUL): this is not a CSV text file. "
+            "Nothing was imported."
+        )
     if not text.strip():
         raise ValidationError("The file is empty.")
     first_line = text.splitlines()[0]

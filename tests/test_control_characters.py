@@ -1,0 +1,63 @@
+"""A NUL or another control character anywhere a person or a client can put one is a clear 400, never a 500.
+
+PostgreSQL refuses NUL in text, so before the middleware it reached the database and answered 500 there (SQLite
+stored it). Both databases run these tests.
+"""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from recovery.middleware import CONTROL_MESSAGE
+from recovery.models import LabImport, SymptomReport
+from recovery.services.audit import AuditContext
+from recovery.services.lab_import import import_lab_csv
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/patients/?q=Pia%00", "/patients/?q%00=x", "/calendar/abc%00def.ics", "/api/v1/patients/?q=%00"],
+    ids=["query-value", "query-key", "calendar-path", "api-query"],
+)
+def test_a_nul_in_the_address_is_a_clear_400(client_for, coordinator, path):
+    response = client_for(coordinator).get(path)
+    assert response.status_code == 400
+    assert CONTROL_MESSAGE in response.content.decode()
+
+
+def test_a_nul_in_a_form_field_is_a_400_and_nothing_is_stored(client_for, patient):
+    response = client_for(patient.user).post(
+        reverse("recovery:checkin"), {"unit": "C", "recorded_at": "2026-11-20T10:00", "notes": "fine\x00"}
+    )
+    assert response.status_code == 400
+    assert CONTROL_MESSAGE in response.content.decode()
+    assert not SymptomReport.objects.exists()
+
+
+@pytest.mark.parametrize("notes", ["tired\\u0000", "tired\\u001b[31m"], ids=["nul", "escape"])
+def test_a_control_character_in_a_json_body_is_a_400_in_words(api_for, patient, notes):
+    body = '{"recorded_at": "2026-11-20T10:00:00+01:00", "temperature_c": 37.0, "notes": "NOTES"}'.replace(
+        "NOTES", notes
+    )
+    response = api_for(patient.user).post(
+        f"/api/v1/patients/{patient.uuid}/symptom-reports/", body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"detail": CONTROL_MESSAGE}
+    assert not SymptomReport.objects.exists()
+
+
+def test_tabs_and_line_breaks_are_still_accepted(client_for, patient):
+    response = client_for(patient.user).post(
+        reverse("recovery:checkin"),
+        {"unit": "C", "recorded_at": "2026-11-20T10:00", "temperature": "37.1", "notes": "a\tb\r\nc"},
+    )
+    assert response.status_code == 302
+    assert SymptomReport.objects.get().notes == "a\tb\r\nc"
+
+
+def test_a_csv_with_a_nul_is_refused_as_a_whole_naming_the_line(coordinator, centre):
+    data = b"hospital_number,test,value,unit,collected_at\nUAS-1,anc,0.5,x10^9/L,2026-11-19 08:00\nUAS\x00-2,anc\n"
+    with pytest.raises(ValidationError, match="Line 3 contains a control character"):
+        import_lab_csv(context=AuditContext(actor=coordinator), centre=centre, patients=[], filename="x.csv", data=data)
+    assert not LabImport.objects.exists()
