@@ -169,26 +169,21 @@ def planned(
     surveillance = config.surveillance
     results = lab_dates(patient, surveillance.tests)
     for draw in surveillance_schedule(day0, results, last, surveillance):
-        if within(draw.due_date) and draw.missing:
+        if not draw.missing:
+            continue
+        detail = {
+            "tests": list(draw.tests),
+            "missing": list(draw.missing),
+            "test_names": [LAB_NAMES.get(test, test) for test in draw.missing],
+            "due_date": draw.due_date.isoformat(),
+            "month": draw.month,
+        }
+        if within(draw.due_date):
             kind = NotificationKind.LAB_DUE
-            detail = {
-                "tests": list(draw.tests),
-                "missing": list(draw.missing),
-                "test_names": [LAB_NAMES.get(test, test) for test in draw.missing],
-                "due_date": draw.due_date.isoformat(),
-                "month": draw.month,
-            }
             rows += _to_patient(kind, f"{kind}:{draw.key}", draw.due_date, channels, tz, reminders, detail)
-        if within(draw.missed_on) and draw.missing:
+        if within(draw.missed_on):
             task = NotificationKind.MISSED_LAB_TASK
-            detail = {
-                "tests": list(draw.tests),
-                "missing": list(draw.missing),
-                "test_names": [LAB_NAMES.get(test, test) for test in draw.missing],
-                "due_date": draw.due_date.isoformat(),
-                "month": draw.month,
-            }
-            rows.append(_step(task, f"{task}:{draw.key}", draw.missed_on, draw.due_date, tz, reminders, detail))
+            rows.append(_step(task, f"{task}:{draw.key}", draw.missed_on, draw.due_date, tz, reminders, dict(detail)))
     return rows
 
 
