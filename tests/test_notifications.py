@@ -435,3 +435,20 @@ def test_an_im_fine_check_in_answers_the_check_in_and_closes_the_missed_chain(in
     assert not CareTask.objects.exists()
     chain = rows(in_aplasia, kind=NotificationKind.MISSED_CHECKIN_TASK, about_at=checkin)
     assert chain.get().status == NotificationStatus.CANCELLED
+
+
+def test_a_check_in_does_not_close_a_missed_lab_task(in_aplasia):
+    """A report answers missed check-ins only: the coordinator's missed-lab-draw task stays open."""
+    lab = CareTask.objects.create(
+        patient=in_aplasia,
+        kind="missed_lab",
+        key="lab:m6",
+        checkin_due_at=at("2026-11-19T07:00:00+01:00"),
+        created_at=at("2026-11-19T07:00:00+01:00"),
+    )
+    with time_machine.travel(at("2026-11-19T09:00:00+01:00"), tick=False):
+        record_symptom_report(
+            context=SYSTEM, patient=in_aplasia, recorded_at=at("2026-11-19T08:55:00+01:00"), temperature_c="36.8"
+        )
+    lab.refresh_from_db()
+    assert lab.status == CareTaskStatus.OPEN

@@ -54,6 +54,9 @@ CARE_KINDS = frozenset(
 )
 
 
+# The kinds of care-team task (CareTask.kind)
+TASK_MISSED_CHECKIN = "missed_checkin"
+TASK_MISSED_LAB = "missed_lab"
 PLANNED_KINDS = PATIENT_REMINDER_KINDS | CHAIN_KINDS | CARE_KINDS
 
 

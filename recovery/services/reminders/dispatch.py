@@ -31,6 +31,8 @@ from recovery.queries.reminders import (
     ALERT_STEP_KINDS,
     CARE_KINDS,
     CHAIN_KINDS,
+    TASK_MISSED_CHECKIN,
+    TASK_MISSED_LAB,
     dedupe_key,
     due_rows,
     receives_reminders,
@@ -204,7 +206,7 @@ def _fan_out(step: Notification, now: datetime) -> int:
     if step.kind == NotificationKind.MISSED_CHECKIN_TASK:
         CareTask.objects.get_or_create(
             patient=step.patient,
-            kind="missed_checkin",
+            kind=TASK_MISSED_CHECKIN,
             key=step.key.split(":", 1)[1],
             defaults={
                 "checkin_due_at": step.about_at or step.due_at,
@@ -215,7 +217,7 @@ def _fan_out(step: Notification, now: datetime) -> int:
     if step.kind == NotificationKind.MISSED_LAB_TASK:
         CareTask.objects.get_or_create(
             patient=step.patient,
-            kind="missed_lab",
+            kind=TASK_MISSED_LAB,
             key=step.key.split(":", 1)[1],
             defaults={"checkin_due_at": step.about_at or step.due_at, "high_risk": False, "created_at": now},
         )

@@ -66,6 +66,7 @@ from recovery.queries.reminders import (
     CHAIN_KINDS,
     CHAIN_STEP_KINDS,
     PLANNED_KINDS,
+    TASK_MISSED_CHECKIN,
     dedupe_key,
     effective_reminder_config,
     inbox,
@@ -369,9 +370,10 @@ def record_answer(patient: Patient, at: datetime) -> int:
         lease_until=None,
         claim_token=None,
     )
-    CareTask.objects.filter(patient=patient, status=CareTaskStatus.OPEN, checkin_due_at__lte=horizon).update(
-        status=CareTaskStatus.DONE, closed_at=at, closed_reason="The patient reported."
-    )
+    # only missed check-ins: a report says nothing about a missed lab draw (that task stays for the coordinator)
+    CareTask.objects.filter(
+        patient=patient, kind=TASK_MISSED_CHECKIN, status=CareTaskStatus.OPEN, checkin_due_at__lte=horizon
+    ).update(status=CareTaskStatus.DONE, closed_at=at, closed_reason="The patient reported.")
     return cancelled
 
 
