@@ -185,3 +185,17 @@ def test_the_list_query_count_does_not_grow_with_results(
     with django_assert_max_num_queries(8):
         response = api.get(_labs(patient))
     assert response.status_code == 200
+
+
+def test_a_year_one_time_east_of_utc_is_refused_in_words(patient):
+    """The check the API, the form and the CSV import share: 0001-01-01 at +14:00 converted to the patient's zone
+    would overflow (a 500); it is refused with a message instead."""
+    from datetime import timezone as tz
+
+    from django.core.exceptions import ValidationError
+
+    from recovery.services.labs import check_collected_at
+
+    at = datetime(1, 1, 1, 0, 0, tzinfo=tz(timedelta(hours=14)))
+    with pytest.raises(ValidationError, match="Check the year"):
+        check_collected_at(patient, at)

@@ -53,8 +53,8 @@ class LabPanelForm(_LocalTimeMixin, forms.Form):
         required=False,
         widget=LocalDateTimeInput(attrs={"class": "form-control"}),
         input_formats=LOCAL_FORMATS,
-        help_text="Only if platelets were transfused: platelet counts from the day of a transfusion to 6 days after it "
-        "do not count towards engraftment.",
+        help_text="Only if platelets were transfused: platelet counts from the day of a transfusion on "
+        "do not count towards engraftment for a while.",
     )
 
     def __init__(self, *args, patient_timezone: str, config: LabConfig, **kwargs):
@@ -62,6 +62,10 @@ class LabPanelForm(_LocalTimeMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.zone = ZoneInfo(patient_timezone)
         self.config = config
+        self.fields["platelet_transfusion_at"].help_text = (
+            "Only if platelets were transfused: platelet counts from the day of a transfusion to "
+            f"{config.platelet_transfusion_free_days - 1} days after it do not count towards engraftment."
+        )
         for test in LAB_TESTS:
             self.fields[test] = forms.CharField(
                 label=LabTest(test).label, required=False, max_length=40, widget=_number_input(test)

@@ -20,7 +20,7 @@ from recovery.models import (
     ResolutionAction,
     TransplantEpisode,
 )
-from recovery.queries.configuration import ActiveConfig, active_config
+from recovery.queries.configuration import active_config, active_configs
 from recovery.queries.labs import anc_never_below, engraftment_proposal
 from recovery.queries.timeline import patient_today
 from recovery.services.alerts import raise_alert, resolve_alert
@@ -134,10 +134,11 @@ def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
     horizon = (today or timezone.now().date()) - timedelta(days=400)
     episodes = episodes.filter(reinfusion_date__gte=horizon)
     raised = []
-    configs: dict[int, ActiveConfig] = {}
+    episodes = list(episodes)
+    configs = active_configs({episode.patient.centre_id for episode in episodes})  # one query, not one per patient
     for episode in episodes:
         patient = episode.patient
-        config = configs.setdefault(patient.centre_id, active_config(patient.centre_id))
+        config = configs[patient.centre_id]
         on = today or patient_today(patient)
         if on < episode.reinfusion_date:
             continue
@@ -157,7 +158,8 @@ def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
             if flag == Flag.POSSIBLE_GRAFT_FAILURE:
                 reason = (
                     f"Day +{day}: no neutrophil engraftment recorded (ANC >= {config.labs.neutrophil_threshold:g} "
-                    f"on 3 days) by Day +{config.phase.possible_graft_failure_day}: possible primary graft failure."
+                    f"on {config.labs.engraftment_consecutive_days} different days) by "
+                    f"Day +{config.phase.possible_graft_failure_day}: possible primary graft failure."
                 )
             else:
                 reason = (

@@ -179,7 +179,8 @@ def check_collected_at(patient: Patient, at: datetime | None, field: str = "coll
     if at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({field: "This time is in the future: check the date."})
     earliest = max(date(EARLIEST_YEAR, 1, 1), patient.date_of_birth or date(EARLIEST_YEAR, 1, 1))
-    if local_date(at, patient.timezone) < earliest:
+    # its own wall date first: converting a year-1 time to another zone can overflow (a 500, not a message)
+    if at.date() < date(EARLIEST_YEAR, 1, 1) or local_date(at, patient.timezone) < earliest:
         raise ValidationError({field: "Check the year: this date is before the patient's records can start."})
     return at
 

@@ -218,7 +218,7 @@ def _check_not_before_the_block(event: TimelineEvent, on: date) -> None:
     if earliest is not None and on < earliest:
         raise ValidationError(
             {
-                "on": f"Live vaccines cannot be given before {earliest:%-d %b %Y} (month "
+                "on": f"Live vaccines cannot be given before {earliest.day} {earliest:%b %Y} (month "
                 f"{config.vaccination.live_not_before_months} after Day 0), so this event cannot move earlier."
             }
         )

@@ -115,7 +115,9 @@ def patient_prophylaxis(request: HttpRequest, patient_id) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"Stop recorded: {stop.medication} on {stop.stopped_on:%-d %b %Y}.")
+            messages.success(
+                request, f"Stop recorded: {stop.medication} on {stop.stopped_on.day} {stop.stopped_on:%b %Y}."
+            )
             return redirect("recovery:patient-prophylaxis", patient_id=patient.uuid)
     record_event(context=context, action="prophylaxis.view", patient=patient)
     return render(

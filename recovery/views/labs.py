@@ -99,7 +99,7 @@ def _count_charts(patient: Patient, status, config: LabConfig) -> list[dict]:
             "given_at", flat=True
         )
     ]
-    x_max = max(status.day or 0, 21) + 1
+    x_max = max(status.day or 0, active_config(patient.centre_id).phase.possible_graft_failure_day) + 1
 
     def marks(line: EngraftmentLine) -> list[dict]:
         out = [{"x": 0, "label": "Day 0"}]
