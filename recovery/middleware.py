@@ -39,23 +39,41 @@ def _any_control(pairs) -> bool:
     return any(CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value) for key, value in pairs)
 
 
+def _is_form(request) -> bool:
+    return (request.content_type or "") in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def _has_control_characters(request) -> bool:
     if CONTROL_CHARACTERS.search(request.path) or CONTROL_CHARACTERS.search(request.META.get("QUERY_STRING", "")):
         return True
     if _any_control((key, value) for key, values in request.GET.lists() for value in values):
         return True
-    content_type = request.content_type or ""
-    # form fields (an uploaded file, the CSV import, is checked where it is read)
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return _any_control((key, value) for key, values in request.POST.lists() for value in values)
-    if content_type.endswith("json"):
+    if _is_form(request):  # form fields (an uploaded file, the CSV import, is checked where it is read)
+        if request.path.startswith("/api/"):
+            return _any_control((key, value) for key, values in request.POST.lists() for value in values)
+        return any(CONTROL_CHARACTERS.search(key) for key in request.POST)
+    if (request.content_type or "").endswith("json"):
         text = request.body.decode("utf-8", "replace")
         return CONTROL_CHARACTERS.search(text) is not None or _JSON_CONTROL.search(text) is not None
     return False
 
 
+def _without_control_characters(request) -> None:
+    """A page's form fields lose their (invisible) control characters and keep everything else that was typed:
+    a NUL pasted into a check-in's notes must not cost the patient the whole check-in."""
+    if _is_form(request) and not request.path.startswith("/api/"):
+        posted = request.POST
+        if _any_control((key, value) for key, values in posted.lists() for value in values):
+            cleaned = posted.copy()
+            for key, values in posted.lists():
+                cleaned.setlist(key, [CONTROL_CHARACTERS.sub("", value) for value in values])
+            cleaned._mutable = False
+            request.POST = cleaned
+
+
 class RefuseControlCharactersMiddleware:
-    """A control character in the path, the query string, a form field or a JSON body is a clear 400, never a 500."""
+    """A control character in the path, the query string, an API form field or a JSON body is a clear 400, never a
+    500; in a page's form fields it is removed and the rest of what was typed goes on to the view."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -65,6 +83,7 @@ class RefuseControlCharactersMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": CONTROL_MESSAGE}, status=400)
             return HttpResponse(CONTROL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
+        _without_control_characters(request)
         return self.get_response(request)
 
 

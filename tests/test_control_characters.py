@@ -1,4 +1,5 @@
-"""A NUL or another control character anywhere a person or a client can put one is a clear 400, never a 500.
+"""A NUL or another control character anywhere a person or a client can put one is never a 500: a clear 400 in
+an address, an API body or a CSV; removed (and the rest kept) in a page's form fields.
 
 PostgreSQL refuses NUL in text, so before the middleware it reached the database and answered 500 there (SQLite
 stored it). Both databases run these tests.
@@ -25,13 +26,21 @@ def test_a_nul_in_the_address_is_a_clear_400(client_for, coordinator, path):
     assert CONTROL_MESSAGE in response.content.decode()
 
 
-def test_a_nul_in_a_form_field_is_a_400_and_nothing_is_stored(client_for, patient):
+def test_a_nul_pasted_into_a_form_field_is_removed_and_the_check_in_is_kept(client_for, patient):
+    """On a page the character is invisible: it is dropped, and everything else the patient typed is saved."""
     response = client_for(patient.user).post(
-        reverse("recovery:checkin"), {"unit": "C", "recorded_at": "2026-11-20T10:00", "notes": "fine\x00"}
+        reverse("recovery:checkin"),
+        {"unit": "C", "recorded_at": "2026-11-20T10:00", "temperature": "38.2", "notes": "fine\x00\x0b now"},
     )
+    assert response.status_code == 302
+    report = SymptomReport.objects.get()
+    assert (report.notes, str(report.temperature_c)) == ("fine now", "38.2")
+
+
+def test_a_control_character_in_a_form_field_name_is_a_400(client_for, patient):
+    response = client_for(patient.user).post(reverse("recovery:checkin"), {"unit": "C", "no\x00tes": "x"})
     assert response.status_code == 400
     assert CONTROL_MESSAGE in response.content.decode()
-    assert not SymptomReport.objects.exists()
 
 
 @pytest.mark.parametrize("notes", ["tired\\u0000", "tired\\u001b[31m"], ids=["nul", "escape"])
