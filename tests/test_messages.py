@@ -122,7 +122,7 @@ def test_the_temperature_checkin_says_what_to_do_and_whom_to_call(transplanted):
     message = render(message_for(transplanted, NotificationKind.TEMPERATURE_CHECKIN))
     assert "take your temperature now" in message.text
     assert "http://localhost:8000/my/temperature/" in message.text
-    assert "38.0 °C or higher, call the unit now: +46 18 611 00 00" in message.text
+    assert "38.0 °C or higher or below 35.5 °C, call the unit now: +46 18 611 00 00" in message.text
     assert 'href="http://localhost:8000/my/temperature/"' in message.html
 
 
@@ -142,7 +142,7 @@ def test_a_swedish_speaking_patient_gets_swedish_and_their_care_team_english(tra
     transplanted.save(update_fields=["preferred_language"])
     to_patient = render(message_for(transplanted, NotificationKind.TEMPERATURE_CHECKIN))
     assert to_patient.subject == "Dags att ta tempen"
-    assert "38,0 °C eller högre, ring avdelningen direkt: +46 18 611 00 00" in to_patient.text
+    assert "38,0 °C eller högre eller under 35,5 °C, ring avdelningen direkt: +46 18 611 00 00" in to_patient.text
     assert '<html lang="sv">' in to_patient.html
     to_staff = render(message_for(transplanted, NotificationKind.MISSED_CHECKIN_TASK, recipient=coordinator))
     assert to_staff.subject.startswith("Missed check-in:")

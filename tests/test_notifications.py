@@ -392,7 +392,7 @@ def test_the_text_tells_a_patient_without_a_login_to_call_at_once_with_a_fever_o
     texts = {sms["text"] for sms in sms_sent(settings)}  # the three due since planning, all the same text
     assert texts == {
         "Hello Nils, please take your temperature now.\n"
-        "If it is 38.0 °C or higher, or you feel unwell, call the unit at once: "
+        "If it is 38.0 °C or higher or below 35.5 °C, or you feel unwell, call the unit at once: "
         f"{without_login.centre.phone_24h}. Day or night; do not wait."
     }
     assert "/my/" not in mail.outbox[0].body

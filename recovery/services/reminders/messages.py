@@ -35,9 +35,9 @@ def _render_part(language: str, kind: str, name: str, context: dict) -> str:
     return select_template(names).render(context)
 
 
-def _fever_c(patient, language: str) -> str:
-    """The centre's fever threshold as the patient's language writes it (38.0, 38,0)."""
-    text = f"{active_config(patient.centre_id).triage.fever_c:.1f}"
+def _celsius(value: float, language: str) -> str:
+    """A temperature as the patient's language writes it (38.0, 38,0)."""
+    text = f"{value:.1f}"
     return text.replace(".", ",") if language == "sv" else text
 
 
@@ -45,6 +45,7 @@ def _render(notification: Notification, **extra) -> Message:
     patient = notification.patient
     zone = ZoneInfo(patient.timezone)
     language = _language(notification)
+    triage = active_config(patient.centre_id).triage
     context = {
         "n": notification,
         "patient": patient,
@@ -53,7 +54,9 @@ def _render(notification: Notification, **extra) -> Message:
         "about_local": notification.about_at.astimezone(zone) if notification.about_at else None,
         "site_url": settings.SITE_URL.rstrip("/"),
         "detail": notification.detail or {},
-        "fever_c": _fever_c(patient, language),
+        # the centre's thresholds that the patient is told to call at (triage: urgent in the high-risk window)
+        "fever_c": _celsius(triage.fever_c, language),
+        "very_low_c": _celsius(triage.very_low_temperature_c, language),
         **extra,
     }
     kind = notification.kind
