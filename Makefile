@@ -19,7 +19,7 @@ FAST := not e2e and not services and not faults and not slow
 # $(call timed,name,command): run a stage and print how long it took.
 timed = @start=$$(date +%s); $(2); status=$$?; printf '\n== %s: %d s\n' "$(1)" $$(( $$(date +%s) - start )); exit $$status
 
-.PHONY: run test check install lint migrations-check deploy-check schema-check pytest pytest-sqlite pytest-postgres \
+.PHONY: run test check install lint migrations-check deploy-check schema-check pytest pytest-sqlite pytest-postgres release-smoke \
 	bench bench-seed screenshots clean
 
 $(STAMP): pyproject.toml
@@ -79,6 +79,16 @@ test: $(STAMP)
 	$(call timed,static checks,$(MAKE) --no-print-directory lint migrations-check deploy-check schema-check)
 	$(MAKE) --no-print-directory pytest-sqlite
 	$(MAKE) --no-print-directory pytest-postgres
+	$(MAKE) --no-print-directory release-smoke
+
+# The README's Production section run for real (DEBUG off, PostgreSQL, Redis, collectstatic, check --deploy,
+# gunicorn, a Celery worker and beat) and checked from outside, then a backup restored and compared
+# (.ci/release-smoke). Skipped with a message when no PostgreSQL or Redis answers, unless REQUIRE_SERVICES=1.
+release-smoke: $(STAMP)
+	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+		if [ "$$REQUIRE_SERVICES" = 1 ]; then echo "release smoke: PostgreSQL and Redis are needed"; exit 1; fi; \
+		echo "== release smoke: skipped, PostgreSQL or Redis does not answer on 127.0.0.1"; exit 0; fi
+	$(call timed,release smoke,env -u DATABASE_URL -u CELERY_BROKER_URL -u DEBUG BIN=$(BIN) bash .ci/release-smoke)
 
 # The inner loop: lint, the clinical rules and the fast database tests, on SQLite, in parallel.
 check: $(STAMP)
