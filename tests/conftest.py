@@ -18,11 +18,10 @@ from django.db import connection
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from tests.factories import CentreFactory, UserFactory, patient_with_login
+from tests.factories import CentreFactory, UserFactory, api_token_for, patient_with_login
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
 
@@ -166,8 +165,8 @@ def api_for(db):
     def make(user):
         api = APIClient()
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            _, key = api_token_for(user)
+            api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return api
 
     return make
