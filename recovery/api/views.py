@@ -56,7 +56,8 @@ SECOND_FACTOR_NEEDED = (
 def obtain_token(request: Request) -> Response:
     """Exchange a username and password (and `otp` for an account with a second factor) for a new token.
 
-    Failures of the password count towards the login lockout. The token lasts API_TOKEN_DAYS days."""
+    Failures of the password count towards the login lockout. Each call makes a new token, which works until
+    `expires_at` (30 days unless the site sets otherwise); `POST /api/v1/auth/token/revoke/` ends it sooner."""
     serializer = CredentialsSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     credentials = dict(serializer.validated_data)
