@@ -19,9 +19,10 @@ class CentreFactory(factory.django.DjangoModelFactory):
     phone_24h = "+46 18 611 00 00"
 
 
-def api_token_for(user: User, *, name: str = "tests", expires_at=None) -> tuple[ApiToken, str]:
+def api_token_for(user: User, *, name: str = "tests", expires_at=None, last_used_at=None) -> tuple[ApiToken, str]:
     """A saved API token for `user` (30 days unless `expires_at`) and its key; writes no audit row."""
     token, key = ApiToken.build(owner=user, name=name, expires_at=expires_at or timezone.now() + timedelta(days=30))
+    token.last_used_at = last_used_at
     token.save()
     return token, key
 
