@@ -60,7 +60,7 @@ def second_factor_needed(user) -> str:
         if verified is None or not verified():
             return "Sign out and sign in again with your second factor before you create an API token."
         return ""
-    if user.is_staff_role and getattr(settings, "MFA_REQUIRED_FOR_STAFF", not settings.DEBUG):
+    if (user.is_staff_role or user.is_staff) and getattr(settings, "MFA_REQUIRED_FOR_STAFF", not settings.DEBUG):
         return "Set up a second factor (an authenticator app) and sign in with it before you create an API token."
     return ""
 
@@ -93,7 +93,7 @@ def api_token_list(request: HttpRequest) -> HttpResponse:
             "blocked": blocked,
             "any_active": any(state == "active" for _, state in tokens),
         },
-        status=400 if request.method == "POST" and created is None and not blocked else 200,
+        status=200 if request.method == "GET" or created else 403 if blocked else 400,
     )
     add_never_cache_headers(response)  # the page may carry a new key: never kept by a browser or proxy
     return response

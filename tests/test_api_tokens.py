@@ -215,6 +215,8 @@ def test_staff_without_a_second_factor_get_no_token_when_it_is_required(coordina
     response = _ask("cora")
     assert response.status_code == 403
     assert "second factor" in response.json()["detail"]
+    UserFactory(username="root", role="", is_staff=True, is_superuser=True)
+    assert _ask("root").status_code == 403  # administrators too
     assert _ask(patient.user.username).status_code == 200  # patients are offered a second factor, not made to
 
 
@@ -371,6 +373,7 @@ def test_staff_with_a_device_create_a_token_only_in_a_session_that_passed_it(cli
     client = client_for(clinician)
     url = reverse("accounts:api-tokens")
     refused = client.post(url, {"name": "Ward script", "days": "30"})
+    assert refused.status_code == 403
     assert "second factor" in refused.content.decode()
     assert not ApiToken.objects.exists()
 
@@ -382,6 +385,7 @@ def test_staff_with_a_device_create_a_token_only_in_a_session_that_passed_it(cli
 def test_staff_without_a_device_create_no_token_when_the_second_factor_is_required(client_for, clinician, settings):
     settings.MFA_REQUIRED_FOR_STAFF = True
     page = client_for(clinician).post(reverse("accounts:api-tokens"), {"name": "Ward script", "days": "30"})
+    assert page.status_code == 403
     assert "Set up a second factor" in page.content.decode()
     assert not ApiToken.objects.exists()
 

@@ -74,7 +74,7 @@ def obtain_token(request: Request) -> Response:
         # Each device counts wrong codes and slows further tries (django-otp's throttling).
         if match_token(user, otp) is None:
             return Response({"otp": [OTP_WRONG]}, status=status.HTTP_400_BAD_REQUEST)
-    elif user.is_staff_role and getattr(settings, "MFA_REQUIRED_FOR_STAFF", not settings.DEBUG):
+    elif (user.is_staff_role or user.is_staff) and getattr(settings, "MFA_REQUIRED_FOR_STAFF", not settings.DEBUG):
         return Response({"detail": SECOND_FACTOR_NEEDED}, status=status.HTTP_403_FORBIDDEN)
     context = replace(AuditContext.from_request(request), actor=user)
     token, key = api_tokens.issue_token(context=context, owner=user, name="Token endpoint (POST /api/v1/auth/token/)")
