@@ -116,5 +116,7 @@ def api_token_revoke_all(request: HttpRequest) -> HttpResponse:
     count = api_tokens.revoke_all(
         context=AuditContext.from_request(request), owner=request.user, reason="all revoked by owner"
     )
-    messages.success(request, f"{count} token{'s' if count != 1 else ''} revoked." if count else "You had no token left to revoke.")
+    messages.success(
+        request, f"{count} token{'s' if count != 1 else ''} revoked." if count else "You had no token left to revoke."
+    )
     return redirect("accounts:api-tokens")
