@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Centre, Membership, User
+from recovery.services import api_tokens
+from recovery.services.audit import AuditContext
+
+from .models import ApiToken, Centre, Membership, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -23,3 +26,28 @@ class UserAdmin(BaseUserAdmin):
 class CentreAdmin(admin.ModelAdmin):
     list_display = ("name", "timezone", "phone_24h")
     search_fields = ("name",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are listed (never their secret, which is not stored) and revoked here; only their owner makes them."""
+
+    list_display = ("name", "owner", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("owner__username", "name", "prefix")
+    fields = ("owner", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    list_select_related = ("owner",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke(self, request, queryset) -> None:
+        context = AuditContext.from_request(request)
+        count = sum(
+            api_tokens.revoke_token(context=context, token=token, reason="revoked in the admin site")
+            for token in queryset.filter(revoked_at__isnull=True)
+        )
+        self.message_user(request, f"{count} token{'s' if count != 1 else ''} revoked.")

@@ -1,4 +1,7 @@
+from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxValueValidator
 
 
 class LoginForm(AuthenticationForm):
@@ -6,3 +9,32 @@ class LoginForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "That username and password do not match. Check them and try again.",
     }
+
+
+class ApiTokenForm(forms.Form):
+    """A name and a lifetime for a new API token (API_TOKEN_DAYS by default, at most API_TOKEN_MAX_DAYS)."""
+
+    name = forms.CharField(
+        max_length=100,
+        help_text='What the token is for, e.g. "Ward laptop script".',
+        error_messages={"required": "Give the token a name, so you know later what it is for."},
+    )
+    days = forms.IntegerField(label="Valid for (days)", min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        maximum = settings.API_TOKEN_MAX_DAYS
+        days = self.fields["days"]
+        days.initial = settings.API_TOKEN_DAYS
+        days.max_value = maximum
+        days.validators.append(MaxValueValidator(maximum))
+        days.widget.attrs.update({"min": 1, "max": maximum})
+        days.help_text = f"From 1 to {maximum} days. The token stops working after that."
+        days.error_messages.update(
+            {
+                "required": f"Enter how many days the token should work (1 to {maximum}).",
+                "invalid": f"Enter a whole number of days from 1 to {maximum}.",
+                "min_value": f"A token works for 1 to {maximum} days.",
+                "max_value": f"A token works for 1 to {maximum} days.",
+            }
+        )

@@ -1,3 +1,5 @@
+import hashlib
+import secrets
 import uuid
 from zoneinfo import available_timezones
 
@@ -80,3 +82,58 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.centre}"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self, now):
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
+
+class ApiToken(models.Model):
+    """A named, expiring API token. Only a SHA-256 hash of the secret is stored; the secret is shown once.
+
+    A key reads `rt_<secret>`; the first 8 characters of the key (the prefix) find the row, and the hash of the
+    whole key is compared in constant time.
+    """
+
+    KEY_PREFIX = "rt_"
+    PREFIX_LENGTH = 8
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, db_index=True, editable=False)
+    key_hash = models.CharField("SHA-256 of the key", max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+    @classmethod
+    def build(cls, *, owner: User, name: str, expires_at) -> tuple["ApiToken", str]:
+        """A new (unsaved) token and its key; the key exists only in the caller's hands from here on."""
+        key = cls.KEY_PREFIX + secrets.token_urlsafe(32)
+        token = cls(
+            owner=owner, name=name, prefix=key[: cls.PREFIX_LENGTH], key_hash=cls.hash_key(key), expires_at=expires_at
+        )
+        return token, key
+
+    def status(self, now) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "active"

@@ -31,4 +31,7 @@ urlpatterns = [
         name="password-reset-confirm",
     ),
     path("password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
+    path("tokens/", views.api_token_list, name="api-tokens"),
+    path("tokens/revoke-all/", views.api_token_revoke_all, name="api-tokens-revoke-all"),
+    path("tokens/<uuid:token_id>/revoke/", views.api_token_revoke, name="api-token-revoke"),
 ]

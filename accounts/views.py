@@ -1,9 +1,19 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import devices_for_user
 
-from .forms import LoginForm
+from recovery.services import api_tokens
+from recovery.services.audit import AuditContext
+
+from .forms import ApiTokenForm, LoginForm
+from .models import ApiToken
 
 
 def lockout_message() -> str:
@@ -38,3 +48,75 @@ class LoginView(auth_views.LoginView):
         context["failure_limit"] = settings.AXES_FAILURE_LIMIT
         context["cooloff_minutes"] = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
         return context
+
+
+def second_factor_needed(user) -> str:
+    """Why this session may not create an API token yet ("" when it may).
+
+    A token bypasses the sign-in, so it is made only in a session that passed the second factor, whenever the
+    user has one; staff need one when MFA_REQUIRED_FOR_STAFF is on."""
+    verified = getattr(user, "is_verified", None)
+    if any(devices_for_user(user, confirmed=True)):
+        if verified is None or not verified():
+            return "Sign out and sign in again with your second factor before you create an API token."
+        return ""
+    if (user.is_staff_role or user.is_staff) and getattr(settings, "MFA_REQUIRED_FOR_STAFF", not settings.DEBUG):
+        return "Set up a second factor (an authenticator app) and sign in with it before you create an API token."
+    return ""
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token_list(request: HttpRequest) -> HttpResponse:
+    """The user's own API tokens (never their secrets); a new token's key is shown once, in this response only."""
+    blocked = second_factor_needed(request.user)
+    form = ApiTokenForm(request.POST if request.method == "POST" else None)
+    created, key = None, ""
+    if request.method == "POST" and not blocked and form.is_valid():
+        created, key = api_tokens.issue_token(
+            context=AuditContext.from_request(request),
+            owner=request.user,
+            name=form.cleaned_data["name"],
+            days=form.cleaned_data["days"],
+        )
+        form = ApiTokenForm()
+    now = timezone.now()
+    tokens = [(token, token.status(now)) for token in ApiToken.objects.filter(owner=request.user)]
+    response = render(
+        request,
+        "accounts/api_tokens.html",
+        {
+            "form": form,
+            "tokens": tokens,
+            "created": created,
+            "key": key,
+            "blocked": blocked,
+            "any_active": any(state == "active" for _, state in tokens),
+        },
+        status=200 if request.method == "GET" or created else 403 if blocked else 400,
+    )
+    add_never_cache_headers(response)  # the page may carry a new key: never kept by a browser or proxy
+    return response
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id) -> HttpResponse:
+    token = get_object_or_404(ApiToken, uuid=token_id, owner=request.user)
+    if api_tokens.revoke_token(context=AuditContext.from_request(request), token=token, reason="revoked by owner"):
+        messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+    else:
+        messages.info(request, f"The token “{token.name}” was revoked already.")
+    return redirect("accounts:api-tokens")
+
+
+@login_required
+@require_POST
+def api_token_revoke_all(request: HttpRequest) -> HttpResponse:
+    count = api_tokens.revoke_all(
+        context=AuditContext.from_request(request), owner=request.user, reason="all revoked by owner"
+    )
+    messages.success(
+        request, f"{count} token{'s' if count != 1 else ''} revoked." if count else "You had no token left to revoke."
+    )
+    return redirect("accounts:api-tokens")

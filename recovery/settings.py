@@ -75,10 +75,12 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "recovery",
 ]
@@ -92,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "recovery.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -202,6 +205,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address people open the app at, for links in emails and text messages.
 SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 
+# Second factor (accounts/mfa.py): an authenticator app (TOTP) with recovery codes, or a passkey. Staff and
+# administrators without one are sent to set one up and reach nothing else while this is on; patients are offered it.
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", not DEBUG)
+
 # Text messages (SMS). The console backend logs them; `recovery.sms.FileBackend` appends them to
 # SMS_FILE_PATH; `recovery.sms.HttpBackend` posts them to the provider at SMS_HTTP_URL.
 SMS_BACKEND = env_str("SMS_BACKEND", "recovery.sms.ConsoleBackend")
@@ -226,10 +233,21 @@ SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [] if SECURE_HSTS_PR
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 
+# API tokens (accounts.ApiToken): stored as a SHA-256 hash, shown once. A token from POST /api/v1/auth/token/
+# lasts API_TOKEN_DAYS; one made on the "API tokens" page lasts what its owner chooses, up to API_TOKEN_MAX_DAYS.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 90)
+if not 1 <= API_TOKEN_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(
+        f"API_TOKEN_DAYS must be between 1 and API_TOKEN_MAX_DAYS (now {API_TOKEN_DAYS} and {API_TOKEN_MAX_DAYS})."
+    )
+# A token's "last used" time is written at most this often, not on every request.
+API_TOKEN_LAST_USED_INTERVAL_SECONDS = env_int("API_TOKEN_LAST_USED_INTERVAL_SECONDS", 60)
+
 # REST API: token first so that a request without credentials gets 401, not 403.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

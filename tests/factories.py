@@ -1,10 +1,11 @@
 """Factories for the test cast. Dates are fixed so that tests do not depend on the day they run."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import factory
+from django.utils import timezone
 
-from accounts.models import Centre, Membership, Role, User
+from accounts.models import ApiToken, Centre, Membership, Role, User
 from recovery.models import MSType, Patient, Sex
 
 
@@ -16,6 +17,14 @@ class CentreFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Centre {n}")
     timezone = "Europe/Stockholm"
     phone_24h = "+46 18 611 00 00"
+
+
+def api_token_for(user: User, *, name: str = "tests", expires_at=None, last_used_at=None) -> tuple[ApiToken, str]:
+    """A saved API token for `user` (30 days unless `expires_at`) and its key; writes no audit row."""
+    token, key = ApiToken.build(owner=user, name=name, expires_at=expires_at or timezone.now() + timedelta(days=30))
+    token.last_used_at = last_used_at
+    token.save()
+    return token, key
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -17,7 +17,7 @@ from recovery.models import CareTask, Heartbeat, LabImport, Relapse
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
 from tests.conftest import FAST_HASHERS, kept_for_the_module
-from tests.factories import CentreFactory, UserFactory, patient_with_login, transplant
+from tests.factories import CentreFactory, UserFactory, api_token_for, patient_with_login, transplant
 
 # Every URL for every role: part of `make test`, not of the quicker `make check`.
 pytestmark = pytest.mark.slow
@@ -118,8 +118,12 @@ MATRIX = {
     "accounts:password-reset-done": (None, _all(200)),
     "accounts:password-reset-confirm": ("reset", _all(200)),
     "accounts:password-reset-complete": (None, _all(200)),
+    "accounts:api-tokens": (None, _signed_in(200)),
+    "accounts:api-tokens-revoke-all": (None, _signed_in(405)),  # POST only
+    "accounts:api-token-revoke": ("api_token", _signed_in(405)),  # POST only
     "healthz": (None, _all(200)),
     "api:token": (None, _all(405)),  # POST only
+    "api:token-revoke": (None, _signed_in(405, anonymous=401)),  # POST only
     "api:me": (None, _signed_in(200, anonymous=401)),
     "api:patient-list": (None, _signed_in(200, anonymous=401)),
     "api:patient-detail": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
@@ -198,6 +202,7 @@ def _module_cast(django_db_setup, django_db_blocker):
         )
         lab_import = LabImport.objects.create(centre=patient.centre, uploaded_by=coordinator, filename="labs.csv")
         relapse = Relapse.objects.create(patient=patient, onset_date=day0 + timedelta(days=2))
+        api_token, _ = api_token_for(patient.user, name="matrix")
         yield {
             "anonymous": None,
             "coordinator": coordinator,
@@ -213,6 +218,7 @@ def _module_cast(django_db_setup, django_db_blocker):
             "_task": task,
             "_lab_import": lab_import,
             "_relapse": relapse,
+            "_api_token": api_token,
         }
 
 
@@ -244,6 +250,8 @@ def _url(name, kind, cast):
         return reverse(name, kwargs={"task_id": cast["_task"].uuid})
     if kind == "calendar":
         return reverse(name, kwargs={"token": cast["_patient"].calendar_token})
+    if kind == "api_token":
+        return reverse(name, kwargs={"token_id": cast["_api_token"].uuid})
     if kind == "reset":
         return reverse(name, kwargs={"uidb64": "MQ", "token": "set-password"})
     return reverse(name)

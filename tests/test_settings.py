@@ -32,8 +32,18 @@ def _import_settings(**env):
         ({"DEBUG": "1", "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
         ({"DEBUG": "1", "DEFAULT_PATIENT_TIMEZONE": "Mars/Base"}, "not an IANA timezone"),
         ({"DEBUG": "1", "NOTIFY_LEASE_SECONDS": "20"}, "NOTIFY_LEASE_SECONDS must be more than twice"),
+        ({"DEBUG": "1", "API_TOKEN_DAYS": "120"}, "API_TOKEN_DAYS must be between 1 and API_TOKEN_MAX_DAYS"),
     ],
-    ids=["no-secret", "no-broker", "bad-bool", "bad-int", "bad-db-url", "bad-timezone", "lease-shorter-than-a-send"],
+    ids=[
+        "no-secret",
+        "no-broker",
+        "bad-bool",
+        "bad-int",
+        "bad-db-url",
+        "bad-timezone",
+        "lease-shorter-than-a-send",
+        "token-days-over-the-maximum",
+    ],
 )
 def test_bad_configuration_stops_start_up_with_a_clear_message(env, message):
     """Each misconfiguration fails at import with a message that names the variable."""

@@ -7,6 +7,7 @@ app_name = "api"
 
 urlpatterns = [
     path("v1/auth/token/", views.obtain_token, name="token"),
+    path("v1/auth/token/revoke/", views.revoke_token, name="token-revoke"),
     path("v1/me/", views.me, name="me"),
     path("v1/patients/", views.patient_list, name="patient-list"),
     path("v1/patients/<str:patient_id>/", views.patient_detail, name="patient-detail"),

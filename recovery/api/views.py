@@ -1,18 +1,23 @@
+from dataclasses import replace
+
+from django.conf import settings
 from django.contrib.auth import authenticate
+from django_otp import devices_for_user, match_token
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import ApiToken
 from recovery import access
 from recovery.access import Action
 from recovery.api.pagination import Pagination
 from recovery.api.serializers import PHASE_CHOICES, MeSerializer, PatientSerializer
 from recovery.api.timeline import parse_phase
 from recovery.queries.workspace import filter_patients
+from recovery.services import api_tokens
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.patients import create_patient, update_patient
 
@@ -22,10 +27,26 @@ class CredentialsSerializer(serializers.Serializer):
     password = serializers.CharField(
         max_length=4096, trim_whitespace=False, error_messages={"blank": "Enter your password."}
     )
+    otp = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The code from your authenticator app (or a recovery code); needed when you have a second factor.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`. Shown only this once.")
+    expires_at = serializers.DateTimeField()
+
+
+OTP_MISSING = (
+    "Enter the code from your authenticator app (or a recovery code) in otp: this account has a second factor."
+)
+OTP_WRONG = "That otp code is not right, or it was used already. Enter the current code from your authenticator app."
+SECOND_FACTOR_NEEDED = (
+    "Staff need a second factor before they can use the API. Sign in on the website and set one up first."
+)
 
 
 @extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer})
@@ -33,17 +54,44 @@ class TokenSerializer(serializers.Serializer):
 @authentication_classes([])
 @permission_classes([AllowAny])
 def obtain_token(request: Request) -> Response:
-    """Exchange a username and password for a token. Failures count towards the login lockout."""
+    """Exchange a username and password (and `otp` for an account with a second factor) for a new token.
+
+    Failures of the password count towards the login lockout. Each call makes a new token, which works until
+    `expires_at` (30 days unless the site sets otherwise); `POST /api/v1/auth/token/revoke/` ends it sooner."""
     serializer = CredentialsSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
+    credentials = dict(serializer.validated_data)
+    otp = credentials.pop("otp", "").strip()
     # Django's own request, so that django-axes records the attempt and its middleware answers a lockout.
-    user = authenticate(request._request, **serializer.validated_data)
+    user = authenticate(request._request, **credentials)
     if user is None or not user.is_active:
         return Response(
             {"non_field_errors": ["That username and password do not match."]}, status=status.HTTP_400_BAD_REQUEST
         )
-    token, _ = Token.objects.get_or_create(user=user)
-    return Response({"token": token.key})
+    if any(devices_for_user(user, confirmed=True)):
+        if not otp:
+            return Response({"otp": [OTP_MISSING]}, status=status.HTTP_400_BAD_REQUEST)
+        # Each device counts wrong codes and slows further tries (django-otp's throttling).
+        if match_token(user, otp) is None:
+            return Response({"otp": [OTP_WRONG]}, status=status.HTTP_400_BAD_REQUEST)
+    elif (user.is_staff_role or user.is_staff) and getattr(settings, "MFA_REQUIRED_FOR_STAFF", not settings.DEBUG):
+        return Response({"detail": SECOND_FACTOR_NEEDED}, status=status.HTTP_403_FORBIDDEN)
+    context = replace(AuditContext.from_request(request), actor=user)
+    token, key = api_tokens.issue_token(context=context, owner=user, name="Token endpoint (POST /api/v1/auth/token/)")
+    return Response(TokenSerializer({"token": key, "expires_at": token.expires_at}).data)
+
+
+@extend_schema(request=None, responses={204: None})
+@api_view(["POST"])
+def revoke_token(request: Request) -> Response:
+    """Revoke the token this request was made with: how an API client signs out."""
+    if not isinstance(request.auth, ApiToken):
+        return Response(
+            {"non_field_errors": ["This request was not made with an API token, so there is none to revoke."]},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    api_tokens.revoke_token(context=AuditContext.from_request(request), token=request.auth, reason="signed out")
+    return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(responses=MeSerializer)
