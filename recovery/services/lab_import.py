@@ -363,6 +363,7 @@ def _check(lab_import: LabImport, patients: Iterable[Patient]) -> _Outcome:
     if len(rows) > MAX_IMPORT_ROWS:
         outcome.error = f"The file has {len(rows)} lines of results; at most {MAX_IMPORT_ROWS} per file: split it."
         return outcome
+    lab_import.rows_total = len(rows)
     LabImport.objects.filter(pk=lab_import.pk).update(rows_total=len(rows))
     centre = lab_import.centre
     by_number = {p.hospital_number.strip().lower(): p for p in patients if p.centre_id == centre.pk}
@@ -375,6 +376,7 @@ def _check(lab_import: LabImport, patients: Iterable[Patient]) -> _Outcome:
             checked.append(good)
         if done % PROGRESS_EVERY == 0:
             LabImport.objects.filter(pk=lab_import.pk).update(rows_done=done)
+    lab_import.rows_done = len(rows)
     LabImport.objects.filter(pk=lab_import.pk).update(rows_done=len(rows))
     _against_recorded(checked, config, lab_import, outcome)
     rejected = _counts(outcome.lines)[REJECTED]
