@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from recovery.models import Alert, AuditEvent, LabImport, LabImportStatus, LabResult
 from recovery.services.audit import AuditContext
-from recovery.services.lab_import import ACCEPTED, DUPLICATE, REJECTED, TEMPLATE_CSV, import_lab_csv
+from recovery.services.lab_csv import ACCEPTED, DUPLICATE, REJECTED, TEMPLATE_CSV
+from recovery.services.lab_import import import_lab_csv
 from recovery.tasks import run_lab_import as run_lab_import_task
 from tests.factories import PatientFactory
 

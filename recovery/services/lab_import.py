@@ -10,7 +10,6 @@ lists the wrong lines with their reasons.
 import csv
 import io
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from django.utils import timezone
 from accounts.models import Centre
 from recovery import access
 from recovery.celery import app
-from recovery.clinical.labs_config import ANC, CD4, EBV_PCR, PLATELETS
 from recovery.models import (
     LabImport,
     LabImportStatus,
@@ -39,6 +37,16 @@ from recovery.models import (
 )
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.lab_csv import (
+    ACCEPTED,
+    DUPLICATE,
+    MAX_IMPORT_ROWS,
+    REJECTED,
+    ImportLine,
+    open_csv,
+    parse_time,
+    lab_test_code,
+)
 from recovery.services.labs import LAB_TESTS, check_collected_at, check_ebv_alert, checked_value, sample_conflict
 
 logger = logging.getLogger(__name__)
@@ -48,140 +56,6 @@ WRITE_BATCH = 1000  # results per INSERT
 PATIENT_CHUNK = 500  # patients per query for the results already recorded
 # A queued import whose wake-up was lost is started again by the sweep after this long.
 RESUME_AFTER = timedelta(minutes=1)
-
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-
-
-MAX_IMPORT_ROWS = 20_000
-
-
-# Outcomes of one CSV line.
-ACCEPTED = "accepted"
-
-
-DUPLICATE = "duplicate"
-
-
-REJECTED = "rejected"
-
-
-CSV_COLUMNS = ("hospital_number", "test", "value", "unit", "collected_at")
-
-
-_HEADER_ALIASES = {
-    "hospital_number": {"hospital_number", "hospital number", "hospital no", "mrn", "patient", "patient_id"},
-    "test": {"test", "analyte", "code"},
-    "value": {"value", "result"},
-    "unit": {"unit", "units"},
-    "collected_at": {"collected_at", "collected at", "collected", "sampled_at", "taken_at", "date"},
-}
-
-
-_TEST_ALIASES = {
-    "neutrophils": ANC,
-    "neut": ANC,
-    "abs neutrophils": ANC,
-    "white cells": "wbc",
-    "leukocytes": "wbc",
-    "plt": PLATELETS,
-    "platelet": PLATELETS,
-    "hb": "haemoglobin",
-    "hgb": "haemoglobin",
-    "hemoglobin": "haemoglobin",
-    "lymphs": "lymphocytes",
-    "cd4+": CD4,
-    "cd8+": "cd8",
-    "cd19+": "cd19",
-    "nk cells": "nk",
-    "ebv": EBV_PCR,
-    "ebv dna": EBV_PCR,
-    "cmv": "cmv_pcr",
-    "cmv dna": "cmv_pcr",
-}
-
-
-_TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
-
-
-TEMPLATE_CSV = (
-    "hospital_number,test,value,unit,collected_at\n"
-    "UAS-1001,anc,0.4,x10^9/L,2025-03-10 07:30\n"
-    "UAS-1001,platelets,18,x10^9/L,2025-03-10 07:30\n"
-    "UAS-1001,cd4,180,cells/uL,2025-06-02 08:15\n"
-    "UAS-1001,ebv_pcr,1200,copies/mL,2025-03-10T07:30:00+01:00\n"
-)
-
-
-def _test_code(raw: str) -> str | None:
-    text = raw.strip().lower()
-    if text in LAB_TESTS:
-        return text
-    for code, label in LabTest.choices:
-        if text == label.lower():
-            return code
-    return _TEST_ALIASES.get(text)
-
-
-def _parse_time(raw: str, zone: ZoneInfo) -> datetime:
-    text = raw.strip()
-    if not text:
-        raise ValidationError("No collection time.")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        parsed = None
-        for pattern in _TIME_FORMATS:
-            try:
-                parsed = datetime.strptime(text, pattern)  # noqa: DTZ007 - naive: the patient's own zone, below
-                break
-            except ValueError:
-                continue
-    if parsed is None:
-        raise ValidationError(f"“{text[:40]}” is not a date and time; write it as 2025-03-10 07:30.")
-    if len(text) <= 10:
-        raise ValidationError(f"“{text}” has no time of day; write it as {text} 07:30.")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-
-
-# C0 control characters other than tab, line feed and carriage return (a NUL cannot be stored as text).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-def _header_map(header: Sequence[str]) -> dict[str, int]:
-    found = {}
-    for index, name in enumerate(header):
-        key = name.strip().lower().replace("\ufeff", "")
-        for column, aliases in _HEADER_ALIASES.items():
-            if key in aliases and column not in found:
-                found[column] = index
-    return found
-
-
-@dataclass
-class ImportLine:
-    line: int
-    outcome: str
-    message: str
-    hospital_number: str = ""
-    test: str = ""
-    value: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "line": self.line,
-            "outcome": self.outcome,
-            "message": self.message,
-            "hospital_number": self.hospital_number,
-            "test": self.test,
-            "value": self.value,
-        }
 
 
 @dataclass
@@ -202,41 +76,8 @@ class _Outcome:
     error: str = ""
 
 
-def _open_csv(data: bytes) -> tuple[str, type[csv.Dialect] | csv.Dialect, dict[str, int]]:
-    """The file's text, dialect and columns; ValidationError for a file that cannot be read at all."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it.")
-    text = _decode(data)
-    control = _CONTROL.search(text)
-    if control is not None:
-        line = text.count("\n", 0, control.start()) + 1
-        raise ValidationError(
-            f"Line {line} contains a control character (such as NUL): this is not a CSV text file. "
-            "Nothing was imported."
-        )
-    if not text.strip():
-        raise ValidationError("The file is empty.")
-    first_line = text.splitlines()[0]
-    try:
-        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        raise ValidationError("The file has no header row.") from None
-    columns = _header_map(header)
-    missing = [name for name in CSV_COLUMNS if name not in columns]
-    if missing:
-        raise ValidationError(
-            f"The header row lacks the column(s) {', '.join(missing)}. Expected: {', '.join(CSV_COLUMNS)}."
-        )
-    return text, dialect, columns
-
-
 def _create(context: AuditContext, centre: Centre, filename: str, data: bytes) -> LabImport:
-    _open_csv(data)
+    open_csv(data)
     lab_import = LabImport.objects.create(
         centre=centre, uploaded_by=context.actor, filename=filename[:255], data=data, status=LabImportStatus.QUEUED
     )
@@ -347,7 +188,7 @@ def _fail(lab_import: LabImport, outcome: _Outcome, context: AuditContext) -> No
 def _check(lab_import: LabImport, patients: Iterable[Patient]) -> _Outcome:
     """Every line checked (progress written every PROGRESS_EVERY lines, each write committed on its own), then
     set against the results already recorded, in a few queries for the whole file."""
-    text, dialect, columns = _open_csv(bytes(lab_import.data))
+    text, dialect, columns = open_csv(bytes(lab_import.data))
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     next(reader)
     outcome = _Outcome()
@@ -500,7 +341,7 @@ def _check_row(row, line_num, columns, by_number, config: ActiveConfig) -> tuple
         problems.append("No hospital number.")
     elif patient is None:
         problems.append(f"No patient with hospital number “{number[:40]}” at this centre.")
-    test = _test_code(raw_test) if raw_test else None
+    test = lab_test_code(raw_test) if raw_test else None
     if not raw_test:
         problems.append("No test.")
     elif test is None:
@@ -518,7 +359,7 @@ def _check_row(row, line_num, columns, by_number, config: ActiveConfig) -> tuple
     collected_at = None
     if patient is not None:
         try:
-            collected_at = check_collected_at(patient, _parse_time(cell("collected_at"), ZoneInfo(patient.timezone)))
+            collected_at = check_collected_at(patient, parse_time(cell("collected_at"), ZoneInfo(patient.timezone)))
         except ValidationError as exc:
             problems.extend(exc.messages)
     if problems:

@@ -37,7 +37,8 @@ from recovery.queries.labs import EngraftmentLine, engraftment_proposal, series
 from recovery.queries.timeline import current_state, episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.engraftment import confirm_engraftment
-from recovery.services.lab_import import TEMPLATE_CSV, queue_lab_import
+from recovery.services.lab_csv import TEMPLATE_CSV
+from recovery.services.lab_import import queue_lab_import
 from recovery.services.labs import LAB_TESTS, record_lab_panel, record_transfusion
 
 PANELS_PER_PAGE = 15
