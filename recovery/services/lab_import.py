@@ -43,9 +43,9 @@ from recovery.services.lab_csv import (
     MAX_IMPORT_ROWS,
     REJECTED,
     ImportLine,
+    lab_test_code,
     open_csv,
     parse_time,
-    lab_test_code,
 )
 from recovery.services.labs import LAB_TESTS, check_collected_at, check_ebv_alert, checked_value, sample_conflict
 
