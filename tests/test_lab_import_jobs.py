@@ -16,6 +16,7 @@ from django.utils import timezone
 from recovery.models import LabImport, LabImportStatus, LabResult
 from recovery.services.audit import AuditContext
 from recovery.services.lab_import import (
+    MAX_ATTEMPTS,
     MAX_IMPORT_ROWS,
     PROGRESS_EVERY,
     WRITE_BATCH,
@@ -134,6 +135,32 @@ def test_the_sweep_resumes_a_lost_wake_up_and_a_dead_worker_but_not_a_running_im
     assert fresh.pk not in imports_to_resume(now)
     assert run_lab_import(died.pk).status == LabImportStatus.DONE  # a dead worker's import is claimed again
     assert run_lab_import(running.pk) is None  # a live one is left to its worker
+
+
+def test_an_import_interrupted_twice_is_failed_by_the_sweep_and_not_run_again(coordinator, centre, cohort, settings):
+    """A file whose worker dies each time (e.g. killed at the hard time limit) is not retried for ever."""
+    now = timezone.now()
+    interrupted = _queue(coordinator, centre, _rows(cohort[:1], 2))
+    LabImport.objects.filter(pk=interrupted.pk).update(
+        status=LabImportStatus.RUNNING,
+        started_at=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1),
+        attempts=MAX_ATTEMPTS,
+    )
+    assert run_lab_import(interrupted.pk) is None
+    assert imports_to_resume(now) == []
+    interrupted.refresh_from_db()
+    assert interrupted.status == LabImportStatus.FAILED
+    assert interrupted.error.startswith(f"The import was interrupted {MAX_ATTEMPTS} times")
+    assert bytes(interrupted.data) == b""
+    assert not LabResult.objects.exists()
+
+
+def test_the_import_task_and_its_sweep_are_registered_and_the_sweep_is_on_beat():
+    from recovery.celery import _beat_schedule, app
+    from recovery.services.lab_import import IMPORT_TASK
+
+    assert _beat_schedule()["resume-lab-imports"]["task"] == "recovery.tasks.resume_lab_imports"
+    assert {IMPORT_TASK, "recovery.tasks.resume_lab_imports"} <= set(app.tasks)
 
 
 def test_a_csv_with_a_nul_is_refused_by_the_page_naming_the_line_and_nothing_is_queued(client_for, coordinator, pia):

@@ -19,6 +19,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="labimport",
+            name="attempts",
+            field=models.PositiveSmallIntegerField(default=0, help_text="Times a task has started the import."),
+        ),
+        migrations.AddField(
+            model_name="labimport",
             name="data",
             field=models.BinaryField(default=b"", help_text="The uploaded file, emptied once it is read."),
         ),

@@ -55,6 +55,7 @@ class LabImport(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0, help_text="Lines checked so far.")
     error = models.TextField(blank=True, help_text="Why nothing was imported, in words.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a task has started the import.")
     accepted = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)

@@ -18,10 +18,11 @@ from decimal import Decimal
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Centre
@@ -56,6 +57,7 @@ WRITE_BATCH = 1000  # results per INSERT
 PATIENT_CHUNK = 500  # patients per query for the results already recorded
 # A queued import whose wake-up was lost is started again by the sweep after this long.
 RESUME_AFTER = timedelta(minutes=1)
+MAX_ATTEMPTS = 2  # an import interrupted this often (its worker died each time) is failed
 
 
 @dataclass
@@ -109,14 +111,26 @@ def import_lab_csv(
     return run_lab_import(lab_import.pk, patients=patients) or lab_import
 
 
+def _interrupted(now: datetime) -> Q:
+    """Running for longer than a task may: its worker died (or was stopped) mid-way."""
+    return Q(status=LabImportStatus.RUNNING, started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT))
+
+
 def imports_to_resume(now: datetime | None = None) -> list[int]:
-    """Imports whose task never started (a lost wake-up) or whose worker died: the sweep starts them again."""
+    """The sweep: imports whose task never started (a lost wake-up) or whose worker died, to start again.
+
+    An import interrupted MAX_ATTEMPTS times is failed here instead (nothing of it was saved)."""
     now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    LabImport.objects.filter(_interrupted(now), attempts__gte=MAX_ATTEMPTS).update(
+        status=LabImportStatus.FAILED,
+        error=f"The import was interrupted {MAX_ATTEMPTS} times (the server stopped it). Nothing was imported: "
+        "upload the file again, or in smaller parts.",
+        data=b"",
+        finished_at=now,
+    )
     return list(
         LabImport.objects.filter(
-            Q(status=LabImportStatus.QUEUED, created_at__lt=now - RESUME_AFTER)
-            | Q(status=LabImportStatus.RUNNING, started_at__lt=stale)
+            Q(status=LabImportStatus.QUEUED, created_at__lt=now - RESUME_AFTER) | _interrupted(now)
         ).values_list("pk", flat=True)
     )
 
@@ -127,11 +141,10 @@ def run_lab_import(import_id: int, *, patients: Iterable[Patient] | None = None)
 
     `patients`: whom the file may name (default: the uploader's patients at the import's centre)."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     claimed = (
         LabImport.objects.filter(pk=import_id)
-        .filter(Q(status=LabImportStatus.QUEUED) | Q(status=LabImportStatus.RUNNING, started_at__lt=stale))
-        .update(status=LabImportStatus.RUNNING, started_at=now, rows_done=0)
+        .filter(Q(status=LabImportStatus.QUEUED) | (_interrupted(now) & Q(attempts__lt=MAX_ATTEMPTS)))
+        .update(status=LabImportStatus.RUNNING, started_at=now, rows_done=0, attempts=F("attempts") + 1)
     )
     if not claimed:
         return None
@@ -153,6 +166,11 @@ def run_lab_import(import_id: int, *, patients: Iterable[Patient] | None = None)
                 )
     except ValidationError as exc:
         outcome = _Outcome(error=" ".join(exc.messages))
+    except SoftTimeLimitExceeded:
+        outcome = _Outcome(
+            error=f"The import took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} seconds a task may take "
+            "and was stopped. Nothing was imported: upload the file in smaller parts."
+        )
     except Exception:
         logger.exception("Lab import %s stopped", import_id)
         outcome = _Outcome(error="The import stopped because of an error on the server. Nothing was imported.")
