@@ -196,8 +196,10 @@ def get_lab_import(user: User, import_id) -> LabImport:
     require(user, Action.RECORD_LABS)
     try:
         public_id = uuid.UUID(str(import_id))
-        return LabImport.objects.select_related("centre", "uploaded_by").get(
-            uuid=public_id, centre__in=centres_for(user)
+        return (
+            LabImport.objects.select_related("centre", "uploaded_by")
+            .defer("data")  # the uploaded file: only the import task reads it
+            .get(uuid=public_id, centre__in=centres_for(user))
         )
     except (ValueError, LabImport.DoesNotExist):
         raise Http404("No such import.") from None

@@ -36,6 +36,12 @@ def _beat_schedule() -> dict:
             "schedule": timedelta(seconds=settings.NOTIFY_DISPATCH_INTERVAL_SECONDS),
             "options": {"expires": settings.NOTIFY_DISPATCH_INTERVAL_SECONDS},
         },
+        # Lab CSV imports whose after-commit wake-up was lost, or whose worker died mid-way.
+        "resume-lab-imports": {
+            "task": "recovery.tasks.resume_lab_imports",
+            "schedule": timedelta(minutes=1),
+            "options": {"expires": 60},
+        },
         # Extend every patient's planned reminders (the planning horizon moves on each day).
         "plan-reminders": {
             "task": "recovery.tasks.plan_all_reminders",

@@ -188,11 +188,29 @@ WHITENOISE_USE_FINDERS = DEBUG
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# E-mail. The console backend prints messages when DEBUG is on and no backend is named.
+# E-mail. The console backend prints messages when DEBUG is on and no backend is named; SMTP otherwise.
+# `EMAIL_BACKEND=disabled` is a service without email: messages on that channel are recorded as failed, never
+# as sent. With DEBUG off a development backend (console, file, in-memory) stops start-up unless
+# EMAIL_ALLOW_DEV_BACKEND=1 (a staging server that must not mail anyone).
+EMAIL_DISABLED_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+_DEV_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+}
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
+if EMAIL_BACKEND == "disabled":
+    EMAIL_BACKEND = EMAIL_DISABLED_BACKEND
+EMAIL_ALLOW_DEV_BACKEND = env_bool("EMAIL_ALLOW_DEV_BACKEND", False)
+if not DEBUG and EMAIL_BACKEND in _DEV_EMAIL_BACKENDS and not EMAIL_ALLOW_DEV_BACKEND:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND is {EMAIL_BACKEND}, a development backend that sends nothing, and DEBUG is off: name a real "
+        "one (e.g. django.core.mail.backends.smtp.EmailBackend), or EMAIL_BACKEND=disabled for a service without "
+        "email, or set EMAIL_ALLOW_DEV_BACKEND=1 on a staging server."
+    )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -210,11 +228,33 @@ SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", not DEBUG)
 
 # Text messages (SMS). The console backend logs them; `recovery.sms.FileBackend` appends them to
-# SMS_FILE_PATH; `recovery.sms.HttpBackend` posts them to the provider at SMS_HTTP_URL.
-SMS_BACKEND = env_str("SMS_BACKEND", "recovery.sms.ConsoleBackend")
+# SMS_FILE_PATH; `recovery.sms.HttpBackend` posts them to the provider at SMS_HTTP_URL; `disabled`
+# (recovery.sms.DisabledBackend) is a service without text messages: they are recorded as failed, never as sent.
+# With DEBUG off the backend must be named, and a development one stops start-up unless SMS_ALLOW_DEV_BACKEND=1.
+SMS_DISABLED_BACKEND = "recovery.sms.DisabledBackend"
+_DEV_SMS_BACKENDS = {"recovery.sms.ConsoleBackend", "recovery.sms.FileBackend"}
+SMS_BACKEND = env_str("SMS_BACKEND", "recovery.sms.ConsoleBackend" if DEBUG else "")
+if SMS_BACKEND == "disabled":
+    SMS_BACKEND = SMS_DISABLED_BACKEND
+SMS_ALLOW_DEV_BACKEND = env_bool("SMS_ALLOW_DEV_BACKEND", False)
 SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms.jsonl"))
 SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
+if not DEBUG:
+    if not SMS_BACKEND:
+        raise ImproperlyConfigured(
+            "SMS_BACKEND is required when DEBUG is off: recovery.sms.HttpBackend (with SMS_HTTP_URL and "
+            "SMS_HTTP_TOKEN), or SMS_BACKEND=disabled for a service without text messages."
+        )
+    if SMS_BACKEND in _DEV_SMS_BACKENDS and not SMS_ALLOW_DEV_BACKEND:
+        raise ImproperlyConfigured(
+            f"SMS_BACKEND is {SMS_BACKEND}, a development backend that sends nothing to patients, and DEBUG is off: "
+            "use recovery.sms.HttpBackend, or SMS_BACKEND=disabled, or set SMS_ALLOW_DEV_BACKEND=1 on a staging server."
+        )
+    if SMS_BACKEND == "recovery.sms.HttpBackend" and not (SMS_HTTP_URL and SMS_HTTP_TOKEN):
+        raise ImproperlyConfigured(
+            "SMS_BACKEND is recovery.sms.HttpBackend and DEBUG is off: SMS_HTTP_URL and SMS_HTTP_TOKEN are required."
+        )
 SMS_HTTP_SENDER = env_str("SMS_HTTP_SENDER", "Recovery")
 SMS_HTTP_TIMEOUT_SECONDS = env_int("SMS_HTTP_TIMEOUT_SECONDS", 10)
 

@@ -27,6 +27,14 @@ class BaseBackend:
         raise NotImplementedError
 
 
+class DisabledBackend(BaseBackend):
+    """A service without text messages (`SMS_BACKEND=disabled`): the channel is unconfigured, and the dispatcher
+    records a message on it as failed before it gets here; sending anyway is refused, never pretended."""
+
+    def send(self, *, to: str, text: str, reference: str) -> None:
+        raise SmsError("Text messages are switched off on this service (SMS_BACKEND=disabled).")
+
+
 class ConsoleBackend(BaseBackend):
     """Development: logs the message."""
 
@@ -75,3 +83,9 @@ class HttpBackend(BaseBackend):
 
 def get_backend() -> BaseBackend:
     return import_string(settings.SMS_BACKEND)()
+
+
+def sms_enabled() -> bool:
+    """False when the service has no text messages (`SMS_BACKEND=disabled`)."""
+    backend = import_string(settings.SMS_BACKEND)
+    return not (isinstance(backend, type) and issubclass(backend, DisabledBackend))

@@ -8,6 +8,8 @@ from django.conf import settings
 from recovery.models import Patient
 from recovery.queries.reminders import due_count
 from recovery.services.engraftment import check_engraftment_alerts
+from recovery.services.lab_import import imports_to_resume
+from recovery.services.lab_import import run_lab_import as run_lab_import_service
 from recovery.services.reminders.dispatch import dispatch_due
 from recovery.services.reminders.planning import plan_all_reminders as plan_all_reminders_service
 from recovery.services.reminders.planning import plan_reminders, plan_stale_reminders
@@ -62,6 +64,22 @@ def plan_stale_reminders_task() -> int:
 def check_engraftment() -> int:
     """Raise the delayed-engraftment and possible-graft-failure alerts that are due; returns how many."""
     return len(check_engraftment_alerts())
+
+
+@shared_task(name="recovery.tasks.run_lab_import")
+def run_lab_import(import_id: int) -> str:
+    """Import a stored lab CSV (all or nothing); returns its status ("" when another worker has it)."""
+    lab_import = run_lab_import_service(import_id)
+    return lab_import.status if lab_import else ""
+
+
+@shared_task(name="recovery.tasks.resume_lab_imports")
+def resume_lab_imports() -> int:
+    """The sweep: start the imports whose wake-up was lost or whose worker died; returns how many."""
+    ids = imports_to_resume()
+    for import_id in ids:
+        run_lab_import.delay(import_id)
+    return len(ids)
 
 
 @shared_task(name="recovery.tasks.noop")

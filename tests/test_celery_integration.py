@@ -121,3 +121,35 @@ def test_the_sweep_plans_a_patient_whose_wake_up_was_lost(start_celery, redis_ur
         celery_app.send_task("recovery.tasks.plan_stale_reminders", connection=conn)
     worker = start_worker(start_celery)
     wait_for(lambda: _temperature_reminders(patient).exists(), worker, what="The sweep planning the reminders")
+
+
+# --- the lab CSV import (recovery/services/lab_import.py) ------------------------------------------------------
+
+
+def test_a_queued_lab_import_is_imported_by_a_real_worker(start_celery, redis_url):
+    """The upload's commit publishes the import task; a real worker checks and saves the file (all of it)."""
+    from django.utils import timezone
+
+    from accounts.models import Role
+    from recovery.models import LabImport, LabImportStatus, LabResult
+    from recovery.services.lab_import import queue_lab_import
+    from tests.factories import UserFactory
+
+    centre = CentreFactory()
+    coordinator = UserFactory(role=Role.COORDINATOR, centres=[centre])
+    patient = PatientFactory(centre=centre, hospital_number="W-1")
+    taken = timezone.localtime(timezone.now() - timedelta(hours=2), patient.tz)
+    data = f"hospital_number,test,value,unit,collected_at\nW-1,anc,0.6,x10^9/L,{taken:%Y-%m-%d %H:%M}\n"
+    with publishing_to(redis_url):
+        queued = queue_lab_import(
+            context=AuditContext(actor=coordinator), centre=centre, filename="w.csv", data=data.encode()
+        )
+    assert LabImport.objects.get(pk=queued.pk).status == LabImportStatus.QUEUED
+    assert redis.Redis.from_url(redis_url).llen("celery") == 1, "one wake-up for the import, after commit"
+    worker = start_worker(start_celery)
+    wait_for(
+        lambda: LabImport.objects.get(pk=queued.pk).status == LabImportStatus.DONE,
+        worker,
+        what="The worker importing the file",
+    )
+    assert LabResult.objects.filter(patient=patient, lab_import=queued).count() == 1

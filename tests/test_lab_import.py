@@ -1,4 +1,5 @@
-"""The lab CSV import: every line is accepted, a duplicate or rejected with its reason; nothing is imported twice."""
+"""The lab CSV import: every line is accepted, a duplicate or rejected with its reason; nothing is imported twice,
+and a file with a wrong line imports nothing (all or nothing). The page queues a task and shows its progress."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -9,9 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from recovery.models import Alert, AuditEvent, LabImport, LabResult
+from recovery.models import Alert, AuditEvent, LabImport, LabImportStatus, LabResult
 from recovery.services.audit import AuditContext
-from recovery.services.lab_import import ACCEPTED, DUPLICATE, REJECTED, TEMPLATE_CSV, import_lab_csv
+from recovery.services.lab_csv import ACCEPTED, DUPLICATE, REJECTED, TEMPLATE_CSV
+from recovery.services.lab_import import import_lab_csv
+from recovery.tasks import run_lab_import as run_lab_import_task
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,8 +48,9 @@ def _outcomes(result: LabImport) -> dict[int, tuple[str, str]]:
     return {line["line"]: (line["outcome"], line["message"]) for line in result.report}
 
 
-def test_good_lines_are_imported_and_bad_lines_are_reported_line_by_line(pia, coordinator, centre):
-    """Malformed rows, unknown tests and patients, wrong units and implausible values are rejected with a reason."""
+def test_a_file_with_wrong_lines_imports_nothing_and_lists_each_wrong_line_with_its_reason(pia, coordinator, centre):
+    """Malformed rows, unknown tests and patients, wrong units and implausible values are rejected with a reason;
+    one wrong line and the good lines are not imported either (all or nothing)."""
     day = _yesterday()
     text = (
         "hospital_number,test,value,unit,collected_at\n"
@@ -67,9 +71,11 @@ def test_good_lines_are_imported_and_bad_lines_are_reported_line_by_line(pia, co
     )
     result = _import(coordinator, centre, text)
     outcomes = _outcomes(result)
-    assert [n for n, (o, _) in outcomes.items() if o == ACCEPTED] == [2, 3, 4]
-    assert result.accepted == 3
-    assert result.rejected == 10
+    assert result.status == LabImportStatus.FAILED
+    assert result.error.startswith("Nothing was imported: 10 lines have errors (listed below), of 13 in the file.")
+    assert sorted(outcomes) == [5, 6, 7, 8, 9, 10, 11, 12, 14, 15]  # the wrong lines only
+    assert {outcome for outcome, _ in outcomes.values()} == {REJECTED}
+    assert (result.accepted, result.duplicates, result.rejected) == (0, 0, 10)
     assert "send it in x10^9/L" in outcomes[5][1]
     assert "No patient with hospital number “UAS-9999”" in outcomes[6][1]
     assert "Unknown test “ferritin”" in outcomes[7][1]
@@ -80,10 +86,27 @@ def test_good_lines_are_imported_and_bad_lines_are_reported_line_by_line(pia, co
     assert "No unit" in outcomes[12][1]
     assert "no time of day" in outcomes[14][1]
     assert "future" in outcomes[15][1]
+    assert not LabResult.objects.exists()
+    assert AuditEvent.objects.filter(action="labs.import", detail__status="failed").count() == 1
+    assert not AuditEvent.objects.filter(action="labs.record").exists()
+    assert bytes(LabImport.objects.get().data) == b""  # the file is not kept once read
+
+
+def test_good_lines_are_imported_with_their_units_converted_and_audited(pia, coordinator, centre):
+    day = _yesterday()
+    text = (
+        "hospital_number,test,value,unit,collected_at\n"
+        f"UAS-1001,anc,0.4,x10^9/L,{day} 07:30\n"
+        f"UAS-1001,platelets,18000,/uL,{day} 07:30\n"  # converted to 18
+        f"UAS-1001,haemoglobin,9.5,g/dL,{day} 07:30\n"  # converted to 95
+    )
+    result = _import(coordinator, centre, text)
+    assert result.status == LabImportStatus.DONE
+    assert [line["outcome"] for line in result.report] == [ACCEPTED] * 3
     values = dict(LabResult.objects.filter(patient=pia).values_list("test", "value"))
     assert values == {"anc": Decimal("0.4"), "platelets": Decimal("18"), "haemoglobin": Decimal("95")}
-    assert LabResult.objects.filter(lab_import=result, source="csv").count() == 3
-    assert AuditEvent.objects.filter(action="labs.import").count() == 1
+    assert LabResult.objects.filter(lab_import=result, source="csv", entered_by=coordinator).count() == 3
+    assert AuditEvent.objects.filter(action="labs.import", detail__status="done").count() == 1
     assert AuditEvent.objects.filter(action="labs.record", patient=pia).count() == 1
 
 
@@ -97,17 +120,31 @@ def test_importing_the_same_file_twice_imports_nothing_the_second_time(pia, coor
     assert all("not imported again" in line["message"] for line in second.report)
 
 
-def test_a_duplicate_within_the_file_is_imported_once_and_a_conflicting_value_is_rejected(pia, coordinator, centre):
+def test_a_duplicate_within_the_file_is_imported_once(pia, coordinator, centre):
     day = _yesterday()
     text = (
         "hospital_number;test;value;unit;collected_at\n"  # semicolons, as European spreadsheets write
         f"UAS-1001;anc;0,4;x10^9/L;{day} 07:30\n"
         f"UAS-1001;anc;0.40;10^9/L;{day} 07:30\n"
-        f"UAS-1001;anc;0.7;x10^9/L;{day} 07:30\n"
     )
     result = _import(coordinator, centre, text)
-    assert [line["outcome"] for line in result.report] == [ACCEPTED, DUPLICATE, REJECTED]
+    assert [line["outcome"] for line in result.report] == [ACCEPTED, DUPLICATE]
     assert LabResult.objects.get().value == Decimal("0.4")
+
+
+def test_a_conflicting_value_within_the_file_is_rejected_and_nothing_is_imported(pia, coordinator, centre):
+    day = _yesterday()
+    text = (
+        "hospital_number,test,value,unit,collected_at\n"
+        f"UAS-1001,anc,0.4,x10^9/L,{day} 07:30\n"
+        f"UAS-1001,anc,0.7,x10^9/L,{day} 07:30\n"
+    )
+    result = _import(coordinator, centre, text)
+    assert result.status == LabImportStatus.FAILED
+    assert [(line["line"], line["message"]) for line in result.report] == [
+        (3, "An earlier line of this file gives another value for the same sample.")
+    ]
+    assert not LabResult.objects.exists()
 
 
 def test_a_value_that_conflicts_with_a_stored_result_is_rejected(pia, coordinator, centre):
@@ -178,25 +215,87 @@ def test_a_file_that_cannot_be_read_saves_nothing(coordinator, centre, data, mes
     assert not LabImport.objects.exists()
 
 
-def test_the_upload_page_shows_the_line_by_line_report(client_for, coordinator, pia):
-    """Uploading redirects to the report; it lists each line with its outcome and can be filtered."""
+def _upload(client, pia, text: str):
+    upload = SimpleUploadedFile("results.csv", text.encode(), content_type="text/csv")
+    return client.post(reverse("recovery:lab-import"), {"file": upload, "centre": pia.centre_id})
+
+
+def test_the_upload_is_queued_and_its_page_polls_its_progress_until_the_task_has_imported_it(
+    client_for, coordinator, pia
+):
+    """The request only stores the file; the page shows the progress and polls it (htmx, no inline script) until
+    the task has finished, then asks for a refresh and shows the line-by-line report (filterable, audited)."""
     client = client_for(coordinator)
     day = _yesterday()
-    upload = SimpleUploadedFile(
-        "results.csv",
-        (
-            f"hospital_number,test,value,unit,collected_at\nUAS-1001,anc,0.4,x10^9/L,{day} 07:30\nUAS-1001,anc,x,,\n"
-        ).encode(),
-        content_type="text/csv",
+    response = _upload(
+        client,
+        pia,
+        f"hospital_number,test,value,unit,collected_at\nUAS-1001,anc,0.4,x10^9/L,{day} 07:30\n"
+        f"UAS-1001,platelets,20,x10^9/L,{day} 07:30\n",
     )
-    response = client.post(reverse("recovery:lab-import"), {"file": upload, "centre": pia.centre_id})
     assert response.status_code == 302
+    queued = LabImport.objects.get()
+    assert queued.status == LabImportStatus.QUEUED
+    assert bytes(queued.data).startswith(b"hospital_number")
+    assert not LabResult.objects.exists()
     page = client.get(response["Location"]).content.decode()
-    assert "1 accepted" in page
-    assert "1 rejected" in page
+    assert 'hx-trigger="every 2s"' in page
+    assert "Waiting for the import to start" in page
+    assert "vendor/htmx/htmx.min.js" in page
+    assert "<script>" not in page
+    assert "style=" not in page
+    poll = client.get(response["Location"], headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 2s"' in poll.content.decode()
+    assert "HX-Refresh" not in poll
+
+    assert run_lab_import_task(queued.pk) == LabImportStatus.DONE  # what the worker runs
+
+    poll = client.get(response["Location"], headers={"HX-Request": "true"})
+    assert poll["HX-Refresh"] == "true"
+    assert "hx-trigger" not in poll.content.decode()  # polling stops
+    page = client.get(response["Location"]).content.decode()
+    assert "hx-trigger" not in page
+    assert "2 accepted" in page
+    assert "Platelets 20" in page
+    accepted_only = client.get(response["Location"] + "?show=duplicate").content.decode()
+    assert 'data-outcome="accepted"' not in accepted_only
+    assert AuditEvent.objects.filter(action="labs.import_view", actor=coordinator).count() == 3  # pages, not polls
+    assert LabResult.objects.count() == 2
+
+
+def test_the_page_of_a_failed_import_says_nothing_was_imported_and_lists_the_wrong_lines(client_for, coordinator, pia):
+    client = client_for(coordinator)
+    day = _yesterday()
+    response = _upload(
+        client,
+        pia,
+        f"hospital_number,test,value,unit,collected_at\nUAS-1001,anc,0.4,x10^9/L,{day} 07:30\nUAS-1001,anc,x,,\n",
+    )
+    run_lab_import_task(LabImport.objects.get().pk)
+    page = client.get(response["Location"]).content.decode()
+    assert "Nothing was imported: 1 line has an error (listed below), of 2 in the file." in page
     assert "No unit" in page
-    rejected_only = client.get(response["Location"] + "?show=rejected").content.decode()
-    assert 'data-outcome="accepted"' not in rejected_only
+    assert 'data-outcome="accepted"' not in page
+    assert not LabResult.objects.exists()
+
+
+def test_the_progress_shows_the_lines_checked_while_the_task_runs(client_for, coordinator, pia):
+    """What the task writes as it goes (rows_total, rows_done) is what the polled fragment shows."""
+    result = LabImport.objects.create(
+        centre=pia.centre,
+        uploaded_by=coordinator,
+        filename="big.csv",
+        status=LabImportStatus.RUNNING,
+        rows_total=20000,
+        rows_done=7500,
+    )
+    url = reverse("recovery:lab-import-report", args=[result.uuid])
+    fragment = client_for(coordinator).get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "Checking the lines: 7500 of 20000 done." in fragment
+    assert '<progress class="w-100" max="20000" value="7500">' in fragment
+    LabImport.objects.filter(pk=result.pk).update(rows_done=20000)
+    fragment = client_for(coordinator).get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "All 20000 lines checked: saving the results" in fragment
 
 
 def test_the_upload_page_refuses_an_unreadable_file_with_a_message(client_for, coordinator, pia):

@@ -274,6 +274,41 @@ class BrokenSms:
         raise RuntimeError("provider is down")
 
 
+def test_with_text_messages_switched_off_a_text_is_failed_with_the_reason_and_never_sent(in_aplasia, settings):
+    """SMS_BACKEND=disabled: the channel is unconfigured; its rows fail at once (no retries) in words, nothing
+    reaches a provider, and the app and email still deliver the same reminder."""
+    settings.SMS_BACKEND = settings.SMS_DISABLED_BACKEND
+    with time_machine.travel(at("2026-11-19T08:00:30+01:00"), tick=False):
+        result = dispatch_due()
+    due = rows(in_aplasia, due_at=at("2026-11-19T08:00:00+01:00"))
+    texts = due.filter(channel=Channel.SMS)
+    assert texts.count() == 2
+    assert set(texts.values_list("status", flat=True)) == {NotificationStatus.FAILED}
+    assert all("text messages are switched off" in r.status_reason and r.sent_at is None for r in texts)
+    assert {r.attempts for r in texts} == {1}
+    assert result.failed == 2
+    assert result.sent == 4
+    assert sms_sent(settings) == []
+    assert set(due.exclude(channel=Channel.SMS).values_list("status", flat=True)) == {NotificationStatus.SENT}
+
+
+def test_with_email_switched_off_an_email_is_failed_with_the_reason_and_never_sent(in_aplasia, settings):
+    settings.EMAIL_BACKEND = settings.EMAIL_DISABLED_BACKEND
+    with time_machine.travel(at("2026-11-19T08:00:30+01:00"), tick=False):
+        dispatch_due()
+    emails = rows(in_aplasia, due_at=at("2026-11-19T08:00:00+01:00"), channel=Channel.EMAIL)
+    assert set(emails.values_list("status", flat=True)) == {NotificationStatus.FAILED}
+    assert all("email is switched off" in r.status_reason for r in emails)
+    assert mail.outbox == []
+
+
+def test_the_disabled_text_backend_refuses_to_send_rather_than_pretend():
+    from recovery.sms import DisabledBackend, SmsError
+
+    with pytest.raises(SmsError, match="switched off"):
+        DisabledBackend().send(to="+46700000000", text="hello", reference="r")
+
+
 def test_a_claim_whose_worker_died_is_claimed_again_after_its_lease(in_aplasia, settings):
     moment = at("2026-11-19T08:00:30+01:00")
     _token, ids = claim_due(now=moment, limit=100)

@@ -33,24 +33,46 @@ class LabSource(models.TextChoices):
     API = "api", "API"
 
 
+class LabImportStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Nothing imported"
+
+
 class LabImport(models.Model):
-    """One uploaded CSV file and what became of each of its lines."""
+    """One uploaded CSV file, imported by a background task, and what became of each of its lines.
+
+    The file is kept (`data`) until the task has read it; `rows_total`/`rows_done` are the task's progress,
+    written outside the import's own transaction so that the report page can show them."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     centre = models.ForeignKey("accounts.Centre", on_delete=models.CASCADE, related_name="lab_imports")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     filename = models.CharField(max_length=255)
+    status = models.CharField(max_length=8, choices=LabImportStatus.choices, default=LabImportStatus.QUEUED)
+    data = models.BinaryField(default=b"", editable=False, help_text="The uploaded file, emptied once it is read.")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0, help_text="Lines checked so far.")
+    error = models.TextField(blank=True, help_text="Why nothing was imported, in words.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a task has started the import.")
     accepted = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=list, help_text="Line by line: line number, outcome, message.")
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.filename}: {self.accepted} accepted, {self.rejected} rejected"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (LabImportStatus.DONE, LabImportStatus.FAILED)
 
 
 class LabResult(models.Model):

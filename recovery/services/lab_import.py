@@ -1,24 +1,36 @@
 """The laboratory CSV import: a file of results for the centre's patients, checked line by line with the same
-check as the form and the API; what became of each line is kept with the import."""
+check as the form and the API; what became of each line is kept with the import.
+
+The upload is stored (`queue_lab_import`, in the request: a file that cannot be read at all is refused there) and
+a Celery task imports it (`run_lab_import`): it checks every line first, writing its progress as it goes, then
+saves every result in one transaction. All or nothing: when any line is wrong nothing is saved, and the report
+lists the wrong lines with their reasons.
+"""
 
 import csv
 import io
-import re
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Centre
-from recovery.clinical.labs_config import ANC, CD4, EBV_PCR, PLATELETS
+from recovery import access
+from recovery.celery import app
 from recovery.models import (
     LabImport,
+    LabImportStatus,
     LabResult,
     LabSource,
     LabTest,
@@ -26,238 +38,315 @@ from recovery.models import (
 )
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.labs import LAB_TESTS, check_collected_at, check_ebv_alert, checked_value, store_result
-
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-
-
-MAX_IMPORT_ROWS = 20_000
-
-
-# Outcomes of one CSV line.
-ACCEPTED = "accepted"
-
-
-DUPLICATE = "duplicate"
-
-
-REJECTED = "rejected"
-
-
-CSV_COLUMNS = ("hospital_number", "test", "value", "unit", "collected_at")
-
-
-_HEADER_ALIASES = {
-    "hospital_number": {"hospital_number", "hospital number", "hospital no", "mrn", "patient", "patient_id"},
-    "test": {"test", "analyte", "code"},
-    "value": {"value", "result"},
-    "unit": {"unit", "units"},
-    "collected_at": {"collected_at", "collected at", "collected", "sampled_at", "taken_at", "date"},
-}
-
-
-_TEST_ALIASES = {
-    "neutrophils": ANC,
-    "neut": ANC,
-    "abs neutrophils": ANC,
-    "white cells": "wbc",
-    "leukocytes": "wbc",
-    "plt": PLATELETS,
-    "platelet": PLATELETS,
-    "hb": "haemoglobin",
-    "hgb": "haemoglobin",
-    "hemoglobin": "haemoglobin",
-    "lymphs": "lymphocytes",
-    "cd4+": CD4,
-    "cd8+": "cd8",
-    "cd19+": "cd19",
-    "nk cells": "nk",
-    "ebv": EBV_PCR,
-    "ebv dna": EBV_PCR,
-    "cmv": "cmv_pcr",
-    "cmv dna": "cmv_pcr",
-}
-
-
-_TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
-
-
-TEMPLATE_CSV = (
-    "hospital_number,test,value,unit,collected_at\n"
-    "UAS-1001,anc,0.4,x10^9/L,2025-03-10 07:30\n"
-    "UAS-1001,platelets,18,x10^9/L,2025-03-10 07:30\n"
-    "UAS-1001,cd4,180,cells/uL,2025-06-02 08:15\n"
-    "UAS-1001,ebv_pcr,1200,copies/mL,2025-03-10T07:30:00+01:00\n"
+from recovery.services.lab_csv import (
+    ACCEPTED,
+    DUPLICATE,
+    MAX_IMPORT_ROWS,
+    REJECTED,
+    ImportLine,
+    lab_test_code,
+    open_csv,
+    parse_time,
 )
+from recovery.services.labs import LAB_TESTS, check_collected_at, check_ebv_alert, checked_value, sample_conflict
 
-
-def _test_code(raw: str) -> str | None:
-    text = raw.strip().lower()
-    if text in LAB_TESTS:
-        return text
-    for code, label in LabTest.choices:
-        if text == label.lower():
-            return code
-    return _TEST_ALIASES.get(text)
-
-
-def _parse_time(raw: str, zone: ZoneInfo) -> datetime:
-    text = raw.strip()
-    if not text:
-        raise ValidationError("No collection time.")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        parsed = None
-        for pattern in _TIME_FORMATS:
-            try:
-                parsed = datetime.strptime(text, pattern)  # noqa: DTZ007 - naive: the patient's own zone, below
-                break
-            except ValueError:
-                continue
-    if parsed is None:
-        raise ValidationError(f"“{text[:40]}” is not a date and time; write it as 2025-03-10 07:30.")
-    if len(text) <= 10:
-        raise ValidationError(f"“{text}” has no time of day; write it as {text} 07:30.")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-
-
-# C0 control characters other than tab, line feed and carriage return (a NUL cannot be stored as text).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-def _header_map(header: Sequence[str]) -> dict[str, int]:
-    found = {}
-    for index, name in enumerate(header):
-        key = name.strip().lower().replace("\ufeff", "")
-        for column, aliases in _HEADER_ALIASES.items():
-            if key in aliases and column not in found:
-                found[column] = index
-    return found
+logger = logging.getLogger(__name__)
+IMPORT_TASK = "recovery.tasks.run_lab_import"
+PROGRESS_EVERY = 500  # lines checked between two progress writes
+WRITE_BATCH = 1000  # results per INSERT
+PATIENT_CHUNK = 500  # patients per query for the results already recorded
+# A queued import whose wake-up was lost is started again by the sweep after this long.
+RESUME_AFTER = timedelta(minutes=1)
+MAX_ATTEMPTS = 2  # an import interrupted this often (its worker died each time) is failed
 
 
 @dataclass
-class ImportLine:
-    line: int
-    outcome: str
-    message: str
-    hospital_number: str = ""
-    test: str = ""
-    value: str = ""
+class _Checked:
+    """A line that passed every check of its own: saved unless it duplicates or contradicts a result."""
 
-    def as_dict(self) -> dict:
-        return {
-            "line": self.line,
-            "outcome": self.outcome,
-            "message": self.message,
-            "hospital_number": self.hospital_number,
-            "test": self.test,
-            "value": self.value,
-        }
+    line: ImportLine
+    patient: Patient
+    test: str
+    value: Decimal
+    collected_at: datetime
 
 
 @dataclass
-class _Batch:
+class _Outcome:
     lines: list[ImportLine] = field(default_factory=list)
-    created_by_patient: dict[int, list[LabResult]] = field(default_factory=lambda: defaultdict(list))
+    results: list[LabResult] = field(default_factory=list)
+    error: str = ""
+
+
+def _create(context: AuditContext, centre: Centre, filename: str, data: bytes) -> LabImport:
+    open_csv(data)
+    lab_import = LabImport.objects.create(
+        centre=centre, uploaded_by=context.actor, filename=filename[:255], data=data, status=LabImportStatus.QUEUED
+    )
+    record_event(context=context, action="labs.import_queued", detail={"import": str(lab_import.uuid)})
+    return lab_import
+
+
+def _wake_importer(import_id: int) -> None:
+    try:
+        app.send_task(IMPORT_TASK, args=[import_id])
+    except Exception as exc:  # the broker is down: the sweep starts the import within a minute of its return
+        logger.warning("Could not start lab import %s: %s", import_id, exc)
+
+
+@transaction.atomic
+def queue_lab_import(*, context: AuditContext, centre: Centre, filename: str, data: bytes) -> LabImport:
+    """Store an upload for the import task and wake it after commit; ValidationError (nothing stored) for a file
+    that cannot be read at all: too large, not text (a control character, naming its line), empty, no header."""
+    lab_import = _create(context, centre, filename, data)
+    transaction.on_commit(partial(_wake_importer, lab_import.pk))
+    return lab_import
 
 
 def import_lab_csv(
     *, context: AuditContext, centre: Centre, patients: Iterable[Patient], filename: str, data: bytes
 ) -> LabImport:
-    """Import a CSV of results for the patients of `centre` that the uploader may see (`patients`).
+    """Store and import at once, in this process (scripts and tests; the page queues the task instead)."""
+    lab_import = _create(context, centre, filename, data)
+    return run_lab_import(lab_import.pk, patients=patients) or lab_import
 
-    Columns (header row, any order; comma, semicolon or tab): hospital_number, test, value, unit, collected_at.
-    A time without an offset is in the patient's own zone. Each line is accepted, a duplicate (that sample is
-    already recorded with that value: nothing added) or rejected with the reason; the report is saved with the
-    import. Good lines are saved even when others are rejected. Raises ValidationError for a file that cannot
-    be read at all (nothing is saved then).
-    """
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it.")
-    text = _decode(data)
-    control = _CONTROL.search(text)
-    if control is not None:
-        line = text.count("\n", 0, control.start()) + 1
-        raise ValidationError(
-            f"Line {line} contains a control character (such as NUL): this is not a CSV text file. "
-            "Nothing was imported."
-        )
-    if not text.strip():
-        raise ValidationError("The file is empty.")
-    first_line = text.splitlines()[0]
+
+def _interrupted(now: datetime) -> Q:
+    """Running for longer than a task may: its worker died (or was stopped) mid-way."""
+    return Q(status=LabImportStatus.RUNNING, started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT))
+
+
+def imports_to_resume(now: datetime | None = None) -> list[int]:
+    """The sweep: imports whose task never started (a lost wake-up) or whose worker died, to start again.
+
+    An import interrupted MAX_ATTEMPTS times is failed here instead (nothing of it was saved)."""
+    now = now or timezone.now()
+    LabImport.objects.filter(_interrupted(now), attempts__gte=MAX_ATTEMPTS).update(
+        status=LabImportStatus.FAILED,
+        error=f"The import was interrupted {MAX_ATTEMPTS} times (the server stopped it). Nothing was imported: "
+        "upload the file again, or in smaller parts.",
+        data=b"",
+        finished_at=now,
+    )
+    return list(
+        LabImport.objects.filter(
+            Q(status=LabImportStatus.QUEUED, created_at__lt=now - RESUME_AFTER) | _interrupted(now)
+        ).values_list("pk", flat=True)
+    )
+
+
+def run_lab_import(import_id: int, *, patients: Iterable[Patient] | None = None) -> LabImport | None:
+    """The task's work: claim the import (None when another worker has it or it is finished), check every line,
+    then save all its results in one transaction, or none when a line is wrong.
+
+    `patients`: whom the file may name (default: the uploader's patients at the import's centre)."""
+    now = timezone.now()
+    claimed = (
+        LabImport.objects.filter(pk=import_id)
+        .filter(Q(status=LabImportStatus.QUEUED) | (_interrupted(now) & Q(attempts__lt=MAX_ATTEMPTS)))
+        .update(status=LabImportStatus.RUNNING, started_at=now, rows_done=0, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    lab_import = LabImport.objects.select_related("centre", "uploaded_by").get(pk=import_id)
+    context = AuditContext(actor=lab_import.uploaded_by, extra={"process": "lab import"})
+    if patients is None:
+        patients = access.visible_patients(lab_import.uploaded_by).filter(centre=lab_import.centre)
     try:
-        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        raise ValidationError("The file has no header row.") from None
-    columns = _header_map(header)
-    missing = [name for name in CSV_COLUMNS if name not in columns]
-    if missing:
-        raise ValidationError(
-            f"The header row lacks the column(s) {', '.join(missing)}. Expected: {', '.join(CSV_COLUMNS)}."
+        outcome = _check(lab_import, patients)
+        if not outcome.error:
+            try:
+                with transaction.atomic():
+                    _save(lab_import, outcome, context)
+                return lab_import
+            except IntegrityError:
+                outcome.error = (
+                    "A result in this file was recorded by someone else while it was being imported. Nothing was "
+                    "imported: upload the file again (results already recorded are recognised)."
+                )
+    except ValidationError as exc:
+        outcome = _Outcome(error=" ".join(exc.messages))
+    except SoftTimeLimitExceeded:
+        outcome = _Outcome(
+            error=f"The import took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} seconds a task may take "
+            "and was stopped. Nothing was imported: upload the file in smaller parts."
         )
-    by_number = {p.hospital_number.strip().lower(): p for p in patients if p.centre_id == centre.pk}
-    config = active_config(centre)
-    batch = _Batch()
-    with transaction.atomic():
-        lab_import = LabImport.objects.create(centre=centre, uploaded_by=context.actor, filename=filename[:255])
-        seen: dict[tuple[int, str, datetime], Decimal] = {}
-        try:
-            for row in reader:
-                if reader.line_num > MAX_IMPORT_ROWS + 1:
-                    batch.lines.append(
-                        ImportLine(reader.line_num, REJECTED, f"Stopped: at most {MAX_IMPORT_ROWS} lines per file.")
-                    )
-                    break
-                if not any(cell.strip() for cell in row):
-                    continue
-                line = _import_row(row, reader.line_num, columns, by_number, config, lab_import, seen, batch)
-                batch.lines.append(line)
-        except csv.Error as exc:
-            batch.lines.append(ImportLine(reader.line_num, REJECTED, f"The file cannot be read from here on: {exc}."))
-        counts = defaultdict(int)
-        for line in batch.lines:
-            counts[line.outcome] += 1
-        lab_import.accepted = counts[ACCEPTED]
-        lab_import.duplicates = counts[DUPLICATE]
-        lab_import.rejected = counts[REJECTED]
-        lab_import.report = [line.as_dict() for line in batch.lines]
-        lab_import.save()
-        record_event(
-            context=context,
-            action="labs.import",
-            detail={
-                "import": str(lab_import.uuid),
-                "accepted": lab_import.accepted,
-                "duplicates": lab_import.duplicates,
-                "rejected": lab_import.rejected,
-            },
-        )
-        for results in batch.created_by_patient.values():
-            patient = results[0].patient
-            record_event(
-                context=context,
-                action="labs.record",
-                patient=patient,
-                detail={"source": LabSource.CSV, "import": str(lab_import.uuid), "results": len(results)},
-            )
-            check_ebv_alert(patient=patient, results=results, config=config)
+    except Exception:
+        logger.exception("Lab import %s stopped", import_id)
+        outcome = _Outcome(error="The import stopped because of an error on the server. Nothing was imported.")
+    _fail(lab_import, outcome, context)
     return lab_import
 
 
-def _import_row(row, line_num, columns, by_number, config: ActiveConfig, lab_import, seen, batch) -> ImportLine:
+def _counts(lines: Sequence[ImportLine]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for line in lines:
+        counts[line.outcome] += 1
+    return counts
+
+
+def _fail(lab_import: LabImport, outcome: _Outcome, context: AuditContext) -> None:
+    """Nothing saved: the report keeps the wrong lines only, each with its reason."""
+    rejected = [line for line in outcome.lines if line.outcome == REJECTED]
+    lab_import.status = LabImportStatus.FAILED
+    lab_import.error = outcome.error
+    lab_import.accepted = lab_import.duplicates = 0
+    lab_import.rejected = len(rejected)
+    lab_import.report = [line.as_dict() for line in rejected]
+    lab_import.data = b""
+    lab_import.finished_at = timezone.now()
+    lab_import.save()
+    record_event(
+        context=context,
+        action="labs.import",
+        detail={"import": str(lab_import.uuid), "status": LabImportStatus.FAILED, "rejected": len(rejected)},
+    )
+
+
+def _check(lab_import: LabImport, patients: Iterable[Patient]) -> _Outcome:
+    """Every line checked (progress written every PROGRESS_EVERY lines, each write committed on its own), then
+    set against the results already recorded, in a few queries for the whole file."""
+    text, dialect, columns = open_csv(bytes(lab_import.data))
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    next(reader)
+    outcome = _Outcome()
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        outcome.lines.append(ImportLine(reader.line_num, REJECTED, f"The file cannot be read from here on: {exc}."))
+        outcome.error = f"Line {reader.line_num} cannot be read. Nothing was imported."
+        return outcome
+    if len(rows) > MAX_IMPORT_ROWS:
+        outcome.error = f"The file has {len(rows)} lines of results; at most {MAX_IMPORT_ROWS} per file: split it."
+        return outcome
+    lab_import.rows_total = len(rows)
+    LabImport.objects.filter(pk=lab_import.pk).update(rows_total=len(rows))
+    centre = lab_import.centre
+    by_number = {p.hospital_number.strip().lower(): p for p in patients if p.centre_id == centre.pk}
+    config = active_config(centre)
+    checked: list[_Checked] = []
+    for done, (line_num, row) in enumerate(rows, start=1):
+        line, good = _check_row(row, line_num, columns, by_number, config)
+        outcome.lines.append(line)
+        if good is not None:
+            checked.append(good)
+        if done % PROGRESS_EVERY == 0:
+            LabImport.objects.filter(pk=lab_import.pk).update(rows_done=done)
+    lab_import.rows_done = len(rows)
+    LabImport.objects.filter(pk=lab_import.pk).update(rows_done=len(rows))
+    _against_recorded(checked, config, lab_import, outcome)
+    rejected = _counts(outcome.lines)[REJECTED]
+    if rejected:
+        wrong = "1 line has an error" if rejected == 1 else f"{rejected} lines have errors"
+        outcome.error = (
+            f"Nothing was imported: {wrong} (listed below), of {len(rows)} in the file. Correct the file and "
+            "upload it again."
+        )
+    return outcome
+
+
+def _recorded(checked: Sequence[_Checked]) -> dict[tuple[int, str, datetime], tuple[Decimal, str]]:
+    """The results already recorded for the samples of `checked`: a query per PATIENT_CHUNK patients."""
+    if not checked:
+        return {}
+    earliest = min(c.collected_at for c in checked)
+    latest = max(c.collected_at for c in checked)
+    patient_ids = sorted({c.patient.pk for c in checked})
+    found = {}
+    for start in range(0, len(patient_ids), PATIENT_CHUNK):
+        rows = LabResult.objects.filter(
+            patient_id__in=patient_ids[start : start + PATIENT_CHUNK],
+            collected_at__gte=earliest,
+            collected_at__lte=latest,
+        ).values_list("patient_id", "test", "collected_at", "value", "unit")
+        for patient_id, test, collected_at, value, unit in rows:
+            found[(patient_id, test, collected_at)] = (value, unit)
+    return found
+
+
+def _against_recorded(checked: list[_Checked], config: ActiveConfig, lab_import: LabImport, outcome: _Outcome) -> None:
+    """Each good line is a new result, a duplicate (earlier in the file, or already recorded with that value) or
+    rejected (another value for the same sample)."""
+    recorded = _recorded(checked)
+    seen: dict[tuple[int, str, datetime], Decimal] = {}
+    for good in checked:
+        line, patient, test, value = good.line, good.patient, good.test, good.value
+        key = (patient.pk, test, good.collected_at)
+        if key in seen:
+            if seen[key] == value:
+                line.outcome, line.message = DUPLICATE, "The same result appears earlier in this file: imported once."
+            else:
+                line.message = "An earlier line of this file gives another value for the same sample."
+            continue
+        seen[key] = value
+        shown = f"{value.normalize():f} {config.labs.unit(test)}"
+        if key in recorded:
+            stored, unit = recorded[key]
+            if stored == value:
+                line.outcome, line.message = DUPLICATE, f"Already recorded ({shown}): not imported again."
+            else:
+                line.message = sample_conflict(patient, test, good.collected_at, stored, unit)
+            continue
+        local = timezone.localtime(good.collected_at, ZoneInfo(patient.timezone))
+        line.outcome, line.message = ACCEPTED, f"{LabTest(test).label} {shown} on {local:%Y-%m-%d %H:%M}."
+        outcome.results.append(
+            LabResult(
+                patient=patient,
+                test=test,
+                value=value,
+                unit=config.labs.unit(test),
+                collected_at=good.collected_at,
+                source=LabSource.CSV,
+                lab_import=lab_import,
+                entered_by=lab_import.uploaded_by,
+            )
+        )
+
+
+def _save(lab_import: LabImport, outcome: _Outcome, context: AuditContext) -> None:
+    """The write phase, inside the caller's transaction: every result, the report, the audit rows and alerts."""
+    created = LabResult.objects.bulk_create(outcome.results, batch_size=WRITE_BATCH)
+    counts = _counts(outcome.lines)
+    lab_import.status = LabImportStatus.DONE
+    lab_import.accepted = counts[ACCEPTED]
+    lab_import.duplicates = counts[DUPLICATE]
+    lab_import.rejected = 0
+    lab_import.report = [line.as_dict() for line in outcome.lines]
+    lab_import.data = b""
+    lab_import.finished_at = timezone.now()
+    lab_import.save()
+    record_event(
+        context=context,
+        action="labs.import",
+        detail={
+            "import": str(lab_import.uuid),
+            "status": LabImportStatus.DONE,
+            "accepted": lab_import.accepted,
+            "duplicates": lab_import.duplicates,
+            "rejected": 0,
+        },
+    )
+    by_patient: dict[int, list[LabResult]] = defaultdict(list)
+    for result in created:
+        by_patient[result.patient.pk].append(result)
+    config = active_config(lab_import.centre)
+    for results in by_patient.values():
+        patient = results[0].patient
+        record_event(
+            context=context,
+            action="labs.record",
+            patient=patient,
+            detail={"source": LabSource.CSV, "import": str(lab_import.uuid), "results": len(results)},
+        )
+        check_ebv_alert(patient=patient, results=results, config=config)
+
+
+def _check_row(row, line_num, columns, by_number, config: ActiveConfig) -> tuple[ImportLine, _Checked | None]:
+    """The line's own checks (no query): its patient, test, unit, value and time."""
+
     def cell(name: str) -> str:
         index = columns[name]
         return row[index].strip() if index < len(row) else ""
@@ -270,7 +359,7 @@ def _import_row(row, line_num, columns, by_number, config: ActiveConfig, lab_imp
         problems.append("No hospital number.")
     elif patient is None:
         problems.append(f"No patient with hospital number “{number[:40]}” at this centre.")
-    test = _test_code(raw_test) if raw_test else None
+    test = lab_test_code(raw_test) if raw_test else None
     if not raw_test:
         problems.append("No test.")
     elif test is None:
@@ -288,39 +377,10 @@ def _import_row(row, line_num, columns, by_number, config: ActiveConfig, lab_imp
     collected_at = None
     if patient is not None:
         try:
-            collected_at = check_collected_at(patient, _parse_time(cell("collected_at"), ZoneInfo(patient.timezone)))
+            collected_at = check_collected_at(patient, parse_time(cell("collected_at"), ZoneInfo(patient.timezone)))
         except ValidationError as exc:
             problems.extend(exc.messages)
     if problems:
         line.message = " ".join(problems)
-        return line
-    key = (patient.pk, test, collected_at)
-    if key in seen:
-        if seen[key] == value:
-            line.outcome, line.message = DUPLICATE, "The same result appears earlier in this file: imported once."
-        else:
-            line.message = "An earlier line of this file gives another value for the same sample."
-        return line
-    seen[key] = value
-    try:
-        outcome = store_result(
-            patient=patient,
-            test=test,
-            value=value,
-            collected_at=collected_at,
-            source=LabSource.CSV,
-            actor=lab_import.uploaded_by,
-            config=config.labs,
-            lab_import=lab_import,
-        )
-    except ValidationError as exc:
-        line.message = " ".join(exc.messages)
-        return line
-    shown = f"{value.normalize():f} {config.labs.unit(test)}"
-    if not outcome.created:
-        line.outcome, line.message = DUPLICATE, f"Already recorded ({shown}): not imported again."
-        return line
-    batch.created_by_patient[patient.pk].append(outcome.result)
-    local = timezone.localtime(collected_at, ZoneInfo(patient.timezone))
-    line.outcome, line.message = ACCEPTED, f"{LabTest(test).label} {shown} on {local:%Y-%m-%d %H:%M}."
-    return line
+        return line, None
+    return line, _Checked(line, patient, test, value, collected_at)

@@ -225,12 +225,16 @@ def store_result(
             existing = LabResult.objects.get(patient=patient, test=test, collected_at=collected_at)
     if existing.value == value:
         return RecordOutcome(existing, False)
-    local = timezone.localtime(existing.collected_at, ZoneInfo(patient.timezone))
-    raise ValidationError(
-        {
-            "value": f"A {LabTest(test).label} result taken at {local:%Y-%m-%d %H:%M} is already recorded with "
-            f"{existing.value.normalize():f} {existing.unit}; a sample has one result."
-        }
+    conflict = sample_conflict(patient, test, existing.collected_at, existing.value, existing.unit)
+    raise ValidationError({"value": conflict})
+
+
+def sample_conflict(patient: Patient, test: str, collected_at: datetime, value: Decimal, unit: str) -> str:
+    """Why a second, different value for a sample already recorded (with `value` in `unit`) is refused."""
+    local = timezone.localtime(collected_at, ZoneInfo(patient.timezone))
+    return (
+        f"A {LabTest(test).label} result taken at {local:%Y-%m-%d %H:%M} is already recorded with "
+        f"{value.normalize():f} {unit}; a sample has one result."
     )
 
 

@@ -37,7 +37,8 @@ from recovery.queries.labs import EngraftmentLine, engraftment_proposal, series
 from recovery.queries.timeline import current_state, episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.engraftment import confirm_engraftment
-from recovery.services.lab_import import TEMPLATE_CSV, import_lab_csv
+from recovery.services.lab_csv import TEMPLATE_CSV
+from recovery.services.lab_import import queue_lab_import
 from recovery.services.labs import LAB_TESTS, record_lab_panel, record_transfusion
 
 PANELS_PER_PAGE = 15
@@ -471,10 +472,9 @@ def lab_import(request: HttpRequest) -> HttpResponse:
         centre = form.cleaned_data["centre"]
         upload = form.cleaned_data["file"]
         try:
-            result = import_lab_csv(
+            result = queue_lab_import(
                 context=AuditContext.from_request(request),
                 centre=centre,
-                patients=access.visible_patients(request.user).filter(centre=centre),
                 filename=upload.name or "upload.csv",
                 data=upload.read(),
             )
@@ -497,7 +497,18 @@ def lab_import_template(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def lab_import_report(request: HttpRequest, import_id) -> HttpResponse:
+    """The report of an import; while it runs, its progress, which the page polls (htmx) until it is finished.
+
+    The progress fragment shows counts only (no patient's data): the page itself is audited, not each poll."""
     result = access.get_lab_import(request.user, import_id)
+    if request.headers.get("HX-Request") == "true":
+        response = render(request, "recovery/labs/_import_progress.html", {"result": result})
+        if result.finished:
+            response["HX-Refresh"] = "true"  # the whole page again, now with the report
+        return response
+    record_event(
+        context=AuditContext.from_request(request), action="labs.import_view", detail={"import": str(result.uuid)}
+    )
     show = request.GET.get("show", "")
     lines = [line for line in result.report if not show or line.get("outcome") == show]
     page = Paginator(lines, 200).get_page(request.GET.get("page"))

@@ -40,6 +40,7 @@ from recovery.queries.reminders import (
 )
 from recovery.services.reminders.care import why_not as care_why_not
 from recovery.sms import get_backend as sms_backend
+from recovery.sms import sms_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,9 @@ def _why_not(
         and now - notification.due_at > timedelta(minutes=reminders.stale_after_minutes)
     ):
         return NotificationStatus.SUPPRESSED, f"More than {reminders.stale_after_minutes} minutes late: not sent."
+    unconfigured = _unconfigured(notification.channel)
+    if unconfigured:
+        return NotificationStatus.FAILED, unconfigured
     if notification.channel == Channel.EMAIL and not _email_address(notification):
         return NotificationStatus.SUPPRESSED, "No email address on record."
     if notification.channel == Channel.SMS and not _phone(notification):
@@ -154,6 +158,15 @@ def _why_not(
     ):
         return NotificationStatus.SUPPRESSED, "The patient has no login for in-app messages."
     return None
+
+
+def _unconfigured(channel: str) -> str:
+    """Why a channel cannot send on this service (empty when it can): a message on it is failed, never sent."""
+    if channel == Channel.SMS and not sms_enabled():
+        return "Not sent: text messages are switched off on this service (SMS_BACKEND=disabled)."
+    if channel == Channel.EMAIL and settings.EMAIL_BACKEND == settings.EMAIL_DISABLED_BACKEND:
+        return "Not sent: email is switched off on this service (EMAIL_BACKEND=disabled)."
+    return ""
 
 
 def _email_address(notification: Notification) -> str:
