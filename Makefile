@@ -7,6 +7,7 @@ MANAGE := $(BIN)/python manage.py
 
 # Production-like settings for `check --deploy`: DEBUG off, a long secret, a real broker URL.
 DEPLOY_ENV := DEBUG=0 SECRET_KEY=$$(printf 'deploy-check-%064d' 0) ALLOWED_HOSTS=recovery.example.org \
+	RESEARCH_PSEUDONYM_KEY=$$(printf 'deploy-check-pseudonym-%040d' 0) \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/0
 
 # The tests run in parallel (pytest-xdist; each process has its own test database), a module per process.
