@@ -317,7 +317,7 @@ RESEARCH_PSEUDONYM_KEY = env_str("RESEARCH_PSEUDONYM_KEY")
 if not RESEARCH_PSEUDONYM_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("RESEARCH_PSEUDONYM_KEY is required when DEBUG is off (a long random string).")
-    RESEARCH_PSEUDONYM_KEY = "insecure-development-pseudonym-key"  # noqa: S105 (DEBUG only)
+    RESEARCH_PSEUDONYM_KEY = "insecure-development-pseudonym-key"
 # Patientdatalagen 3 kap. 17 §: a record is kept at least 10 years after its last entry; the daily retention
 # job erases deactivated patients' records once this many years have passed.
 RETENTION_YEARS = env_int("RETENTION_YEARS", 10)

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from recovery.models import Patient
 from recovery.queries.reminders import due_count
+from recovery.services.data_protection import erase_expired_records
 from recovery.services.engraftment import check_engraftment_alerts
 from recovery.services.reminders.dispatch import dispatch_due
 from recovery.services.reminders.planning import plan_all_reminders as plan_all_reminders_service
@@ -62,6 +63,12 @@ def plan_stale_reminders_task() -> int:
 def check_engraftment() -> int:
     """Raise the delayed-engraftment and possible-graft-failure alerts that are due; returns how many."""
     return len(check_engraftment_alerts())
+
+
+@shared_task(name="recovery.tasks.erase_expired_records")
+def erase_expired_records_task() -> int:
+    """The retention job: erase deactivated patients whose retention period has ended; returns how many."""
+    return len(erase_expired_records())
 
 
 @shared_task(name="recovery.tasks.noop")

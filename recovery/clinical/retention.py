@@ -34,7 +34,7 @@ class RecordFacts:
     erased: bool
     has_transplant_dates: bool
     clinical_entries: int
-    last_entry: date | None  # the date of the latest entry in the record (None without entries)
+    last_entry: date  # the date of the latest entry in the record (enrolment, when it has no other)
     has_login: bool
 
 
@@ -63,31 +63,32 @@ def erasure_decision(facts: RecordFacts, *, today: date, retention_years: int) -
             Scope.NOTHING,
             "Deactivate the patient first: erasure is only for people who have left the centre's care.",
         )
+    keep_until = retention_ends(facts.last_entry, retention_years)
+    if today >= keep_until:
+        return ErasureDecision(
+            Scope.EVERYTHING,
+            f"The last entry in the record was on {facts.last_entry.isoformat()}, more than {retention_years} "
+            f"years ago: the retention period of {LAW} has ended, so the record can be erased.",
+            keep_until,
+        )
     if not facts.has_transplant_dates and facts.clinical_entries == 0:
         return ErasureDecision(
             Scope.EVERYTHING,
             "The patient never started treatment (no transplant dates and no clinical entries): there is no "
-            "patient record to keep, so all of their personal data can be erased.",
+            "patient record to keep, so all of their personal data can be erased on their request.",
+            keep_until,
         )
-    if facts.last_entry is not None:
-        keep_until = retention_ends(facts.last_entry, retention_years)
-        if today >= keep_until:
-            return ErasureDecision(
-                Scope.EVERYTHING,
-                f"The last entry in the record was on {facts.last_entry.isoformat()}, more than {retention_years} "
-                f"years ago: the retention period of {LAW} has ended, so the record can be erased.",
-                keep_until,
-            )
-    else:
-        keep_until = None
-    kept = (
-        f"The patient record has {facts.clinical_entries} entries"
-        + (f", the last on {facts.last_entry.isoformat()}" if facts.last_entry else "")
-        + f". Under {LAW} a record is kept for at least {retention_years} years after its last entry"
-        + (f", so it cannot be erased before {keep_until.isoformat()}." if keep_until else ".")
-    )
     return ErasureDecision(
         Scope.OUTSIDE_RECORD,
-        kept + " What can be erased now is the data outside the record: the login and the contact preferences.",
+        f"The patient record has {facts.clinical_entries} entries, the last on {facts.last_entry.isoformat()}. "
+        f"Under {LAW} a record is kept for at least {retention_years} years after its last entry, so it cannot be "
+        f"erased before {keep_until.isoformat()}. What can be erased now is the data outside the record: the "
+        "login and the contact preferences.",
         keep_until,
     )
+
+
+def expired(decision: ErasureDecision, today: date) -> bool:
+    """Whether the retention job erases the record: the retention period has ended (a record is never erased
+    by the job just because it could be erased on request)."""
+    return decision.scope == Scope.EVERYTHING and decision.keep_until is not None and today >= decision.keep_until
