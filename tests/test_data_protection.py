@@ -401,3 +401,22 @@ def test_staff_without_the_role_cannot_deactivate_or_erase(client_for, clinician
     client = client_for(clinician)
     assert client.get(reverse("recovery:patient-deactivate", args=[patient.uuid])).status_code == 403
     assert client.get(reverse("recovery:patient-erase", args=[patient.uuid])).status_code == 403
+
+
+# --- backup and restore -----------------------------------------------------------------------------------------
+
+
+def test_the_backup_restore_rehearsal_restores_every_row(require_postgres, patient):
+    """bin/backup-restore-rehearsal (docs/operations.md) dumps the test database with pg_dump -Fc, restores it
+    into a new database and finds the same rows in every table; a URL that is not PostgreSQL is a usage error."""
+    import subprocess
+    from pathlib import Path
+
+    from tests.celery_processes import database_url_of_test_db
+
+    script = Path(__file__).resolve().parent.parent / "bin" / "backup-restore-rehearsal"
+    done = subprocess.run([script, database_url_of_test_db()], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK:" in done.stdout
+    usage = subprocess.run([script, "sqlite:///x"], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2
