@@ -25,6 +25,7 @@ from recovery.models import (
     EDSSAssessment,
     EligibilityReview,
     EngraftmentConfirmation,
+    LabImport,
     LabResult,
     MRIScan,
     Notification,
@@ -44,6 +45,7 @@ from recovery.queries.research import pseudonym
 from recovery.queries.retention import CLINICAL_ENTRIES
 from recovery.services.audit import AuditContext
 from recovery.services.data_protection import deactivate_patient, erase_expired_records, erase_patient
+from recovery.services.engraftment import check_engraftment_alerts
 from recovery.services.reminders.planning import plan_reminders
 from tests.factories import PatientFactory, UserFactory, patient_with_login, transplant
 
@@ -262,6 +264,14 @@ def test_deactivation_hides_the_patient_from_lists_stops_reminders_and_the_login
     assert AuditEvent.objects.filter(patient=patient, action="patient.deactivate").exists()
 
 
+def test_no_engraftment_alert_is_raised_for_a_deactivated_patient(patient, other_patient):
+    for p in (patient, other_patient):
+        transplant(p, timezone.localdate() - timedelta(days=25))
+    deactivate_patient(context=SYSTEM, patient=patient, reason="Transferred to Lund")
+    raised = check_engraftment_alerts()
+    assert {alert.patient_id for alert in raised} == {other_patient.pk}
+
+
 def test_deactivation_is_refused_while_an_alert_is_open(patient):
     Alert.objects.create(
         patient=patient, kind="fever", severity="urgent", reason="Fever", rule="r", created_at=timezone.now()
@@ -337,7 +347,7 @@ def test_erasure_of_a_treated_patient_keeps_the_record_and_erases_the_login(clie
     assert not ReminderSettings.objects.filter(patient=patient).exists()
 
 
-def test_erasure_of_a_never_treated_patient_removes_everything_but_the_access_log(coordinator):
+def test_erasure_of_a_never_treated_patient_removes_everything_but_the_access_log(client_for, coordinator):
     patient = PatientFactory(centre=coordinator.centres.first(), first_name="Nils", hospital_number="NT-1")
     ReminderSettings.objects.create(patient=patient)
     Notification.objects.create(
@@ -351,6 +361,15 @@ def test_erasure_of_a_never_treated_patient_removes_everything_but_the_access_lo
         next_attempt_at=timezone.now(),
     )
     AuditEvent.objects.create(patient=patient, action="patient.create", actor_username="cora")
+    lab_import = LabImport.objects.create(
+        centre=patient.centre,
+        uploaded_by=coordinator,
+        filename="labs.csv",
+        report=[
+            {"line": 2, "outcome": "rejected", "hospital_number": "nt-1", "message": "ANC for NT-1 is not possible"},
+            {"line": 3, "outcome": "rejected", "hospital_number": "H-OTHER", "message": "Unknown H-OTHER"},
+        ],
+    )
     deactivate_patient(context=SYSTEM, patient=patient, reason="Enrolled by mistake")
     result = erase_patient(context=SYSTEM, patient=patient)
     assert result.scope == Scope.EVERYTHING
@@ -361,10 +380,17 @@ def test_erasure_of_a_never_treated_patient_removes_everything_but_the_access_lo
     assert patient.email == ""
     assert patient.phone == ""
     assert not Notification.objects.filter(patient=patient).exists()
+    lab_import.refresh_from_db()
+    assert "NT-1" not in json.dumps(lab_import.report).upper()
+    assert "H-OTHER" in json.dumps(lab_import.report)  # other patients' lines untouched
     assert AuditEvent.objects.filter(patient=patient, action="patient.create").exists()
     assert AuditEvent.objects.filter(patient=patient, action="patient.erase", detail__scope="everything").exists()
     with pytest.raises(ValidationError, match="already been erased"):
         erase_patient(context=SYSTEM, patient=patient)
+    client = client_for(coordinator)
+    detail = client.get(reverse("recovery:patient-detail", args=[patient.uuid])).content.decode()
+    assert "Personal data erased" in detail
+    assert "already been erased" in client.get(reverse("recovery:patient-erase", args=[patient.uuid])).content.decode()
 
 
 def test_the_retention_job_erases_only_deactivated_records_past_the_retention_period(

@@ -17,7 +17,16 @@ from django.utils import timezone
 
 from accounts.models import User
 from recovery.clinical.retention import ErasureDecision, Scope, erasure_decision, expired
-from recovery.models import OPEN_STATUSES, AuditEvent, CareTask, CareTaskStatus, Patient, ReminderSettings, Sex
+from recovery.models import (
+    OPEN_STATUSES,
+    AuditEvent,
+    CareTask,
+    CareTaskStatus,
+    LabImport,
+    Patient,
+    ReminderSettings,
+    Sex,
+)
 from recovery.queries.research import pseudonym
 from recovery.queries.retention import record_facts, retention_candidates
 from recovery.services.audit import AuditContext, record_event
@@ -99,6 +108,26 @@ def _patient_relations() -> list[models.ForeignObjectRel]:
     ]
 
 
+def _scrub_lab_imports(patient: Patient, replacement: str) -> int:
+    """Lab import reports keep each line's hospital number (and name it in messages): replace the patient's."""
+    number = patient.hospital_number.strip()
+    if not number:
+        return 0
+    scrubbed = 0
+    for lab_import in LabImport.objects.filter(centre_id=patient.centre_id).only("pk", "report").iterator():
+        changed = False
+        for line in lab_import.report if isinstance(lab_import.report, list) else []:
+            if not isinstance(line, dict) or str(line.get("hospital_number", "")).strip().lower() != number.lower():
+                continue
+            line["hospital_number"] = replacement
+            if isinstance(line.get("message"), str):
+                line["message"] = line["message"].replace(number, replacement)
+            changed = True
+        if changed:
+            scrubbed += LabImport.objects.filter(pk=lab_import.pk).update(report=lab_import.report)
+    return scrubbed
+
+
 @transaction.atomic
 def erase_patient(*, context: AuditContext, patient: Patient, today: date | None = None) -> ErasureResult:
     """Erase what the retention rule allows today; refused (ValidationError with the rule's reason) when it allows
@@ -115,6 +144,7 @@ def erase_patient(*, context: AuditContext, patient: Patient, today: date | None
     if decision.scope == Scope.EVERYTHING:
         for relation in _patient_relations():
             deleted += relation.related_model.objects.filter(**{relation.field.name: patient}).delete()[0]
+        _scrub_lab_imports(patient, f"ERASED-{alias}")
         changes.update(
             first_name=ERASED_NAME,
             last_name=alias,
