@@ -292,6 +292,7 @@ def patient_export(patient: Patient) -> dict:
         "format_version": FORMAT_VERSION,
         "exported_at": timezone.now().isoformat(),
         "profile": profile,
+        "profile_items": [(_label(name), value) for name, value in profile.items()],  # for the readable page
         "sections": sections,
     }
 
