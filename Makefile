@@ -7,6 +7,7 @@ MANAGE := $(BIN)/python manage.py
 
 # Production-like settings for `check --deploy`: DEBUG off, a long secret, a real broker URL.
 DEPLOY_ENV := DEBUG=0 SECRET_KEY=$$(printf 'deploy-check-%064d' 0) ALLOWED_HOSTS=recovery.example.org \
+	RESEARCH_PSEUDONYM_KEY=$$(printf 'deploy-check-pseudonym-%040d' 0) \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/0 SMS_BACKEND=recovery.sms.HttpBackend \
 	SMS_HTTP_URL=https://sms.example.org/v1/messages SMS_HTTP_TOKEN=deploy-check-token
 

@@ -46,6 +46,11 @@ class Action(StrEnum):
     RECORD_VACCINATIONS = "vaccinations.record"  # record a vaccine dose given
     VIEW_VACCINATIONS_DUE = "vaccinations.due"  # the centre's list of doses due or overdue
     STOP_PROPHYLAXIS = "prophylaxis.stop"  # record that a prophylactic medication was stopped
+    EXPORT_PATIENT_DATA = "patient.export"  # produce a patient's own data (GDPR Art. 15 and 20) for them
+    EXPORT_OWN_DATA = "own_data.export"  # a patient downloads their own data
+    DEACTIVATE_PATIENT = "patient.deactivate"  # take a patient out of lists, reminders and sign-in
+    ERASE_PATIENT = "patient.erase"  # erase a deactivated patient's personal data where the law allows it
+    RESEARCH_EXPORT = "research.export"  # the pseudonymised research data set
 
 
 _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -68,6 +73,9 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.RECORD_LABS,
             Action.RECORD_VACCINATIONS,
             Action.VIEW_VACCINATIONS_DUE,
+            Action.EXPORT_PATIENT_DATA,
+            Action.DEACTIVATE_PATIENT,
+            Action.ERASE_PATIENT,
         }
     ),
     Role.CLINICIAN: frozenset(
@@ -88,6 +96,8 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.RECORD_VACCINATIONS,
             Action.VIEW_VACCINATIONS_DUE,
             Action.STOP_PROPHYLAXIS,
+            Action.EXPORT_PATIENT_DATA,
+            Action.RESEARCH_EXPORT,
         }
     ),
     Role.PATIENT: frozenset(
@@ -97,6 +107,7 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.MANAGE_OWN_CALENDAR,
             Action.REPORT_SYMPTOMS,
             Action.MANAGE_OWN_REMINDERS,
+            Action.EXPORT_OWN_DATA,
         }
     ),
 }
@@ -120,14 +131,16 @@ def centres_for(user: User) -> QuerySet[Centre]:
     return Centre.objects.filter(memberships__user=user)
 
 
-def visible_patients(user: User) -> QuerySet[Patient]:
-    """Every patient the user may see, and no other."""
+def visible_patients(user: User, *, include_deactivated: bool = False) -> QuerySet[Patient]:
+    """Every patient the user may see, and no other. Lists and worklists leave deactivated patients out; the
+    pages about one patient (`get_patient`) still find them: their record is kept."""
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
+    patients = Patient.objects.all() if include_deactivated else Patient.objects.active()
     if user.role in (Role.COORDINATOR, Role.CLINICIAN):
-        return Patient.objects.filter(centre__memberships__user=user)
+        return patients.filter(centre__memberships__user=user)
     if user.role == Role.PATIENT:
-        return Patient.objects.filter(user=user)
+        return patients.filter(user=user)
     return Patient.objects.none()
 
 
@@ -135,7 +148,7 @@ def get_patient(user: User, patient_id, action: Action = Action.VIEW_PATIENT) ->
     """The patient with this public id if the user may see them (else 404) and perform the action (else 403)."""
     try:
         public_id = uuid.UUID(str(patient_id))
-        patient = visible_patients(user).select_related("centre").get(uuid=public_id)
+        patient = visible_patients(user, include_deactivated=True).select_related("centre").get(uuid=public_id)
     except (ValueError, Patient.DoesNotExist):
         raise Http404("No such patient.") from None
     require(user, action)
@@ -147,7 +160,7 @@ def _about_visible_patient(user: User, model, public_id, action: Action, what: s
     role that may perform `action` (else 403)."""
     try:
         row = (
-            model.objects.filter(patient__in=visible_patients(user))
+            model.objects.filter(patient__in=visible_patients(user, include_deactivated=True))
             .select_related("patient__centre")
             .get(uuid=uuid.UUID(str(public_id)))
         )
@@ -238,6 +251,7 @@ _NAV: list[tuple[Action, NavItem]] = [
     (Action.VIEW_OWN_RECOVERY, NavItem("Check in", "recovery:checkin", "thermometer-half")),
     (Action.VIEW_OWN_RECOVERY, NavItem("My reports", "recovery:my-history", "graph-up")),
     (Action.MANAGE_OWN_REMINDERS, NavItem("Reminders", "recovery:my-reminders", "alarm")),
+    (Action.EXPORT_OWN_DATA, NavItem("My data", "recovery:my-data", "download")),
     (Action.LIST_PATIENTS, NavItem("Patients", "recovery:patient-list", "people")),
     (Action.LIST_PATIENTS, NavItem("This week", "recovery:this-week", "calendar-week")),
     (Action.VIEW_DASHBOARD, NavItem("Dashboard", "recovery:dashboard", "speedometer2")),

@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from recovery.models import (
     Alert,
@@ -13,15 +14,36 @@ from recovery.models import (
     ReminderSettings,
     TransplantEpisode,
 )
+from recovery.services.audit import AuditContext
+from recovery.services.data_protection import deactivate_patient
 from recovery.services.timeline import regenerate_centre_timelines
 
 
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
-    list_display = ("last_name", "first_name", "hospital_number", "centre", "timezone")
-    list_filter = ("centre",)
+    """Patients are never deleted (their record is kept by law): deactivate them (the action below, or the
+    patient's page); erasure follows the retention rule on the patient's erasure page."""
+
+    list_display = ("last_name", "first_name", "hospital_number", "centre", "timezone", "deactivated_at")
+    list_filter = ("centre", ("deactivated_at", admin.EmptyFieldListFilter))
     search_fields = ("last_name", "first_name", "hospital_number")
     raw_id_fields = ("user",)
+    readonly_fields = ("deactivated_at", "deactivation_reason", "erased_at")
+    actions = ["deactivate"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Deactivate the selected patients (off every list, reminders stop, login disabled)")
+    def deactivate(self, request, queryset) -> None:
+        context = AuditContext.from_request(request)
+        for patient in queryset.filter(deactivated_at__isnull=True):
+            try:
+                deactivate_patient(context=context, patient=patient, reason="Deactivated by an administrator.")
+            except ValidationError as exc:
+                self.message_user(request, f"{patient}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{patient} is deactivated.", messages.SUCCESS)
 
 
 @admin.register(AuditEvent)

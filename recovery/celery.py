@@ -54,6 +54,13 @@ def _beat_schedule() -> dict:
             "schedule": crontab(minute=0, hour=5),
             "options": {"expires": 6 * 3600},
         },
+        # Retention (docs/operations.md): erase deactivated patients whose record is past RETENTION_YEARS.
+        # Audit rows are append-only and never deleted by it.
+        "erase-expired-records": {
+            "task": "recovery.tasks.erase_expired_records",
+            "schedule": crontab(minute=30, hour=3),
+            "options": {"expires": 12 * 3600},
+        },
     }
 
 

@@ -369,6 +369,21 @@ if 2 * max(SMS_HTTP_TIMEOUT_SECONDS, EMAIL_TIMEOUT) >= NOTIFY_LEASE_SECONDS:
 NOTIFY_DISPATCH_INTERVAL_SECONDS = env_int("NOTIFY_DISPATCH_INTERVAL_SECONDS", 60)
 REMINDER_PLAN_INTERVAL_SECONDS = env_int("REMINDER_PLAN_INTERVAL_SECONDS", 3600)
 
+# Data protection (docs/operations.md). The research export names each patient by an HMAC-SHA256 of their
+# UUID with this key: keep it secret and keep it stable (a new key gives every patient a new pseudonym).
+RESEARCH_PSEUDONYM_KEY = env_str("RESEARCH_PSEUDONYM_KEY")
+if not RESEARCH_PSEUDONYM_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("RESEARCH_PSEUDONYM_KEY is required when DEBUG is off (a long random string).")
+    RESEARCH_PSEUDONYM_KEY = "insecure-development-pseudonym-key"
+# Patientdatalagen 3 kap. 17 §: a record is kept at least 10 years after its last entry; the daily retention
+# job erases deactivated patients' records once this many years have passed.
+RETENTION_YEARS = env_int("RETENTION_YEARS", 10)
+if RETENTION_YEARS < 10:
+    raise ImproperlyConfigured(
+        f"RETENTION_YEARS must be at least 10 (the Patient Data Act's minimum); got {RETENTION_YEARS}."
+    )
+
 DEMO_PASSWORD = "demo"  # noqa: S105 (seed_demo refuses to run with DEBUG off)
 
 LOGGING = {

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from recovery.models import Patient
 from recovery.queries.reminders import due_count
+from recovery.services.data_protection import erase_expired_records
 from recovery.services.engraftment import check_engraftment_alerts
 from recovery.services.lab_import import imports_to_resume
 from recovery.services.lab_import import run_lab_import as run_lab_import_service
@@ -80,6 +81,12 @@ def resume_lab_imports() -> int:
     for import_id in ids:
         run_lab_import.delay(import_id)
     return len(ids)
+
+
+@shared_task(name="recovery.tasks.erase_expired_records")
+def erase_expired_records_task() -> int:
+    """The retention job: erase deactivated patients whose retention period has ended; returns how many."""
+    return len(erase_expired_records())
 
 
 @shared_task(name="recovery.tasks.noop")

@@ -1,7 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recovery.views import alerts, care, checkin, cohort, common, labs, notifications, outcomes, patient, staff
+from recovery.views import (
+    alerts,
+    care,
+    checkin,
+    cohort,
+    common,
+    data_protection,
+    labs,
+    notifications,
+    outcomes,
+    patient,
+    staff,
+)
 
 recovery_patterns = [
     path("", common.home, name="home"),
@@ -58,6 +70,14 @@ recovery_patterns = [
     path("patients/<uuid:patient_id>/prophylaxis/", care.patient_prophylaxis, name="patient-prophylaxis"),
     path("vaccinations/due/", care.vaccinations_due, name="vaccinations-due"),
     path("my/vaccinations/", care.my_vaccinations, name="my-vaccinations"),
+    path("my/data/", data_protection.my_data, name="my-data"),
+    path("my/data/export.json", data_protection.my_data_json, name="my-data-json"),
+    path("patients/<uuid:patient_id>/data/", data_protection.patient_data, name="patient-data"),
+    path("patients/<uuid:patient_id>/data.json", data_protection.patient_data_json, name="patient-data-json"),
+    path("patients/<uuid:patient_id>/deactivate/", data_protection.patient_deactivate, name="patient-deactivate"),
+    path("patients/<uuid:patient_id>/erase/", data_protection.patient_erase, name="patient-erase"),
+    path("cohort/research-export.csv", data_protection.research_export, {"fmt": "csv"}, name="research-export-csv"),
+    path("cohort/research-export.json", data_protection.research_export, {"fmt": "json"}, name="research-export-json"),
 ]
 
 urlpatterns = [

@@ -154,6 +154,7 @@ def test_the_release_steps_build_the_static_files_with_debug_off(tmp_path):
         **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}},
         "DEBUG": "0",
         "SECRET_KEY": "release-check-" + "x" * 50,
+        "RESEARCH_PSEUDONYM_KEY": "release-check-pseudonym-" + "x" * 40,
         "ALLOWED_HOSTS": "recovery.example.org",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         **HTTP_SMS,

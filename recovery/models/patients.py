@@ -50,6 +50,11 @@ class PatientQuerySet(models.QuerySet):
             query |= models.Q(first_name__iregex=pattern) | models.Q(last_name__iregex=pattern)
         return self.filter(query)
 
+    def active(self) -> "PatientQuerySet":
+        """Patients in the centre's care: every list, worklist and reminder run starts here. A deactivated
+        patient (and an erased one, which is deactivated too) is left out; their record is kept."""
+        return self.filter(deactivated_at__isnull=True)
+
 
 class Patient(models.Model):
     """A person followed through aHSCT. Belongs to one centre; may be linked to one login."""
@@ -98,6 +103,12 @@ class Patient(models.Model):
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     # Set by a write that changes what the reminders depend on; cleared by the planner once it has planned again.
     reminders_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    # Patients are deactivated, never deleted (their record is kept; see docs/operations.md, retention).
+    deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deactivation_reason = models.CharField(max_length=300, blank=True, editable=False)
+    # Set when the personal data was erased (services/erasure.py): the row stays as a pseudonymised key
+    # for the access log, which is append-only.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -125,6 +136,10 @@ class Patient(models.Model):
                 if not field.primary_key and field.name != "reminders_stale_since"
             ]
         super().save(*args, **kwargs)
+
+    @property
+    def is_deactivated(self) -> bool:
+        return self.deactivated_at is not None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -113,6 +113,8 @@ def no_login_channels(patient: Patient) -> list[str]:
 
 def receives_reminders(patient: Patient, prefs: ReminderSettings) -> str:
     """Empty when the patient gets reminders, else why not (shown to staff)."""
+    if patient.deactivated_at is not None:
+        return "The patient is deactivated."
     if patient.status != PatientStatus.ACTIVE:
         return f"The patient is {patient.get_status_display().lower()}."
     if prefs.on_hold:

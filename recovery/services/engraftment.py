@@ -128,6 +128,7 @@ def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
     """
     episodes = (
         TransplantEpisode.objects.filter(reinfusion_date__isnull=False, neutrophil_engraftment_date__isnull=True)
+        .filter(patient__deactivated_at__isnull=True)  # deactivated patients are out of the centre's care
         .select_related("patient__centre")
         .order_by("pk")
     )

@@ -110,6 +110,9 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         "may_edit_transplant": access.may(user, Action.EDIT_TRANSPLANT),
         "may_invite": access.may(user, Action.INVITE_PATIENT),
         "may_review": access.may(user, Action.REVIEW_ELIGIBILITY),
+        "may_export": access.may(user, Action.EXPORT_PATIENT_DATA),
+        "may_deactivate": access.may(user, Action.DEACTIVATE_PATIENT),
+        "may_erase": access.may(user, Action.ERASE_PATIENT),
     }
     return render(request, "recovery/patient_detail.html", context)
 

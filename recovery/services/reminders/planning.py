@@ -289,7 +289,8 @@ def patients_to_plan(now: datetime | None = None):
     """
     now = now or timezone.now()
     return (
-        Patient.objects.filter(status=PatientStatus.ACTIVE, episode__isnull=False)
+        Patient.objects.active()
+        .filter(status=PatientStatus.ACTIVE, episode__isnull=False)
         .filter(
             Q(episode__reinfusion_date__isnull=False)
             | Q(

@@ -1,0 +1,307 @@
+"""Everything the centre holds about one patient, for the patient (GDPR Art. 15 and 20) or staff on their behalf.
+
+One query per section, whatever the number of rows. `SECTIONS` names every model that holds a patient's data;
+tests/test_data_protection.py fails when a model linked to `Patient` is in neither `SECTIONS` nor
+`NOT_EXPORTED`, so a new kind of record cannot be left out of the export unnoticed.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db.models import Model
+from django.utils import timezone
+
+from recovery.models import (
+    Alert,
+    AlertEvent,
+    ApheresisSession,
+    AuditEvent,
+    CareTask,
+    EDSSAssessment,
+    EligibilityReview,
+    EngraftmentConfirmation,
+    LabResult,
+    MRIScan,
+    Notification,
+    Patient,
+    ProphylaxisStop,
+    Relapse,
+    ReminderSettings,
+    SymptomReport,
+    TimelineEvent,
+    Transfusion,
+    TransplantEpisode,
+    VaccinationDose,
+)
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    model: type[Model]
+    patient_path: str  # the lookup from the model to the patient
+    fields: tuple[str, ...]
+    order_by: tuple[str, ...] = ()
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "transplant",
+        "Transplant dates",
+        TransplantEpisode,
+        "patient",
+        (
+            "protocol__name",
+            "mobilisation_date",
+            "gcsf_start_date",
+            "apheresis_date",
+            "cd34_dose",
+            "cryostorage_date",
+            "admission_date",
+            "conditioning_start_date",
+            "reinfusion_date",
+            "neutrophil_engraftment_date",
+            "platelet_engraftment_date",
+            "discharge_date",
+            "updated_at",
+        ),
+    ),
+    Section(
+        "apheresis_sessions",
+        "Stem cell collections",
+        ApheresisSession,
+        "episode__patient",
+        ("collected_on", "cd34_per_kg"),
+    ),
+    Section(
+        "timeline",
+        "Timeline",
+        TimelineEvent,
+        "episode__patient",
+        ("planned_date", "title", "kind", "status", "actual_date", "note"),
+        ("planned_date", "id"),
+    ),
+    Section(
+        "eligibility_reviews",
+        "Eligibility reviews",
+        EligibilityReview,
+        "patient",
+        ("decided_on", "decision", "edss", "relapsing_with_breakthrough", "criteria", "notes", "decided_by__username"),
+    ),
+    Section(
+        "check_ins",
+        "Check-ins and temperatures",
+        SymptomReport,
+        "patient",
+        (
+            "recorded_at",
+            "temperature_c",
+            "symptoms",
+            "feels_urgent",
+            "notes",
+            "triage_level",
+            "phase",
+            "day",
+            "neutropenic_fever",
+            "entered_by__username",
+        ),
+        ("recorded_at", "id"),
+    ),
+    Section(
+        "alerts",
+        "Alerts",
+        Alert,
+        "patient",
+        (
+            "uuid",
+            "created_at",
+            "kind",
+            "severity",
+            "status",
+            "reason",
+            "acknowledged_at",
+            "resolved_at",
+            "resolution",
+            "resolution_note",
+        ),
+        ("created_at", "id"),
+    ),
+    Section(
+        "alert_history",
+        "Alert history",
+        AlertEvent,
+        "alert__patient",
+        ("alert__uuid", "at", "action", "actor__username"),
+        ("at", "id"),
+    ),
+    Section(
+        "lab_results",
+        "Lab results",
+        LabResult,
+        "patient",
+        ("collected_at", "test", "value", "unit", "source"),
+        ("collected_at", "test", "id"),
+    ),
+    Section("transfusions", "Transfusions", Transfusion, "patient", ("given_at", "product")),
+    Section(
+        "engraftment_confirmations",
+        "Engraftment confirmations",
+        EngraftmentConfirmation,
+        "patient",
+        ("kind", "proposed_date", "confirmed_date", "note", "confirmed_by__username", "created_at"),
+    ),
+    Section(
+        "vaccinations",
+        "Vaccinations given",
+        VaccinationDose,
+        "patient",
+        ("given_date", "vaccine", "dose", "immunosuppressed", "note"),
+    ),
+    Section(
+        "prophylaxis_stops",
+        "Prophylaxis stopped",
+        ProphylaxisStop,
+        "patient",
+        ("medication", "stopped_on", "note", "stopped_by__username"),
+    ),
+    Section("edss", "EDSS assessments", EDSSAssessment, "patient", ("assessed_on", "score")),
+    Section(
+        "relapses",
+        "Relapses",
+        Relapse,
+        "patient",
+        ("onset_date", "domains", "description", "treated_with_steroids", "classification"),
+    ),
+    Section(
+        "mri_scans",
+        "MRI scans",
+        MRIScan,
+        "patient",
+        ("scan_date", "new_t2_lesions", "gd_enhancing_lesions", "is_rebaseline", "notes"),
+    ),
+    Section(
+        "reminders",
+        "Reminders and messages",
+        Notification,
+        "patient",
+        ("due_at", "kind", "channel", "audience", "recipient__username", "status", "status_reason", "sent_at"),
+        ("due_at", "id"),
+    ),
+    Section(
+        "care_tasks",
+        "Care team tasks",
+        CareTask,
+        "patient",
+        ("created_at", "kind", "checkin_due_at", "status", "closed_at", "closed_reason"),
+        ("created_at", "id"),
+    ),
+    Section(
+        "reminder_settings",
+        "Reminder settings",
+        ReminderSettings,
+        "patient",
+        ("email_enabled", "sms_enabled", "quiet_start", "quiet_end", "on_hold", "hold_reason"),
+    ),
+    Section(
+        "access_log",
+        "Who read or changed your data",
+        AuditEvent,
+        "patient",
+        ("at", "actor_username", "action"),
+        ("at", "id"),
+    ),
+)
+
+# Models linked to a patient that are deliberately not exported, with the reason. Empty: everything is.
+NOT_EXPORTED: dict[type[Model], str] = {}
+
+PROFILE_FIELDS = (
+    "uuid",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "hospital_number",
+    "email",
+    "phone",
+    "timezone",
+    "ms_type",
+    "ms_onset_date",
+    "baseline_edss",
+    "previous_treatments",
+    "preferred_language",
+    "contact_name",
+    "contact_phone",
+    "status",
+    "created_at",
+    "deactivated_at",
+    "deactivation_reason",
+)
+
+
+def _plain(value):
+    """A value JSON can carry: dates as ISO 8601, decimals and UUIDs as text."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    return value
+
+
+def _label(field: str) -> str:
+    return field.replace("__username", "").replace("__name", "").replace("__uuid", "").replace("_", " ")
+
+
+@dataclass(frozen=True)
+class ExportSection:
+    key: str
+    title: str
+    columns: list[str]  # the field names
+    labels: list[str]  # the same, in words, for the readable page
+    rows: list[dict]
+
+
+def _rows(section: Section, patient: Patient) -> list[dict]:
+    queryset = section.model.objects.filter(**{section.patient_path: patient})
+    if section.order_by:
+        queryset = queryset.order_by(*section.order_by)
+    return [{name: _plain(value) for name, value in row.items()} for row in queryset.values(*section.fields)]
+
+
+def patient_export(patient: Patient) -> dict:
+    """Every record of the patient's, as plain data (one query per section)."""
+    profile = {name: _plain(getattr(patient, name)) for name in PROFILE_FIELDS}
+    profile["centre"] = patient.centre.name
+    profile["calendar_subscription"] = bool(patient.calendar_token)
+    sections = [
+        ExportSection(
+            key=s.key,
+            title=s.title,
+            columns=list(s.fields),
+            labels=[_label(f) for f in s.fields],
+            rows=_rows(s, patient),
+        )
+        for s in SECTIONS
+    ]
+    return {
+        "format_version": FORMAT_VERSION,
+        "exported_at": timezone.now().isoformat(),
+        "profile": profile,
+        "profile_items": [(_label(name), value) for name, value in profile.items()],  # for the readable page
+        "sections": sections,
+    }
+
+
+def as_json(export: dict) -> dict:
+    """The export as a JSON document: the profile, then each section's rows under its key."""
+    return {
+        "format_version": export["format_version"],
+        "exported_at": export["exported_at"],
+        "profile": export["profile"],
+        **{section.key: section.rows for section in export["sections"]},
+    }
