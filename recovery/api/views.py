@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.lockout import login_slowdown
 from recovery import access
 from recovery.access import Action
 from recovery.api.pagination import Pagination
@@ -36,6 +37,9 @@ def obtain_token(request: Request) -> Response:
     """Exchange a username and password for a token. Failures count towards the login lockout."""
     serializer = CredentialsSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
+    slowdown = login_slowdown(request._request, serializer.validated_data["username"])
+    if slowdown is not None:  # many failures for this account from elsewhere: wait, without checking the password
+        return Response({"detail": slowdown.message}, status=429, headers={"Retry-After": str(slowdown.seconds)})
     # Django's own request, so that django-axes records the attempt and its middleware answers a lockout.
     user = authenticate(request._request, **serializer.validated_data)
     if user is None or not user.is_active:
