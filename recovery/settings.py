@@ -177,7 +177,8 @@ AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # The client address: behind TRUSTED_PROXY_COUNT reverse proxies that each append the address they were called
 # from to X-Forwarded-For, the client is the TRUSTED_PROXY_COUNT-th entry from the right (entries further left
-# are whatever the client sent). django-ipware counts the proxies listed in the header, i.e. all but the last.
+# are whatever the client sent, e.g. from a forward proxy of its own). django-ipware counts the proxies listed in
+# the header, i.e. all but the last, and (not strict) takes its client from the right whatever stands left of it.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more (it is {TRUSTED_PROXY_COUNT}).")
@@ -185,6 +186,7 @@ if TRUSTED_PROXY_COUNT:
     AXES_IPWARE_PROXY_ORDER = "left-most"
     AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    IPWARE_STRICT = False
 else:
     AXES_IPWARE_PROXY_COUNT = None
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
