@@ -404,7 +404,8 @@ def test_patients_have_12_idle_hours_and_everyone_an_absolute_12_hours(client, p
 def test_staff_session_cookies_end_with_the_browser_and_patients_do_not(client, coordinator, patient):
     _signed_in(client, coordinator)
     staff_cookie = client.cookies["sessionid"]
-    assert staff_cookie["max-age"] == "" and staff_cookie["expires"] == ""
+    assert staff_cookie["max-age"] == ""
+    assert staff_cookie["expires"] == ""
     client.post(reverse("accounts:logout"))
     _signed_in(client, patient.user)
     assert int(client.cookies["sessionid"]["max-age"]) == 12 * 3600
