@@ -65,7 +65,8 @@ def state(request: HttpRequest, now: float) -> SessionState:
 
 
 def touch(request: HttpRequest, now: float) -> None:
-    if now - request.session.get(LAST_ACTIVE_AT, 0) >= ACTIVITY_RESOLUTION_SECONDS:
+    """Count this request as activity (a POST always: it is what "Stay signed in" sends)."""
+    if request.method == "POST" or now - request.session.get(LAST_ACTIVE_AT, 0) >= ACTIVITY_RESOLUTION_SECONDS:
         request.session[LAST_ACTIVE_AT] = now
 
 
