@@ -140,6 +140,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.AccountSlowdownBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Passwords: at least PASSWORD_MIN_LENGTH characters and not one of the 20,000 most common passwords (Django's

@@ -250,6 +250,21 @@ def test_a_device_cookie_for_another_account_or_forged_does_not_pass(client, nur
     assert _login(client, "nurse", PASSWORD, address="192.0.2.10").status_code == 429
 
 
+def test_the_admin_sign_in_cannot_be_used_to_try_passwords_faster(client, nurse, small_cap, time_machine):
+    """Every path that authenticates honours the wait: the admin site's sign-in refuses even the right password."""
+    time_machine.move_to(T0, tick=False)
+    nurse.is_staff = True
+    nurse.save()
+    _spray(client, 3)
+    admin_login = reverse("admin:login")
+    data = {"username": "nurse", "password": PASSWORD, "next": "/admin/"}
+    refused = client.post(admin_login, data, REMOTE_ADDR="192.0.2.50")
+    assert refused.status_code == 200
+    assert "_auth_user_id" not in client.session
+    time_machine.shift(60)
+    assert client.post(admin_login, data, REMOTE_ADDR="192.0.2.50").status_code == 302
+
+
 def test_the_api_token_endpoint_waits_the_same_way_in_json(client, api_for, nurse, small_cap, time_machine):
     time_machine.move_to(T0, tick=False)
     api = api_for(None)
