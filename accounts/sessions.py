@@ -5,6 +5,7 @@ The session keeps when it signed in and when the user was last active. Backgroun
 for news, the warning script asking how long is left) send BACKGROUND_HEADER and do not count as activity.
 """
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -61,7 +62,7 @@ def state(request: HttpRequest, now: float) -> SessionState:
         return SessionState("absolute", 0)
     if now >= idle_end:
         return SessionState("idle", 0)
-    return SessionState(None, int(min(idle_end, absolute_end) - now))
+    return SessionState(None, math.ceil(min(idle_end, absolute_end) - now))  # up: the page asks again at 0
 
 
 def touch(request: HttpRequest, now: float) -> None:
