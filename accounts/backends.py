@@ -16,5 +16,5 @@ class AccountSlowdownBackend:
             raise PermissionDenied("Too many failed sign-ins for this account: wait before trying again.")
         return None  # the next backend checks the password
 
-    def get_user(self, user_id):
-        return None
+    # No get_user: this backend never signs anybody in, so no session names it (Django's test client's
+    # force_login also takes the first backend that has one).
