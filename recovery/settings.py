@@ -146,6 +146,8 @@ AUTHENTICATION_BACKENDS = [
 # Passwords: at least PASSWORD_MIN_LENGTH characters and not one of the 20,000 most common passwords (Django's
 # offline list, drawn from breach corpora). The demo password is set directly by seed_demo (DEBUG only).
 PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
+if PASSWORD_MIN_LENGTH < 8:  # OWASP ASVS 6.2.1: never fewer than 8
+    raise ImproperlyConfigured(f"PASSWORD_MIN_LENGTH must be 8 or more (it is {PASSWORD_MIN_LENGTH}).")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -268,6 +270,10 @@ SESSION_IDLE_MINUTES_STAFF = env_int("SESSION_IDLE_MINUTES_STAFF", 30)
 SESSION_IDLE_MINUTES_PATIENT = env_int("SESSION_IDLE_MINUTES_PATIENT", 12 * 60)
 SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
 SESSION_WARNING_SECONDS = env_int("SESSION_WARNING_SECONDS", 120)
+if min(SESSION_IDLE_MINUTES_STAFF, SESSION_IDLE_MINUTES_PATIENT, SESSION_ABSOLUTE_HOURS) < 1:
+    raise ImproperlyConfigured(
+        "SESSION_IDLE_MINUTES_STAFF, SESSION_IDLE_MINUTES_PATIENT and SESSION_ABSOLUTE_HOURS must be 1 or more."
+    )
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", SESSION_ABSOLUTE_HOURS * 60 * 60)
 
 # REST API: token first so that a request without credentials gets 401, not 403.

@@ -124,6 +124,26 @@ def test_the_environment_sets_the_proxy_count_minimum_length_and_link_lifetime()
     assert _settings_from_env(TRUSTED_PROXY_COUNT="2")[0] == 1
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PASSWORD_MIN_LENGTH": "6"}, "PASSWORD_MIN_LENGTH must be 8 or more"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT must be 0 or more"),
+        ({"SESSION_IDLE_MINUTES_STAFF": "0"}, "SESSION_ABSOLUTE_HOURS must be 1 or more"),
+    ],
+)
+def test_unsafe_values_stop_start_up_with_a_message(env, message):
+    result = subprocess.run(
+        [sys.executable, "-c", "import recovery.settings"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 # --- The lockout on the real client address ----------------------------------------------------------------------
 
 BEHIND_ONE_PROXY = {
