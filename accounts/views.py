@@ -1,8 +1,12 @@
+import logging
+from functools import partial
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -12,8 +16,14 @@ from django_otp import devices_for_user
 from recovery.services import api_tokens
 from recovery.services.audit import AuditContext
 
+from . import sessions
 from .forms import ApiTokenForm, LoginForm
+from .lockout import login_slowdown, remember_device
 from .models import ApiToken
+from .passwords import password_rule_text, reset_link_lifetime, reset_request_refusal
+from .tasks import send_password_reset
+
+logger = logging.getLogger(__name__)
 
 
 def lockout_message() -> str:
@@ -48,6 +58,77 @@ class LoginView(auth_views.LoginView):
         context["failure_limit"] = settings.AXES_FAILURE_LIMIT
         context["cooloff_minutes"] = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
         return context
+
+    def post(self, request, *args, **kwargs):
+        username = request.POST.get("username", "")
+        slowdown = login_slowdown(request, username)
+        if slowdown is not None:
+            # Refused before the password is checked; the form is unbound so that nothing is authenticated.
+            form = self.form_class(request, initial={"username": username})
+            context = self.get_context_data(form=form, locked_out=True, lockout_message=slowdown.message)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(slowdown.seconds)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        remember_device(self.request, response, form.get_user().get_username())
+        return response
+
+
+class PasswordRuleMixin:
+    """Says the password rule in words above the form."""
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "password_rule": password_rule_text()}
+
+
+class PasswordChangeView(PasswordRuleMixin, auth_views.PasswordChangeView):
+    pass
+
+
+class PasswordResetConfirmView(PasswordRuleMixin, auth_views.PasswordResetConfirmView):
+    pass
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "link_valid_for": reset_link_lifetime()}
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Rate-limited, and the same work whether or not the address has an account: the e-mail is a task's job."""
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        refusal = reset_request_refusal(self.request, email)
+        if refusal is not None:
+            form.add_error(None, refusal.message)
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(refusal.seconds)
+            return response
+        transaction.on_commit(partial(_enqueue_password_reset, email))
+        return HttpResponseRedirect(self.get_success_url())
+
+
+def _enqueue_password_reset(email: str) -> None:
+    try:
+        send_password_reset.delay(email)
+    except Exception:  # the broker is down: the answer must not differ, so it is logged, not shown
+        logger.exception("Could not enqueue a password-reset e-mail")
+
+
+@require_http_methods(["GET", "POST"])
+def session_keep_alive(request: HttpRequest) -> JsonResponse:
+    """POST: the person is still there (the middleware has counted it as activity). GET: how long is left.
+
+    Both answer the seconds left before the session ends without further activity.
+    """
+    timeout = getattr(request, "session_timeout", None)
+    if not request.user.is_authenticated or timeout is None:
+        return JsonResponse({"detail": "You are signed out.", "remaining": 0}, status=401)
+    return JsonResponse({"remaining": timeout["remaining"], "idle": sessions.idle_seconds(request.user)})
 
 
 def second_factor_needed(user) -> str:

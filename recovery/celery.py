@@ -13,7 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recovery.settings")
 
 app = Celery("recovery")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["recovery"])
+app.autodiscover_tasks(["recovery", "accounts"])
 
 
 def _beat_schedule() -> dict:

@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "recovery.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",  # after messages: it says why a session ended
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -142,20 +143,34 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.AccountSlowdownBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Passwords: at least PASSWORD_MIN_LENGTH characters and not one of the 20,000 most common passwords (Django's
+# offline list, drawn from breach corpora). The demo password is set directly by seed_demo (DEBUG only).
+PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
+if PASSWORD_MIN_LENGTH < 8:  # OWASP ASVS 6.2.1: never fewer than 8
+    raise ImproperlyConfigured(f"PASSWORD_MIN_LENGTH must be 8 or more (it is {PASSWORD_MIN_LENGTH}).")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "recovery:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
-PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
+# A password-reset (or invitation) link works once, for this long.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 60 * 60)
+# At most this many reset e-mails asked for per address, and per e-mail address, in the window.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 5)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 5)
+PASSWORD_RESET_LIMIT_WINDOW_MINUTES = env_int("PASSWORD_RESET_LIMIT_WINDOW_MINUTES", 60)
 
-# Failed-login lockout: by the pair (username, IP), after 5 failures, for 15 minutes.
+# Failed-login lockout: by the pair (username, client address), after 5 failures, for 15 minutes.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -164,7 +179,32 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
+# Every failure is kept (for the per-account count below); old rows go with `axes_reset_logs`.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The client address: behind TRUSTED_PROXY_COUNT reverse proxies that each append the address they were called
+# from to X-Forwarded-For, the client is the TRUSTED_PROXY_COUNT-th entry from the right (entries further left
+# are whatever the client sent, e.g. from a forward proxy of its own). django-ipware counts the proxies listed in
+# the header, i.e. all but the last, and (not strict) takes its client from the right whatever stands left of it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more (it is {TRUSTED_PROXY_COUNT}).")
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_ORDER = "left-most"
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    IPWARE_STRICT = False
+else:
+    AXES_IPWARE_PROXY_COUNT = None
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# Per account, across all addresses: after this many failures within the window, each further attempt
+# from a browser that has not signed in to that account before waits (doubling from LOGIN_ACCOUNT_DELAY_SECONDS
+# up to LOGIN_ACCOUNT_DELAY_MAX_SECONDS) instead of being blocked, so nobody can lock a user out from afar.
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 20)
+LOGIN_ACCOUNT_WINDOW_MINUTES = env_int("LOGIN_ACCOUNT_WINDOW_MINUTES", 60)
+LOGIN_ACCOUNT_DELAY_SECONDS = env_int("LOGIN_ACCOUNT_DELAY_SECONDS", 5)
+LOGIN_ACCOUNT_DELAY_MAX_SECONDS = env_int("LOGIN_ACCOUNT_DELAY_MAX_SECONDS", 300)
+# The signed "device cookie" a browser gets when it signs in (OWASP): it exempts that browser from the wait above.
+LOGIN_DEVICE_COOKIE_DAYS = env_int("LOGIN_DEVICE_COOKIE_DAYS", 180)
 
 LANGUAGE_CODE = "en-gb"
 LANGUAGES = [("en", "English"), ("sv", "Svenska")]
@@ -271,7 +311,17 @@ SECURE_REFERRER_POLICY = "same-origin"
 # HSTS preloading commits the whole domain (often the hospital's) to HTTPS for ever: the hospital decides.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [] if SECURE_HSTS_PRELOAD else ["security.W021"])
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
+# Sessions end after this long without activity (staff, patients) and, whatever the activity, this long after
+# signing in; staff session cookies also end when the browser closes. A warning shows this long before the end.
+SESSION_IDLE_MINUTES_STAFF = env_int("SESSION_IDLE_MINUTES_STAFF", 30)
+SESSION_IDLE_MINUTES_PATIENT = env_int("SESSION_IDLE_MINUTES_PATIENT", 12 * 60)
+SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
+SESSION_WARNING_SECONDS = env_int("SESSION_WARNING_SECONDS", 120)
+if min(SESSION_IDLE_MINUTES_STAFF, SESSION_IDLE_MINUTES_PATIENT, SESSION_ABSOLUTE_HOURS) < 1:
+    raise ImproperlyConfigured(
+        "SESSION_IDLE_MINUTES_STAFF, SESSION_IDLE_MINUTES_PATIENT and SESSION_ABSOLUTE_HOURS must be 1 or more."
+    )
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", SESSION_ABSOLUTE_HOURS * 60 * 60)
 
 # API tokens (accounts.ApiToken): stored as a SHA-256 hash, shown once. A token from POST /api/v1/auth/token/
 # lasts API_TOKEN_DAYS; one made on the "API tokens" page lasts what its owner chooses, up to API_TOKEN_MAX_DAYS.
@@ -331,6 +381,15 @@ if not CELERY_BROKER_URL:
         "data_folder_out": str(_broker_dir),
         "control_folder": str(VAR_DIR / "broker-control"),
     }
+# The cache holds the password-reset request counts, which every web process must share: set CACHE_URL (a Redis
+# URL, e.g. redis://host:6379/1, another database than the broker's) in production. Without it, the memory of
+# each process (development).
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "rt"}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

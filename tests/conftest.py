@@ -99,6 +99,24 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = FAST_HASHERS[:1]
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(settings, request):
+    """Each test its own empty cache (password-reset counts), never a shared server's."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
+
+
+@pytest.fixture
+def celery_eager():
+    """Celery tasks run in the test's own process when sent (`.delay`), as a worker would run them."""
+    from recovery.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
 @pytest.fixture
 def centre(db):
     return CentreFactory(name="Uppsala Transplant Centre")

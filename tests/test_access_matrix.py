@@ -120,6 +120,7 @@ MATRIX = {
     "recovery:research-export-json": (None, _row(LOGIN, 403, 200, 403, 403, 403, 200)),
     "accounts:login": (None, _signed_in(302, anonymous=200)),
     "accounts:logout": (None, _all(405)),  # signing out is a POST
+    "accounts:session-keep-alive": (None, _signed_in(200, anonymous=401)),  # JSON: seconds left
     "accounts:password-change": (None, _signed_in(200)),
     "accounts:password-change-done": (None, _signed_in(200)),
     "accounts:password-reset": (None, _all(200)),

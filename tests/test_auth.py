@@ -119,9 +119,10 @@ def test_sign_out_is_a_post_and_ends_the_session(client_for, coordinator):
     assert client.get(reverse("recovery:patient-list")).status_code == 302
 
 
-def test_password_reset_sends_a_working_link(client, login_user):
+def test_password_reset_sends_a_working_link(client, login_user, celery_eager, django_capture_on_commit_callbacks):
     """A reset e-mail goes to the account's address; its link lets the user choose a validated new password."""
-    response = client.post(reverse("accounts:password-reset"), {"email": login_user.email})
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail is sent by a task, after commit
+        response = client.post(reverse("accounts:password-reset"), {"email": login_user.email})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     link = re.search(r"https?://[^/]+(/accounts/password/reset/\S+/)", mail.outbox[0].body).group(1)
@@ -136,9 +137,12 @@ def test_password_reset_sends_a_working_link(client, login_user):
     assert login_user.check_password("a-Much-better-one-42")
 
 
-def test_password_reset_for_an_unknown_address_reveals_nothing(client, db):
+def test_password_reset_for_an_unknown_address_reveals_nothing(
+    client, db, celery_eager, django_capture_on_commit_callbacks
+):
     """An unknown e-mail address gets the same answer and no e-mail is sent."""
-    response = client.post(reverse("accounts:password-reset"), {"email": "nobody@example.org"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accounts:password-reset"), {"email": "nobody@example.org"})
     assert response.status_code == 302
     assert mail.outbox == []
 

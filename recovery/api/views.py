@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.lockout import login_slowdown
 from accounts.models import ApiToken
 from recovery import access
 from recovery.access import Action
@@ -60,6 +61,9 @@ def obtain_token(request: Request) -> Response:
     `expires_at` (30 days unless the site sets otherwise); `POST /api/v1/auth/token/revoke/` ends it sooner."""
     serializer = CredentialsSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
+    slowdown = login_slowdown(request._request, serializer.validated_data["username"])
+    if slowdown is not None:  # many failures for this account from elsewhere: wait, without checking the password
+        return Response({"detail": slowdown.message}, status=429, headers={"Retry-After": str(slowdown.seconds)})
     credentials = dict(serializer.validated_data)
     otp = credentials.pop("otp", "").strip()
     # Django's own request, so that django-axes records the attempt and its middleware answers a lockout.

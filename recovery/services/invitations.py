@@ -11,6 +11,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Role, User
+from accounts.passwords import reset_link_lifetime
 from recovery.models import Patient
 from recovery.services.audit import AuditContext, record_event
 
@@ -49,7 +50,13 @@ def invite_patient(*, context: AuditContext, patient: Patient, base_url: str) ->
             "token": default_token_generator.make_token(user),
         },
     )
-    context_vars = {"patient": patient, "user": user, "link": link, "centre": patient.centre}
+    context_vars = {
+        "patient": patient,
+        "user": user,
+        "link": link,
+        "centre": patient.centre,
+        "link_valid_for": reset_link_lifetime(),
+    }
     with translation.override(patient.preferred_language):
         subject = render_to_string("emails/invite_subject.txt", context_vars).strip()
         message = EmailMultiAlternatives(
