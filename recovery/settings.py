@@ -161,7 +161,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the header is ignored); the
+# client address in audit rows is recovery.middleware.client_ip.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 
 LANGUAGE_CODE = "en-gb"
 LANGUAGES = [("en", "English"), ("sv", "Svenska")]

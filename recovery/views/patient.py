@@ -16,6 +16,7 @@ from recovery.access import Action
 from recovery.clinical.outcomes import plain_language
 from recovery.clinical.phases import PHASE_ORDER, phase_index, phase_on, recovery_progress
 from recovery.clinical.timeline import DisplayStatus, EventKind, EventStatus
+from recovery.middleware import client_ip
 from recovery.models import Patient, TransplantEpisode
 from recovery.phase_text import day_label, phase_text, progress_label, relative_days, risk_text
 from recovery.queries.calendar import FEED_KINDS, feed_events, patient_for_token, render_ics
@@ -185,7 +186,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     context = replace(
         AuditContext.system("calendar-feed"),
         request_id=getattr(request, "request_id", ""),
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=client_ip(request),
     )
     record_event(context=context, action="calendar.feed", patient=patient)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
