@@ -170,6 +170,7 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
     if patient.calendar_token:
         feed_url = request.build_absolute_uri(reverse("recovery:calendar-feed", args=[patient.calendar_token]))
         webcal_url = "webcal://" + feed_url.split("://", 1)[1]
+    record_event(context=AuditContext.from_request(request), action="calendar.view_own", patient=patient)
     return render(
         request, "recovery/my_calendar.html", {"patient": patient, "feed_url": feed_url, "webcal_url": webcal_url}
     )
