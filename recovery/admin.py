@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 
 from recovery.models import (
@@ -14,13 +15,68 @@ from recovery.models import (
     ReminderSettings,
     TransplantEpisode,
 )
-from recovery.services.audit import AuditContext
+from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.data_protection import deactivate_patient
 from recovery.services.timeline import regenerate_centre_timelines
 
 
+class AuditedReadsAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose pages show patient data: every list, change (view), history and delete page answered
+    with 200 to a GET writes audit rows, as the app's own pages do (action `admin.<page>`, the model in detail).
+
+    `patient_ids(objects)` says which patients the shown objects are about: the object itself for a Patient,
+    its `patient` otherwise; override it for other shapes (a patient's login)."""
+
+    def patient_ids(self, objects) -> set[int]:
+        if self.model is Patient:
+            return {obj.pk for obj in objects}
+        return {obj.patient_id for obj in objects if getattr(obj, "patient_id", None) is not None}
+
+    def _record(self, request, page: str, objects) -> None:
+        patients = list(Patient.objects.filter(pk__in=self.patient_ids(objects)))
+        context = AuditContext.from_request(request)
+        action = f"admin.{page}"
+        detail = {"model": self.model._meta.label}
+        if page == "list":
+            record_reads(context=context, action=action, patients=patients)
+        for patient in patients if page != "list" else []:
+            record_event(context=context, action=action, patient=patient, detail=detail)
+
+    def _shown(self, request, response) -> bool:
+        return request.method in ("GET", "HEAD") and response.status_code == 200
+
+    def _one(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        return [obj] if obj is not None else []
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl") if self._shown(request, response) else None
+        if changelist is not None:
+            self._record(request, "list", list(changelist.result_list))
+        return response
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        if object_id and self._shown(request, response):
+            self._record(request, "view", self._one(request, object_id))
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if self._shown(request, response):
+            self._record(request, "history", self._one(request, object_id))
+        return response
+
+    def delete_view(self, request, object_id, extra_context=None):
+        response = super().delete_view(request, object_id, extra_context)
+        if self._shown(request, response):
+            self._record(request, "delete_form", self._one(request, object_id))
+        return response
+
+
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(AuditedReadsAdmin):
     """Patients are never deleted (their record is kept by law): deactivate them (the action below, or the
     patient's page); erasure follows the retention rule on the patient's erasure page."""
 
@@ -47,7 +103,7 @@ class PatientAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AuditedReadsAdmin):
     list_display = ("at", "actor_username", "action", "patient", "ip", "request_id")
     list_filter = ("action",)
     search_fields = ("actor_username", "request_id")
@@ -83,7 +139,7 @@ class ProtocolTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(TransplantEpisode)
-class TransplantEpisodeAdmin(admin.ModelAdmin):
+class TransplantEpisodeAdmin(AuditedReadsAdmin):
     list_display = ("patient", "protocol", "mobilisation_date", "reinfusion_date", "neutrophil_engraftment_date")
     list_filter = ("protocol",)
     raw_id_fields = ("patient",)
@@ -110,14 +166,14 @@ class CentreConfigurationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AuditedReadsAdmin):
     list_display = ("patient", "kind", "severity", "status", "created_at", "rule", "config_version")
     list_filter = ("severity", "status", "kind")
     raw_id_fields = ("patient", "reports", "acknowledged_by", "resolved_by")
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(AuditedReadsAdmin):
     """Read-only: the dispatcher owns these rows (a failed one is shown with its reason)."""
 
     list_display = ("patient", "kind", "channel", "audience", "due_at", "status", "attempts", "sent_at")
@@ -133,13 +189,13 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(CareTask)
-class CareTaskAdmin(admin.ModelAdmin):
+class CareTaskAdmin(AuditedReadsAdmin):
     list_display = ("patient", "kind", "checkin_due_at", "high_risk", "status", "closed_at")
     list_filter = ("status", "high_risk")
     raw_id_fields = ("patient", "closed_by")
 
 
 @admin.register(ReminderSettings)
-class ReminderSettingsAdmin(admin.ModelAdmin):
+class ReminderSettingsAdmin(AuditedReadsAdmin):
     list_display = ("patient", "email_enabled", "sms_enabled", "quiet_start", "quiet_end", "on_hold")
     raw_id_fields = ("patient", "hold_changed_by")

@@ -1,7 +1,9 @@
+import ipaddress
 import re
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -9,9 +11,11 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Give every request an id (a trusted proxy's X-Request-ID, or a new one) and echo it back.
+    """Give every request an id made here, and echo it back in X-Request-ID.
 
-    Audit rows carry it, so one request's reads and changes can be found together in the logs.
+    Audit rows carry it, so one request's reads and changes can be found together in the logs. A client's own
+    X-Request-ID is never the stored id (anyone could send one to blur the trail); when it is well formed it is
+    kept apart as `request.client_request_id`, which the audit row records under that name.
     """
 
     def __init__(self, get_response):
@@ -19,10 +23,37 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        request.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.client_request_id = incoming if _REQUEST_ID.match(incoming) else ""
+        request.request_id = uuid.uuid4().hex
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request) -> str | None:
+    """The address of the person's device, for audit rows (and the lockout, see the README).
+
+    With no trusted proxy (TRUSTED_PROXY_COUNT=0, the default) that is REMOTE_ADDR: an X-Forwarded-For header is
+    then whatever the client wrote and is ignored. Behind N trusted proxies, each of which appends the address it
+    was reached from to X-Forwarded-For, the client is the N-th address from the right (anything further left
+    was written by the client). A header that is missing, too short or not an address falls back to REMOTE_ADDR.
+    """
+    request = getattr(request, "_request", request)  # a DRF Request wraps Django's
+    remote = _valid_ip(request.META.get("REMOTE_ADDR"))
+    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0
+    if count <= 0:
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if len(hops) < count:
+        return remote
+    return _valid_ip(hops[-count]) or remote
 
 
 # C0 control characters other than tab, line feed and carriage return (NUL among them: PostgreSQL refuses it in

@@ -181,21 +181,14 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_VERBOSE = False
 # Every failure is kept (for the per-account count below); old rows go with `axes_reset_logs`.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
-# The client address: behind TRUSTED_PROXY_COUNT reverse proxies that each append the address they were called
-# from to X-Forwarded-For, the client is the TRUSTED_PROXY_COUNT-th entry from the right (entries further left
-# are whatever the client sent, e.g. from a forward proxy of its own). django-ipware counts the proxies listed in
-# the header, i.e. all but the last, and (not strict) takes its client from the right whatever stands left of it.
+# The client address, for the lockout, the reset limits and audit rows alike: behind TRUSTED_PROXY_COUNT reverse
+# proxies that each append the address they were called from to X-Forwarded-For, the client is the
+# TRUSTED_PROXY_COUNT-th entry from the right (entries further left are whatever the client sent); with none,
+# REMOTE_ADDR and the header is ignored (recovery.middleware.client_ip).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more (it is {TRUSTED_PROXY_COUNT}).")
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_ORDER = "left-most"
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    IPWARE_STRICT = False
-else:
-    AXES_IPWARE_PROXY_COUNT = None
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_CLIENT_IP_CALLABLE = "recovery.middleware.client_ip"
 # Per account, across all addresses: after this many failures within the window, each further attempt
 # from a browser that has not signed in to that account before waits (doubling from LOGIN_ACCOUNT_DELAY_SECONDS
 # up to LOGIN_ACCOUNT_DELAY_MAX_SECONDS) instead of being blocked, so nobody can lock a user out from afar.

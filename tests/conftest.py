@@ -86,12 +86,36 @@ def _default_protocols(request):
     """
     used = _DATABASE_FIXTURES & set(request.fixturenames)
     if not used:
+        yield
         return
-    request.getfixturevalue("transactional_db" if used - {"db"} else "db")
+    transactional = bool(used - {"db"})
+    request.getfixturevalue("transactional_db" if transactional else "db")
     from recovery.models import ProtocolEvent, ProtocolTemplate
     from recovery.services.protocols import load_default_protocols
 
     load_default_protocols(ProtocolTemplate, ProtocolEvent)
+    with _sqlite_audit_triggers(transactional):
+        yield
+
+
+@contextlib.contextmanager
+def _sqlite_audit_triggers(transactional: bool):
+    """The audit table's append-only triggers (migration 0011) on SQLite, lifted only for the flush that empties
+    every table after a transactional test (DELETE FROM on SQLite; PostgreSQL's TRUNCATE fires no row trigger).
+    The next test puts them back (inside its own transaction when it has one)."""
+    if not on_embedded_database():
+        yield
+        return
+    from recovery.models.audit import SQLITE_APPEND_ONLY, SQLITE_APPEND_ONLY_DROP
+
+    with connection.cursor() as cursor:
+        for sql in SQLITE_APPEND_ONLY:
+            cursor.execute(sql)
+    yield
+    if transactional:
+        with connection.cursor() as cursor:
+            for sql in SQLITE_APPEND_ONLY_DROP:
+                cursor.execute(sql)
 
 
 @pytest.fixture(autouse=True)

@@ -65,6 +65,7 @@ MATRIX = {
     "recovery:patient-detail": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:patient-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:patient-access-log": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:patient-access-log-export": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:episode-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:apheresis-add": ("patient", _row(LOGIN, 302, 403, 403, 404, 404, 404)),  # GET: to the dates page
     "recovery:event-add": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
@@ -98,6 +99,8 @@ MATRIX = {
     "recovery:my-history": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:my-recovery": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:my-calendar": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    "recovery:my-access-log": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    "recovery:my-access-log-export": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:calendar-feed": ("calendar", _all(200)),  # the secret token in the URL is the credential
     "recovery:patient-reminders": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:reminder-hold": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),

@@ -205,7 +205,7 @@ def test_a_clinician_classifies_a_pseudo_relapse_and_neda3_holds(api_for, clinic
     assert (relapse.classification, relapse.classified_by) == ("pseudo_relapse", clinician)
     event = AuditEvent.objects.get(action="relapse.classify", patient=patient)
     assert event.actor == clinician
-    assert (event.detail["from"], event.detail["to"]) == ("", "pseudo_relapse")
+    assert event.detail["changes"] == {"classification": {"old": "", "new": "pseudo_relapse"}}
     after = client.get(_url(patient, "outcomes")).json()
     assert (after["neda3"], after["relapse_count"], after["pseudo_relapse_count"]) == (True, 0, 1)
     assert client.get("/api/v1/cohort/outcomes/").json()["relapse_free"]["events"] == 0
@@ -217,9 +217,9 @@ def test_reclassifying_is_audited_each_time_and_repeating_is_a_no_op(api_for, cl
     for value in ("pseudo_relapse", "pseudo_relapse", "relapse"):
         assert client.patch(_relapse_url(patient, relapse), {"classification": value}, format="json").status_code == 200
     events = AuditEvent.objects.filter(action="relapse.classify", patient=patient).order_by("pk")
-    assert [(e.detail["from"], e.detail["to"]) for e in events] == [
-        ("", "pseudo_relapse"),
-        ("pseudo_relapse", "relapse"),
+    assert [e.detail["changes"]["classification"] for e in events] == [
+        {"old": "", "new": "pseudo_relapse"},
+        {"old": "pseudo_relapse", "new": "relapse"},
     ]
     body = client.get(_url(patient, "outcomes")).json()
     assert (body["neda3"], body["relapse_count"], body["pseudo_relapse_count"]) == (False, 1, 0)

@@ -113,7 +113,8 @@ def test_coordinator_of_centre_x_gets_404_for_a_patient_of_centre_y(api_for, coo
 
 
 def test_patch_changes_only_what_is_sent_and_audits_the_fields(api_for, coordinator, patient):
-    """PATCH updates the given fields and records which fields changed."""
+    """PATCH updates the given fields and records each changed field's value before and after (the phone number
+    masked, the EDSS score in clear)."""
     url = f"/api/v1/patients/{patient.uuid}/"
     response = api_for(coordinator).patch(url, {"phone": "+47 912 34 567", "baseline_edss": "4.0"}, format="json")
     assert response.status_code == 200, response.json()
@@ -122,7 +123,10 @@ def test_patch_changes_only_what_is_sent_and_audits_the_fields(api_for, coordina
     assert str(patient.baseline_edss) == "4.0"
     assert patient.first_name == "Pia"
     event = AuditEvent.objects.get(patient=patient, action="patient.update")
-    assert event.detail["fields"] == ["baseline_edss", "phone"]
+    assert sorted(event.detail["changes"]) == ["baseline_edss", "phone"]
+    assert event.detail["changes"]["baseline_edss"]["new"] == "4.0"
+    assert event.detail["changes"]["phone"] == {"old": "+46*******67", "new": "+47******67"}
+    assert "+4791234567" not in str(event.detail)
 
 
 def test_patch_by_a_clinician_is_403(api_for, clinician, patient):

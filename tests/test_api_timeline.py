@@ -188,7 +188,8 @@ def test_patch_changes_only_what_is_sent(api_for, coordinator, patient, now):
     assert body["regimen"] == "cy_atg"
     assert body["cd34_dose"] == "3.00"
     change = AuditEvent.objects.get(patient=patient, action="transplant.update")
-    assert change.detail["fields"] == ["admission_date", "gcsf_start_date"]
+    assert sorted(change.detail["changes"]) == ["admission_date", "gcsf_start_date"]
+    assert change.detail["changes"]["gcsf_start_date"]["new"] == "2025-01-21"  # clinical dates in clear
 
 
 def test_patch_on_a_patient_without_an_episode_creates_one(api_for, coordinator, patient, now):
@@ -325,7 +326,7 @@ def test_moving_day0_moves_untouched_day0_events_and_keeps_completed_ones(api_fo
     ids_after = dict(TimelineEvent.objects.filter(episode__patient=patient).values_list("template_key", "uuid"))
     assert ids_after == ids_before  # moved in place, not recreated
     change = AuditEvent.objects.get(patient=patient, action="transplant.update")
-    assert change.detail["fields"] == ["reinfusion_date"]
+    assert list(change.detail["changes"]) == ["reinfusion_date"]
     assert change.detail["timeline"]["moved"] == len(day0_keys)
 
 

@@ -64,15 +64,15 @@ def test_duplicate_hospital_number_is_explained(client_for, coordinator, centre)
 
 
 def test_editing_records_the_changed_fields(client_for, coordinator, patient):
-    """Saving the edit form changes the record and audits the field names that changed."""
+    """Saving the edit form changes the record and audits the fields that changed, old and new (a name masked)."""
     url = reverse("recovery:patient-edit", args=[patient.uuid])
     form = {**FORM, "hospital_number": patient.hospital_number, "first_name": "Pernilla"}
     response = client_for(coordinator).post(url, form)
     assert response.status_code == 302
     patient.refresh_from_db()
     assert patient.first_name == "Pernilla"
-    changed = AuditEvent.objects.get(action="patient.update").detail["fields"]
-    assert "first_name" in changed
+    changed = AuditEvent.objects.get(action="patient.update").detail["changes"]
+    assert changed["first_name"] == {"old": "P***", "new": "P***"}
     assert "hospital_number" not in changed
 
 

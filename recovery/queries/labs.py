@@ -204,3 +204,15 @@ def series(patient: Patient, tests: Sequence[str]) -> dict[str, list[tuple[datet
     for test, at, value in rows.values_list("test", "collected_at", "value"):
         out[test].append((at, value))
     return out
+
+
+def patients_on_import_lines(lab_import, lines: Iterable[dict]) -> list[Patient]:
+    """The patients of the import's centre whose hospital numbers the given report lines show (for the audit)."""
+    numbers = {str(line.get("hospital_number", "")).strip().lower() for line in lines} - {""}
+    if not numbers:
+        return []
+    return [
+        patient
+        for patient in Patient.objects.filter(centre_id=lab_import.centre_id)
+        if patient.hospital_number.strip().lower() in numbers
+    ]

@@ -11,7 +11,7 @@ from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse, RelapseCl
 from recovery.queries.configuration import active_config
 from recovery.queries.outcomes import fever_near
 from recovery.queries.timeline import patient_today
-from recovery.services.audit import AuditContext, record_event
+from recovery.services.audit import AuditContext, changes, record_event
 
 
 def _not_future(patient: Patient, on: date, field: str) -> None:
@@ -87,8 +87,7 @@ def classify_relapse(*, context: AuditContext, relapse: Relapse, classification:
         detail={
             "relapse": str(relapse.uuid),
             "onset": relapse.onset_date.isoformat(),
-            "from": before,
-            "to": classification,
+            "changes": changes({"classification": before}, relapse, ["classification"]),
             "possible_pseudo_relapse": relapse.possible_pseudo_relapse,
         },
     )

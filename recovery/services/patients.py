@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Centre
 from recovery.models import Patient
-from recovery.services.audit import AuditContext, record_event
+from recovery.services.audit import AuditContext, record_event, snapshot
+from recovery.services.audit import changes as _changes
 from recovery.services.reminders.replan import request_replan
 from recovery.validators import normalise_phone
 
@@ -82,15 +83,19 @@ def create_patient(
 
 @transaction.atomic
 def update_patient(*, context: AuditContext, patient: Patient, changes: dict[str, Any]) -> Patient:
-    unknown = set(changes) - set(EDITABLE_FIELDS)
+    """Change the patient's record; the audit row has each changed field's value before and after (masked where
+    personal, see services.audit.MASKED_FIELDS)."""
+    new_values = changes
+    unknown = set(new_values) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
-    changed = sorted(name for name, value in changes.items() if getattr(patient, name) != value)
-    for name, value in changes.items():
+    before = snapshot(patient, EDITABLE_FIELDS)
+    for name, value in new_values.items():
         setattr(patient, name, value)
     _validate_and_save(patient)
+    changed = _changes(before, patient, EDITABLE_FIELDS)
     if changed:
-        record_event(context=context, action="patient.update", patient=patient, detail={"fields": changed})
+        record_event(context=context, action="patient.update", patient=patient, detail={"changes": changed})
         # status (withdrawn, deceased), time zone and addresses all change what reminders are due and where
         request_replan(patient)
     return patient

@@ -21,7 +21,7 @@ from recovery.clinical.timeline_rules import LIVE_VACCINE_EVENT, rule_dates
 from recovery.models import ApheresisSession, Patient, ProtocolTemplate, TimelineEvent, TransplantEpisode
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import episode_of, patient_today
-from recovery.services.audit import AuditContext, record_event
+from recovery.services.audit import AuditContext, changes, record_event, snapshot
 from recovery.services.reminders.replan import request_replan
 
 EPISODE_FIELDS = ("protocol", *DATE_FIELDS, "cd34_dose")
@@ -139,7 +139,7 @@ def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, A
     config = active_config(patient.centre_id)
     # by id: a new episode is cached on the patient only once it is saved (a refused one must not linger there)
     episode = TransplantEpisode.objects.filter(patient=patient).first() or TransplantEpisode(patient_id=patient.pk)
-    before = {name: getattr(episode, name) for name in EPISODE_FIELDS}
+    before = snapshot(episode, EPISODE_FIELDS)
     for name, value in fields.items():
         setattr(episode, name, value)
     errors = check_episode_dates(
@@ -151,19 +151,22 @@ def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, A
     created = episode.pk is None
     episode.save()
     patient.episode = episode  # what the rest of this write (and the re-planning) reads as the patient's episode
-    changed = sorted(name for name in EPISODE_FIELDS if before[name] != getattr(episode, name))
-    changes = regenerate_timeline(episode=episode, config=config)
+    changed = changes(before, episode, EPISODE_FIELDS)
+    timeline = regenerate_timeline(episode=episode, config=config)
     if created or changed:
         record_event(
             context=context,
             action="transplant.create" if created else "transplant.update",
             patient=patient,
-            detail={"fields": changed, "timeline": changes},
+            detail={"changes": changed, "timeline": timeline},
         )
     if created or changed:
         _replan(patient)
     warning = cd34_warning(episode.cd34_dose, config.transplant)
-    return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=changes)
+    return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=timeline)
+
+
+EVENT_AUDITED_FIELDS = ("planned_date", "actual_date", "status", "note")
 
 
 class EventAction:
@@ -181,6 +184,7 @@ def change_event(
     """Complete, cancel, move or reopen an event by hand. The change survives regeneration."""
     if action not in EventAction.ALL:
         raise ValidationError({"action": "Choose complete, cancel, move or reopen."})
+    before = snapshot(event, EVENT_AUDITED_FIELDS)
     if action == EventAction.MOVE:
         if on is None:
             raise ValidationError({"on": "Give the new date."})
@@ -203,7 +207,12 @@ def change_event(
         context=context,
         action=f"timeline.{action}",
         patient=event.episode.patient,
-        detail={"event": str(event.uuid), "title": event.title, "date": (on or event.planned_date).isoformat()},
+        detail={
+            "event": str(event.uuid),
+            "title": event.title,
+            "date": (on or event.planned_date).isoformat(),
+            "changes": changes(before, event, EVENT_AUDITED_FIELDS),
+        },
     )
     _replan(event.episode.patient)
     return event

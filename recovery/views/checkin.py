@@ -68,6 +68,7 @@ def checkin(request: HttpRequest) -> HttpResponse:
         )
         if response is not None:
             return response
+    record_event(context=AuditContext.from_request(request), action="symptoms.checkin_form", patient=patient)
     return render(request, "recovery/my_checkin.html", {"form": form, "patient": patient})
 
 
@@ -82,6 +83,7 @@ def temperature(request: HttpRequest) -> HttpResponse:
         response = _submit(request, patient, form)
         if response is not None:
             return response
+    record_event(context=AuditContext.from_request(request), action="symptoms.temperature_form", patient=patient)
     return render(request, "recovery/my_temperature.html", {"form": form, "patient": patient})
 
 

@@ -33,9 +33,9 @@ from recovery.clinical.survival import months_between
 from recovery.forms.labs import ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
 from recovery.models import EngraftmentKind, LabResult, LabTest, Patient, Transfusion, TransfusionProduct
 from recovery.queries.configuration import active_config
-from recovery.queries.labs import EngraftmentLine, engraftment_proposal, series
+from recovery.queries.labs import EngraftmentLine, engraftment_proposal, patients_on_import_lines, series
 from recovery.queries.timeline import current_state, episode_of, patient_today
-from recovery.services.audit import AuditContext, record_event
+from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.engraftment import confirm_engraftment
 from recovery.services.lab_csv import TEMPLATE_CSV
 from recovery.services.lab_import import queue_lab_import
@@ -512,6 +512,12 @@ def lab_import_report(request: HttpRequest, import_id) -> HttpResponse:
     show = request.GET.get("show", "")
     lines = [line for line in result.report if not show or line.get("outcome") == show]
     page = Paginator(lines, 200).get_page(request.GET.get("page"))
+    context = AuditContext.from_request(request)
+    shown = patients_on_import_lines(result, page.object_list)
+    if shown:
+        record_reads(context=context, action="labs.import_report", patients=shown)
+    else:  # no known patient on this page (rejected lines): still who opened which import
+        record_event(context=context, action="labs.import_report", detail={"import": str(result.uuid)})
     return render(request, "recovery/labs/import_report.html", {"result": result, "page": page, "show": show})
 
 

@@ -168,6 +168,7 @@ def reminder_hold(request: HttpRequest, patient_id) -> HttpResponse:
             else:
                 messages.success(request, f"The hold is lifted: {patient.full_name} gets reminders again.")
             return redirect("recovery:patient-reminders", patient_id=patient.uuid)
+    record_event(context=AuditContext.from_request(request), action="reminders.hold_form", patient=patient)
     return render(
         request, "recovery/notifications/reminder_hold.html", {"patient": patient, "prefs": prefs, "form": form}
     )

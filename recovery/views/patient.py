@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,14 +17,17 @@ from recovery.access import Action
 from recovery.clinical.outcomes import plain_language
 from recovery.clinical.phases import PHASE_ORDER, phase_index, phase_on, recovery_progress
 from recovery.clinical.timeline import DisplayStatus, EventKind, EventStatus
+from recovery.middleware import client_ip
 from recovery.models import Patient, TransplantEpisode
 from recovery.phase_text import day_label, phase_text, progress_label, relative_days, risk_text
+from recovery.queries.audit import access_log, own_csv_rows, plain_lines
 from recovery.queries.calendar import FEED_KINDS, feed_events, patient_for_token, render_ics
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.outcomes import outcome_for
 from recovery.queries.timeline import current_state, episode_dates, episode_of, events_with_status, patient_today
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.calendar import create_calendar_token, revoke_calendar_token
+from recovery.views.common import csv_download
 
 # What the patient's home lists (display choices, not clinical rules).
 UPCOMING_LIMIT = 5  # at most this many upcoming events
@@ -166,6 +170,7 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
     if patient.calendar_token:
         feed_url = request.build_absolute_uri(reverse("recovery:calendar-feed", args=[patient.calendar_token]))
         webcal_url = "webcal://" + feed_url.split("://", 1)[1]
+    record_event(context=AuditContext.from_request(request), action="calendar.view_own", patient=patient)
     return render(
         request, "recovery/my_calendar.html", {"patient": patient, "feed_url": feed_url, "webcal_url": webcal_url}
     )
@@ -185,7 +190,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     context = replace(
         AuditContext.system("calendar-feed"),
         request_id=getattr(request, "request_id", ""),
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=client_ip(request),
     )
     record_event(context=context, action="calendar.feed", patient=patient)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
@@ -193,3 +198,28 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     response["Cache-Control"] = "private, no-cache"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+ACCESS_LOG_PER_PAGE = 50
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def my_access_log(request: HttpRequest) -> HttpResponse:
+    """Who has seen my data (GDPR Art. 15): every read and change of the patient's record, in plain words."""
+    patient = access.own_patient(request.user)
+    record_event(context=AuditContext.from_request(request), action="audit.view_own", patient=patient)
+    page = Paginator(access_log(patient), ACCESS_LOG_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "recovery/my_access_log.html",
+        {"patient": patient, "page": page, "lines": plain_lines(patient, page.object_list)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def my_access_log_export(request: HttpRequest) -> HttpResponse:
+    patient = access.own_patient(request.user)
+    record_event(context=AuditContext.from_request(request), action="audit.export_own", patient=patient)
+    return csv_download(own_csv_rows(patient), "who-has-seen-my-data.csv")

@@ -27,6 +27,7 @@ from recovery.forms.patients import (
     PatientForm,
 )
 from recovery.models import TimelineEvent
+from recovery.queries.audit import access_log, describe_action, staff_csv_rows
 from recovery.queries.eligibility import checklist
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.queries.workspace import filter_patients, summarise, workspace
@@ -35,6 +36,7 @@ from recovery.services.eligibility import record_eligibility_review
 from recovery.services.invitations import invite_patient
 from recovery.services.patients import NO_CENTRE, create_patient, update_patient
 from recovery.services.timeline import add_apheresis_session, add_event, change_event, save_episode
+from recovery.views.common import csv_download
 
 PATIENTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
@@ -131,6 +133,7 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
         else:
             messages.success(request, "Changes saved.")
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
+    record_event(context=AuditContext.from_request(request), action="patient.edit_form", patient=patient)
     return render(
         request, "recovery/patient_form.html", {"form": form, "patient": patient, "title": f"Edit {patient.full_name}"}
     )
@@ -140,8 +143,17 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
 def patient_access_log(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.VIEW_AUDIT)
     record_event(context=AuditContext.from_request(request), action="audit.view", patient=patient)
-    page = Paginator(patient.audit_events.all(), AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "recovery/patient_access_log.html", {"patient": patient, "page": page})
+    page = Paginator(access_log(patient), AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [(event, describe_action(event.action)) for event in page.object_list]
+    return render(request, "recovery/patient_access_log.html", {"patient": patient, "page": page, "rows": rows})
+
+
+@login_required
+def patient_access_log_export(request: HttpRequest, patient_id) -> HttpResponse:
+    """The patient's whole access log as CSV, for staff (e.g. to answer the patient's request in writing)."""
+    patient = access.get_patient(request.user, patient_id, Action.VIEW_AUDIT)
+    record_event(context=AuditContext.from_request(request), action="audit.export", patient=patient)
+    return csv_download(staff_csv_rows(patient), f"access-log-{patient.hospital_number or patient.uuid}.csv")
 
 
 def _episode_page(request: HttpRequest, patient, *, form=None, apheresis=None) -> HttpResponse:
@@ -150,6 +162,7 @@ def _episode_page(request: HttpRequest, patient, *, form=None, apheresis=None) -
     form = form or EpisodeForm(instance=episode)
     apheresis = apheresis or ApheresisForm(prefix="apheresis")
     sessions = list(episode.apheresis_sessions.all()) if episode else []
+    record_event(context=AuditContext.from_request(request), action="transplant.view", patient=patient)
     return render(
         request,
         "recovery/episode_form.html",
@@ -220,6 +233,7 @@ def event_add(request: HttpRequest, patient_id) -> HttpResponse:
         else:
             messages.success(request, "Event added to the timeline.")
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
+    record_event(context=AuditContext.from_request(request), action="timeline.add_form", patient=patient)
     return render(request, "recovery/event_form.html", {"form": form, "patient": patient, "title": "Add an event"})
 
 
@@ -247,6 +261,12 @@ def event_change(request: HttpRequest, patient_id, event_id) -> HttpResponse:
             if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
                 back = reverse("recovery:patient-detail", args=[patient.uuid])
             return redirect(back)
+    record_event(
+        context=AuditContext.from_request(request),
+        action="timeline.change_form",
+        patient=patient,
+        detail={"event": str(event.uuid)},
+    )
     return render(
         request,
         "recovery/event_form.html",
@@ -268,6 +288,7 @@ def patient_invite(request: HttpRequest, patient_id) -> HttpResponse:
         else:
             messages.success(request, f"Invitation sent to {patient.email} (username {user.username}).")
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
+    record_event(context=AuditContext.from_request(request), action="patient.invite_form", patient=patient)
     return render(request, "recovery/patient_invite.html", {"patient": patient})
 
 

@@ -76,7 +76,8 @@ from recovery.queries.reminders import (
     reminder_settings,
 )
 from recovery.queries.timeline import episode_dates, episode_of
-from recovery.services.audit import AuditContext, record_event
+from recovery.services.audit import AuditContext, record_event, snapshot
+from recovery.services.audit import changes as audit_changes
 from recovery.services.reminders.care import planned as care_planned
 from recovery.services.reminders.replan import request_replan
 
@@ -384,13 +385,18 @@ def record_answer(patient: Patient, at: datetime) -> int:
 # --- people's actions ------------------------------------------------------------------------------------
 
 
+REMINDER_SETTINGS_FIELDS = ("email_enabled", "sms_enabled", "quiet_start", "quiet_end")
+
+
 @transaction.atomic
 def update_reminder_settings(*, context: AuditContext, patient: Patient, changes: dict) -> ReminderSettings:
     """The patient's channels and quiet hours (both quiet-hour ends, or neither: the centre's default)."""
+    new_values = changes
     prefs = reminder_settings(patient)
-    for name in ("email_enabled", "sms_enabled", "quiet_start", "quiet_end"):
-        if name in changes:
-            setattr(prefs, name, changes[name])
+    before = snapshot(prefs, REMINDER_SETTINGS_FIELDS)
+    for name in REMINDER_SETTINGS_FIELDS:
+        if name in new_values:
+            setattr(prefs, name, new_values[name])
     if (prefs.quiet_start is None) != (prefs.quiet_end is None):
         raise ValidationError({"quiet_end": "Give both the start and the end of quiet hours, or neither."})
     prefs.save()
@@ -398,7 +404,7 @@ def update_reminder_settings(*, context: AuditContext, patient: Patient, changes
         context=context,
         action="reminders.settings",
         patient=patient,
-        detail={k: str(v) for k, v in changes.items()},
+        detail={"changes": audit_changes(before, prefs, REMINDER_SETTINGS_FIELDS)},
     )
     request_replan(patient)
     return prefs
@@ -411,6 +417,7 @@ def set_reminder_hold(*, context: AuditContext, patient: Patient, on_hold: bool,
     if on_hold and not reason:
         raise ValidationError({"hold_reason": "Say why reminders are on hold (e.g. readmitted to the ward)."})
     prefs = reminder_settings(patient)
+    before = snapshot(prefs, ("on_hold", "hold_reason"))
     prefs.on_hold, prefs.hold_reason = on_hold, reason if on_hold else ""
     prefs.hold_changed_at, prefs.hold_changed_by = timezone.now(), context.actor
     prefs.save()
@@ -418,7 +425,7 @@ def set_reminder_hold(*, context: AuditContext, patient: Patient, on_hold: bool,
         context=context,
         action="reminders.hold" if on_hold else "reminders.release",
         patient=patient,
-        detail={"reason": reason},
+        detail={"reason": reason, "changes": audit_changes(before, prefs, ("on_hold", "hold_reason"))},
     )
     request_replan(patient)
     return prefs
