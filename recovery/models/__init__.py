@@ -42,6 +42,7 @@ from .transplant import (
     ProtocolEvent,
     ProtocolTemplate,
     TimelineEvent,
+    TransplantDateChange,
     TransplantEpisode,
 )
 
@@ -89,6 +90,7 @@ __all__ = [
     "TimelineEvent",
     "Transfusion",
     "TransfusionProduct",
+    "TransplantDateChange",
     "TransplantEpisode",
     "VaccinationDose",
 ]

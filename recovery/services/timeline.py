@@ -8,7 +8,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from recovery.clinical.episode import DATE_FIELDS, cd34_warning, check_episode_dates
+from recovery.clinical.episode import DATE_FIELDS, PHASE_DATE_FIELDS, cd34_warning, check_episode_dates
+from recovery.clinical.phases import EpisodeDates, phase_on
 from recovery.clinical.timeline import (
     Anchor,
     EventKind,
@@ -18,10 +19,18 @@ from recovery.clinical.timeline import (
     plan_timeline,
 )
 from recovery.clinical.timeline_rules import LIVE_VACCINE_EVENT, rule_dates
-from recovery.models import ApheresisSession, Patient, ProtocolTemplate, TimelineEvent, TransplantEpisode
+from recovery.models import (
+    ApheresisSession,
+    Patient,
+    ProtocolTemplate,
+    TimelineEvent,
+    TransplantDateChange,
+    TransplantEpisode,
+)
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.reminders.planning import plan_reminders
 from recovery.services.reminders.replan import request_replan
 
 EPISODE_FIELDS = ("protocol", *DATE_FIELDS, "cd34_dose")
@@ -125,18 +134,141 @@ class EpisodeResult:
     episode: TransplantEpisode
     warnings: list[str]
     changes: dict[str, int]
+    history: TransplantDateChange | None = None
 
 
-@transaction.atomic
-def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, Any]) -> EpisodeResult:
-    """Create or update the patient's transplant episode, check its dates, and regenerate the timeline."""
+@dataclass(frozen=True)
+class ChangeImpact:
+    """What saving a set of transplant fields would change, worked out before anything is kept."""
+
+    phase_before: str
+    phase_after: str
+    on_or_after_day0: bool  # the patient was on or after Day 0 before the change
+    dates_cleared: list[str]  # phase dates (PHASE_DATE_FIELDS) that had a value and would be empty
+    dates_moved: list[str]  # phase dates that would get another value
+    events_created: int
+    events_moved: int
+    events_removed: int
+    reminders_cancelled: int  # pending reminders that would no longer be sent
+    reminders_moved: int  # pending reminders that would be sent at another time
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Destructive: timeline events would be deleted, or a phase date cleared or moved after Day 0."""
+        return self.events_removed > 0 or (self.on_or_after_day0 and bool(self.dates_cleared or self.dates_moved))
+
+    def as_dict(self) -> dict:
+        return {
+            "phase_before": self.phase_before,
+            "phase_after": self.phase_after,
+            "dates_cleared": self.dates_cleared,
+            "dates_moved": self.dates_moved,
+            "timeline_events_removed": self.events_removed,
+            "timeline_events_moved": self.events_moved,
+            "timeline_events_created": self.events_created,
+            "reminders_cancelled": self.reminders_cancelled,
+            "reminders_moved": self.reminders_moved,
+        }
+
+
+class ConfirmationRequiredError(Exception):
+    """The change is destructive (see `ChangeImpact.needs_confirmation`) and was not confirmed; nothing was saved."""
+
+    def __init__(self, impact: ChangeImpact):
+        super().__init__("This change needs confirmation.")
+        self.impact = impact
+
+
+class _PreviewUndoError(Exception):
+    """Raised inside the preview's savepoint to undo it, carrying what it found."""
+
+    def __init__(self, impact: ChangeImpact):
+        self.impact = impact
+
+
+def snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """The transplant's fields as plain JSON values (for the history and the audit)."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "protocol":
+            out["protocol"] = value.code if value is not None else None
+            out["protocol_id"] = value.pk if value is not None else None
+        elif value is None:
+            out[name] = None
+        elif name == "cd34_dose":
+            out[name] = str(value)
+        else:
+            out[name] = value.isoformat()
+    return out
+
+
+def fields_from_snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """The fields for `save_episode` from a `snapshot` (a history row's `before`)."""
+    fields: dict[str, Any] = {}
+    for name in EPISODE_FIELDS:
+        if name == "protocol":
+            pk = values.get("protocol_id")
+            fields[name] = ProtocolTemplate.objects.filter(pk=pk).first() if pk is not None else None
+        elif values.get(name) is None:
+            fields[name] = None
+        elif name == "cd34_dose":
+            fields[name] = Decimal(values[name])
+        else:
+            fields[name] = date.fromisoformat(values[name])
+    return fields
+
+
+def _impact(patient: Patient, episode: TransplantEpisode, before: dict[str, Any], config: ActiveConfig) -> ChangeImpact:
+    """Save the changed `episode`, regenerate its timeline and re-plan the reminders inside a savepoint, count
+    what changed and undo it all. The count is exact because it runs the very code that the save runs."""
+    today = patient_today(patient)
+    state_before = phase_on(_dates(before), today, config.phase)
+    after = {name: getattr(episode, name) for name in EPISODE_FIELDS}
+    try:
+        with transaction.atomic():
+            episode.save()
+            patient.episode = episode
+            changes = regenerate_timeline(episode=episode, config=config)
+            plan = plan_reminders(patient)
+            raise _PreviewUndoError(
+                ChangeImpact(
+                    phase_before=state_before.phase.value,
+                    phase_after=phase_on(_dates(after), today, config.phase).phase.value,
+                    on_or_after_day0=state_before.day is not None and state_before.day >= 0,
+                    dates_cleared=[n for n in PHASE_DATE_FIELDS if before[n] is not None and after[n] is None],
+                    dates_moved=[
+                        n for n in PHASE_DATE_FIELDS if before[n] is not None and after[n] not in (None, before[n])
+                    ],
+                    events_created=changes["created"],
+                    events_moved=changes["moved"],
+                    events_removed=changes["removed"],
+                    reminders_cancelled=plan.cancelled,
+                    reminders_moved=plan.updated,
+                )
+            )
+    except _PreviewUndoError as preview:
+        patient._state.fields_cache.pop("episode", None)  # the planner re-read it inside the undone savepoint
+        return preview.impact
+
+
+def _dates(values: dict[str, Any]) -> EpisodeDates:
+    return EpisodeDates(
+        mobilisation=values["mobilisation_date"],
+        apheresis=values["apheresis_date"],
+        conditioning_start=values["conditioning_start_date"],
+        reinfusion=values["reinfusion_date"],
+        neutrophil_engraftment=values["neutrophil_engraftment_date"],
+    )
+
+
+def _prepare(patient: Patient, fields: dict[str, Any], config: ActiveConfig):
+    """Lock the patient, read the episode and apply `fields` to it in memory, checked; nothing saved yet."""
     unknown = set(fields) - set(EPISODE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
     # One writer per patient at a time (the page and the API alike), so that two saves of different dates do
     # not undo each other; the episode is read after the lock, not from a cache.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    config = active_config(patient.centre_id)
     # by id: a new episode is cached on the patient only once it is saved (a refused one must not linger there)
     episode = TransplantEpisode.objects.filter(patient=patient).first() or TransplantEpisode(patient_id=patient.pk)
     before = {name: getattr(episode, name) for name in EPISODE_FIELDS}
@@ -148,22 +280,94 @@ def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, A
     if errors:
         raise ValidationError(errors)
     episode.full_clean(exclude=["patient"])
+    return episode, before
+
+
+@transaction.atomic
+def preview_episode_change(*, patient: Patient, fields: dict[str, Any]) -> ChangeImpact:
+    """What saving `fields` would change (phase, timeline events, pending reminders), without changing anything.
+    Raises ValidationError for dates that would be refused."""
+    config = active_config(patient.centre_id)
+    episode, before = _prepare(patient, fields, config)
+    return _impact(patient, episode, before, config)
+
+
+@transaction.atomic
+def save_episode(
+    *,
+    context: AuditContext,
+    patient: Patient,
+    fields: dict[str, Any],
+    require_confirmation: bool = False,
+    restored_from: TransplantDateChange | None = None,
+) -> EpisodeResult:
+    """Create or update the patient's transplant episode, check its dates, and regenerate the timeline.
+
+    With `require_confirmation` (the transplant page and the API, unless the person confirmed), a destructive
+    change (`ChangeImpact.needs_confirmation`) raises ConfirmationRequiredError and saves nothing. Every change is kept
+    in the episode's history (`TransplantDateChange`) with the values before and after, and audited with them.
+    """
+    config = active_config(patient.centre_id)
+    episode, before = _prepare(patient, fields, config)
     created = episode.pk is None
+    changed = sorted(name for name in EPISODE_FIELDS if before[name] != getattr(episode, name))
+    if require_confirmation and changed and not created:
+        impact = _impact(patient, episode, before, config)
+        if impact.needs_confirmation:
+            raise ConfirmationRequiredError(impact)
     episode.save()
     patient.episode = episode  # what the rest of this write (and the re-planning) reads as the patient's episode
-    changed = sorted(name for name in EPISODE_FIELDS if before[name] != getattr(episode, name))
     changes = regenerate_timeline(episode=episode, config=config)
+    history = None
     if created or changed:
+        after = {name: getattr(episode, name) for name in EPISODE_FIELDS}
+        if restored_from is not None:
+            kind = TransplantDateChange.Kind.RESTORE
+        else:
+            kind = TransplantDateChange.Kind.CREATE if created else TransplantDateChange.Kind.UPDATE
+        actor = context.actor
+        history = TransplantDateChange.objects.create(
+            episode=episode,
+            kind=kind,
+            before=snapshot(before),
+            after=snapshot(after),
+            changed_by=actor,
+            changed_by_username=actor.get_username() if actor else context.extra.get("process", "system"),
+            restored_from=restored_from,
+            timeline=changes,
+        )
+        action = {"create": "transplant.create", "update": "transplant.update", "restore": "transplant.restore"}
         record_event(
             context=context,
-            action="transplant.create" if created else "transplant.update",
+            action=action[kind],
             patient=patient,
-            detail={"fields": changed, "timeline": changes},
+            detail={
+                "fields": changed,
+                "old": snapshot({name: before[name] for name in changed}),
+                "new": snapshot({name: after[name] for name in changed}),
+                "timeline": changes,
+                "history": str(history.uuid),
+                **({"restored_from": str(restored_from.uuid)} if restored_from else {}),
+            },
         )
-    if created or changed:
         _replan(patient)
     warning = cd34_warning(episode.cd34_dose, config.transplant)
-    return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=changes)
+    return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=changes, history=history)
+
+
+def restore_episode_dates(
+    *, context: AuditContext, patient: Patient, change: TransplantDateChange, require_confirmation: bool = False
+) -> EpisodeResult:
+    """Put back the transplant's fields as they were before `change` (a row of the episode's history)."""
+    if change.episode.patient_id != patient.pk:
+        raise ValueError("That change belongs to another patient.")
+    return save_episode(
+        context=context,
+        patient=patient,
+        fields=fields_from_snapshot(change.before),
+        require_confirmation=require_confirmation,
+        restored_from=change,
+    )
 
 
 class EventAction:
