@@ -11,6 +11,11 @@ recovery_patterns = [
     path("patients/<uuid:patient_id>/edit/", staff.patient_edit, name="patient-edit"),
     path("patients/<uuid:patient_id>/access-log/", staff.patient_access_log, name="patient-access-log"),
     path("patients/<uuid:patient_id>/transplant/", staff.episode_edit, name="episode-edit"),
+    path(
+        "patients/<uuid:patient_id>/transplant/history/<uuid:change_id>/restore/",
+        staff.episode_restore,
+        name="episode-restore",
+    ),
     path("patients/<uuid:patient_id>/transplant/apheresis/", staff.apheresis_add, name="apheresis-add"),
     path("patients/<uuid:patient_id>/timeline/add/", staff.event_add, name="event-add"),
     path("patients/<uuid:patient_id>/timeline/<uuid:event_id>/", staff.event_change, name="event-change"),

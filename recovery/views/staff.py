@@ -26,7 +26,7 @@ from recovery.forms.patients import (
     EventChangeForm,
     PatientForm,
 )
-from recovery.models import TimelineEvent
+from recovery.models import TimelineEvent, TransplantDateChange, TransplantEpisode
 from recovery.queries.eligibility import checklist
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.queries.workspace import filter_patients, summarise, workspace
@@ -34,7 +34,17 @@ from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.eligibility import record_eligibility_review
 from recovery.services.invitations import invite_patient
 from recovery.services.patients import NO_CENTRE, create_patient, update_patient
-from recovery.services.timeline import add_apheresis_session, add_event, change_event, save_episode
+from recovery.services.timeline import (
+    EPISODE_FIELDS,
+    ConfirmationRequiredError,
+    add_apheresis_session,
+    add_event,
+    change_event,
+    fields_from_snapshot,
+    preview_episode_change,
+    restore_episode_dates,
+    save_episode,
+)
 
 PATIENTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
@@ -141,6 +151,31 @@ def patient_access_log(request: HttpRequest, patient_id) -> HttpResponse:
     return render(request, "recovery/patient_access_log.html", {"patient": patient, "page": page})
 
 
+DATE_HISTORY_SHOWN = 10  # the latest changes of the transplant's dates listed on its page
+
+
+def _field_label(name: str) -> str:
+    if name == "protocol":
+        return "Regimen"
+    return str(TransplantEpisode._meta.get_field(name).verbose_name).capitalize()
+
+
+def _history_rows(episode) -> list[dict]:
+    """The latest changes of the dates, each with the fields that changed (before and after)."""
+    if episode is None:
+        return []
+    rows = []
+    for change in episode.date_changes.all()[:DATE_HISTORY_SHOWN]:
+        names = [n for n in EPISODE_FIELDS if change.before.get(n) != change.after.get(n)]
+        rows.append(
+            {
+                "change": change,
+                "fields": [(_field_label(n), change.before.get(n), change.after.get(n)) for n in names],
+            }
+        )
+    return rows
+
+
 def _episode_page(request: HttpRequest, patient, *, form=None, apheresis=None) -> HttpResponse:
     """The transplant dates page, with whichever of its two forms was posted (and its errors)."""
     episode = episode_of(patient)
@@ -150,7 +185,14 @@ def _episode_page(request: HttpRequest, patient, *, form=None, apheresis=None) -
     return render(
         request,
         "recovery/episode_form.html",
-        {"form": form, "apheresis": apheresis, "sessions": sessions, "patient": patient, "title": "Transplant dates"},
+        {
+            "form": form,
+            "apheresis": apheresis,
+            "sessions": sessions,
+            "patient": patient,
+            "title": "Transplant dates",
+            "history": _history_rows(episode),
+        },
     )
 
 
@@ -165,21 +207,82 @@ def _episode_saved(request: HttpRequest, patient, result) -> HttpResponse:
     return redirect("recovery:patient-detail", patient_id=patient.uuid)
 
 
+def _confirm_page(request: HttpRequest, patient, impact, *, title: str, action: str, carried=None) -> HttpResponse:
+    """The confirmation step of a destructive change: what it would change, with Confirm and Go back.
+
+    `carried` are the submitted values, sent again with either button so that nothing typed is lost."""
+    record_event(context=AuditContext.from_request(request), action="transplant.preview", patient=patient)
+    return render(
+        request,
+        "recovery/episode_confirm.html",
+        {
+            "patient": patient,
+            "title": title,
+            "impact": impact,
+            "phase_before": impact.phase_before.replace("_", " ").capitalize(),
+            "phase_after": impact.phase_after.replace("_", " ").capitalize(),
+            "dates_cleared": [_field_label(n) for n in impact.dates_cleared],
+            "dates_moved": [_field_label(n) for n in impact.dates_moved],
+            "action": action,
+            "carried": carried,
+        },
+    )
+
+
+def _carried(post) -> list[tuple[str, str]]:
+    skip = {"csrfmiddlewaretoken", "confirm", "go_back"}
+    return [(name, value) for name, values in post.lists() if name not in skip for value in values]
+
+
 @login_required
 def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
-    """The transplant dates: GET shows the page, POST saves the dates (the apheresis form posts elsewhere)."""
+    """The transplant dates: GET shows the page, POST saves the dates (the apheresis form posts elsewhere).
+
+    A destructive change (a phase date cleared or moved on or after Day 0, or timeline events deleted) is shown
+    on a confirmation step first; "Go back" returns to the form with what was typed."""
     patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
     form = EpisodeForm(request.POST if request.method == "POST" else None, instance=episode_of(patient))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and "go_back" not in request.POST and form.is_valid():
         try:
             result = save_episode(
-                context=AuditContext.from_request(request), patient=patient, fields=form.episode_fields()
+                context=AuditContext.from_request(request),
+                patient=patient,
+                fields=form.episode_fields(),
+                require_confirmation=request.POST.get("confirm") != "yes",
+            )
+        except ConfirmationRequiredError as exc:
+            return _confirm_page(
+                request,
+                patient,
+                exc.impact,
+                title="Confirm the new transplant dates",
+                action=reverse("recovery:episode-edit", args=[patient.uuid]),
+                carried=_carried(request.POST),
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             return _episode_saved(request, patient, result)
     return _episode_page(request, patient, form=form)
+
+
+@login_required
+def episode_restore(request: HttpRequest, patient_id, change_id) -> HttpResponse:
+    """Put the transplant's dates back as they were before one change of its history: GET shows what that would
+    change (the confirmation step), POST with confirm restores it."""
+    patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
+    change = get_object_or_404(TransplantDateChange, uuid=change_id, episode__patient=patient)
+    back = reverse("recovery:episode-edit", args=[patient.uuid])
+    try:
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            result = restore_episode_dates(context=AuditContext.from_request(request), patient=patient, change=change)
+            messages.success(request, f"The dates as they were before {change.changed_at:%d %b %Y %H:%M} are back.")
+            return _episode_saved(request, patient, result)
+        impact = preview_episode_change(patient=patient, fields=fields_from_snapshot(change.before))
+    except ValidationError as exc:
+        messages.error(request, "These dates cannot be restored: " + " ".join(exc.messages))
+        return redirect(back)
+    return _confirm_page(request, patient, impact, title="Restore these transplant dates", action=request.path)
 
 
 @login_required
