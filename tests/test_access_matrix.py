@@ -66,6 +66,7 @@ MATRIX = {
     "recovery:patient-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:patient-access-log": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:episode-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
+    "recovery:episode-restore": ("date_change", _row(LOGIN, 200, 403, 403, 404, 404, 404)),  # GET: the confirmation
     "recovery:apheresis-add": ("patient", _row(LOGIN, 302, 403, 403, 404, 404, 404)),  # GET: to the dates page
     "recovery:event-add": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:event-change": ("event", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
@@ -228,6 +229,9 @@ def _url(name, kind, cast):
     if kind == "event":
         event = cast["_patient"].episode.events.first()
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "event_id": event.uuid})
+    if kind == "date_change":
+        change = cast["_patient"].episode.date_changes.first()
+        return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "change_id": change.uuid})
     if kind == "outcome":
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "kind": "edss"})
     if kind == "engraftment":
