@@ -1,6 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from recovery.models import Patient
+from recovery.services.audit import AuditContext
+from recovery.services.login_email import admin_changed_login_email
+
 from .models import Centre, Membership, User
 
 
@@ -17,6 +21,19 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
     list_filter = ("role", "is_active", "is_superuser")
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or "email" not in form.changed_data:
+            return
+        patient = Patient.objects.filter(user=obj).first()
+        if patient is not None:  # a patient's login: the record follows, audited, both addresses told
+            admin_changed_login_email(
+                context=AuditContext.from_request(request),
+                patient=patient,
+                old_email=form.initial.get("email") or "",
+                new_email=obj.email,
+            )
 
 
 @admin.register(Centre)

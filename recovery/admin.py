@@ -13,6 +13,8 @@ from recovery.models import (
     ReminderSettings,
     TransplantEpisode,
 )
+from recovery.services.audit import AuditContext
+from recovery.services.login_email import admin_changed_login_email
 from recovery.services.timeline import regenerate_centre_timelines
 
 
@@ -22,6 +24,17 @@ class PatientAdmin(admin.ModelAdmin):
     list_filter = ("centre",)
     search_fields = ("last_name", "first_name", "hospital_number")
     raw_id_fields = ("user",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data and obj.user_id:
+            # the login's address too, audited, and both addresses told (services.login_email)
+            admin_changed_login_email(
+                context=AuditContext.from_request(request),
+                patient=obj,
+                old_email=form.initial.get("email") or "",
+                new_email=obj.email,
+            )
 
 
 @admin.register(AuditEvent)

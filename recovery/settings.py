@@ -151,6 +151,8 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "recovery:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
+# How long the link that confirms a patient's new login e-mail address works (it goes to the new address).
+EMAIL_CHANGE_LINK_MAX_AGE_SECONDS = env_int("EMAIL_CHANGE_LINK_MAX_AGE_SECONDS", 60 * 60)
 
 # Failed-login lockout: by the pair (username, IP), after 5 failures, for 15 minutes.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)

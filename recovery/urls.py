@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recovery.views import alerts, care, checkin, cohort, common, labs, notifications, outcomes, patient, staff
+from recovery.views import account, alerts, care, checkin, cohort, common, labs, notifications, outcomes, patient, staff
 
 recovery_patterns = [
     path("", common.home, name="home"),
@@ -47,6 +47,8 @@ recovery_patterns = [
     path("alerts/<uuid:alert_id>/resolve/", alerts.alert_resolve, name="alert-resolve"),
     path("my/", patient.my_recovery, name="my-recovery"),
     path("my/calendar/", patient.my_calendar, name="my-calendar"),
+    path("my/email/", account.my_email, name="my-email"),
+    path("my/email/confirm/<str:token>/", account.my_email_confirm, name="my-email-confirm"),
     path("my/check-in/", checkin.checkin, name="checkin"),
     path("my/temperature/", checkin.temperature, name="temperature"),
     path("my/check-in/<uuid:report_id>/", checkin.checkin_result, name="checkin-result"),

@@ -46,7 +46,7 @@ def _counts(patient):
 
 def _blank_form():
     """What a transplant form submitted with every field emptied posts."""
-    return {name: "" for name in ("protocol", *DATE_FIELDS, "cd34_dose")}
+    return dict.fromkeys(("protocol", *DATE_FIELDS, "cd34_dose"), "")
 
 
 def _form_of(episode: TransplantEpisode, **changes):
@@ -60,7 +60,8 @@ def _form_of(episode: TransplantEpisode, **changes):
 def test_a_blank_form_asks_for_confirmation_and_changes_nothing(client_for, coordinator, day9):
     """The blank form of the issue shows what it would do (phase, events, reminders) and saves nothing."""
     events, reminders = _counts(day9)
-    assert events > 50 and reminders > 0
+    assert events > 50
+    assert reminders > 0
     url = reverse("recovery:episode-edit", args=[day9.uuid])
     response = client_for(coordinator).post(url, _blank_form())
     assert response.status_code == 200
@@ -69,7 +70,8 @@ def test_a_blank_form_asks_for_confirmation_and_changes_nothing(client_for, coor
     assert "from the phase <strong>Aplasia</strong> to <strong>Evaluation</strong>" in page
     assert f"remove <strong>{events}</strong> timeline events" in page
     assert f"cancel <strong>{reminders}</strong> pending reminders" in page
-    assert 'name="confirm" value="yes"' in page and 'name="go_back"' in page
+    assert 'name="confirm" value="yes"' in page
+    assert 'name="go_back"' in page
     assert _counts(day9) == (events, reminders)
     assert TransplantEpisode.objects.get(patient=day9).reinfusion_date == DAY0
     assert not AuditEvent.objects.filter(patient=day9, action="transplant.update").exists()
@@ -123,7 +125,8 @@ def test_restore_brings_back_the_dates_the_phase_and_the_timeline(
 
     history = client.get(reverse("recovery:episode-edit", args=[day9.uuid])).content.decode()
     restore_url = reverse("recovery:episode-restore", args=[day9.uuid, change.uuid])
-    assert restore_url in history and "Restore these dates" in history
+    assert restore_url in history
+    assert "Restore these dates" in history
 
     preview = client.get(restore_url).content.decode()
     assert "from the phase <strong>Evaluation</strong> to <strong>Aplasia</strong>" in preview

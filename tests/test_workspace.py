@@ -147,7 +147,8 @@ def test_saving_dates_generates_the_timeline_and_moving_day0_moves_it(client_for
 
     moved = {**form, "conditioning_start_date": "2026-11-07", "reinfusion_date": "2026-11-12"}
     asked = client.post(url, moved)  # after Day 0, moving Day 0 is confirmed first
-    assert asked.status_code == 200 and "Confirm" in asked.content.decode()
+    assert asked.status_code == 200
+    assert "Confirm" in asked.content.decode()
     visit.refresh_from_db()
     assert visit.planned_date == date(2026, 12, 10)
     client.post(url, {**moved, "confirm": "yes"})

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Centre
 from recovery.models import Patient
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.login_email import EMAIL_LOCKED, contact_email_changed, has_active_login
 from recovery.services.reminders.replan import request_replan
 from recovery.validators import normalise_phone
 
@@ -86,9 +87,15 @@ def update_patient(*, context: AuditContext, patient: Patient, changes: dict[str
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
     changed = sorted(name for name, value in changes.items() if getattr(patient, name) != value)
+    old_email = patient.email
+    if "email" in changed and has_active_login(patient):
+        # the login's password resets go to this address: only the patient or an administrator moves it
+        raise ValidationError({"email": EMAIL_LOCKED})
     for name, value in changes.items():
         setattr(patient, name, value)
     _validate_and_save(patient)
+    if "email" in changed:
+        contact_email_changed(context=context, patient=patient, old_email=old_email)
     if changed:
         record_event(context=context, action="patient.update", patient=patient, detail={"fields": changed})
         # status (withdrawn, deceased), time zone and addresses all change what reminders are due and where

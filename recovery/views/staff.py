@@ -32,7 +32,8 @@ from recovery.queries.timeline import episode_of, patient_today
 from recovery.queries.workspace import filter_patients, summarise, workspace
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.eligibility import record_eligibility_review
-from recovery.services.invitations import invite_patient
+from recovery.services.invitations import ALREADY_ACTIVE, invite_patient
+from recovery.services.login_email import has_active_login
 from recovery.services.patients import NO_CENTRE, create_patient, update_patient
 from recovery.services.timeline import (
     EPISODE_FIELDS,
@@ -368,7 +369,8 @@ def patient_invite(request: HttpRequest, patient_id) -> HttpResponse:
         else:
             messages.success(request, f"Invitation sent to {patient.email} (username {user.username}).")
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
-    return render(request, "recovery/patient_invite.html", {"patient": patient})
+    values = {"patient": patient, "active_login": has_active_login(patient), "already_active": ALREADY_ACTIVE}
+    return render(request, "recovery/patient_invite.html", values)
 
 
 @login_required
