@@ -2,6 +2,7 @@
 change that deletes timeline events), is confirmed first; the dates before every change are kept and can be
 restored. The page shows a confirmation step, the API a 409 unless the request says `confirm: true`."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -49,6 +50,18 @@ def _blank_form():
     return dict.fromkeys(("protocol", *DATE_FIELDS, "cd34_dose"), "")
 
 
+def _seen(page: str) -> str:
+    """The version of the dates a confirmation page was worked out for (sent back with Confirm)."""
+    return re.search(r'name="seen" value="([^"]*)"', page).group(1)
+
+
+def _confirmed(client, url, data):
+    """Post `data`, then press Confirm on the confirmation step it shows."""
+    asked = client.post(url, data)
+    assert asked.status_code == 200
+    return client.post(url, {**data, "confirm": "yes", "seen": _seen(asked.content.decode())})
+
+
 def _form_of(episode: TransplantEpisode, **changes):
     form = {"protocol": episode.protocol_id or ""}
     for name in (*DATE_FIELDS, "cd34_dose"):
@@ -94,7 +107,7 @@ def test_go_back_returns_to_the_form_with_what_was_typed(client_for, coordinator
 def test_a_confirmed_change_is_saved_kept_in_the_history_and_audited(client_for, coordinator, day9):
     """Confirming saves the change; the dates before it are in the history, and the audit has old and new values."""
     url = reverse("recovery:episode-edit", args=[day9.uuid])
-    response = client_for(coordinator).post(url, {**_blank_form(), "confirm": "yes"})
+    response = _confirmed(client_for(coordinator), url, _blank_form())
     assert response.status_code == 302
     episode = TransplantEpisode.objects.get(patient=day9)
     assert episode.reinfusion_date is None
@@ -118,7 +131,7 @@ def test_restore_brings_back_the_dates_the_phase_and_the_timeline(
     regenerates the timeline and re-plans the reminders."""
     client = client_for(coordinator)
     events, _ = _counts(day9)
-    client.post(reverse("recovery:episode-edit", args=[day9.uuid]), {**_blank_form(), "confirm": "yes"})
+    _confirmed(client, reverse("recovery:episode-edit", args=[day9.uuid]), _blank_form())
     plan_reminders(day9)  # what the planner does once that change is committed
     assert _counts(day9) == (0, 0)
     change = TransplantDateChange.objects.filter(episode__patient=day9, kind="update").get()
@@ -133,7 +146,7 @@ def test_restore_brings_back_the_dates_the_phase_and_the_timeline(
     assert TransplantEpisode.objects.get(patient=day9).reinfusion_date is None  # a preview changes nothing
 
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(restore_url, {"confirm": "yes"})
+        response = client.post(restore_url, {"confirm": "yes", "seen": _seen(preview)})
     assert response.status_code == 302
     episode = TransplantEpisode.objects.get(patient=day9)
     assert episode.reinfusion_date == DAY0
@@ -223,3 +236,21 @@ def test_restore_of_another_patients_change_is_404(client_for, coordinator, day9
     change = TransplantDateChange.objects.filter(episode__patient=day9).first()
     url = reverse("recovery:episode-restore", args=[other_patient.uuid, change.uuid])
     assert client_for(coordinator).get(url).status_code == 404
+
+
+def test_a_confirmation_given_for_dates_changed_since_is_asked_again(client_for, coordinator, clinician, day9):
+    """When someone else saved the dates after the confirmation was shown, Confirm shows the new numbers first."""
+    client = client_for(coordinator)
+    url = reverse("recovery:episode-edit", args=[day9.uuid])
+    asked = client.post(url, _blank_form())
+    seen = _seen(asked.content.decode())
+    episode = TransplantEpisode.objects.get(patient=day9)
+    episode.discharge_date = TODAY  # meanwhile (any save of the episode)
+    episode.save()
+    again = client.post(url, {**_blank_form(), "confirm": "yes", "seen": seen})
+    assert again.status_code == 200
+    assert "saved by someone else since you looked" in again.content.decode()
+    assert TransplantEpisode.objects.get(patient=day9).reinfusion_date == DAY0
+    done = client.post(url, {**_blank_form(), "confirm": "yes", "seen": _seen(again.content.decode())})
+    assert done.status_code == 302
+    assert TransplantEpisode.objects.get(patient=day9).reinfusion_date is None

@@ -1,5 +1,6 @@
 """The coordinator's workspace: the list's Day and phase, filters, transplant dates, timeline changes, this week."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -151,7 +152,8 @@ def test_saving_dates_generates_the_timeline_and_moving_day0_moves_it(client_for
     assert "Confirm" in asked.content.decode()
     visit.refresh_from_db()
     assert visit.planned_date == date(2026, 12, 10)
-    client.post(url, {**moved, "confirm": "yes"})
+    seen = re.search(r'name="seen" value="([^"]*)"', asked.content.decode()).group(1)
+    client.post(url, {**moved, "confirm": "yes", "seen": seen})
     visit.refresh_from_db()
     done.refresh_from_db()
     assert visit.planned_date == date(2026, 12, 12)

@@ -1,5 +1,7 @@
 """The transplant episode and the timeline generated from its protocol."""
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -151,6 +153,7 @@ class ChangeImpact:
     events_removed: int
     reminders_cancelled: int  # pending reminders that would no longer be sent
     reminders_moved: int  # pending reminders that would be sent at another time
+    version: str = ""  # the episode as it was when this was worked out (see `save_episode`'s confirmed_version)
 
     @property
     def needs_confirmation(self) -> bool:
@@ -222,6 +225,7 @@ def _impact(patient: Patient, episode: TransplantEpisode, before: dict[str, Any]
     """Save the changed `episode`, regenerate its timeline and re-plan the reminders inside a savepoint, count
     what changed and undo it all. The count is exact because it runs the very code that the save runs."""
     today = patient_today(patient)
+    version = _version(before)
     state_before = phase_on(_dates(before), today, config.phase)
     after = {name: getattr(episode, name) for name in EPISODE_FIELDS}
     try:
@@ -244,11 +248,17 @@ def _impact(patient: Patient, episode: TransplantEpisode, before: dict[str, Any]
                     events_removed=changes["removed"],
                     reminders_cancelled=plan.cancelled,
                     reminders_moved=plan.updated,
+                    version=version,
                 )
             )
     except _PreviewUndoError as preview:
         patient._state.fields_cache.pop("episode", None)  # the planner re-read it inside the undone savepoint
         return preview.impact
+
+
+def _version(values: dict[str, Any]) -> str:
+    """Which state of the episode's fields (as saved, before the change) a confirmation was given for."""
+    return hashlib.sha256(json.dumps(snapshot(values), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _dates(values: dict[str, Any]) -> EpisodeDates:
@@ -299,6 +309,7 @@ def save_episode(
     patient: Patient,
     fields: dict[str, Any],
     require_confirmation: bool = False,
+    confirmed_version: str | None = None,
     restored_from: TransplantDateChange | None = None,
 ) -> EpisodeResult:
     """Create or update the patient's transplant episode, check its dates, and regenerate the timeline.
@@ -306,9 +317,13 @@ def save_episode(
     With `require_confirmation` (the transplant page and the API, unless the person confirmed), a destructive
     change (`ChangeImpact.needs_confirmation`) raises ConfirmationRequiredError and saves nothing. Every change is kept
     in the episode's history (`TransplantDateChange`) with the values before and after, and audited with them.
+    `confirmed_version` is the `ChangeImpact.version` the person confirmed: when the dates changed since (by
+    someone else), what they confirmed is out of date and the change is checked again as if unconfirmed.
     """
     config = active_config(patient.centre_id)
     episode, before = _prepare(patient, fields, config)
+    if confirmed_version is not None and confirmed_version != _version(before):
+        require_confirmation = True
     created = episode.pk is None
     changed = sorted(name for name in EPISODE_FIELDS if before[name] != getattr(episode, name))
     if require_confirmation and changed and not created:
@@ -356,7 +371,12 @@ def save_episode(
 
 
 def restore_episode_dates(
-    *, context: AuditContext, patient: Patient, change: TransplantDateChange, require_confirmation: bool = False
+    *,
+    context: AuditContext,
+    patient: Patient,
+    change: TransplantDateChange,
+    require_confirmation: bool = False,
+    confirmed_version: str | None = None,
 ) -> EpisodeResult:
     """Put back the transplant's fields as they were before `change` (a row of the episode's history)."""
     if change.episode.patient_id != patient.pk:
@@ -366,6 +386,7 @@ def restore_episode_dates(
         patient=patient,
         fields=fields_from_snapshot(change.before),
         require_confirmation=require_confirmation,
+        confirmed_version=confirmed_version,
         restored_from=change,
     )
 

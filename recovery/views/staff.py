@@ -211,7 +211,8 @@ def _episode_saved(request: HttpRequest, patient, result) -> HttpResponse:
 def _confirm_page(request: HttpRequest, patient, impact, *, title: str, action: str, carried=None) -> HttpResponse:
     """The confirmation step of a destructive change: what it would change, with Confirm and Go back.
 
-    `carried` are the submitted values, sent again with either button so that nothing typed is lost."""
+    `carried` are the submitted values, sent again with either button so that nothing typed is lost. Shown after
+    a Confirm, it is because the dates were saved by someone else meanwhile: the page says so."""
     record_event(context=AuditContext.from_request(request), action="transplant.preview", patient=patient)
     return render(
         request,
@@ -226,12 +227,13 @@ def _confirm_page(request: HttpRequest, patient, impact, *, title: str, action: 
             "dates_moved": [_field_label(n) for n in impact.dates_moved],
             "action": action,
             "carried": carried,
+            "changed_meanwhile": request.method == "POST" and request.POST.get("confirm") == "yes",
         },
     )
 
 
 def _carried(post) -> list[tuple[str, str]]:
-    skip = {"csrfmiddlewaretoken", "confirm", "go_back"}
+    skip = {"csrfmiddlewaretoken", "confirm", "go_back", "seen"}
     return [(name, value) for name, values in post.lists() if name not in skip for value in values]
 
 
@@ -250,6 +252,7 @@ def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
                 patient=patient,
                 fields=form.episode_fields(),
                 require_confirmation=request.POST.get("confirm") != "yes",
+                confirmed_version=request.POST.get("seen", "") if request.POST.get("confirm") == "yes" else None,
             )
         except ConfirmationRequiredError as exc:
             return _confirm_page(
@@ -276,10 +279,17 @@ def episode_restore(request: HttpRequest, patient_id, change_id) -> HttpResponse
     back = reverse("recovery:episode-edit", args=[patient.uuid])
     try:
         if request.method == "POST" and request.POST.get("confirm") == "yes":
-            result = restore_episode_dates(context=AuditContext.from_request(request), patient=patient, change=change)
+            result = restore_episode_dates(
+                context=AuditContext.from_request(request),
+                patient=patient,
+                change=change,
+                confirmed_version=request.POST.get("seen", ""),  # asks again if the dates changed meanwhile
+            )
             messages.success(request, f"The dates as they were before {change.changed_at:%d %b %Y %H:%M} are back.")
             return _episode_saved(request, patient, result)
         impact = preview_episode_change(patient=patient, fields=fields_from_snapshot(change.before))
+    except ConfirmationRequiredError as exc:
+        impact = exc.impact
     except ValidationError as exc:
         messages.error(request, "These dates cannot be restored: " + " ".join(exc.messages))
         return redirect(back)
