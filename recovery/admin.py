@@ -11,6 +11,7 @@ from recovery.models import (
     ProtocolEvent,
     ProtocolTemplate,
     ReminderSettings,
+    TransplantDateChange,
     TransplantEpisode,
 )
 from recovery.services.audit import AuditContext
@@ -78,6 +79,24 @@ class TransplantEpisodeAdmin(admin.ModelAdmin):
     list_display = ("patient", "protocol", "mobilisation_date", "reinfusion_date", "neutrophil_engraftment_date")
     list_filter = ("protocol",)
     raw_id_fields = ("patient",)
+
+
+@admin.register(TransplantDateChange)
+class TransplantDateChangeAdmin(admin.ModelAdmin):
+    """The history of the transplants' dates, read only (restored from the transplant's page, with confirmation)."""
+
+    list_display = ("episode", "kind", "changed_by_username", "changed_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("episode", "changed_by", "restored_from")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CentreConfiguration)
