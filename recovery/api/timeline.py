@@ -20,7 +20,8 @@ from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.labs import engraftment_proposal
 from recovery.queries.timeline import episode_dates, events_with_status, patient_today
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.timeline import ConfirmationRequiredError, save_episode
+from recovery.services.episode_history import ConfirmationRequiredError
+from recovery.services.timeline import save_episode
 
 EMPTY_PUT = (
     "Send the transplant's fields: a PUT replaces them all, and an empty one would clear every date. "

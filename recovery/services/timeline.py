@@ -1,7 +1,5 @@
 """The transplant episode and the timeline generated from its protocol."""
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -11,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from recovery.clinical.episode import DATE_FIELDS, PHASE_DATE_FIELDS, cd34_warning, check_episode_dates
-from recovery.clinical.phases import EpisodeDates, phase_on
+from recovery.clinical.phases import phase_on
 from recovery.clinical.timeline import (
     Anchor,
     EventKind,
@@ -32,10 +30,17 @@ from recovery.models import (
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.episode_history import (
+    EPISODE_FIELDS,
+    ChangeImpact,
+    ConfirmationRequiredError,
+    dates_of,
+    fields_from_snapshot,
+    snapshot,
+    version_of,
+)
 from recovery.services.reminders.planning import plan_reminders
 from recovery.services.reminders.replan import request_replan
-
-EPISODE_FIELDS = ("protocol", *DATE_FIELDS, "cd34_dose")
 
 
 def _anchors(episode: TransplantEpisode) -> dict[Anchor, date | None]:
@@ -139,49 +144,6 @@ class EpisodeResult:
     history: TransplantDateChange | None = None
 
 
-@dataclass(frozen=True)
-class ChangeImpact:
-    """What saving a set of transplant fields would change, worked out before anything is kept."""
-
-    phase_before: str
-    phase_after: str
-    on_or_after_day0: bool  # the patient was on or after Day 0 before the change
-    dates_cleared: list[str]  # phase dates (PHASE_DATE_FIELDS) that had a value and would be empty
-    dates_moved: list[str]  # phase dates that would get another value
-    events_created: int
-    events_moved: int
-    events_removed: int
-    reminders_cancelled: int  # pending reminders that would no longer be sent
-    reminders_moved: int  # pending reminders that would be sent at another time
-    version: str = ""  # the episode as it was when this was worked out (see `save_episode`'s confirmed_version)
-
-    @property
-    def needs_confirmation(self) -> bool:
-        """Destructive: timeline events would be deleted, or a phase date cleared or moved after Day 0."""
-        return self.events_removed > 0 or (self.on_or_after_day0 and bool(self.dates_cleared or self.dates_moved))
-
-    def as_dict(self) -> dict:
-        return {
-            "phase_before": self.phase_before,
-            "phase_after": self.phase_after,
-            "dates_cleared": self.dates_cleared,
-            "dates_moved": self.dates_moved,
-            "timeline_events_removed": self.events_removed,
-            "timeline_events_moved": self.events_moved,
-            "timeline_events_created": self.events_created,
-            "reminders_cancelled": self.reminders_cancelled,
-            "reminders_moved": self.reminders_moved,
-        }
-
-
-class ConfirmationRequiredError(Exception):
-    """The change is destructive (see `ChangeImpact.needs_confirmation`) and was not confirmed; nothing was saved."""
-
-    def __init__(self, impact: ChangeImpact):
-        super().__init__("This change needs confirmation.")
-        self.impact = impact
-
-
 class _PreviewUndoError(Exception):
     """Raised inside the preview's savepoint to undo it, carrying what it found."""
 
@@ -189,44 +151,12 @@ class _PreviewUndoError(Exception):
         self.impact = impact
 
 
-def snapshot(values: dict[str, Any]) -> dict[str, Any]:
-    """The transplant's fields as plain JSON values (for the history and the audit)."""
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        if name == "protocol":
-            out["protocol"] = value.code if value is not None else None
-            out["protocol_id"] = value.pk if value is not None else None
-        elif value is None:
-            out[name] = None
-        elif name == "cd34_dose":
-            out[name] = str(value)
-        else:
-            out[name] = value.isoformat()
-    return out
-
-
-def fields_from_snapshot(values: dict[str, Any]) -> dict[str, Any]:
-    """The fields for `save_episode` from a `snapshot` (a history row's `before`)."""
-    fields: dict[str, Any] = {}
-    for name in EPISODE_FIELDS:
-        if name == "protocol":
-            pk = values.get("protocol_id")
-            fields[name] = ProtocolTemplate.objects.filter(pk=pk).first() if pk is not None else None
-        elif values.get(name) is None:
-            fields[name] = None
-        elif name == "cd34_dose":
-            fields[name] = Decimal(values[name])
-        else:
-            fields[name] = date.fromisoformat(values[name])
-    return fields
-
-
 def _impact(patient: Patient, episode: TransplantEpisode, before: dict[str, Any], config: ActiveConfig) -> ChangeImpact:
     """Save the changed `episode`, regenerate its timeline and re-plan the reminders inside a savepoint, count
     what changed and undo it all. The count is exact because it runs the very code that the save runs."""
     today = patient_today(patient)
-    version = _version(before)
-    state_before = phase_on(_dates(before), today, config.phase)
+    version = version_of(before)
+    state_before = phase_on(dates_of(before), today, config.phase)
     after = {name: getattr(episode, name) for name in EPISODE_FIELDS}
     try:
         with transaction.atomic():
@@ -237,7 +167,7 @@ def _impact(patient: Patient, episode: TransplantEpisode, before: dict[str, Any]
             raise _PreviewUndoError(
                 ChangeImpact(
                     phase_before=state_before.phase.value,
-                    phase_after=phase_on(_dates(after), today, config.phase).phase.value,
+                    phase_after=phase_on(dates_of(after), today, config.phase).phase.value,
                     on_or_after_day0=state_before.day is not None and state_before.day >= 0,
                     dates_cleared=[n for n in PHASE_DATE_FIELDS if before[n] is not None and after[n] is None],
                     dates_moved=[
@@ -254,21 +184,6 @@ def _impact(patient: Patient, episode: TransplantEpisode, before: dict[str, Any]
     except _PreviewUndoError as preview:
         patient._state.fields_cache.pop("episode", None)  # the planner re-read it inside the undone savepoint
         return preview.impact
-
-
-def _version(values: dict[str, Any]) -> str:
-    """Which state of the episode's fields (as saved, before the change) a confirmation was given for."""
-    return hashlib.sha256(json.dumps(snapshot(values), sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _dates(values: dict[str, Any]) -> EpisodeDates:
-    return EpisodeDates(
-        mobilisation=values["mobilisation_date"],
-        apheresis=values["apheresis_date"],
-        conditioning_start=values["conditioning_start_date"],
-        reinfusion=values["reinfusion_date"],
-        neutrophil_engraftment=values["neutrophil_engraftment_date"],
-    )
 
 
 def _prepare(patient: Patient, fields: dict[str, Any], config: ActiveConfig):
@@ -322,7 +237,7 @@ def save_episode(
     """
     config = active_config(patient.centre_id)
     episode, before = _prepare(patient, fields, config)
-    if confirmed_version is not None and confirmed_version != _version(before):
+    if confirmed_version is not None and confirmed_version != version_of(before):
         require_confirmation = True
     created = episode.pk is None
     changed = sorted(name for name in EPISODE_FIELDS if before[name] != getattr(episode, name))

@@ -32,16 +32,14 @@ from recovery.queries.timeline import episode_of, patient_today
 from recovery.queries.workspace import filter_patients, summarise, workspace
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.eligibility import record_eligibility_review
+from recovery.services.episode_history import EPISODE_FIELDS, ConfirmationRequiredError, fields_from_snapshot
 from recovery.services.invitations import ALREADY_ACTIVE, invite_patient
 from recovery.services.login_email import has_active_login
 from recovery.services.patients import NO_CENTRE, create_patient, update_patient
 from recovery.services.timeline import (
-    EPISODE_FIELDS,
-    ConfirmationRequiredError,
     add_apheresis_session,
     add_event,
     change_event,
-    fields_from_snapshot,
     preview_episode_change,
     restore_episode_dates,
     save_episode,
