@@ -5,6 +5,7 @@ from recovery.admin import AuditedReadsAdmin
 from recovery.models import Patient
 from recovery.services import api_tokens
 from recovery.services.audit import AuditContext
+from recovery.services.login_email import admin_changed_login_email
 
 from .models import ApiToken, Centre, Membership, User
 
@@ -27,6 +28,19 @@ class UserAdmin(BaseUserAdmin, AuditedReadsAdmin):
 
     def patient_ids(self, objects) -> set[int]:
         return set(Patient.objects.filter(user__in=[obj.pk for obj in objects]).values_list("pk", flat=True))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or "email" not in form.changed_data:
+            return
+        patient = Patient.objects.filter(user=obj).first()
+        if patient is not None:  # a patient's login: the record follows, audited, both addresses told
+            admin_changed_login_email(
+                context=AuditContext.from_request(request),
+                patient=patient,
+                old_email=form.initial.get("email") or "",
+                new_email=obj.email,
+            )
 
 
 @admin.register(Centre)

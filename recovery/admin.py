@@ -13,10 +13,12 @@ from recovery.models import (
     ProtocolEvent,
     ProtocolTemplate,
     ReminderSettings,
+    TransplantDateChange,
     TransplantEpisode,
 )
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.data_protection import deactivate_patient
+from recovery.services.login_email import admin_changed_login_email
 from recovery.services.timeline import regenerate_centre_timelines
 
 
@@ -101,6 +103,17 @@ class PatientAdmin(AuditedReadsAdmin):
             else:
                 self.message_user(request, f"{patient} is deactivated.", messages.SUCCESS)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data and obj.user_id:
+            # the login's address too, audited, and both addresses told (services.login_email)
+            admin_changed_login_email(
+                context=AuditContext.from_request(request),
+                patient=obj,
+                old_email=form.initial.get("email") or "",
+                new_email=obj.email,
+            )
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(AuditedReadsAdmin):
@@ -143,6 +156,24 @@ class TransplantEpisodeAdmin(AuditedReadsAdmin):
     list_display = ("patient", "protocol", "mobilisation_date", "reinfusion_date", "neutrophil_engraftment_date")
     list_filter = ("protocol",)
     raw_id_fields = ("patient",)
+
+
+@admin.register(TransplantDateChange)
+class TransplantDateChangeAdmin(admin.ModelAdmin):
+    """The history of the transplants' dates, read only (restored from the transplant's page, with confirmation)."""
+
+    list_display = ("episode", "kind", "changed_by_username", "changed_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("episode", "changed_by", "restored_from")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CentreConfiguration)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from recovery.views import (
+    account,
     alerts,
     care,
     checkin,
@@ -28,6 +29,11 @@ recovery_patterns = [
         name="patient-access-log-export",
     ),
     path("patients/<uuid:patient_id>/transplant/", staff.episode_edit, name="episode-edit"),
+    path(
+        "patients/<uuid:patient_id>/transplant/history/<uuid:change_id>/restore/",
+        staff.episode_restore,
+        name="episode-restore",
+    ),
     path("patients/<uuid:patient_id>/transplant/apheresis/", staff.apheresis_add, name="apheresis-add"),
     path("patients/<uuid:patient_id>/timeline/add/", staff.event_add, name="event-add"),
     path("patients/<uuid:patient_id>/timeline/<uuid:event_id>/", staff.event_change, name="event-change"),
@@ -61,6 +67,8 @@ recovery_patterns = [
     path("my/calendar/", patient.my_calendar, name="my-calendar"),
     path("my/access-log/", patient.my_access_log, name="my-access-log"),
     path("my/access-log.csv", patient.my_access_log_export, name="my-access-log-export"),
+    path("my/email/", account.my_email, name="my-email"),
+    path("my/email/confirm/<str:token>/", account.my_email_confirm, name="my-email-confirm"),
     path("my/check-in/", checkin.checkin, name="checkin"),
     path("my/temperature/", checkin.temperature, name="temperature"),
     path("my/check-in/<uuid:report_id>/", checkin.checkin_result, name="checkin-result"),

@@ -67,6 +67,7 @@ MATRIX = {
     "recovery:patient-access-log": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:patient-access-log-export": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:episode-edit": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
+    "recovery:episode-restore": ("date_change", _row(LOGIN, 200, 403, 403, 404, 404, 404)),  # GET: the confirmation
     "recovery:apheresis-add": ("patient", _row(LOGIN, 302, 403, 403, 404, 404, 404)),  # GET: to the dates page
     "recovery:event-add": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:event-change": ("event", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
@@ -101,6 +102,9 @@ MATRIX = {
     "recovery:my-calendar": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:my-access-log": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:my-access-log-export": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    "recovery:my-email": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    # a link that does not work is a page that says so (a working one is for its own patient only)
+    "recovery:my-email-confirm": ("email_link", _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:calendar-feed": ("calendar", _all(200)),  # the secret token in the URL is the credential
     "recovery:patient-reminders": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:reminder-hold": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
@@ -246,6 +250,11 @@ def _url(name, kind, cast):
     if kind == "event":
         event = cast["_patient"].episode.events.first()
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "event_id": event.uuid})
+    if kind == "email_link":
+        return reverse(name, kwargs={"token": "not-a-real-link"})
+    if kind == "date_change":
+        change = cast["_patient"].episode.date_changes.first()
+        return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "change_id": change.uuid})
     if kind == "outcome":
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "kind": "edss"})
     if kind == "engraftment":

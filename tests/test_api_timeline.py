@@ -159,11 +159,14 @@ def test_engraftment_recorded_on_the_patients_today_is_not_in_the_future(api_for
 
 
 def test_put_replaces_the_episode_and_missing_fields_become_null(api_for, coordinator, patient, now):
-    """A PUT without a field clears it, and the events anchored on cleared dates go."""
+    """A PUT without a field clears it, and the events anchored on cleared dates go (once confirmed: it is
+    destructive, so without `confirm` it is a 409 that changes nothing)."""
     put_base(api_for, coordinator, patient, cd34_dose="3.00", discharge_date="2025-03-09")
-    response = api_for(coordinator).put(
-        transplant_url(patient), {"regimen": "cy_atg", "mobilisation_date": "2025-01-20"}, format="json"
-    )
+    sent = {"regimen": "cy_atg", "mobilisation_date": "2025-01-20"}
+    unconfirmed = api_for(coordinator).put(transplant_url(patient), sent, format="json")
+    assert unconfirmed.status_code == 409
+    assert TransplantEpisode.objects.get(patient=patient).reinfusion_date == date(2025, 3, 8)
+    response = api_for(coordinator).put(transplant_url(patient), {**sent, "confirm": True}, format="json")
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["mobilisation_date"] == "2025-01-20"
@@ -291,7 +294,9 @@ def test_cd34_below_the_minimum_is_a_warning_not_an_error(api_for, coordinator, 
 def test_the_regimen_can_change_and_the_timeline_follows(api_for, coordinator, patient, now):
     """Switching to BEAM/ATG replaces the Cy/ATG conditioning events with BEAM ones."""
     put_base(api_for, coordinator, patient)
-    response = api_for(coordinator).patch(transplant_url(patient), {"regimen": "beam_atg"}, format="json")
+    response = api_for(coordinator).patch(
+        transplant_url(patient), {"regimen": "beam_atg", "confirm": True}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["regimen"] == "beam_atg"
     keys = set(planned_dates(patient))
@@ -311,7 +316,9 @@ def test_moving_day0_moves_untouched_day0_events_and_keeps_completed_ones(api_fo
     before = planned_dates(patient)
     ids_before = dict(TimelineEvent.objects.filter(episode__patient=patient).values_list("template_key", "uuid"))
 
-    response = api_for(coordinator).patch(transplant_url(patient), {"reinfusion_date": "2025-03-11"}, format="json")
+    response = api_for(coordinator).patch(
+        transplant_url(patient), {"reinfusion_date": "2025-03-11", "confirm": True}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert (response.json()["phase"], response.json()["day"]) == ("conditioning", -1)
 
@@ -526,7 +533,9 @@ def test_an_empty_put_is_refused_rather_than_clearing_everything(api_for, coordi
     assert response.status_code == 400
     assert "PUT replaces them all" in response.json()["non_field_errors"][0]
     assert TransplantEpisode.objects.get(patient=patient).reinfusion_date == date(2025, 3, 8)
-    cleared = api_for(coordinator).put(transplant_url(patient), dict.fromkeys(["regimen", *DATE_FIELDS]), format="json")
+    nulls = dict.fromkeys(["regimen", *DATE_FIELDS])
+    assert api_for(coordinator).put(transplant_url(patient), nulls, format="json").status_code == 409
+    cleared = api_for(coordinator).put(transplant_url(patient), {**nulls, "confirm": True}, format="json")
     assert cleared.status_code == 200
     assert cleared.json()["phase"] == "evaluation"
     assert not TimelineEvent.objects.filter(episode__patient=patient).exists()

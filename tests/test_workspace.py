@@ -1,5 +1,6 @@
 """The coordinator's workspace: the list's Day and phase, filters, transplant dates, timeline changes, this week."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -145,7 +146,14 @@ def test_saving_dates_generates_the_timeline_and_moving_day0_moves_it(client_for
     )
     total = TimelineEvent.objects.filter(episode__patient=patient).count()
 
-    client.post(url, {**form, "conditioning_start_date": "2026-11-07", "reinfusion_date": "2026-11-12"})
+    moved = {**form, "conditioning_start_date": "2026-11-07", "reinfusion_date": "2026-11-12"}
+    asked = client.post(url, moved)  # after Day 0, moving Day 0 is confirmed first
+    assert asked.status_code == 200
+    assert "Confirm" in asked.content.decode()
+    visit.refresh_from_db()
+    assert visit.planned_date == date(2026, 12, 10)
+    seen = re.search(r'name="seen" value="([^"]*)"', asked.content.decode()).group(1)
+    client.post(url, {**moved, "confirm": "yes", "seen": seen})
     visit.refresh_from_db()
     done.refresh_from_db()
     assert visit.planned_date == date(2026, 12, 12)

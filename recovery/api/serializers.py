@@ -94,6 +94,13 @@ class TransplantSerializer(serializers.Serializer):
     platelet_engraftment_date = serializers.DateField(required=False, allow_null=True)
     discharge_date = serializers.DateField(required=False, allow_null=True)
 
+    confirm = serializers.BooleanField(
+        required=False,
+        write_only=True,
+        help_text="true to go ahead with a destructive change (a phase date cleared or moved on or after Day 0, or "
+        "timeline events deleted); without it such a change is answered 409 with what it would remove.",
+    )
+
     phase = serializers.ChoiceField(choices=PHASE_CHOICES, read_only=True, help_text="The pathway phase today.")
     day = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="Days since Day 0 in the patient's time zone; null without Day 0."
@@ -148,6 +155,22 @@ class TransplantSerializer(serializers.Serializer):
             valid = ", ".join(sorted(templates)) or "none (no protocol is active)"
             raise serializers.ValidationError(f"Unknown regimen “{value}”. Valid regimens are: {valid}.")
         return template
+
+
+class TransplantConfirmSerializer(serializers.Serializer):
+    """The 409 answer to a destructive transplant change sent without `confirm: true`: what it would change."""
+
+    detail = serializers.CharField()
+    confirm_required = serializers.BooleanField()
+    phase_before = serializers.ChoiceField(choices=PHASE_CHOICES)
+    phase_after = serializers.ChoiceField(choices=PHASE_CHOICES)
+    dates_cleared = serializers.ListField(child=serializers.CharField(), help_text="Phase dates that would be empty.")
+    dates_moved = serializers.ListField(child=serializers.CharField(), help_text="Phase dates that would change.")
+    timeline_events_removed = serializers.IntegerField()
+    timeline_events_moved = serializers.IntegerField()
+    timeline_events_created = serializers.IntegerField()
+    reminders_cancelled = serializers.IntegerField(help_text="Pending reminders that would no longer be sent.")
+    reminders_moved = serializers.IntegerField(help_text="Pending reminders that would be sent at another time.")
 
 
 class TimelineEventSerializer(serializers.Serializer):

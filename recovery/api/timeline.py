@@ -5,14 +5,14 @@ Phase, Day number and event statuses are computed for today in the patient's own
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from recovery import access
 from recovery.access import Action
-from recovery.api.serializers import TimelineSerializer, TransplantSerializer
+from recovery.api.serializers import TimelineSerializer, TransplantConfirmSerializer, TransplantSerializer
 from recovery.clinical.episode import DATE_FIELDS, cd34_warning
 from recovery.clinical.phases import PHASE_ORDER, Phase, PhaseState, phase_on
 from recovery.models import Patient, TransplantEpisode
@@ -20,6 +20,7 @@ from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.labs import engraftment_proposal
 from recovery.queries.timeline import episode_dates, events_with_status, patient_today
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.episode_history import ConfirmationRequiredError
 from recovery.services.timeline import save_episode
 
 EMPTY_PUT = (
@@ -65,13 +66,23 @@ def _episode(patient: Patient) -> TransplantEpisode | None:
 
 
 @extend_schema(methods=["GET"], responses=TransplantSerializer)
-@extend_schema(methods=["PUT"], request=TransplantSerializer, responses=TransplantSerializer)
-@extend_schema(methods=["PATCH"], request=TransplantSerializer, responses=TransplantSerializer)
+@extend_schema(
+    methods=["PUT"],
+    request=TransplantSerializer,
+    responses={200: TransplantSerializer, 409: TransplantConfirmSerializer},
+)
+@extend_schema(
+    methods=["PATCH"],
+    request=TransplantSerializer,
+    responses={200: TransplantSerializer, 409: TransplantConfirmSerializer},
+)
 @api_view(["GET", "PUT", "PATCH"])
 def transplant(request: Request, patient_id) -> Response:
     """The transplant episode: read by all who see the patient; PUT (replace) and PATCH by coordinators.
 
-    Saving checks the dates, regenerates the timeline and answers with the new phase and any warnings.
+    Saving checks the dates, regenerates the timeline and answers with the new phase and any warnings. A
+    destructive change (a phase date cleared or moved on or after Day 0, or timeline events deleted) is answered
+    409 with what it would change, and nothing is saved, unless the request says `"confirm": true`.
     """
     context = AuditContext.from_request(request)
     if request.method == "GET":
@@ -91,13 +102,27 @@ def transplant(request: Request, patient_id) -> Response:
             data=request.data, partial=partial, current_protocol=episode.protocol if episode else None
         )
         serializer.is_valid(raise_exception=True)
-        validated = serializer.validated_data
+        validated = dict(serializer.validated_data)
+        confirmed = validated.pop("confirm", False)
         if not partial and not validated:
             # An empty PUT would clear every date and the timeline: almost certainly a client's mistake.
             raise serializers.ValidationError({"non_field_errors": [EMPTY_PUT]})
         names = [name for name in ("regimen", *_STORED_FIELDS) if name in validated or not partial]
         fields = {("protocol" if name == "regimen" else name): validated.get(name) for name in names}
-        result = save_episode(context=context, patient=patient, fields=fields)
+        try:
+            result = save_episode(context=context, patient=patient, fields=fields, require_confirmation=not confirmed)
+        except ConfirmationRequiredError as exc:
+            impact = exc.impact
+            body = {
+                "detail": (
+                    f"Nothing was saved: this change would remove {impact.events_removed} timeline events and "
+                    f"cancel {impact.reminders_cancelled} pending reminders (phase today {impact.phase_before} -> "
+                    f'{impact.phase_after}). Send it again with "confirm": true to go ahead.'
+                ),
+                "confirm_required": True,
+                **impact.as_dict(),
+            }
+            return Response(TransplantConfirmSerializer(body).data, status=status.HTTP_409_CONFLICT)
     config = active_config(patient.centre_id)
     return Response(TransplantSerializer(_transplant_data(patient, result.episode, config, result.warnings)).data)
 

@@ -36,6 +36,16 @@ DATE_FIELDS = (
     "discharge_date",
 )
 
+# The dates the phase rules read (`recovery.clinical.phases.EpisodeDates`): clearing or moving one of them can
+# move the patient to another phase, so for a patient on or after Day 0 it is confirmed first.
+PHASE_DATE_FIELDS = (
+    "mobilisation_date",
+    "apheresis_date",
+    "conditioning_start_date",
+    "reinfusion_date",
+    "neutrophil_engraftment_date",
+)
+
 
 def check_episode_dates(dates: Mapping[str, date | None], today: date, config: TransplantConfig) -> dict[str, str]:
     """Messages, by field, for dates that are implausible or out of order. Empty when all is well."""

@@ -9,6 +9,7 @@ from recovery.clinical.episode import DATE_FIELDS
 from recovery.clinical.timeline import EventKind
 from recovery.forms.widgets import DateInput
 from recovery.models import EligibilityReview, Patient, ProtocolTemplate, TransplantEpisode
+from recovery.services.login_email import EMAIL_LOCKED, has_active_login
 from recovery.services.patients import EDITABLE_FIELDS
 from recovery.services.timeline import EPISODE_FIELDS
 from recovery.validators import validate_edss
@@ -36,6 +37,10 @@ class PatientForm(forms.ModelForm):
         else:
             centre_field.queryset = Centre.objects.filter(pk__in=[c.pk for c in centres])
         self.fields["baseline_edss"].help_text = "0, or 1.0 to 10.0 in steps of 0.5."
+        if self.instance.pk and has_active_login(self.instance):
+            # shown, not editable: the patient's login and password resets use it (see services.login_email)
+            self.fields["email"].disabled = True
+            self.fields["email"].help_text = EMAIL_LOCKED
         self.helper = FormHelper()
         self.helper.layout = Layout(
             *(["centre"] if "centre" in self.fields else []),

@@ -43,6 +43,7 @@ from .transplant import (
     ProtocolEvent,
     ProtocolTemplate,
     TimelineEvent,
+    TransplantDateChange,
     TransplantEpisode,
 )
 
@@ -91,6 +92,7 @@ __all__ = [
     "TimelineEvent",
     "Transfusion",
     "TransfusionProduct",
+    "TransplantDateChange",
     "TransplantEpisode",
     "VaccinationDose",
 ]

@@ -81,6 +81,41 @@ class TransplantEpisode(models.Model):
         return self.protocol.code if self.protocol_id else None
 
 
+class TransplantDateChange(models.Model):
+    """One change of a transplant's dates: the values before and after, who made it and when.
+
+    Kept so that a change made by mistake (a blank form, a PATCH with nulls) can be seen and undone: the page
+    offers to restore the `before` values of any row. Values are stored as text (ISO dates, the regimen code
+    and id, the CD34+ dose as a decimal string) so that the row reads the same whatever changes later.
+    """
+
+    class Kind(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Changed"
+        RESTORE = "restore", "Restored"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    episode = models.ForeignKey(TransplantEpisode, on_delete=models.CASCADE, related_name="date_changes")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    before = models.JSONField(help_text="The episode's fields before the change.")
+    after = models.JSONField(help_text="The episode's fields after the change.")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_by_username = models.CharField(max_length=150, help_text="Kept if the login is removed.")
+    changed_at = models.DateTimeField(auto_now_add=True)
+    restored_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="For a restore."
+    )
+    timeline = models.JSONField(default=dict, blank=True, help_text="Events created, moved and removed.")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.changed_by_username} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
 class ApheresisSession(models.Model):
     episode = models.ForeignKey(TransplantEpisode, on_delete=models.CASCADE, related_name="apheresis_sessions")
     collected_on = models.DateField()

@@ -14,6 +14,12 @@ from accounts.models import Role, User
 from accounts.passwords import reset_link_lifetime
 from recovery.models import Patient
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.login_email import has_active_login
+
+ALREADY_ACTIVE = (
+    "This patient already uses their login, so no new invitation is sent (it would let someone else set their "
+    "password). If they cannot sign in, they can use “Forgotten your password?” on the sign-in page."
+)
 
 
 def _username_for(patient: Patient) -> str:
@@ -29,11 +35,18 @@ def _username_for(patient: Patient) -> str:
 def invite_patient(*, context: AuditContext, patient: Patient, base_url: str) -> User:
     """Create (or reuse) the patient's login and e-mail them a link to choose a password.
 
-    The login has no usable password until they choose one; sending again sends a fresh link.
+    The login has no usable password until they choose one; sending again, until then, sends a fresh link (the
+    e-mail says it is a new one). A login in use is never invited again: its owner resets their own password.
     """
     if not patient.email:
         raise ValidationError({"email": "Add the patient's e-mail address first: the invitation is sent there."})
     user = patient.user
+    if has_active_login(patient):
+        raise ValidationError(ALREADY_ACTIVE)
+    resent = user is not None
+    if user is not None and user.email != patient.email:
+        user.email = patient.email  # the link goes to the record's address; the login keeps the same one
+        user.save(update_fields=["email"])
     if user is None:
         if User.objects.filter(email__iexact=patient.email).exclude(role=Role.PATIENT).exists():
             raise ValidationError({"email": "This e-mail address belongs to a staff login; use the patient's own."})
@@ -56,6 +69,7 @@ def invite_patient(*, context: AuditContext, patient: Patient, base_url: str) ->
         "link": link,
         "centre": patient.centre,
         "link_valid_for": reset_link_lifetime(),
+        "resent": resent,
     }
     with translation.override(patient.preferred_language):
         subject = render_to_string("emails/invite_subject.txt", context_vars).strip()
@@ -64,5 +78,10 @@ def invite_patient(*, context: AuditContext, patient: Patient, base_url: str) ->
         )
         message.attach_alternative(render_to_string("emails/invite.html", context_vars), "text/html")
     transaction.on_commit(message.send)
-    record_event(context=context, action="patient.invite", patient=patient, detail={"username": user.username})
+    record_event(
+        context=context,
+        action="patient.invite",
+        patient=patient,
+        detail={"username": user.username, "to": patient.email, "resent": resent},
+    )
     return user

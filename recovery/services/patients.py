@@ -9,6 +9,7 @@ from accounts.models import Centre
 from recovery.models import Patient
 from recovery.services.audit import AuditContext, record_event, snapshot
 from recovery.services.audit import changes as _changes
+from recovery.services.login_email import EMAIL_LOCKED, contact_email_changed, has_active_login
 from recovery.services.reminders.replan import request_replan
 from recovery.validators import normalise_phone
 
@@ -89,11 +90,17 @@ def update_patient(*, context: AuditContext, patient: Patient, changes: dict[str
     unknown = set(new_values) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
+    old_email = patient.email
+    if "email" in new_values and new_values["email"] != old_email and has_active_login(patient):
+        # the login's password resets go to this address: only the patient or an administrator moves it
+        raise ValidationError({"email": EMAIL_LOCKED})
     before = snapshot(patient, EDITABLE_FIELDS)
     for name, value in new_values.items():
         setattr(patient, name, value)
     _validate_and_save(patient)
     changed = _changes(before, patient, EDITABLE_FIELDS)
+    if "email" in changed:
+        contact_email_changed(context=context, patient=patient, old_email=old_email)
     if changed:
         record_event(context=context, action="patient.update", patient=patient, detail={"changes": changed})
         # status (withdrawn, deceased), time zone and addresses all change what reminders are due and where

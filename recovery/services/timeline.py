@@ -8,7 +8,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from recovery.clinical.episode import DATE_FIELDS, cd34_warning, check_episode_dates
+from recovery.clinical.episode import DATE_FIELDS, PHASE_DATE_FIELDS, cd34_warning, check_episode_dates
+from recovery.clinical.phases import phase_on
 from recovery.clinical.timeline import (
     Anchor,
     EventKind,
@@ -18,13 +19,30 @@ from recovery.clinical.timeline import (
     plan_timeline,
 )
 from recovery.clinical.timeline_rules import LIVE_VACCINE_EVENT, rule_dates
-from recovery.models import ApheresisSession, Patient, ProtocolTemplate, TimelineEvent, TransplantEpisode
+from recovery.models import (
+    ApheresisSession,
+    Patient,
+    ProtocolTemplate,
+    TimelineEvent,
+    TransplantDateChange,
+    TransplantEpisode,
+)
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import episode_of, patient_today
-from recovery.services.audit import AuditContext, changes, record_event, snapshot
+from recovery.services.audit import AuditContext, record_event
+from recovery.services.audit import changes as audit_changes
+from recovery.services.audit import snapshot as audit_snapshot
+from recovery.services.episode_history import (
+    EPISODE_FIELDS,
+    ChangeImpact,
+    ConfirmationRequiredError,
+    dates_of,
+    fields_from_snapshot,
+    snapshot,
+    version_of,
+)
+from recovery.services.reminders.planning import plan_reminders
 from recovery.services.reminders.replan import request_replan
-
-EPISODE_FIELDS = ("protocol", *DATE_FIELDS, "cd34_dose")
 
 
 def _anchors(episode: TransplantEpisode) -> dict[Anchor, date | None]:
@@ -125,21 +143,62 @@ class EpisodeResult:
     episode: TransplantEpisode
     warnings: list[str]
     changes: dict[str, int]
+    history: TransplantDateChange | None = None
 
 
-@transaction.atomic
-def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, Any]) -> EpisodeResult:
-    """Create or update the patient's transplant episode, check its dates, and regenerate the timeline."""
+class _PreviewUndoError(Exception):
+    """Raised inside the preview's savepoint to undo it, carrying what it found."""
+
+    def __init__(self, impact: ChangeImpact):
+        self.impact = impact
+
+
+def _impact(patient: Patient, episode: TransplantEpisode, before: dict[str, Any], config: ActiveConfig) -> ChangeImpact:
+    """Save the changed `episode`, regenerate its timeline and re-plan the reminders inside a savepoint, count
+    what changed and undo it all. The count is exact because it runs the very code that the save runs."""
+    today = patient_today(patient)
+    version = version_of(before)
+    state_before = phase_on(dates_of(before), today, config.phase)
+    after = {name: getattr(episode, name) for name in EPISODE_FIELDS}
+    try:
+        with transaction.atomic():
+            episode.save()
+            patient.episode = episode
+            changes = regenerate_timeline(episode=episode, config=config)
+            plan = plan_reminders(patient)
+            raise _PreviewUndoError(
+                ChangeImpact(
+                    phase_before=state_before.phase.value,
+                    phase_after=phase_on(dates_of(after), today, config.phase).phase.value,
+                    on_or_after_day0=state_before.day is not None and state_before.day >= 0,
+                    dates_cleared=[n for n in PHASE_DATE_FIELDS if before[n] is not None and after[n] is None],
+                    dates_moved=[
+                        n for n in PHASE_DATE_FIELDS if before[n] is not None and after[n] not in (None, before[n])
+                    ],
+                    events_created=changes["created"],
+                    events_moved=changes["moved"],
+                    events_removed=changes["removed"],
+                    reminders_cancelled=plan.cancelled,
+                    reminders_moved=plan.updated,
+                    version=version,
+                )
+            )
+    except _PreviewUndoError as preview:
+        patient._state.fields_cache.pop("episode", None)  # the planner re-read it inside the undone savepoint
+        return preview.impact
+
+
+def _prepare(patient: Patient, fields: dict[str, Any], config: ActiveConfig):
+    """Lock the patient, read the episode and apply `fields` to it in memory, checked; nothing saved yet."""
     unknown = set(fields) - set(EPISODE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
     # One writer per patient at a time (the page and the API alike), so that two saves of different dates do
     # not undo each other; the episode is read after the lock, not from a cache.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    config = active_config(patient.centre_id)
     # by id: a new episode is cached on the patient only once it is saved (a refused one must not linger there)
     episode = TransplantEpisode.objects.filter(patient=patient).first() or TransplantEpisode(patient_id=patient.pk)
-    before = snapshot(episode, EPISODE_FIELDS)
+    before = {name: getattr(episode, name) for name in EPISODE_FIELDS}
     for name, value in fields.items():
         setattr(episode, name, value)
     errors = check_episode_dates(
@@ -148,22 +207,103 @@ def save_episode(*, context: AuditContext, patient: Patient, fields: dict[str, A
     if errors:
         raise ValidationError(errors)
     episode.full_clean(exclude=["patient"])
+    return episode, before
+
+
+@transaction.atomic
+def preview_episode_change(*, patient: Patient, fields: dict[str, Any]) -> ChangeImpact:
+    """What saving `fields` would change (phase, timeline events, pending reminders), without changing anything.
+    Raises ValidationError for dates that would be refused."""
+    config = active_config(patient.centre_id)
+    episode, before = _prepare(patient, fields, config)
+    return _impact(patient, episode, before, config)
+
+
+@transaction.atomic
+def save_episode(
+    *,
+    context: AuditContext,
+    patient: Patient,
+    fields: dict[str, Any],
+    require_confirmation: bool = False,
+    confirmed_version: str | None = None,
+    restored_from: TransplantDateChange | None = None,
+) -> EpisodeResult:
+    """Create or update the patient's transplant episode, check its dates, and regenerate the timeline.
+
+    With `require_confirmation` (the transplant page and the API, unless the person confirmed), a destructive
+    change (`ChangeImpact.needs_confirmation`) raises ConfirmationRequiredError and saves nothing. Every change is kept
+    in the episode's history (`TransplantDateChange`) with the values before and after, and audited with them.
+    `confirmed_version` is the `ChangeImpact.version` the person confirmed: when the dates changed since (by
+    someone else), what they confirmed is out of date and the change is checked again as if unconfirmed.
+    """
+    config = active_config(patient.centre_id)
+    episode, before = _prepare(patient, fields, config)
+    if confirmed_version is not None and confirmed_version != version_of(before):
+        require_confirmation = True
     created = episode.pk is None
+    changed = sorted(name for name in EPISODE_FIELDS if before[name] != getattr(episode, name))
+    if require_confirmation and changed and not created:
+        impact = _impact(patient, episode, before, config)
+        if impact.needs_confirmation:
+            raise ConfirmationRequiredError(impact)
     episode.save()
     patient.episode = episode  # what the rest of this write (and the re-planning) reads as the patient's episode
-    changed = changes(before, episode, EPISODE_FIELDS)
-    timeline = regenerate_timeline(episode=episode, config=config)
+    changes = regenerate_timeline(episode=episode, config=config)
+    history = None
     if created or changed:
+        after = {name: getattr(episode, name) for name in EPISODE_FIELDS}
+        if restored_from is not None:
+            kind = TransplantDateChange.Kind.RESTORE
+        else:
+            kind = TransplantDateChange.Kind.CREATE if created else TransplantDateChange.Kind.UPDATE
+        actor = context.actor
+        history = TransplantDateChange.objects.create(
+            episode=episode,
+            kind=kind,
+            before=snapshot(before),
+            after=snapshot(after),
+            changed_by=actor,
+            changed_by_username=actor.get_username() if actor else context.extra.get("process", "system"),
+            restored_from=restored_from,
+            timeline=changes,
+        )
+        action = {"create": "transplant.create", "update": "transplant.update", "restore": "transplant.restore"}
         record_event(
             context=context,
-            action="transplant.create" if created else "transplant.update",
+            action=action[kind],
             patient=patient,
-            detail={"changes": changed, "timeline": timeline},
+            detail={
+                "changes": audit_changes(before, after, changed),
+                "timeline": changes,
+                "history": str(history.uuid),
+                **({"restored_from": str(restored_from.uuid)} if restored_from else {}),
+            },
         )
-    if created or changed:
         _replan(patient)
     warning = cd34_warning(episode.cd34_dose, config.transplant)
-    return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=timeline)
+    return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=changes, history=history)
+
+
+def restore_episode_dates(
+    *,
+    context: AuditContext,
+    patient: Patient,
+    change: TransplantDateChange,
+    require_confirmation: bool = False,
+    confirmed_version: str | None = None,
+) -> EpisodeResult:
+    """Put back the transplant's fields as they were before `change` (a row of the episode's history)."""
+    if change.episode.patient_id != patient.pk:
+        raise ValueError("That change belongs to another patient.")
+    return save_episode(
+        context=context,
+        patient=patient,
+        fields=fields_from_snapshot(change.before),
+        require_confirmation=require_confirmation,
+        confirmed_version=confirmed_version,
+        restored_from=change,
+    )
 
 
 EVENT_AUDITED_FIELDS = ("planned_date", "actual_date", "status", "note")
@@ -184,7 +324,7 @@ def change_event(
     """Complete, cancel, move or reopen an event by hand. The change survives regeneration."""
     if action not in EventAction.ALL:
         raise ValidationError({"action": "Choose complete, cancel, move or reopen."})
-    before = snapshot(event, EVENT_AUDITED_FIELDS)
+    before = audit_snapshot(event, EVENT_AUDITED_FIELDS)
     if action == EventAction.MOVE:
         if on is None:
             raise ValidationError({"on": "Give the new date."})
@@ -211,7 +351,7 @@ def change_event(
             "event": str(event.uuid),
             "title": event.title,
             "date": (on or event.planned_date).isoformat(),
-            "changes": changes(before, event, EVENT_AUDITED_FIELDS),
+            "changes": audit_changes(before, event, EVENT_AUDITED_FIELDS),
         },
     )
     _replan(event.episode.patient)

@@ -26,16 +26,25 @@ from recovery.forms.patients import (
     EventChangeForm,
     PatientForm,
 )
-from recovery.models import TimelineEvent
+from recovery.models import TimelineEvent, TransplantDateChange, TransplantEpisode
 from recovery.queries.audit import access_log, describe_action, staff_csv_rows
 from recovery.queries.eligibility import checklist
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.queries.workspace import filter_patients, summarise, workspace
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.eligibility import record_eligibility_review
-from recovery.services.invitations import invite_patient
+from recovery.services.episode_history import EPISODE_FIELDS, ConfirmationRequiredError, fields_from_snapshot
+from recovery.services.invitations import ALREADY_ACTIVE, invite_patient
+from recovery.services.login_email import has_active_login
 from recovery.services.patients import NO_CENTRE, create_patient, update_patient
-from recovery.services.timeline import add_apheresis_session, add_event, change_event, save_episode
+from recovery.services.timeline import (
+    add_apheresis_session,
+    add_event,
+    change_event,
+    preview_episode_change,
+    restore_episode_dates,
+    save_episode,
+)
 from recovery.views.common import csv_download
 
 PATIENTS_PER_PAGE = 25
@@ -156,6 +165,31 @@ def patient_access_log_export(request: HttpRequest, patient_id) -> HttpResponse:
     return csv_download(staff_csv_rows(patient), f"access-log-{patient.hospital_number or patient.uuid}.csv")
 
 
+DATE_HISTORY_SHOWN = 10  # the latest changes of the transplant's dates listed on its page
+
+
+def _field_label(name: str) -> str:
+    if name == "protocol":
+        return "Regimen"
+    return str(TransplantEpisode._meta.get_field(name).verbose_name).capitalize()
+
+
+def _history_rows(episode) -> list[dict]:
+    """The latest changes of the dates, each with the fields that changed (before and after)."""
+    if episode is None:
+        return []
+    rows = []
+    for change in episode.date_changes.all()[:DATE_HISTORY_SHOWN]:
+        names = [n for n in EPISODE_FIELDS if change.before.get(n) != change.after.get(n)]
+        rows.append(
+            {
+                "change": change,
+                "fields": [(_field_label(n), change.before.get(n), change.after.get(n)) for n in names],
+            }
+        )
+    return rows
+
+
 def _episode_page(request: HttpRequest, patient, *, form=None, apheresis=None) -> HttpResponse:
     """The transplant dates page, with whichever of its two forms was posted (and its errors)."""
     episode = episode_of(patient)
@@ -166,7 +200,14 @@ def _episode_page(request: HttpRequest, patient, *, form=None, apheresis=None) -
     return render(
         request,
         "recovery/episode_form.html",
-        {"form": form, "apheresis": apheresis, "sessions": sessions, "patient": patient, "title": "Transplant dates"},
+        {
+            "form": form,
+            "apheresis": apheresis,
+            "sessions": sessions,
+            "patient": patient,
+            "title": "Transplant dates",
+            "history": _history_rows(episode),
+        },
     )
 
 
@@ -181,21 +222,92 @@ def _episode_saved(request: HttpRequest, patient, result) -> HttpResponse:
     return redirect("recovery:patient-detail", patient_id=patient.uuid)
 
 
+def _confirm_page(request: HttpRequest, patient, impact, *, title: str, action: str, carried=None) -> HttpResponse:
+    """The confirmation step of a destructive change: what it would change, with Confirm and Go back.
+
+    `carried` are the submitted values, sent again with either button so that nothing typed is lost. Shown after
+    a Confirm, it is because the dates were saved by someone else meanwhile: the page says so."""
+    record_event(context=AuditContext.from_request(request), action="transplant.preview", patient=patient)
+    return render(
+        request,
+        "recovery/episode_confirm.html",
+        {
+            "patient": patient,
+            "title": title,
+            "impact": impact,
+            "phase_before": impact.phase_before.replace("_", " ").capitalize(),
+            "phase_after": impact.phase_after.replace("_", " ").capitalize(),
+            "dates_cleared": [_field_label(n) for n in impact.dates_cleared],
+            "dates_moved": [_field_label(n) for n in impact.dates_moved],
+            "action": action,
+            "carried": carried,
+            "changed_meanwhile": request.method == "POST" and request.POST.get("confirm") == "yes",
+        },
+    )
+
+
+def _carried(post) -> list[tuple[str, str]]:
+    skip = {"csrfmiddlewaretoken", "confirm", "go_back", "seen"}
+    return [(name, value) for name, values in post.lists() if name not in skip for value in values]
+
+
 @login_required
 def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
-    """The transplant dates: GET shows the page, POST saves the dates (the apheresis form posts elsewhere)."""
+    """The transplant dates: GET shows the page, POST saves the dates (the apheresis form posts elsewhere).
+
+    A destructive change (a phase date cleared or moved on or after Day 0, or timeline events deleted) is shown
+    on a confirmation step first; "Go back" returns to the form with what was typed."""
     patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
     form = EpisodeForm(request.POST if request.method == "POST" else None, instance=episode_of(patient))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and "go_back" not in request.POST and form.is_valid():
         try:
             result = save_episode(
-                context=AuditContext.from_request(request), patient=patient, fields=form.episode_fields()
+                context=AuditContext.from_request(request),
+                patient=patient,
+                fields=form.episode_fields(),
+                require_confirmation=request.POST.get("confirm") != "yes",
+                confirmed_version=request.POST.get("seen", "") if request.POST.get("confirm") == "yes" else None,
+            )
+        except ConfirmationRequiredError as exc:
+            return _confirm_page(
+                request,
+                patient,
+                exc.impact,
+                title="Confirm the new transplant dates",
+                action=reverse("recovery:episode-edit", args=[patient.uuid]),
+                carried=_carried(request.POST),
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             return _episode_saved(request, patient, result)
     return _episode_page(request, patient, form=form)
+
+
+@login_required
+def episode_restore(request: HttpRequest, patient_id, change_id) -> HttpResponse:
+    """Put the transplant's dates back as they were before one change of its history: GET shows what that would
+    change (the confirmation step), POST with confirm restores it."""
+    patient = access.get_patient(request.user, patient_id, Action.EDIT_TRANSPLANT)
+    change = get_object_or_404(TransplantDateChange, uuid=change_id, episode__patient=patient)
+    back = reverse("recovery:episode-edit", args=[patient.uuid])
+    try:
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            result = restore_episode_dates(
+                context=AuditContext.from_request(request),
+                patient=patient,
+                change=change,
+                confirmed_version=request.POST.get("seen", ""),  # asks again if the dates changed meanwhile
+            )
+            messages.success(request, f"The dates as they were before {change.changed_at:%d %b %Y %H:%M} are back.")
+            return _episode_saved(request, patient, result)
+        impact = preview_episode_change(patient=patient, fields=fields_from_snapshot(change.before))
+    except ConfirmationRequiredError as exc:
+        impact = exc.impact
+    except ValidationError as exc:
+        messages.error(request, "These dates cannot be restored: " + " ".join(exc.messages))
+        return redirect(back)
+    return _confirm_page(request, patient, impact, title="Restore these transplant dates", action=request.path)
 
 
 @login_required
@@ -289,7 +401,8 @@ def patient_invite(request: HttpRequest, patient_id) -> HttpResponse:
             messages.success(request, f"Invitation sent to {patient.email} (username {user.username}).")
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
     record_event(context=AuditContext.from_request(request), action="patient.invite_form", patient=patient)
-    return render(request, "recovery/patient_invite.html", {"patient": patient})
+    values = {"patient": patient, "active_login": has_active_login(patient), "already_active": ALREADY_ACTIVE}
+    return render(request, "recovery/patient_invite.html", values)
 
 
 @login_required
