@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # What a production start needs besides the variable a test is about.
-PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "s" * 50, "CELERY_BROKER_URL": "redis://x"}
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "s" * 50,
+    "CELERY_BROKER_URL": "redis://x",
+    "RESEARCH_PSEUDONYM_KEY": "p" * 50,
+}
 HTTP_SMS = {
     "SMS_BACKEND": "recovery.sms.HttpBackend",
     "SMS_HTTP_URL": "https://sms.example.org/v1/messages",

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recovery", "0010_reminders_stale_since"),
+        ("recovery", "0012_transplant_date_history"),
     ]
 
     operations = [

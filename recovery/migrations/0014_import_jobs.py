@@ -13,7 +13,7 @@ def imports_before_this_were_done(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recovery", "0010_reminders_stale_since"),
+        ("recovery", "0013_data_protection"),
     ]
 
     operations = [
