@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
+from . import mfa_views, views
 
 app_name = "accounts"
 
@@ -31,4 +31,10 @@ urlpatterns = [
         name="password-reset-confirm",
     ),
     path("password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
+    path("security/", mfa_views.security, name="security"),
+    path("security/app/", mfa_views.totp_setup, name="mfa-totp-setup"),
+    path("security/app/<int:device_id>/remove/", mfa_views.totp_remove, name="mfa-totp-remove"),
+    path("security/passkeys/<int:device_id>/remove/", mfa_views.passkey_remove, name="mfa-passkey-remove"),
+    path("security/recovery-codes/", mfa_views.recovery_codes, name="mfa-recovery-codes"),
+    path("verify/", mfa_views.verify, name="mfa-verify"),
 ]
