@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.template.defaultfilters import pluralize
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -182,8 +183,8 @@ def verify(request: HttpRequest) -> HttpResponse:
         if check.wait_seconds:
             form.add_error(
                 "code",
-                f"Too many wrong codes in a row. Wait {check.wait_seconds} seconds, then enter the code your app "
-                "shows at that moment.",
+                f"Too many wrong codes in a row. Wait {check.wait_seconds} second{pluralize(check.wait_seconds)}, "
+                "then enter the code your app shows at that moment.",
             )
         else:
             failures = request.session.get(WRONG_CODES_KEY, 0) + 1

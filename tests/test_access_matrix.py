@@ -118,6 +118,19 @@ MATRIX = {
     "accounts:password-reset-done": (None, _all(200)),
     "accounts:password-reset-confirm": ("reset", _all(200)),
     "accounts:password-reset-complete": (None, _all(200)),
+    # The second factor (accounts/mfa_views.py): the signed-in user's own factors, never patient data.
+    "accounts:security": (None, _signed_in(200)),
+    "accounts:mfa-totp-setup": (None, _signed_in(200)),
+    "accounts:mfa-totp-remove": ("no_device", _signed_in(404)),  # only one's own device exists for one
+    "accounts:mfa-passkey-remove": ("no_device", _signed_in(404)),
+    "accounts:mfa-recovery-codes": (None, _signed_in(302)),  # without a factor: to the Security page
+    "accounts:mfa-verify": (None, _signed_in(302)),  # without a factor: nothing to verify, on to the home page
+    # django-otp-webauthn's endpoints are POSTs from its script; without a session they answer in JSON
+    "otp_webauthn:credential-registration-begin": (None, _signed_in(405, anonymous=403)),
+    "otp_webauthn:credential-registration-complete": (None, _signed_in(405, anonymous=403)),
+    "otp_webauthn:credential-authentication-begin": (None, _signed_in(405, anonymous=403)),
+    "otp_webauthn:credential-authentication-complete": (None, _signed_in(405, anonymous=403)),
+    "otp_webauthn:js-i18n-catalog": (None, _all(200)),  # the passkey script's words
     "healthz": (None, _all(200)),
     "api:token": (None, _all(405)),  # POST only
     "api:me": (None, _signed_in(200, anonymous=401)),
@@ -244,6 +257,8 @@ def _url(name, kind, cast):
         return reverse(name, kwargs={"task_id": cast["_task"].uuid})
     if kind == "calendar":
         return reverse(name, kwargs={"token": cast["_patient"].calendar_token})
+    if kind == "no_device":
+        return reverse(name, kwargs={"device_id": 999_999})
     if kind == "reset":
         return reverse(name, kwargs={"uidb64": "MQ", "token": "set-password"})
     return reverse(name)
