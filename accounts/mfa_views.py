@@ -177,6 +177,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         context = AuditContext.from_request(request)
         if check.device is not None:
             otp_login(request, check.device)
+            request.session.cycle_key()  # a new session id for the now fully signed-in session
             request.session.pop(WRONG_CODES_KEY, None)
             mfa.record_verified(context=context, device=check.device)
             return redirect(_next_url(request))
@@ -230,6 +231,7 @@ class PasskeyRegistrationComplete(webauthn_views.CompleteCredentialRegistrationV
 class PasskeyAuthenticationComplete(webauthn_views.CompleteCredentialAuthenticationView):
     def complete_auth(self, device):
         super().complete_auth(device)
+        self.request.session.cycle_key()
         self.request.session.pop(WRONG_CODES_KEY, None)
         mfa.record_verified(context=AuditContext.from_request(self.request), device=device)
 

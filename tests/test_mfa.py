@@ -117,9 +117,11 @@ def test_sign_in_asks_for_the_code_after_the_password_and_lets_in_with_the_right
 
     page = client.get(to_code["Location"])
     assert "Second step" in page.content.decode()
+    half_signed_in = client.cookies["sessionid"].value
     passed = client.post(to_code["Location"], {"code": code_for(device), "next": reverse("recovery:patient-list")})
     assert passed.status_code == 302
     assert passed["Location"] == reverse("recovery:patient-list")
+    assert client.cookies["sessionid"].value != half_signed_in  # a new session id once both steps are done
     assert client.get(reverse("recovery:patient-list")).status_code == 200
     assert "account.mfa.verified" in actions()
 
