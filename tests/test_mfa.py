@@ -306,6 +306,30 @@ def test_removing_a_factor_needs_the_password_and_takes_the_recovery_codes_with_
     assert "was removed from your account" in mail.outbox[0].body
 
 
+def test_removing_a_passkey_needs_the_password_and_is_recorded(
+    client, coordinator, clock, django_capture_on_commit_callbacks
+):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    device = with_app(coordinator)
+    passkey = WebAuthnCredential.objects.create(
+        user=coordinator, name="Laptop", confirmed=True, credential_id=b"id", public_key=b"key", sign_count=0
+    )
+    _verified_client(client, coordinator, device)
+    assert 'data-testid="passkey"' in client.get(reverse("accounts:security")).content.decode()
+    url = reverse("accounts:mfa-passkey-remove", args=[passkey.pk])
+    assert "Your password" in client.get(url).content.decode()
+    assert "Enter your password to confirm." in client.post(url, {"password": ""}).content.decode()
+    assert "That password is not right" in client.post(url, {"password": "guess"}).content.decode()
+    assert WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"password": PASSWORD})
+    assert not WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()  # the app stays, and so would its recovery codes
+    assert actions()[-1] == "account.mfa.passkey_removed"
+    assert "(a passkey) was removed" in mail.outbox[0].body
+
+
 def test_another_users_factor_cannot_be_removed(client, coordinator, clinician, clock):
     device = with_app(coordinator)
     theirs = with_app(clinician)

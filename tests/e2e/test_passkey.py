@@ -2,9 +2,12 @@
 phone's fingerprint reader. django-otp-webauthn's script is loaded from static files; the pages have no inline code.
 """
 
+import base64
 import re
 
 import pytest
+from django.core import mail
+from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role
@@ -71,3 +74,28 @@ def test_a_clinician_must_add_a_passkey_and_then_signs_in_with_it(page, live_ser
     expect(page).to_have_url(f"{live_server.url}/dashboard/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Clinician's dashboard")
     assert AuditEvent.objects.filter(action="account.mfa.verified", actor=clinician).count() == 1
+    assert [message.subject for message in mail.outbox] == [
+        "A second sign-in step was added to your recovery tracker account"
+    ]
+
+
+def test_a_coordinator_sets_up_an_authenticator_app_from_the_secret_shown_as_text(page, live_server):
+    """The set-up page shows a QR code and the secret as text; a code computed from that text makes it count."""
+    centre = CentreFactory(name="Uppsala Transplant Centre")
+    UserFactory(username="cora", role=Role.COORDINATOR, centres=[centre], password=PASSWORD)
+    sign_in(page, "cora")
+    page.goto("/accounts/security/")
+    page.get_by_test_id("totp-set-up").click()
+    expect(page.get_by_test_id("totp-qr").locator("svg")).to_be_visible()
+    secret = page.get_by_test_id("totp-secret").inner_text().replace(" ", "")
+    screenshot(page, "totp-set-up")
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    page.get_by_label("The 6-digit code your app shows now").fill(f"{totp(key):06d}")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+    expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    page.get_by_role("link", name="I have kept them safe").click()
+    expect(page.get_by_test_id("totp-device")).to_have_count(1)
+    expect(page.get_by_test_id("recovery-codes-left")).to_contain_text("10 unused recovery codes left")
+    screenshot(page, "security-with-app")
