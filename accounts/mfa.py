@@ -62,6 +62,11 @@ def mfa_required(user: User) -> bool:
     return bool(settings.MFA_REQUIRED_FOR_STAFF) and is_mfa_staff(user)
 
 
+def passkeys_available() -> bool:
+    """Passkeys need an origin they may be used from (HTTPS or localhost; see WEBAUTHN_ALLOWED_ORIGINS)."""
+    return bool(settings.OTP_WEBAUTHN_ALLOWED_ORIGINS)
+
+
 def has_factor(user: User) -> bool:
     return (
         TOTPDevice.objects.filter(user=user, confirmed=True).exists()

@@ -59,6 +59,7 @@ def security(request: HttpRequest) -> HttpResponse:
             "must_set_up": getattr(request, "mfa_pending", None) == "set-up",
             "next": _next_url(request),
             "code_count": settings.MFA_RECOVERY_CODE_COUNT,
+            "passkeys_available": mfa.passkeys_available(),
         },
     )
 

@@ -223,7 +223,11 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 _SITE = urlsplit(SITE_URL)
 OTP_WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", _SITE.hostname or "localhost")
 OTP_WEBAUTHN_RP_NAME = env_str("WEBAUTHN_RP_NAME", "Recovery tracker")
-OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("WEBAUTHN_ALLOWED_ORIGINS", [f"{_SITE.scheme}://{_SITE.netloc}"])
+# Browsers offer passkeys only over HTTPS or on localhost: a site served otherwise (e.g. at a bare IP) offers none.
+_SITE_CAN_USE_PASSKEYS = _SITE.scheme == "https" or _SITE.hostname == "localhost"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "WEBAUTHN_ALLOWED_ORIGINS", [f"{_SITE.scheme}://{_SITE.netloc}"] if _SITE_CAN_USE_PASSKEYS else []
+)
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 
 # Text messages (SMS). The console backend logs them; `recovery.sms.FileBackend` appends them to
@@ -247,6 +251,8 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_REFERRER_POLICY = "same-origin"
 # HSTS preloading commits the whole domain (often the hospital's) to HTTPS for ever: the hospital decides.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [] if SECURE_HSTS_PRELOAD else ["security.W021"])
+if not OTP_WEBAUTHN_ALLOWED_ORIGINS:  # passkeys are off (see above), not misconfigured
+    SILENCED_SYSTEM_CHECKS.append("otp_webauthn.E030")
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 

@@ -330,6 +330,16 @@ def test_removing_a_passkey_needs_the_password_and_is_recorded(
     assert "(a passkey) was removed" in mail.outbox[0].body
 
 
+def test_without_an_origin_for_passkeys_the_security_page_offers_only_the_app(client_for, patient, settings):
+    """A site not served over HTTPS (nor on localhost) cannot use passkeys: the page says so and loads no script."""
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = []
+    content = client_for(patient.user).get(reverse("accounts:security")).content.decode()
+    assert 'data-testid="passkeys-off"' in content
+    assert "otp_webauthn_register.js" not in content
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = ["http://localhost:8000"]
+    assert "otp_webauthn_register.js" in client_for(patient.user).get(reverse("accounts:security")).content.decode()
+
+
 def test_another_users_factor_cannot_be_removed(client, coordinator, clinician, clock):
     device = with_app(coordinator)
     theirs = with_app(clinician)
