@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
@@ -20,3 +21,10 @@ def _start_session(sender, request, user, **kwargs) -> None:
 
     if request is not None and hasattr(request, "session"):
         sessions.start(request, user)
+
+
+class SecondFactorAdminConfig(admin_apps.AdminConfig):
+    """Django's admin app with the site that requires the second factor (accounts/admin_site.py)."""
+
+    default = False  # AccountsConfig stays the app's own
+    default_site = "accounts.admin_site.SecondFactorAdminSite"

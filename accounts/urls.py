@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
+from . import mfa_views, views
 
 app_name = "accounts"
 
@@ -30,4 +30,10 @@ urlpatterns = [
     path("tokens/", views.api_token_list, name="api-tokens"),
     path("tokens/revoke-all/", views.api_token_revoke_all, name="api-tokens-revoke-all"),
     path("tokens/<uuid:token_id>/revoke/", views.api_token_revoke, name="api-token-revoke"),
+    path("security/", mfa_views.security, name="security"),
+    path("security/app/", mfa_views.totp_setup, name="mfa-totp-setup"),
+    path("security/app/<int:device_id>/remove/", mfa_views.totp_remove, name="mfa-totp-remove"),
+    path("security/passkeys/<int:device_id>/remove/", mfa_views.passkey_remove, name="mfa-passkey-remove"),
+    path("security/recovery-codes/", mfa_views.recovery_codes, name="mfa-recovery-codes"),
+    path("verify/", mfa_views.verify, name="mfa-verify"),
 ]

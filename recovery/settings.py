@@ -8,6 +8,7 @@ production defaults.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
@@ -66,7 +67,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.SecondFactorAdminConfig",  # django.contrib.admin, with the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "accounts",
     "recovery",
 ]
@@ -98,6 +100,7 @@ MIDDLEWARE = [
     "recovery.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",  # after messages: it says why a session ended
+    "accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -261,6 +264,23 @@ SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 # Second factor (accounts/mfa.py): an authenticator app (TOTP) with recovery codes, or a passkey. Staff and
 # administrators without one are sent to set one up and reach nothing else while this is on; patients are offered it.
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", not DEBUG)
+MFA_MAX_WRONG_CODES = env_int("MFA_MAX_WRONG_CODES", 5)  # then the sign-in starts again from the password
+MFA_RECOVERY_CODE_COUNT = 10
+OTP_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Recovery tracker")
+# Each wrong code doubles the wait before the device checks another (1 s, 2 s, 4 s, ...), until a right one.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Passkeys: the relying party is the site's host name (from SITE_URL unless WEBAUTHN_RP_ID says otherwise), and
+# only the site's own origin may use them. A passkey is a second factor after the password, never instead of it.
+_SITE = urlsplit(SITE_URL)
+OTP_WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", _SITE.hostname or "localhost")
+OTP_WEBAUTHN_RP_NAME = env_str("WEBAUTHN_RP_NAME", "Recovery tracker")
+# Browsers offer passkeys only over HTTPS or on localhost: a site served otherwise (e.g. at a bare IP) offers none.
+_SITE_CAN_USE_PASSKEYS = _SITE.scheme == "https" or _SITE.hostname == "localhost"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "WEBAUTHN_ALLOWED_ORIGINS", [f"{_SITE.scheme}://{_SITE.netloc}"] if _SITE_CAN_USE_PASSKEYS else []
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 
 # Text messages (SMS). The console backend logs them; `recovery.sms.FileBackend` appends them to
 # SMS_FILE_PATH; `recovery.sms.HttpBackend` posts them to the provider at SMS_HTTP_URL; `disabled`
@@ -305,6 +325,8 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_REFERRER_POLICY = "same-origin"
 # HSTS preloading commits the whole domain (often the hospital's) to HTTPS for ever: the hospital decides.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [] if SECURE_HSTS_PRELOAD else ["security.W021"])
+if not OTP_WEBAUTHN_ALLOWED_ORIGINS:  # passkeys are off (see above), not misconfigured
+    SILENCED_SYSTEM_CHECKS.append("otp_webauthn.E030")
 X_FRAME_OPTIONS = "DENY"
 # Sessions end after this long without activity (staff, patients) and, whatever the activity, this long after
 # signing in; staff session cookies also end when the browser closes. A warning shows this long before the end.

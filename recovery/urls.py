@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import mfa_views
 from recovery.views import (
     account,
     alerts,
@@ -98,6 +99,7 @@ recovery_patterns = [
 urlpatterns = [
     path("", include((recovery_patterns, "recovery"))),
     path("accounts/", include("accounts.urls")),
+    path("accounts/passkeys/", include((mfa_views.webauthn_patterns, "otp_webauthn"))),
     path("api/", include("recovery.api.urls")),
     path("healthz", common.healthz, name="healthz"),
     path("admin/", admin.site.urls),

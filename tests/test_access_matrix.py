@@ -137,6 +137,19 @@ MATRIX = {
     "accounts:api-tokens": (None, _signed_in(200)),
     "accounts:api-tokens-revoke-all": (None, _signed_in(405)),  # POST only
     "accounts:api-token-revoke": ("api_token", _signed_in(405)),  # POST only
+    # The second factor (accounts/mfa_views.py): the signed-in user's own factors, never patient data.
+    "accounts:security": (None, _signed_in(200)),
+    "accounts:mfa-totp-setup": (None, _signed_in(200)),
+    "accounts:mfa-totp-remove": ("no_device", _signed_in(404)),  # only one's own device exists for one
+    "accounts:mfa-passkey-remove": ("no_device", _signed_in(404)),
+    "accounts:mfa-recovery-codes": (None, _signed_in(302)),  # without a factor: to the Security page
+    "accounts:mfa-verify": (None, _signed_in(302)),  # without a factor: nothing to verify, on to the home page
+    # django-otp-webauthn's endpoints are POSTs from its script; without a session they answer in JSON
+    "otp_webauthn:credential-registration-begin": (None, _signed_in(405, anonymous=403)),
+    "otp_webauthn:credential-registration-complete": (None, _signed_in(405, anonymous=403)),
+    "otp_webauthn:credential-authentication-begin": (None, _signed_in(405, anonymous=403)),
+    "otp_webauthn:credential-authentication-complete": (None, _signed_in(405, anonymous=403)),
+    "otp_webauthn:js-i18n-catalog": (None, _all(200)),  # the passkey script's words
     "healthz": (None, _all(200)),
     "api:token": (None, _all(405)),  # POST only
     "api:token-revoke": (None, _signed_in(405, anonymous=401)),  # POST only
@@ -273,6 +286,8 @@ def _url(name, kind, cast):
         return reverse(name, kwargs={"token": cast["_patient"].calendar_token})
     if kind == "api_token":
         return reverse(name, kwargs={"token_id": cast["_api_token"].uuid})
+    if kind == "no_device":
+        return reverse(name, kwargs={"device_id": 999_999})
     if kind == "reset":
         return reverse(name, kwargs={"uidb64": "MQ", "token": "set-password"})
     return reverse(name)
