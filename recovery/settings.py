@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "accounts",
     "recovery",
 ]
@@ -86,12 +88,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "recovery.middleware.ContentSecurityPolicyMiddleware",
+    "recovery.middleware.PermissionsPolicyMiddleware",
     "recovery.middleware.RequestIdMiddleware",
     "recovery.middleware.RefuseControlCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "recovery.middleware.NoStoreMiddleware",
     "recovery.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -224,6 +229,55 @@ SECURE_REFERRER_POLICY = "same-origin"
 # HSTS preloading commits the whole domain (often the hospital's) to HTTPS for ever: the hospital decides.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [] if SECURE_HSTS_PRELOAD else ["security.W021"])
 X_FRAME_OPTIONS = "DENY"
+# Another site's window cannot keep a handle on ours (SecurityMiddleware sends it; named here so it is seen).
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy, enforced (django-csp; recovery.middleware.ContentSecurityPolicyMiddleware sends it).
+# Scripts, styles, fonts and fetches come from this site only; no inline script, style or event attribute
+# anywhere (tests/test_security_headers.py checks every page). Only the admin site, whose own templates carry an
+# inline <style>, gets 'unsafe-inline' for styles (never for scripts). CSP_REPORT_URI, when set, is where browsers
+# report a blocked resource.
+CSP_REPORT_URI = env_str("CSP_REPORT_URI", "")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        **({"report-uri": [CSP_REPORT_URI]} if CSP_REPORT_URI else {}),
+    },
+}
+# What the browser may use on our pages: nothing that a recovery tracker does not need; passkeys (WebAuthn) for
+# this site only.
+PERMISSIONS_POLICY = {
+    "accelerometer": "()",
+    "autoplay": "()",
+    "bluetooth": "()",
+    "camera": "()",
+    "display-capture": "()",
+    "encrypted-media": "()",
+    "geolocation": "()",
+    "gyroscope": "()",
+    "hid": "()",
+    "idle-detection": "()",
+    "magnetometer": "()",
+    "microphone": "()",
+    "midi": "()",
+    "payment": "()",
+    "publickey-credentials-create": "(self)",
+    "publickey-credentials-get": "(self)",
+    "screen-wake-lock": "()",
+    "serial": "()",
+    "usb": "()",
+    "xr-spatial-tracking": "()",
+    "browsing-topics": "()",
+}
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 
 # REST API: token first so that a request without credentials gets 401, not 403.
