@@ -144,9 +144,13 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         relaxed = {}
         if path.startswith(self.RELAXED_STYLE_PREFIXES):
             relaxed = {"style-src": [UNSAFE_INLINE]}
-        elif settings.DEBUG and path.startswith("/api/") and not path.startswith("/api/docs/"):
-            if response.get("Content-Type", "").startswith("text/html"):
-                relaxed = {"style-src": [UNSAFE_INLINE], "script-src": [UNSAFE_INLINE]}
+        elif (
+            settings.DEBUG
+            and path.startswith("/api/")
+            and not path.startswith("/api/docs/")
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            relaxed = {"style-src": [UNSAFE_INLINE], "script-src": [UNSAFE_INLINE]}
         if relaxed:
             parts.update = {**(parts.update or {}), **relaxed}
         return parts

@@ -6,6 +6,7 @@ production defaults.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -238,6 +239,11 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # inline <style>, gets 'unsafe-inline' for styles (never for scripts). CSP_REPORT_URI, when set, is where browsers
 # report a blocked resource.
 CSP_REPORT_URI = env_str("CSP_REPORT_URI", "")
+if CSP_REPORT_URI and not re.fullmatch(r"(https?://|/)[^\s;,'\"]+", CSP_REPORT_URI):
+    raise ImproperlyConfigured(
+        f"CSP_REPORT_URI must be an http(s) address or a path starting with / (no spaces, ';' or ','); "
+        f"got {CSP_REPORT_URI!r}."
+    )
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
