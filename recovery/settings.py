@@ -238,11 +238,12 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # anywhere (tests/test_security_headers.py checks every page). Only the admin site, whose own templates carry an
 # inline <style>, gets 'unsafe-inline' for styles (never for scripts). CSP_REPORT_URI, when set, is where browsers
 # report a blocked resource.
-CSP_REPORT_URI = env_str("CSP_REPORT_URI", "")
-if CSP_REPORT_URI and not re.fullmatch(r"(https?://|/)[^\s;,'\"]+", CSP_REPORT_URI):
+# (Not a setting named CSP_*: django-csp's system check takes those for its old, pre-4.0 settings.)
+_csp_report_uri = env_str("CSP_REPORT_URI", "")
+if _csp_report_uri and not re.fullmatch(r"(https?://|/)[^\s;,'\"]+", _csp_report_uri):
     raise ImproperlyConfigured(
         f"CSP_REPORT_URI must be an http(s) address or a path starting with / (no spaces, ';' or ','); "
-        f"got {CSP_REPORT_URI!r}."
+        f"got {_csp_report_uri!r}."
     )
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -256,7 +257,7 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
-        **({"report-uri": [CSP_REPORT_URI]} if CSP_REPORT_URI else {}),
+        **({"report-uri": [_csp_report_uri]} if _csp_report_uri else {}),
     },
 }
 # What the browser may use on our pages: nothing that a recovery tracker does not need; passkeys (WebAuthn) for
@@ -264,7 +265,6 @@ CONTENT_SECURITY_POLICY = {
 PERMISSIONS_POLICY = {
     "accelerometer": "()",
     "autoplay": "()",
-    "bluetooth": "()",
     "camera": "()",
     "display-capture": "()",
     "encrypted-media": "()",
