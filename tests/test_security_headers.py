@@ -7,6 +7,7 @@ fails on any of them in the HTML. The browser side (no violation reported, chart
 is tests/e2e/test_csp_browser.py.
 """
 
+import io
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -155,6 +157,11 @@ def test_the_swagger_page_runs_under_the_strict_policy(client, db):
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in script.content.decode()
+
+
+def test_the_system_checks_accept_the_policy_settings():
+    """django-csp's check refuses settings in its old (pre-4.0) form, e.g. any setting named CSP_*."""
+    call_command("check", stdout=io.StringIO())
 
 
 def _settings_with(**env):
