@@ -236,8 +236,9 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy, enforced (django-csp; recovery.middleware.ContentSecurityPolicyMiddleware sends it).
 # Scripts, styles, fonts and fetches come from this site only; no inline script, style or event attribute
 # anywhere (tests/test_security_headers.py checks every page). Only the admin site, whose own templates carry an
-# inline <style>, gets 'unsafe-inline' for styles (never for scripts). CSP_REPORT_URI, when set, is where browsers
-# report a blocked resource.
+# inline <style>, gets 'unsafe-inline' for styles (never for scripts), and, with DEBUG on, DRF's browsable API page
+# (see recovery.middleware.ContentSecurityPolicyMiddleware). CSP_REPORT_URI, when set, is where browsers report a
+# blocked resource.
 # (Not a setting named CSP_*: django-csp's system check takes those for its old, pre-4.0 settings.)
 _csp_report_uri = env_str("CSP_REPORT_URI", "")
 if _csp_report_uri and not re.fullmatch(r"(https?://|/)[^\s;,'\"]+", _csp_report_uri):

@@ -146,6 +146,24 @@ def test_the_admin_may_use_inline_styles_but_never_inline_scripts(client, db):
     assert_no_store(response)
 
 
+def test_only_debugs_browsable_api_page_may_run_inline_code(client_for, coordinator, settings):
+    """DRF's browsable API (an HTML page for developers) needs its inline script; it gets it with DEBUG on only,
+    and the API's JSON answers keep the strict policy either way."""
+    client = client_for(coordinator)
+    url = reverse("api:me")
+
+    settings.DEBUG = True
+    debug_page = client.get(url, HTTP_ACCEPT="text/html")
+    debug_json = client.get(url, HTTP_ACCEPT="application/json")
+    settings.DEBUG = False
+    production_page = client.get(url, HTTP_ACCEPT="text/html")
+
+    assert debug_page["Content-Type"].startswith("text/html")
+    assert "'unsafe-inline'" in policy(debug_page)["script-src"]
+    assert_strict_policy(debug_json)
+    assert_strict_policy(production_page)
+
+
 def test_the_swagger_page_runs_under_the_strict_policy(client, db):
     """The split view serves Swagger's start-up script as a file; its style is a file too (no inline anything)."""
     page = client.get(reverse("api:docs"))
