@@ -3,9 +3,12 @@ import re
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from csp.constants import UNSAFE_INLINE
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -151,3 +154,74 @@ class TimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()  # nothing after this request (another request, a test) inherits the zone
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's enforced policy (settings.CONTENT_SECURITY_POLICY) on every response.
+
+    Two exceptions. The admin site: Django's change-list template writes an inline <style>, so its pages may use
+    inline styles (scripts stay 'self' only there too). And with DEBUG on, DRF's browsable API (an HTML page that
+    only DEBUG turns on, see REST_FRAMEWORK) may use its inline script and styles; the Swagger page needs neither.
+    """
+
+    RELAXED_STYLE_PREFIXES = ("/admin/",)
+
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only)
+        if report_only:
+            return parts
+        path = request.path_info
+        relaxed = {}
+        if path.startswith(self.RELAXED_STYLE_PREFIXES):
+            relaxed = {"style-src": [UNSAFE_INLINE]}
+        elif (
+            settings.DEBUG
+            and path.startswith("/api/")
+            and not path.startswith("/api/docs/")
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            relaxed = {"style-src": [UNSAFE_INLINE], "script-src": [UNSAFE_INLINE]}
+        if relaxed:
+            parts.update = {**(parts.update or {}), **relaxed}
+        return parts
+
+
+class PermissionsPolicyMiddleware:
+    """Permissions-Policy (settings.PERMISSIONS_POLICY): the browser features our pages may use, on every response
+    that is not a static file (WhiteNoise answers those before this middleware)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = ", ".join(f"{feature}={allow}" for feature, allow in settings.PERMISSIONS_POLICY.items())
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header:
+            response.setdefault("Permissions-Policy", self.header)
+        return response
+
+
+class NoStoreMiddleware:
+    """No browser or proxy keeps a copy of a response that may carry patient data.
+
+    That is every response to a signed-in request and every API response (a token signs those in inside the view),
+    whatever its status. Left alone: static files (WhiteNoise answers those first; STATIC_URL is skipped too),
+    /healthz (never cached by its own view), and what an anonymous visitor gets (the sign-in page, the
+    password-reset pages). The calendar feed sets its own `private, no-cache` and is reached without signing
+    in, so it keeps it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        path = request.path_info
+        if path.startswith(self.static_prefix) or path == "/healthz":
+            return response
+        user = getattr(request, "user", None)
+        if path.startswith("/api/") or (user is not None and user.is_authenticated):
+            add_never_cache_headers(response)  # Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private
+            response["Pragma"] = "no-cache"
+        return response

@@ -6,12 +6,14 @@ production defaults.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -83,6 +85,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
+    "csp",
     "accounts",
     "recovery",
 ]
@@ -90,6 +93,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "recovery.middleware.ContentSecurityPolicyMiddleware",
+    "recovery.middleware.PermissionsPolicyMiddleware",
     "recovery.middleware.RequestIdMiddleware",
     "recovery.middleware.RefuseControlCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -97,6 +102,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "recovery.middleware.NoStoreMiddleware",
     "recovery.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",  # after messages: it says why a session ended
@@ -350,6 +356,61 @@ if not 1 <= API_TOKEN_DAYS <= API_TOKEN_MAX_DAYS:
     )
 # A token's "last used" time is written at most this often, not on every request.
 API_TOKEN_LAST_USED_INTERVAL_SECONDS = env_int("API_TOKEN_LAST_USED_INTERVAL_SECONDS", 60)
+# Another site's window cannot keep a handle on ours (SecurityMiddleware sends it; named here so it is seen).
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy, enforced (django-csp; recovery.middleware.ContentSecurityPolicyMiddleware sends it).
+# Scripts, styles, fonts and fetches come from this site only; no inline script, style or event attribute
+# anywhere (tests/test_security_headers.py checks every page). Only the admin site, whose own templates carry an
+# inline <style>, gets 'unsafe-inline' for styles (never for scripts), and, with DEBUG on, DRF's browsable API page
+# (see recovery.middleware.ContentSecurityPolicyMiddleware). CSP_REPORT_URI, when set, is where browsers report a
+# blocked resource.
+# (Not a setting named CSP_*: django-csp's system check takes those for its old, pre-4.0 settings.)
+_csp_report_uri = env_str("CSP_REPORT_URI", "")
+if _csp_report_uri and not re.fullmatch(r"(https?://|/)[^\s;,'\"]+", _csp_report_uri):
+    raise ImproperlyConfigured(
+        f"CSP_REPORT_URI must be an http(s) address or a path starting with / (no spaces, ';' or ','); "
+        f"got {_csp_report_uri!r}."
+    )
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        **({"report-uri": [_csp_report_uri]} if _csp_report_uri else {}),
+    },
+}
+# What the browser may use on our pages: nothing that a recovery tracker does not need; passkeys (WebAuthn) for
+# this site only.
+PERMISSIONS_POLICY = {
+    "accelerometer": "()",
+    "autoplay": "()",
+    "camera": "()",
+    "display-capture": "()",
+    "encrypted-media": "()",
+    "geolocation": "()",
+    "gyroscope": "()",
+    "hid": "()",
+    "idle-detection": "()",
+    "magnetometer": "()",
+    "microphone": "()",
+    "midi": "()",
+    "payment": "()",
+    "publickey-credentials-create": "(self)",
+    "publickey-credentials-get": "(self)",
+    "screen-wake-lock": "()",
+    "serial": "()",
+    "usb": "()",
+    "xr-spatial-tracking": "()",
+    "browsing-topics": "()",
+}
 
 # REST API: token first so that a request without credentials gets 401, not 403.
 REST_FRAMEWORK = {

@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from recovery.api import labs, notifications, outcomes, symptoms, timeline, vaccinations, views
 
@@ -28,5 +28,5 @@ urlpatterns = [
     path("v1/alerts/<str:alert_id>/acknowledge/", symptoms.alert_acknowledge, name="alert-acknowledge"),
     path("v1/alerts/<str:alert_id>/resolve/", symptoms.alert_resolve, name="alert-resolve"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]
