@@ -18,9 +18,11 @@ class AccountsConfig(AppConfig):
 def _start_session(sender, request, user, **kwargs) -> None:
     """Sign-in starts the session's idle and absolute clocks (accounts/sessions.py)."""
     from . import sessions
+    from .middleware import note_factors_at_sign_in
 
     if request is not None and hasattr(request, "session"):
         sessions.start(request, user)
+        note_factors_at_sign_in(request, user)
 
 
 class SecondFactorAdminConfig(admin_apps.AdminConfig):

@@ -121,6 +121,13 @@ def gate_state(request: HttpRequest) -> str | None:
     return None
 
 
+def note_factors_at_sign_in(request: HttpRequest, user) -> None:
+    """At sign-in (after the password): a user who has no factor and need not have one is not asked again for a
+    while, so that the pages after sign-in do not each look for a factor."""
+    if not mfa.mfa_required(user) and not mfa.has_factor(user):
+        request.session[_NO_FACTOR_UNTIL] = time.time() + RECHECK_SECONDS
+
+
 def forget_no_factor(request: HttpRequest) -> None:
     request.session.pop(_NO_FACTOR_UNTIL, None)
 

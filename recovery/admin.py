@@ -159,12 +159,16 @@ class TransplantEpisodeAdmin(AuditedReadsAdmin):
 
 
 @admin.register(TransplantDateChange)
-class TransplantDateChangeAdmin(admin.ModelAdmin):
+class TransplantDateChangeAdmin(AuditedReadsAdmin):
     """The history of the transplants' dates, read only (restored from the transplant's page, with confirmation)."""
 
     list_display = ("episode", "kind", "changed_by_username", "changed_at")
     list_filter = ("kind",)
     raw_id_fields = ("episode", "changed_by", "restored_from")
+    list_select_related = ("episode",)
+
+    def patient_ids(self, objects) -> set[int]:
+        return {change.episode.patient_id for change in objects}
 
     def has_add_permission(self, request):
         return False

@@ -25,6 +25,7 @@ from recovery.models import (
     Notification,
     Patient,
     ReminderSettings,
+    TransplantEpisode,
 )
 from recovery.models.notifications import Audience, Channel, NotificationKind, NotificationStatus
 from tests.factories import UserFactory
@@ -65,6 +66,23 @@ NO_PATIENT_DATA = {
     "api:alert-resolve": "POST only; audited by the service",
     "api:schema": "the API's description",
     "api:docs": "the API's documentation page",
+    # the signed-in user's own account (their name in the menu, their own tokens and factors), no health data
+    "accounts:api-tokens": "the user's own API tokens",
+    "accounts:api-token-revoke": "POST only; audited by the service",
+    "accounts:api-tokens-revoke-all": "POST only; audited by the service",
+    "api:token-revoke": "POST only: ends the calling token, audited",
+    "accounts:session-keep-alive": "how long the user's own session has left",
+    "accounts:security": "the user's own second factors",
+    "accounts:mfa-totp-setup": "setting up the user's own authenticator app",
+    "accounts:mfa-totp-remove": "removing the user's own factor (audited)",
+    "accounts:mfa-passkey-remove": "removing the user's own passkey (audited)",
+    "accounts:mfa-recovery-codes": "the user's own recovery codes",
+    "accounts:mfa-verify": "the second step of signing in",
+    "otp_webauthn:credential-authentication-begin": "POST only: the passkey script's sign-in challenge",
+    "otp_webauthn:credential-authentication-complete": "POST only: the passkey script's sign-in answer",
+    "otp_webauthn:credential-registration-begin": "POST only: the passkey script's registration challenge",
+    "otp_webauthn:credential-registration-complete": "POST only: the passkey script's registration answer",
+    "otp_webauthn:js-i18n-catalog": "the passkey script's words",
 }
 
 # Admin URL names that are no model's pages.
@@ -78,11 +96,12 @@ ADMIN_PAGES_WITHOUT_PATIENT_DATA = {
     "admin:jsi18n": "translations for the admin's scripts",
     "admin:autocomplete": "search endpoint for the admin's own autocomplete fields (centres)",
     "admin:view_on_site": "a redirect to the object's page on the site (audited there)",
+    "admin:otp_totp_totpdevice_config": "an authenticator app's set-up page (a login's factor, no health data)",
+    "admin:otp_totp_totpdevice_qrcode": "an authenticator app's QR code (a login's factor, no health data)",
 }
 # Registered admin models that hold no patient data.
 ADMIN_MODELS_WITHOUT_PATIENT_DATA = {
     "auth.Group": "permission groups",
-    "authtoken.TokenProxy": "API keys: which login has one; the login's page is audited",
     "axes.AccessAttempt": "sign-in attempts (username, address): security records, no health data",
     "axes.AccessLog": "sign-ins (username, address): security records, no health data",
     "axes.AccessFailureLog": "failed sign-ins (username, address): security records, no health data",
@@ -90,6 +109,9 @@ ADMIN_MODELS_WITHOUT_PATIENT_DATA = {
     "recovery.ProtocolTemplate": "treatment protocols (templates, no patient)",
     "recovery.CentreConfiguration": "a centre's clinical settings",
     "accounts.Centre": "the centres",
+    "accounts.ApiToken": "API tokens (owner, name, dates; never a secret): security records, no health data",
+    "otp_totp.TOTPDevice": "authenticator apps of logins: security records, no health data",
+    "otp_static.StaticDevice": "recovery codes of logins: security records, no health data",
 }
 ADMIN_PAGES = ("changelist", "change", "history", "delete")
 ADMIN_ACTIONS = {
@@ -229,7 +251,8 @@ def _is_about_patients(model) -> bool:
     if model in (Patient, User):
         return True
     return any(
-        getattr(field, "related_model", None) is Patient and (field.many_to_one or field.one_to_one)
+        getattr(field, "related_model", None) in (Patient, TransplantEpisode)
+        and (field.many_to_one or field.one_to_one)
         for field in model._meta.get_fields()
     )
 
@@ -256,6 +279,8 @@ def _object_of(model, patient: Patient):
         return patient
     if model is User:
         return patient.user
+    if any(field.name == "episode" for field in model._meta.get_fields()):  # a record of the patient's transplant
+        return model._default_manager.filter(episode__patient=patient).first()
     return model._default_manager.filter(patient=patient).first()
 
 

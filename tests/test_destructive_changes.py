@@ -119,8 +119,8 @@ def test_a_confirmed_change_is_saved_kept_in_the_history_and_audited(client_for,
     assert change.after["reinfusion_date"] is None
     assert change.before["protocol"] == "cy_atg"
     audit = AuditEvent.objects.get(patient=day9, action="transplant.update")
-    assert audit.detail["old"]["reinfusion_date"] == DAY0.isoformat()
-    assert audit.detail["new"]["reinfusion_date"] is None
+    assert audit.detail["changes"]["reinfusion_date"]["old"] == DAY0.isoformat()
+    assert audit.detail["changes"]["reinfusion_date"]["new"] is None
     assert audit.detail["history"] == str(change.uuid)
 
 
@@ -163,7 +163,7 @@ def test_restore_brings_back_the_dates_the_phase_and_the_timeline(
     assert restored.restored_from == change
     audit = AuditEvent.objects.get(patient=day9, action="transplant.restore")
     assert audit.detail["restored_from"] == str(change.uuid)
-    assert audit.detail["new"]["reinfusion_date"] == DAY0.isoformat()
+    assert audit.detail["changes"]["reinfusion_date"]["new"] == DAY0.isoformat()
 
 
 def test_a_change_before_day0_that_removes_nothing_needs_no_confirmation(client_for, coordinator, patient, now):

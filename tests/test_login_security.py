@@ -100,9 +100,8 @@ def _settings_from_env(**env):
     clean = {k: v for k, v in os.environ.items() if k not in {"TRUSTED_PROXY_COUNT", "PASSWORD_MIN_LENGTH"}}
     clean.update({"DEBUG": "1", **env})
     code = (
-        "import json, recovery.settings as s; print(json.dumps([s.AXES_IPWARE_PROXY_COUNT, "
-        "list(s.AXES_IPWARE_META_PRECEDENCE_ORDER), s.AUTH_PASSWORD_VALIDATORS[1]['OPTIONS']['min_length'], "
-        "s.PASSWORD_RESET_TIMEOUT, getattr(s, 'IPWARE_STRICT', None)]))"
+        "import json, recovery.settings as s; print(json.dumps([s.TRUSTED_PROXY_COUNT, s.AXES_CLIENT_IP_CALLABLE, "
+        "s.AUTH_PASSWORD_VALIDATORS[1]['OPTIONS']['min_length'], s.PASSWORD_RESET_TIMEOUT]))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -110,18 +109,13 @@ def _settings_from_env(**env):
 
 
 def test_the_environment_sets_the_proxy_count_minimum_length_and_link_lifetime():
-    """Without TRUSTED_PROXY_COUNT only the connection's address counts; with N proxies, X-Forwarded-For first."""
-    assert _settings_from_env() == [None, ["REMOTE_ADDR"], 12, 3600, None]
+    """The lockout counts on the one client-address rule (recovery.middleware.client_ip: the connection's address
+    without TRUSTED_PROXY_COUNT, the N-th from the right of X-Forwarded-For behind N proxies)."""
+    rule = "recovery.middleware.client_ip"
+    assert _settings_from_env() == [0, rule, 12, 3600]
     assert _settings_from_env(
         TRUSTED_PROXY_COUNT="1", PASSWORD_MIN_LENGTH="14", PASSWORD_RESET_TIMEOUT_SECONDS="1800"
-    ) == [
-        0,
-        ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
-        14,
-        1800,
-        False,
-    ]
-    assert _settings_from_env(TRUSTED_PROXY_COUNT="2")[0] == 1
+    ) == [1, rule, 14, 1800]
 
 
 @pytest.mark.parametrize(
@@ -146,11 +140,7 @@ def test_unsafe_values_stop_start_up_with_a_message(env, message):
 
 # --- The lockout on the real client address ----------------------------------------------------------------------
 
-BEHIND_ONE_PROXY = {
-    "IPWARE_STRICT": False,
-    "AXES_IPWARE_PROXY_COUNT": 0,
-    "AXES_IPWARE_META_PRECEDENCE_ORDER": ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"),
-}
+BEHIND_ONE_PROXY = {"TRUSTED_PROXY_COUNT": 1}
 PROXY = "10.0.0.2"
 
 
@@ -271,7 +261,7 @@ def test_a_device_cookie_for_another_account_or_forged_does_not_pass(client, nur
 
 
 def test_the_admin_sign_in_cannot_be_used_to_try_passwords_faster(client, nurse, small_cap, time_machine):
-    """Every path that authenticates honours the wait: the admin site's sign-in refuses even the right password."""
+    """The admin site checks no password of its own: it sends people to the app's sign-in, which waits."""
     time_machine.move_to(T0, tick=False)
     nurse.is_staff = True
     nurse.save()
@@ -279,10 +269,12 @@ def test_the_admin_sign_in_cannot_be_used_to_try_passwords_faster(client, nurse,
     admin_login = reverse("admin:login")
     data = {"username": "nurse", "password": PASSWORD, "next": "/admin/"}
     refused = client.post(admin_login, data, REMOTE_ADDR="192.0.2.50")
-    assert refused.status_code == 200
+    assert refused.status_code == 302
+    assert refused["Location"].startswith(reverse(LOGIN))
     assert "_auth_user_id" not in client.session
+    assert _login(client, "nurse", PASSWORD, address="192.0.2.50").status_code == 429
     time_machine.shift(60)
-    assert client.post(admin_login, data, REMOTE_ADDR="192.0.2.50").status_code == 302
+    assert _login(client, "nurse", PASSWORD, address="192.0.2.50").status_code == 302
 
 
 def test_the_api_token_endpoint_waits_the_same_way_in_json(client, api_for, nurse, small_cap, time_machine):

@@ -2,7 +2,7 @@ from dataclasses import replace
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django_otp import devices_for_user, match_token
+from django_otp import devices_for_user
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import mfa
 from accounts.lockout import login_slowdown
 from accounts.models import ApiToken
 from recovery import access
@@ -75,8 +76,12 @@ def obtain_token(request: Request) -> Response:
     if any(devices_for_user(user, confirmed=True)):
         if not otp:
             return Response({"otp": [OTP_MISSING]}, status=status.HTTP_400_BAD_REQUEST)
-        # Each device counts wrong codes and slows further tries (django-otp's throttling).
-        if match_token(user, otp) is None:
+        # The same check as the sign-in's second step: each device counts wrong codes and waits longer after each.
+        checked = mfa.check_code(user, otp)
+        if checked.device is None:
+            if checked.wait_seconds:
+                wait = f"Too many wrong codes: wait {checked.wait_seconds} seconds, then try the current code."
+                return Response({"otp": [wait]}, status=429, headers={"Retry-After": str(checked.wait_seconds)})
             return Response({"otp": [OTP_WRONG]}, status=status.HTTP_400_BAD_REQUEST)
     elif (user.is_staff_role or user.is_staff) and getattr(settings, "MFA_REQUIRED_FOR_STAFF", not settings.DEBUG):
         return Response({"detail": SECOND_FACTOR_NEEDED}, status=status.HTTP_403_FORBIDDEN)

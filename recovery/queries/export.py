@@ -32,6 +32,7 @@ from recovery.models import (
     SymptomReport,
     TimelineEvent,
     Transfusion,
+    TransplantDateChange,
     TransplantEpisode,
     VaccinationDose,
 )
@@ -70,6 +71,14 @@ SECTIONS: tuple[Section, ...] = (
             "discharge_date",
             "updated_at",
         ),
+    ),
+    Section(
+        "transplant_date_changes",
+        "Changes to the transplant dates",
+        TransplantDateChange,
+        "episode__patient",
+        ("changed_at", "kind", "before", "after", "changed_by_username"),
+        ("changed_at", "id"),
     ),
     Section(
         "apheresis_sessions",

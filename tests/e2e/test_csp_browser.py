@@ -164,7 +164,7 @@ def test_staff_pages_run_under_the_policy_with_charts_and_the_queue_refresh(page
     admin.goto(reverse("admin:login"))
     admin.get_by_label("Username").fill("root")
     admin.get_by_label("Password").fill(PASSWORD)
-    admin.get_by_role("button", name="Log in").click()
+    admin.get_by_role("button", name="Sign in").click()
     admin.wait_for_load_state("load")
     for path in (reverse("admin:index"), reverse("admin:recovery_patient_changelist")):
         admin_watch.open(path)
