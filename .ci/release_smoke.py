@@ -131,9 +131,7 @@ def sign_in_second_factor(browser: Browser, person: dict, path: str, page: str):
     """The second step (accounts/mfa_views.py verify): the code from the authenticator app, posted back to the
     page that asked for it."""
     ok('name="code"' in page, "staff: the second step asks for the code from the authenticator app")
-    status, page, _, after = browser.post(
-        path, {"code": "000000" if totp(person["totp_key"]) != "000000" else "1"}
-    )
+    status, page, _, after = browser.post(path, {"code": "000000" if totp(person["totp_key"]) != "000000" else "1"})
     ok(status == 200 and "/accounts/verify/" in after, "staff: a wrong code is refused and the second step stays")
     time.sleep(1.1)  # django-otp makes the device wait a second after a wrong code
     return browser.post(path, {"code": totp(person["totp_key"])})
@@ -168,8 +166,12 @@ def main() -> None:
     ok("Strict-Transport-Security" in headers and headers.get("X-Frame-Options") == "DENY", "HTTPS hardening headers")
 
     patient = sign_in("patient", "198.51.100.10")
-    status, page, _, path = patient.get("/")
+    status, page, headers, path = patient.get("/")
     ok(status == 200 and path.startswith("/my/") and "Day +5" in page, "patient: home shows Day +5")
+    policy = headers.get("Content-Security-Policy") or ""
+    ok("script-src 'self'" in policy and "unsafe-inline" not in policy, f"an enforced strict CSP: {policy}")
+    ok("no-store" in (headers.get("Cache-Control") or ""), "a page with patient data is not stored by the browser")
+    ok("camera=()" in (headers.get("Permissions-Policy") or ""), "a Permissions-Policy")
     status, page, _, _ = patient.get("/my/temperature/")
     recorded = re.search(r'name="recorded_at"[^>]*value="([^"]+)"', page)
     ok(status == 200 and recorded is not None, "patient: the temperature form opens with the time filled in")

@@ -442,7 +442,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set that two fields share (neutrophil and platelet engraftment state).
-    "ENUM_NAME_OVERRIDES": {"EngraftmentStateEnum": "recovery.queries.labs.ENGRAFTMENT_STATES"},
+    "ENUM_NAME_OVERRIDES": {
+        "EngraftmentStateEnum": "recovery.queries.labs.ENGRAFTMENT_STATES",
+        # a patient's phase, and the phase before and after a transplant change that needs confirmation
+        "PhaseEnum": "recovery.api.serializers.PHASE_CHOICES",
+    },
 }
 
 # Celery. Redis is the production broker. With DEBUG on and no broker named, kombu's
