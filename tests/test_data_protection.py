@@ -432,6 +432,7 @@ def test_staff_without_the_role_cannot_deactivate_or_erase(client_for, clinician
 # --- backup and restore -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.services(needs="PostgreSQL (pg_dump and pg_restore)")
 def test_the_backup_restore_rehearsal_restores_every_row(require_postgres, patient):
     """bin/backup-restore-rehearsal (docs/operations.md) dumps the test database with pg_dump -Fc, restores it
     into a new database and finds the same rows in every table; a URL that is not PostgreSQL is a usage error."""
