@@ -20,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
@@ -99,6 +100,13 @@ def normalise_code(code: str) -> str:
     return re.sub(r"[\s-]", "", code or "").lower()
 
 
+def stored_recovery_code(code: str) -> str:
+    """What is kept of a recovery code: a keyed hash (HMAC-SHA256 with SECRET_KEY, 64 bits), never the code, so a
+    copy of the database alone gives no working code (ASVS 6.5.2). A new SECRET_KEY voids the codes: new ones are
+    made on the Security page."""
+    return salted_hmac("accounts.mfa.recovery-code", normalise_code(code), algorithm="sha256").hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class CodeCheck:
     device: object | None = None  # the device that accepted the code
@@ -126,7 +134,7 @@ def check_code(user: User, code: str) -> CodeCheck:
             if locked_until:
                 waits.append(max(1, int((locked_until - timezone.now()).total_seconds() + 0.999)))
             continue
-        if device.verify_token(code):
+        if device.verify_token(code if isinstance(device, TOTPDevice) else stored_recovery_code(code)):
             return CodeCheck(device=device)
     if devices and len(waits) == len(devices):
         return CodeCheck(wait_seconds=min(waits))
@@ -213,7 +221,7 @@ def new_recovery_codes(*, context: AuditContext, user: User) -> list[str]:
     device.throttle_reset(commit=False)
     device.save()
     codes = [StaticToken.random_token() for _ in range(settings.MFA_RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=stored_recovery_code(code)) for code in codes])
     _changed(context=context, user=user, kind=Kind.RECOVERY_CODES, added=True, detail={"count": len(codes)})
     return codes
 

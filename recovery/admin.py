@@ -153,9 +153,21 @@ class ProtocolTemplateAdmin(admin.ModelAdmin):
 
 @admin.register(TransplantEpisode)
 class TransplantEpisodeAdmin(AuditedReadsAdmin):
+    """Read only: the dates change on the patient's transplant page, which asks before a destructive change, keeps
+    the history and regenerates the timeline (an admin form would do none of that)."""
+
     list_display = ("patient", "protocol", "mobilisation_date", "reinfusion_date", "neutrophil_engraftment_date")
     list_filter = ("protocol",)
     raw_id_fields = ("patient",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(TransplantDateChange)

@@ -18,6 +18,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from accounts.mfa import stored_recovery_code
 from accounts.models import ApiToken
 from recovery.models import AuditEvent
 from tests.conftest import FAST_HASHERS
@@ -199,7 +200,7 @@ def test_otp_is_required_when_the_user_has_a_confirmed_device(coordinator):
 
 def test_a_recovery_code_works_as_otp(patient):
     device = StaticDevice.objects.create(user=patient.user, name="backup", confirmed=True)
-    device.token_set.create(token="recover1")
+    device.token_set.create(token=stored_recovery_code("recover1"))
     response = _ask(patient.user.username, otp="recover1")
     assert response.status_code == 200
     assert _ask(patient.user.username, otp="recover1").status_code == 400  # used once only

@@ -254,3 +254,21 @@ def test_a_confirmation_given_for_dates_changed_since_is_asked_again(client_for,
     done = client.post(url, {**_blank_form(), "confirm": "yes", "seen": _seen(again.content.decode())})
     assert done.status_code == 302
     assert TransplantEpisode.objects.get(patient=day9).reinfusion_date is None
+
+
+def test_the_admin_shows_the_transplant_dates_but_does_not_change_them(client, day9):
+    """An admin form would change the dates without the confirmation, the history or the timeline: read only."""
+    from tests.factories import UserFactory
+
+    admin_user = UserFactory(username="root", role="", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    episode = TransplantEpisode.objects.get(patient=day9)
+    url = reverse("admin:recovery_transplantepisode_change", args=[episode.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="reinfusion_date"' not in page.content.decode()  # shown, not editable
+    before = _counts(day9)
+    assert client.post(url, {"reinfusion_date": ""}).status_code == 403
+    episode.refresh_from_db()
+    assert episode.reinfusion_date == DAY0
+    assert _counts(day9) == before
