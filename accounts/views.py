@@ -1,4 +1,5 @@
 import logging
+import secrets
 from functools import partial
 
 from django.conf import settings
@@ -149,17 +150,23 @@ def second_factor_needed(user) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_token_list(request: HttpRequest) -> HttpResponse:
-    """The user's own API tokens (never their secrets); a new token's key is shown once, in this response only."""
+    """The user's own API tokens (never their secrets); a new token's key is shown once, in this response only.
+
+    The form carries a one-time number: sending the same form again (the browser's refresh after creating a
+    token) makes no second token, and the secret is never kept on the server to show it later."""
     blocked = second_factor_needed(request.user)
     form = ApiTokenForm(request.POST if request.method == "POST" else None)
-    created, key = None, ""
+    created, key, resent = None, "", False
     if request.method == "POST" and not blocked and form.is_valid():
-        created, key = api_tokens.issue_token(
-            context=AuditContext.from_request(request),
-            owner=request.user,
-            name=form.cleaned_data["name"],
-            days=form.cleaned_data["days"],
-        )
+        if _spend_form_nonce(request, request.POST.get("nonce", "")):
+            created, key = api_tokens.issue_token(
+                context=AuditContext.from_request(request),
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                days=form.cleaned_data["days"],
+            )
+        else:
+            resent = True
         form = ApiTokenForm()
     now = timezone.now()
     tokens = [(token, token.status(now)) for token in ApiToken.objects.filter(owner=request.user)]
@@ -168,16 +175,36 @@ def api_token_list(request: HttpRequest) -> HttpResponse:
         "accounts/api_tokens.html",
         {
             "form": form,
+            "nonce": _new_form_nonce(request),
             "tokens": tokens,
             "created": created,
             "key": key,
+            "resent": resent,
             "blocked": blocked,
             "any_active": any(state == "active" for _, state in tokens),
         },
-        status=200 if request.method == "GET" or created else 403 if blocked else 400,
+        status=200 if request.method == "GET" or created or resent else 403 if blocked else 400,
     )
     add_never_cache_headers(response)  # the page may carry a new key: never kept by a browser or proxy
     return response
+
+
+_TOKEN_FORM_NONCES = "_api_token_form_nonces"  # noqa: S105 (a session key, not a secret)
+
+
+def _new_form_nonce(request: HttpRequest) -> str:
+    nonce = secrets.token_urlsafe(16)
+    request.session[_TOKEN_FORM_NONCES] = [*request.session.get(_TOKEN_FORM_NONCES, [])[-4:], nonce]
+    return nonce
+
+
+def _spend_form_nonce(request: HttpRequest, nonce: str) -> bool:
+    """True once per form shown: the number is then used up."""
+    nonces = request.session.get(_TOKEN_FORM_NONCES, [])
+    if not nonce or nonce not in nonces:
+        return False
+    request.session[_TOKEN_FORM_NONCES] = [n for n in nonces if n != nonce]
+    return True
 
 
 @login_required

@@ -302,10 +302,17 @@ def test_saving_a_user_without_a_new_password_revokes_nothing(coordinator):
 # The owner's page
 
 
+def _create(client, data):
+    """Fill in the page's form as a browser does: it carries the page's one-time number."""
+    url = reverse("accounts:api-tokens")
+    nonce = re.search(r'name="nonce" value="([^"]+)"', client.get(url).content.decode()).group(1)
+    return client.post(url, {**data, "nonce": nonce}), nonce
+
+
 def test_the_owner_creates_a_token_sees_its_key_once_and_the_list_never_shows_it(client_for, patient):
     client = client_for(patient.user)
     url = reverse("accounts:api-tokens")
-    created = client.post(url, {"name": "My script", "days": "10"})
+    created, _ = _create(client, {"name": "My script", "days": "10"})
     assert created.status_code == 200
     assert "no-store" in created["Cache-Control"]
     key = re.search(r'value="(rt_[^"]+)"', created.content.decode()).group(1)
@@ -321,6 +328,18 @@ def test_the_owner_creates_a_token_sees_its_key_once_and_the_list_never_shows_it
     assert key not in listed
     assert key[8:20] not in listed
     assert "Active" in listed
+
+
+def test_sending_the_form_again_makes_no_second_token(client_for, patient):
+    """A refresh after creating a token sends the same form again: no second token, and the page says why."""
+    client = client_for(patient.user)
+    created, nonce = _create(client, {"name": "My script", "days": "10"})
+    assert created.status_code == 200
+    again = client.post(reverse("accounts:api-tokens"), {"name": "My script", "days": "10", "nonce": nonce})
+    assert again.status_code == 200
+    assert "no second token was made" in again.content.decode()
+    assert 'value="rt_' not in again.content.decode()
+    assert ApiToken.objects.filter(owner=patient.user).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -379,7 +398,7 @@ def test_staff_with_a_device_create_a_token_only_in_a_session_that_passed_it(cli
     assert not ApiToken.objects.exists()
 
     _verified(client, device)
-    assert client.post(url, {"name": "Ward script", "days": "30"}).status_code == 200
+    assert _create(client, {"name": "Ward script", "days": "30"})[0].status_code == 200
     assert ApiToken.objects.filter(owner=clinician, name="Ward script").exists()
 
 

@@ -81,8 +81,8 @@ def test_a_blank_form_asks_for_confirmation_and_changes_nothing(client_for, coor
     page = response.content.decode()
     assert "Nothing has changed yet" in page
     assert "from the phase <strong>Aplasia</strong> to <strong>Evaluation</strong>" in page
-    assert f"remove <strong>{events}</strong> timeline events" in page
-    assert f"cancel <strong>{reminders}</strong> pending reminders" in page
+    assert f"in the timeline: remove <strong>{events}</strong> events" in page
+    assert f"in the reminders: cancel <strong>{reminders}</strong> pending reminders" in page
     assert 'name="confirm" value="yes"' in page
     assert 'name="go_back"' in page
     assert _counts(day9) == (events, reminders)

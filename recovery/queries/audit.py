@@ -2,6 +2,7 @@
 (GDPR Art. 15: who has seen my data, when and what they did)."""
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,20 @@ ACTION_WORDS = {
     "cohort.view": "Included your data in the centre's outcome figures",
     "cohort.export": "Included your data in an exported outcome data set",
     "admin.patient_delete": "Deleted your record (administrator)",
+    "patient.export": "Looked at or downloaded all your data (\u201cMy data\u201d)",
+    "patient.deactivate_view": "Opened the page to deactivate your record",
+    "patient.deactivate": "Deactivated your record",
+    "patient.erase_view": "Opened the page to erase your data",
+    "patient.erase": "Erased your data",
+    "patient.email_change": "Changed your e-mail address",
+    "account.email_change": "Changed your e-mail address",
+    "account.email_change_requested": "Asked to change your e-mail address",
+    "transplant.preview": "Checked what a change to your transplant dates would do",
+    "transplant.restore": "Restored earlier transplant dates",
+    "symptoms.checkin_form": "Opened the check-in form",
+    "symptoms.temperature_form": "Opened the temperature form",
+    "labs.import_queued": "Uploaded a lab file with your results",
+    "labs.import_view": "Looked at an import of lab results",
 }
 THINGS = {
     "patient": "your record",
@@ -103,13 +118,19 @@ VERBS = {
 }
 
 
-def describe_action(action: str) -> str:
-    """An audit action code in plain words ("labs.record" -> "Recorded your lab results")."""
+def describe_action(action: str, *, for_staff: bool = False) -> str:
+    """An audit action code in plain words, as the patient reads it ("labs.record" -> "Recorded your lab
+    results"), or as staff read it about the patient ("Recorded the patient's lab results")."""
     if action in ACTION_WORDS:
-        return ACTION_WORDS[action]
-    thing, _, verb = action.partition(".")
-    words = THINGS.get(thing, "your data")
-    return f"{VERBS.get(verb, 'Worked with')} {words}"
+        words = ACTION_WORDS[action]
+    else:
+        thing, _, verb = action.partition(".")
+        words = f"{VERBS.get(verb, 'Worked with')} {THINGS.get(thing, 'your data')}"
+    if for_staff:
+        words = re.sub(r"\bYour\b", "The patient's", words)
+        words = re.sub(r"\byour\b", "the patient's", words)
+        words = re.sub(r"\byou\b", "the patient", words)
+    return words
 
 
 def describe_actor(event: AuditEvent, patient: Patient) -> tuple[str, str]:
@@ -174,7 +195,7 @@ def staff_csv_rows(patient: Patient) -> Iterator[list[str]]:
             _cell(event.actor_name),
             _cell(event.actor_role),
             event.action,
-            _cell(describe_action(event.action)),
+            _cell(describe_action(event.action, for_staff=True)),
             _cell(json.dumps(event.detail, ensure_ascii=False, sort_keys=True)),
             event.ip or "",
             event.request_id,

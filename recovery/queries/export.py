@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.utils import timezone
 
@@ -218,7 +220,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "access_log",
-        "Who read or changed your data",
+        "Who read or changed the data",
         AuditEvent,
         "patient",
         ("at", "actor_username", "action"),
@@ -262,8 +264,32 @@ def _plain(value):
     return value
 
 
-def _label(field: str) -> str:
-    return field.replace("__username", "").replace("__name", "").replace("__uuid", "").replace("_", " ")
+def _label(field: str, model: type[Model] | None = None) -> str:
+    """A column in words: the model field's own name for people ("MS type", "Reinfusion date (Day 0)")."""
+    first = field.split("__", 1)[0]
+    if model is not None:
+        try:
+            name = str(model._meta.get_field(first).verbose_name)
+        except FieldDoesNotExist:
+            name = ""
+        if name:
+            return name[:1].upper() + name[1:]
+    words = field.replace("__username", "").replace("__name", "").replace("__uuid", "").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def _shown(value, zone: ZoneInfo):
+    """A value as the readable page shows it: times in the patient's own zone to the minute, yes/no, lists and
+    mappings as short text."""
+    if isinstance(value, datetime):
+        return timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_shown(item, zone)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(str(_shown(item, zone)) for item in value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -273,13 +299,40 @@ class ExportSection:
     columns: list[str]  # the field names
     labels: list[str]  # the same, in words, for the readable page
     rows: list[dict]
+    shown: list[list]  # the rows as the readable page shows them (local times, yes/no)
 
 
-def _rows(section: Section, patient: Patient) -> list[dict]:
+def _raw_rows(section: Section, patient: Patient) -> list[dict]:
     queryset = section.model.objects.filter(**{section.patient_path: patient})
     if section.order_by:
         queryset = queryset.order_by(*section.order_by)
-    return [{name: _plain(value) for name, value in row.items()} for row in queryset.values(*section.fields)]
+    return list(queryset.values(*section.fields))
+
+
+def _section(section: Section, patient: Patient, zone: ZoneInfo) -> ExportSection:
+    raw = _raw_rows(section, patient)
+    return ExportSection(
+        key=section.key,
+        title=section.title,
+        columns=list(section.fields),
+        labels=[_label(name, section.model) for name in section.fields],
+        rows=[{name: _plain(value) for name, value in row.items()} for row in raw],
+        shown=[[_shown(row[name], zone) for name in section.fields] for row in raw],
+    )
+
+
+def _profile_shown(patient: Patient, profile: dict, zone: ZoneInfo) -> list[tuple[str, object]]:
+    items = []
+    for name, value in profile.items():
+        try:
+            field = Patient._meta.get_field(name)
+        except FieldDoesNotExist:
+            items.append((_label(name), _shown(value, zone)))
+            continue
+        raw = getattr(patient, name)
+        choices = dict(field.flatchoices) if field.choices else {}
+        items.append((_label(name, Patient), choices.get(raw, _shown(raw, zone))))
+    return items
 
 
 def patient_export(patient: Patient) -> dict:
@@ -287,21 +340,13 @@ def patient_export(patient: Patient) -> dict:
     profile = {name: _plain(getattr(patient, name)) for name in PROFILE_FIELDS}
     profile["centre"] = patient.centre.name
     profile["calendar_subscription"] = bool(patient.calendar_token)
-    sections = [
-        ExportSection(
-            key=s.key,
-            title=s.title,
-            columns=list(s.fields),
-            labels=[_label(f) for f in s.fields],
-            rows=_rows(s, patient),
-        )
-        for s in SECTIONS
-    ]
+    zone = ZoneInfo(patient.timezone)
+    sections = [_section(section, patient, zone) for section in SECTIONS]
     return {
         "format_version": FORMAT_VERSION,
         "exported_at": timezone.now().isoformat(),
         "profile": profile,
-        "profile_items": [(_label(name), value) for name, value in profile.items()],  # for the readable page
+        "profile_items": _profile_shown(patient, profile, zone),  # for the readable page
         "sections": sections,
     }
 

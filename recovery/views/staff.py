@@ -153,7 +153,7 @@ def patient_access_log(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.VIEW_AUDIT)
     record_event(context=AuditContext.from_request(request), action="audit.view", patient=patient)
     page = Paginator(access_log(patient), AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = [(event, describe_action(event.action)) for event in page.object_list]
+    rows = [(event, describe_action(event.action, for_staff=True)) for event in page.object_list]
     return render(request, "recovery/patient_access_log.html", {"patient": patient, "page": page, "rows": rows})
 
 
@@ -171,7 +171,8 @@ DATE_HISTORY_SHOWN = 10  # the latest changes of the transplant's dates listed o
 def _field_label(name: str) -> str:
     if name == "protocol":
         return "Regimen"
-    return str(TransplantEpisode._meta.get_field(name).verbose_name).capitalize()
+    label = str(TransplantEpisode._meta.get_field(name).verbose_name)
+    return label[:1].upper() + label[1:]  # "Reinfusion date (Day 0)": only the first letter raised
 
 
 def _history_rows(episode) -> list[dict]:
@@ -235,8 +236,6 @@ def _confirm_page(request: HttpRequest, patient, impact, *, title: str, action: 
             "patient": patient,
             "title": title,
             "impact": impact,
-            "phase_before": impact.phase_before.replace("_", " ").capitalize(),
-            "phase_after": impact.phase_after.replace("_", " ").capitalize(),
             "dates_cleared": [_field_label(n) for n in impact.dates_cleared],
             "dates_moved": [_field_label(n) for n in impact.dates_moved],
             "action": action,
