@@ -270,6 +270,23 @@ def test_the_dispatchers_query_count_does_not_grow_with_the_number_of_patients(c
     assert needs_planning(NOW + timedelta(seconds=2)).count() == 0  # all claimed
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REMINDER_PLAN_REFRESH_HOURS": "336"}, "REMINDER_PLAN_REFRESH_HOURS must be at least 1 and less than"),
+        ({"REMINDER_PLAN_REFRESH_HOURS": "0"}, "REMINDER_PLAN_REFRESH_HOURS must be at least 1 and less than"),
+        ({"REMINDER_PLAN_BATCH_SIZE": "0"}, "REMINDER_PLAN_BATCH_SIZE, REMINDER_PLAN_MAX_PER_RUN and"),
+    ],
+)
+def test_a_planning_configuration_that_would_let_reminders_run_out_stops_start_up(env, message):
+    from tests.test_settings import _import_settings
+
+    result = _import_settings(DEBUG="1", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert _import_settings(DEBUG="1", REMINDER_PLAN_REFRESH_HOURS="335").returncode == 0
+
+
 # --- through a real broker and worker ---------------------------------------------------------------------
 
 
