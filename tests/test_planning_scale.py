@@ -302,3 +302,16 @@ def test_a_real_worker_runs_the_dispatcher_and_its_batches(start_celery, redis_u
     worker = start_worker(start_celery, REMINDER_PLAN_BATCH_SIZE="2")
     wait_for(lambda: all(_horizon(p) is not None for p in patients), worker, what="The batches planning every patient")
     wait_for(lambda: worker.output().count("plan_reminder_batch") >= 3, worker, what="Three batch tasks")
+
+
+def test_a_new_centre_configuration_puts_the_centres_patients_first_in_the_next_run(centre, other_centre):
+    """Reminder times may have changed: the centre's patients are planned again in the next run, not a day later."""
+    from recovery.services.timeline import regenerate_centre_timelines
+
+    here = _transplanted(centre, TODAY - timedelta(days=40))
+    there = _transplanted(other_centre, TODAY - timedelta(days=40))
+    for patient in (here, there):
+        plan_reminders(patient, now=NOW)
+    CentreConfiguration.objects.create(centre=centre, version=1, values={"reminders": {"checkin_time": [10, 0]}})
+    regenerate_centre_timelines(centre_id=centre.pk)
+    assert claim_patients_to_plan(now=NOW + timedelta(minutes=1)) == [here.pk]
