@@ -42,9 +42,9 @@ def _beat_schedule() -> dict:
             "schedule": timedelta(minutes=1),
             "options": {"expires": 60},
         },
-        # Extend every patient's planned reminders (the planning horizon moves on each day).
+        # The planning dispatcher: the patients whose planning horizon needs extending, in batch tasks.
         "plan-reminders": {
-            "task": "recovery.tasks.plan_all_reminders",
+            "task": "recovery.tasks.plan_reminders_due",
             "schedule": timedelta(seconds=settings.REMINDER_PLAN_INTERVAL_SECONDS),
             "options": {"expires": settings.REMINDER_PLAN_INTERVAL_SECONDS},
         },

@@ -509,6 +509,25 @@ if 2 * max(SMS_HTTP_TIMEOUT_SECONDS, EMAIL_TIMEOUT) >= NOTIFY_LEASE_SECONDS:
     )
 NOTIFY_DISPATCH_INTERVAL_SECONDS = env_int("NOTIFY_DISPATCH_INTERVAL_SECONDS", 60)
 REMINDER_PLAN_INTERVAL_SECONDS = env_int("REMINDER_PLAN_INTERVAL_SECONDS", 3600)
+# Planning that scales out: every REMINDER_PLAN_INTERVAL_SECONDS the planning dispatcher hands out, in batch
+# tasks of REMINDER_PLAN_BATCH_SIZE patients (soonest planning horizon first, at most
+# REMINDER_PLAN_MAX_PER_RUN a run), the patients in follow-up whose reminders were last planned more than
+# REMINDER_PLAN_REFRESH_HOURS ago; a handed-out patient is not handed out again for
+# REMINDER_PLAN_LEASE_SECONDS (a batch that died is picked again after it). A change to a patient's record
+# re-plans them at once, whatever these say.
+REMINDER_PLAN_BATCH_SIZE = env_int("REMINDER_PLAN_BATCH_SIZE", 200)
+REMINDER_PLAN_REFRESH_HOURS = env_int("REMINDER_PLAN_REFRESH_HOURS", 24)
+REMINDER_PLAN_MAX_PER_RUN = env_int("REMINDER_PLAN_MAX_PER_RUN", 50_000)
+REMINDER_PLAN_LEASE_SECONDS = env_int("REMINDER_PLAN_LEASE_SECONDS", REMINDER_PLAN_INTERVAL_SECONDS)
+if not 1 <= REMINDER_PLAN_REFRESH_HOURS < 24 * REMINDER_PLAN_AHEAD_DAYS:
+    raise ImproperlyConfigured(
+        "REMINDER_PLAN_REFRESH_HOURS must be at least 1 and less than REMINDER_PLAN_AHEAD_DAYS in hours "
+        f"(now {REMINDER_PLAN_REFRESH_HOURS} and {REMINDER_PLAN_AHEAD_DAYS} days), or the planned reminders run out."
+    )
+if REMINDER_PLAN_BATCH_SIZE < 1 or REMINDER_PLAN_MAX_PER_RUN < 1 or REMINDER_PLAN_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "REMINDER_PLAN_BATCH_SIZE, REMINDER_PLAN_MAX_PER_RUN and REMINDER_PLAN_LEASE_SECONDS must be at least 1."
+    )
 
 # Data protection (docs/operations.md). The research export names each patient by an HMAC-SHA256 of their
 # UUID with this key: keep it secret and keep it stable (a new key gives every patient a new pseudonym).

@@ -12,7 +12,7 @@ from recovery.services.engraftment import check_engraftment_alerts
 from recovery.services.lab_import import imports_to_resume
 from recovery.services.lab_import import run_lab_import as run_lab_import_service
 from recovery.services.reminders.dispatch import dispatch_due
-from recovery.services.reminders.planning import plan_all_reminders as plan_all_reminders_service
+from recovery.services.reminders.horizon import batches, claim_patients_to_plan, plan_batch
 from recovery.services.reminders.planning import plan_reminders, plan_stale_reminders
 from recovery.services.system import record_heartbeat as record_heartbeat_service
 
@@ -44,9 +44,21 @@ def dispatch_notifications() -> dict:
     return {"claimed": result.claimed, "sent": result.sent, "failed": result.failed, "retried": result.retried}
 
 
-@shared_task(name="recovery.tasks.plan_all_reminders")
-def plan_all_reminders() -> int:
-    return plan_all_reminders_service().created
+@shared_task(name="recovery.tasks.plan_reminders_due")
+def plan_reminders_due() -> int:
+    """The planning dispatcher: claim the patients whose planning horizon needs extending (soonest first) and
+    enqueue them in batches that any number of workers share; returns how many patients it handed out."""
+    ids = claim_patients_to_plan()
+    for batch in batches(ids):
+        plan_reminder_batch.delay(batch)
+    return len(ids)
+
+
+@shared_task(name="recovery.tasks.plan_reminder_batch")
+def plan_reminder_batch(patient_ids: list[int]) -> dict:
+    """Plan a batch of patients and record their new horizons (a batch that dies is handed out again)."""
+    result = plan_batch(patient_ids)
+    return {"planned": result.planned, "failed": result.failed, "released": result.released}
 
 
 @shared_task(name="recovery.tasks.plan_patient_reminders")

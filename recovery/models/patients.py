@@ -56,6 +56,10 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(deactivated_at__isnull=True)
 
 
+# Written only by the planner and its dispatcher (an UPDATE of their own), never by `Patient.save`.
+PLANNER_FIELDS = frozenset({"reminders_stale_since", "reminders_planned_until", "reminders_plan_claimed_until"})
+
+
 class Patient(models.Model):
     """A person followed through aHSCT. Belongs to one centre; may be linked to one login."""
 
@@ -103,6 +107,11 @@ class Patient(models.Model):
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     # Set by a write that changes what the reminders depend on; cleared by the planner once it has planned again.
     reminders_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    # The planning horizon: reminders are planned up to this moment (set by the planner). The hourly planning
+    # dispatcher hands out the patients whose horizon runs out soonest; `reminders_plan_claimed_until` is its
+    # lease, so two dispatcher runs never hand out the same patient while a batch task has them.
+    reminders_planned_until = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    reminders_plan_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Patients are deactivated, never deleted (their record is kept; see docs/operations.md, retention).
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     deactivation_reason = models.CharField(max_length=300, blank=True, editable=False)
@@ -127,13 +136,14 @@ class Patient(models.Model):
         return self.full_name
 
     def save(self, *args, **kwargs):
-        """Saving an existing patient never writes `reminders_stale_since`: only the re-planning mark and the
-        planner change it (an UPDATE of their own), so a patient object read before the mark cannot erase it."""
+        """Saving an existing patient never writes `reminders_stale_since` nor the planning horizon and its lease:
+        only the re-planning mark, the planner and its dispatcher change them (an UPDATE of their own), so a
+        patient object read before the mark cannot erase it."""
         if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
             kwargs["update_fields"] = [
                 field.name
                 for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "reminders_stale_since"
+                if not field.primary_key and field.name not in PLANNER_FIELDS
             ]
         super().save(*args, **kwargs)
 

@@ -135,6 +135,9 @@ def regenerate_centre_timelines(*, centre_id: int) -> int:
         if changes:
             _replan(episode.patient)
         changed += changes
+    # Every reminder of the centre may follow the new version (times, windows): the planning dispatcher hands
+    # its patients out first in its next run (`services/reminders/horizon.py`).
+    Patient.objects.filter(centre_id=centre_id).update(reminders_planned_until=None)
     return changed
 
 

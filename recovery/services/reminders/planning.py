@@ -7,7 +7,10 @@ The database is the source of truth (style rules 8-10):
   each check-in the steps that follow if it is missed. Each row's `dedupe_key` is unique, so planning
   twice changes nothing; a moved date cancels the rows that no longer apply and adds the new ones. A
   patient who is withdrawn, deceased or on hold gets no reminders (all pending ones are cancelled).
-  Planning runs whenever something it depends on changes and every `REMINDER_PLAN_INTERVAL_SECONDS`.
+  Planning runs whenever something it depends on changes, and again when the patient's planning horizon
+  (`Patient.reminders_planned_until`) needs extending: the hourly planning dispatcher (`horizon.py`) hands
+  those patients out in batch tasks, soonest horizon first. Nothing is planned from Day 0 after the end of
+  follow-up (`recovery/clinical/follow_up.py`).
 * **Dispatching** (`dispatch_due`) claims due rows atomically (`select_for_update(skip_locked=True)` on
   PostgreSQL, a conditional UPDATE elsewhere) for `NOTIFY_LEASE_SECONDS`, checks that each still applies,
   sends it and records the outcome with an UPDATE conditional on its claim. A claim not completed within
@@ -29,10 +32,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Centre, User
+from recovery.clinical.follow_up import earliest_day0_in_follow_up, follow_up_end
 from recovery.clinical.reminders import (
     SAFETY_CRITICAL_KINDS,
     ReminderKind,
@@ -58,8 +62,9 @@ from recovery.models import (
     Patient,
     PatientStatus,
     ReminderSettings,
+    TimelineEvent,
 )
-from recovery.queries.configuration import ActiveConfig, active_config
+from recovery.queries.configuration import ActiveConfig, active_config, active_configs
 from recovery.queries.reminders import (
     ALERT_STEP_KINDS,
     CARE_KINDS,
@@ -109,6 +114,17 @@ class _Planned:
     detail: dict | None = None
 
 
+def _follow_up_end(dates, config: ActiveConfig) -> date:
+    return follow_up_end(
+        dates.reinfusion,
+        config.reminders,
+        config.surveillance,
+        config.vaccination,
+        config.prophylaxis,
+        dates.neutrophil_engraftment,
+    )
+
+
 def _wanted(patient: Patient, config: ActiveConfig, prefs: ReminderSettings, today: date) -> list[_Planned]:
     episode = episode_of(patient)
     if episode is None or receives_reminders(patient, prefs):
@@ -116,7 +132,10 @@ def _wanted(patient: Patient, config: ActiveConfig, prefs: ReminderSettings, tod
     rconfig = effective_reminder_config(config, prefs)
     tz = patient.timezone
     dates = episode_dates(episode)
-    first, last = today - timedelta(days=1), today + timedelta(days=settings.REMINDER_PLAN_AHEAD_DAYS)
+    first, ahead = today - timedelta(days=1), today + timedelta(days=settings.REMINDER_PLAN_AHEAD_DAYS)
+    # What follows from Day 0 (check-ins, medicines, vaccinations, labs) stops at the end of follow-up
+    # (`recovery/clinical/follow_up.py`); planned appointments are reminded of whenever they are ahead.
+    last = min(ahead, _follow_up_end(dates, config)) if dates.reinfusion else ahead
     window = high_risk_window(dates.reinfusion, dates.neutrophil_engraftment, rconfig)
     channels = patient_channels(patient, prefs)
     planned: list[_Planned] = []
@@ -160,7 +179,7 @@ def _wanted(patient: Patient, config: ActiveConfig, prefs: ReminderSettings, tod
     events = [
         (str(event.uuid), event.planned_date, event.kind, event.pk)
         for event in episode.events.filter(
-            status=EventStatus.PLANNED, planned_date__gte=first, planned_date__lte=last + timedelta(days=1)
+            status=EventStatus.PLANNED, planned_date__gte=first, planned_date__lte=ahead + timedelta(days=1)
         )
     ]
     ids = {uuid_: pk for uuid_, _, _, pk in events}
@@ -189,6 +208,11 @@ def plan_reminders(patient: Patient, *, now: datetime | None = None) -> PlanResu
     stale_since = next(iter(locked), None)
     if stale_since is not None:
         Patient.objects.filter(pk=patient.pk, reminders_stale_since=stale_since).update(reminders_stale_since=None)
+    # the new planning horizon, and the planning dispatcher's lease ends (`horizon.py`)
+    Patient.objects.filter(pk=patient.pk).update(
+        reminders_planned_until=now + timedelta(days=settings.REMINDER_PLAN_AHEAD_DAYS),
+        reminders_plan_claimed_until=None,
+    )
     for cached in ("episode", "reminder_settings"):
         patient._state.fields_cache.pop(cached, None)
     config = active_config(patient.centre_id)
@@ -283,29 +307,44 @@ def plan_stale_reminders(*, limit: int = 200) -> int:
     return len(ids)
 
 
-def patients_to_plan(now: datetime | None = None):
-    """Active patients with a Day 0 or a planned event ahead: everyone whose reminders may still be due.
+def _in_follow_up(today: date) -> Q:
+    """Patients with a Day 0 whose follow-up has not ended by `today`, per their centre's configuration
+    (`recovery/clinical/follow_up.py`): two queries, however many patients."""
+    centre_ids = list(Centre.objects.values_list("pk", flat=True))
+    by_cutoff: dict[date, list[int]] = {}
+    for centre_id, config in active_configs(centre_ids).items():
+        cutoff = earliest_day0_in_follow_up(
+            today, config.reminders, config.surveillance, config.vaccination, config.prophylaxis
+        )
+        by_cutoff.setdefault(cutoff, []).append(centre_id)
+    query = Q(pk__in=[])
+    for cutoff, ids in by_cutoff.items():
+        query |= Q(centre_id__in=ids, episode__reinfusion_date__gte=cutoff)
+    return query
 
-    Without an upper bound on Day 0's age: vaccinations run to month 30 and surveillance labs for years.
-    """
+
+def patients_to_plan(now: datetime | None = None):
+    """Active patients who may still have reminders to plan: in follow-up (a Day 0 whose follow-up has not
+    ended), or with a planned event within the planning window. Patients past follow-up are left out."""
     now = now or timezone.now()
+    # a day of slack either side: a patient's own date may be a day behind or ahead of UTC's
+    appointment_ahead = TimelineEvent.objects.filter(
+        episode__patient=OuterRef("pk"),
+        status=EventStatus.PLANNED,
+        planned_date__gte=now.date() - timedelta(days=2),
+        planned_date__lte=now.date() + timedelta(days=settings.REMINDER_PLAN_AHEAD_DAYS + 2),
+    )
     return (
         Patient.objects.active()
         .filter(status=PatientStatus.ACTIVE, episode__isnull=False)
-        .filter(
-            Q(episode__reinfusion_date__isnull=False)
-            | Q(
-                episode__events__status=EventStatus.PLANNED,
-                episode__events__planned_date__gte=now.date() - timedelta(days=1),
-                episode__events__planned_date__lte=now.date() + timedelta(days=settings.REMINDER_PLAN_AHEAD_DAYS + 1),
-            )
-        )
-        .distinct()
+        .filter(_in_follow_up(now.date() - timedelta(days=1)) | Q(Exists(appointment_ahead)))
         .select_related("centre")
     )
 
 
 def plan_all_reminders(*, now: datetime | None = None) -> PlanResult:
+    """Plan every patient in `patients_to_plan` in this one call (for tests and commands; beat runs the
+    planning dispatcher instead, `horizon.py`)."""
     total = PlanResult()
     for patient in patients_to_plan(now):
         result = plan_reminders(patient, now=now)
