@@ -509,6 +509,11 @@ if 2 * max(SMS_HTTP_TIMEOUT_SECONDS, EMAIL_TIMEOUT) >= NOTIFY_LEASE_SECONDS:
     )
 NOTIFY_DISPATCH_INTERVAL_SECONDS = env_int("NOTIFY_DISPATCH_INTERVAL_SECONDS", 60)
 REMINDER_PLAN_INTERVAL_SECONDS = env_int("REMINDER_PLAN_INTERVAL_SECONDS", 3600)
+# Stored outcome summaries (services/outcome_summaries.py): patients computed per task by the sweep of marked
+# patients and by the daily refresh of everyone.
+OUTCOME_REFRESH_BATCH_SIZE = env_int("OUTCOME_REFRESH_BATCH_SIZE", 500)
+if OUTCOME_REFRESH_BATCH_SIZE < 1:
+    raise ImproperlyConfigured(f"OUTCOME_REFRESH_BATCH_SIZE must be 1 or more (now {OUTCOME_REFRESH_BATCH_SIZE}).")
 
 # Data protection (docs/operations.md). The research export names each patient by an HMAC-SHA256 of their
 # UUID with this key: keep it secret and keep it stable (a new key gives every patient a new pseudonym).

@@ -103,6 +103,8 @@ class Patient(models.Model):
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     # Set by a write that changes what the reminders depend on; cleared by the planner once it has planned again.
     reminders_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    # Set by a write that changes what the stored outcome summary depends on; cleared once it is computed again.
+    outcomes_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     # Patients are deactivated, never deleted (their record is kept; see docs/operations.md, retention).
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     deactivation_reason = models.CharField(max_length=300, blank=True, editable=False)
@@ -127,13 +129,14 @@ class Patient(models.Model):
         return self.full_name
 
     def save(self, *args, **kwargs):
-        """Saving an existing patient never writes `reminders_stale_since`: only the re-planning mark and the
-        planner change it (an UPDATE of their own), so a patient object read before the mark cannot erase it."""
+        """Saving an existing patient never writes `reminders_stale_since` or `outcomes_stale_since`: only the
+        marks and the planner or the outcome refresh change them (an UPDATE of their own), so a patient object
+        read before the mark cannot erase it."""
         if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
             kwargs["update_fields"] = [
                 field.name
                 for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "reminders_stale_since"
+                if not field.primary_key and field.name not in ("reminders_stale_since", "outcomes_stale_since")
             ]
         super().save(*args, **kwargs)
 

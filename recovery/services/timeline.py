@@ -41,6 +41,7 @@ from recovery.services.episode_history import (
     snapshot,
     version_of,
 )
+from recovery.services.outcome_summaries import request_outcome_refresh, request_outcome_refresh_many
 from recovery.services.reminders.planning import plan_reminders
 from recovery.services.reminders.replan import request_replan
 
@@ -135,6 +136,8 @@ def regenerate_centre_timelines(*, centre_id: int) -> int:
         if changes:
             _replan(episode.patient)
         changed += changes
+    # the outcome rules' thresholds may have changed too: every stored outcome of the centre is computed again
+    request_outcome_refresh_many(episodes.filter(reinfusion_date__isnull=False).values_list("patient_id", flat=True))
     return changed
 
 
@@ -281,6 +284,7 @@ def save_episode(
             },
         )
         _replan(patient)
+        request_outcome_refresh(patient)  # Day 0 and the febrile-neutropenia window follow the dates
     warning = cd34_warning(episode.cd34_dose, config.transplant)
     return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=changes, history=history)
 
