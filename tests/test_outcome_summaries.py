@@ -18,10 +18,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from recovery.celery import _beat_schedule
+from recovery.celery import app as celery_app
 from recovery.models import (
     AuditEvent,
     CentreConfiguration,
     EDSSAssessment,
+    LabTest,
     Patient,
     PatientOutcomeSummary,
     PatientStatus,
@@ -31,6 +34,7 @@ from recovery.models import (
 from recovery.queries.cohort import CohortFilters, cohort_analysis
 from recovery.queries.cohort_rows import CohortRow, analysis_rows, stored_row
 from recovery.services.audit import AuditContext
+from recovery.services.labs import record_lab_result
 from recovery.services.outcome_summaries import (
     outcome_refresh_batches,
     refresh_outcome_summary,
@@ -38,6 +42,7 @@ from recovery.services.outcome_summaries import (
 )
 from recovery.services.outcomes import classify_relapse, record_edss, record_mri, record_relapse
 from recovery.services.patients import update_patient
+from recovery.services.symptoms import record_symptom_report
 from recovery.services.timeline import save_episode
 from recovery.tasks import refresh_all_outcomes
 from tests.conftest import seed
@@ -82,10 +87,9 @@ def _compare(patients: list[Patient], on: date) -> list[str]:
 # The seeded cohort ---------------------------------------------------------------------------------------------
 
 
-def test_stored_outcomes_match_the_rules_recomputation_for_every_patient_of_the_seeded_cohort(db, time_machine):
+def test_stored_outcomes_match_the_rules_recomputation_for_every_patient_of_the_seeded_cohort(db):
     """seed_cohort builds the summaries (refresh_outcome_summaries); every transplanted patient has one, and each
     of its fields is what the rules compute from the records now."""
-    time_machine.move_to(timezone.now().replace(year=2026, month=11, day=18), tick=False)
     seed("seed_cohort")
     transplanted_ids = set(Patient.objects.filter(episode__reinfusion_date__lte=TODAY).values_list("pk", flat=True))
     assert len(transplanted_ids) == 174
@@ -282,3 +286,34 @@ def test_the_page_shows_the_same_figures_from_stored_rows_as_computed(client_for
     call_command("refresh_outcome_summaries", stdout=io.StringIO())
     assert PatientOutcomeSummary.objects.count() == 30
     assert client_for(clinician).get(reverse("recovery:cohort-export")).content == computed
+
+
+def test_an_anc_result_marks_the_patient_for_the_febrile_neutropenia_status(followed, clinician):
+    assert _summary(followed).fn_status == "no_anc"
+    collected = datetime.combine(DAY0 + timedelta(days=5), datetime.min.time(), tzinfo=UTC)
+    record_lab_result(
+        context=AuditContext(actor=clinician), patient=followed, test=LabTest.ANC, value="0.2", collected_at=collected
+    )
+    assert _stale(followed) is not None
+    refresh_stale_outcome_summaries()
+    assert _summary(followed).fn_status == "no"  # an ANC in the window, no fever
+
+
+@pytest.mark.parametrize(("days_since_day0", "marked"), [(10, True), (400, False)])
+def test_a_temperature_marks_the_patient_only_within_the_febrile_neutropenia_window(
+    centre, clinician, days_since_day0, marked
+):
+    patient = transplanted(centre, TODAY - timedelta(days=days_since_day0), hospital_number="T1")
+    refresh_outcome_summary(patient)
+    record_symptom_report(
+        context=AuditContext(actor=clinician), patient=patient, recorded_at=timezone.now(), temperature_c="37.2"
+    )
+    assert (_stale(patient) is not None) == marked
+
+
+def test_the_sweep_and_the_daily_refresh_are_in_the_beat_schedule():
+    schedule = _beat_schedule()
+    assert schedule["refresh-stale-outcomes"]["task"] == "recovery.tasks.refresh_stale_outcomes"
+    assert schedule["refresh-all-outcomes"]["task"] == "recovery.tasks.refresh_all_outcomes"
+    for entry in ("refresh-stale-outcomes", "refresh-all-outcomes"):
+        assert schedule[entry]["task"] in celery_app.tasks
