@@ -36,6 +36,18 @@ def _beat_schedule() -> dict:
             "schedule": timedelta(seconds=settings.NOTIFY_DISPATCH_INTERVAL_SECONDS),
             "options": {"expires": settings.NOTIFY_DISPATCH_INTERVAL_SECONDS},
         },
+        # Patients whose stored outcome summary a write marked (their after-commit wake-up was lost).
+        "refresh-stale-outcomes": {
+            "task": "recovery.tasks.refresh_stale_outcomes",
+            "schedule": timedelta(minutes=1),
+            "options": {"expires": 60},
+        },
+        # Every stored outcome summary, in batches: the date they are computed for moves on each day.
+        "refresh-all-outcomes": {
+            "task": "recovery.tasks.refresh_all_outcomes",
+            "schedule": crontab(minute=15, hour=0),
+            "options": {"expires": 12 * 3600},
+        },
         # Lab CSV imports whose after-commit wake-up was lost, or whose worker died mid-way.
         "resume-lab-imports": {
             "task": "recovery.tasks.resume_lab_imports",

@@ -528,6 +528,11 @@ if REMINDER_PLAN_BATCH_SIZE < 1 or REMINDER_PLAN_MAX_PER_RUN < 1 or REMINDER_PLA
     raise ImproperlyConfigured(
         "REMINDER_PLAN_BATCH_SIZE, REMINDER_PLAN_MAX_PER_RUN and REMINDER_PLAN_LEASE_SECONDS must be at least 1."
     )
+# Stored outcome summaries (services/outcome_summaries.py): patients computed per task by the sweep of marked
+# patients and by the daily refresh of everyone.
+OUTCOME_REFRESH_BATCH_SIZE = env_int("OUTCOME_REFRESH_BATCH_SIZE", 500)
+if OUTCOME_REFRESH_BATCH_SIZE < 1:
+    raise ImproperlyConfigured(f"OUTCOME_REFRESH_BATCH_SIZE must be 1 or more (now {OUTCOME_REFRESH_BATCH_SIZE}).")
 
 # Data protection (docs/operations.md). The research export names each patient by an HMAC-SHA256 of their
 # UUID with this key: keep it secret and keep it stable (a new key gives every patient a new pseudonym).

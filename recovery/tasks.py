@@ -11,6 +11,11 @@ from recovery.services.data_protection import erase_expired_records
 from recovery.services.engraftment import check_engraftment_alerts
 from recovery.services.lab_import import imports_to_resume
 from recovery.services.lab_import import run_lab_import as run_lab_import_service
+from recovery.services.outcome_summaries import (
+    outcome_refresh_batches,
+    refresh_outcome_summaries,
+    refresh_stale_outcome_summaries,
+)
 from recovery.services.reminders.dispatch import dispatch_due
 from recovery.services.reminders.horizon import batches, claim_patients_to_plan, plan_batch
 from recovery.services.reminders.planning import plan_reminders, plan_stale_reminders
@@ -71,6 +76,33 @@ def plan_patient_reminders(patient_id: int) -> int:
 def plan_stale_reminders_task() -> int:
     """The sweep: plan every patient a write marked (a lost after-commit wake-up is made good here)."""
     return plan_stale_reminders()
+
+
+@shared_task(name="recovery.tasks.refresh_patient_outcome")
+def refresh_patient_outcome(patient_id: int) -> int:
+    """The after-commit wake-up of one patient's stored outcome summary; returns 1 if one is stored."""
+    return refresh_outcome_summaries([patient_id])
+
+
+@shared_task(name="recovery.tasks.refresh_stale_outcomes")
+def refresh_stale_outcomes() -> int:
+    """The sweep: refresh the stored outcomes of the patients a write marked (a lost wake-up is made good here)."""
+    return refresh_stale_outcome_summaries()
+
+
+@shared_task(name="recovery.tasks.refresh_outcome_batch")
+def refresh_outcome_batch(patient_ids: list[int]) -> int:
+    return refresh_outcome_summaries(patient_ids)
+
+
+@shared_task(name="recovery.tasks.refresh_all_outcomes")
+def refresh_all_outcomes() -> int:
+    """The daily refresh of every stored outcome (the date they are computed for moves on): one task per batch,
+    so that any number of workers share it. Returns the number of batches."""
+    batches = outcome_refresh_batches()
+    for ids in batches:
+        refresh_outcome_batch.delay(ids)
+    return len(batches)
 
 
 @shared_task(name="recovery.tasks.check_engraftment")

@@ -85,6 +85,14 @@ NO_PATIENT_DATA = {
     "otp_webauthn:js-i18n-catalog": "the passkey script's words",
 }
 
+# URL name -> why its GET, which shows figures about many patients and names none, is audited as ONE row naming
+# the query (its filters and the number of patients) rather than one row per patient (issue 15). They are still
+# walked below (a 200 must write a row); test_aggregate_pages_write_one_row_naming_the_query checks the one row.
+AGGREGATE_PAGES = {
+    "recovery:cohort": "the cohort's curves and safety figures: aggregate, audited as one cohort.view row",
+    "api:cohort-outcomes": "the cohort's Kaplan-Meier estimates: aggregate, audited as one cohort.outcomes row",
+}
+
 # Admin URL names that are no model's pages.
 ADMIN_PAGES_WITHOUT_PATIENT_DATA = {
     "admin:index": "the list of models",
@@ -238,6 +246,28 @@ def test_every_page_showing_patient_data_writes_an_audit_row(name, cast, client_
         elif kind != "calendar" and new.exclude(actor=user).exists():  # the calendar's token is its credential
             wrong.append(f"{role}: an audit row names another actor")
     assert not wrong, f"GET {url} ({name}): " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("name", sorted(AGGREGATE_PAGES))
+def test_aggregate_pages_write_one_row_naming_the_query(name, cast, client_for, api_for):
+    """A page of aggregate figures names no patient: exactly one new audit row, about no patient, with the query
+    (filters) and how many patients it covered; and the response names no patient."""
+    kind, statuses = MATRIX[name]
+    patients = list(Patient.objects.filter(centre=cast["_patient"].centre))
+    for role in SEEING_ROLES:
+        if statuses.get(role) != 200:
+            continue
+        user = cast[role]
+        client = api_for(user) if name.startswith("api:") else client_for(user)
+        last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        response = client.get(_url(name, kind, cast))
+        assert response.status_code == 200
+        assert _named(response.content.decode(), patients) == []
+        new = list(AuditEvent.objects.filter(id__gt=last))
+        assert len(new) == 1, f"{name} as {role}: {[e.action for e in new]}"
+        assert (new[0].patient_id, new[0].actor) == (None, user)
+        assert new[0].action.startswith("cohort.")
+        assert set(new[0].detail) >= {"filters", "patients"}
 
 
 # --- the admin site ---------------------------------------------------------------------------------------------

@@ -6,14 +6,23 @@ very database this test process uses, so a Heartbeat row it writes is visible he
 
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import redis
 
 from recovery.celery import app as celery_app
-from recovery.models import Heartbeat, Notification, NotificationKind, Patient, ProtocolTemplate
+from recovery.models import (
+    Heartbeat,
+    Notification,
+    NotificationKind,
+    Patient,
+    PatientOutcomeSummary,
+    ProtocolTemplate,
+)
 from recovery.queries.timeline import patient_today
 from recovery.services.audit import AuditContext
+from recovery.services.outcomes import record_edss
 from recovery.services.timeline import save_episode
 from tests.celery_processes import outputs, start_celery_fixture, start_worker, wait_for  # noqa: F401 (a fixture)
 from tests.factories import CentreFactory, PatientFactory
@@ -104,7 +113,8 @@ def test_a_committed_write_wakes_a_real_worker_that_plans_the_patients_reminders
         patient = _transplanted_without_planning(centre)
     assert not _temperature_reminders(patient).exists()
     assert Patient.objects.get(pk=patient.pk).reminders_stale_since is not None
-    assert redis.Redis.from_url(redis_url).llen("celery") == 1, "one wake-up for the patient, after commit"
+    # one wake-up of the planner for the patient, and one of the stored outcome's refresh, after commit
+    assert redis.Redis.from_url(redis_url).llen("celery") == 2
 
     worker = start_worker(start_celery)
     wait_for(lambda: _temperature_reminders(patient).exists(), worker, what="The worker planning the reminders")
@@ -121,6 +131,35 @@ def test_the_sweep_plans_a_patient_whose_wake_up_was_lost(start_celery, redis_ur
         celery_app.send_task("recovery.tasks.plan_stale_reminders", connection=conn)
     worker = start_worker(start_celery)
     wait_for(lambda: _temperature_reminders(patient).exists(), worker, what="The sweep planning the reminders")
+
+
+def test_a_committed_edss_wakes_a_real_worker_that_refreshes_the_stored_outcome(start_celery, redis_url):
+    """An EDSS score only marks the patient; its commit wakes the refresh, and a real worker stores the outcome
+    (services/outcome_summaries.py); a lost wake-up is made good by beat's sweep."""
+    with publishing_to("memory://"):
+        patient = _transplanted_without_planning(CentreFactory())
+    day0 = patient.episode.reinfusion_date
+    with publishing_to(redis_url):
+        record_edss(context=AuditContext.system("tests"), patient=patient, assessed_on=day0, score=Decimal("3.5"))
+    assert not PatientOutcomeSummary.objects.filter(patient=patient).exists()
+    assert redis.Redis.from_url(redis_url).llen("celery") == 1
+    worker = start_worker(start_celery)
+    wait_for(
+        lambda: PatientOutcomeSummary.objects.filter(patient=patient, baseline_edss=Decimal("3.5")).exists(),
+        worker,
+        what="The worker storing the outcome",
+    )
+    wait_for(lambda: Patient.objects.get(pk=patient.pk).outcomes_stale_since is None, worker, what="The mark cleared")
+
+    with publishing_to("memory://"):  # the wake-up is lost
+        record_edss(context=AuditContext.system("tests"), patient=patient, assessed_on=day0, score=Decimal("4.0"))
+    with celery_app.connection_for_write(redis_url) as conn:
+        celery_app.send_task("recovery.tasks.refresh_stale_outcomes", connection=conn)
+    wait_for(
+        lambda: PatientOutcomeSummary.objects.filter(patient=patient, baseline_edss=Decimal("4.0")).exists(),
+        worker,
+        what="The sweep storing the outcome",
+    )
 
 
 # --- the lab CSV import (recovery/services/lab_import.py) ------------------------------------------------------

@@ -273,10 +273,12 @@ def test_a_long_follow_up_widens_the_x_axis_in_whole_ticks(client_for, clinician
     assert (charts["x_max"], charts["x_step"]) == (264, 24)  # 263.8 months, rounded up to a tick
 
 
-def test_dashboard_reads_are_audited_one_row_per_patient(client_for, clinician, hand_made):
-    client_for(clinician).get(reverse("recovery:cohort"))
-    audited = AuditEvent.objects.filter(action="cohort.view", actor=clinician)
-    assert sorted(e.patient_id for e in audited) == sorted(p.pk for p in hand_made)
+def test_a_dashboard_view_is_audited_as_one_row_naming_the_query(client_for, clinician, hand_made):
+    """Aggregate figures name no patient: one row with the filters and the number of patients (issue 15)."""
+    client_for(clinician).get(reverse("recovery:cohort"), {"regimen": "cy_atg", "year_from": "2019"})
+    audited = AuditEvent.objects.get(action="cohort.view", actor=clinician)
+    assert audited.patient_id is None
+    assert audited.detail == {"filters": {"regimen": "cy_atg", "year_from": 2019}, "patients": 5}
 
 
 # Filters -----------------------------------------------------------------------------------------------------

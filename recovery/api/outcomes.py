@@ -24,7 +24,7 @@ from recovery.models import MS_DOMAINS, Patient, ProtocolTemplate, RelapseClassi
 from recovery.queries.cohort import AGE_GROUP_CODES, CohortFilters, cohort_analysis
 from recovery.queries.outcomes import outcome_for
 from recovery.queries.timeline import patient_today
-from recovery.services.audit import AuditContext, record_event, record_reads
+from recovery.services.audit import AuditContext, record_event
 from recovery.services.outcomes import CLASSIFICATION_MESSAGE, classify_relapse, record_edss, record_mri, record_relapse
 
 PATIENT_ID = OpenApiParameter("patient_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The patient's id.")
@@ -430,11 +430,13 @@ def cohort_outcomes(request: Request) -> Response:
     access.require(request.user, Action.VIEW_COHORT)
     query = CohortQuerySerializer(data=request.query_params, user=request.user)
     query.is_valid(raise_exception=True)
-    analysis = cohort_analysis(request.user, CohortFilters(**query.validated_data))
-    record_reads(
+    filters = CohortFilters(**query.validated_data)
+    analysis = cohort_analysis(request.user, filters)
+    # Kaplan-Meier estimates, no patient named: one row naming the query
+    record_event(
         context=AuditContext.from_request(request),
         action="cohort.outcomes",
-        patients=[row.patient for row in analysis.rows],
+        detail={"filters": filters.as_detail(), "patients": analysis.n},
     )
     body = {"as_of": analysis.as_of}
     for endpoint in analysis.endpoints:

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recovery", "0014_import_jobs"),
+        ("recovery", "0015_outcome_summaries"),
     ]
 
     operations = [

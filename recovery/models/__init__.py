@@ -23,7 +23,7 @@ from .notifications import (
     NotificationStatus,
     ReminderSettings,
 )
-from .outcomes import MS_DOMAINS, EDSSAssessment, MRIScan, Relapse, RelapseClassification
+from .outcomes import MS_DOMAINS, EDSSAssessment, MRIScan, PatientOutcomeSummary, Relapse, RelapseClassification
 from .patients import MSType, Patient, PatientStatus, Sex
 from .symptoms import (
     OPEN_STATUSES,
@@ -79,6 +79,7 @@ __all__ = [
     "NotificationKind",
     "NotificationStatus",
     "Patient",
+    "PatientOutcomeSummary",
     "PatientStatus",
     "ProphylaxisStop",
     "ProtocolEvent",

@@ -110,3 +110,41 @@ class MRIScan(models.Model):
 
     def __str__(self) -> str:
         return f"MRI on {self.scan_date}"
+
+
+class PatientOutcomeSummary(models.Model):
+    """A transplanted patient's outcome as the cohort dashboard, its CSV and the API use it, stored so that a
+    cohort view reads rows instead of recomputing every patient (issue 15).
+
+    Written only by `recovery.services.outcome_summaries`, from the same rules as a live computation
+    (`recovery.queries.cohort.analysis_rows`), after a change of the patient's records (the mark
+    `Patient.outcomes_stale_since`) and once a day for everyone. `as_of` is the date it was computed for;
+    `config_version` the centre's configuration version it used (another version: it is computed again).
+    """
+
+    patient = models.OneToOneField("recovery.Patient", on_delete=models.CASCADE, related_name="outcome_summary")
+    day0 = models.DateField()
+    as_of = models.DateField(help_text="The date the outcome was computed for (records after it are not used).")
+    config_version = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+    neda3 = models.BooleanField(null=True, help_text="NEDA-3 held as of `as_of`; empty before Day 0.")
+    neda3_lost_on = models.DateField(null=True, blank=True)
+    progression_date = models.DateField(null=True, blank=True, help_text="Confirmed disability progression.")
+    first_relapse = models.DateField(null=True, blank=True)
+    mri_activity_date = models.DateField(null=True, blank=True, help_text="The first new MRI activity.")
+    follow_up_end = models.DateField(null=True, blank=True, help_text="The last outcome record's date.")
+    follow_up_months = models.FloatField()
+    neda3_months = models.FloatField(help_text="To the loss of NEDA-3, else to the follow-up end.")
+    progression_months = models.FloatField()
+    relapse_months = models.FloatField()
+    baseline_edss = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    last_edss = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    edss_category = models.CharField(max_length=8, blank=True)
+    fn_status = models.CharField(max_length=8, help_text="Febrile neutropenia: yes, no, pending or no_anc.")
+
+    class Meta:
+        verbose_name = "patient outcome summary"
+        verbose_name_plural = "patient outcome summaries"
+
+    def __str__(self) -> str:
+        return f"Outcome summary of patient {self.patient_id} as of {self.as_of}"

@@ -57,7 +57,10 @@ class PatientQuerySet(models.QuerySet):
 
 
 # Written only by the planner and its dispatcher (an UPDATE of their own), never by `Patient.save`.
-PLANNER_FIELDS = frozenset({"reminders_stale_since", "reminders_planned_until", "reminders_plan_claimed_until"})
+# Written only by their own UPDATEs (the marks, the planner and its dispatcher, the outcome refresh), never by save().
+PLANNER_FIELDS = frozenset(
+    {"reminders_stale_since", "reminders_planned_until", "reminders_plan_claimed_until", "outcomes_stale_since"}
+)
 
 
 class Patient(models.Model):
@@ -112,6 +115,8 @@ class Patient(models.Model):
     # lease, so two dispatcher runs never hand out the same patient while a batch task has them.
     reminders_planned_until = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     reminders_plan_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by a write that changes what the stored outcome summary depends on; cleared once it is computed again.
+    outcomes_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     # Patients are deactivated, never deleted (their record is kept; see docs/operations.md, retention).
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     deactivation_reason = models.CharField(max_length=300, blank=True, editable=False)
@@ -136,9 +141,10 @@ class Patient(models.Model):
         return self.full_name
 
     def save(self, *args, **kwargs):
-        """Saving an existing patient never writes `reminders_stale_since` nor the planning horizon and its lease:
-        only the re-planning mark, the planner and its dispatcher change them (an UPDATE of their own), so a
-        patient object read before the mark cannot erase it."""
+        """Saving an existing patient never writes the re-planning and outcome marks (`reminders_stale_since`,
+        `outcomes_stale_since`) nor the planning horizon and its lease: only the marks, the planner, its
+        dispatcher and the outcome refresh change them (an UPDATE of their own), so a patient object read before
+        a mark cannot erase it."""
         if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
             kwargs["update_fields"] = [
                 field.name

@@ -2,8 +2,10 @@
 (domain.md sections 4.6 and 5; section 8 items 22 and 23).
 
 The cohort is every patient the user may see whose Day 0 has happened, narrowed by `CohortFilters`. Everything
-is read in a fixed number of queries, whatever the number of patients (one more per centre for its
-configuration), and computed in Python by the pure rules of recovery.clinical.
+is read in a fixed number of queries, whatever the number of patients. Each patient's row comes from their
+stored outcome summary (`PatientOutcomeSummary`, kept current by services/outcome_summaries.py); only a patient
+whose summary is missing or no longer current is computed by the pure rules of recovery.clinical, in the same
+fixed number of queries (recovery/queries/cohort_rows.py).
 
 Definitions a reader should know:
 
@@ -26,8 +28,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import date
 
 from django.utils import timezone
 
@@ -44,18 +45,16 @@ from recovery.clinical.benchmarks import (
 )
 from recovery.clinical.config import DEFAULT_OUTCOME_CONFIG, OutcomeConfig
 from recovery.clinical.eligibility import whole_years_between
-from recovery.clinical.febrile_neutropenia import FNResult, FNStatus, TimedValue
-from recovery.clinical.febrile_neutropenia import febrile_neutropenia as fn_rule
+from recovery.clinical.febrile_neutropenia import FNStatus
 from recovery.clinical.outcomes import (
     ENDPOINT_NEDA3,
     ENDPOINT_PROGRESSION_FREE,
     ENDPOINT_RELAPSE_FREE,
-    survival_endpoints,
 )
-from recovery.clinical.survival import Curve, at_risk_table, kaplan_meier, months_between, survival_at
-from recovery.models import LabResult, LabTest, Patient, PatientStatus, SymptomReport
+from recovery.clinical.survival import Curve, at_risk_table, kaplan_meier, survival_at
+from recovery.models import Patient
+from recovery.queries.cohort_rows import CohortRow, cohort_rows
 from recovery.queries.configuration import ActiveConfig, active_configs
-from recovery.queries.outcomes import cohort_outcomes
 
 
 @dataclass(frozen=True)
@@ -102,52 +101,16 @@ class CohortFilters:
     year_from: int | None = None  # the year of Day 0, inclusive
     year_to: int | None = None
 
-
-@dataclass(frozen=True)
-class CohortRow:
-    """One patient of the analysis data set."""
-
-    patient: Patient
-    hospital_number: str
-    centre: str
-    regimen: str | None  # protocol code
-    regimen_name: str | None
-    day0: date
-    age_at_day0: int
-    follow_up_months: float
-    neda3_event: bool
-    neda3_months: float
-    progression_event: bool
-    progression_months: float
-    relapse_event: bool
-    relapse_months: float
-    baseline_edss: Decimal | None
-    last_edss: Decimal | None
-    edss_category: str | None  # "improved", "stable", "worse"; None without a baseline or a later score
-    fn_status: str  # an FNStatus value: "yes", "no", "pending" (window still open), "no_anc" (no ANC in it)
-    deceased: bool
-    hospital_days: int | None
-
-    @property
-    def day0_year(self) -> int:
-        return self.day0.year
-
-    @property
-    def febrile_neutropenia(self) -> bool | None:
-        """True or False when the patient counts in the febrile-neutropenia rate; None when they do not."""
-        return {FNStatus.YES: True, FNStatus.NO: False}.get(FNStatus(self.fn_status))
-
-    @property
-    def febrile_neutropenia_status(self) -> str:
-        return self.fn_status
-
-    def endpoint(self, key: str) -> tuple[float, bool]:
-        """(months, event) for one of the ENDPOINTS."""
-        return {
-            ENDPOINT_NEDA3: (self.neda3_months, self.neda3_event),
-            ENDPOINT_PROGRESSION_FREE: (self.progression_months, self.progression_event),
-            ENDPOINT_RELAPSE_FREE: (self.relapse_months, self.relapse_event),
-        }[key]
+    def as_detail(self) -> dict:
+        """The filters as an audit row names them (only those set)."""
+        values = {
+            "centre": str(self.centre.uuid) if self.centre is not None else None,
+            "regimen": self.regimen,
+            "age_group": self.age_group,
+            "year_from": self.year_from,
+            "year_to": self.year_to,
+        }
+        return {name: value for name, value in values.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -242,7 +205,7 @@ def cohort_patients(user: User, filters: CohortFilters, on: date) -> list[Patien
     patients = (
         access.visible_patients(user)
         .filter(episode__reinfusion_date__isnull=False, episode__reinfusion_date__lte=on)
-        .select_related("centre", "episode__protocol")
+        .select_related("centre", "episode__protocol", "outcome_summary")
         .order_by("episode__reinfusion_date", "centre__name", "hospital_number", "pk")
     )
     if filters.centre is not None:
@@ -260,81 +223,6 @@ def cohort_patients(user: User, filters: CohortFilters, on: date) -> list[Patien
             p for p in result if _in_age_group(whole_years_between(p.date_of_birth, p.episode.reinfusion_date), group)
         ]
     return result
-
-
-def _fn_window(patient: Patient, config: ActiveConfig) -> tuple[date, date]:
-    """The first and last local dates of the patient's febrile-neutropenia window."""
-    episode = patient.episode
-    start = episode.conditioning_start_date or episode.reinfusion_date
-    return start, episode.reinfusion_date + timedelta(days=config.outcomes.fn_window_end_day)
-
-
-def febrile_neutropenia(patients: list[Patient], configs: dict[int, ActiveConfig], on: date) -> dict[int, FNResult]:
-    """Each patient's febrile-neutropenia status as of `on` (see the module docstring), in two queries."""
-    if not patients:
-        return {}
-    pks = [p.pk for p in patients]
-    readings: dict[int, list[TimedValue]] = defaultdict(list)
-    anc: dict[int, list[TimedValue]] = defaultdict(list)
-    temperatures = SymptomReport.objects.filter(patient_id__in=pks, temperature_c__isnull=False)
-    for pk, recorded_at, temperature in temperatures.values_list("patient_id", "recorded_at", "temperature_c"):
-        readings[pk].append(TimedValue(recorded_at, temperature))
-    counts = LabResult.objects.filter(patient_id__in=pks, test=LabTest.ANC)
-    for pk, collected_at, value in counts.values_list("patient_id", "collected_at", "value"):
-        anc[pk].append(TimedValue(collected_at, value))
-    result = {}
-    for patient in patients:
-        config = configs[patient.centre_id]
-        first, last = _fn_window(patient, config)
-        result[patient.pk] = fn_rule(
-            readings=readings[patient.pk],
-            anc_results=anc[patient.pk],
-            start=datetime.combine(first, time.min, tzinfo=patient.tz),
-            end=datetime.combine(last + timedelta(days=1), time.min, tzinfo=patient.tz),
-            closed=on > last,
-            config=config.outcomes,
-        )
-    return result
-
-
-def analysis_rows(patients: list[Patient], on: date, configs: dict[int, ActiveConfig] | None = None) -> list[CohortRow]:
-    """The analysis data set of `patients` (loaded by `cohort_patients`) as of `on`."""
-    if configs is None:
-        configs = active_configs({p.centre_id for p in patients})
-    fn = febrile_neutropenia(patients, configs, on)
-    rows = []
-    for patient, outcome in cohort_outcomes(patients, on):
-        episode = patient.episode
-        endpoints = survival_endpoints(outcome)
-        if endpoints is None:  # no post-Day-0 period; cohort_patients leaves these out already
-            continue
-        follow_up_end = max(outcome.follow_up_end or episode.reinfusion_date, episode.reinfusion_date)
-        admitted, discharged = episode.admission_date, episode.discharge_date
-        rows.append(
-            CohortRow(
-                patient=patient,
-                hospital_number=patient.hospital_number,
-                centre=patient.centre.name,
-                regimen=episode.protocol.code if episode.protocol_id else None,
-                regimen_name=episode.protocol.name if episode.protocol_id else None,
-                day0=episode.reinfusion_date,
-                age_at_day0=whole_years_between(patient.date_of_birth, episode.reinfusion_date),
-                follow_up_months=months_between(episode.reinfusion_date, follow_up_end),
-                neda3_months=endpoints[ENDPOINT_NEDA3][0],
-                neda3_event=endpoints[ENDPOINT_NEDA3][1],
-                progression_months=endpoints[ENDPOINT_PROGRESSION_FREE][0],
-                progression_event=endpoints[ENDPOINT_PROGRESSION_FREE][1],
-                relapse_months=endpoints[ENDPOINT_RELAPSE_FREE][0],
-                relapse_event=endpoints[ENDPOINT_RELAPSE_FREE][1],
-                baseline_edss=outcome.baseline_edss,
-                last_edss=outcome.last_edss,
-                edss_category=outcome.edss_change_category,
-                fn_status=fn[patient.pk].status.value,
-                deceased=patient.status == PatientStatus.DECEASED,
-                hospital_days=(discharged - admitted).days if admitted and discharged else None,
-            )
-        )
-    return rows
 
 
 # Summaries ---------------------------------------------------------------------------------------------------
@@ -415,7 +303,7 @@ def cohort_analysis(user: User, filters: CohortFilters, on: date | None = None) 
     on = on or timezone.localdate()
     patients = cohort_patients(user, filters, on)
     configs = active_configs({p.centre_id for p in patients})
-    rows = analysis_rows(patients, on, configs)
+    rows = cohort_rows(patients, on, configs)
     safety = safety_summary(rows, _shared_fn_config(configs.values()))
     return CohortAnalysis(as_of=on, filters=filters, rows=tuple(rows), endpoints=survival_curves(rows), safety=safety)
 

@@ -28,6 +28,7 @@ from recovery.models import (
     MRIScan,
     Notification,
     Patient,
+    PatientOutcomeSummary,
     ProphylaxisStop,
     Relapse,
     ReminderSettings,
@@ -228,8 +229,13 @@ SECTIONS: tuple[Section, ...] = (
     ),
 )
 
-# Models linked to a patient that are deliberately not exported, with the reason. Empty: everything is.
-NOT_EXPORTED: dict[type[Model], str] = {}
+# Models linked to a patient that are deliberately not exported, with the reason.
+NOT_EXPORTED: dict[type[Model], str] = {
+    PatientOutcomeSummary: (
+        "a copy derived from the EDSS, relapse, MRI, temperature and ANC records exported above, computed again "
+        "from them (services/outcome_summaries.py); it holds nothing of its own"
+    ),
+}
 
 PROFILE_FIELDS = (
     "uuid",

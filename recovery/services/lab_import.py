@@ -49,6 +49,7 @@ from recovery.services.lab_csv import (
     parse_time,
 )
 from recovery.services.labs import LAB_TESTS, check_collected_at, check_ebv_alert, checked_value, sample_conflict
+from recovery.services.outcome_summaries import request_outcome_refresh_many
 
 logger = logging.getLogger(__name__)
 IMPORT_TASK = "recovery.tasks.run_lab_import"
@@ -309,6 +310,8 @@ def _against_recorded(checked: list[_Checked], config: ActiveConfig, lab_import:
 def _save(lab_import: LabImport, outcome: _Outcome, context: AuditContext) -> None:
     """The write phase, inside the caller's transaction: every result, the report, the audit rows and alerts."""
     created = LabResult.objects.bulk_create(outcome.results, batch_size=WRITE_BATCH)
+    # the cohort's febrile neutropenia counts ANC results (services/outcome_summaries.py)
+    request_outcome_refresh_many({r.patient_id for r in outcome.results if r.test == LabTest.ANC})
     counts = _counts(outcome.lines)
     lab_import.status = LabImportStatus.DONE
     lab_import.accepted = counts[ACCEPTED]

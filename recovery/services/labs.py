@@ -48,6 +48,7 @@ from recovery.models import (
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.services.alerts import raise_alert
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.outcome_summaries import request_outcome_refresh
 
 # The tests of api.md, in the order forms and tables show them.
 LAB_TESTS: tuple[str, ...] = tuple(LabTest.values)
@@ -220,6 +221,8 @@ def store_result(
                     lab_import=lab_import,
                     entered_by=actor,
                 )
+            if test == LabTest.ANC:  # the cohort's febrile neutropenia (services/outcome_summaries.py)
+                request_outcome_refresh(patient)
             return RecordOutcome(result, True)
         except IntegrityError:
             existing = LabResult.objects.get(patient=patient, test=test, collected_at=collected_at)

@@ -12,6 +12,7 @@ from recovery.queries.configuration import active_config
 from recovery.queries.outcomes import fever_near
 from recovery.queries.timeline import patient_today
 from recovery.services.audit import AuditContext, changes, record_event
+from recovery.services.outcome_summaries import request_outcome_refresh
 
 
 def _not_future(patient: Patient, on: date, field: str) -> None:
@@ -26,6 +27,7 @@ def record_edss(*, context: AuditContext, patient: Patient, assessed_on: date, s
     assessment.full_clean(exclude=["patient", "assessed_by"])
     assessment.save()
     record_event(context=context, action="edss.create", patient=patient, detail={"score": str(score)})
+    request_outcome_refresh(patient)
     return assessment
 
 
@@ -55,6 +57,7 @@ def record_relapse(
     relapse.full_clean(exclude=["patient", "recorded_by"])
     relapse.save()
     record_event(context=context, action="relapse.create", patient=patient, detail={"onset": onset_date.isoformat()})
+    request_outcome_refresh(patient)
     return relapse
 
 
@@ -91,6 +94,7 @@ def classify_relapse(*, context: AuditContext, relapse: Relapse, classification:
             "possible_pseudo_relapse": relapse.possible_pseudo_relapse,
         },
     )
+    request_outcome_refresh(relapse.patient)  # a pseudo-relapse ends neither NEDA-3 nor relapse-free survival
     return relapse
 
 
@@ -118,4 +122,5 @@ def record_mri(
     scan.full_clean(exclude=["patient", "recorded_by"])
     scan.save()
     record_event(context=context, action="mri.create", patient=patient, detail={"scan_date": scan_date.isoformat()})
+    request_outcome_refresh(patient)
     return scan

@@ -10,6 +10,7 @@ from recovery.models import Patient
 from recovery.services.audit import AuditContext, record_event, snapshot
 from recovery.services.audit import changes as _changes
 from recovery.services.login_email import EMAIL_LOCKED, contact_email_changed, has_active_login
+from recovery.services.outcome_summaries import request_outcome_refresh
 from recovery.services.reminders.replan import request_replan
 from recovery.validators import normalise_phone
 
@@ -105,4 +106,6 @@ def update_patient(*, context: AuditContext, patient: Patient, changes: dict[str
         record_event(context=context, action="patient.update", patient=patient, detail={"changes": changed})
         # status (withdrawn, deceased), time zone and addresses all change what reminders are due and where
         request_replan(patient)
+        if {"status", "baseline_edss"} & set(changed):  # the cohort's deaths; the recorded baseline EDSS
+            request_outcome_refresh(patient)
     return patient

@@ -34,6 +34,7 @@ from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.timeline import episode_dates, episode_of
 from recovery.services.alerts import raise_alert
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.outcome_summaries import request_outcome_refresh
 from recovery.services.reminders.planning import record_answer
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little ahead of the server's
@@ -237,6 +238,9 @@ def record_symptom_report(
         config_version=config.version,
     )
     record_answer(patient, report.created_at)  # a report answers the check-ins due about now, late or early
+    day = triage_context.day
+    if temperature is not None and (day is None or day <= config.outcomes.fn_window_end_day):
+        request_outcome_refresh(patient)  # the cohort's febrile neutropenia (services/outcome_summaries.py)
     alert = _raise_or_update_alert(patient=patient, report=report, result=result, config=config, actor=context.actor)
     record_event(
         context=context,

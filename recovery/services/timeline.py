@@ -41,6 +41,7 @@ from recovery.services.episode_history import (
     snapshot,
     version_of,
 )
+from recovery.services.outcome_summaries import request_outcome_refresh, request_outcome_refresh_many
 from recovery.services.reminders.planning import plan_reminders
 from recovery.services.reminders.replan import request_replan
 
@@ -138,6 +139,8 @@ def regenerate_centre_timelines(*, centre_id: int) -> int:
     # Every reminder of the centre may follow the new version (times, windows): the planning dispatcher hands
     # its patients out first in its next run (`services/reminders/horizon.py`).
     Patient.objects.filter(centre_id=centre_id).update(reminders_planned_until=None)
+    # the outcome rules' thresholds may have changed too: every stored outcome of the centre is computed again
+    request_outcome_refresh_many(episodes.filter(reinfusion_date__isnull=False).values_list("patient_id", flat=True))
     return changed
 
 
@@ -284,6 +287,7 @@ def save_episode(
             },
         )
         _replan(patient)
+        request_outcome_refresh(patient)  # Day 0 and the febrile-neutropenia window follow the dates
     warning = cd34_warning(episode.cd34_dose, config.transplant)
     return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=changes, history=history)
 

@@ -23,7 +23,7 @@ from recovery.queries.cohort import (
     cohort_analysis,
     csv_records,
 )
-from recovery.services.audit import AuditContext, record_reads
+from recovery.services.audit import AuditContext, record_event, record_reads
 
 YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
 # The charts' x axis: a tick a year, or every 2, 5 or 10 years for a long follow-up, at most MAX_TICKS of them.
@@ -107,11 +107,14 @@ def cohort_dashboard(request: HttpRequest) -> HttpResponse:
     form = CohortFilterForm(request.GET, user=request.user)
     analysis = None
     if form.is_valid():
-        analysis = cohort_analysis(request.user, form.filters())
-        record_reads(
+        filters = form.filters()
+        analysis = cohort_analysis(request.user, filters)
+        # aggregate figures, no patient named: one row naming the query (the CSV, which lists each patient by
+        # hospital number, is audited per patient below)
+        record_event(
             context=AuditContext.from_request(request),
             action="cohort.view",
-            patients=[row.patient for row in analysis.rows],
+            detail={"filters": filters.as_detail(), "patients": analysis.n},
         )
     filtered = any(request.GET.get(name) for name in form.fields)
     return render(

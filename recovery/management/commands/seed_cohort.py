@@ -29,6 +29,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -426,6 +427,8 @@ class Command(BaseCommand):
                     context=AuditContext.system("seed_cohort"), action="cohort.seed", detail={"patients": created}
                 )
         self.stdout.write(self.style.SUCCESS(f"Synthetic cohort at {centre}: {created} new patients."))
+        # the cohort dashboard reads stored outcomes: build them (every patient's, seed_demo's included)
+        call_command("refresh_outcome_summaries", stdout=self.stdout)
         if patients:
             self.stdout.write(self._summary(centre_obj, today))
 
