@@ -103,7 +103,8 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/reminders.py $(BENCH_ARGS)
 
-# How long seed_demo takes for a big demo (SQLite unless DATABASE_URL says otherwise). BENCH_ARGS="--patients 500".
+# How long seed_demo takes for a big demo (SQLite unless DATABASE_URL says otherwise). BENCH_ARGS="--patients 500";
+# the data set at scale: BENCH_ARGS="--patients 50000 --transplanted".
 bench-seed: $(STAMP)
 	$(BIN)/python bench/seed_demo.py $(BENCH_ARGS)
 

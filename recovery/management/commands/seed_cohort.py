@@ -164,14 +164,28 @@ def _weighted(rng: random.Random, options, u: float | None = None):
 class CohortSimulation:
     """Plans one synthetic patient at a time; pure Python, no queries."""
 
-    def __init__(self, *, centre: Centre, config: OutcomeConfig, today: date, count: int):
+    def __init__(
+        self,
+        *,
+        centre: Centre,
+        config: OutcomeConfig,
+        today: date,
+        count: int,
+        seed: int = SEED,
+        prefix: str = PREFIX,
+        first_day0: date = FIRST_DAY0,
+        last_day0: date = LAST_DAY0,
+    ):
         self.centre = centre
         self.config = config
         self.today = today
         self.count = count
-        master = random.Random(SEED)
+        self.seed = seed
+        self.prefix = prefix
+        self.first_day0 = first_day0
+        master = random.Random(seed)
         self.beam = set(master.sample(range(1, count + 1), round(count * BEAM_SHARE)))
-        self.span = (LAST_DAY0 - FIRST_DAY0).days
+        self.span = (last_day0 - first_day0).days
         # Stratified draws (one stratum of [0, 1) per patient, in random order), so that even 174 patients follow
         # the target distributions closely rather than by the luck of the seed.
         self.strata = {name: master.sample(range(count), count) for name in ("loss", "cause", "edss")}
@@ -180,11 +194,10 @@ class CohortSimulation:
         return (self.strata[name][index - 1] + rng.random()) / self.count
 
     def plan(self, index: int) -> PlannedPatient:
-        rng = random.Random(SEED * 1000 + index)
-        number = f"{PREFIX}{index:05d}"
+        rng = random.Random(self.seed * 1000 + index)
+        number = f"{self.prefix}{index:05d}"
         regimen = BEAM_ATG if index in self.beam else CY_ATG
-        # Day 0 spread evenly over 2004-2023 (stratified), so the numbers run in order of transplant.
-        day0 = FIRST_DAY0 + timedelta(days=int((index - 1 + rng.random()) / self.count * self.span))
+        day0 = self.day0(index, rng)
         baseline = Decimal(_weighted(rng, BASELINE_EDSS))
         patient = self._patient(rng, number, day0, baseline)
         planned = PlannedPatient(
@@ -202,6 +215,10 @@ class CohortSimulation:
             for relapse in planned.relapses:
                 relapse["possible_pseudo_relapse"] = abs(relapse["onset_date"] - fever_day) <= window
         return planned
+
+    def day0(self, index: int, rng: random.Random) -> date:
+        """Day 0 spread evenly over the span (stratified), so the numbers run in order of transplant."""
+        return self.first_day0 + timedelta(days=int((index - 1 + rng.random()) / self.count * self.span))
 
     def _patient(self, rng: random.Random, number: str, day0: date, baseline: Decimal) -> Patient:
         age = min(52.0, max(18.0, rng.gauss(31, 7)))

@@ -114,6 +114,7 @@ PATHWAY_POSITIONS = [
     ("follow_up", -2200, 12),
 ]
 MAX_EPISODES = 200
+DEFAULT_PATIENTS = 40
 REPORTING_PATIENTS = 16  # how many patients after Day 0 get a history of check-ins
 REPORT_HISTORY_DAYS = 120
 DAILY_REPORT_DAYS = 30
@@ -130,14 +131,32 @@ class Command(BaseCommand):
     help = "Create or refresh demo data: a centre, one login per role and synthetic patients."
 
     def add_arguments(self, parser):
-        parser.add_argument("--patients", type=int, default=40, help="How many synthetic patients (default 40).")
+        parser.add_argument(
+            "--patients",
+            type=int,
+            default=DEFAULT_PATIENTS,
+            help=f"How many synthetic patients (default {DEFAULT_PATIENTS}); with --transplanted, how many "
+            "transplanted patients to add to the demo.",
+        )
+        parser.add_argument(
+            "--transplanted",
+            action="store_true",
+            help="A data set at scale: the demo, then N transplanted patients over 20 years (seed_transplanted).",
+        )
+        parser.add_argument("--seed", type=int, default=1, help="With --transplanted: the same seed, the same data.")
         parser.add_argument("--force", action="store_true", help="Allow with DEBUG off (never on a real system).")
 
-    def handle(self, *args, patients: int, force: bool, **options):
+    def handle(self, *args, patients: int, transplanted: bool, seed: int, force: bool, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Refusing to create demo logins with DEBUG off. Use --force if you really mean it.")
         if patients < 0:
             raise CommandError("--patients must be 0 or more.")
+        if transplanted:
+            self.handle(patients=DEFAULT_PATIENTS, transplanted=False, seed=seed, force=force)
+            call_command(
+                "seed_transplanted", patients=patients, seed=seed, force=force, stdout=self.stdout, stderr=self.stderr
+            )
+            return
         with transaction.atomic():
             centre = self._centre()
             self._logins(centre)
@@ -290,11 +309,9 @@ class Command(BaseCommand):
         """Vaccine doses given (most on time, some missed, so that the coordinators' list has doses due and
         overdue) and prophylaxis stops (short courses at engraftment, CD4-gated ones once CD4 recovered) for the
         patients after Day 0. The demo patient, on Day +9, keeps all courses running. Returns the doses added."""
-        from recovery.clinical.vaccination import DoseStatus
         from recovery.models import ProphylaxisStop, VaccinationDose
         from recovery.queries.configuration import active_config
-        from recovery.queries.prophylaxis import cd4_results, courses_from
-        from recovery.queries.vaccinations import plan_from
+        from recovery.queries.prophylaxis import cd4_results
 
         if VaccinationDose.objects.filter(patient__centre=centre).exists():
             return 0
@@ -308,25 +325,7 @@ class Command(BaseCommand):
             patient = episode.patient
             today = patient_today(patient)
             rng = random.Random(f"care-{patient.hospital_number}")
-            given: list[tuple[str, int, date]] = []
-            skipped: set[str] = set()
-            while True:  # give each dose that came due more than three weeks ago, then look again
-                plan = plan_from(episode.reinfusion_date, given, today, config.vaccination)
-                ready = [
-                    d
-                    for d in plan
-                    if d.status in (DoseStatus.DUE, DoseStatus.OVERDUE)
-                    and d.due_date <= today - timedelta(days=21)
-                    and d.vaccine not in skipped
-                ]
-                if not ready:
-                    break
-                for dose in ready:
-                    if rng.random() < 0.12:
-                        skipped.add(dose.vaccine)  # missed: shows as overdue
-                        continue
-                    on = min(dose.due_date + timedelta(days=rng.randrange(0, 10)), today)
-                    given.append((dose.vaccine, dose.dose, on))
+            given = doses_given(episode.reinfusion_date, today, config.vaccination, rng)
             doses += [
                 VaccinationDose(patient=patient, vaccine=v, dose=n, given_date=on, entered_by=clinician)
                 for v, n, on in given
@@ -334,19 +333,10 @@ class Command(BaseCommand):
             if clinician is None:
                 continue
             cd4 = cd4_results(patient, episode.reinfusion_date)
-            for course in courses_from(episode, cd4, [], today, config.prophylaxis):
-                planned = course.plan.planned_stop
-                if course.plan.stop_allowed and planned is not None and planned <= today - timedelta(days=7):
-                    latest_cd4 = max([on for on, _ in cd4 if on <= today] or [planned])
-                    stopped_on = max(planned, latest_cd4) if course.plan.until_cd4 else planned + timedelta(days=1)
-                    stops.append(
-                        ProphylaxisStop(
-                            patient=patient,
-                            medication=course.medication,
-                            stopped_on=min(stopped_on, today),
-                            stopped_by=clinician,
-                        )
-                    )
+            stops += [
+                ProphylaxisStop(patient=patient, medication=medication, stopped_on=on, stopped_by=clinician)
+                for medication, on in prophylaxis_stops(episode, cd4, today, config.prophylaxis)
+            ]
         VaccinationDose.objects.bulk_create(doses, ignore_conflicts=True)
         ProphylaxisStop.objects.bulk_create(stops, ignore_conflicts=True)
         return len(doses)
@@ -557,6 +547,48 @@ class Command(BaseCommand):
                 **values,
             )
         return len(examples)
+
+
+def doses_given(day0: date, today: date, config, rng: random.Random) -> list[tuple[str, int, date]]:
+    """(vaccine, dose, date) of the doses given: each that came due more than three weeks ago, most within ten
+    days of their date, some missed (about one in eight: that vaccine then shows as overdue)."""
+    from recovery.clinical.vaccination import DoseStatus
+    from recovery.queries.vaccinations import plan_from
+
+    given: list[tuple[str, int, date]] = []
+    skipped: set[str] = set()
+    while True:  # give each dose that came due more than three weeks ago, then look again
+        plan = plan_from(day0, given, today, config)
+        ready = [
+            d
+            for d in plan
+            if d.status in (DoseStatus.DUE, DoseStatus.OVERDUE)
+            and d.due_date <= today - timedelta(days=21)
+            and d.vaccine not in skipped
+        ]
+        if not ready:
+            return given
+        for dose in ready:
+            if rng.random() < 0.12:
+                skipped.add(dose.vaccine)  # missed: shows as overdue
+                continue
+            on = min(dose.due_date + timedelta(days=rng.randrange(0, 10)), today)
+            given.append((dose.vaccine, dose.dose, on))
+
+
+def prophylaxis_stops(episode, cd4: list, today: date, config) -> list[tuple[str, date]]:
+    """(medication, date) of the courses stopped: short courses the day after their planned stop, CD4-gated ones
+    once CD4 recovered; only those whose stop was allowed a week ago or more."""
+    from recovery.queries.prophylaxis import courses_from
+
+    stops = []
+    for course in courses_from(episode, cd4, [], today, config):
+        planned = course.plan.planned_stop
+        if course.plan.stop_allowed and planned is not None and planned <= today - timedelta(days=7):
+            latest_cd4 = max([on for on, _ in cd4 if on <= today] or [planned])
+            stopped_on = max(planned, latest_cd4) if course.plan.until_cd4 else planned + timedelta(days=1)
+            stops.append((course.medication, min(stopped_on, today)))
+    return stops
 
 
 def _anc(day: int, engraft_day: int | None, rng: random.Random) -> float:
