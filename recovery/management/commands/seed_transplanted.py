@@ -247,6 +247,10 @@ class Command(BaseCommand):
         progress = Progress(self.stderr, patients)
         created = seeder.run(progress.show)
         planned = seeder.plan_high_risk_reminders()
+        # Their stored outcomes (the cohort page) are built by the outcome refresh's sweep, in batches, after this.
+        marked = Patient.objects.filter(
+            centre=centre_obj, hospital_number__startswith="TX-", outcomes_stale_since__isnull=True
+        ).update(outcomes_stale_since=timezone.now())
         elapsed = progress.finish()
         if created:
             record_event(
@@ -257,7 +261,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{created} new transplanted patients at {centre} in {elapsed:.0f} s ({seeder.rows} rows); "
-                f"reminders planned for {planned} in the high-risk window, {seeder.stale} marked for the planner."
+                f"reminders planned for {planned} in the high-risk window, {seeder.stale} marked for the planner, "
+                f"{marked} for the outcome refresh."
             )
         )
 
