@@ -272,6 +272,8 @@ def _plain(value):
 
 def _label(field: str, model: type[Model] | None = None) -> str:
     """A column in words: the model field's own name for people ("MS type", "Reinfusion date (Day 0)")."""
+    if field == "uuid":
+        return "Record number"
     first = field.split("__", 1)[0]
     if model is not None:
         try:
