@@ -77,6 +77,19 @@ class AuditedReadsAdmin(admin.ModelAdmin):
         return response
 
 
+class ReadOnlyAdmin:
+    """Shown, never added, changed or deleted in the admin: the app's own pages (or nobody) change these."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Patient)
 class PatientAdmin(AuditedReadsAdmin):
     """Patients are never deleted (their record is kept by law): deactivate them (the action below, or the
@@ -116,20 +129,11 @@ class PatientAdmin(AuditedReadsAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(AuditedReadsAdmin):
+class AuditEventAdmin(ReadOnlyAdmin, AuditedReadsAdmin):
     list_display = ("at", "actor_username", "action", "patient", "ip", "request_id")
     list_filter = ("action",)
     search_fields = ("actor_username", "request_id")
     raw_id_fields = ("actor", "patient")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Heartbeat)
@@ -152,7 +156,7 @@ class ProtocolTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(TransplantEpisode)
-class TransplantEpisodeAdmin(AuditedReadsAdmin):
+class TransplantEpisodeAdmin(ReadOnlyAdmin, AuditedReadsAdmin):
     """Read only: the dates change on the patient's transplant page, which asks before a destructive change, keeps
     the history and regenerates the timeline (an admin form would do none of that)."""
 
@@ -160,18 +164,9 @@ class TransplantEpisodeAdmin(AuditedReadsAdmin):
     list_filter = ("protocol",)
     raw_id_fields = ("patient",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TransplantDateChange)
-class TransplantDateChangeAdmin(AuditedReadsAdmin):
+class TransplantDateChangeAdmin(ReadOnlyAdmin, AuditedReadsAdmin):
     """The history of the transplants' dates, read only (restored from the transplant's page, with confirmation)."""
 
     list_display = ("episode", "kind", "changed_by_username", "changed_at")
@@ -181,15 +176,6 @@ class TransplantDateChangeAdmin(AuditedReadsAdmin):
 
     def patient_ids(self, objects) -> set[int]:
         return {change.episode.patient_id for change in objects}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CentreConfiguration)

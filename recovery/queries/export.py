@@ -15,6 +15,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.utils import timezone
 
+from recovery.clinical.episode import DATE_FIELDS
 from recovery.models import (
     Alert,
     AlertEvent,
@@ -59,21 +60,7 @@ SECTIONS: tuple[Section, ...] = (
         "Transplant dates",
         TransplantEpisode,
         "patient",
-        (
-            "protocol__name",
-            "mobilisation_date",
-            "gcsf_start_date",
-            "apheresis_date",
-            "cd34_dose",
-            "cryostorage_date",
-            "admission_date",
-            "conditioning_start_date",
-            "reinfusion_date",
-            "neutrophil_engraftment_date",
-            "platelet_engraftment_date",
-            "discharge_date",
-            "updated_at",
-        ),
+        ("protocol__name", *DATE_FIELDS, "cd34_dose", "updated_at"),
     ),
     Section(
         "transplant_date_changes",
@@ -237,28 +224,20 @@ NOT_EXPORTED: dict[type[Model], str] = {
     ),
 }
 
-PROFILE_FIELDS = (
-    "uuid",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "sex",
-    "hospital_number",
-    "email",
-    "phone",
-    "timezone",
-    "ms_type",
-    "ms_onset_date",
-    "baseline_edss",
-    "previous_treatments",
-    "preferred_language",
-    "contact_name",
-    "contact_phone",
-    "status",
-    "created_at",
-    "deactivated_at",
-    "deactivation_reason",
-)
+# The patient's own row: every field of the model but these (so a new field is exported unless named here).
+NOT_IN_PROFILE = {
+    "id": "the database's row number (the record number is the uuid)",
+    "centre": "exported by name",
+    "user": "the login, not the record",
+    "calendar_token": "a secret: the private calendar address",
+    "reminders_stale_since": "the planner's bookkeeping",
+    "reminders_planned_until": "the planner's bookkeeping",
+    "reminders_plan_claimed_until": "the planner's bookkeeping",
+    "outcomes_stale_since": "the outcome refresh's bookkeeping",
+    "updated_at": "bookkeeping",
+    "erased_at": "set only once the data is erased",
+}
+PROFILE_FIELDS = tuple(field.name for field in Patient._meta.concrete_fields if field.name not in NOT_IN_PROFILE)
 
 
 def _plain(value):

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from django.db.models import Count, Max, Model, Q
 from django.utils import timezone
 
+from recovery.clinical.episode import DATE_FIELDS
 from recovery.clinical.retention import RecordFacts
 from recovery.clinical.timeline import EventStatus
 from recovery.models import (
@@ -41,18 +42,7 @@ CLINICAL_ENTRIES: tuple[tuple[type[Model], str, str, Q], ...] = (
     (TimelineEvent, "episode__patient", "updated_at", ~Q(status=EventStatus.PLANNED)),  # done or cancelled
 )
 
-EPISODE_DATES = (
-    "mobilisation_date",
-    "gcsf_start_date",
-    "apheresis_date",
-    "cryostorage_date",
-    "admission_date",
-    "conditioning_start_date",
-    "reinfusion_date",
-    "neutrophil_engraftment_date",
-    "platelet_engraftment_date",
-    "discharge_date",
-)
+EPISODE_DATES = DATE_FIELDS  # every date of the transplant episode
 
 
 def _as_date(value: date | datetime | None) -> date | None:

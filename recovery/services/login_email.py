@@ -134,28 +134,14 @@ def confirm_email_change(*, context: AuditContext, patient: Patient, token: str)
     the old address. Returns the new address."""
     user = User.objects.select_for_update().get(pk=patient.user_id)
     new_email = _check_new_address(user, read_email_change(user=user, token=token))
-    old_email = user.email
-    user.email = new_email
-    user.save(update_fields=["email"])
-    Patient.objects.filter(pk=patient.pk).update(email=new_email)
-    patient.email = new_email
-    record_event(
-        context=context,
-        action="account.email_change",
-        patient=patient,
-        detail={"old": old_email, "new": new_email, "by": "patient"},
-    )
-    notice = {"old_email": old_email, "new_email": new_email, "by_admin": False, "invited": False}
-    _send(patient, old_email, "email_changed", notice)
-    request_replan(patient)  # e-mail reminders go to the new address
+    _move_login_email(context, patient, user, old_email=user.email, new_email=new_email, by="patient")
     return new_email
 
 
-@transaction.atomic
-def admin_changed_login_email(*, context: AuditContext, patient: Patient, old_email: str, new_email: str) -> None:
-    """An administrator changed a patient's address in the admin site (on the login or on the record): keep
-    both in step, audit old and new, and tell both addresses."""
-    user = patient.user
+def _move_login_email(context, patient: Patient, user: User | None, *, old_email: str, new_email: str, by: str):
+    """The one way a login's address moves: login and record in step, audited with both addresses (kept in clear:
+    they are what a takeover is investigated by), the old address told (and the new one, when an administrator
+    moved it), reminders planned again for the new address."""
     if user is not None and user.email != new_email:
         user.email = new_email
         user.save(update_fields=["email"])
@@ -166,9 +152,17 @@ def admin_changed_login_email(*, context: AuditContext, patient: Patient, old_em
         context=context,
         action="account.email_change",
         patient=patient,
-        detail={"old": old_email, "new": new_email, "by": "admin"},
+        detail={"old": old_email, "new": new_email, "by": by},
     )
-    notice = {"old_email": old_email, "new_email": new_email, "by_admin": True, "invited": False}
+    notice = {"old_email": old_email, "new_email": new_email, "by_admin": by == "admin", "invited": False}
     _send(patient, old_email, "email_changed", notice)
-    _send(patient, new_email, "email_changed", notice)
+    if by == "admin":
+        _send(patient, new_email, "email_changed", notice)
     request_replan(patient)
+
+
+@transaction.atomic
+def admin_changed_login_email(*, context: AuditContext, patient: Patient, old_email: str, new_email: str) -> None:
+    """An administrator changed a patient's address in the admin site (on the login or on the record): keep
+    both in step, audit old and new, and tell both addresses."""
+    _move_login_email(context, patient, patient.user, old_email=old_email, new_email=new_email, by="admin")
