@@ -12,12 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
-from django_otp import devices_for_user
 
 from recovery.services import api_tokens
 from recovery.services.audit import AuditContext
 
-from . import sessions
+from . import mfa, sessions
 from .forms import ApiTokenForm, LoginForm
 from .lockout import login_slowdown, remember_device
 from .models import ApiToken
@@ -137,12 +136,11 @@ def second_factor_needed(user) -> str:
 
     A token bypasses the sign-in, so it is made only in a session that passed the second factor, whenever the
     user has one; staff need one when MFA_REQUIRED_FOR_STAFF is on."""
-    verified = getattr(user, "is_verified", None)
-    if any(devices_for_user(user, confirmed=True)):
-        if verified is None or not verified():
+    if mfa.has_factor(user):
+        if not user.is_verified():
             return "Sign out and sign in again with your second factor before you create an API token."
         return ""
-    if (user.is_staff_role or user.is_staff) and getattr(settings, "MFA_REQUIRED_FOR_STAFF", not settings.DEBUG):
+    if mfa.mfa_required(user):
         return "Set up a second factor (an authenticator app) and sign in with it before you create an API token."
     return ""
 

@@ -199,6 +199,8 @@ def test_otp_is_required_when_the_user_has_a_confirmed_device(coordinator):
 
 
 def test_a_recovery_code_works_as_otp(patient):
+    # recovery codes come with a factor (they go when the last factor is removed)
+    TOTPDevice.objects.create(user=patient.user, name="Authenticator app", confirmed=True)
     device = StaticDevice.objects.create(user=patient.user, name="backup", confirmed=True)
     device.token_set.create(token=stored_recovery_code("recover1"))
     response = _ask(patient.user.username, otp="recover1")

@@ -1,8 +1,6 @@
 from dataclasses import replace
 
-from django.conf import settings
 from django.contrib.auth import authenticate
-from django_otp import devices_for_user
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -73,7 +71,7 @@ def obtain_token(request: Request) -> Response:
         return Response(
             {"non_field_errors": ["That username and password do not match."]}, status=status.HTTP_400_BAD_REQUEST
         )
-    if any(devices_for_user(user, confirmed=True)):
+    if mfa.has_factor(user):
         if not otp:
             return Response({"otp": [OTP_MISSING]}, status=status.HTTP_400_BAD_REQUEST)
         # The same check as the sign-in's second step: each device counts wrong codes and waits longer after each.
@@ -83,7 +81,7 @@ def obtain_token(request: Request) -> Response:
                 wait = f"Too many wrong codes: wait {checked.wait_seconds} seconds, then try the current code."
                 return Response({"otp": [wait]}, status=429, headers={"Retry-After": str(checked.wait_seconds)})
             return Response({"otp": [OTP_WRONG]}, status=status.HTTP_400_BAD_REQUEST)
-    elif (user.is_staff_role or user.is_staff) and getattr(settings, "MFA_REQUIRED_FOR_STAFF", not settings.DEBUG):
+    elif mfa.mfa_required(user):
         return Response({"detail": SECOND_FACTOR_NEEDED}, status=status.HTTP_403_FORBIDDEN)
     context = replace(AuditContext.from_request(request), actor=user)
     token, key = api_tokens.issue_token(context=context, owner=user, name="Token endpoint (POST /api/v1/auth/token/)")
