@@ -22,7 +22,7 @@ FAST := not e2e and not services and not faults and not slow
 timed = @start=$$(date +%s); $(2); status=$$?; printf '\n== %s: %d s\n' "$(1)" $$(( $$(date +%s) - start )); exit $$status
 
 .PHONY: run test check install lint migrations-check deploy-check schema-check pytest pytest-sqlite pytest-postgres release-smoke \
-	bench bench-seed screenshots clean
+	bench bench-seed bench-planning screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -107,6 +107,11 @@ bench: $(STAMP)
 # the data set at scale: BENCH_ARGS="--patients 50000 --transplanted".
 bench-seed: $(STAMP)
 	$(BIN)/python bench/seed_demo.py $(BENCH_ARGS)
+
+# One hourly reminder-planning pass through 2 real Celery worker processes, everybody needing planning at once
+# (PostgreSQL and Redis needed; see bench/planning.py). BENCH_ARGS="--patients 5000" for a quick run.
+bench-planning: $(STAMP)
+	$(BIN)/python bench/planning.py $(BENCH_ARGS)
 
 # The README's screenshots. The browser tests save theirs only under var/screenshots/; this runs them afresh,
 # then copies into docs/screenshots/ exactly the images that README.md's Screenshots section shows

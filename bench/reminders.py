@@ -29,6 +29,10 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 # DEBUG off: with it on, Django keeps every query of a worker in memory and slows it down.
 os.environ["DEBUG"] = "0"
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-never-used-to-serve-anything-0123456789")
+# No message leaves the bench: text messages and e-mail are switched off (DEBUG off asks for a choice).
+os.environ.setdefault("SMS_BACKEND", "disabled")
+os.environ.setdefault("EMAIL_BACKEND", "disabled")
+os.environ.setdefault("RESEARCH_PSEUDONYM_KEY", "bench-only-pseudonym-key-0123456789abcdef")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recovery.settings")
 os.environ.pop("CELERY_BROKER_WRITE_URL", None)
 os.environ.pop("CELERY_BROKER_READ_URL", None)
