@@ -14,8 +14,9 @@ When they are computed again (the pattern of reminder re-planning, `services/rem
   summary is computed for moves on (a Day 0 reached, a febrile-neutropenia window closed).
 
 A refresh locks the patients' rows, so a write that marks a patient while it computes waits for it and leaves
-the mark for the next refresh; the mark is cleared only if it is the one read under the lock. A refresh marks the stored cohort figures of
-the patients' centres stale (services/analytics.py).
+the mark for the next refresh; the mark is cleared only if it is the one read under the lock.
+
+A refresh marks the stored cohort figures of the patients' centres stale (services/analytics.py).
 """
 
 import logging
