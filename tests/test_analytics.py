@@ -218,3 +218,18 @@ def test_the_refresh_runs_on_the_analytics_queue_which_a_plain_worker_also_consu
     assert celery_app.amqp.router.route({}, "recovery.tasks.refresh_stale_outcomes")["queue"].name == DEFAULT_QUEUE
     # a worker started without -Q consumes every queue of task_queues
     assert {q.name for q in celery_app.conf.task_queues} == {DEFAULT_QUEUE, ANALYTICS_QUEUE}
+
+
+def test_a_view_after_midnight_in_the_staff_zone_reads_the_servers_date(
+    client_for, clinician, cohort, time_machine, django_capture_on_commit_callbacks
+):
+    """Figures are dated by the server's zone (UTC), so a Stockholm view at 00:01 local time (22:01 UTC) does not
+    take figures computed three minutes earlier for yesterday's."""
+    time_machine.move_to(datetime(2044, 6, 1, 21, 58, tzinfo=UTC), tick=False)
+    client = client_for(clinician)
+    client.get(reverse(URL))
+    time_machine.move_to(datetime(2044, 6, 1, 22, 1, tzinfo=UTC), tick=False)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.get(reverse(URL))
+    assert response.context["snapshot"].refreshing is False
+    assert _refreshes(callbacks) == []

@@ -74,6 +74,12 @@ def find_snapshot(key: SnapshotKey) -> AnalyticsSnapshot | None:
     return AnalyticsSnapshot.objects.filter(key=key.key).first()
 
 
+def figures_date(now: datetime | None = None) -> date:
+    """The date stored figures are computed for: the server's (TIME_ZONE) date, whoever's zone a view runs in,
+    so that a view and the worker agree on whether figures are today's."""
+    return timezone.localdate(now or timezone.now(), timezone.get_default_timezone())
+
+
 def max_age() -> timedelta:
     return timedelta(seconds=settings.ANALYTICS_MAX_AGE_SECONDS)
 
@@ -84,7 +90,7 @@ def is_fresh(snapshot: AnalyticsSnapshot, now: datetime | None = None) -> bool:
     return (
         snapshot.payload is not None
         and snapshot.stale_since is None
-        and snapshot.as_of == timezone.localdate(now)
+        and snapshot.as_of == figures_date(now)
         and snapshot.computed_at is not None
         and now - snapshot.computed_at < max_age()
     )

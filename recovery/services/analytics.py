@@ -43,6 +43,7 @@ from recovery.queries.analytics import (
     cohort_figures,
     cohort_key,
     cohort_payload,
+    figures_date,
     find_snapshot,
     is_fresh,
 )
@@ -142,10 +143,14 @@ def refresh_snapshot(*, snapshot_id: int) -> AnalyticsSnapshot | None:
     if snapshot.page != COHORT_PAGE:
         raise ValueError(f"No figures are computed for the page {snapshot.page!r}.")
     centre_ids = sorted(snapshot.centres.values_list("pk", flat=True))
-    on = timezone.localdate()
+    on = figures_date()
     started = time.monotonic()
-    analysis = centre_cohort_analysis(centre_ids, _filters(snapshot.params), on)
-    payload = cohort_payload(analysis)
+    try:
+        payload = cohort_payload(centre_cohort_analysis(centre_ids, _filters(snapshot.params), on))
+    except Exception:
+        # let the next view claim it again at once rather than after the lease
+        AnalyticsSnapshot.objects.filter(pk=snapshot.pk).update(refreshing_until=None)
+        raise
     now = timezone.now()
     with transaction.atomic():
         # a stale mark set while this computed stays: the figures may not include that change
