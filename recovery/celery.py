@@ -8,12 +8,23 @@ from datetime import timedelta
 
 from celery import Celery
 from celery.schedules import crontab
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recovery.settings")
 
 app = Celery("recovery")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["recovery", "accounts"])
+
+# Queues. The cohort dashboard's figures are computed on "analytics" (seconds at tens of thousands of patients),
+# so that a deployment can give them workers of their own (`celery -A recovery worker -Q analytics`) and keep
+# the default queue's reminders, alerts and imports moving; a worker started without -Q consumes both (as
+# `make run` and the release smoke test start it).
+DEFAULT_QUEUE = "celery"
+ANALYTICS_QUEUE = "analytics"
+app.conf.task_default_queue = DEFAULT_QUEUE
+app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in (DEFAULT_QUEUE, ANALYTICS_QUEUE))
+app.conf.task_routes = {"recovery.tasks.refresh_analytics_snapshot": {"queue": ANALYTICS_QUEUE}}
 
 
 def _beat_schedule() -> dict:

@@ -533,6 +533,13 @@ if REMINDER_PLAN_BATCH_SIZE < 1 or REMINDER_PLAN_MAX_PER_RUN < 1 or REMINDER_PLA
 OUTCOME_REFRESH_BATCH_SIZE = env_int("OUTCOME_REFRESH_BATCH_SIZE", 500)
 if OUTCOME_REFRESH_BATCH_SIZE < 1:
     raise ImproperlyConfigured(f"OUTCOME_REFRESH_BATCH_SIZE must be 1 or more (now {OUTCOME_REFRESH_BATCH_SIZE}).")
+# Stored figures of the pages that aggregate over a centre's patients (recovery/services/analytics.py): shown
+# as they are for this long, then shown while a Celery task on the "analytics" queue computes them again; a
+# refresh is claimed for at most ANALYTICS_REFRESH_LEASE_SECONDS (a worker that died is replaced after it).
+ANALYTICS_MAX_AGE_SECONDS = env_int("ANALYTICS_MAX_AGE_SECONDS", 300)
+ANALYTICS_REFRESH_LEASE_SECONDS = env_int("ANALYTICS_REFRESH_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT)
+if ANALYTICS_MAX_AGE_SECONDS < 1 or ANALYTICS_REFRESH_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured("ANALYTICS_MAX_AGE_SECONDS and ANALYTICS_REFRESH_LEASE_SECONDS must be at least 1.")
 
 # Data protection (docs/operations.md). The research export names each patient by an HMAC-SHA256 of their
 # UUID with this key: keep it secret and keep it stable (a new key gives every patient a new pseudonym).

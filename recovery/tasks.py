@@ -7,6 +7,7 @@ from django.conf import settings
 
 from recovery.models import Patient
 from recovery.queries.reminders import due_count
+from recovery.services.analytics import refresh_snapshot
 from recovery.services.data_protection import erase_expired_records
 from recovery.services.engraftment import check_engraftment_alerts
 from recovery.services.lab_import import imports_to_resume
@@ -103,6 +104,13 @@ def refresh_all_outcomes() -> int:
     for ids in batches:
         refresh_outcome_batch.delay(ids)
     return len(batches)
+
+
+@shared_task(name="recovery.tasks.refresh_analytics_snapshot")
+def refresh_analytics_snapshot(snapshot_id: int) -> bool:
+    """Compute a cohort dashboard's stored figures again (routed to the "analytics" queue, recovery/celery.py);
+    returns False when the snapshot was not claimed (already refreshed)."""
+    return refresh_snapshot(snapshot_id=snapshot_id) is not None
 
 
 @shared_task(name="recovery.tasks.check_engraftment")

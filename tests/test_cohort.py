@@ -21,6 +21,7 @@ from accounts.models import Membership
 from recovery.clinical.benchmarks import BENCHMARKS, NEDA3, PROGRESSION_FREE, RELAPSE_FREE
 from recovery.clinical.survival import DAYS_PER_MONTH
 from recovery.models import (
+    AnalyticsSnapshot,
     AuditEvent,
     CentreConfiguration,
     EDSSAssessment,
@@ -338,7 +339,8 @@ def test_filters_narrow_the_cohort(clinician, varied, filters, expected):
 def test_the_centre_filter_takes_one_of_the_users_centres(client_for, clinician, varied, other_centre):
     client = client_for(clinician)
     response = client.get(reverse("recovery:cohort"), {"centre": varied["second_centre"].uuid})
-    assert _numbers(response.context["analysis"]) == {"SECOND"}
+    assert response.context["analysis"].n == 1
+    assert _numbers(cohort_analysis(clinician, CohortFilters(centre=varied["second_centre"]))) == {"SECOND"}
 
     response = client.get(reverse("recovery:cohort"), {"centre": other_centre.uuid})
     assert response.status_code == 200
@@ -350,7 +352,7 @@ def test_the_centre_filter_takes_one_of_the_users_centres(client_for, clinician,
 def test_the_page_filters_come_from_the_query_string(client_for, clinician, varied):
     client = client_for(clinician)
     response = client.get(reverse("recovery:cohort"), {"age_group": "30_39", "regimen": "beam_atg"})
-    assert _numbers(response.context["analysis"]) == {"THIRTY"}
+    assert response.context["analysis"].n == 1  # THIRTY (test_filters_narrow_the_cohort names them)
     assert "age_group=30_39" in response.context["export_query"]
 
     response = client.get(reverse("recovery:cohort"), {"year_from": "2023", "year_to": "2021"})
@@ -629,10 +631,12 @@ def test_coordinators_and_patients_may_not_see_the_cohort(client_for, coordinato
 def test_another_centres_patients_are_never_included(client_for, clinician, other_centre_clinician, hand_made, varied):
     theirs = client_for(other_centre_clinician)
     assert {row["hospital_number"] for row in _csv(theirs.get(reverse("recovery:cohort-export")))} == {"ELSEWHERE"}
-    assert _numbers(theirs.get(reverse("recovery:cohort")).context["analysis"]) == {"ELSEWHERE"}
+    assert theirs.get(reverse("recovery:cohort")).context["analysis"].n == 1
     ours = client_for(clinician)
     assert "ELSEWHERE" not in ours.get(reverse("recovery:cohort-export")).content.decode()
-    assert "ELSEWHERE" not in _numbers(ours.get(reverse("recovery:cohort")).context["analysis"])
+    ours_n = len(cohort_analysis(clinician, CohortFilters()).rows)
+    assert "ELSEWHERE" not in _numbers(cohort_analysis(clinician, CohortFilters()))
+    assert ours.get(reverse("recovery:cohort")).context["analysis"].n == ours_n
 
 
 # Queries -----------------------------------------------------------------------------------------------------
@@ -641,16 +645,19 @@ def test_another_centres_patients_are_never_included(client_for, clinician, othe
 def test_the_dashboard_query_count_does_not_grow_with_the_cohort(
     client_for, clinician, centre, django_assert_max_num_queries
 ):
-    """The same number of queries for 5 patients as for 60 (records, fevers, episodes all read in bulk)."""
+    """The same number of queries for 5 patients as for 60 (records, fevers, episodes all read in bulk), when
+    the figures are computed (no stored figures yet: recovery/services/analytics.py)."""
     generated_cohort(centre, 5)
     client = client_for(clinician)
     url = reverse("recovery:cohort")
     client.get(url)  # warm caches (content types, session)
+    AnalyticsSnapshot.objects.all().delete()
     with CaptureQueriesContext(connection) as small:
         response = client.get(url)
     assert response.context["analysis"].n == 5
 
     generated_cohort(centre, 55, start=5)
+    AnalyticsSnapshot.objects.all().delete()
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(url)
     analysis = response.context["analysis"]

@@ -1,3 +1,4 @@
+from .analytics import AnalyticsSnapshot
 from .audit import AuditEvent
 from .labs import (
     EngraftmentConfirmation,
@@ -55,6 +56,7 @@ __all__ = [
     "AlertEvent",
     "AlertSeverity",
     "AlertStatus",
+    "AnalyticsSnapshot",
     "ApheresisSession",
     "Audience",
     "AuditEvent",

@@ -202,9 +202,18 @@ def _in_age_group(age: int, group: AgeGroup) -> bool:
 
 def cohort_patients(user: User, filters: CohortFilters, on: date) -> list[Patient]:
     """The patients the user may see with a Day 0 on or before `on`, narrowed by `filters` (one query)."""
+    return _narrowed(access.visible_patients(user), filters, on)
+
+
+def centre_cohort_patients(centre_ids, filters: CohortFilters, on: date) -> list[Patient]:
+    """The same for the active patients of these centres, whoever asks (for stored figures: a staff member sees
+    exactly the active patients of their centres, recovery.access)."""
+    return _narrowed(Patient.objects.active().filter(centre_id__in=list(centre_ids)), filters, on)
+
+
+def _narrowed(patients, filters: CohortFilters, on: date) -> list[Patient]:
     patients = (
-        access.visible_patients(user)
-        .filter(episode__reinfusion_date__isnull=False, episode__reinfusion_date__lte=on)
+        patients.filter(episode__reinfusion_date__isnull=False, episode__reinfusion_date__lte=on)
         .select_related("centre", "episode__protocol", "outcome_summary")
         .order_by("episode__reinfusion_date", "centre__name", "hospital_number", "pk")
     )
@@ -301,7 +310,16 @@ def safety_summary(rows: list[CohortRow], fn_config: OutcomeConfig | None = DEFA
 def cohort_analysis(user: User, filters: CohortFilters, on: date | None = None) -> CohortAnalysis:
     """The analysis data set, curves and safety summary of the user's cohort as of `on` (default today)."""
     on = on or timezone.localdate()
-    patients = cohort_patients(user, filters, on)
+    return _analysis(cohort_patients(user, filters, on), filters, on)
+
+
+def centre_cohort_analysis(centre_ids, filters: CohortFilters, on: date | None = None) -> CohortAnalysis:
+    """The same for the cohort of these centres (the stored figures of recovery.services.analytics)."""
+    on = on or timezone.localdate()
+    return _analysis(centre_cohort_patients(centre_ids, filters, on), filters, on)
+
+
+def _analysis(patients: list[Patient], filters: CohortFilters, on: date) -> CohortAnalysis:
     configs = active_configs({p.centre_id for p in patients})
     rows = cohort_rows(patients, on, configs)
     safety = safety_summary(rows, _shared_fn_config(configs.values()))

@@ -15,6 +15,8 @@ When they are computed again (the pattern of reminder re-planning, `services/rem
 
 A refresh locks the patients' rows, so a write that marks a patient while it computes waits for it and leaves
 the mark for the next refresh; the mark is cleared only if it is the one read under the lock.
+
+A refresh marks the stored cohort figures of the patients' centres stale (services/analytics.py).
 """
 
 import logging
@@ -29,6 +31,7 @@ from recovery.celery import app
 from recovery.models import Patient, PatientOutcomeSummary
 from recovery.queries.cohort_rows import CohortRow, analysis_rows
 from recovery.queries.configuration import active_configs
+from recovery.services.analytics import mark_snapshots_stale
 
 logger = logging.getLogger(__name__)
 REFRESH_TASK = "recovery.tasks.refresh_patient_outcome"
@@ -122,6 +125,8 @@ def _store(patient_ids: list[int], on: date) -> int:
     )
     stored = {s.patient_id for s in summaries}
     PatientOutcomeSummary.objects.filter(patient_id__in=patient_ids).exclude(patient_id__in=stored).delete()
+    # the cohort figures stored for these centres may have changed: their next view refreshes them
+    mark_snapshots_stale(Patient.objects.filter(pk__in=patient_ids).values_list("centre_id", flat=True).distinct())
     return len(summaries)
 
 

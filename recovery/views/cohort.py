@@ -8,21 +8,23 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.utils import timezone
 
 from accounts.models import Centre
 from recovery import access
 from recovery.access import Action
 from recovery.models import ProtocolTemplate
+from recovery.queries.analytics import CohortFigures
 from recovery.queries.cohort import (
     AGE_GROUPS,
     AT_RISK_MONTHS,
     CSV_COLUMNS,
-    CohortAnalysis,
     CohortFilters,
     Endpoint,
     cohort_analysis,
     csv_records,
 )
+from recovery.services.analytics import cohort_snapshot
 from recovery.services.audit import AuditContext, record_event, record_reads
 
 YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
@@ -93,7 +95,7 @@ def _chart(endpoint: Endpoint) -> dict:
     }
 
 
-def _charts(analysis: CohortAnalysis) -> dict:
+def _charts(analysis: CohortFigures) -> dict:
     longest = max((e.curve.last_follow_up for e in analysis.endpoints), default=0.0)
     x_max = max(AT_RISK_MONTHS[-1], longest)
     step = next((months for months in TICK_MONTHS if x_max / months <= MAX_TICKS), TICK_MONTHS[-1])
@@ -105,16 +107,18 @@ def _charts(analysis: CohortAnalysis) -> dict:
 def cohort_dashboard(request: HttpRequest) -> HttpResponse:
     access.require(request.user, Action.VIEW_COHORT)
     form = CohortFilterForm(request.GET, user=request.user)
-    analysis = None
+    analysis = snapshot = None
     if form.is_valid():
         filters = form.filters()
-        analysis = cohort_analysis(request.user, filters)
+        # stored figures (recovery/services/analytics.py): this view never computes them twice in a row
+        snapshot = cohort_snapshot(user=request.user, filters=filters)
+        analysis = snapshot.figures
         # aggregate figures, no patient named: one row naming the query (the CSV, which lists each patient by
         # hospital number, is audited per patient below)
         record_event(
             context=AuditContext.from_request(request),
             action="cohort.view",
-            detail={"filters": filters.as_detail(), "patients": analysis.n},
+            detail={"filters": filters.as_detail(), "patients": analysis.n if analysis else None},
         )
     filtered = any(request.GET.get(name) for name in form.fields)
     return render(
@@ -123,7 +127,11 @@ def cohort_dashboard(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "analysis": analysis,
-            "charts": _charts(analysis) if analysis and analysis.rows else None,
+            "snapshot": snapshot,
+            "computed_today": snapshot is not None
+            and snapshot.computed_at is not None
+            and timezone.localdate(snapshot.computed_at) == timezone.localdate(),
+            "charts": _charts(analysis) if analysis and analysis.n else None,
             "filtered": filtered,
             "export_query": form.query_string(),
             "at_risk_months": AT_RISK_MONTHS,
