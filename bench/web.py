@@ -71,6 +71,7 @@ TX_PREFIX = "TX-"  # seed_transplanted's hospital numbers
 CELERY_CONCURRENCY = 2
 HEARTBEAT_SECONDS = 10  # beat's heartbeat, so that /healthz is healthy soon after the start
 ANALYTICS_CLIENTS = 2
+BENCH_NOTE = "bench-web"  # the note of the check-ins the bench posts
 
 RATIO_TARGET = 0.05
 DASHBOARD_RATIO_TARGET = 0.08
@@ -118,10 +119,11 @@ SETUP_CODE = """
 import json
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import User
-from recovery.models import Patient
+from recovery.models import Patient, SymptomReport
 from recovery.services.outcome_summaries import refresh_stale_outcome_summaries
 from recovery.services.reminders.planning import plan_stale_reminders
 
+SymptomReport.objects.filter(patient__user__username="patient", notes="bench-web").delete()  # the last run's
 while refresh_stale_outcome_summaries():
     pass
 while plan_stale_reminders():
@@ -282,10 +284,13 @@ def api_token(port: int, username: str, password: str) -> str:
 
 
 def report_body() -> bytes:
-    """An 'I'm fine' check-in taken a minute ago: stored and triaged, no alert."""
+    """An 'I'm fine' check-in taken a minute ago (the everyday report): stored and triaged, no alert. The note
+    names the bench, whose reports the next run deletes first (SETUP_CODE), so the demo patient's pages stay
+    the same from run to run."""
     recorded = (datetime.now(UTC) - timedelta(minutes=1)).isoformat(timespec="seconds")
-    symptoms = {"fatigue": 1, "nausea": 0, "chills": 0}
-    return json.dumps({"recorded_at": recorded, "temperature_c": 36.8, "symptoms": symptoms}).encode()
+    symptoms = {"fatigue": 0, "nausea": 0, "chills": 0}
+    body = {"recorded_at": recorded, "temperature_c": 36.8, "symptoms": symptoms, "notes": BENCH_NOTE}
+    return json.dumps(body).encode()
 
 
 class Session:
