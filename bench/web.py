@@ -50,6 +50,7 @@ import socket
 import struct
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import urllib.parse
@@ -696,6 +697,8 @@ def markdown(runs: list[Run]) -> str:
         f"least {RATIO_TARGET} of the trivial page's requests/s, the two dashboards {DASHBOARD_RATIO_TARGET}; a "
         f"check-in's p99 under the analytics load below {REPORT_P99_TARGET_MS:.0f} ms."
     )
+    # Prose wrapped as the README is (tables are left whole)
+    lines = [line if line.startswith("|") else textwrap.fill(line, 115, break_on_hyphens=False) for line in lines]
     return "\n".join(lines) + "\n"
 
 
