@@ -22,7 +22,7 @@ FAST := not e2e and not services and not faults and not slow
 timed = @start=$$(date +%s); $(2); status=$$?; printf '\n== %s: %d s\n' "$(1)" $$(( $$(date +%s) - start )); exit $$status
 
 .PHONY: run test check install lint migrations-check deploy-check schema-check pytest pytest-sqlite pytest-postgres release-smoke \
-	bench bench-seed bench-planning screenshots clean
+	bench bench-seed bench-planning bench-web screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -112,6 +112,13 @@ bench-seed: $(STAMP)
 # (PostgreSQL and Redis needed; see bench/planning.py). BENCH_ARGS="--patients 5000" for a quick run.
 bench-planning: $(STAMP)
 	$(BIN)/python bench/planning.py $(BENCH_ARGS)
+
+# The main pages as production serves them (DEBUG off, gunicorn, a Celery worker and beat, PostgreSQL, Redis
+# database 8) on the data set at scale: each page's requests/s against /healthz's, and a patient's check-in
+# latency while the cohort dashboard is loaded (see bench/web.py). BENCH_ARGS="--patients 5000,50000",
+# "--gunicorn-args '--workers 2 --threads 4 --worker-class gthread'", "--markdown FILE", "--write-readme".
+bench-web: $(STAMP)
+	$(BIN)/python bench/web.py $(BENCH_ARGS)
 
 # The README's screenshots. The browser tests save theirs only under var/screenshots/; this runs them afresh,
 # then copies into docs/screenshots/ exactly the images that README.md's Screenshots section shows
