@@ -533,6 +533,12 @@ if REMINDER_PLAN_BATCH_SIZE < 1 or REMINDER_PLAN_MAX_PER_RUN < 1 or REMINDER_PLA
 OUTCOME_REFRESH_BATCH_SIZE = env_int("OUTCOME_REFRESH_BATCH_SIZE", 500)
 if OUTCOME_REFRESH_BATCH_SIZE < 1:
     raise ImproperlyConfigured(f"OUTCOME_REFRESH_BATCH_SIZE must be 1 or more (now {OUTCOME_REFRESH_BATCH_SIZE}).")
+# Stored vaccination plans (services/vaccination_plans.py): patients computed per batch by the sweep and the rebuild.
+VACCINATION_REFRESH_BATCH_SIZE = env_int("VACCINATION_REFRESH_BATCH_SIZE", 500)
+if VACCINATION_REFRESH_BATCH_SIZE < 1:
+    raise ImproperlyConfigured(
+        f"VACCINATION_REFRESH_BATCH_SIZE must be 1 or more (now {VACCINATION_REFRESH_BATCH_SIZE})."
+    )
 
 # Data protection (docs/operations.md). The research export names each patient by an HMAC-SHA256 of their
 # UUID with this key: keep it secret and keep it stable (a new key gives every patient a new pseudonym).

@@ -46,6 +46,7 @@ from .transplant import (
     TransplantDateChange,
     TransplantEpisode,
 )
+from .vaccinations import PlannedVaccination, VaccinationPlanState
 
 __all__ = [
     "CHECKIN_KINDS",
@@ -81,6 +82,7 @@ __all__ = [
     "Patient",
     "PatientOutcomeSummary",
     "PatientStatus",
+    "PlannedVaccination",
     "ProphylaxisStop",
     "ProtocolEvent",
     "ProtocolTemplate",
@@ -96,4 +98,5 @@ __all__ = [
     "TransplantDateChange",
     "TransplantEpisode",
     "VaccinationDose",
+    "VaccinationPlanState",
 ]
