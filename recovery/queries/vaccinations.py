@@ -116,6 +116,11 @@ class PatientDue:
         return (not self.overdue, self.earliest, self.patient.last_name, self.patient.first_name, self.patient.pk)
 
 
+def _schedule_order(config: VaccinationConfig) -> dict[tuple[str, int], int]:
+    """The plan's order of doses with the same due date (schedule order; yearly repeats after every other)."""
+    return {(d.vaccine, d.dose): index for index, d in enumerate(config.dose_list())}
+
+
 def _name_order(field: str):
     """`field` sorted by code point, as Python compares text, whatever the database's collation."""
     return Collate(field, "C" if connection.vendor == "postgresql" else "BINARY")
@@ -211,9 +216,13 @@ class DueList(Sequence):
             doses[row.patient_id].append(
                 PlannedDose(row.vaccine, row.dose, row.due_date, row.due_until, open_dose.status_on(today), None)
             )
-        return [
-            PatientDue(patient=patients[pk], today=self.todays[patients[pk].timezone], doses=doses[pk]) for pk in ids
-        ]
+        orders = {centre: _schedule_order(config.vaccination) for centre, config in self.configs.items()}
+        result = []
+        for pk in ids:
+            patient, order = patients[pk], orders[patients[pk].centre_id]
+            planned = sorted(doses[pk], key=lambda d: (d.due_date, order.get((d.vaccine, d.dose), len(order))))
+            result.append(PatientDue(patient=patient, today=self.todays[patient.timezone], doses=planned))
+        return result
 
     # --- the sequence -----------------------------------------------------------------------------------------
 
