@@ -210,7 +210,10 @@ class DueList(Sequence):
             return []
         patients = Patient.objects.select_related("episode", "centre").in_bulk(ids)
         doses: dict[int, list[PlannedDose]] = defaultdict(list)
-        for row in self._due_rows().filter(patient_id__in=ids).order_by("due_date", "vaccine", "dose"):
+        page_rows = PlannedVaccination.objects.filter(patient_id__in=ids, due_date__lte=self._today())
+        if self.overdue_only:
+            page_rows = page_rows.filter(due_until__lt=self._today())
+        for row in page_rows.select_related(None).order_by():
             today = self.todays[patients[row.patient_id].timezone]
             open_dose = OpenDose(row.vaccine, row.dose, row.due_date, row.due_until)
             doses[row.patient_id].append(
@@ -228,7 +231,7 @@ class DueList(Sequence):
 
     def count(self) -> int:
         if self._count is None:
-            stored = self._due_rows().values("patient_id").distinct().count() if self.todays else 0
+            stored = self._due_rows().order_by().values("patient_id").distinct().count() if self.todays else 0
             self._count = stored + len(self.live)
         return self._count
 
