@@ -2,9 +2,9 @@
 
 The plan is computed by `recovery.clinical.vaccination.vaccination_plan` from Day 0, the doses recorded
 (`VaccinationDose`) and the centre's `VaccinationConfig`; its open doses are also stored for the coordinators'
-list of doses due (`services/vaccination_plans.py`), computed again after each dose recorded. A dose is refused, with the reason in
-plain language, when the rules of `check_vaccination` forbid it (a live vaccine before month 24, while
-immunosuppressed or with that question unanswered, or too soon after immunoglobulin; a date before Day 0),
+list of doses due (`services/vaccination_plans.py`), computed again after each dose recorded. A dose is refused,
+with the reason in plain language, when the rules of `check_vaccination` forbid it (a live vaccine before month
+24, while immunosuppressed or with that question unanswered, or too soon after immunoglobulin; a date before Day 0),
 when it is dated in the future, when it is recorded twice, or when the dose it follows has not been recorded.
 The page and the API both record through `record_vaccination`, so both apply the same rule. Immunoglobulin
 (IVIG) doses are the transfusion records of product "immunoglobulin" (entered with the lab results).
