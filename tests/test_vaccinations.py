@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from recovery import access
+from recovery import access, tasks
 from recovery.clinical.episode import DATE_FIELDS
 from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG
 from recovery.clinical.phases import add_months
@@ -809,3 +809,26 @@ def test_the_due_list_makes_the_same_queries_for_2_and_40_patients(
         assert response.status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_the_stored_list_uses_each_patients_local_date(centre, coordinator):
+    """At 11:00 UTC on 27 Feb 2027 it is already 28 Feb (month 6: Td/aP due) at UTC+14 but not in Stockholm."""
+    east = PatientFactory(centre=centre, last_name="East", timezone="Pacific/Kiritimati")
+    west = PatientFactory(centre=centre, last_name="West", timezone="Europe/Stockholm")
+    with time_machine.travel(datetime(2027, 2, 27, 11, 0, tzinfo=UTC), tick=False):
+        for patient in (east, west):
+            transplant(patient, DAY0)
+        refresh_stale_vaccination_plans()
+        assert VaccinationPlanState.objects.count() == 2
+        rows = {row.patient.pk: {(d.vaccine, d.dose) for d in row.doses} for row in doses_due(Patient.objects.all())}
+        assert ("tdap", 1) in rows[east.pk]
+        assert ("tdap", 1) not in rows[west.pk]
+        assert due_keys(doses_due(Patient.objects.all())) == live_due(Patient.objects.all())
+
+
+def test_the_refresh_tasks_take_ids_and_store_the_plan(transplanted):
+    assert tasks.refresh_patient_vaccinations(transplanted.pk) == 1
+    assert stored_open(transplanted) == rule_open(transplanted)
+    Patient.objects.filter(pk=transplanted.pk).update(vaccinations_stale_since=timezone.now())
+    assert tasks.refresh_stale_vaccinations() == 1
+    assert tasks.refresh_stale_vaccinations() == 0  # nothing marked, nothing missing: a second run does nothing
