@@ -59,6 +59,12 @@ def _beat_schedule() -> dict:
             "schedule": crontab(minute=15, hour=0),
             "options": {"expires": 12 * 3600},
         },
+        # Patients whose stored vaccination plan a write marked (a lost wake-up), or who have none yet.
+        "refresh-stale-vaccinations": {
+            "task": "recovery.tasks.refresh_stale_vaccinations",
+            "schedule": timedelta(minutes=1),
+            "options": {"expires": 60},
+        },
         # Lab CSV imports whose after-commit wake-up was lost, or whose worker died mid-way.
         "resume-lab-imports": {
             "task": "recovery.tasks.resume_lab_imports",

@@ -541,6 +541,14 @@ ANALYTICS_REFRESH_LEASE_SECONDS = env_int("ANALYTICS_REFRESH_LEASE_SECONDS", CEL
 if ANALYTICS_MAX_AGE_SECONDS < 1 or ANALYTICS_REFRESH_LEASE_SECONDS < 1:
     raise ImproperlyConfigured("ANALYTICS_MAX_AGE_SECONDS and ANALYTICS_REFRESH_LEASE_SECONDS must be at least 1.")
 
+
+# Stored vaccination plans (services/vaccination_plans.py): patients computed per batch by the sweep and the rebuild.
+VACCINATION_REFRESH_BATCH_SIZE = env_int("VACCINATION_REFRESH_BATCH_SIZE", 500)
+if VACCINATION_REFRESH_BATCH_SIZE < 1:
+    raise ImproperlyConfigured(
+        f"VACCINATION_REFRESH_BATCH_SIZE must be 1 or more (now {VACCINATION_REFRESH_BATCH_SIZE})."
+    )
+
 # Data protection (docs/operations.md). The research export names each patient by an HMAC-SHA256 of their
 # UUID with this key: keep it secret and keep it stable (a new key gives every patient a new pseudonym).
 RESEARCH_PSEUDONYM_KEY = env_str("RESEARCH_PSEUDONYM_KEY")

@@ -21,6 +21,7 @@ from recovery.services.reminders.dispatch import dispatch_due
 from recovery.services.reminders.horizon import batches, claim_patients_to_plan, plan_batch
 from recovery.services.reminders.planning import plan_reminders, plan_stale_reminders
 from recovery.services.system import record_heartbeat as record_heartbeat_service
+from recovery.services.vaccination_plans import refresh_stale_vaccination_plans, refresh_vaccination_plans
 
 
 @shared_task(name="recovery.tasks.record_heartbeat", bind=True)
@@ -111,6 +112,18 @@ def refresh_analytics_snapshot(snapshot_id: int) -> bool:
     """Compute a cohort dashboard's stored figures again (routed to the "analytics" queue, recovery/celery.py);
     returns False when the snapshot was not claimed (already refreshed)."""
     return refresh_snapshot(snapshot_id=snapshot_id) is not None
+
+
+@shared_task(name="recovery.tasks.refresh_patient_vaccinations")
+def refresh_patient_vaccinations(patient_id: int) -> int:
+    """The after-commit wake-up of one patient's stored vaccination plan; returns 1 if one is stored."""
+    return refresh_vaccination_plans([patient_id])
+
+
+@shared_task(name="recovery.tasks.refresh_stale_vaccinations")
+def refresh_stale_vaccinations() -> int:
+    """The sweep: refresh the stored vaccination plans a write marked, and those not computed yet."""
+    return refresh_stale_vaccination_plans()
 
 
 @shared_task(name="recovery.tasks.check_engraftment")

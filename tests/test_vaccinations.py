@@ -2,6 +2,7 @@
 the staff page, the coordinators' list of doses due and the patient's own page."""
 
 import importlib
+import io
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -9,16 +10,36 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from recovery import access, tasks
+from recovery.clinical.episode import DATE_FIELDS
 from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG
 from recovery.clinical.phases import add_months
-from recovery.clinical.vaccination import DoseStatus, live_vaccine_earliest
-from recovery.models import AuditEvent, CentreConfiguration, TransfusionProduct, VaccinationDose
-from recovery.queries.vaccinations import doses_due, plan_for
+from recovery.clinical.vaccination import DoseStatus, live_vaccine_earliest, open_doses, vaccination_plan
+from recovery.models import (
+    AuditEvent,
+    CentreConfiguration,
+    Patient,
+    PlannedVaccination,
+    TransfusionProduct,
+    VaccinationDose,
+    VaccinationPlanState,
+)
+from recovery.queries.configuration import active_config
+from recovery.queries.vaccinations import doses_due, open_doses_from, plan_for
 from recovery.services.audit import AuditContext
 from recovery.services.labs import record_transfusion
-from recovery.services.timeline import EventAction, change_event, regenerate_centre_timelines
+from recovery.services.timeline import EventAction, change_event, regenerate_centre_timelines, save_episode
+from recovery.services.vaccination_plans import (
+    rebuild_vaccination_plans,
+    refresh_stale_vaccination_plans,
+    refresh_vaccination_plans,
+)
 from recovery.services.vaccinations import record_vaccination
 from tests.factories import PatientFactory, UserFactory, transplant
 
@@ -608,3 +629,206 @@ def test_moving_the_live_vaccine_event_too_early_on_the_page_is_a_message_not_a_
     response = client_for(coordinator).post(url, {"action": "move", "on": "2027-06-01", "note": ""})
     assert response.status_code == 200
     assert "Live vaccines cannot be given before 31 Aug 2028" in response.content.decode()
+
+
+# --- the stored plans behind the coordinators' list (issue 15) ------------------------------------------------------
+
+
+def stored_open(patient) -> list[tuple]:
+    return sorted(
+        PlannedVaccination.objects.filter(patient=patient).values_list("vaccine", "dose", "due_date", "due_until")
+    )
+
+
+def rule_open(patient) -> list[tuple]:
+    """What the pure rule says, computed live: the open doses, as stored rows would hold them."""
+    episode = patient.episode
+    doses = list(patient.vaccinations.values_list("vaccine", "dose", "given_date"))
+    config = active_config(patient.centre_id).vaccination
+    return sorted(
+        (d.vaccine, d.dose, d.due_date, d.due_until) for d in open_doses_from(episode.reinfusion_date, doses, config)
+    )
+
+
+def due_keys(rows) -> list[tuple]:
+    return [(row.patient.pk, [(d.vaccine, d.dose, d.due_date, d.status) for d in row.doses]) for row in rows]
+
+
+def live_due(patients, **kwargs) -> list[tuple]:
+    """The list as the rule computes it for every patient (no stored plan read): marks every plan stale first."""
+    Patient.objects.filter(pk__in=patients.values("pk")).update(vaccinations_stale_since=timezone.now())
+    try:
+        return due_keys(doses_due(patients, **kwargs))
+    finally:
+        Patient.objects.update(vaccinations_stale_since=None)
+
+
+def test_open_doses_are_the_due_and_overdue_doses_of_the_plan_on_any_day():
+    """The stored doses' status from their dates alone equals the plan's status on every day of ten years."""
+    given = [("zoster_recombinant", 1, date(2026, 11, 1)), ("pcv13", 1, date(2026, 12, 20))]
+    stored = open_doses(DAY0, given)
+    for offset in range(0, 3650, 9):
+        today = DAY0 + timedelta(days=offset)
+        plan = {(d.vaccine, d.dose): d.status for d in vaccination_plan(DAY0, given, today)}
+        open_in_plan = {key: status for key, status in plan.items() if status in (DoseStatus.DUE, DoseStatus.OVERDUE)}
+        from_rows = {(d.vaccine, d.dose): d.status_on(today) for d in stored}
+        assert {k: s for k, s in from_rows.items() if s != DoseStatus.UPCOMING} == open_in_plan
+
+
+def test_stored_plans_equal_the_rules_recomputation_for_every_patient_of_a_seeded_cohort(db, coordinator, centre):
+    """seed_transplanted stores every plan; each equals the rule's; so do they after a dose, a new Day 0 and a new
+    configuration, once the sweep has run; and the list read from them is the list computed live."""
+    call_command(
+        "seed_transplanted",
+        patients=40,
+        seed=3,
+        centre=centre.name,
+        force=True,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    patients = list(Patient.objects.filter(episode__reinfusion_date__isnull=False).select_related("episode"))
+    assert len(patients) == 40
+    assert VaccinationPlanState.objects.count() == 40
+    for patient in patients:
+        assert stored_open(patient) == rule_open(patient), patient.hospital_number
+    visible = access.visible_patients(coordinator)
+    stored_list = due_keys(doses_due(visible))
+    assert stored_list
+    assert stored_list == live_due(visible)
+    assert due_keys(doses_due(visible, overdue_only=True)) == live_due(visible, overdue_only=True)
+
+    first_open = (
+        PlannedVaccination.objects.filter(due_date__lt=timezone.localdate() - timedelta(days=1))
+        .exclude(vaccine__in=["mmr", "varicella"])
+        .order_by("-due_date")
+        .first()
+    )
+    record_vaccination(
+        context=SYSTEM,
+        patient=first_open.patient,
+        vaccine=first_open.vaccine,
+        dose=first_open.dose,
+        given_date=first_open.due_date,
+    )
+    moved = patients[0]
+    set_dates = [name for name in DATE_FIELDS if getattr(moved.episode, name)]
+    fields = {name: getattr(moved.episode, name) - timedelta(days=40) for name in set_dates}  # Day 0 40 days earlier
+    save_episode(context=SYSTEM, patient=moved, fields=fields)
+    CentreConfiguration.objects.create(centre=centre, version=1, values={"vaccination": {"yearly_vaccines": []}})
+    regenerate_centre_timelines(centre_id=centre.pk)
+    assert Patient.objects.filter(vaccinations_stale_since__isnull=False).count() == 40
+    assert due_keys(doses_due(visible)) == live_due(visible)  # marked plans are computed live meanwhile
+    Patient.objects.update(vaccinations_stale_since=timezone.now())
+    assert refresh_stale_vaccination_plans(limit=100) == 40
+    for patient in Patient.objects.filter(pk__in=[p.pk for p in patients]).select_related("episode"):
+        assert stored_open(patient) == rule_open(patient), patient.hospital_number
+    assert set(VaccinationPlanState.objects.values_list("config_version", flat=True)) == {1}
+    assert due_keys(doses_due(visible)) == live_due(visible)
+
+
+def test_a_dose_recorded_marks_the_plan_and_wakes_its_refresh_after_commit(
+    transplanted, django_capture_on_commit_callbacks
+):
+    refresh_vaccination_plans([transplanted.pk])
+    with django_capture_on_commit_callbacks() as callbacks:
+        give(transplanted, "pcv13", 1, date(2026, 12, 1))
+    assert Patient.objects.get(pk=transplanted.pk).vaccinations_stale_since is not None
+    assert any(getattr(c, "refreshes_plan", None) == transplanted.pk for c in callbacks)
+    assert ("pcv13", 2) not in {(d[0], d[1]) for d in stored_open(transplanted)}  # not yet: the worker does it
+    assert refresh_stale_vaccination_plans() == 1
+    assert Patient.objects.get(pk=transplanted.pk).vaccinations_stale_since is None
+    assert ("pcv13", 2) in {(d[0], d[1]) for d in stored_open(transplanted)}
+    assert stored_open(transplanted) == rule_open(transplanted)
+
+
+def test_the_sweep_builds_the_plans_nobody_marked_and_the_command_rebuilds_all(transplanted):
+    assert not VaccinationPlanState.objects.exists()  # written around the services (a factory, an upgrade)
+    assert refresh_stale_vaccination_plans() == 1
+    PlannedVaccination.objects.all().delete()
+    out = io.StringIO()
+    call_command("refresh_vaccination_plans", stdout=out)
+    assert "1 stored" in out.getvalue()
+    assert stored_open(transplanted) == rule_open(transplanted)
+
+
+def test_a_patient_whose_plan_is_finished_is_not_listed(centre, coordinator, clock):
+    """Without a yearly vaccine a plan ends: once every dose is given nothing is stored and nothing is listed."""
+    CentreConfiguration.objects.create(
+        centre=centre,
+        version=1,
+        values={"vaccination": {"yearly_vaccines": [], "schedule": [{"vaccine": "pcv13", "dose": 1, "months": 3}]}},
+    )
+    done, waiting = PatientFactory(centre=centre, last_name="Done"), PatientFactory(centre=centre, last_name="Wait")
+    for patient in (done, waiting):
+        transplant(patient, DAY0)
+    give(done, "pcv13", 1, date(2026, 12, 1))
+    refresh_vaccination_plans([done.pk, waiting.pk])
+    assert VaccinationPlanState.objects.get(patient=done).done
+    assert not PlannedVaccination.objects.filter(patient=done).exists()
+    assert [row.patient for row in doses_due(access.visible_patients(coordinator))] == [waiting]
+    assert not VaccinationPlanState.objects.get(patient=waiting).done
+
+
+def test_stored_and_live_patients_page_together_in_one_order(centre, coordinator, clock):
+    """Paging through a list of stored and not-yet-current plans gives each patient once, in the live order."""
+    for i in range(23):
+        p = PatientFactory(
+            centre=centre, last_name=f"Page{i % 4}", timezone="America/Los_Angeles" if i % 3 else "Europe/Stockholm"
+        )
+        transplant(p, DAY0 - timedelta(days=17 * i))
+    rebuild_vaccination_plans()
+    Patient.objects.filter(last_name="Page1").update(vaccinations_stale_since=timezone.now())
+    visible = access.visible_patients(coordinator)
+    expected = live_due(visible)
+    Patient.objects.filter(last_name="Page1").update(vaccinations_stale_since=timezone.now())
+    rows = doses_due(visible)
+    assert len(rows) == len(expected) == 23
+    paged = []
+    for start in range(0, 23, 5):
+        paged += due_keys(rows[start : start + 5])
+    assert paged == expected
+    assert due_keys(rows) == expected
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["stored", "live"])
+def test_the_due_list_makes_the_same_queries_for_2_and_40_patients(
+    client_for, coordinator, centre, clock, stored, django_assert_num_queries
+):
+    client = client_for(coordinator)
+    counts = []
+    for count in (2, 40):
+        for i in range(count - Patient.objects.count()):
+            p = PatientFactory(centre=centre, last_name=f"Many{i:02d}")
+            transplant(p, DAY0 - timedelta(days=i))
+        if stored:
+            rebuild_vaccination_plans()
+        client.get(reverse("recovery:vaccinations-due"))
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("recovery:vaccinations-due") + "?page=2")
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_the_stored_list_uses_each_patients_local_date(centre, coordinator):
+    """At 11:00 UTC on 27 Feb 2027 it is already 28 Feb (month 6: Td/aP due) at UTC+14 but not in Stockholm."""
+    east = PatientFactory(centre=centre, last_name="East", timezone="Pacific/Kiritimati")
+    west = PatientFactory(centre=centre, last_name="West", timezone="Europe/Stockholm")
+    with time_machine.travel(datetime(2027, 2, 27, 11, 0, tzinfo=UTC), tick=False):
+        for patient in (east, west):
+            transplant(patient, DAY0)
+        refresh_stale_vaccination_plans()
+        assert VaccinationPlanState.objects.count() == 2
+        rows = {row.patient.pk: {(d.vaccine, d.dose) for d in row.doses} for row in doses_due(Patient.objects.all())}
+        assert ("tdap", 1) in rows[east.pk]
+        assert ("tdap", 1) not in rows[west.pk]
+        assert due_keys(doses_due(Patient.objects.all())) == live_due(Patient.objects.all())
+
+
+def test_the_refresh_tasks_take_ids_and_store_the_plan(transplanted):
+    assert tasks.refresh_patient_vaccinations(transplanted.pk) == 1
+    assert stored_open(transplanted) == rule_open(transplanted)
+    Patient.objects.filter(pk=transplanted.pk).update(vaccinations_stale_since=timezone.now())
+    assert tasks.refresh_stale_vaccinations() == 1
+    assert tasks.refresh_stale_vaccinations() == 0  # nothing marked, nothing missing: a second run does nothing

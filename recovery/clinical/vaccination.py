@@ -300,3 +300,36 @@ def vaccination_plan(
         plan.append(PlannedDose(key[0], key[1], planned, until, status, given_date))
     order = {key: index for index, key in enumerate(keys)}
     return sorted(plan, key=lambda item: (item.due_date, order[(item.vaccine, item.dose)]))
+
+
+@dataclass(frozen=True)
+class OpenDose:
+    """A dose not given whose previous dose is given (or that follows none): the only doses whose status moves
+    with the date alone (`status_on`). Every other dose not given waits for one of these (`upcoming` whatever
+    the date), so these are all that a list of doses due needs."""
+
+    vaccine: str
+    dose: int
+    due_date: date
+    due_until: date
+
+    def status_on(self, today: date) -> DoseStatus:
+        """The status `vaccination_plan` gives this dose on `today`."""
+        if today < self.due_date:
+            return DoseStatus.UPCOMING
+        return DoseStatus.DUE if today <= self.due_until else DoseStatus.OVERDUE
+
+
+def open_doses(
+    day0: date, given: Sequence[tuple[str, int, date]], config: VaccinationConfig = DEFAULT_VACCINATION_CONFIG
+) -> list[OpenDose]:
+    """The plan's open doses (see `OpenDose`), in the plan's order; none when every scheduled dose is given.
+
+    On any day the doses `vaccination_plan` calls `due` or `overdue` are exactly these, with `status_on`: the plan
+    is computed for the last representable day, when a dose is `upcoming` only because its previous dose is not
+    given, and every other dose not given is past its window."""
+    return [
+        OpenDose(d.vaccine, d.dose, d.due_date, d.due_until)
+        for d in vaccination_plan(day0, given, date.max, config)
+        if d.status == DoseStatus.OVERDUE
+    ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_api_tokens"),
-        ("recovery", "0016_planning_horizon"),
+        ("recovery", "0017_vaccination_due"),
     ]
 
     operations = [

@@ -47,6 +47,7 @@ from .transplant import (
     TransplantDateChange,
     TransplantEpisode,
 )
+from .vaccinations import PlannedVaccination, VaccinationPlanState
 
 __all__ = [
     "CHECKIN_KINDS",
@@ -83,6 +84,7 @@ __all__ = [
     "Patient",
     "PatientOutcomeSummary",
     "PatientStatus",
+    "PlannedVaccination",
     "ProphylaxisStop",
     "ProtocolEvent",
     "ProtocolTemplate",
@@ -98,4 +100,5 @@ __all__ = [
     "TransplantDateChange",
     "TransplantEpisode",
     "VaccinationDose",
+    "VaccinationPlanState",
 ]

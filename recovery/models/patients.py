@@ -59,7 +59,13 @@ class PatientQuerySet(models.QuerySet):
 # Written only by the planner and its dispatcher (an UPDATE of their own), never by `Patient.save`.
 # Written only by their own UPDATEs (the marks, the planner and its dispatcher, the outcome refresh), never by save().
 PLANNER_FIELDS = frozenset(
-    {"reminders_stale_since", "reminders_planned_until", "reminders_plan_claimed_until", "outcomes_stale_since"}
+    {
+        "reminders_stale_since",
+        "reminders_planned_until",
+        "reminders_plan_claimed_until",
+        "outcomes_stale_since",
+        "vaccinations_stale_since",
+    }
 )
 
 
@@ -117,6 +123,8 @@ class Patient(models.Model):
     reminders_plan_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Set by a write that changes what the stored outcome summary depends on; cleared once it is computed again.
     outcomes_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    # Set by a write that changes what the stored vaccination plan depends on; cleared once it is computed again.
+    vaccinations_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     # Patients are deactivated, never deleted (their record is kept; see docs/operations.md, retention).
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     deactivation_reason = models.CharField(max_length=300, blank=True, editable=False)

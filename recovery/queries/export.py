@@ -30,6 +30,7 @@ from recovery.models import (
     Notification,
     Patient,
     PatientOutcomeSummary,
+    PlannedVaccination,
     ProphylaxisStop,
     Relapse,
     ReminderSettings,
@@ -39,6 +40,7 @@ from recovery.models import (
     TransplantDateChange,
     TransplantEpisode,
     VaccinationDose,
+    VaccinationPlanState,
 )
 
 FORMAT_VERSION = 1
@@ -218,6 +220,14 @@ SECTIONS: tuple[Section, ...] = (
 
 # Models linked to a patient that are deliberately not exported, with the reason.
 NOT_EXPORTED: dict[type[Model], str] = {
+    VaccinationPlanState: (
+        "a copy derived from Day 0, the vaccinations given and the centre's schedule, computed again from them "
+        "(services/vaccination_plans.py); it holds nothing of its own"
+    ),
+    PlannedVaccination: (
+        "the doses still to give, derived from Day 0, the vaccinations given and the centre's schedule "
+        "(services/vaccination_plans.py); it holds nothing of its own"
+    ),
     PatientOutcomeSummary: (
         "a copy derived from the EDSS, relapse, MRI, temperature and ANC records exported above, computed again "
         "from them (services/outcome_summaries.py); it holds nothing of its own"
@@ -234,6 +244,7 @@ NOT_IN_PROFILE = {
     "reminders_planned_until": "the planner's bookkeeping",
     "reminders_plan_claimed_until": "the planner's bookkeeping",
     "outcomes_stale_since": "the outcome refresh's bookkeeping",
+    "vaccinations_stale_since": "the vaccination plan refresh's bookkeeping",
     "updated_at": "bookkeeping",
     "erased_at": "set only once the data is erased",
 }

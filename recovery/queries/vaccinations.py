@@ -1,22 +1,33 @@
 """The revaccination plan of a patient, the doses due across patients, and the vaccine choices. Reads only."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Case, DateField, F, Max, Min, Q, QuerySet, Value, When
+from django.db.models.functions import Collate
 from django.utils import timezone
 
 from recovery.clinical.labs_config import VaccinationConfig
 from recovery.clinical.phases import local_date
 from recovery.clinical.vaccination import (
     DoseStatus,
+    OpenDose,
     PlannedDose,
+    open_doses,
     vaccination_plan,
     vaccine_name,
 )
-from recovery.models import Patient, PatientStatus, Transfusion, TransfusionProduct, VaccinationDose
+from recovery.models import (
+    Patient,
+    PatientStatus,
+    PlannedVaccination,
+    Transfusion,
+    TransfusionProduct,
+    VaccinationDose,
+)
 from recovery.queries.configuration import ActiveConfig, active_config, active_configs
 from recovery.queries.timeline import episode_of, patient_today
 
@@ -42,6 +53,14 @@ def plan_from(
     last = known_doses(config)
     given = [(vaccine, dose, on) for vaccine, dose, on in doses if _in_schedule(vaccine, dose, config, last)]
     return vaccination_plan(day0, given, today, config)
+
+
+def open_doses_from(day0: date, doses: list[tuple[str, int, date]], config: VaccinationConfig) -> list[OpenDose]:
+    """The plan's open doses (what is stored for the list of doses due), leaving out recorded doses the (changed)
+    schedule no longer has, as `plan_from` does."""
+    last = known_doses(config)
+    given = [(vaccine, dose, on) for vaccine, dose, on in doses if _in_schedule(vaccine, dose, config, last)]
+    return open_doses(day0, given, config)
 
 
 def plan_for(
@@ -91,36 +110,161 @@ class PatientDue:
     def earliest(self) -> date:
         return min(d.due_date for d in self.doses)
 
+    def key(self) -> tuple:
+        """The list's order: the most overdue first (any dose overdue, then the earliest due date), then by name
+        in code point order (the database sorts the stored rows the same way: `_name_order`)."""
+        return (not self.overdue, self.earliest, self.patient.last_name, self.patient.first_name, self.patient.pk)
 
-def _local_today(now: datetime, tz: str, cache: dict[str, date]) -> date:
-    if tz not in cache:
-        cache[tz] = now.astimezone(ZoneInfo(tz)).date()
-    return cache[tz]
+
+def _schedule_order(config: VaccinationConfig) -> dict[tuple[str, int], int]:
+    """The plan's order of doses with the same due date (schedule order; yearly repeats after every other)."""
+    return {(d.vaccine, d.dose): index for index, d in enumerate(config.dose_list())}
 
 
-def doses_due(patients: QuerySet[Patient], *, overdue_only: bool = False) -> list[PatientDue]:
-    """Active patients after Day 0 with a dose due or overdue: the most overdue first. Three queries."""
-    now = timezone.now()
-    rows = list(
-        patients.filter(status=PatientStatus.ACTIVE, episode__reinfusion_date__lte=now.date())
-        .select_related("episode", "centre")
-        .order_by("last_name", "first_name", "id")
-    )
-    given: dict[int, list[tuple[str, int, date]]] = defaultdict(list)
-    for patient_id, vaccine, dose, on in VaccinationDose.objects.filter(patient__in=[p.pk for p in rows]).values_list(
-        "patient_id", "vaccine", "dose", "given_date"
-    ):
-        given[patient_id].append((vaccine, dose, on))
-    configs = active_configs({p.centre_id for p in rows})
-    todays: dict[str, date] = {}
-    result = []
-    for patient in rows:
-        today = _local_today(now, patient.timezone, todays)
-        plan = plan_from(
-            patient.episode.reinfusion_date, given[patient.pk], today, configs[patient.centre_id].vaccination
+def _name_order(field: str):
+    """`field` sorted by code point, as Python compares text, whatever the database's collation."""
+    return Collate(field, "C" if connection.vendor == "postgresql" else "BINARY")
+
+
+class DueList(Sequence):
+    """The patients of `doses_due`, counted and sliced in the database (the paginator's object list): a fixed
+    number of queries whatever the number of patients.
+
+    The stored open doses (`PlannedVaccination`) of the patients whose stored plan is current are filtered,
+    grouped, ordered and paged by SQL, on each patient's local date (one date per time zone, so the statuses in
+    SQL are exact). The few patients whose stored plan is not current (marked for a refresh, not yet computed, or
+    from another Day 0 or configuration version) are computed live from the rule and merged in, so the list is
+    always what `vaccination_plan` says."""
+
+    def __init__(self, patients: QuerySet[Patient], *, overdue_only: bool = False) -> None:
+        now = timezone.now()
+        self.overdue_only = overdue_only
+        self.base = patients.filter(status=PatientStatus.ACTIVE, episode__reinfusion_date__lte=now.date())
+        pairs = set(self.base.order_by().values_list("centre_id", "timezone").distinct())
+        self.todays = {tz: local_date(now, tz) for _, tz in pairs}
+        self.configs = active_configs({centre for centre, _ in pairs})
+        self.live = self._live() if pairs else []
+        self._count: int | None = None
+
+    # --- the patients computed live ----------------------------------------------------------------------------
+
+    def _current(self) -> Q:
+        """The patients whose stored plan may be read (from their Day 0 and their centre's configuration)."""
+        versions = Q(pk__in=[])
+        for centre_id, config in self.configs.items():
+            versions |= Q(centre_id=centre_id, vaccination_plan__config_version=config.version)
+        return Q(vaccinations_stale_since__isnull=True, vaccination_plan__day0=F("episode__reinfusion_date")) & versions
+
+    def _live(self) -> list[PatientDue]:
+        rows = list(
+            self.base.annotate(current=Case(When(self._current(), then=Value(True)), default=Value(False)))
+            .filter(current=False)
+            .select_related("episode", "centre")
         )
-        wanted = {DoseStatus.OVERDUE} if overdue_only else OPEN_STATUSES
-        open_doses = [d for d in plan if d.status in wanted]
-        if open_doses:
-            result.append(PatientDue(patient=patient, today=today, doses=open_doses))
-    return sorted(result, key=lambda row: (not row.overdue, row.earliest, row.patient.last_name))
+        if not rows:
+            return []
+        given: dict[int, list[tuple[str, int, date]]] = defaultdict(list)
+        for patient_id, vaccine, dose, on in VaccinationDose.objects.filter(
+            patient__in=[p.pk for p in rows]
+        ).values_list("patient_id", "vaccine", "dose", "given_date"):
+            given[patient_id].append((vaccine, dose, on))
+        wanted = {DoseStatus.OVERDUE} if self.overdue_only else OPEN_STATUSES
+        result = []
+        for patient in rows:
+            today = self.todays[patient.timezone]
+            plan = plan_from(
+                patient.episode.reinfusion_date, given[patient.pk], today, self.configs[patient.centre_id].vaccination
+            )
+            open_doses = [d for d in plan if d.status in wanted]
+            if open_doses:
+                result.append(PatientDue(patient=patient, today=today, doses=open_doses))
+        return sorted(result, key=PatientDue.key)
+
+    # --- the stored rows ---------------------------------------------------------------------------------------
+
+    def _today(self) -> Case:
+        """The patient's local date, one value per time zone of the list."""
+        whens = [When(patient__timezone=tz, then=Value(on)) for tz, on in self.todays.items()]
+        return Case(*whens, default=Value(None), output_field=DateField())
+
+    def _due_rows(self) -> QuerySet[PlannedVaccination]:
+        current = self.base.filter(self._current())
+        rows = PlannedVaccination.objects.filter(patient__in=current.values("pk"), due_date__lte=self._today())
+        return rows.filter(due_until__lt=self._today()) if self.overdue_only else rows
+
+    def _stored_page(self, start: int, stop: int) -> list[PatientDue]:
+        overdue = Max(Case(When(due_until__lt=self._today(), then=Value(1)), default=Value(0)))
+        grouped = (
+            self._due_rows()
+            .values("patient_id")
+            .annotate(
+                overdue=overdue,
+                earliest=Min("due_date"),
+                last_name=_name_order("patient__last_name"),
+                first_name=_name_order("patient__first_name"),
+            )
+            .order_by("-overdue", "earliest", "last_name", "first_name", "patient_id")
+        )
+        ids = [row["patient_id"] for row in grouped[start:stop]]
+        if not ids:
+            return []
+        patients = Patient.objects.select_related("episode", "centre").in_bulk(ids)
+        doses: dict[int, list[PlannedDose]] = defaultdict(list)
+        page_rows = PlannedVaccination.objects.filter(patient_id__in=ids, due_date__lte=self._today())
+        if self.overdue_only:
+            page_rows = page_rows.filter(due_until__lt=self._today())
+        for row in page_rows.select_related(None).order_by():
+            today = self.todays[patients[row.patient_id].timezone]
+            open_dose = OpenDose(row.vaccine, row.dose, row.due_date, row.due_until)
+            doses[row.patient_id].append(
+                PlannedDose(row.vaccine, row.dose, row.due_date, row.due_until, open_dose.status_on(today), None)
+            )
+        orders = {centre: _schedule_order(config.vaccination) for centre, config in self.configs.items()}
+        result = []
+        for pk in ids:
+            patient, order = patients[pk], orders[patients[pk].centre_id]
+            planned = sorted(doses[pk], key=lambda d: (d.due_date, order.get((d.vaccine, d.dose), len(order))))
+            result.append(PatientDue(patient=patient, today=self.todays[patient.timezone], doses=planned))
+        return result
+
+    # --- the sequence -----------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        if self._count is None:
+            stored = self._due_rows().order_by().values("patient_id").distinct().count() if self.todays else 0
+            self._count = stored + len(self.live)
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            items = self[index : index + 1] if index >= 0 else list(self)[index : index + 1 or None]
+            if not items:
+                raise IndexError(index)
+            return items[0]
+        start, stop, step = index.indices(self.count())
+        if step != 1:
+            return list(self)[index]
+        if stop <= start:
+            return []
+        # Stored row i is at position i + (live rows before it): the rows at [start, stop) are stored rows from
+        # start - len(live) on, merged with the live rows that do not come before the first of them.
+        first = max(0, start - len(self.live))
+        stored = self._stored_page(first, stop) if self.todays else []
+        if not stored:
+            return self.live[start:stop] if first == 0 else []
+        before = sum(1 for row in self.live if row.key() < stored[0].key())
+        merged = sorted([*stored, *self.live[before:]], key=PatientDue.key)
+        offset = first + before
+        return merged[start - offset : stop - offset]
+
+    def __iter__(self):
+        return iter(self[0 : self.count()])
+
+
+def doses_due(patients: QuerySet[Patient], *, overdue_only: bool = False) -> DueList:
+    """Active patients after Day 0 with a dose due or overdue on their local date: the most overdue first, then by
+    name; only the doses due (or overdue), in date order. A sequence counted and sliced in the database."""
+    return DueList(patients, overdue_only=overdue_only)

@@ -44,6 +44,7 @@ from recovery.services.episode_history import (
 from recovery.services.outcome_summaries import request_outcome_refresh, request_outcome_refresh_many
 from recovery.services.reminders.planning import plan_reminders
 from recovery.services.reminders.replan import request_replan
+from recovery.services.vaccination_plans import request_vaccination_refresh, request_vaccination_refresh_many
 
 
 def _anchors(episode: TransplantEpisode) -> dict[Anchor, date | None]:
@@ -140,7 +141,9 @@ def regenerate_centre_timelines(*, centre_id: int) -> int:
     # its patients out first in its next run (`services/reminders/horizon.py`).
     Patient.objects.filter(centre_id=centre_id).update(reminders_planned_until=None)
     # the outcome rules' thresholds may have changed too: every stored outcome of the centre is computed again
-    request_outcome_refresh_many(episodes.filter(reinfusion_date__isnull=False).values_list("patient_id", flat=True))
+    transplanted = episodes.filter(reinfusion_date__isnull=False).values_list("patient_id", flat=True)
+    request_outcome_refresh_many(transplanted)
+    request_vaccination_refresh_many(transplanted)  # the vaccination schedule may have changed too
     return changed
 
 
@@ -288,6 +291,7 @@ def save_episode(
         )
         _replan(patient)
         request_outcome_refresh(patient)  # Day 0 and the febrile-neutropenia window follow the dates
+        request_vaccination_refresh(patient)  # the revaccination plan counts from Day 0
     warning = cd34_warning(episode.cd34_dose, config.transplant)
     return EpisodeResult(episode=episode, warnings=[warning] if warning else [], changes=changes, history=history)
 

@@ -1,9 +1,10 @@
 """Revaccination after the transplant: each patient's plan, recording a dose given, and the centre's doses due.
 
-The plan is computed, never stored: `recovery.clinical.vaccination.vaccination_plan` from Day 0, the doses
-recorded (`VaccinationDose`) and the centre's `VaccinationConfig`. A dose is refused, with the reason in
-plain language, when the rules of `check_vaccination` forbid it (a live vaccine before month 24, while
-immunosuppressed or with that question unanswered, or too soon after immunoglobulin; a date before Day 0),
+The plan is computed by `recovery.clinical.vaccination.vaccination_plan` from Day 0, the doses recorded
+(`VaccinationDose`) and the centre's `VaccinationConfig`; its open doses are also stored for the coordinators'
+list of doses due (`services/vaccination_plans.py`), computed again after each dose recorded. A dose is refused,
+with the reason in plain language, when the rules of `check_vaccination` forbid it (a live vaccine before month
+24, while immunosuppressed or with that question unanswered, or too soon after immunoglobulin; a date before Day 0),
 when it is dated in the future, when it is recorded twice, or when the dose it follows has not been recorded.
 The page and the API both record through `record_vaccination`, so both apply the same rule. Immunoglobulin
 (IVIG) doses are the transfusion records of product "immunoglobulin" (entered with the lab results).
@@ -25,6 +26,7 @@ from recovery.queries.timeline import episode_of, patient_today
 from recovery.queries.vaccinations import immunoglobulin_dates
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.reminders.replan import request_replan
+from recovery.services.vaccination_plans import request_vaccination_refresh
 
 
 def _d(value: date) -> str:
@@ -114,7 +116,5 @@ def record_vaccination(
         },
     )
     request_replan(patient)
+    request_vaccination_refresh(patient)  # the worklist of doses due reads the stored plan
     return row
-
-
-# --- the centre's doses due ----------------------------------------------------------------------------------

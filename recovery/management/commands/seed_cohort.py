@@ -446,6 +446,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Synthetic cohort at {centre}: {created} new patients."))
         # the cohort dashboard reads stored outcomes: build them (every patient's, seed_demo's included)
         call_command("refresh_outcome_summaries", stdout=self.stdout)
+        # the list of doses due reads stored vaccination plans: build them too (seed_demo's patients included)
+        call_command("refresh_vaccination_plans", stdout=self.stdout)
         if patients:
             self.stdout.write(self._summary(centre_obj, today))
 

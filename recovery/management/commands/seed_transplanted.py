@@ -68,6 +68,7 @@ from recovery.models import (
 from recovery.queries.configuration import active_config
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.reminders.planning import plan_reminders
+from recovery.services.vaccination_plans import rebuild_vaccination_plans
 
 PREFIX = "TX-"
 DEFAULT_SEED = 1
@@ -251,6 +252,13 @@ class Command(BaseCommand):
         marked = Patient.objects.filter(
             centre=centre_obj, hospital_number__startswith="TX-", outcomes_stale_since__isnull=True
         ).update(outcomes_stale_since=timezone.now())
+        # The list of doses due reads stored vaccination plans: computed here in batches (a fixed number of queries
+        # each), as the seeded doses were written around the services.
+        plans = rebuild_vaccination_plans(
+            patient_ids=Patient.objects.filter(centre=centre_obj, hospital_number__startswith="TX-").values_list(
+                "pk", flat=True
+            )
+        )
         elapsed = progress.finish()
         if created:
             record_event(
@@ -262,7 +270,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"{created} new transplanted patients at {centre} in {elapsed:.0f} s ({seeder.rows} rows); "
                 f"reminders planned for {planned} in the high-risk window, {seeder.stale} marked for the planner, "
-                f"{marked} for the outcome refresh."
+                f"{marked} for the outcome refresh, {plans} vaccination plans stored."
             )
         )
 
