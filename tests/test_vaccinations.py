@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from recovery import access, tasks
 from recovery.clinical.episode import DATE_FIELDS
+from recovery.clinical.follow_up import earliest_day0_in_follow_up
 from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG
 from recovery.clinical.phases import add_months
 from recovery.clinical.vaccination import DoseStatus, live_vaccine_earliest, open_doses, vaccination_plan
@@ -768,6 +769,36 @@ def test_a_patient_whose_plan_is_finished_is_not_listed(centre, coordinator, clo
     assert not PlannedVaccination.objects.filter(patient=done).exists()
     assert [row.patient for row in doses_due(access.visible_patients(coordinator))] == [waiting]
     assert not VaccinationPlanState.objects.get(patient=waiting).done
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["stored", "live"])
+def test_patients_past_follow_up_are_not_listed_and_the_page_says_from_when(
+    client_for, centre, coordinator, clock, stored
+):
+    """Follow-up ends ten years and thirty days after Day 0 with the defaults (`clinical/follow_up.py`): a patient
+    transplanted before that, with every dose still unrecorded, has finished follow-up and is not listed; one
+    transplanted a day later still is, with the same doses overdue."""
+    today = NOW.date()
+    config = active_config(centre.pk)
+    cutoff = earliest_day0_in_follow_up(
+        today - timedelta(days=1), config.reminders, config.surveillance, config.vaccination, config.prophylaxis
+    )
+    assert date(2016, 10, 1) < cutoff < date(2017, 3, 15)  # ten years and thirty days, whatever the month ends
+    finished = PatientFactory(centre=centre, last_name="Finished")
+    followed = PatientFactory(centre=centre, last_name="Followed")
+    transplant(finished, cutoff - timedelta(days=1))
+    transplant(followed, cutoff)
+    if stored:
+        rebuild_vaccination_plans()
+    rows = doses_due(access.visible_patients(coordinator))
+    assert [row.patient for row in rows] == [followed]
+    assert rows[0].overdue
+    assert rows.follow_up_from == cutoff
+    page = client_for(coordinator).get(reverse("recovery:vaccinations-due"))
+    text = re.sub(r"\s+", " ", page.content.decode())
+    assert "Followed" in text
+    assert "Finished" not in text
+    assert f"Day 0 before {cutoff.day} {cutoff:%b %Y} have finished follow-up and are not listed" in text
 
 
 def test_stored_and_live_patients_page_together_in_one_order(centre, coordinator, clock):

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import connection
 from django.db.models import Case, DateField, F, Max, Min, Q, QuerySet, Value, When
@@ -29,6 +29,7 @@ from recovery.models import (
     VaccinationDose,
 )
 from recovery.queries.configuration import ActiveConfig, active_config, active_configs
+from recovery.queries.follow_up import follow_up_cutoffs, in_follow_up
 from recovery.queries.timeline import episode_of, patient_today
 
 OPEN_STATUSES = frozenset({DoseStatus.DUE, DoseStatus.OVERDUE})
@@ -134,15 +135,22 @@ class DueList(Sequence):
     grouped, ordered and paged by SQL, on each patient's local date (one date per time zone, so the statuses in
     SQL are exact). The few patients whose stored plan is not current (marked for a refresh, not yet computed, or
     from another Day 0 or configuration version) are computed live from the rule and merged in, so the list is
-    always what `vaccination_plan` says."""
+    always what `vaccination_plan` says. Patients past follow-up (`recovery/clinical/follow_up.py`: ten years
+    and thirty days after Day 0 with the default configuration) are not listed: the centre plans nothing from
+    their Day 0 any more, as for reminders."""
 
     def __init__(self, patients: QuerySet[Patient], *, overdue_only: bool = False) -> None:
         now = timezone.now()
         self.overdue_only = overdue_only
-        self.base = patients.filter(status=PatientStatus.ACTIVE, episode__reinfusion_date__lte=now.date())
-        pairs = set(self.base.order_by().values_list("centre_id", "timezone").distinct())
+        transplanted = patients.filter(status=PatientStatus.ACTIVE, episode__reinfusion_date__lte=now.date())
+        pairs = set(transplanted.order_by().values_list("centre_id", "timezone").distinct())
         self.todays = {tz: local_date(now, tz) for _, tz in pairs}
         self.configs = active_configs({centre for centre, _ in pairs})
+        # Past follow-up the centre no longer plans anything from Day 0 (a day of slack for the local dates).
+        slack = now.date() - timedelta(days=1)
+        self.base = transplanted.filter(in_follow_up(slack, self.configs))
+        # the earliest Day 0 still listed, for the page to say who is not
+        self.follow_up_from = min(follow_up_cutoffs(slack, self.configs).values(), default=None)
         self.live = self._live() if pairs else []
         self._count: int | None = None
 

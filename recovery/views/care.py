@@ -153,7 +153,13 @@ def vaccinations_due(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "recovery/care/vaccinations_due.html",
-        {"page": page, "listed": listed, "overdue_only": overdue_only, "total": len(rows)},
+        {
+            "page": page,
+            "listed": listed,
+            "overdue_only": overdue_only,
+            "total": len(rows),
+            "follow_up_from": rows.follow_up_from,
+        },
     )
 
 

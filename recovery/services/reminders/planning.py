@@ -36,7 +36,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Centre, User
-from recovery.clinical.follow_up import earliest_day0_in_follow_up, follow_up_end
+from recovery.clinical.follow_up import follow_up_end
 from recovery.clinical.reminders import (
     SAFETY_CRITICAL_KINDS,
     ReminderKind,
@@ -65,6 +65,7 @@ from recovery.models import (
     TimelineEvent,
 )
 from recovery.queries.configuration import ActiveConfig, active_config, active_configs
+from recovery.queries.follow_up import in_follow_up
 from recovery.queries.reminders import (
     ALERT_STEP_KINDS,
     CARE_KINDS,
@@ -308,19 +309,9 @@ def plan_stale_reminders(*, limit: int = 200) -> int:
 
 
 def _in_follow_up(today: date) -> Q:
-    """Patients with a Day 0 whose follow-up has not ended by `today`, per their centre's configuration
-    (`recovery/clinical/follow_up.py`): two queries, however many patients."""
-    centre_ids = list(Centre.objects.values_list("pk", flat=True))
-    by_cutoff: dict[date, list[int]] = {}
-    for centre_id, config in active_configs(centre_ids).items():
-        cutoff = earliest_day0_in_follow_up(
-            today, config.reminders, config.surveillance, config.vaccination, config.prophylaxis
-        )
-        by_cutoff.setdefault(cutoff, []).append(centre_id)
-    query = Q(pk__in=[])
-    for cutoff, ids in by_cutoff.items():
-        query |= Q(centre_id__in=ids, episode__reinfusion_date__gte=cutoff)
-    return query
+    """Patients with a Day 0 whose follow-up has not ended by `today`, per their centre's configuration: two
+    queries, however many patients."""
+    return in_follow_up(today, active_configs(list(Centre.objects.values_list("pk", flat=True))))
 
 
 def patients_to_plan(now: datetime | None = None):
