@@ -70,6 +70,24 @@ def test_stored_figures_are_served_without_recomputation_in_the_same_few_queries
     assert AuditEvent.objects.filter(action="cohort.view", actor=clinician).count() == 3  # one per view
 
 
+def test_the_cohort_api_reads_the_dashboards_stored_figures(client_for, clinician, centre, cohort):
+    """`GET /api/v1/cohort/outcomes/` answers from the same stored figures as the page: the same numbers, and no
+    read of the patients' outcome rows once they are stored, however many patients were added since."""
+    client = client_for(clinician)
+    first = client.get("/api/v1/cohort/outcomes/")
+    assert first.status_code == 200
+    assert first.json()["neda3"]["n"] == 5
+    assert AnalyticsSnapshot.objects.count() == 1
+    generated_cohort(centre, 20, start=5)  # not refreshed: the stored figures stay fresh
+    with CaptureQueriesContext(connection) as captured:
+        again = client.get("/api/v1/cohort/outcomes/")
+    assert again.json() == first.json()
+    assert _cohort_queries(captured) == []
+    page = client.get(reverse(URL))
+    assert page.context["analysis"].n == 5
+    assert AnalyticsSnapshot.objects.count() == 1  # the page and the API share one row
+
+
 def test_the_page_says_when_the_figures_were_computed(client_for, clinician, cohort, time_machine):
     client = client_for(clinician)
     # in the staff member's zone (Stockholm: 12:00 UTC is 14:00 in June)

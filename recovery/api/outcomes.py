@@ -24,6 +24,7 @@ from recovery.models import MS_DOMAINS, Patient, ProtocolTemplate, RelapseClassi
 from recovery.queries.cohort import AGE_GROUP_CODES, CohortFilters, cohort_analysis
 from recovery.queries.outcomes import outcome_for
 from recovery.queries.timeline import patient_today
+from recovery.services.analytics import cohort_snapshot
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.outcomes import CLASSIFICATION_MESSAGE, classify_relapse, record_edss, record_mri, record_relapse
 
@@ -431,7 +432,9 @@ def cohort_outcomes(request: Request) -> Response:
     query = CohortQuerySerializer(data=request.query_params, user=request.user)
     query.is_valid(raise_exception=True)
     filters = CohortFilters(**query.validated_data)
-    analysis = cohort_analysis(request.user, filters)
+    # The stored figures the dashboard shows (refreshed in the background); computed here only while another
+    # request computes them for the first time.
+    analysis = cohort_snapshot(user=request.user, filters=filters).figures or cohort_analysis(request.user, filters)
     # Kaplan-Meier estimates, no patient named: one row naming the query
     record_event(
         context=AuditContext.from_request(request),
