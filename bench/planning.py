@@ -7,10 +7,11 @@ Uses DATABASE_URL and CELERY_BROKER_URL from the environment; by default the Pos
 --transplanted` when it holds none) and Redis database 7 (emptied). It then makes every
 patient need planning at once (the worst hour: no horizon stored, as after a first deployment), starts
 `celery -A recovery worker` (prefork, `--concurrency` processes), runs the planning dispatcher once, as beat does
-every hour (here in the bench's process; its batches go to the workers), and times until every patient it handed out has a new horizon. It prints the time, the rate, how
-many patients the batches released unplanned (they would wait for the next pass) and how many patients who need
-planning the pass did not reach (starved). Target (issue 15): the pass completes within 10 minutes on 2 worker
-processes at 50,000 transplanted patients, and nobody is starved.
+every hour (here in the bench's process; its batches go to the workers), and times until every patient it handed
+out has a new horizon. It prints the time, the rate, how many patients the batches released unplanned (they would
+wait for the next pass) and how many patients who need planning the pass did not reach (starved). Target (issue
+15): the pass completes within 10 minutes on 2 worker processes at 50,000 transplanted patients, and nobody is
+starved.
 """
 
 import argparse
