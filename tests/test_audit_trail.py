@@ -277,3 +277,31 @@ def test_another_patient_never_sees_this_patients_log(client_for, other_patient,
 )
 def test_actions_read_in_plain_words(action, words):
     assert describe_action(action) == words
+
+
+# --- many patients at once --------------------------------------------------------------------------------------
+
+
+def test_a_long_list_is_audited_row_for_row_as_a_short_one_is(centre, clinician, monkeypatch):
+    """An export of many patients is written by the database from the patient table, in batches; every patient
+    gets exactly the row a page of a few would have given them."""
+    from recovery.services import audit
+    from tests.factories import PatientFactory
+
+    patients = PatientFactory.create_batch(23, centre=centre)
+    context = AuditContext(actor=clinician, ip="192.0.2.7", request_id="req-many", extra={"via": "test"})
+    audit.record_reads(context=context, action="cohort.view", patients=patients[:2])  # a short list
+    monkeypatch.setattr(audit, "AUDIT_BATCH_SIZE", 10)  # 23 patients: three statements of the long path
+    audit.record_reads(context=context, action="cohort.export", patients=patients)
+
+    fields = ["patient_id", "patient_uuid", "actor_id", "actor_username", "actor_name", "actor_role", "ip"]
+    fields += ["request_id", "detail"]
+    short = list(AuditEvent.objects.filter(action="cohort.view").order_by("patient_id").values(*fields))
+    long = list(AuditEvent.objects.filter(action="cohort.export").order_by("patient_id").values(*fields))
+    assert [row["patient_id"] for row in long] == sorted(p.pk for p in patients)
+    assert {row["patient_uuid"] for row in long} == {p.uuid for p in patients}
+    assert long[:2] == short
+    assert long[0]["detail"] == {"via": "test"}
+    assert long[0]["actor_name"] == clinician.get_full_name()
+    assert len({e.at for e in AuditEvent.objects.filter(action="cohort.export")}) == 1
+    assert describe_action("cohort.export") == "Included your data in an exported outcome data set"

@@ -313,6 +313,14 @@ def cohort_analysis(user: User, filters: CohortFilters, on: date | None = None) 
     return _analysis(cohort_patients(user, filters, on), filters, on)
 
 
+def cohort_export_rows(user: User, filters: CohortFilters, on: date | None = None) -> tuple[date, list[CohortRow]]:
+    """The analysis data set alone (the CSV export): the rows of `cohort_analysis`, without its curves and safety
+    summary, which an export does not show."""
+    on = on or timezone.localdate()
+    patients = cohort_patients(user, filters, on)
+    return on, cohort_rows(patients, on, active_configs({p.centre_id for p in patients}))
+
+
 def centre_cohort_analysis(centre_ids, filters: CohortFilters, on: date | None = None) -> CohortAnalysis:
     """The same for the cohort of these centres (the stored figures of recovery.services.analytics)."""
     on = on or timezone.localdate()

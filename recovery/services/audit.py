@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import User
 from recovery.middleware import client_ip
@@ -27,6 +28,8 @@ from recovery.models import AuditEvent, Patient
 # --- masking ----------------------------------------------------------------------------------------------------
 
 _MASK = "*"
+AUDIT_BATCH_SIZE = 5000  # rows per INSERT when one read shows many patients (a cohort export)
+_PER_ROW = {"id", "patient", "patient_uuid"}
 _KEPT = 2  # characters kept at each end of an identifier
 
 
@@ -173,5 +176,31 @@ def record_event(
 
 
 def record_reads(*, context: AuditContext, action: str, patients: Iterable[Patient]) -> None:
-    """One row per patient shown, written in a single query."""
-    AuditEvent.objects.bulk_create([_event(context, action, patient, None) for patient in patients])
+    """One row per patient shown. A page of patients is one INSERT; a long list (a cohort export of tens of
+    thousands) is copied by the database from the patient table, AUDIT_BATCH_SIZE patients per statement, with
+    what the rows share (who, when, from where, the action) worked out once."""
+    patients = list(patients)
+    if len(patients) <= AUDIT_BATCH_SIZE // 10:
+        AuditEvent.objects.bulk_create([_event(context, action, patient, None) for patient in patients])
+        return
+    one = _event(context, action, None, None)
+    one.at = timezone.now()
+    shared = [f for f in AuditEvent._meta.concrete_fields if f.name not in _PER_ROW]
+    values = [f.get_db_prep_save(getattr(one, f.attname), connection) for f in shared]
+    patient_table = Patient._meta.db_table
+    # Names from the models, every value a parameter.
+    sql = (
+        f"INSERT INTO {_quote(AuditEvent._meta.db_table)} "  # noqa: S608
+        f"({', '.join(_quote(f.column) for f in shared)}, {_quote('patient_id')}, {_quote('patient_uuid')}) "
+        f"SELECT {', '.join(['%s'] * len(shared))}, {_quote('id')}, {_quote('uuid')} FROM {_quote(patient_table)} "
+        f"WHERE {_quote('id')} IN ({{ids}})"
+    )
+    ids = [patient.pk for patient in patients]
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), AUDIT_BATCH_SIZE):
+            batch = ids[start : start + AUDIT_BATCH_SIZE]
+            cursor.execute(sql.format(ids=", ".join(["%s"] * len(batch))), [*values, *batch])
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)

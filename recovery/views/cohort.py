@@ -21,7 +21,7 @@ from recovery.queries.cohort import (
     CSV_COLUMNS,
     CohortFilters,
     Endpoint,
-    cohort_analysis,
+    cohort_export_rows,
     csv_records,
 )
 from recovery.services.analytics import cohort_snapshot
@@ -147,11 +147,10 @@ def cohort_export(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
         return HttpResponseBadRequest(f"Check the filters: {problems}", content_type="text/plain; charset=utf-8")
-    analysis = cohort_analysis(request.user, form.filters())
-    rows = list(analysis.rows)
+    as_of, rows = cohort_export_rows(request.user, form.filters())
     record_reads(context=AuditContext.from_request(request), action="cohort.export", patients=[r.patient for r in rows])
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="cohort-outcomes-{analysis.as_of.isoformat()}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="cohort-outcomes-{as_of.isoformat()}.csv"'
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     writer.writerows(csv_records(rows))
