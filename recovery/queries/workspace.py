@@ -108,10 +108,15 @@ def filter_patients(
     if phase:
         holds &= Q(phase=phase)
     if needs_attention:
+        # Patients with a planned event before the latest local today (one uncorrelated, hashed subquery), and
+        # of those the ones with one before their own today: the per-row check runs only for the few.
+        maybe_late = TimelineEvent.objects.filter(
+            status=EventStatus.PLANNED, planned_date__lt=max(check.todays.values())
+        ).values("episode__patient_id")
         late = TimelineEvent.objects.filter(
             episode__patient=OuterRef("pk"), status=EventStatus.PLANNED, planned_date__lt=OuterRef("local_today")
         )
-        holds &= Q(phase_flagged=True) | Exists(late)
+        holds &= Q(phase_flagged=True) | (Q(pk__in=maybe_late) & Exists(late))
     return check.patients.filter(holds | Q(pk__in=keep))
 
 

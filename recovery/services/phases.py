@@ -9,6 +9,7 @@ have moved since it was stored (`refresh_due_phases`). A stale row never gives a
 it afresh), only a slower one.
 """
 
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -55,30 +56,35 @@ def store_phase(patient: Patient | int, *, now: datetime | None = None) -> Store
 
 def _refresh(patients: QuerySet[Patient], batch_size: int | None, now: datetime | None) -> int:
     """Recompute the stored phase of `patients`, by primary key in batches: read the few columns, compute with
-    the pure rule, write with bulk_update. Rows locked by a write in progress (which stores its own) are skipped
-    on PostgreSQL. Returns the number of patients stored."""
+    the pure rule, and write the rows whose values changed with one UPDATE per distinct set of values (most
+    patients share theirs: follow-up, never changing). Rows locked by a write in progress (which stores its own)
+    are skipped on PostgreSQL. Returns the number of patients looked at."""
     size = batch_size or settings.PHASE_REFRESH_BATCH_SIZE
     now = now or timezone.now()
     todays: dict[str, date] = {}
-    stored = 0
+    done = 0
     last = 0
     while True:
         with transaction.atomic():
             page = patients.filter(pk__gt=last).order_by("pk")
             if connection.features.has_select_for_update_skip_locked:
                 page = page.select_for_update(skip_locked=True, of=("self",))
-            rows = list(page.values_list(*PHASE_COLUMNS)[:size])
+            rows = list(page.values_list(*PHASE_COLUMNS, *PHASE_FIELDS)[:size])
             if not rows:
-                return stored
+                return done
             configs = active_configs({row[2] for row in rows})
-            updated = []
-            for pk, tz, centre_id, *columns in rows:
+            groups: dict[tuple, list[int]] = defaultdict(list)
+            for row in rows:
+                pk, tz, centre_id = row[:3]
                 if tz not in todays:
                     todays[tz] = local_date(now, tz)
-                values = _values(stored_phase_of(dates_from(columns), todays[tz], configs[centre_id]))
-                updated.append(Patient(pk=pk, **values))
-            Patient.objects.bulk_update(updated, PHASE_FIELDS, batch_size=size)
-        stored += len(rows)
+                dates = dates_from(row[3 : len(PHASE_COLUMNS)])
+                values = tuple(_values(stored_phase_of(dates, todays[tz], configs[centre_id])).values())
+                if values != row[len(PHASE_COLUMNS) :]:
+                    groups[values].append(pk)
+            for values, ids in groups.items():
+                Patient.objects.filter(pk__in=ids).update(**dict(zip(PHASE_FIELDS, values, strict=True)))
+        done += len(rows)
         last = rows[-1][0]
 
 
@@ -86,7 +92,7 @@ def refresh_phases(
     patient_ids=None, *, centre_id: int | None = None, batch_size: int | None = None, now: datetime | None = None
 ) -> int:
     """Recompute the stored phase of the given patients (all without `patient_ids`; a centre's with `centre_id`),
-    `batch_size` (default PHASE_REFRESH_BATCH_SIZE) at a time. Returns the number of patients stored."""
+    `batch_size` (default PHASE_REFRESH_BATCH_SIZE) at a time. Returns the number of patients looked at."""
     patients = Patient.objects.all()
     if patient_ids is not None:
         patients = patients.filter(pk__in=list(patient_ids))
