@@ -77,6 +77,13 @@ def _beat_schedule() -> dict:
             "schedule": timedelta(seconds=settings.REMINDER_PLAN_INTERVAL_SECONDS),
             "options": {"expires": settings.REMINDER_PLAN_INTERVAL_SECONDS},
         },
+        # The stored current phase of the patients whose phase may have moved since (a date reached, a new day,
+        # a new centre configuration); the lists compute any row not yet refreshed exactly, only slower.
+        "refresh-due-phases": {
+            "task": "recovery.tasks.refresh_due_phases",
+            "schedule": crontab(minute=5),
+            "options": {"expires": 3600},
+        },
         # Delayed engraftment (D+21) and possible graft failure (D+30): once a day; raising is idempotent.
         "check-engraftment": {
             "task": "recovery.tasks.check_engraftment",

@@ -533,6 +533,11 @@ if REMINDER_PLAN_BATCH_SIZE < 1 or REMINDER_PLAN_MAX_PER_RUN < 1 or REMINDER_PLA
 OUTCOME_REFRESH_BATCH_SIZE = env_int("OUTCOME_REFRESH_BATCH_SIZE", 500)
 if OUTCOME_REFRESH_BATCH_SIZE < 1:
     raise ImproperlyConfigured(f"OUTCOME_REFRESH_BATCH_SIZE must be 1 or more (now {OUTCOME_REFRESH_BATCH_SIZE}).")
+# Stored current phase (services/phases.py): patients read, computed and written per batch by `refresh_phases`
+# (the hourly refresh of patients whose phase may have moved, and the command run after an upgrade).
+PHASE_REFRESH_BATCH_SIZE = env_int("PHASE_REFRESH_BATCH_SIZE", 2000)
+if PHASE_REFRESH_BATCH_SIZE < 1:
+    raise ImproperlyConfigured(f"PHASE_REFRESH_BATCH_SIZE must be 1 or more (now {PHASE_REFRESH_BATCH_SIZE}).")
 # Stored figures of the pages that aggregate over a centre's patients (recovery/services/analytics.py): shown
 # as they are for this long, then shown while a Celery task on the "analytics" queue computes them again; a
 # refresh is claimed for at most ANALYTICS_REFRESH_LEASE_SECONDS (a worker that died is replaced after it).

@@ -17,6 +17,7 @@ from recovery.services.outcome_summaries import (
     refresh_outcome_summaries,
     refresh_stale_outcome_summaries,
 )
+from recovery.services.phases import refresh_due_phases as refresh_due_phases_service
 from recovery.services.reminders.dispatch import dispatch_due
 from recovery.services.reminders.horizon import batches, claim_patients_to_plan, plan_batch
 from recovery.services.reminders.planning import plan_reminders, plan_stale_reminders
@@ -124,6 +125,12 @@ def refresh_patient_vaccinations(patient_id: int) -> int:
 def refresh_stale_vaccinations() -> int:
     """The sweep: refresh the stored vaccination plans a write marked, and those not computed yet."""
     return refresh_stale_vaccination_plans()
+
+
+@shared_task(name="recovery.tasks.refresh_due_phases")
+def refresh_due_phases() -> int:
+    """Store the current phase again for the patients whose phase may have moved; returns how many."""
+    return refresh_due_phases_service()
 
 
 @shared_task(name="recovery.tasks.check_engraftment")

@@ -82,7 +82,8 @@ PRE_TRANSPLANT_SHARE = 0.1
 # The pre-transplant steps used by `recovery_progress`; reaching Day 0 completes the last one.
 _PRE_TRANSPLANT_STEPS = (Phase.MOBILISATION, Phase.COLLECTION, Phase.CONDITIONING, Phase.APLASIA)
 
-_HIGH_RISK_PHASES = frozenset({Phase.CONDITIONING, Phase.APLASIA})
+# Infection risk is high exactly in these phases (`phase_on`); the dashboard's high-risk list filters on them.
+HIGH_RISK_PHASES = frozenset({Phase.CONDITIONING, Phase.APLASIA})
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def _next_phase_start(milestones: dict[Phase, date | None], current: Phase) -> t
 
 
 def _infection_risk(phase: Phase, day_zero: date | None, today: date, config: PhaseConfig) -> InfectionRisk:
-    if phase in _HIGH_RISK_PHASES:
+    if phase in HIGH_RISK_PHASES:
         return InfectionRisk.HIGH
     if day_zero is None or phase_index(phase) < phase_index(Phase.EARLY_RECOVERY):
         return InfectionRisk.BASELINE  # before conditioning, or conditioning not recorded
@@ -261,6 +262,29 @@ def phase_on(dates: EpisodeDates, today: date, config: PhaseConfig = DEFAULT_PHA
         phase_started=milestones.get(phase),
         phase_ends=None if following is None else following[1],
     )
+
+
+def phase_changes_on(dates: EpisodeDates, today: date, config: PhaseConfig = DEFAULT_PHASE_CONFIG) -> date | None:
+    """The first date after `today` on which `phase_on` gives another phase or other flags; None if never.
+
+    With the same dates and config, `phase_on(dates, d).phase` and `.flags` are those of `today` for every d
+    from `today` up to the day before this date, whatever the time zone that decides which day is "today";
+    so a phase stored for `today` holds until then. The phase moves when the earliest later milestone is
+    reached (see `_next_phase_start`); in aplasia the flags are raised on Day 0 + `delayed_engraftment_day`
+    and Day 0 + `possible_graft_failure_day`.
+    """
+    milestones = _milestones(dates, config)
+    phase = _current_phase(milestones, today)
+    candidates: list[date] = []
+    following = _next_phase_start(milestones, phase)
+    if following is not None:
+        candidates.append(following[1])
+    if phase is Phase.APLASIA and dates.reinfusion is not None:
+        for day in (config.delayed_engraftment_day, config.possible_graft_failure_day):
+            raised = dates.reinfusion + timedelta(days=day)
+            if raised > today:
+                candidates.append(raised)
+    return min(candidates, default=None)
 
 
 def recovery_progress(dates: EpisodeDates, today: date, config: PhaseConfig = DEFAULT_PHASE_CONFIG) -> float:

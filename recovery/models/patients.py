@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from accounts.models import Centre, timezone_choices
+from recovery.clinical.phases import Phase
 from recovery.validators import (
     validate_edss,
     validate_not_future,
@@ -56,8 +57,8 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(deactivated_at__isnull=True)
 
 
-# Written only by the planner and its dispatcher (an UPDATE of their own), never by `Patient.save`.
-# Written only by their own UPDATEs (the marks, the planner and its dispatcher, the outcome refresh), never by save().
+# Written only by their own UPDATEs (the marks, the planner and its dispatcher, the outcome refresh, the stored
+# phase), never by save().
 PLANNER_FIELDS = frozenset(
     {
         "reminders_stale_since",
@@ -65,8 +66,15 @@ PLANNER_FIELDS = frozenset(
         "reminders_plan_claimed_until",
         "outcomes_stale_since",
         "vaccinations_stale_since",
+        "phase",
+        "phase_flagged",
+        "phase_as_of",
+        "phase_changes_on",
+        "phase_config_version",
     }
 )
+
+PHASE_CHOICES = [(phase.value, phase.value.replace("_", " ").capitalize()) for phase in Phase]
 
 
 class Patient(models.Model):
@@ -125,6 +133,15 @@ class Patient(models.Model):
     outcomes_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     # Set by a write that changes what the stored vaccination plan depends on; cleared once it is computed again.
     vaccinations_stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    # The stored current phase (services/phases.py): what `phase_on` gives on `phase_as_of` (the patient's local
+    # date) with centre configuration `phase_config_version`, and holds until the day before `phase_changes_on`
+    # (None: never changes with these dates). `phase_flagged`: the engraftment flags are raised. The lists filter
+    # on it in SQL; a row not valid for the patient's today is computed afresh (queries/phases.py).
+    phase = models.CharField(max_length=16, choices=PHASE_CHOICES, default=Phase.EVALUATION.value, editable=False)
+    phase_flagged = models.BooleanField(default=False, editable=False)
+    phase_as_of = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    phase_changes_on = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    phase_config_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # Patients are deactivated, never deleted (their record is kept; see docs/operations.md, retention).
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     deactivation_reason = models.CharField(max_length=300, blank=True, editable=False)
@@ -143,6 +160,7 @@ class Patient(models.Model):
         ]
         indexes = [
             models.Index(fields=["centre", "last_name", "first_name"], name="patient_centre_name_idx"),
+            models.Index(fields=["phase", "centre"], name="patient_phase_centre_idx"),
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from recovery.clinical.config import DEFAULT_TRIAGE_CONFIG
-from recovery.clinical.phases import InfectionRisk, PhaseState, day_number, local_date
+from recovery.clinical.phases import HIGH_RISK_PHASES, InfectionRisk, PhaseState, day_number, local_date
 from recovery.models import (
     OPEN_STATUSES,
     Alert,
@@ -23,6 +23,7 @@ from recovery.models import (
     SymptomReport,
 )
 from recovery.queries.configuration import active_configs
+from recovery.queries.phases import check_stored_phase
 from recovery.queries.workspace import summarise
 
 QUEUE_LIMIT = 200  # rows rendered; the total is always shown, and the most pressing come first
@@ -152,24 +153,6 @@ class HighRiskRow:
     temperature_ago: str = ""
 
 
-def high_risk_candidates(patients: QuerySet[Patient], now: datetime) -> QuerySet[Patient]:
-    """Patients whose episode dates may put them in conditioning or aplasia today (a superset, one query).
-
-    Infection risk is high in conditioning and aplasia: from conditioning start (or Day 0) until neutrophil
-    engraftment is recorded. So anyone with conditioning or Day 0 reached, and engraftment not both recorded and
-    past, may be high risk; the exact answer (in each patient's own time zone) comes from `summarise`.
-    """
-    latest_today = (now + _TZ_SLACK).date()
-    earliest_today = (now - _TZ_SLACK).date()
-    engrafted = Q(
-        episode__reinfusion_date__lte=earliest_today,
-        episode__neutrophil_engraftment_date__lte=earliest_today,
-    )
-    return patients.filter(
-        Q(episode__conditioning_start_date__lte=latest_today) | Q(episode__reinfusion_date__lte=latest_today)
-    ).filter(~engrafted)
-
-
 def _latest_temperature(field_name: str) -> Subquery:
     latest = SymptomReport.objects.filter(patient=OuterRef("pk"), temperature_c__isnull=False).order_by(
         "-recorded_at", "-id"
@@ -178,10 +161,16 @@ def _latest_temperature(field_name: str) -> Subquery:
 
 
 def high_risk_patients(patients: QuerySet[Patient], now: datetime | None = None) -> list[HighRiskRow]:
-    """Patients at high infection risk today, with their latest temperature and Day (five queries)."""
+    """Patients at high infection risk today, with their latest temperature and Day (five queries).
+
+    In conditioning or aplasia (`HIGH_RISK_PHASES`) in their own time zone today: from the stored phase where it
+    holds today, else computed (`queries.phases`)."""
     now = now or timezone.now()
+    check = check_stored_phase(patients, now)
+    if check is None:
+        return []
     candidates = list(
-        high_risk_candidates(patients, now)
+        check.in_phases(HIGH_RISK_PHASES)
         .select_related("centre", "episode")
         .annotate(
             latest_temperature_c=_latest_temperature("temperature_c"),
@@ -190,9 +179,9 @@ def high_risk_patients(patients: QuerySet[Patient], now: datetime | None = None)
     )
     if not candidates:
         return []
-    configs = active_configs({p.centre_id for p in candidates})
+    configs = check.configs
     rows = []
-    for summary in summarise(candidates):
+    for summary in summarise(candidates, configs=configs):
         if summary.state.infection_risk != InfectionRisk.HIGH:
             continue
         patient = summary.patient

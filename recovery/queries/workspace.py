@@ -1,16 +1,14 @@
 """What the coordinator's lists show: each patient's phase, Day and what needs attention, in constant queries."""
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from recovery.clinical.phases import (
     PHASE_ORDER,
-    EpisodeDates,
     Phase,
     PhaseState,
     local_date,
@@ -21,7 +19,8 @@ from recovery.clinical.phases import (
 )
 from recovery.clinical.timeline import DisplayStatus, EventStatus
 from recovery.models import Patient, TimelineEvent
-from recovery.queries.configuration import active_config, active_configs
+from recovery.queries.configuration import ActiveConfig, active_config, active_configs
+from recovery.queries.phases import check_stored_phase, dates_from
 from recovery.queries.timeline import episode_dates, episode_of, events_with_status, patient_today
 
 
@@ -37,20 +36,6 @@ class PatientSummary:
         return bool(self.overdue or self.state.flags)
 
 
-_DATE_COLUMNS = (
-    "episode__mobilisation_date",
-    "episode__apheresis_date",
-    "episode__conditioning_start_date",
-    "episode__reinfusion_date",
-    "episode__neutrophil_engraftment_date",
-)
-
-
-def _dates(values: Iterable) -> EpisodeDates:
-    mobilisation, apheresis, conditioning, reinfusion, engraftment = values
-    return EpisodeDates(mobilisation, apheresis, conditioning, reinfusion, engraftment)
-
-
 def _overdue_by_patient(patient_ids: list[int], latest_today: date) -> dict[int, list[date]]:
     """Planned events dated before the latest local 'today' among the patients (one query)."""
     rows = TimelineEvent.objects.filter(
@@ -62,17 +47,19 @@ def _overdue_by_patient(patient_ids: list[int], latest_today: date) -> dict[int,
     return dates
 
 
-def summarise(patients: list[Patient]) -> list[PatientSummary]:
-    """Phase, Day, flags and overdue count of each patient (patients loaded with select_related("episode"))."""
+def summarise(patients: list[Patient], configs: dict[int, ActiveConfig] | None = None) -> list[PatientSummary]:
+    """Phase, Day, flags and overdue count of each patient (patients loaded with select_related("episode")), in
+    two queries (one when the configuration of each patient's centre is given in `configs`)."""
     now = timezone.now()
-    configs = active_configs({p.centre_id for p in patients})
+    if configs is None:
+        configs = active_configs({p.centre_id for p in patients})
     todays = {p.pk: local_date(now, p.timezone) for p in patients}
     latest = max(todays.values(), default=now.date()) + timedelta(days=1)
     overdue = _overdue_by_patient([p.pk for p in patients], latest)
     summaries = []
     for patient in patients:
         episode = getattr(patient, "episode", None)  # a missing one-to-one raises an AttributeError subclass
-        dates = _dates(
+        dates = dates_from(
             (
                 getattr(episode, "mobilisation_date", None),
                 getattr(episode, "apheresis_date", None),
@@ -88,33 +75,49 @@ def summarise(patients: list[Patient]) -> list[PatientSummary]:
     return summaries
 
 
-def filter_patients(patients: QuerySet[Patient], *, phase: str = "", needs_attention: bool = False) -> QuerySet:
-    """Narrow a queryset to a phase and/or to patients needing attention, computed exactly per patient.
+def filter_patients(
+    patients: QuerySet[Patient], *, phase: str = "", needs_attention: bool = False, now: datetime | None = None
+) -> QuerySet:
+    """Narrow a queryset to a phase and/or to patients needing attention, exactly per patient, in five queries.
 
-    Phases depend on each patient's own 'today', so they are computed with the pure phase rule over the
-    few date columns of all matching patients (one query), and the result is a filter by primary key.
+    Phases depend on each patient's own 'today'. The stored phase (`queries.phases`) answers in SQL where it
+    holds today, and so do the overdue events (planned before the patient's local today); the few patients
+    whose stored phase may be out of date are computed with the pure phase rule.
     """
     if not phase and not needs_attention:
         return patients
     if phase and phase not in {p.value for p in PHASE_ORDER}:
         return patients.none()
-    now = timezone.now()
-    rows = list(patients.values_list("pk", "timezone", "centre_id", *_DATE_COLUMNS))
-    configs = active_configs({row[2] for row in rows})
-    todays = {row[0]: local_date(now, row[1]) for row in rows}
+    check = check_stored_phase(patients, now or timezone.now())
+    if check is None:
+        return patients.none()
+    unsure = check.unsure_rows()
     overdue: dict[int, list[date]] = {}
-    if needs_attention:
-        overdue = _overdue_by_patient(list(todays), max(todays.values(), default=now.date()) + timedelta(days=1))
+    if needs_attention and unsure:
+        latest = max(check.todays.values()) + timedelta(days=1)
+        overdue = _overdue_by_patient([row[0] for row in unsure], latest)
     keep = []
-    for pk, _tz, centre_id, *columns in rows:
-        today = todays[pk]
-        state = phase_on(_dates(columns), today, configs[centre_id].phase)
-        if phase and state.phase != Phase(phase):
+    for row in unsure:
+        stored = check.exact(row)
+        if phase and stored.phase != Phase(phase):
             continue
-        if needs_attention and not (state.flags or any(d < today for d in overdue.get(pk, []))):
+        if needs_attention and not (stored.flagged or any(d < stored.as_of for d in overdue.get(row[0], []))):
             continue
-        keep.append(pk)
-    return patients.filter(pk__in=keep)
+        keep.append(row[0])
+    holds = Q(phase_sure=True)
+    if phase:
+        holds &= Q(phase=phase)
+    if needs_attention:
+        # Patients with a planned event before the latest local today (one uncorrelated, hashed subquery), and
+        # of those the ones with one before their own today: the per-row check runs only for the few.
+        maybe_late = TimelineEvent.objects.filter(
+            status=EventStatus.PLANNED, planned_date__lt=max(check.todays.values())
+        ).values("episode__patient_id")
+        late = TimelineEvent.objects.filter(
+            episode__patient=OuterRef("pk"), status=EventStatus.PLANNED, planned_date__lt=OuterRef("local_today")
+        )
+        holds &= Q(phase_flagged=True) | (Q(pk__in=maybe_late) & Exists(late))
+    return check.patients.filter(holds | Q(pk__in=keep))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from recovery.services.audit import AuditContext, record_event, snapshot
 from recovery.services.audit import changes as _changes
 from recovery.services.login_email import EMAIL_LOCKED, contact_email_changed, has_active_login
 from recovery.services.outcome_summaries import request_outcome_refresh
+from recovery.services.phases import store_phase
 from recovery.services.reminders.replan import request_replan
 from recovery.validators import normalise_phone
 
@@ -79,6 +80,7 @@ def create_patient(
         raise ValueError(f"Not editable: {sorted(unknown)}")
     patient = Patient(centre=centre, **fields)
     _validate_and_save(patient)
+    store_phase(patient)
     record_event(context=context, action="patient.create", patient=patient)
     return patient
 
@@ -106,6 +108,8 @@ def update_patient(*, context: AuditContext, patient: Patient, changes: dict[str
         record_event(context=context, action="patient.update", patient=patient, detail={"changes": changed})
         # status (withdrawn, deceased), time zone and addresses all change what reminders are due and where
         request_replan(patient)
+        if "timezone" in changed:  # another local today: store the phase for it
+            store_phase(patient)
         if {"status", "baseline_edss"} & set(changed):  # the cohort's deaths; the recorded baseline EDSS
             request_outcome_refresh(patient)
     return patient

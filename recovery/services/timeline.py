@@ -42,6 +42,7 @@ from recovery.services.episode_history import (
     version_of,
 )
 from recovery.services.outcome_summaries import request_outcome_refresh, request_outcome_refresh_many
+from recovery.services.phases import refresh_phases, store_phase
 from recovery.services.reminders.planning import plan_reminders
 from recovery.services.reminders.replan import request_replan
 from recovery.services.vaccination_plans import request_vaccination_refresh, request_vaccination_refresh_many
@@ -144,6 +145,7 @@ def regenerate_centre_timelines(*, centre_id: int) -> int:
     transplanted = episodes.filter(reinfusion_date__isnull=False).values_list("patient_id", flat=True)
     request_outcome_refresh_many(transplanted)
     request_vaccination_refresh_many(transplanted)  # the vaccination schedule may have changed too
+    refresh_phases(centre_id=centre_id)  # the phase boundaries may have moved (the lists read the stored phase)
     return changed
 
 
@@ -258,6 +260,7 @@ def save_episode(
             raise ConfirmationRequiredError(impact)
     episode.save()
     patient.episode = episode  # what the rest of this write (and the re-planning) reads as the patient's episode
+    store_phase(patient)  # the lists filter on the stored phase (services/phases.py)
     changes = regenerate_timeline(episode=episode, config=config)
     history = None
     if created or changed:

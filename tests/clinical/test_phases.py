@@ -13,6 +13,7 @@ import pytest
 
 from recovery.clinical.config import DEFAULT_PHASE_CONFIG, PhaseConfig
 from recovery.clinical.phases import (
+    HIGH_RISK_PHASES,
     PHASE_ORDER,
     PRE_TRANSPLANT_SHARE,
     EpisodeDates,
@@ -23,6 +24,7 @@ from recovery.clinical.phases import (
     add_months,
     day_number,
     local_date,
+    phase_changes_on,
     phase_index,
     phase_on,
     recovery_progress,
@@ -753,3 +755,85 @@ def test_recovery_progress_uses_the_configured_reconstitution_end():
     config = PhaseConfig(reconstitution_end_months=12)
     assert recovery_progress(FULL, date(2027, 2, 7), config) == 1.0
     assert recovery_progress(FULL, date(2027, 2, 7)) < 1.0
+
+
+# --- the date the phase (or its flags) next changes -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dates", "today", "expected"),
+    [
+        pytest.param(EpisodeDates(), d(0), None, id="no_dates_evaluation_never_changes"),
+        pytest.param(FULL, d(-40), MOBILISATION, id="evaluation_until_mobilisation"),
+        pytest.param(FULL, d(-33), APHERESIS, id="mobilisation_day_until_apheresis"),
+        pytest.param(FULL, d(-10), CONDITIONING, id="collection_until_conditioning"),
+        pytest.param(FULL, d(-1), DAY_ZERO, id="conditioning_until_day_zero"),
+        pytest.param(FULL, d(0), ENGRAFTMENT, id="aplasia_until_engraftment_before_any_flag"),
+        pytest.param(FULL, d(11), d(90), id="early_recovery_until_d90"),
+        pytest.param(FULL, d(90), d(180), id="recovery_until_d180"),
+        pytest.param(FULL, d(200), MONTH_24, id="reconstitution_until_month_24"),
+        pytest.param(FULL, MONTH_24, None, id="follow_up_never_changes"),
+        pytest.param(NOT_ENGRAFTED, d(0), d(21), id="not_engrafted_until_the_delayed_engraftment_flag"),
+        pytest.param(NOT_ENGRAFTED, d(21), d(30), id="delayed_until_the_graft_failure_flag"),
+        pytest.param(NOT_ENGRAFTED, d(30), None, id="both_flags_raised_nothing_more_without_engraftment"),
+        pytest.param(
+            EpisodeDates(reinfusion=DAY_ZERO, neutrophil_engraftment=d(25)),
+            d(22),
+            d(25),
+            id="flagged_until_the_recorded_engraftment",
+        ),
+        pytest.param(
+            EpisodeDates(reinfusion=DAY_ZERO, neutrophil_engraftment=d(95)),
+            d(30),
+            d(95),
+            id="late_engraftment_jumps_to_recovery",
+        ),
+        pytest.param(
+            EpisodeDates(conditioning_start=d(3), reinfusion=DAY_ZERO),
+            d(-1),
+            DAY_ZERO,
+            id="conditioning_after_day_zero_is_ignored",
+        ),
+        pytest.param(
+            EpisodeDates(apheresis=APHERESIS, reinfusion=DAY_ZERO),
+            d(-30),
+            APHERESIS,
+            id="missing_mobilisation_evaluation_until_apheresis",
+        ),
+    ],
+)
+def test_phase_changes_on_is_the_next_milestone_or_flag_date(dates, today, expected):
+    """The next date on which the phase or the engraftment flags change; None when no known date changes them."""
+    assert phase_changes_on(dates, today) == expected
+
+
+def test_phase_changes_on_uses_the_configured_flag_days():
+    """With delayed engraftment from D+15, the flags change on D+15."""
+    config = PhaseConfig(delayed_engraftment_day=15)
+    assert phase_changes_on(NOT_ENGRAFTED, d(3), config) == d(15)
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [FULL, NOT_ENGRAFTED, EpisodeDates(reinfusion=DAY_ZERO, neutrophil_engraftment=d(95)), EpisodeDates()],
+    ids=["full", "not_engrafted", "late_engraftment", "no_dates"],
+)
+def test_phase_and_flags_hold_until_phase_changes_on_and_change_on_it(dates):
+    """Day by day from D-60 to D+800: the phase and flags on the day before the returned date are today's (both
+    only move forward, so they hold in between), and differ on it; with None they are the same on D+800."""
+    for offset in range(-60, 800):
+        today = d(offset)
+        state = (phase_on(dates, today).phase, phase_on(dates, today).flags)
+        changes = phase_changes_on(dates, today)
+        last = d(800) if changes is None else changes - timedelta(days=1)
+        assert (phase_on(dates, last).phase, phase_on(dates, last).flags) == state, today
+        if changes is not None:
+            assert changes > today
+            assert (phase_on(dates, changes).phase, phase_on(dates, changes).flags) != state, today
+
+
+def test_high_risk_phases_are_exactly_the_phases_with_high_infection_risk():
+    """HIGH_RISK_PHASES (the dashboard's filter) matches phase_on's infection risk on every day of a pathway."""
+    for offset in range(-60, 800):
+        state = phase_on(FULL, d(offset))
+        assert (state.phase in HIGH_RISK_PHASES) == (state.infection_risk == InfectionRisk.HIGH)
