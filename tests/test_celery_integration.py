@@ -4,6 +4,7 @@ The data must be committed for the worker to see it, hence `transactional_db`. T
 very database this test process uses, so a Heartbeat row it writes is visible here.
 """
 
+import json
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -113,8 +114,13 @@ def test_a_committed_write_wakes_a_real_worker_that_plans_the_patients_reminders
         patient = _transplanted_without_planning(centre)
     assert not _temperature_reminders(patient).exists()
     assert Patient.objects.get(pk=patient.pk).reminders_stale_since is not None
-    # one wake-up of the planner for the patient, and one of the stored outcome's refresh, after commit
-    assert redis.Redis.from_url(redis_url).llen("celery") == 2
+    # after commit, one wake-up each: the reminder planner, the stored outcome's and the vaccination plan's refresh
+    queued = [json.loads(m)["headers"]["task"] for m in redis.Redis.from_url(redis_url).lrange("celery", 0, -1)]
+    assert sorted(queued) == [
+        "recovery.tasks.plan_patient_reminders",
+        "recovery.tasks.refresh_patient_outcome",
+        "recovery.tasks.refresh_patient_vaccinations",
+    ]
 
     worker = start_worker(start_celery)
     wait_for(lambda: _temperature_reminders(patient).exists(), worker, what="The worker planning the reminders")
