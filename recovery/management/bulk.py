@@ -268,8 +268,9 @@ def restore_indexes(statements: list[str], connection=None, *, memory: str = "25
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def index_definitions(models_, connection=None) -> list[tuple]:
-    """Every index and constraint of these tables as PostgreSQL describes them (to compare before and after)."""
+def index_definitions(models_, connection=None) -> tuple[list, list]:
+    """The indexes (table, name, definition) and constraints (table, name, type, definition) of these tables as
+    PostgreSQL describes them (to compare before and after)."""
     connection = connection or default_connection
     tables = [m._meta.db_table for m in models_]
     with connection.cursor() as cursor:
@@ -282,4 +283,4 @@ def index_definitions(models_, connection=None) -> list[tuple]:
             "WHERE conrelid::regclass::text = ANY(%s) ORDER BY 1, 2",
             [tables],
         )
-        return indexes + cursor.fetchall()
+        return indexes, cursor.fetchall()
