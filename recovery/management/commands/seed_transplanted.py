@@ -31,9 +31,9 @@ Fast, in timed stages (each prints its time; LOAD_STAGES then AFTER_STAGES):
 * reminders: the patients in the high-risk window are planned here (plan_reminders: a handful); those up to D+180
   (weekly check-ins) were written marked as needing planning (`reminders_stale_since`, the planner's sweep);
   the rest are left to the hourly planner. Their stored outcomes (the cohort page) were written marked for the
-  outcome refresh's sweep (`outcomes_stale_since`).
-* vaccination plans: the stored plans (the list of doses due) computed in batches, as the seeded doses were
-  written around the services (`rebuild_vaccination_plans`).
+  outcome refresh's sweep (`outcomes_stale_since`); their stored vaccination plans (the list of doses due:
+  PlannedVaccination, VaccinationPlanState) were written with the load, computed as the plans' refresh does
+  (`open_doses_from` over the doses given).
 
 No per-patient service call. Deterministic for a given --seed and today. Progress on stderr.
 """
@@ -71,6 +71,7 @@ from recovery.models import (
     LabSource,
     MRIScan,
     Patient,
+    PlannedVaccination,
     ProphylaxisStop,
     ProtocolTemplate,
     Relapse,
@@ -80,11 +81,12 @@ from recovery.models import (
     TransfusionProduct,
     TransplantEpisode,
     VaccinationDose,
+    VaccinationPlanState,
 )
 from recovery.queries.configuration import active_config
+from recovery.queries.vaccinations import open_doses_from
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.reminders.planning import plan_reminders
-from recovery.services.vaccination_plans import rebuild_vaccination_plans
 
 PREFIX = "TX-"
 DEFAULT_SEED = 1
@@ -102,9 +104,17 @@ CLINICIAN = "clinician"  # the demo login that confirms engraftment and stops pr
 MISSED_SHARE = 0.12  # as the demo: a vaccine whose dose is missed then shows as overdue
 PROGRAMME_MONTHS = 36  # the vaccination programme (to month 30) through the planner; yearly doses after it
 # The big tables: their secondary indexes and constraints are dropped for the load and re-created after it.
-DEFERRED_MODELS = (TimelineEvent, LabResult, VaccinationDose, EDSSAssessment, MRIScan, ProphylaxisStop)
+DEFERRED_MODELS = (
+    TimelineEvent,
+    LabResult,
+    VaccinationDose,
+    EDSSAssessment,
+    MRIScan,
+    ProphylaxisStop,
+    PlannedVaccination,
+)
 LOAD_STAGES = ("load", "indexes", "analyze")
-AFTER_STAGES = ("reminders", "vaccination plans")
+AFTER_STAGES = ("reminders",)
 EPISODE_DATES = (
     "mobilisation_date",
     "gcsf_start_date",
@@ -150,6 +160,8 @@ COLUMNS = {  # the columns each table is given (in this order); the others take 
     EngraftmentConfirmation: ("patient_id", "kind", "proposed_date", "confirmed_date", "confirmed_by_id"),
     VaccinationDose: ("patient_id", "vaccine", "dose", "given_date", "entered_by_id"),
     ProphylaxisStop: ("patient_id", "medication", "stopped_on", "stopped_by_id"),
+    PlannedVaccination: ("patient_id", "centre_id", "vaccine", "dose", "due_date", "due_until"),
+    VaccinationPlanState: ("patient_id", "day0", "config_version", "computed_at", "done"),
 }
 FEVER_NOTE = "Febrile neutropenia during aplasia (from the inpatient record)."
 
@@ -245,10 +257,6 @@ class Command(BaseCommand):
         progress.finish()
         with seeder.stage("reminders"):
             planned = seeder.plan_high_risk_reminders()
-        with seeder.stage("vaccination plans"):
-            # The list of doses due reads stored vaccination plans: computed here in batches (a fixed number of
-            # queries each), as the seeded doses were written around the services.
-            plans = rebuild_vaccination_plans(patient_ids=seeder.patient_ids) if seeder.patient_ids else 0
         elapsed = clock.perf_counter() - started
         if created:
             record_event(
@@ -263,7 +271,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"{created} new transplanted patients at {centre} in {elapsed:.0f} s ({seeder.rows} rows); "
                 f"reminders planned for {planned} in the high-risk window, {seeder.stale} marked for the planner, "
-                f"{created} for the outcome refresh, {plans} vaccination plans stored."
+                f"{created} for the outcome refresh, {created} vaccination plans stored."
             )
         )
 
@@ -612,21 +620,27 @@ class Seeder:
         if engraft_day is not None and engraft_day >= 11:
             given = datetime.combine(day0 + timedelta(days=engraft_day - 6), time(14, 0), tzinfo=self.zone)
             tables[Transfusion].add((pid, TransfusionProduct.PLATELETS.value, given))
-        if engrafted is None:
-            return
-        clinician = self.clinician
-        if clinician is not None:
-            tables[EngraftmentConfirmation].add(
-                (pid, EngraftmentKind.NEUTROPHIL.value, engrafted, engrafted, clinician)
-            )
-        # Vaccinations given (some missed) and prophylaxis stopped, as the demo does.
-        care = random.Random(f"{self.seed}-care-{plan.number}")
-        tables[VaccinationDose].extend((pid, v, n, on, clinician) for v, n, on in self._doses(day0, care))
-        if clinician is not None:
-            tables[ProphylaxisStop].extend(
-                (pid, m, on, clinician)
-                for m, on in prophylaxis_stops(_Episode(episode), cd4, today, self.config.prophylaxis)
-            )
+        clinician, given = self.clinician, []
+        if engrafted is not None:
+            if clinician is not None:
+                tables[EngraftmentConfirmation].add(
+                    (pid, EngraftmentKind.NEUTROPHIL.value, engrafted, engrafted, clinician)
+                )
+            # Vaccinations given (some missed) and prophylaxis stopped, as the demo does.
+            care = random.Random(f"{self.seed}-care-{plan.number}")
+            given = self._doses(day0, care)
+            tables[VaccinationDose].extend((pid, v, n, on, clinician) for v, n, on in given)
+            if clinician is not None:
+                tables[ProphylaxisStop].extend(
+                    (pid, m, on, clinician)
+                    for m, on in prophylaxis_stops(_Episode(episode), cd4, today, self.config.prophylaxis)
+                )
+        # The stored vaccination plan (what the list of doses due reads), as the plans' refresh computes it.
+        doses = open_doses_from(day0, given, self.config.vaccination)
+        tables[VaccinationPlanState].add((pid, day0, self.config.version, now, not doses))
+        tables[PlannedVaccination].extend(
+            (pid, self.centre.pk, d.vaccine, d.dose, d.due_date, d.due_until) for d in doses
+        )
 
 
 class _Episode:
