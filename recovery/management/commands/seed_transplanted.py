@@ -383,6 +383,7 @@ class Seeder:
                         progress(done)
                 with self.stage("indexes"):
                     restore_indexes(deferred)
+            self.notes["load"] = f" ({self.rows} rows)"
             self._analyze()
         return len(todo)
 
