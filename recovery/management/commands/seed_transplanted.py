@@ -42,6 +42,7 @@ import multiprocessing
 import os
 import queue
 import random
+import signal
 import threading
 import time as clock
 from collections import deque
@@ -283,6 +284,19 @@ def _plan_in_worker(job: tuple) -> tuple:
     return _WORKER_SEEDER._chunk(*job)
 
 
+def _start_worker(parent: int) -> None:
+    """A planning process: its own UUIDs; Ctrl-C is the parent's to handle; it ends if the parent dies."""
+    reseed_uuids()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            clock.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="seed-parent-watch", daemon=True).start()
+
+
 class _AbortError(Exception):
     """The planning thread failed: the writer rolls the load back."""
 
@@ -455,7 +469,7 @@ class Seeder:
         if WORKERS < 2 or len(jobs) < 2:
             return (self._chunk(*job) for job in jobs)
         _WORKER_SEEDER = self
-        pool = multiprocessing.get_context("fork").Pool(WORKERS, initializer=reseed_uuids)
+        pool = multiprocessing.get_context("fork").Pool(WORKERS, initializer=_start_worker, initargs=(os.getpid(),))
         _WORKER_SEEDER = None
 
         def results():
