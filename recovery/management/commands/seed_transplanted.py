@@ -22,8 +22,10 @@ a handful in each phase after Day 0, the high-risk window included.
 Fast, in timed stages (each prints its time; LOAD_STAGES then AFTER_STAGES):
 
 * load: rows are planned in Python as tuples, CHUNK patients at a time, and written with `bulk.BulkTable` (COPY
-  on PostgreSQL, by a second thread while this one plans the next chunk; executemany elsewhere), all in ONE
-  transaction: an interrupted run leaves nothing, and running it again adds the TX- numbers not yet there.
+  on PostgreSQL; executemany elsewhere), all in ONE transaction: an interrupted run leaves nothing, and running
+  it again adds the TX- numbers not yet there. On PostgreSQL outside a caller's transaction, WORKERS forked
+  processes plan the chunks (each patient from its own seeded generators, so the data is the same) while a
+  second thread owns the transaction and writes them.
   Patient and episode ids are reserved from their sequences in blocks; on PostgreSQL the secondary indexes,
   unique constraints and foreign keys of the big tables (DEFERRED_MODELS) are dropped first and
 * indexes: re-created as they were before the transaction commits; then
