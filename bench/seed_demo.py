@@ -71,8 +71,9 @@ def main() -> None:
         f"seed_demo --patients {args.patients}{flag} on {connection.vendor}: {elapsed:.1f} s "
         f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})"
     )
-    if args.transplanted:  # seed_transplanted's own line: its part of the time, the rows written
-        print(output.getvalue().strip().splitlines()[-1])
+    if args.transplanted:  # seed_transplanted's stages (time each) and its own line: its part of the time, the rows
+        lines = output.getvalue().strip().splitlines()
+        print("\n".join([line for line in lines if line.startswith("  ")] + lines[-1:]))
     if SQLITE_PATH.exists() and os.environ["DATABASE_URL"].startswith("sqlite:"):
         SQLITE_PATH.unlink()
 

@@ -184,3 +184,32 @@ def test_a_sample_of_patients_pages_render(scale, db, client_for):
         for name in names:
             url = reverse(NAMESPACE + name, args=[patient.uuid])
             assert client.get(url).status_code == 200, (url, patient.hospital_number)
+
+
+def test_the_stored_vaccination_plans_are_those_the_refresh_computes(scale, db):
+    """Written with the load (no per-patient refresh): computing them again changes nothing, and none is marked."""
+    from recovery.models import PlannedVaccination, VaccinationPlanState
+    from recovery.services.vaccination_plans import rebuild_vaccination_plans
+
+    ids = list(_transplanted().values_list("pk", flat=True))
+
+    def stored():
+        return (
+            sorted(
+                PlannedVaccination.objects.filter(patient__in=ids).values_list(
+                    "patient_id", "centre_id", "vaccine", "dose", "due_date", "due_until"
+                )
+            ),
+            sorted(
+                VaccinationPlanState.objects.filter(patient__in=ids).values_list(
+                    "patient_id", "day0", "config_version", "done"
+                )
+            ),
+        )
+
+    seeded = stored()
+    assert len(seeded[1]) == COUNT
+    assert seeded[0]
+    assert not _transplanted().filter(vaccinations_stale_since__isnull=False).exists()
+    assert rebuild_vaccination_plans(patient_ids=ids) == COUNT
+    assert stored() == seeded

@@ -119,7 +119,7 @@ class PlannedPatient:
     """Everything one synthetic patient gets, before anything is written."""
 
     number: str
-    patient: Patient
+    patient: Patient | dict  # a dict of its fields for seed_transplanted (no model instance)
     regimen: str
     episode: dict
     assessments: list[tuple[date, Decimal]] = field(default_factory=list)
@@ -221,6 +221,10 @@ class CohortSimulation:
         return self.first_day0 + timedelta(days=int((index - 1 + rng.random()) / self.count * self.span))
 
     def _patient(self, rng: random.Random, number: str, day0: date, baseline: Decimal) -> Patient:
+        return Patient(centre=self.centre, **self.patient_values(rng, number, day0, baseline))
+
+    def patient_values(self, rng: random.Random, number: str, day0: date, baseline: Decimal) -> dict:
+        """The patient's fields (by name), drawn from `rng`."""
         age = min(52.0, max(18.0, rng.gauss(31, 7)))
         born = day0 - _days(age) - timedelta(days=rng.randrange(0, 365))
         onset = max(born + _days(14), day0 - _days(min(14.0, max(1.0, rng.gauss(6, 3)))))
@@ -231,19 +235,18 @@ class CohortSimulation:
             stop = min(day0.year, year + rng.randint(1, 4))
             history.append(f"{name} {year}-{stop}")
             year = stop
-        return Patient(
-            centre=self.centre,
-            first_name=rng.choice(FIRST_NAMES),
-            last_name=rng.choice(LAST_NAMES),
-            date_of_birth=born,
-            sex=rng.choice([Sex.FEMALE, Sex.FEMALE, Sex.MALE]),
-            hospital_number=number,
-            timezone=self.centre.timezone,
-            ms_type=MSType.RRMS,
-            ms_onset_date=onset,
-            baseline_edss=baseline,
-            previous_treatments="\n".join(history),
-        )
+        return {
+            "first_name": rng.choice(FIRST_NAMES),
+            "last_name": rng.choice(LAST_NAMES),
+            "date_of_birth": born,
+            "sex": rng.choice([Sex.FEMALE, Sex.FEMALE, Sex.MALE]),
+            "hospital_number": number,
+            "timezone": self.centre.timezone,
+            "ms_type": MSType.RRMS,
+            "ms_onset_date": onset,
+            "baseline_edss": baseline,
+            "previous_treatments": "\n".join(history),
+        }
 
     def _episode(self, rng: random.Random, day0: date, regimen: str) -> dict:
         mobilisation = day0 - timedelta(days=rng.randint(35, 70))

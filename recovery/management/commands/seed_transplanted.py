@@ -19,24 +19,42 @@ Day 0 is uniform over the last 20 years (stratified, so the phases have their re
 in follow-up), and the newest RECENT_OFFSETS patients are placed at fixed Days, so that even a small data set has
 a handful in each phase after Day 0, the high-risk window included.
 
-Fast: rows are planned in Python and written with bulk_create, CHUNK patients per transaction (an interrupted run
-is resumed by running it again: existing TX- numbers are left alone); no per-patient service call. Reminders:
-the patients in the high-risk window are planned here (plan_reminders: a handful); those up to D+180 (weekly
-check-ins) are marked as needing planning (`reminders_stale_since`, the planner's sweep picks them up); the rest
-are left to the hourly planner. Deterministic for a given --seed and today. Progress on stderr.
+Fast, in timed stages (each prints its time; LOAD_STAGES then AFTER_STAGES):
+
+* load: rows are planned in Python as tuples, CHUNK patients at a time, and written with `bulk.BulkTable` (COPY
+  on PostgreSQL; executemany elsewhere), all in ONE transaction: an interrupted run leaves nothing, and running
+  it again adds the TX- numbers not yet there. On PostgreSQL outside a caller's transaction, WORKERS forked
+  processes plan the chunks (each patient from its own seeded generators, so the data is the same) while a
+  second thread owns the transaction and writes them.
+  Patient and episode ids are reserved from their sequences in blocks; on PostgreSQL the secondary indexes,
+  unique constraints and foreign keys of the big tables (DEFERRED_MODELS) are dropped first and
+* indexes: re-created as they were before the transaction commits; then
+* analyze: the planner's statistics of the tables loaded.
+* reminders: the patients in the high-risk window are planned here (plan_reminders: a handful); those up to D+180
+  (weekly check-ins) were written marked as needing planning (`reminders_stale_since`, the planner's sweep);
+  the rest are left to the hourly planner. Their stored outcomes (the cohort page) were written marked for the
+  outcome refresh's sweep (`outcomes_stale_since`); their stored vaccination plans (the list of doses due:
+  PlannedVaccination, VaccinationPlanState) were written with the load, computed as the plans' refresh does
+  (`open_doses_from` over the doses given).
+
+No per-patient service call. Deterministic for a given --seed and today. Progress on stderr.
 """
 
+import multiprocessing
 import os
+import queue
 import random
+import signal
+import threading
 import time as clock
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Centre, User
@@ -45,6 +63,7 @@ from recovery.clinical.phases import add_months, local_date
 from recovery.clinical.reminders import high_risk_window
 from recovery.clinical.timeline import Anchor, EventKind, EventStatus, TemplateEvent, plan_timeline
 from recovery.clinical.timeline_rules import rule_dates
+from recovery.management.bulk import BulkTable, defer_indexes, reseed_uuids, reserve_ids, restore_indexes
 from recovery.management.commands.seed_cohort import BEAM_ATG, CY_ATG, CohortSimulation
 from recovery.management.commands.seed_demo import DEMO_CENTRE, _lab_rows, doses_given, prophylaxis_stops
 from recovery.models import (
@@ -55,6 +74,7 @@ from recovery.models import (
     LabSource,
     MRIScan,
     Patient,
+    PlannedVaccination,
     ProphylaxisStop,
     ProtocolTemplate,
     Relapse,
@@ -64,16 +84,19 @@ from recovery.models import (
     TransfusionProduct,
     TransplantEpisode,
     VaccinationDose,
+    VaccinationPlanState,
 )
 from recovery.queries.configuration import active_config
+from recovery.queries.vaccinations import open_doses_from
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.reminders.planning import plan_reminders
-from recovery.services.vaccination_plans import rebuild_vaccination_plans
 
 PREFIX = "TX-"
 DEFAULT_SEED = 1
 YEARS = 20
-CHUNK = 500  # patients per transaction
+CHUNK = 500  # patients planned (and handed to the writer) at a time
+WORKERS = min(2, os.cpu_count() or 1)  # planning processes on PostgreSQL (the database's work on the other cores)
+WINDOW = 4  # chunks planned ahead of the writer at most
 # Day 0 of the newest patients, in days before today: aplasia (D+2, D+5, D+9), early recovery, recovery,
 # reconstitution, so that every phase after Day 0 has a few patients however small the data set.
 RECENT_OFFSETS = (2, 5, 9, 13, 17, 24, 40, 65, 95, 130, 170, 260, 420, 600)
@@ -83,84 +106,67 @@ CLINICIAN = "clinician"  # the demo login that confirms engraftment and stops pr
 
 MISSED_SHARE = 0.12  # as the demo: a vaccine whose dose is missed then shows as overdue
 PROGRAMME_MONTHS = 36  # the vaccination programme (to month 30) through the planner; yearly doses after it
-FAST_MODELS = (TimelineEvent, EDSSAssessment, MRIScan, LabResult, VaccinationDose)  # the big tables
-
-
-_UUIDS = random.Random(int.from_bytes(os.urandom(16)))  # random row ids (uuid.uuid4 took 15% of the time)
-_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48))
-_VERSION_BITS = (0x4000 << 64) | (0x8000 << 48)
-
-
-def _uuid4_text() -> str:
-    """A random (version 4) UUID as 32 hex digits, as both databases take it."""
-    return f"{(_UUIDS.getrandbits(128) & _VERSION_MASK) | _VERSION_BITS:032x}"
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value) -> str:
-    """A value in COPY's text format (dates, times with their offset, decimals and booleans as PostgreSQL reads
-    them)."""
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    return str(value)
-
-
-def fast_insert(model, rows: list[dict], now: datetime) -> int:
-    """Insert `rows` (values by column name) into `model`'s table (COPY on PostgreSQL, else executemany), without
-    Django's per-value SQL compiler (most of bulk_create's time at this size). Every column not given takes
-    its field's default: a new UUID per row, `now` for auto_now(_add), else the field's default. The values are
-    adapted as the backend stores them (dates and times as text on SQLite, UUIDs as hex where not native)."""
-    if not rows:
-        return 0
-    ops = connection.ops
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    given = set(rows[0])
-    columns, makers = [], []
-    for f in fields:
-        columns.append(connection.ops.quote_name(f.column))
-        if f.attname in given:
-            if isinstance(f, models.DateTimeField):
-                makers.append((f.attname, ops.adapt_datetimefield_value))
-            elif isinstance(f, models.DateField):
-                makers.append((f.attname, ops.adapt_datefield_value))
-            else:
-                makers.append((f.attname, None))
-        elif isinstance(f, models.UUIDField):
-            makers.append((None, _uuid4_text))
-        else:
-            value = now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default()
-            constant = f.get_db_prep_save(value, connection)
-            makers.append((None, lambda constant=constant: constant))
-    # The table and column names come from the model (quoted); every value is a parameter.
-    table = ops.quote_name(model._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    values = []
-    for row in rows:
-        out = []
-        for name, function in makers:
-            if name is None:
-                out.append(function())
-            else:
-                value = row[name]
-                out.append(value if function is None or value is None else function(value))
-        values.append(out)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # COPY: one stream, no statement per row
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                copy.write("".join("\t".join(map(_copy_text, row)) + "\n" for row in values))
-        else:
-            for start in range(0, len(values), 2000):
-                cursor.executemany(sql, values[start : start + 2000])
-    return len(rows)
+# The big tables: their secondary indexes and constraints are dropped for the load and re-created after it.
+DEFERRED_MODELS = (
+    TimelineEvent,
+    LabResult,
+    VaccinationDose,
+    EDSSAssessment,
+    MRIScan,
+    ProphylaxisStop,
+    PlannedVaccination,
+)
+LOAD_STAGES = ("load", "indexes", "analyze")
+AFTER_STAGES = ("reminders",)
+EPISODE_DATES = (
+    "mobilisation_date",
+    "gcsf_start_date",
+    "apheresis_date",
+    "cd34_dose",
+    "cryostorage_date",
+    "admission_date",
+    "conditioning_start_date",
+    "reinfusion_date",
+    "neutrophil_engraftment_date",
+    "platelet_engraftment_date",
+    "discharge_date",
+)
+PATIENT_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "hospital_number",
+    "timezone",
+    "ms_type",
+    "ms_onset_date",
+    "baseline_edss",
+    "previous_treatments",
+)
+COLUMNS = {  # the columns each table is given (in this order); the others take their defaults
+    Patient: ("id", "centre_id", *PATIENT_FIELDS, "reminders_stale_since", "outcomes_stale_since"),
+    TransplantEpisode: ("id", "patient_id", "protocol_id", *EPISODE_DATES),
+    TimelineEvent: ("episode_id", "template_key", "kind", "title", "planned_date", "status", "actual_date"),
+    EDSSAssessment: ("patient_id", "assessed_on", "score"),
+    Relapse: (
+        "patient_id",
+        "onset_date",
+        "domains",
+        "description",
+        "treated_with_steroids",
+        "possible_pseudo_relapse",
+    ),
+    MRIScan: ("patient_id", "scan_date", "is_rebaseline", "new_t2_lesions", "gd_enhancing_lesions", "notes"),
+    SymptomReport: ("patient_id", "recorded_at", "temperature_c", "notes", "phase", "day", "neutropenic_fever"),
+    LabResult: ("patient_id", "test", "value", "unit", "collected_at", "source"),
+    Transfusion: ("patient_id", "product", "given_at"),
+    EngraftmentConfirmation: ("patient_id", "kind", "proposed_date", "confirmed_date", "confirmed_by_id"),
+    VaccinationDose: ("patient_id", "vaccine", "dose", "given_date", "entered_by_id"),
+    ProphylaxisStop: ("patient_id", "medication", "stopped_on", "stopped_by_id"),
+    PlannedVaccination: ("patient_id", "centre_id", "vaccine", "dose", "due_date", "due_until"),
+    VaccinationPlanState: ("patient_id", "day0", "config_version", "computed_at", "done"),
+}
+FEVER_NOTE = "Febrile neutropenia during aplasia (from the inpatient record)."
 
 
 class TransplantedSimulation(CohortSimulation):
@@ -178,6 +184,9 @@ class TransplantedSimulation(CohortSimulation):
         if recent < len(RECENT_OFFSETS):
             return self.today - timedelta(days=RECENT_OFFSETS[recent])
         return uniform
+
+    def _patient(self, rng: random.Random, number: str, day0: date, baseline: Decimal) -> dict:
+        return self.patient_values(rng, number, day0, baseline)  # the fields only: no model instance (and UUID)
 
 
 def _templates() -> dict[str, list[TemplateEvent]]:
@@ -246,37 +255,67 @@ class Command(BaseCommand):
         )
         seeder = Seeder(centre_obj, templates, patients, seed)
         progress = Progress(self.stderr, patients)
+        started = clock.perf_counter()
         created = seeder.run(progress.show)
-        planned = seeder.plan_high_risk_reminders()
-        # Their stored outcomes (the cohort page) are built by the outcome refresh's sweep, in batches, after this.
-        marked = Patient.objects.filter(
-            centre=centre_obj, hospital_number__startswith="TX-", outcomes_stale_since__isnull=True
-        ).update(outcomes_stale_since=timezone.now())
-        # The list of doses due reads stored vaccination plans: computed here in batches (a fixed number of queries
-        # each), as the seeded doses were written around the services.
-        plans = rebuild_vaccination_plans(
-            patient_ids=Patient.objects.filter(centre=centre_obj, hospital_number__startswith="TX-").values_list(
-                "pk", flat=True
-            )
-        )
-        elapsed = progress.finish()
+        progress.finish()
+        with seeder.stage("reminders"):
+            planned = seeder.plan_high_risk_reminders()
+        elapsed = clock.perf_counter() - started
         if created:
             record_event(
                 context=AuditContext.system("seed_transplanted"),
                 action="transplanted.seed",
                 detail={"patients": created, "seed": seed},
             )
+        for name in (*LOAD_STAGES, *AFTER_STAGES):
+            if name in seeder.times:
+                self.stdout.write(f"  {name}: {seeder.times[name]:.1f} s{seeder.notes.get(name, '')}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{created} new transplanted patients at {centre} in {elapsed:.0f} s ({seeder.rows} rows); "
                 f"reminders planned for {planned} in the high-risk window, {seeder.stale} marked for the planner, "
-                f"{marked} for the outcome refresh, {plans} vaccination plans stored."
+                f"{created} for the outcome refresh, {created} vaccination plans stored."
             )
         )
 
 
+_WORKER_SEEDER: "Seeder | None" = None
+
+
+def _plan_in_worker(job: tuple) -> tuple:
+    return _WORKER_SEEDER._chunk(*job)
+
+
+def _start_worker(parent: int) -> None:
+    """A planning process: its own UUIDs; Ctrl-C is the parent's to handle; it ends if the parent dies."""
+    reseed_uuids()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            clock.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="seed-parent-watch", daemon=True).start()
+
+
+class _AbortError(Exception):
+    """The planning thread failed: the writer rolls the load back."""
+
+
+class Stage:
+    def __init__(self, seeder: "Seeder", name: str):
+        self.seeder, self.name = seeder, name
+
+    def __enter__(self):
+        self.started = clock.perf_counter()
+
+    def __exit__(self, *exc):
+        self.seeder.times[self.name] = self.seeder.times.get(self.name, 0.0) + clock.perf_counter() - self.started
+
+
 class Seeder:
-    """Plans each chunk of patients in Python and writes it with bulk_create, one transaction per chunk."""
+    """Plans each chunk of patients in Python (rows as tuples) and loads them all in one transaction."""
 
     def __init__(self, centre: Centre, templates: dict, count: int, seed: int):
         self.centre = centre
@@ -287,18 +326,27 @@ class Seeder:
         self.zone = ZoneInfo(centre.timezone)
         self.now = timezone.now()
         self.today = local_date(self.now, centre.timezone)
-        self.protocols = {p.code: p for p in ProtocolTemplate.objects.filter(code__in=[CY_ATG, BEAM_ATG])}
-        self.clinician = User.objects.filter(username=CLINICIAN).first()
+        self.protocols = {p.code: p.pk for p in ProtocolTemplate.objects.filter(code__in=[CY_ATG, BEAM_ATG])}
+        clinician = User.objects.filter(username=CLINICIAN).first()
+        self.clinician = clinician.pk if clinician else None
         self.simulation = TransplantedSimulation(
             centre=centre, config=self.config.outcomes, today=self.today, count=count, seed=seed
         )
         self.rows = 0
         self.stale = 0
         self.high_risk: list[int] = []
-        self.parallel = False
+        self.patient_ids: list[int] = []
+        self.times: dict[str, float] = {}
+        self.notes: dict[str, str] = {}
+        self.tables = {model: BulkTable(model, columns, now=self.now) for model, columns in COLUMNS.items()}
         self.units = {test: DEFAULT_LAB_CONFIG.unit(test) for test in ("anc", "platelets", "wbc", "haemoglobin")}
         self.units.update({test: DEFAULT_LAB_CONFIG.unit(test) for test in ("ebv_pcr", "cmv_pcr", "cd4", "cd8")})
         self.units.update({test: DEFAULT_LAB_CONFIG.unit(test) for test in ("cd19", "nk", "igg")})
+        self._lab_times: dict[date, datetime] = {}
+        self._lab_time = time(6, 30)
+
+    def stage(self, name: str) -> Stage:
+        return Stage(self, name)
 
     def _doses(self, day0: date, rng: random.Random) -> list[tuple[str, int, date]]:
         """The demo's doses (`doses_given`) through the programme; after it, the yearly vaccines a year after the
@@ -321,59 +369,145 @@ class Seeder:
                 given.append((vaccine, number, last))
         return given
 
+    # --- the load -------------------------------------------------------------------------------------------------
+
     def run(self, progress) -> int:
+        """Plan and write every patient not yet there, in one transaction; returns how many were created."""
         existing = set(
             Patient.objects.filter(centre=self.centre, hospital_number__startswith=PREFIX).values_list(
                 "hospital_number", flat=True
             )
         )
-        # On PostgreSQL (outside a caller's transaction) a second thread writes each chunk while this one plans
-        # the next: the database's work and Python's overlap on two cores. Row ids come from the sequences, so
-        # a chunk is planned complete and written in one transaction (an interrupted run leaves whole patients).
-        self.parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
-        created = 0
-        with ThreadPoolExecutor(max_workers=1) as writer:
-            pending = None
-            for start in range(1, self.count + 1, CHUNK):
-                indices = [
-                    i for i in range(start, min(start + CHUNK, self.count + 1)) if f"{PREFIX}{i:05d}" not in existing
-                ]
-                if indices and self.parallel:
-                    payload = self._chunk(indices)
-                    if pending is not None:
-                        pending.result()
-                    pending = writer.submit(self._write, payload)
-                elif indices:
-                    with transaction.atomic():
-                        self._write(self._chunk(indices))
-                created += len(indices)
-                progress(min(start + CHUNK - 1, self.count))
-            if pending is not None:
-                pending.result()
-            writer.submit(lambda: connection.close()).result()  # the writer thread's own connection
-        return created
+        todo = [i for i in range(1, self.count + 1) if f"{PREFIX}{i:05d}" not in existing]
+        chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
+        if not chunks:
+            progress(self.count)
+            return 0
+        done = self.count - len(todo)
+        # On PostgreSQL (outside a caller's transaction) a second thread owns the load's transaction and writes
+        # each chunk while this one plans the next: the database's work and Python's overlap on two cores.
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self._run_threaded(chunks, progress, done)
+        else:
+            with transaction.atomic():
+                with self.stage("load"):
+                    deferred = defer_indexes(DEFERRED_MODELS)
+                    for indices in chunks:
+                        ids = reserve_ids(Patient, len(indices)), reserve_ids(TransplantEpisode, len(indices))
+                        self._write(self._take(self._chunk(indices, *ids)))
+                        done += len(indices)
+                        progress(done)
+                with self.stage("indexes"):
+                    restore_indexes(deferred)
+            self.notes["load"] = f" ({self.rows} rows)"
+            self._analyze()
+        return len(todo)
 
-    def _reserve(self, model, count: int) -> list[int]:
-        """`count` new ids of `model`'s table from its sequence (PostgreSQL)."""
-        table = model._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-            )
-            return [row[0] for row in cursor.fetchall()]
+    def _run_threaded(self, chunks: list[list[int]], progress, done: int) -> None:
+        payloads: queue.Queue = queue.Queue(maxsize=2)
+        failure: list[BaseException] = []
+        waited = 0.0
+
+        def load() -> None:
+            try:
+                with transaction.atomic():
+                    deferred = defer_indexes(DEFERRED_MODELS)
+                    while (payload := payloads.get()) is not None:
+                        if payload is _AbortError:
+                            raise _AbortError
+                        self._write(payload)
+                    with self.stage("indexes"):
+                        restore_indexes(deferred)
+            except BaseException as error:  # handed to the planning thread
+                failure.append(error)
+            finally:
+                connection.close()  # this thread's own connection
+
+        writer = threading.Thread(target=load, name="seed-writer", daemon=True)
+        with self.stage("load"):
+            patient_ids = iter(reserve_ids(Patient, sum(map(len, chunks))))
+            episode_ids = iter(reserve_ids(TransplantEpisode, sum(map(len, chunks))))
+            jobs = [
+                (indices, [next(patient_ids) for _ in indices], [next(episode_ids) for _ in indices])
+                for indices in chunks
+            ]
+            planned = self._planned(jobs)  # the worker processes start before the writer thread
+            writer.start()
+            try:
+                for indices in chunks:
+                    payload = self._take(next(planned))
+                    started = clock.perf_counter()
+                    while writer.is_alive():
+                        try:
+                            payloads.put(payload, timeout=1)
+                            break
+                        except queue.Full:
+                            continue
+                    waited += clock.perf_counter() - started
+                    if failure or not writer.is_alive():
+                        break
+                    done += len(indices)
+                    progress(done)
+            except BaseException:
+                self._stop(writer, payloads, _AbortError)
+                raise
+            finally:
+                planned.close()
+            started = clock.perf_counter()
+            self._stop(writer, payloads, None)
+            waited += clock.perf_counter() - started
+        self.times["load"] -= self.times.get("indexes", 0.0)
+        if failure:
+            if isinstance(failure[0], _AbortError):
+                raise CommandError("The load was interrupted and rolled back.")
+            raise failure[0]
+        self.notes["load"] = f" ({self.rows} rows; waiting for the database {waited:.1f} s of it)"
+        self._analyze()
+
+    def _planned(self, jobs: list[tuple]):
+        """What `_chunk` plans for each job, in order (an iterator; `close()` it): by WORKERS processes (forked
+        now, so they share this seeder's state; they never touch the database), at most WINDOW chunks ahead."""
+        global _WORKER_SEEDER
+        if WORKERS < 2 or len(jobs) < 2:
+            return (self._chunk(*job) for job in jobs)
+        _WORKER_SEEDER = self
+        pool = multiprocessing.get_context("fork").Pool(WORKERS, initializer=_start_worker, initargs=(os.getpid(),))
+        _WORKER_SEEDER = None
+
+        def results():
+            try:
+                pending = deque()
+                for job in jobs:
+                    pending.append(pool.apply_async(_plan_in_worker, (job,)))
+                    if len(pending) >= WINDOW:
+                        yield pending.popleft().get()
+                while pending:
+                    yield pending.popleft().get()
+            finally:
+                pool.terminate()
+                pool.join()
+
+        return results()
+
+    @staticmethod
+    def _stop(writer: threading.Thread, payloads: queue.Queue, last) -> None:
+        while writer.is_alive():
+            try:
+                payloads.put(last, timeout=1)
+                break
+            except queue.Full:
+                continue
+        writer.join()
+
+    def _analyze(self) -> None:
+        with self.stage("analyze"), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                for model in COLUMNS:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
     def _write(self, payload) -> None:
-        patients, episodes, rows = payload
-        with transaction.atomic():
-            Patient.objects.bulk_create(patients)
-            TransplantEpisode.objects.bulk_create(episodes)
-            for model, objects in rows.items():
-                if model in FAST_MODELS:
-                    fast_insert(model, objects, self.now)
-                else:
-                    model.objects.bulk_create(objects, batch_size=2000)
-                self.rows += len(objects)
-            self.rows += len(patients) + len(episodes)
+        for model, data in payload:
+            self.tables[model].write(data)
 
     def plan_high_risk_reminders(self) -> int:
         """The reminders of the patients in the high-risk window, planned now (they are due within hours)."""
@@ -381,172 +515,155 @@ class Seeder:
             plan_reminders(patient, now=self.now)
         return len(self.high_risk)
 
-    def _chunk(self, indices: list[int]):
-        """The chunk's patients, episodes and records, planned; what `_write` writes. Without `parallel` the
-        patients and episodes are written here (inside the caller's transaction), for their ids."""
+    # --- planning -------------------------------------------------------------------------------------------------
+
+    def _take(self, planned) -> list[tuple]:
+        """The payload of what `_chunk` planned (here or in a worker process), its counts added to this seeder's."""
+        payload, patient_ids, rows, stale, high_risk = planned
+        self.patient_ids += patient_ids
+        self.rows += rows
+        self.stale += stale
+        self.high_risk += high_risk
+        return payload
+
+    def _chunk(self, indices: list[int], patient_ids: list[int], episode_ids: list[int]) -> tuple:
+        """The chunk's rows, planned: the payload ((model, what its BulkTable's `write` takes) for each table), the
+        patients' ids, the number of rows, how many were marked for the reminder planner, those it plans now."""
         plans = [self.simulation.plan(i) for i in indices]
+        high_risk, stale_count, rows = [], 0, 0
         reminder_config = self.config.reminders
-        high_risk = set()
-        for plan in plans:
+        centre_id, now, today = self.centre.pk, self.now, self.today
+        patients, episodes = self.tables[Patient], self.tables[TransplantEpisode]
+        for plan, pid, eid in zip(plans, patient_ids, episode_ids, strict=True):
             episode = plan.episode
             for name in ("neutrophil_engraftment_date", "platelet_engraftment_date", "discharge_date"):
-                if episode[name] is not None and episode[name] > self.today:
+                if episode[name] is not None and episode[name] > today:
                     episode[name] = None  # not yet
             if episode["neutrophil_engraftment_date"] is None:
                 episode["platelet_engraftment_date"] = episode["discharge_date"] = None
-            if plan.fever is not None and plan.fever["recorded_at"] > self.now:
+            if plan.fever is not None and plan.fever["recorded_at"] > now:
                 plan.fever = None
             window = high_risk_window(
                 episode["reinfusion_date"], episode["neutrophil_engraftment_date"], reminder_config
             )
-            days = (self.today - episode["reinfusion_date"]).days
-            if window is not None and self.today in window:
-                high_risk.add(plan.number)
+            days = (today - episode["reinfusion_date"]).days
+            stale = None
+            if window is not None and today in window:
+                high_risk.append(pid)
             elif days <= reminder_config.recovery_end_day:
-                plan.patient.reminders_stale_since = self.now  # weekly check-ins: the planner's sweep plans them
-                self.stale += 1
-        patients = [p.patient for p in plans]
-        if self.parallel:
-            for patient, pk in zip(patients, self._reserve(Patient, len(patients)), strict=True):
-                patient.pk = patient.id = pk
-        else:  # written now, for their ids
-            patients = Patient.objects.bulk_create(patients)
-            self.rows += len(patients)
-        ids = {p.hospital_number: p.pk for p in patients}
-        if None in ids.values():  # a database that returns no ids from a bulk insert
-            ids = dict(
-                Patient.objects.filter(centre=self.centre, hospital_number__in=list(ids)).values_list(
-                    "hospital_number", "id"
-                )
-            )
-        self.high_risk += [ids[number] for number in sorted(high_risk)]
-        episodes = [
-            TransplantEpisode(patient_id=ids[p.number], protocol=self.protocols[p.regimen], **p.episode) for p in plans
-        ]
-        if self.parallel:
-            for episode, pk in zip(episodes, self._reserve(TransplantEpisode, len(episodes)), strict=True):
-                episode.pk = episode.id = pk
-        else:
-            episodes = TransplantEpisode.objects.bulk_create(episodes)
-            self.rows += len(episodes)
-        rows: dict[type, list] = {
-            model: []
-            for model in (
-                TimelineEvent,
-                EDSSAssessment,
-                Relapse,
-                MRIScan,
-                SymptomReport,
-                LabResult,
-                Transfusion,
-                EngraftmentConfirmation,
-                VaccinationDose,
-                ProphylaxisStop,
-            )
-        }
-        for plan, episode in zip(plans, episodes, strict=True):
-            self._records(plan, ids[plan.number], episode, rows)
-        if self.parallel:
-            return patients, episodes, rows
-        return [], [], rows
+                stale = now  # weekly check-ins: the planner's sweep plans them
+                stale_count += 1
+            values = plan.patient
+            patients.add((pid, centre_id, *[values[name] for name in PATIENT_FIELDS], stale, now))
+            episodes.add((eid, pid, self.protocols[plan.regimen], *[episode[name] for name in EPISODE_DATES]))
+            self._records(plan, pid, eid, episode)
+        payload = []
+        for model, table in self.tables.items():
+            rows += len(table)
+            payload.append((model, table.take()))
+        return payload, patient_ids, rows, stale_count, high_risk
 
-    def _records(self, plan, pid: int, episode: TransplantEpisode, rows: dict) -> None:
-        """Every record of one patient, appended to `rows` (by model)."""
-        today, zone = self.today, self.zone
-        day0 = episode.reinfusion_date
-        engrafted = episode.neutrophil_engraftment_date
+    def _collected_at(self, on: date) -> datetime:
+        at = self._lab_times.get(on)
+        if at is None:
+            at = self._lab_times[on] = datetime.combine(on, self._lab_time, tzinfo=self.zone)
+        return at
+
+    def _records(self, plan, pid: int, eid: int, episode: dict) -> None:
+        """Every record of one patient, added to the tables."""
+        today, now, tables = self.today, self.now, self.tables
+        day0 = episode["reinfusion_date"]
+        engrafted = episode["neutrophil_engraftment_date"]
         limit = today - timedelta(days=2)
         # The timeline from the protocol; what was planned more than two days ago happened.
         anchors = {
-            Anchor.MOBILISATION: episode.mobilisation_date,
-            Anchor.CONDITIONING_START: episode.conditioning_start_date,
+            Anchor.MOBILISATION: episode["mobilisation_date"],
+            Anchor.CONDITIONING_START: episode["conditioning_start_date"],
             Anchor.DAY0: day0,
             Anchor.NEUTROPHIL_ENGRAFTMENT: engrafted,
-            Anchor.DISCHARGE: episode.discharge_date,
+            Anchor.DISCHARGE: episode["discharge_date"],
         }
         ruled = rule_dates(
             day0=day0,
-            conditioning_start=episode.conditioning_start_date,
+            conditioning_start=episode["conditioning_start_date"],
             neutrophil_engraftment=engrafted,
             vaccination=self.config.vaccination,
             prophylaxis=self.config.prophylaxis,
         )
+        add = tables[TimelineEvent].add
+        done, planned = EventStatus.DONE.value, EventStatus.PLANNED.value
         for item in plan_timeline(self.templates[plan.regimen], anchors, [], ruled).create:
-            done = item.planned_date < limit
-            rows[TimelineEvent].append(
-                {
-                    "episode_id": episode.pk,
-                    "template_key": item.template_key,
-                    "kind": item.kind.value,
-                    "title": item.title,
-                    "planned_date": item.planned_date,
-                    "status": EventStatus.DONE.value if done else EventStatus.PLANNED.value,
-                    "actual_date": item.planned_date if done else None,
-                }
-            )
+            on = item.planned_date
+            if on < limit:
+                add((eid, item.template_key, item.kind.value, item.title, on, done, on))
+            else:
+                add((eid, item.template_key, item.kind.value, item.title, on, planned, None))
         # Outcomes: EDSS, relapses, MRI (the cohort's simulation) and the febrile neutropenia in aplasia.
-        rows[EDSSAssessment] += [{"patient_id": pid, "assessed_on": on, "score": s} for on, s in plan.assessments]
-        rows[Relapse] += [Relapse(patient_id=pid, **values) for values in plan.relapses]
-        rows[MRIScan] += [{"patient_id": pid, **values} for _, values in sorted(plan.scans.items())]
+        tables[EDSSAssessment].extend((pid, on, score) for on, score in plan.assessments)
+        tables[Relapse].extend(
+            (
+                pid,
+                r["onset_date"],
+                r["domains"],
+                r["description"],
+                r["treated_with_steroids"],
+                r["possible_pseudo_relapse"],
+            )
+            for r in plan.relapses
+        )
+        tables[MRIScan].extend(
+            (pid, s["scan_date"], s["is_rebaseline"], s["new_t2_lesions"], s["gd_enhancing_lesions"], s["notes"])
+            for _, s in sorted(plan.scans.items())
+        )
         if plan.fever is not None:
-            rows[SymptomReport].append(
-                SymptomReport(
-                    patient_id=pid,
-                    recorded_at=plan.fever["recorded_at"],
-                    temperature_c=plan.fever["temperature_c"],
-                    notes="Febrile neutropenia during aplasia (from the inpatient record).",
-                    phase="aplasia",
-                    day=plan.fever["day"],
-                    neutropenic_fever=True,
-                )
+            fever = plan.fever
+            tables[SymptomReport].add(
+                (pid, fever["recorded_at"], fever["temperature_c"], FEVER_NOTE, "aplasia", fever["day"], True)
             )
         # Labs around engraftment, then at the visits; the immune panels for five years.
         rng = random.Random(f"{self.seed}-labs-{plan.number}")
         engraft_day = (engrafted - day0).days if engrafted else None
         high_ebv = rng.random() < HIGH_EBV_SHARE
         cd4 = []
-        units = self.units
+        units, add, csv = self.units, tables[LabResult].add, LabSource.CSV.value
+        collected_at, recent = self._collected_at, today - timedelta(days=1)
         for test, on, value in _lab_rows(rng, day0, today, engraft_day, high_ebv):
-            at = datetime.combine(on, time(6, 30), tzinfo=zone)
-            if at > self.now:
-                continue
-            amount = Decimal(str(value))
-            rows[LabResult].append(
-                {
-                    "patient_id": pid,
-                    "test": test,
-                    "value": amount,
-                    "unit": units[test],
-                    "collected_at": at,
-                    "source": LabSource.CSV.value,
-                }
-            )
+            at = collected_at(on)
+            if on >= recent and at > now:
+                continue  # later today
+            add((pid, test, value, units[test], at, csv))
             if test == "cd4" and on > day0:
-                cd4.append((on, amount))
+                cd4.append((on, Decimal(str(value))))
         if engraft_day is not None and engraft_day >= 11:
-            given = datetime.combine(day0 + timedelta(days=engraft_day - 6), time(14, 0), tzinfo=zone)
-            rows[Transfusion].append(Transfusion(patient_id=pid, product=TransfusionProduct.PLATELETS, given_at=given))
-        if engrafted is None:
-            return
-        clinician = self.clinician
-        if clinician is not None:
-            rows[EngraftmentConfirmation].append(
-                EngraftmentConfirmation(
-                    patient_id=pid,
-                    kind=EngraftmentKind.NEUTROPHIL,
-                    proposed_date=engrafted,
-                    confirmed_date=engrafted,
-                    confirmed_by=clinician,
+            given = datetime.combine(day0 + timedelta(days=engraft_day - 6), time(14, 0), tzinfo=self.zone)
+            tables[Transfusion].add((pid, TransfusionProduct.PLATELETS.value, given))
+        clinician, given = self.clinician, []
+        if engrafted is not None:
+            if clinician is not None:
+                tables[EngraftmentConfirmation].add(
+                    (pid, EngraftmentKind.NEUTROPHIL.value, engrafted, engrafted, clinician)
                 )
-            )
-        # Vaccinations given (some missed) and prophylaxis stopped, as the demo does.
-        care = random.Random(f"{self.seed}-care-{plan.number}")
-        rows[VaccinationDose] += [
-            {"patient_id": pid, "vaccine": v, "dose": n, "given_date": on, "entered_by_id": clinician and clinician.pk}
-            for v, n, on in self._doses(day0, care)
-        ]
-        if clinician is not None:
-            rows[ProphylaxisStop] += [
-                ProphylaxisStop(patient_id=pid, medication=m, stopped_on=on, stopped_by=clinician)
-                for m, on in prophylaxis_stops(episode, cd4, today, self.config.prophylaxis)
-            ]
+            # Vaccinations given (some missed) and prophylaxis stopped, as the demo does.
+            care = random.Random(f"{self.seed}-care-{plan.number}")
+            given = self._doses(day0, care)
+            tables[VaccinationDose].extend((pid, v, n, on, clinician) for v, n, on in given)
+            if clinician is not None:
+                tables[ProphylaxisStop].extend(
+                    (pid, m, on, clinician)
+                    for m, on in prophylaxis_stops(_Episode(episode), cd4, today, self.config.prophylaxis)
+                )
+        # The stored vaccination plan (what the list of doses due reads), as the plans' refresh computes it.
+        doses = open_doses_from(day0, given, self.config.vaccination)
+        tables[VaccinationPlanState].add((pid, day0, self.config.version, now, not doses))
+        tables[PlannedVaccination].extend(
+            (pid, self.centre.pk, d.vaccine, d.dose, d.due_date, d.due_until) for d in doses
+        )
+
+
+class _Episode:
+    """The episode's dates as attributes (what `prophylaxis_stops` reads), without a model instance."""
+
+    def __init__(self, values: dict):
+        self.reinfusion_date = values["reinfusion_date"]
+        self.conditioning_start_date = values["conditioning_start_date"]
+        self.neutrophil_engraftment_date = values["neutrophil_engraftment_date"]
