@@ -24,6 +24,7 @@ from recovery.models import (
     VaccinationDose,
 )
 from recovery.queries.configuration import DEFAULT_CONFIG
+from recovery.queries.phases import stored_phase_unsure
 from recovery.queries.timeline import current_state
 from tests.conftest import FAST_HASHERS, kept_for_the_module
 
@@ -86,6 +87,17 @@ def test_some_in_each_phase_after_day0(scale, db):
     for phase in ("aplasia", "early_recovery", "recovery", "reconstitution", "follow_up"):
         assert phase in phases, phase
     assert phases.count("follow_up") > COUNT * 0.8
+
+
+def test_every_seeded_patient_has_their_current_phase_stored(scale, db):
+    """The patient list's filters read the stored phase: the seed stores it, so none is left to compute per view
+    (the demo's and the cohort's patients included), and each says what the rule says today."""
+    now = timezone.now()
+    everyone = Patient.objects.all()
+    assert everyone.count() > COUNT
+    assert not stored_phase_unsure(everyone, now).exists()
+    for patient in _transplanted():
+        assert patient.phase == current_state(patient, DEFAULT_CONFIG).phase.value, patient.hospital_number
 
 
 def test_reminders_planned_for_the_high_risk_window_and_marked_for_the_rest(scale, db):

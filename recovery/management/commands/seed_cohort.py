@@ -451,6 +451,8 @@ class Command(BaseCommand):
         call_command("refresh_outcome_summaries", stdout=self.stdout)
         # the list of doses due reads stored vaccination plans: build them too (seed_demo's patients included)
         call_command("refresh_vaccination_plans", stdout=self.stdout)
+        # the patient list's filters and the high-risk list read the stored phase: store it (every patient's)
+        call_command("refresh_phases", stdout=self.stdout)
         if patients:
             self.stdout.write(self._summary(centre_obj, today))
 

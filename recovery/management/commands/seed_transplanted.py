@@ -30,6 +30,8 @@ Fast, in timed stages (each prints its time; LOAD_STAGES then AFTER_STAGES):
   unique constraints and foreign keys of the big tables (DEFERRED_MODELS) are dropped first and
 * indexes: re-created as they were before the transaction commits; then
 * analyze: the planner's statistics of the tables loaded.
+* phases: each patient's current phase stored (`services.phases.refresh_phases`: what the patient list's filters
+  and the high-risk list read);
 * reminders: the patients in the high-risk window are planned here (plan_reminders: a handful); those up to D+180
   (weekly check-ins) were written marked as needing planning (`reminders_stale_since`, the planner's sweep);
   the rest are left to the hourly planner. Their stored outcomes (the cohort page) were written marked for the
@@ -89,6 +91,7 @@ from recovery.models import (
 from recovery.queries.configuration import active_config
 from recovery.queries.vaccinations import open_doses_from
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.phases import refresh_phases
 from recovery.services.reminders.planning import plan_reminders
 
 PREFIX = "TX-"
@@ -117,7 +120,7 @@ DEFERRED_MODELS = (
     PlannedVaccination,
 )
 LOAD_STAGES = ("load", "indexes", "analyze")
-AFTER_STAGES = ("reminders",)
+AFTER_STAGES = ("phases", "reminders")
 EPISODE_DATES = (
     "mobilisation_date",
     "gcsf_start_date",
@@ -258,6 +261,8 @@ class Command(BaseCommand):
         started = clock.perf_counter()
         created = seeder.run(progress.show)
         progress.finish()
+        with seeder.stage("phases"):  # what the patient list's filters and the high-risk list read
+            refresh_phases(centre_id=centre_obj.pk)
         with seeder.stage("reminders"):
             planned = seeder.plan_high_risk_reminders()
         elapsed = clock.perf_counter() - started
