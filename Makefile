@@ -34,7 +34,7 @@ install: $(STAMP)
 
 run: export DEBUG ?= 1
 run: $(STAMP)
-	mkdir -p var/staticfiles
+	mkdir -p var/staticfiles var/broker var/broker-control  # the filesystem broker: the demo seed wakes tasks
 	$(MANAGE) migrate --no-input
 	$(MANAGE) seed_demo
 	$(MANAGE) rundev

@@ -31,7 +31,7 @@ pause (the analytics load). At most --report-seconds each (default 12 x --second
 
 Targets (PASS/FAIL): every page at least 0.05 of the trivial page's requests/s, the two dashboards (the
 clinician's high-risk dashboard and the cohort dashboard) at least 0.08; a report's p99 under the analytics load
-below 300 ms. Figures are printed; --markdown FILE writes them as Markdown; --write-readme puts them in README.md
+below 300 ms. An export (the cohort CSV) is timed without a ratio target: a download of every patient's row. Figures are printed; --markdown FILE writes them as Markdown; --write-readme puts them in README.md
 between the `bench-web` markers (section "Performance at scale").
 """
 
@@ -85,6 +85,7 @@ class Page:
     role: str  # coordinator, clinician or patient: whose session (or token) fetches it
     path: str  # may name {demo} (the demo patient's id) or {tx1} (TX-00001's id)
     dashboard: bool = False  # the stricter ratio target
+    export: bool = False  # a download of the whole data set: its time grows with it; timed, no ratio target
     method: str = "GET"
 
 
@@ -103,7 +104,7 @@ PAGES = [
     Page("Labs (Day +9)", "clinician", "/patients/{demo}/labs/"),
     Page("Immune recovery (TX-00001)", "clinician", "/patients/{tx1}/immune/"),
     Page("Cohort dashboard", "clinician", "/cohort/", dashboard=True),
-    Page("Cohort CSV", "clinician", "/cohort/export.csv"),
+    Page("Cohort CSV (a download of every patient's row)", "clinician", "/cohort/export.csv", export=True),
     Page("Patient home (/my/)", "patient", "/my/"),
     Page("API patients", "coordinator", "/api/v1/patients/"),
     Page("API alerts", "clinician", "/api/v1/alerts/"),
@@ -554,7 +555,9 @@ class Run:
     def ratio(self, figures: Figures) -> float:
         return figures.rate / self.reference if self.reference else 0.0
 
-    def verdict(self, page: Page, figures: Figures) -> tuple[float, bool]:
+    def verdict(self, page: Page, figures: Figures) -> tuple[float | None, bool]:
+        if page.export:
+            return None, figures.errors == 0
         target = DASHBOARD_RATIO_TARGET if page.dashboard else RATIO_TARGET
         return target, figures.errors == 0 and self.ratio(figures) >= target
 
@@ -635,7 +638,7 @@ def print_row(run: Run, page: Page, figures: Figures, trivial: bool = False) -> 
     else:
         target, passed = run.verdict(page, figures)
         ratio = f"{run.ratio(figures):6.3f}"
-        verdict = f">= {target:.2f} {'PASS' if passed else 'FAIL'}"
+        verdict = f">= {target:.2f} {'PASS' if passed else 'FAIL'}" if target is not None else "(export)"
     errors = f" ({figures.errors} errors, first: {figures.first_error})" if figures.errors else ""
     print(
         f"  {figures.name:<38} {figures.rate:8.1f} req/s {ratio:>6} p50 {figures.percentile(0.5):7.0f} ms "
@@ -666,12 +669,15 @@ def markdown(runs: list[Run]) -> str:
         for page, figures in run.pages:
             target, passed = run.verdict(page, figures)
             result = "PASS" if passed else "FAIL"
+            if target is None:
+                result = "export" if passed else "FAIL"
             if figures.errors:
                 result += f" ({figures.errors} errors)"
             lines.append(
                 f"| {page.name} | `{page.method + ' ' if page.method != 'GET' else ''}{page.path}` | {page.role} | "
                 f"{figures.rate:.1f} | {run.ratio(figures):.3f} | {figures.percentile(0.5):.0f} | "
-                f"{figures.percentile(0.99):.0f} | {figures.requests} | {target:.2f} | {result} |"
+                f"{figures.percentile(0.99):.0f} | {figures.requests} | {'' if target is None else f'{target:.2f}'} | "
+                f"{result} |"
             )
         lines += ["", "| A patient's check-in (one after another) | Reports | p50 ms | p99 ms | Target | |"]
         lines.append("|---|---:|---:|---:|---:|---|")
@@ -695,7 +701,9 @@ def markdown(runs: list[Run]) -> str:
     lines.append(
         "`{demo}` is the demo patient (Day +9), `{tx1}` TX-00001 (Day 0 twenty years ago). Targets: every page at "
         f"least {RATIO_TARGET} of the trivial page's requests/s, the two dashboards {DASHBOARD_RATIO_TARGET}; a "
-        f"check-in's p99 under the analytics load below {REPORT_P99_TARGET_MS:.0f} ms."
+        f"check-in's p99 under the analytics load below {REPORT_P99_TARGET_MS:.0f} ms. An export (the cohort CSV: "
+        "every patient's row, each read audited) is a download whose time grows with the data set: it is timed "
+        "here, with no ratio target, and served by a pool of its own (README, Production)."
     )
     # Prose wrapped as the README is (tables are left whole)
     lines = [line if line.startswith("|") else textwrap.fill(line, 115, break_on_hyphens=False) for line in lines]
