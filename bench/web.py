@@ -31,8 +31,9 @@ pause (the analytics load). At most --report-seconds each (default 12 x --second
 
 Targets (PASS/FAIL): every page at least 0.05 of the trivial page's requests/s, the two dashboards (the
 clinician's high-risk dashboard and the cohort dashboard) at least 0.08; a report's p99 under the analytics load
-below 300 ms. An export (the cohort CSV) is timed without a ratio target: a download of every patient's row. Figures are printed; --markdown FILE writes them as Markdown; --write-readme puts them in README.md
-between the `bench-web` markers (section "Performance at scale").
+below 300 ms. An export (the cohort CSV) is timed without a ratio target: a download of every patient's row.
+Figures are printed; --markdown FILE writes them as Markdown; --write-readme puts them in README.md between the
+`bench-web` markers (section "Performance at scale").
 """
 
 import argparse

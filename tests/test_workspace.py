@@ -69,7 +69,8 @@ def test_list_query_count_is_the_same_for_2_and_500_patients(
     for patient in patients[:2]:
         _episode(patient, TODAY - timedelta(days=9))
     client = client_for(coordinator)
-    with django_assert_max_num_queries(12):
+    # at most 14 whatever the count (the attention filter finds who is behind their plan in two indexed queries)
+    with django_assert_max_num_queries(14):
         response = client.get(reverse("recovery:patient-list"), {"attention": "1", "phase": "aplasia"})
     assert response.status_code == 200
 

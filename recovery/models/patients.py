@@ -161,6 +161,13 @@ class Patient(models.Model):
         indexes = [
             models.Index(fields=["centre", "last_name", "first_name"], name="patient_centre_name_idx"),
             models.Index(fields=["phase", "centre"], name="patient_phase_centre_idx"),
+            # the patient list's order (a page of 25 read in order, not every patient sorted), and the few flagged
+            models.Index(
+                fields=["last_name", "first_name", "id"],
+                name="patient_name_order_idx",
+                condition=models.Q(deactivated_at__isnull=True),
+            ),
+            models.Index(fields=["id"], name="patient_flagged_idx", condition=models.Q(phase_flagged=True)),
         ]
 
     def __str__(self) -> str:
