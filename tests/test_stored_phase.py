@@ -15,6 +15,7 @@ from django.utils import timezone
 from recovery.clinical.phases import PHASE_ORDER, EpisodeDates, InfectionRisk, Phase, local_date, phase_on
 from recovery.clinical.timeline import EventStatus
 from recovery.models import CentreConfiguration, Patient, TimelineEvent
+from recovery.queries import phases as phases_queries
 from recovery.queries.configuration import active_configs
 from recovery.queries.dashboard import high_risk_patients
 from recovery.queries.phases import stored_phase_unsure
@@ -138,8 +139,11 @@ def test_it_stores_what_phase_on_gives_for_every_patient(centre, now):
     assert not stored_phase_unsure(Patient.objects.all(), now_).exists()
 
 
-def test_the_filters_give_what_the_former_computation_gave_stored_or_not(centre, now):
-    """Freshly migrated (nothing stored), stored, and half stored: the same patients as the pure rule."""
+@pytest.mark.parametrize("unsure_as_list", [5000, 0], ids=["unsure-rows-as-a-list", "every-row-compared"])
+def test_the_filters_give_what_the_former_computation_gave_stored_or_not(centre, now, monkeypatch, unsure_as_list):
+    """Freshly migrated (nothing stored), stored, and half stored: the same patients as the pure rule, whether
+    "sure" is "not one of the few unsure rows" or (with many unsure) each row's stored columns compared."""
+    monkeypatch.setattr(phases_queries, "UNSURE_AS_LIST", unsure_as_list)
     _cohort(centre)
     _assert_filters_match_the_oracle()  # stored by save_episode
     Patient.objects.update(phase_as_of=None)

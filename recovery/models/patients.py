@@ -168,6 +168,8 @@ class Patient(models.Model):
                 condition=models.Q(deactivated_at__isnull=True),
             ),
             models.Index(fields=["id"], name="patient_flagged_idx", condition=models.Q(phase_flagged=True)),
+            # the stored phases of another configuration version than their centre's (queries/phases.py)
+            models.Index(fields=["centre", "phase_config_version"], name="patient_phase_version_idx"),
         ]
 
     def __str__(self) -> str:

@@ -59,7 +59,12 @@ def stored_phase_of(dates: EpisodeDates, today: date, config: ActiveConfig) -> S
     )
 
 
-@dataclass(frozen=True)
+# Up to this many unsure rows, "sure" is "not one of them" (a list the database checks by hash); above it (right
+# after an upgrade or a new configuration, until the refresh has run) every row's stored columns are compared.
+UNSURE_AS_LIST = 5000
+
+
+@dataclass
 class PhaseCheck:
     """`patients` annotated with `local_today`, `config_version` and `phase_sure` (the stored phase holds today),
     and the local today of each time zone and the configuration of each centre among them."""
@@ -67,10 +72,36 @@ class PhaseCheck:
     patients: QuerySet[Patient]
     todays: dict[str, date]
     configs: dict[int, ActiveConfig]
+    _unsure: list[tuple] | None = None
+
+    def _maybe_unsure(self) -> Q:
+        """A superset of the unsure rows that the database finds by its indexes (on `phase_as_of`,
+        `phase_changes_on`, the centre and `phase_config_version`), so that `phase_sure` is worked out for those
+        few rows, not for every patient: never stored, stored for a date after the earliest local today, a
+        change date reached by the latest local today, or another configuration version than the centre's."""
+        first, last = min(self.todays.values()), max(self.todays.values())
+        maybe = Q(phase_as_of__isnull=True) | Q(phase_config_version__isnull=True)
+        maybe |= Q(phase_as_of__gt=first) | Q(phase_changes_on__lte=last)
+        for centre_id, config in self.configs.items():
+            version = config.version
+            maybe |= Q(centre_id=centre_id) & (
+                Q(phase_config_version__lt=version) | Q(phase_config_version__gt=version)
+            )
+        return maybe
 
     def unsure_rows(self) -> list[tuple]:
-        """`PHASE_COLUMNS` of the patients whose stored phase is not certain today (one query)."""
-        return list(self.patients.filter(phase_sure=False).values_list(*PHASE_COLUMNS))
+        """`PHASE_COLUMNS` of the patients whose stored phase is not certain today (one query, once)."""
+        if self._unsure is None:
+            rows = self.patients.filter(self._maybe_unsure()).filter(phase_sure=False)
+            self._unsure = list(rows.values_list(*PHASE_COLUMNS))
+        return self._unsure
+
+    def sure(self) -> Q:
+        """The patients whose stored phase holds today (after `unsure_rows`, which it reads)."""
+        unsure = self.unsure_rows()
+        if len(unsure) > UNSURE_AS_LIST:
+            return Q(phase_sure=True)
+        return ~Q(pk__in=sorted(row[0] for row in unsure))
 
     def exact(self, row: tuple) -> StoredPhase:
         """The phase of one of `unsure_rows`, computed with the pure rule for the patient's today."""
@@ -81,7 +112,7 @@ class PhaseCheck:
         """The patients whose phase today is one of `phases`, exactly (one query, and the returned queryset)."""
         wanted = {Phase(p) for p in phases}
         keep = [row[0] for row in self.unsure_rows() if self.exact(row).phase in wanted]
-        return self.patients.filter(Q(phase_sure=True, phase__in=sorted(wanted)) | Q(pk__in=keep))
+        return self.patients.filter((self.sure() & Q(phase__in=sorted(wanted))) | Q(pk__in=keep))
 
 
 def check_stored_phase(patients: QuerySet[Patient], now: datetime) -> PhaseCheck | None:

@@ -104,7 +104,7 @@ def filter_patients(
         if needs_attention and not (stored.flagged or any(d < stored.as_of for d in overdue.get(row[0], []))):
             continue
         keep.append(row[0])
-    holds = Q(phase_sure=True)
+    holds = check.sure()
     if phase:
         holds &= Q(phase=phase)
     if not needs_attention:
