@@ -7,6 +7,7 @@ cohorts of many patients stay fast; outcome records too.
 
 import csv
 import io
+import json
 import math
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import json_script
 
 from accounts.models import Membership
 from recovery.clinical.benchmarks import BENCHMARKS, NEDA3, PROGRESSION_FREE, RELAPSE_FREE
@@ -34,6 +36,7 @@ from recovery.models import (
     SymptomReport,
     TransplantEpisode,
 )
+from recovery.queries.analytics import chart_points
 from recovery.queries.cohort import AT_RISK_MONTHS, CSV_COLUMNS, CohortFilters, cohort_analysis
 from tests.factories import CentreFactory, PatientFactory
 
@@ -241,6 +244,35 @@ def test_each_curve_carries_its_published_anchors_from_the_one_table(clinician, 
     assert [(b.study, b.value, b.months) for b in curves[RELAPSE_FREE].benchmarks] == [("Burt", 0.801, 60)]
 
 
+def _charts(html: str) -> dict:
+    """The page's "cohort-charts" JSON block, which static/js/cohort.js draws."""
+    return json.loads(html.split('<script id="cohort-charts" type="application/json">')[1].split("</script>")[0])
+
+
+def test_the_chart_block_is_every_step_of_the_curves_as_json_script_writes_it(client_for, clinician, hand_made):
+    """The stored chart text is sent as it is: the same bytes as the whole analysis through `json_script`."""
+    html = client_for(clinician).get(reverse("recovery:cohort")).content.decode()
+    charts = _charts(html)
+    expected = {
+        "x_max": charts["x_max"],
+        "x_step": charts["x_step"],
+        "curves": [
+            {
+                "key": e.key,
+                "label": e.label,
+                "points": chart_points(e.curve),
+                "benchmarks": [
+                    {"x": b.months, "y": b.value, "study": b.study, "source": b.source, "population": b.population}
+                    for b in e.benchmarks
+                ],
+            }
+            for e in cohort_analysis(clinician, CohortFilters()).endpoints
+        ],
+    }
+    assert str(json_script(expected, "cohort-charts")) in html
+    assert sum(len(c["points"]) for c in charts["curves"]) > 6  # every step, none left out
+
+
 def test_the_dashboard_shows_n_events_at_risk_and_the_anchors(client_for, clinician, hand_made):
     response = client_for(clinician).get(reverse("recovery:cohort"))
     assert response.status_code == 200
@@ -248,7 +280,7 @@ def test_the_dashboard_shows_n_events_at_risk_and_the_anchors(client_for, clinic
     assert "n = 5, events = 2" in html  # relapse-free
     assert "n = 5, events = 3" in html  # NEDA-3
     assert "n = 5, events = 1" in html  # progression-free
-    charts = response.context["charts"]
+    charts = _charts(html)
     assert charts["x_max"] == 120
     neda = next(c for c in charts["curves"] if c["key"] == NEDA3)
     assert {(b["study"], b["x"], b["y"]) for b in neda["benchmarks"]} == {
@@ -270,7 +302,7 @@ def test_a_long_follow_up_widens_the_x_axis_in_whole_ticks(client_for, clinician
     """Follow-up past 10 years: the axis runs to the longest follow-up, ticked every 2 years (at most 12 ticks)."""
     patient = transplanted(centre, date(2004, 3, 1))
     edss(patient, 22 * 365, "3.5", day0=date(2004, 3, 1))
-    charts = client_for(clinician).get(reverse("recovery:cohort")).context["charts"]
+    charts = _charts(client_for(clinician).get(reverse("recovery:cohort")).content.decode())
     assert (charts["x_max"], charts["x_step"]) == (264, 24)  # 263.8 months, rounded up to a tick
 
 

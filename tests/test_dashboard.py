@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Role
 from recovery import access
 from recovery.models import Alert, AlertEvent, AlertStatus, AuditEvent, ProtocolTemplate
-from recovery.queries.dashboard import alert_burden, duration_text
+from recovery.queries.dashboard import alert_burden, duration_text, high_risk_patients
 from recovery.services.alerts import acknowledge_alert
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
@@ -518,3 +518,21 @@ def test_a_coordinator_sees_the_same_dashboard(client_for, centre, patient, cloc
     coordinator = UserFactory(username="cora2", role=Role.COORDINATOR, centres=[centre])
     _report(patient, symptoms={"nausea": 3})
     assert "Holmgren, Pia" in _queue_html(client_for(coordinator))
+
+
+def test_high_risk_reads_only_patients_not_engrafted_yet_in_their_own_time_zone(clinician, centre, clock):
+    """Aplasia lasts until engraftment is recorded, however long; engraftment on or before the patient's own
+    today ends it, in the west a day later than in UTC."""
+    clock(NOW + timedelta(hours=1))  # entered at 13:00 UTC, 03:00 on the 18th in Honolulu
+    make = lambda last, tz="Europe/Stockholm": PatientFactory(centre=centre, last_name=last, timezone=tz)  # noqa: E731
+    _episode(make("Never"), TODAY - timedelta(days=400))  # never engrafted: still in aplasia
+    _episode(make("Today"), TODAY - timedelta(days=15), engrafted=TODAY)  # early recovery since this morning
+    _episode(make("West", "Pacific/Honolulu"), TODAY - timedelta(days=15), engrafted=TODAY)  # not yet there
+    _episode(make("Old"), TODAY - timedelta(days=400), engrafted=TODAY - timedelta(days=388))
+
+    patients = access.visible_patients(clinician)
+
+    clock(datetime.fromisoformat("2026-11-18T06:00:00+00:00"))  # 20:00 on the 17th in Honolulu
+    assert sorted(row.patient.last_name for row in high_risk_patients(patients)) == ["Never", "West"]
+    clock(NOW + timedelta(hours=1))
+    assert [row.patient.last_name for row in high_risk_patients(patients)] == ["Never"]

@@ -71,7 +71,11 @@ class TransplantEpisode(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["reinfusion_date"], name="episode_day0_idx")]
+        indexes = [
+            models.Index(fields=["reinfusion_date"], name="episode_day0_idx"),
+            # the dashboard's high-risk list reads only patients not engrafted by today (queries/dashboard.py)
+            models.Index(fields=["neutrophil_engraftment_date"], name="episode_engraftment_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Transplant of {self.patient}"

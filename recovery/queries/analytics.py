@@ -36,7 +36,8 @@ from recovery.queries.configuration import active_configs
 
 COHORT_PAGE = "cohort"
 # Bump when the payload's shape changes: older snapshots then have another key and are computed again.
-PAYLOAD_VERSION = 1
+# 2: a curve's points are stored as the chart's JSON text (`chart_points`), ready for the page.
+PAYLOAD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,24 @@ def is_refreshing(snapshot: AnalyticsSnapshot, now: datetime | None = None) -> b
 # --- the cohort analysis as stored figures ---------------------------------------------------------------------
 
 
+def chart_points(curve: Curve) -> list[dict]:
+    """A curve's steps as static/js/cohort.js draws them; the last step is drawn out to the longest follow-up (an
+    extra point with no number at risk)."""
+    points = [{"x": p.months, "y": p.survival, "lo": p.ci_low, "hi": p.ci_high, "n": p.at_risk} for p in curve.points]
+    if points and curve.last_follow_up > points[-1]["x"]:
+        # The estimate holds until the longest follow-up: draw the last step out to it.
+        points.append({**points[-1], "x": curve.last_follow_up, "n": None})
+    return points
+
+
+def _curve_points(chart_json: str) -> tuple[CurvePoint, ...]:
+    """The points of a curve back from its `chart_points` JSON text."""
+    points = json.loads(chart_json)
+    if points and points[-1]["n"] is None:  # the drawn-out last step (at_risk is never None)
+        points.pop()
+    return tuple(CurvePoint(p["x"], p["y"], p["lo"], p["hi"], p["n"]) for p in points)
+
+
 def _endpoint_payload(endpoint: Endpoint) -> dict:
     curve = endpoint.curve
     return {
@@ -111,7 +130,9 @@ def _endpoint_payload(endpoint: Endpoint) -> dict:
             "n": curve.n,
             "events": curve.events,
             "last_follow_up": curve.last_follow_up,
-            "points": [[p.months, p.survival, p.ci_low, p.ci_high, p.at_risk] for p in curve.points],
+            # JSON text, not a list: a view reads it back as one string, and the page sends it as it is (tens of
+            # thousands of numbers would otherwise be decoded and encoded again at every view)
+            "chart_points": json.dumps(chart_points(curve)),
         },
         "at_risk": [list(pair) for pair in endpoint.at_risk],
         "estimates": [list(pair) for pair in endpoint.estimates],
@@ -161,9 +182,11 @@ class CohortFigures:
     with_follow_up: int
     endpoints: tuple[Endpoint, ...]
     safety: Safety
+    # each endpoint's `chart_points` as JSON text, by key: what the page's chart draws, ready to send
+    chart_points_json: dict[str, str]
 
 
-def _endpoint(data: dict) -> Endpoint:
+def _endpoint(data: dict, points: bool) -> Endpoint:
     definition = next(d for d in ENDPOINTS if d.key == data["key"])
     curve = data["curve"]
     return Endpoint(
@@ -174,7 +197,7 @@ def _endpoint(data: dict) -> Endpoint:
             n=curve["n"],
             events=curve["events"],
             last_follow_up=curve["last_follow_up"],
-            points=tuple(CurvePoint(*point) for point in curve["points"]),
+            points=_curve_points(curve["chart_points"]) if points else (),
         ),
         at_risk=tuple(tuple(pair) for pair in data["at_risk"]),
         estimates=tuple(tuple(pair) for pair in data["estimates"]),
@@ -182,8 +205,9 @@ def _endpoint(data: dict) -> Endpoint:
     )
 
 
-def cohort_figures(payload: dict, filters: CohortFilters) -> CohortFigures:
-    """The figures stored by `cohort_payload`, with the published anchors of today's code."""
+def cohort_figures(payload: dict, filters: CohortFilters, *, points: bool = True) -> CohortFigures:
+    """The figures stored by `cohort_payload`, with the published anchors of today's code. With points=False the
+    curves come without their points (empty), which the page does not show but draws from `chart_points_json`."""
     data = payload["safety"]
     fn_benchmarks = {b.regimen: b for b in benchmarks_for(FEBRILE_NEUTROPENIA)}
     fn_config = data["fn_config"]
@@ -221,6 +245,7 @@ def cohort_figures(payload: dict, filters: CohortFilters) -> CohortFigures:
         filters=filters,
         n=payload["n"],
         with_follow_up=payload["with_follow_up"],
-        endpoints=tuple(_endpoint(e) for e in payload["endpoints"]),
+        endpoints=tuple(_endpoint(e, points) for e in payload["endpoints"]),
         safety=safety,
+        chart_points_json={e["key"]: e["curve"]["chart_points"] for e in payload["endpoints"]},
     )

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from accounts.models import Centre
 from recovery.clinical.config import DEFAULT_TRIAGE_CONFIG
 from recovery.clinical.phases import HIGH_RISK_PHASES, InfectionRisk, PhaseState, day_number, local_date
 from recovery.models import (
@@ -160,13 +161,31 @@ def _latest_temperature(field_name: str) -> Subquery:
     return Subquery(latest.values(field_name)[:1])
 
 
+def may_be_high_risk(patients: QuerySet[Patient], now: datetime) -> QuerySet[Patient]:
+    """The patients who may be in conditioning or aplasia today, whatever their time zone: a superset, in SQL,
+    small however many patients there are (most are engrafted), which the phase rules then decide exactly.
+
+    Conditioning and aplasia need a conditioning start or a Day 0, and end for good once neutrophil engraftment
+    is recorded on or after Day 0 (`clinical.phases`: early_recovery begins on the later of the two, and every
+    later phase is below high risk); so a patient whose Day 0 and engraftment both lie on or before the earliest
+    local today anywhere is left out. No configuration moves these boundaries."""
+    earliest_today = (now - _TZ_SLACK).date()
+    return patients.filter(
+        Q(episode__conditioning_start_date__isnull=False) | Q(episode__reinfusion_date__isnull=False),
+        Q(episode__reinfusion_date__isnull=True)
+        | Q(episode__reinfusion_date__gt=earliest_today)
+        | Q(episode__neutrophil_engraftment_date__isnull=True)
+        | Q(episode__neutrophil_engraftment_date__gt=earliest_today),
+    )
+
+
 def high_risk_patients(patients: QuerySet[Patient], now: datetime | None = None) -> list[HighRiskRow]:
     """Patients at high infection risk today, with their latest temperature and Day (five queries).
 
     In conditioning or aplasia (`HIGH_RISK_PHASES`) in their own time zone today: from the stored phase where it
-    holds today, else computed (`queries.phases`)."""
+    holds today, else computed (`queries.phases`), among those who may be (`may_be_high_risk`)."""
     now = now or timezone.now()
-    check = check_stored_phase(patients, now)
+    check = check_stored_phase(may_be_high_risk(patients, now), now)
     if check is None:
         return []
     candidates = list(
@@ -287,28 +306,41 @@ class Burden:
 
 
 def _followed_patients(patients: QuerySet[Patient], start: datetime, end: datetime) -> tuple[set[int], set[int]]:
-    """Patients who reported in [start, end] or whose high-risk fever window overlaps it (three queries), and the
-    lengths of the fever windows (days after Day 0) of the centres looked at."""
+    """Patients who reported in [start, end] or whose high-risk fever window overlaps it (four queries), and the
+    lengths of the fever windows (days after Day 0) of the centres looked at.
+
+    The centres looked at are those with a patient whose conditioning or Day 0 is on or before `end`; only their
+    patients whose window can still reach `start` (no Day 0 yet, or Day 0 within the longest window) are read."""
     reporters = set(
         SymptomReport.objects.filter(patient__in=patients, recorded_at__gte=start, recorded_at__lte=end)
         .order_by()  # the model's ordering would make DISTINCT per report
         .values_list("patient_id", flat=True)
         .distinct()
     )
-    rows = list(
-        patients.filter(
-            Q(episode__conditioning_start_date__lte=(end + _TZ_SLACK).date())
-            | Q(episode__reinfusion_date__lte=(end + _TZ_SLACK).date())
-        ).values_list("pk", "centre_id", "timezone", "episode__conditioning_start_date", "episode__reinfusion_date")
+    started = patients.filter(
+        Q(episode__conditioning_start_date__lte=(end + _TZ_SLACK).date())
+        | Q(episode__reinfusion_date__lte=(end + _TZ_SLACK).date())
     )
-    configs = active_configs({row[1] for row in rows})
+    # LIMIT 1 per centre: found at once (nearly every patient has started), where EXISTS would read them all
+    first_started = Subquery(started.filter(centre_id=OuterRef("pk")).values("pk")[:1])
+    centres = (
+        Centre.objects.annotate(first_started=first_started)
+        .filter(first_started__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    configs = active_configs(set(centres))
+    windows = {config.triage.urgent_fever_until_day for config in configs.values()}
     followed = set(reporters)
-    windows = set()
+    if not configs:
+        return followed, windows
+    earliest_day_zero = (start - _TZ_SLACK).date() - timedelta(days=max(windows))
+    rows = started.filter(
+        Q(episode__reinfusion_date__isnull=True) | Q(episode__reinfusion_date__gte=earliest_day_zero)
+    ).values_list("pk", "centre_id", "timezone", "episode__conditioning_start_date", "episode__reinfusion_date")
     for pk, centre_id, tz, conditioning, reinfusion in rows:
         first_day, last_day = local_date(start, tz), local_date(end, tz)
         window_start = conditioning or reinfusion
         until = configs[centre_id].triage.urgent_fever_until_day
-        windows.add(until)
         window_end = None if reinfusion is None else reinfusion + timedelta(days=until)
         if window_start <= last_day and (window_end is None or window_end >= first_day):
             followed.add(pk)

@@ -70,7 +70,8 @@ class CohortSnapshot:
 
 
 def cohort_snapshot(*, user: User, filters: CohortFilters) -> CohortSnapshot:
-    """The figures of the user's cohort with these filters, stored or, the first time, computed here."""
+    """The figures of the user's cohort with these filters, stored or, the first time, computed here (without the
+    curves' points: the page draws them from the stored chart text, `CohortFigures.chart_points_json`)."""
     key = cohort_key(user, filters)
     snapshot = find_snapshot(key)
     if snapshot is None or snapshot.payload is None:
@@ -78,11 +79,13 @@ def cohort_snapshot(*, user: User, filters: CohortFilters) -> CohortSnapshot:
         if not _claim(snapshot):
             return CohortSnapshot(figures=None, computed_at=None, refreshing=True)
         snapshot = refresh_snapshot(snapshot_id=snapshot.pk)
-        return CohortSnapshot(cohort_figures(snapshot.payload, filters), snapshot.computed_at, refreshing=False)
+        return CohortSnapshot(
+            cohort_figures(snapshot.payload, filters, points=False), snapshot.computed_at, refreshing=False
+        )
     refreshing = False
     if not is_fresh(snapshot):
         refreshing = request_snapshot_refresh(snapshot) or snapshot.refreshing_until is not None
-    return CohortSnapshot(cohort_figures(snapshot.payload, filters), snapshot.computed_at, refreshing)
+    return CohortSnapshot(cohort_figures(snapshot.payload, filters, points=False), snapshot.computed_at, refreshing)
 
 
 def _create(key: SnapshotKey) -> AnalyticsSnapshot:

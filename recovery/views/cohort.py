@@ -1,14 +1,18 @@
 """The cohort dashboard (Kaplan-Meier curves, safety summary, published anchors) and its CSV export."""
 
 import csv
+import json
 import math
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from accounts.models import Centre
 from recovery import access
@@ -31,6 +35,8 @@ YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
 # The charts' x axis: a tick a year, or every 2, 5 or 10 years for a long follow-up, at most MAX_TICKS of them.
 TICK_MONTHS = (12, 24, 60, 120)
 MAX_TICKS = 12
+# what the json_script filter escapes in a <script> block
+_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
 class CohortFilterForm(forms.Form):
@@ -77,30 +83,34 @@ class CohortFilterForm(forms.Form):
         return urlencode({name: self.data[name] for name in self.fields if self.data.get(name)})
 
 
-def _chart(endpoint: Endpoint) -> dict:
-    """One curve for static/js/cohort.js: the steps, the interval band and the published anchors."""
-    curve = endpoint.curve
-    points = [{"x": p.months, "y": p.survival, "lo": p.ci_low, "hi": p.ci_high, "n": p.at_risk} for p in curve.points]
-    if points and curve.last_follow_up > points[-1]["x"]:
-        # The estimate holds until the longest follow-up: draw the last step out to it.
-        points.append({**points[-1], "x": curve.last_follow_up, "n": None})
-    return {
-        "key": endpoint.key,
-        "label": endpoint.label,
-        "points": points,
-        "benchmarks": [
+def _json(value) -> str:
+    """As the `json_script` filter writes a value (escaped for a <script> block)."""
+    return json.dumps(value, cls=DjangoJSONEncoder).translate(_SCRIPT_ESCAPES)
+
+
+def _chart(endpoint: Endpoint, points_json: str) -> str:
+    """One curve for static/js/cohort.js, as JSON text: the steps (stored ready, `CohortFigures.chart_points_json`:
+    numbers only, nothing to escape), the interval band and the published anchors."""
+    head = _json({"key": endpoint.key, "label": endpoint.label})[:-1]
+    benchmarks = _json(
+        [
             {"x": b.months, "y": b.value, "study": b.study, "source": b.source, "population": b.population}
             for b in endpoint.benchmarks
-        ],
-    }
+        ]
+    )
+    return f'{head}, "points": {points_json}, "benchmarks": {benchmarks}}}'
 
 
-def _charts(analysis: CohortFigures) -> dict:
+def _charts(analysis: CohortFigures) -> str:
+    """The "cohort-charts" JSON block: {"x_max", "x_step", "curves"}, the same text `json_script` would write."""
     longest = max((e.curve.last_follow_up for e in analysis.endpoints), default=0.0)
     x_max = max(AT_RISK_MONTHS[-1], longest)
     step = next((months for months in TICK_MONTHS if x_max / months <= MAX_TICKS), TICK_MONTHS[-1])
     x_max = math.ceil(x_max / step) * step
-    return {"x_max": x_max, "x_step": step, "curves": [_chart(e) for e in analysis.endpoints]}
+    curves = ", ".join(_chart(e, analysis.chart_points_json[e.key]) for e in analysis.endpoints)
+    text = f'{{"x_max": {_json(x_max)}, "x_step": {_json(step)}, "curves": [{curves}]}}'
+    # safe: every part went through _json (escaped as json_script does) but the stored points, which are numbers
+    return format_html('<script id="cohort-charts" type="application/json">{}</script>', mark_safe(text))  # noqa: S308
 
 
 @login_required
