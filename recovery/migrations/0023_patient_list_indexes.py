@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_api_tokens"),
-        ("recovery", "0020_stored_phase"),
+        ("recovery", "0022_dashboard_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
