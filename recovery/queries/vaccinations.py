@@ -153,6 +153,7 @@ class DueList(Sequence):
         self.follow_up_from = min(follow_up_cutoffs(slack, self.configs).values(), default=None)
         self.live = self._live() if pairs else []
         self._count: int | None = None
+        self._ids: list[int] | None = None
 
     # --- the patients computed live ----------------------------------------------------------------------------
 
@@ -200,20 +201,30 @@ class DueList(Sequence):
         rows = PlannedVaccination.objects.filter(patient__in=current.values("pk"), due_date__lte=self._today())
         return rows.filter(due_until__lt=self._today()) if self.overdue_only else rows
 
+    def _stored_ids(self) -> list[int]:
+        """The stored patients of the list, in its order: one grouped query, which also counts them (a separate
+        COUNT(DISTINCT) would join and scan the same rows again)."""
+        if self._ids is None:
+            if not self.todays:
+                self._ids = []
+            else:
+                overdue = Max(Case(When(due_until__lt=self._today(), then=Value(1)), default=Value(0)))
+                grouped = (
+                    self._due_rows()
+                    .values("patient_id")
+                    .annotate(
+                        overdue=overdue,
+                        earliest=Min("due_date"),
+                        last_name=_name_order("patient__last_name"),
+                        first_name=_name_order("patient__first_name"),
+                    )
+                    .order_by("-overdue", "earliest", "last_name", "first_name", "patient_id")
+                )
+                self._ids = [row["patient_id"] for row in grouped]
+        return self._ids
+
     def _stored_page(self, start: int, stop: int) -> list[PatientDue]:
-        overdue = Max(Case(When(due_until__lt=self._today(), then=Value(1)), default=Value(0)))
-        grouped = (
-            self._due_rows()
-            .values("patient_id")
-            .annotate(
-                overdue=overdue,
-                earliest=Min("due_date"),
-                last_name=_name_order("patient__last_name"),
-                first_name=_name_order("patient__first_name"),
-            )
-            .order_by("-overdue", "earliest", "last_name", "first_name", "patient_id")
-        )
-        ids = [row["patient_id"] for row in grouped[start:stop]]
+        ids = self._stored_ids()[start:stop]
         if not ids:
             return []
         patients = Patient.objects.select_related("episode", "centre").in_bulk(ids)
@@ -239,8 +250,7 @@ class DueList(Sequence):
 
     def count(self) -> int:
         if self._count is None:
-            stored = self._due_rows().order_by().values("patient_id").distinct().count() if self.todays else 0
-            self._count = stored + len(self.live)
+            self._count = len(self._stored_ids()) + len(self.live)
         return self._count
 
     def __len__(self) -> int:
@@ -260,7 +270,7 @@ class DueList(Sequence):
         # Stored row i is at position i + (live rows before it): the rows at [start, stop) are stored rows from
         # start - len(live) on, merged with the live rows that do not come before the first of them.
         first = max(0, start - len(self.live))
-        stored = self._stored_page(first, stop) if self.todays else []
+        stored = self._stored_page(first, stop)
         if not stored:
             return self.live[start:stop] if first == 0 else []
         before = sum(1 for row in self.live if row.key() < stored[0].key())
