@@ -64,6 +64,15 @@ def open_doses_from(day0: date, doses: list[tuple[str, int, date]], config: Vacc
     return open_doses(day0, given, config)
 
 
+def due_summary(doses: Sequence[OpenDose]) -> tuple[date | None, date | None]:
+    """(the earliest due date, the first day one of them is overdue) of the open doses, None without any: what
+    `VaccinationPlanState` stores so that the list of doses due reads one row a patient. A dose is overdue on the
+    days after `due_until` that are not before `due_date`."""
+    if not doses:
+        return None, None
+    return min(d.due_date for d in doses), min(max(d.due_date, d.due_until + timedelta(days=1)) for d in doses)
+
+
 def plan_for(
     patient: Patient,
     *,
@@ -191,9 +200,9 @@ class DueList(Sequence):
 
     # --- the stored rows ---------------------------------------------------------------------------------------
 
-    def _today(self) -> Case:
-        """The patient's local date, one value per time zone of the list."""
-        whens = [When(patient__timezone=tz, then=Value(on)) for tz, on in self.todays.items()]
+    def _today(self, patient: str = "patient__") -> Case:
+        """The patient's local date, one value per time zone of the list (`patient`: the lookup to the patient)."""
+        whens = [When(**{f"{patient}timezone": tz}, then=Value(on)) for tz, on in self.todays.items()]
         return Case(*whens, default=Value(None), output_field=DateField())
 
     def _due_rows(self) -> QuerySet[PlannedVaccination]:
@@ -202,26 +211,38 @@ class DueList(Sequence):
         return rows.filter(due_until__lt=self._today()) if self.overdue_only else rows
 
     def _stored_ids(self) -> list[int]:
-        """The stored patients of the list, in its order: one grouped query, which also counts them (a separate
-        COUNT(DISTINCT) would join and scan the same rows again)."""
+        """The stored patients of the list, in its order, which also counts them: one query over one row a patient
+        (the plan's summary, `first_due` and `first_overdue`) for the whole list; the list of overdue doses only,
+        whose order is by the earliest overdue dose, groups the stored doses."""
         if self._ids is None:
-            if not self.todays:
-                self._ids = []
-            else:
-                overdue = Max(Case(When(due_until__lt=self._today(), then=Value(1)), default=Value(0)))
-                grouped = (
-                    self._due_rows()
-                    .values("patient_id")
-                    .annotate(
-                        overdue=overdue,
-                        earliest=Min("due_date"),
-                        last_name=_name_order("patient__last_name"),
-                        first_name=_name_order("patient__first_name"),
-                    )
-                    .order_by("-overdue", "earliest", "last_name", "first_name", "patient_id")
-                )
-                self._ids = [row["patient_id"] for row in grouped]
+            self._ids = [] if not self.todays else self._overdue_ids() if self.overdue_only else self._due_ids()
         return self._ids
+
+    def _due_ids(self) -> list[int]:
+        today = self._today("")
+        listed = self.base.filter(self._current(), vaccination_plan__first_due__lte=today).annotate(
+            overdue=Case(When(vaccination_plan__first_overdue__lte=today, then=Value(1)), default=Value(0)),
+            earliest=F("vaccination_plan__first_due"),
+            by_last_name=_name_order("last_name"),
+            by_first_name=_name_order("first_name"),
+        )
+        ordered = listed.order_by("-overdue", "earliest", "by_last_name", "by_first_name", "pk")
+        return list(ordered.values_list("pk", flat=True))
+
+    def _overdue_ids(self) -> list[int]:
+        overdue = Max(Case(When(due_until__lt=self._today(), then=Value(1)), default=Value(0)))
+        grouped = (
+            self._due_rows()
+            .values("patient_id")
+            .annotate(
+                overdue=overdue,
+                earliest=Min("due_date"),
+                last_name=_name_order("patient__last_name"),
+                first_name=_name_order("patient__first_name"),
+            )
+            .order_by("-overdue", "earliest", "last_name", "first_name", "patient_id")
+        )
+        return [row["patient_id"] for row in grouped]
 
     def _stored_page(self, start: int, stop: int) -> list[PatientDue]:
         ids = self._stored_ids()[start:stop]
