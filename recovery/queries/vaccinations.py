@@ -160,9 +160,12 @@ class DueList(Sequence):
         self.base = transplanted.filter(in_follow_up(slack, self.configs))
         # the earliest Day 0 still listed, for the page to say who is not
         self.follow_up_from = min(follow_up_cutoffs(slack, self.configs).values(), default=None)
-        self.live = self._live() if pairs else []
         self._count: int | None = None
         self._ids: list[int] | None = None
+        stored, live = self._scan() if pairs else ([], [])
+        if not overdue_only:
+            self._ids = stored
+        self.live = self._live(live)
 
     # --- the patients computed live ----------------------------------------------------------------------------
 
@@ -173,14 +176,34 @@ class DueList(Sequence):
             versions |= Q(centre_id=centre_id, vaccination_plan__config_version=config.version)
         return Q(vaccinations_stale_since__isnull=True, vaccination_plan__day0=F("episode__reinfusion_date")) & versions
 
-    def _live(self) -> list[PatientDue]:
-        rows = list(
-            self.base.annotate(current=Case(When(self._current(), then=Value(True)), default=Value(False)))
-            .filter(current=False)
-            .select_related("episode", "centre")
+    def _scan(self) -> tuple[list[int], list[int]]:
+        """One query over the patients: (the stored patients listed, in the list's order; the patients computed
+        live). A stored plan is read from its summary (`first_due`, `first_overdue`: one row a patient); the list
+        of overdue doses only, ordered by the earliest overdue dose, orders its stored patients itself
+        (`_overdue_ids`)."""
+        today = self._today("")
+        listed = "vaccination_plan__first_overdue__lte" if self.overdue_only else "vaccination_plan__first_due__lte"
+        rows = (
+            self.base.annotate(
+                current=Case(When(self._current(), then=Value(True)), default=Value(False)),
+                overdue=Case(When(vaccination_plan__first_overdue__lte=today, then=Value(1)), default=Value(0)),
+                earliest=F("vaccination_plan__first_due"),
+                by_last_name=_name_order("last_name"),
+                by_first_name=_name_order("first_name"),
+            )
+            .filter(Q(current=False) | Q(current=True, **{listed: today}))
+            .order_by("-overdue", "earliest", "by_last_name", "by_first_name", "pk")
+            .values_list("pk", "current")
         )
-        if not rows:
+        stored, live = [], []
+        for pk, current in rows:
+            (stored if current else live).append(pk)
+        return stored, live
+
+    def _live(self, ids: list[int]) -> list[PatientDue]:
+        if not ids:
             return []
+        rows = list(Patient.objects.filter(pk__in=ids).select_related("episode", "centre"))
         given: dict[int, list[tuple[str, int, date]]] = defaultdict(list)
         for patient_id, vaccine, dose, on in VaccinationDose.objects.filter(
             patient__in=[p.pk for p in rows]
@@ -211,23 +234,10 @@ class DueList(Sequence):
         return rows.filter(due_until__lt=self._today()) if self.overdue_only else rows
 
     def _stored_ids(self) -> list[int]:
-        """The stored patients of the list, in its order, which also counts them: one query over one row a patient
-        (the plan's summary, `first_due` and `first_overdue`) for the whole list; the list of overdue doses only,
-        whose order is by the earliest overdue dose, groups the stored doses."""
+        """The stored patients of the list, in its order (which also counts them)."""
         if self._ids is None:
-            self._ids = [] if not self.todays else self._overdue_ids() if self.overdue_only else self._due_ids()
+            self._ids = self._overdue_ids() if self.todays else []
         return self._ids
-
-    def _due_ids(self) -> list[int]:
-        today = self._today("")
-        listed = self.base.filter(self._current(), vaccination_plan__first_due__lte=today).annotate(
-            overdue=Case(When(vaccination_plan__first_overdue__lte=today, then=Value(1)), default=Value(0)),
-            earliest=F("vaccination_plan__first_due"),
-            by_last_name=_name_order("last_name"),
-            by_first_name=_name_order("first_name"),
-        )
-        ordered = listed.order_by("-overdue", "earliest", "by_last_name", "by_first_name", "pk")
-        return list(ordered.values_list("pk", flat=True))
 
     def _overdue_ids(self) -> list[int]:
         overdue = Max(Case(When(due_until__lt=self._today(), then=Value(1)), default=Value(0)))
