@@ -137,14 +137,16 @@ def _name_order(field: str):
 
 
 class DueList(Sequence):
-    """The patients of `doses_due`, counted and sliced in the database (the paginator's object list): a fixed
+    """The patients of `doses_due`, counted and ordered in the database (the paginator's object list): a fixed
     number of queries whatever the number of patients.
 
-    The stored open doses (`PlannedVaccination`) of the patients whose stored plan is current are filtered,
-    grouped, ordered and paged by SQL, on each patient's local date (one date per time zone, so the statuses in
-    SQL are exact). The few patients whose stored plan is not current (marked for a refresh, not yet computed, or
-    from another Day 0 or configuration version) are computed live from the rule and merged in, so the list is
-    always what `vaccination_plan` says. Patients past follow-up (`recovery/clinical/follow_up.py`: ten years
+    The patients whose stored plan is current are filtered and ordered by SQL from the plan's summary
+    (`VaccinationPlanState.first_due` and `first_overdue`, one row a patient; the list of overdue doses only
+    groups the stored doses, `PlannedVaccination`), on each patient's local date (one date per time zone, so the
+    statuses in SQL are exact); the same query counts them, and a page reads the doses of its patients only.
+    The few patients whose stored plan is not current (marked for a refresh, not yet computed, or from another
+    Day 0 or configuration version) are computed live from the rule and merged in, so the list is always what
+    `vaccination_plan` says. Patients past follow-up (`recovery/clinical/follow_up.py`: ten years
     and thirty days after Day 0 with the default configuration) are not listed: the centre plans nothing from
     their Day 0 any more, as for reminders."""
 
