@@ -6,6 +6,7 @@ import io
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -13,6 +14,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -895,12 +897,19 @@ def test_the_stored_plan_keeps_the_summary_of_its_doses(centre, clock):
 
 
 def test_the_migration_fills_the_summary_of_the_plans_stored_before_it(centre, clock):
-    patient = PatientFactory(centre=centre)
-    transplant(patient, DAY0 - timedelta(days=400))
+    """The migration's UPDATE (one for each database) gives the summary `due_summary` gives, a zero-day window
+    (a first overdue day that is the due date's next day) included."""
+    patients = [PatientFactory(centre=centre) for _ in range(3)]
+    for i, patient in enumerate(patients):
+        transplant(patient, DAY0 - timedelta(days=300 * i))
     rebuild_vaccination_plans()
-    expected = VaccinationPlanState.objects.values_list("first_due", "first_overdue").get(patient=patient)
+    row = PlannedVaccination.objects.filter(patient=patients[0]).first()
+    PlannedVaccination.objects.filter(pk=row.pk).update(due_date=date(2020, 1, 31), due_until=date(2020, 1, 31))
+    PlannedVaccination.objects.filter(patient=patients[1]).update(due_until=F("due_date"))
+    expected = {p.pk: due_summary([OpenDose(*r) for r in stored_open(p)]) for p in patients}
     VaccinationPlanState.objects.update(first_due=None, first_overdue=None)
     migration = importlib.import_module("recovery.migrations.0021_vaccination_due_index")
-    migration.fill_summaries(apps, None)
-    assert VaccinationPlanState.objects.values_list("first_due", "first_overdue").get(patient=patient) == expected
-    assert expected[0] is not None
+    migration.fill_summaries(apps, SimpleNamespace(connection=connection))
+    stored = VaccinationPlanState.objects.values_list("patient_id", "first_due", "first_overdue")
+    assert {pk: (first_due, first_overdue) for pk, first_due, first_overdue in stored} == expected
+    assert expected[patients[0].pk] == (date(2020, 1, 31), date(2020, 2, 1))

@@ -2,33 +2,28 @@
 list of doses due reads one row a patient instead of grouping every stored dose.
 
 The data step fills the summary of the plans already stored from their `PlannedVaccination` rows, as
-`recovery.queries.vaccinations.due_summary` computes it for the plans stored from now on.
+`recovery.queries.vaccinations.due_summary` computes it for the plans stored from now on (the earliest due date;
+the earliest of each dose's first overdue day, the day after `due_until` and never before `due_date`): one
+UPDATE, written for each database.
 """
-
-from datetime import timedelta
 
 from django.db import migrations, models
 
-BATCH = 2000
+UPDATE = (
+    "UPDATE recovery_vaccinationplanstate SET first_due = m.first_due, first_overdue = m.first_overdue "
+    "FROM (SELECT patient_id, MIN(due_date) AS first_due, MIN({first_overdue}) AS first_overdue "
+    "FROM recovery_plannedvaccination GROUP BY patient_id) AS m "
+    "WHERE m.patient_id = recovery_vaccinationplanstate.patient_id"
+)
+FILL = {
+    "postgresql": UPDATE.format(first_overdue="GREATEST(due_date, due_until + 1)"),
+    "sqlite": UPDATE.format(first_overdue="MAX(due_date, DATE(due_until, '+1 day'))"),
+}
 
 
 def fill_summaries(apps, schema_editor):
-    planned = apps.get_model("recovery", "PlannedVaccination")
-    state = apps.get_model("recovery", "VaccinationPlanState")
-    summaries: dict[int, tuple] = {}
-    rows = planned.objects.order_by().values_list("patient_id", "due_date", "due_until")
-    for patient_id, due_date, due_until in rows.iterator(chunk_size=BATCH):
-        overdue = max(due_date, due_until + timedelta(days=1))
-        known = summaries.get(patient_id)
-        summaries[patient_id] = (
-            (due_date, overdue) if known is None else (min(known[0], due_date), min(known[1], overdue))
-        )
-    ids = sorted(summaries)
-    for at in range(0, len(ids), BATCH):
-        states = list(state.objects.filter(patient_id__in=ids[at : at + BATCH]))
-        for s in states:
-            s.first_due, s.first_overdue = summaries[s.patient_id]
-        state.objects.bulk_update(states, ["first_due", "first_overdue"])
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(FILL[schema_editor.connection.vendor])
 
 
 class Migration(migrations.Migration):
