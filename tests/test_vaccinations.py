@@ -6,12 +6,15 @@ import io
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +24,7 @@ from recovery.clinical.episode import DATE_FIELDS
 from recovery.clinical.follow_up import earliest_day0_in_follow_up
 from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG
 from recovery.clinical.phases import add_months
-from recovery.clinical.vaccination import DoseStatus, live_vaccine_earliest, open_doses, vaccination_plan
+from recovery.clinical.vaccination import DoseStatus, OpenDose, live_vaccine_earliest, open_doses, vaccination_plan
 from recovery.models import (
     AuditEvent,
     CentreConfiguration,
@@ -32,7 +35,7 @@ from recovery.models import (
     VaccinationPlanState,
 )
 from recovery.queries.configuration import active_config
-from recovery.queries.vaccinations import doses_due, open_doses_from, plan_for
+from recovery.queries.vaccinations import doses_due, due_summary, open_doses_from, plan_for
 from recovery.services.audit import AuditContext
 from recovery.services.labs import record_transfusion
 from recovery.services.timeline import EventAction, change_event, regenerate_centre_timelines, save_episode
@@ -863,3 +866,50 @@ def test_the_refresh_tasks_take_ids_and_store_the_plan(transplanted):
     Patient.objects.filter(pk=transplanted.pk).update(vaccinations_stale_since=timezone.now())
     assert tasks.refresh_stale_vaccinations() == 1
     assert tasks.refresh_stale_vaccinations() == 0  # nothing marked, nothing missing: a second run does nothing
+
+
+def test_the_stored_summary_says_when_a_patient_is_listed_and_overdue():
+    """`due_summary` (what the list reads) agrees with `status_on` on every day, a zero-day window included."""
+    doses = [
+        OpenDose("mmr", 1, date(2027, 3, 10), date(2027, 4, 9)),
+        OpenDose("tdap", 2, date(2027, 3, 20), date(2027, 3, 20)),
+        OpenDose("flu", 3, date(2027, 3, 1), date(2027, 6, 30)),
+    ]
+    first_due, first_overdue = due_summary(doses)
+    assert (first_due, first_overdue) == (date(2027, 3, 1), date(2027, 3, 21))
+    for day in (date(2027, 2, 1) + timedelta(days=n) for n in range(200)):
+        statuses_today = {d.status_on(day) for d in doses}
+        assert (first_due <= day) == bool(statuses_today & {DoseStatus.DUE, DoseStatus.OVERDUE})
+        assert (first_overdue <= day) == (DoseStatus.OVERDUE in statuses_today)
+    assert due_summary([]) == (None, None)
+
+
+def test_the_stored_plan_keeps_the_summary_of_its_doses(centre, clock):
+    patients = [PatientFactory(centre=centre) for _ in range(3)]
+    for i, patient in enumerate(patients):
+        transplant(patient, DAY0 - timedelta(days=400 * i))
+    rebuild_vaccination_plans()
+    for patient in patients:
+        state = VaccinationPlanState.objects.get(patient=patient)
+        rows = [OpenDose(*row) for row in stored_open(patient)]
+        assert rows
+        assert (state.first_due, state.first_overdue) == due_summary(rows)
+
+
+def test_the_migration_fills_the_summary_of_the_plans_stored_before_it(centre, clock):
+    """The migration's UPDATE (one for each database) gives the summary `due_summary` gives, a zero-day window
+    (a first overdue day that is the due date's next day) included."""
+    patients = [PatientFactory(centre=centre) for _ in range(3)]
+    for i, patient in enumerate(patients):
+        transplant(patient, DAY0 - timedelta(days=300 * i))
+    rebuild_vaccination_plans()
+    row = PlannedVaccination.objects.filter(patient=patients[0]).first()
+    PlannedVaccination.objects.filter(pk=row.pk).update(due_date=date(2020, 1, 31), due_until=date(2020, 1, 31))
+    PlannedVaccination.objects.filter(patient=patients[1]).update(due_until=F("due_date"))
+    expected = {p.pk: due_summary([OpenDose(*r) for r in stored_open(p)]) for p in patients}
+    VaccinationPlanState.objects.update(first_due=None, first_overdue=None)
+    migration = importlib.import_module("recovery.migrations.0021_vaccination_due_index")
+    migration.fill_summaries(apps, SimpleNamespace(connection=connection))
+    stored = VaccinationPlanState.objects.values_list("patient_id", "first_due", "first_overdue")
+    assert {pk: (first_due, first_overdue) for pk, first_due, first_overdue in stored} == expected
+    assert expected[patients[0].pk] == (date(2020, 1, 31), date(2020, 2, 1))

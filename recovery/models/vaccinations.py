@@ -19,6 +19,11 @@ class VaccinationPlanState(models.Model):
     config_version = models.PositiveIntegerField()
     computed_at = models.DateTimeField()
     done = models.BooleanField(default=False, help_text="Every scheduled dose is given.")
+    # A summary of the stored doses (`PlannedVaccination`), so that the list of doses due reads one row a patient:
+    # the patient is listed from `first_due` on (the earliest due date) and overdue from `first_overdue` on (the
+    # first day one of the doses is overdue). NULL: no open dose.
+    first_due = models.DateField(null=True, blank=True, help_text="The earliest due date of the open doses.")
+    first_overdue = models.DateField(null=True, blank=True, help_text="The first day an open dose is overdue.")
 
     class Meta:
         verbose_name = "stored vaccination plan"

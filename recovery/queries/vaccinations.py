@@ -64,6 +64,15 @@ def open_doses_from(day0: date, doses: list[tuple[str, int, date]], config: Vacc
     return open_doses(day0, given, config)
 
 
+def due_summary(doses: Sequence[OpenDose]) -> tuple[date | None, date | None]:
+    """(the earliest due date, the first day one of them is overdue) of the open doses, None without any: what
+    `VaccinationPlanState` stores so that the list of doses due reads one row a patient. A dose is overdue on the
+    days after `due_until` that are not before `due_date`."""
+    if not doses:
+        return None, None
+    return min(d.due_date for d in doses), min(max(d.due_date, d.due_until + timedelta(days=1)) for d in doses)
+
+
 def plan_for(
     patient: Patient,
     *,
@@ -128,14 +137,16 @@ def _name_order(field: str):
 
 
 class DueList(Sequence):
-    """The patients of `doses_due`, counted and sliced in the database (the paginator's object list): a fixed
+    """The patients of `doses_due`, counted and ordered in the database (the paginator's object list): a fixed
     number of queries whatever the number of patients.
 
-    The stored open doses (`PlannedVaccination`) of the patients whose stored plan is current are filtered,
-    grouped, ordered and paged by SQL, on each patient's local date (one date per time zone, so the statuses in
-    SQL are exact). The few patients whose stored plan is not current (marked for a refresh, not yet computed, or
-    from another Day 0 or configuration version) are computed live from the rule and merged in, so the list is
-    always what `vaccination_plan` says. Patients past follow-up (`recovery/clinical/follow_up.py`: ten years
+    The patients whose stored plan is current are filtered and ordered by SQL from the plan's summary
+    (`VaccinationPlanState.first_due` and `first_overdue`, one row a patient; the list of overdue doses only
+    groups the stored doses, `PlannedVaccination`), on each patient's local date (one date per time zone, so the
+    statuses in SQL are exact); the same query counts them, and a page reads the doses of its patients only.
+    The few patients whose stored plan is not current (marked for a refresh, not yet computed, or from another
+    Day 0 or configuration version) are computed live from the rule and merged in, so the list is always what
+    `vaccination_plan` says. Patients past follow-up (`recovery/clinical/follow_up.py`: ten years
     and thirty days after Day 0 with the default configuration) are not listed: the centre plans nothing from
     their Day 0 any more, as for reminders."""
 
@@ -151,8 +162,12 @@ class DueList(Sequence):
         self.base = transplanted.filter(in_follow_up(slack, self.configs))
         # the earliest Day 0 still listed, for the page to say who is not
         self.follow_up_from = min(follow_up_cutoffs(slack, self.configs).values(), default=None)
-        self.live = self._live() if pairs else []
         self._count: int | None = None
+        self._ids: list[int] | None = None
+        stored, live = self._scan() if pairs else ([], [])
+        if not overdue_only:
+            self._ids = stored
+        self.live = self._live(live)
 
     # --- the patients computed live ----------------------------------------------------------------------------
 
@@ -163,14 +178,34 @@ class DueList(Sequence):
             versions |= Q(centre_id=centre_id, vaccination_plan__config_version=config.version)
         return Q(vaccinations_stale_since__isnull=True, vaccination_plan__day0=F("episode__reinfusion_date")) & versions
 
-    def _live(self) -> list[PatientDue]:
-        rows = list(
-            self.base.annotate(current=Case(When(self._current(), then=Value(True)), default=Value(False)))
-            .filter(current=False)
-            .select_related("episode", "centre")
+    def _scan(self) -> tuple[list[int], list[int]]:
+        """One query over the patients: (the stored patients listed, in the list's order; the patients computed
+        live). A stored plan is read from its summary (`first_due`, `first_overdue`: one row a patient); the list
+        of overdue doses only, ordered by the earliest overdue dose, orders its stored patients itself
+        (`_overdue_ids`)."""
+        today = self._today("")
+        listed = "vaccination_plan__first_overdue__lte" if self.overdue_only else "vaccination_plan__first_due__lte"
+        rows = (
+            self.base.annotate(
+                current=Case(When(self._current(), then=Value(True)), default=Value(False)),
+                overdue=Case(When(vaccination_plan__first_overdue__lte=today, then=Value(1)), default=Value(0)),
+                earliest=F("vaccination_plan__first_due"),
+                by_last_name=_name_order("last_name"),
+                by_first_name=_name_order("first_name"),
+            )
+            .filter(Q(current=False) | Q(current=True, **{listed: today}))
+            .order_by("-overdue", "earliest", "by_last_name", "by_first_name", "pk")
+            .values_list("pk", "current")
         )
-        if not rows:
+        stored, live = [], []
+        for pk, current in rows:
+            (stored if current else live).append(pk)
+        return stored, live
+
+    def _live(self, ids: list[int]) -> list[PatientDue]:
+        if not ids:
             return []
+        rows = list(Patient.objects.filter(pk__in=ids).select_related("episode", "centre"))
         given: dict[int, list[tuple[str, int, date]]] = defaultdict(list)
         for patient_id, vaccine, dose, on in VaccinationDose.objects.filter(
             patient__in=[p.pk for p in rows]
@@ -190,9 +225,9 @@ class DueList(Sequence):
 
     # --- the stored rows ---------------------------------------------------------------------------------------
 
-    def _today(self) -> Case:
-        """The patient's local date, one value per time zone of the list."""
-        whens = [When(patient__timezone=tz, then=Value(on)) for tz, on in self.todays.items()]
+    def _today(self, patient: str = "patient__") -> Case:
+        """The patient's local date, one value per time zone of the list (`patient`: the lookup to the patient)."""
+        whens = [When(**{f"{patient}timezone": tz}, then=Value(on)) for tz, on in self.todays.items()]
         return Case(*whens, default=Value(None), output_field=DateField())
 
     def _due_rows(self) -> QuerySet[PlannedVaccination]:
@@ -200,7 +235,13 @@ class DueList(Sequence):
         rows = PlannedVaccination.objects.filter(patient__in=current.values("pk"), due_date__lte=self._today())
         return rows.filter(due_until__lt=self._today()) if self.overdue_only else rows
 
-    def _stored_page(self, start: int, stop: int) -> list[PatientDue]:
+    def _stored_ids(self) -> list[int]:
+        """The stored patients of the list, in its order (which also counts them)."""
+        if self._ids is None:
+            self._ids = self._overdue_ids() if self.todays else []
+        return self._ids
+
+    def _overdue_ids(self) -> list[int]:
         overdue = Max(Case(When(due_until__lt=self._today(), then=Value(1)), default=Value(0)))
         grouped = (
             self._due_rows()
@@ -213,7 +254,10 @@ class DueList(Sequence):
             )
             .order_by("-overdue", "earliest", "last_name", "first_name", "patient_id")
         )
-        ids = [row["patient_id"] for row in grouped[start:stop]]
+        return [row["patient_id"] for row in grouped]
+
+    def _stored_page(self, start: int, stop: int) -> list[PatientDue]:
+        ids = self._stored_ids()[start:stop]
         if not ids:
             return []
         patients = Patient.objects.select_related("episode", "centre").in_bulk(ids)
@@ -239,8 +283,7 @@ class DueList(Sequence):
 
     def count(self) -> int:
         if self._count is None:
-            stored = self._due_rows().order_by().values("patient_id").distinct().count() if self.todays else 0
-            self._count = stored + len(self.live)
+            self._count = len(self._stored_ids()) + len(self.live)
         return self._count
 
     def __len__(self) -> int:
@@ -260,7 +303,7 @@ class DueList(Sequence):
         # Stored row i is at position i + (live rows before it): the rows at [start, stop) are stored rows from
         # start - len(live) on, merged with the live rows that do not come before the first of them.
         first = max(0, start - len(self.live))
-        stored = self._stored_page(first, stop) if self.todays else []
+        stored = self._stored_page(first, stop)
         if not stored:
             return self.live[start:stop] if first == 0 else []
         before = sum(1 for row in self.live if row.key() < stored[0].key())

@@ -27,7 +27,7 @@ from django.utils import timezone
 from recovery.celery import app
 from recovery.models import Patient, PlannedVaccination, VaccinationDose, VaccinationPlanState
 from recovery.queries.configuration import active_configs
-from recovery.queries.vaccinations import open_doses_from
+from recovery.queries.vaccinations import due_summary, open_doses_from
 
 logger = logging.getLogger(__name__)
 REFRESH_TASK = "recovery.tasks.refresh_patient_vaccinations"
@@ -91,9 +91,16 @@ def _store(patient_ids: list[int]) -> int:
     for patient in patients:
         day0, config = patient.episode.reinfusion_date, configs[patient.centre_id]
         doses = open_doses_from(day0, given[patient.pk], config.vaccination)
+        first_due, first_overdue = due_summary(doses)
         states.append(
             VaccinationPlanState(
-                patient=patient, day0=day0, config_version=config.version, computed_at=now, done=not doses
+                patient=patient,
+                day0=day0,
+                config_version=config.version,
+                computed_at=now,
+                done=not doses,
+                first_due=first_due,
+                first_overdue=first_overdue,
             )
         )
         rows += [
@@ -113,7 +120,7 @@ def _store(patient_ids: list[int]) -> int:
         states,
         update_conflicts=True,
         unique_fields=["patient"],
-        update_fields=["day0", "config_version", "computed_at", "done"],
+        update_fields=["day0", "config_version", "computed_at", "done", "first_due", "first_overdue"],
         batch_size=2000,
     )
     VaccinationPlanState.objects.filter(patient_id__in=patient_ids).exclude(patient_id__in=list(given)).delete()

@@ -89,7 +89,7 @@ from recovery.models import (
     VaccinationPlanState,
 )
 from recovery.queries.configuration import active_config
-from recovery.queries.vaccinations import open_doses_from
+from recovery.queries.vaccinations import due_summary, open_doses_from
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.phases import refresh_phases
 from recovery.services.reminders.planning import plan_reminders
@@ -167,7 +167,7 @@ COLUMNS = {  # the columns each table is given (in this order); the others take 
     VaccinationDose: ("patient_id", "vaccine", "dose", "given_date", "entered_by_id"),
     ProphylaxisStop: ("patient_id", "medication", "stopped_on", "stopped_by_id"),
     PlannedVaccination: ("patient_id", "centre_id", "vaccine", "dose", "due_date", "due_until"),
-    VaccinationPlanState: ("patient_id", "day0", "config_version", "computed_at", "done"),
+    VaccinationPlanState: ("patient_id", "day0", "config_version", "computed_at", "done", "first_due", "first_overdue"),
 }
 FEVER_NOTE = "Febrile neutropenia during aplasia (from the inpatient record)."
 
@@ -659,7 +659,7 @@ class Seeder:
                 )
         # The stored vaccination plan (what the list of doses due reads), as the plans' refresh computes it.
         doses = open_doses_from(day0, given, self.config.vaccination)
-        tables[VaccinationPlanState].add((pid, day0, self.config.version, now, not doses))
+        tables[VaccinationPlanState].add((pid, day0, self.config.version, now, not doses, *due_summary(doses)))
         tables[PlannedVaccination].extend(
             (pid, self.centre.pk, d.vaccine, d.dose, d.due_date, d.due_until) for d in doses
         )
