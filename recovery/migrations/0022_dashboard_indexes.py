@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recovery", "0020_stored_phase"),
+        ("recovery", "0021_vaccination_due_index"),
     ]
 
     operations = [
