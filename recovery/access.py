@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 
-from accounts.models import Centre, Role, User
+from accounts.models import Centre, Membership, Role, User
 from recovery.models import Alert, CareTask, LabImport, Patient, Relapse
 
 
@@ -138,10 +138,21 @@ def visible_patients(user: User, *, include_deactivated: bool = False) -> QueryS
         return Patient.objects.none()
     patients = Patient.objects.all() if include_deactivated else Patient.objects.active()
     if user.role in (Role.COORDINATOR, Role.CLINICIAN):
-        return patients.filter(centre__memberships__user=user)
+        # The centres as a list of ids, not a join through the memberships: PostgreSQL then knows how many
+        # patients they hold (a join was estimated at 2,000 of 50,000 and planned as 50,000 index lookups).
+        return patients.filter(centre_id__in=staff_centre_ids(user))
     if user.role == Role.PATIENT:
         return patients.filter(user=user)
     return Patient.objects.none()
+
+
+def staff_centre_ids(user: User) -> list[int]:
+    """The ids of the centres a member of staff works at (one query, kept on the user object for its request)."""
+    ids = getattr(user, "_recovery_centre_ids", None)
+    if ids is None:
+        ids = sorted(Membership.objects.filter(user=user).values_list("centre_id", flat=True))
+        user._recovery_centre_ids = ids
+    return ids
 
 
 def get_patient(user: User, patient_id, action: Action = Action.VIEW_PATIENT) -> Patient:

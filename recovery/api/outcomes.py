@@ -434,7 +434,8 @@ def cohort_outcomes(request: Request) -> Response:
     filters = CohortFilters(**query.validated_data)
     # The stored figures the dashboard shows (refreshed in the background); computed here only while another
     # request computes them for the first time.
-    analysis = cohort_snapshot(user=request.user, filters=filters).figures or cohort_analysis(request.user, filters)
+    stored = cohort_snapshot(user=request.user, filters=filters, points=True).figures
+    analysis = stored or cohort_analysis(request.user, filters)
     # Kaplan-Meier estimates, no patient named: one row naming the query
     record_event(
         context=AuditContext.from_request(request),

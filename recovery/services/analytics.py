@@ -69,9 +69,10 @@ class CohortSnapshot:
 # --- the view's side --------------------------------------------------------------------------------------------
 
 
-def cohort_snapshot(*, user: User, filters: CohortFilters) -> CohortSnapshot:
-    """The figures of the user's cohort with these filters, stored or, the first time, computed here (without the
-    curves' points: the page draws them from the stored chart text, `CohortFigures.chart_points_json`)."""
+def cohort_snapshot(*, user: User, filters: CohortFilters, points: bool = False) -> CohortSnapshot:
+    """The figures of the user's cohort with these filters, stored or, the first time, computed here; without the
+    curves' points unless asked (the page draws them from the stored chart text, `CohortFigures.chart_points_json`;
+    the API lists them)."""
     key = cohort_key(user, filters)
     snapshot = find_snapshot(key)
     if snapshot is None or snapshot.payload is None:
@@ -80,12 +81,12 @@ def cohort_snapshot(*, user: User, filters: CohortFilters) -> CohortSnapshot:
             return CohortSnapshot(figures=None, computed_at=None, refreshing=True)
         snapshot = refresh_snapshot(snapshot_id=snapshot.pk)
         return CohortSnapshot(
-            cohort_figures(snapshot.payload, filters, points=False), snapshot.computed_at, refreshing=False
+            cohort_figures(snapshot.payload, filters, points=points), snapshot.computed_at, refreshing=False
         )
     refreshing = False
     if not is_fresh(snapshot):
         refreshing = request_snapshot_refresh(snapshot) or snapshot.refreshing_until is not None
-    return CohortSnapshot(cohort_figures(snapshot.payload, filters, points=False), snapshot.computed_at, refreshing)
+    return CohortSnapshot(cohort_figures(snapshot.payload, filters, points=points), snapshot.computed_at, refreshing)
 
 
 def _create(key: SnapshotKey) -> AnalyticsSnapshot:
