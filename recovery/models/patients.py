@@ -168,6 +168,12 @@ class Patient(models.Model):
                 condition=models.Q(deactivated_at__isnull=True),
             ),
             models.Index(fields=["id"], name="patient_flagged_idx", condition=models.Q(phase_flagged=True)),
+            # the time zones and centres among a centre's patients (the lists work out each zone's today)
+            models.Index(
+                fields=["centre", "timezone"],
+                name="patient_centre_zone_idx",
+                condition=models.Q(deactivated_at__isnull=True),
+            ),
             # the stored phases of another configuration version than their centre's (queries/phases.py)
             models.Index(fields=["centre", "phase_config_version"], name="patient_phase_version_idx"),
         ]

@@ -154,7 +154,9 @@ class DueList(Sequence):
         now = timezone.now()
         self.overdue_only = overdue_only
         transplanted = patients.filter(status=PatientStatus.ACTIVE, episode__reinfusion_date__lte=now.date())
-        pairs = set(transplanted.order_by().values_list("centre_id", "timezone").distinct())
+        # the time zones and centres of all the patients (a few: read from the index on both), a superset of the
+        # transplanted ones': a zone or centre more changes nothing
+        pairs = set(patients.order_by().values_list("centre_id", "timezone").distinct())
         self.todays = {tz: local_date(now, tz) for _, tz in pairs}
         self.configs = active_configs({centre for centre, _ in pairs})
         # Past follow-up the centre no longer plans anything from Day 0 (a day of slack for the local dates).
