@@ -88,6 +88,27 @@ def test_the_cohort_api_reads_the_dashboards_stored_figures(client_for, clinicia
     assert AnalyticsSnapshot.objects.count() == 1  # the page and the API share one row
 
 
+def test_the_cohort_api_answer_is_made_once_per_computation_of_the_figures(
+    client_for, clinician, centre, cohort, time_machine
+):
+    """The API's answer (every curve point) is kept for the stored figures it came from: the same figures give the
+    same answer without decoding them again, and figures computed again give the new answer."""
+    client = client_for(clinician)
+    first = client.get("/api/v1/cohort/outcomes/").json()
+    assert first["neda3"]["n"] == 5
+    assert first["neda3"]["curve"][0]["at_risk"] == 5
+    generated_cohort(centre, 20, start=5)
+    assert client.get("/api/v1/cohort/outcomes/").json() == first  # the same stored figures
+    time_machine.move_to(NOW + timedelta(minutes=1), tick=False)
+    snapshot = AnalyticsSnapshot.objects.get()
+    assert request_snapshot_refresh(snapshot) is True  # claimed, as a view does when they are stale
+    assert refresh_snapshot(snapshot_id=snapshot.pk) is not None  # and computed again, as the worker does
+    again = client.get("/api/v1/cohort/outcomes/").json()
+    assert again["neda3"]["n"] == 25
+    assert again["neda3"]["curve"][0]["at_risk"] == 25
+    assert AuditEvent.objects.filter(action="cohort.outcomes", actor=clinician).count() == 3  # each answer audited
+
+
 def test_the_page_says_when_the_figures_were_computed(client_for, clinician, cohort, time_machine):
     client = client_for(clinician)
     # in the staff member's zone (Stockholm: 12:00 UTC is 14:00 in June)

@@ -5,13 +5,18 @@ Records are written by recovery.services.outcomes (which checks dates and values
 outcomes are computed by recovery.clinical.outcomes and the cohort's curves by recovery.queries.cohort.
 """
 
+import hashlib
 import uuid
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,6 +26,7 @@ from recovery.api.pagination import Pagination
 from recovery.clinical.edss import EDSS_MESSAGE, is_valid_edss
 from recovery.clinical.outcomes import MRI_ACTIVITY, PROGRESSION, RELAPSE, Outcome
 from recovery.models import MS_DOMAINS, Patient, ProtocolTemplate, RelapseClassification
+from recovery.queries.analytics import cohort_key
 from recovery.queries.cohort import AGE_GROUP_CODES, CohortFilters, cohort_analysis
 from recovery.queries.outcomes import outcome_for
 from recovery.queries.timeline import patient_today
@@ -433,15 +439,31 @@ def cohort_outcomes(request: Request) -> Response:
     query.is_valid(raise_exception=True)
     filters = CohortFilters(**query.validated_data)
     # The stored figures the dashboard shows (refreshed in the background); computed here only while another
-    # request computes them for the first time.
-    stored = cohort_snapshot(user=request.user, filters=filters, points=True).figures
-    analysis = stored or cohort_analysis(request.user, filters)
+    # request computes them for the first time. Their answer, tens of thousands of curve points, is made once
+    # per computation of the figures and kept in the cache (the figures' key and time name it).
+    snapshot = cohort_snapshot(user=request.user, filters=filters)
+    if snapshot.figures is None:
+        analysis = cohort_analysis(request.user, filters)
+        content = JSONRenderer().render(CohortOutcomesSerializer(_outcomes_body(analysis)).data)
+    else:
+        analysis = snapshot.figures
+        name = f"{cohort_key(request.user, filters).key}:{snapshot.computed_at.isoformat()}"
+        cached = "api-cohort-outcomes:" + hashlib.sha256(name.encode()).hexdigest()
+        content = cache.get(cached)
+        if content is None:
+            figures = cohort_snapshot(user=request.user, filters=filters, points=True).figures or analysis
+            content = JSONRenderer().render(CohortOutcomesSerializer(_outcomes_body(figures)).data)
+            cache.set(cached, content, settings.ANALYTICS_MAX_AGE_SECONDS)
     # Kaplan-Meier estimates, no patient named: one row naming the query
     record_event(
         context=AuditContext.from_request(request),
         action="cohort.outcomes",
         detail={"filters": filters.as_detail(), "patients": analysis.n},
     )
+    return HttpResponse(content, content_type="application/json")
+
+
+def _outcomes_body(analysis) -> dict:
     body = {"as_of": analysis.as_of}
     for endpoint in analysis.endpoints:
         curve = endpoint.curve
@@ -460,4 +482,4 @@ def cohort_outcomes(request: Request) -> Response:
                 for p in curve.points
             ],
         }
-    return Response(CohortOutcomesSerializer(body).data)
+    return body
