@@ -263,6 +263,9 @@ class Command(BaseCommand):
         progress.finish()
         with seeder.stage("phases"):  # what the patient list's filters and the high-risk list read
             refresh_phases(centre_id=centre_obj.pk)
+            if connection.vendor == "postgresql":  # the planner's statistics of the phases just stored
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(Patient._meta.db_table)}")
         with seeder.stage("reminders"):
             planned = seeder.plan_high_risk_reminders()
         elapsed = clock.perf_counter() - started
