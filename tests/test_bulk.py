@@ -119,6 +119,7 @@ def test_unknown_columns_are_refused(db):
         BulkTable(EDSSAssessment, ["patient_id", "nonsense"], now=timezone.now())
 
 
+@pytest.mark.services(needs="PostgreSQL")
 def test_indexes_and_constraints_are_restored_exactly(require_postgres, patient):
     """Dropped for a load (secondary indexes, unique constraints, foreign keys; the primary keys stay), re-created
     after it: pg_indexes and pg_constraint describe the tables exactly as before, and the data loaded meanwhile
@@ -141,6 +142,7 @@ def test_indexes_and_constraints_are_restored_exactly(require_postgres, patient)
     assert EDSSAssessment.objects.filter(patient=patient).count() == 1
 
 
+@pytest.mark.services(needs="PostgreSQL")
 def test_a_load_breaking_a_restored_constraint_fails(require_postgres, patient):
     """The constraints are checked when re-created: a duplicate loaded without its unique index is refused then."""
     from django.db import IntegrityError, transaction
@@ -168,6 +170,7 @@ def _content(centre_name: str):
     )
 
 
+@pytest.mark.services(needs="PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_the_parallel_load_gives_the_data_of_the_plain_one(require_postgres, monkeypatch, settings):
     """On PostgreSQL outside a transaction the seed plans in worker processes and writes on a second thread (several
