@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 
-from accounts.models import Centre, Membership, Role, User
+from accounts.models import Centre, Role, User
 from recovery.models import Alert, CareTask, LabImport, Patient, Relapse
 
 
@@ -150,7 +150,7 @@ def staff_centre_ids(user: User) -> list[int]:
     """The ids of the centres a member of staff works at (one query, kept on the user object for its request)."""
     ids = getattr(user, "_recovery_centre_ids", None)
     if ids is None:
-        ids = sorted(Membership.objects.filter(user=user).values_list("centre_id", flat=True))
+        ids = sorted(centres_for(user).values_list("pk", flat=True))
         user._recovery_centre_ids = ids
     return ids
 

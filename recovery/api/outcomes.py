@@ -26,7 +26,6 @@ from recovery.api.pagination import Pagination
 from recovery.clinical.edss import EDSS_MESSAGE, is_valid_edss
 from recovery.clinical.outcomes import MRI_ACTIVITY, PROGRESSION, RELAPSE, Outcome
 from recovery.models import MS_DOMAINS, Patient, ProtocolTemplate, RelapseClassification
-from recovery.queries.analytics import cohort_key
 from recovery.queries.cohort import AGE_GROUP_CODES, CohortFilters, cohort_analysis
 from recovery.queries.outcomes import outcome_for
 from recovery.queries.timeline import patient_today
@@ -447,7 +446,7 @@ def cohort_outcomes(request: Request) -> Response:
         content = JSONRenderer().render(CohortOutcomesSerializer(_outcomes_body(analysis)).data)
     else:
         analysis = snapshot.figures
-        name = f"{cohort_key(request.user, filters).key}:{snapshot.computed_at.isoformat()}"
+        name = f"{snapshot.key}:{snapshot.computed_at.isoformat()}"
         cached = "api-cohort-outcomes:" + hashlib.sha256(name.encode()).hexdigest()
         content = cache.get(cached)
         if content is None:

@@ -61,10 +61,7 @@ class SnapshotKey:
 def cohort_key(user: User, filters: CohortFilters) -> SnapshotKey:
     """The key of the user's cohort with these filters (two queries: the user's centres, their configurations).
     `filters.centre`, when set, is one of the user's centres (the form offers no other)."""
-    if filters.centre is not None:
-        centre_ids = (filters.centre.pk,)
-    else:
-        centre_ids = tuple(sorted(access.centres_for(user).values_list("pk", flat=True)))
+    centre_ids = (filters.centre.pk,) if filters.centre is not None else tuple(access.staff_centre_ids(user))
     versions = {str(pk): config.version for pk, config in sorted(active_configs(centre_ids).items())}
     detail = filters.as_detail()
     detail.pop("centre", None)  # the centre is in centre_ids

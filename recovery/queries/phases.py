@@ -64,6 +64,16 @@ def stored_phase_of(dates: EpisodeDates, today: date, config: ActiveConfig) -> S
 UNSURE_AS_LIST = 5000
 
 
+def other_config_version(configs: dict[int, ActiveConfig]) -> Q:
+    """The patients stored under another configuration version than their centre's (of `configs`), as ranges the
+    index on (centre, `phase_config_version`) serves."""
+    other = Q(pk__in=[])
+    for centre_id, config in configs.items():
+        version = config.version
+        other |= Q(centre_id=centre_id) & (Q(phase_config_version__lt=version) | Q(phase_config_version__gt=version))
+    return other
+
+
 @dataclass
 class PhaseCheck:
     """`patients` annotated with `local_today`, `config_version` and `phase_sure` (the stored phase holds today),
@@ -82,12 +92,7 @@ class PhaseCheck:
         first, last = min(self.todays.values()), max(self.todays.values())
         maybe = Q(phase_as_of__isnull=True) | Q(phase_config_version__isnull=True)
         maybe |= Q(phase_as_of__gt=first) | Q(phase_changes_on__lte=last)
-        for centre_id, config in self.configs.items():
-            version = config.version
-            maybe |= Q(centre_id=centre_id) & (
-                Q(phase_config_version__lt=version) | Q(phase_config_version__gt=version)
-            )
-        return maybe
+        return maybe | other_config_version(self.configs)
 
     def unsure_rows(self) -> list[tuple]:
         """`PHASE_COLUMNS` of the patients whose stored phase is not certain today (one query, once)."""
@@ -145,7 +150,7 @@ def check_stored_phase(patients: QuerySet[Patient], now: datetime) -> PhaseCheck
 def stored_phase_unsure(patients: QuerySet[Patient], now: datetime) -> QuerySet[Patient]:
     """The patients whose stored phase may not be what `phase_on` gives for their today (computed afresh)."""
     check = check_stored_phase(patients, now)
-    return patients.none() if check is None else check.patients.filter(phase_sure=False)
+    return patients.none() if check is None else check.patients.filter(check._maybe_unsure(), phase_sure=False)
 
 
 def patients_in_phases(patients: QuerySet[Patient], phases: Iterable[Phase], now: datetime) -> QuerySet[Patient]:

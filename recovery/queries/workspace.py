@@ -78,7 +78,8 @@ def summarise(patients: list[Patient], configs: dict[int, ActiveConfig] | None =
 def filter_patients(
     patients: QuerySet[Patient], *, phase: str = "", needs_attention: bool = False, now: datetime | None = None
 ) -> QuerySet:
-    """Narrow a queryset to a phase and/or to patients needing attention, exactly per patient, in five queries.
+    """Narrow a queryset to a phase and/or to patients needing attention, exactly per patient, in a fixed number
+    of queries.
 
     Phases depend on each patient's own 'today'. The stored phase (`queries.phases`) answers in SQL where it
     holds today, and so do the overdue events (planned before the patient's local today); the few patients

@@ -59,11 +59,12 @@ UNUSED_AFTER = timedelta(days=7)
 @dataclass(frozen=True)
 class CohortSnapshot:
     """What the cohort dashboard shows: the figures (None while another view computes them for the first time),
-    when they were computed, and whether a refresh is under way."""
+    when they were computed, whether a refresh is under way, and the key of the stored row they come from."""
 
     figures: CohortFigures | None
     computed_at: datetime | None
     refreshing: bool
+    key: str = ""
 
 
 # --- the view's side --------------------------------------------------------------------------------------------
@@ -81,12 +82,13 @@ def cohort_snapshot(*, user: User, filters: CohortFilters, points: bool = False)
             return CohortSnapshot(figures=None, computed_at=None, refreshing=True)
         snapshot = refresh_snapshot(snapshot_id=snapshot.pk)
         return CohortSnapshot(
-            cohort_figures(snapshot.payload, filters, points=points), snapshot.computed_at, refreshing=False
+            cohort_figures(snapshot.payload, filters, points=points), snapshot.computed_at, False, key.key
         )
     refreshing = False
     if not is_fresh(snapshot):
         refreshing = request_snapshot_refresh(snapshot) or snapshot.refreshing_until is not None
-    return CohortSnapshot(cohort_figures(snapshot.payload, filters, points=points), snapshot.computed_at, refreshing)
+    figures = cohort_figures(snapshot.payload, filters, points=points)
+    return CohortSnapshot(figures, snapshot.computed_at, refreshing, key.key)
 
 
 def _create(key: SnapshotKey) -> AnalyticsSnapshot:

@@ -21,7 +21,7 @@ from accounts.models import Centre
 from recovery.clinical.phases import local_date
 from recovery.models import Patient
 from recovery.queries.configuration import active_configs
-from recovery.queries.phases import PHASE_COLUMNS, StoredPhase, dates_from, stored_phase_of
+from recovery.queries.phases import PHASE_COLUMNS, StoredPhase, dates_from, other_config_version, stored_phase_of
 
 PHASE_FIELDS = ["phase", "phase_flagged", "phase_as_of", "phase_changes_on", "phase_config_version"]
 # A patient's local date is at most this far from UTC's (UTC-12 to UTC+14), so a bound widened by it is safe.
@@ -107,10 +107,7 @@ def due_phases(now: datetime | None = None) -> QuerySet[Patient]:
     check each row exactly; this keeps the rows fresh), or stored under an older centre configuration."""
     now = now or timezone.now()
     utc_today = now.date()
-    configs = active_configs(set(Centre.objects.values_list("pk", flat=True)))
-    older_config = Q(pk__in=[])
-    for centre_id, config in configs.items():
-        older_config |= Q(centre_id=centre_id) & ~Q(phase_config_version=config.version)
+    older_config = other_config_version(active_configs(set(Centre.objects.values_list("pk", flat=True))))
     return Patient.objects.filter(
         Q(phase_as_of__isnull=True)
         | Q(phase_changes_on__lte=utc_today + _TZ_SLACK)
