@@ -353,7 +353,7 @@ def test_patient_review_queries_do_not_grow_with_reports(
     clock()
     client = client_for(clinician)
     client.get(reverse("recovery:dashboard"))
-    with django_assert_max_num_queries(10):  # 8 today
+    with django_assert_max_num_queries(12):  # 12 today: with a chart window, the table and open alerts are read apart
         response = client.get(reverse("recovery:patient-review", args=[patient.uuid]))
     assert response.status_code == 200
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from accounts.models import Centre
+from recovery.clinical.charts import DEFAULT_CHART_CONFIG, ChartConfig
 from recovery.clinical.config import (
     DEFAULT_ALERT_CONFIG,
     DEFAULT_OUTCOME_CONFIG,
@@ -42,6 +43,7 @@ class ActiveConfig:
     vaccination: VaccinationConfig = DEFAULT_VACCINATION_CONFIG
     surveillance: SurveillanceConfig = DEFAULT_SURVEILLANCE_CONFIG
     labs: LabConfig = DEFAULT_LAB_CONFIG
+    charts: ChartConfig = DEFAULT_CHART_CONFIG
 
 
 DEFAULT_CONFIG = ActiveConfig(version=0, phase=DEFAULT_PHASE_CONFIG, transplant=DEFAULT_TRANSPLANT_CONFIG)
@@ -60,6 +62,7 @@ def config_from_values(version: int, values: dict) -> ActiveConfig:
         vaccination=DEFAULT_VACCINATION_CONFIG.with_overrides(values.get("vaccination")),
         surveillance=DEFAULT_SURVEILLANCE_CONFIG.with_overrides(values.get("surveillance")),
         labs=DEFAULT_LAB_CONFIG.with_overrides(values.get("labs")),
+        charts=DEFAULT_CHART_CONFIG.with_overrides(values.get("charts")),
     )
 
 

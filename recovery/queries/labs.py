@@ -197,10 +197,14 @@ def anc_never_below(patient: Patient, day0: date, on: date, config: LabConfig) -
         return False
 
 
-def series(patient: Patient, tests: Sequence[str]) -> dict[str, list[tuple[datetime, Decimal]]]:
-    """Each test's results as (collected_at, value), oldest first (one query)."""
+def series(
+    patient: Patient, tests: Sequence[str], bounds: tuple[datetime, datetime] | None = None
+) -> dict[str, list[tuple[datetime, Decimal]]]:
+    """Each test's results as (collected_at, value), oldest first (one query); within [start, end) if `bounds`."""
     out: dict[str, list[tuple[datetime, Decimal]]] = {test: [] for test in tests}
     rows = LabResult.objects.filter(patient=patient, test__in=list(tests)).order_by("collected_at")
+    if bounds is not None:
+        rows = rows.filter(collected_at__gte=bounds[0], collected_at__lt=bounds[1])
     for test, at, value in rows.values_list("test", "collected_at", "value"):
         out[test].append((at, value))
     return out

@@ -3,10 +3,15 @@ Reads only."""
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
+from recovery.clinical.charts import DEFAULT_CHART_CONFIG, ChartConfig, Window, break_gaps, report_gap_hours
+from recovery.clinical.config import DEFAULT_REMINDER_CONFIG, ReminderConfig
+from recovery.clinical.phases import local_date
 from recovery.clinical.triage import SYMPTOM_CODES, SYMPTOM_LABELS
 from recovery.models import (
     OPEN_STATUSES,
@@ -81,18 +86,55 @@ class OpenAlertRow:
     waiting: str
 
 
-def patient_review(patient: Patient, fever_c: float, now: datetime | None = None) -> dict:
-    """The review page's charts (as plain data for json_script) and the last reports (two queries)."""
+def _gap_ms(day0: date | None, zone: str, reminders: ReminderConfig, config: ChartConfig):
+    """The longest gap (ms) that still joins the line after a report at `x` ms (the schedule of that day)."""
+
+    def limit(x: float) -> float:
+        day = None
+        if day0 is not None:
+            day = (local_date(datetime.fromtimestamp(x / 1000, tz=UTC), zone) - day0).days
+        return report_gap_hours(day, reminders, config) * 3600 * 1000
+
+    return limit
+
+
+def patient_review(
+    patient: Patient,
+    fever_c: float,
+    now: datetime | None = None,
+    *,
+    day0: date | None = None,
+    window: Window | None = None,
+    reminders: ReminderConfig = DEFAULT_REMINDER_CONFIG,
+    charts: ChartConfig = DEFAULT_CHART_CONFIG,
+) -> dict:
+    """The review page's charts (as plain data for json_script) and the last reports (two queries; four with a
+    window).
+
+    The charts show the reports and alerts of `window` (patient-local dates; None for all of them); the table and
+    the open alerts are the latest, whatever the window. The temperature and symptom lines break where reports
+    are further apart than the reminders asked for (`report_gap_hours`): no line across days without a report.
+    """
     now = now or timezone.now()
-    reports = list(
-        SymptomReport.objects.filter(patient=patient).order_by("-recorded_at", "-id")[:REVIEW_REPORTS]
-    )  # newest first
-    alerts = list(
+    all_reports = SymptomReport.objects.filter(patient=patient).order_by("-recorded_at", "-id")
+    all_alerts = (
         Alert.objects.filter(patient=patient)
         .order_by("-created_at", "-id")
-        .only("uuid", "severity", "severity_rank", "status", "reason", "created_at", "kind")[:REVIEW_ALERTS]
+        .only("uuid", "severity", "severity_rank", "status", "reason", "created_at", "kind")
     )
-    chronological = list(reversed(reports))
+    charted_reports = all_reports
+    charted_alerts = all_alerts
+    if window is not None:
+        start, end = window.utc_bounds(patient.timezone)
+        charted_reports = all_reports.filter(recorded_at__gte=start, recorded_at__lt=end)
+        charted_alerts = all_alerts.filter(created_at__gte=start, created_at__lt=end)
+    charted_reports = list(charted_reports[:REVIEW_REPORTS])  # newest first
+    charted_alerts = list(charted_alerts[:REVIEW_ALERTS])
+    # the table and the open alerts are the latest whatever the window (two more queries only with a window)
+    reports = charted_reports if window is None else list(all_reports[:REVIEW_TABLE_REPORTS])
+    alerts = charted_alerts if window is None else list(all_alerts[:REVIEW_ALERTS])
+    gap = _gap_ms(day0, patient.timezone, reminders, charts)
+    chronological = list(reversed(charted_reports))
     temperature = [
         {"x": _ms(r.recorded_at), "y": float(r.temperature_c)} for r in chronological if r.temperature_c is not None
     ]
@@ -109,7 +151,7 @@ def patient_review(patient: Patient, fever_c: float, now: datetime | None = None
             "code": code,
             "label": SYMPTOM_LABELS.get(code, code),
             "colour": _SYMPTOM_PALETTE[i % len(_SYMPTOM_PALETTE)],
-            "data": grades[code],
+            "data": break_gaps(grades[code], gap),
         }
         for i, code in enumerate(codes)
     ]
@@ -123,24 +165,38 @@ def patient_review(patient: Patient, fever_c: float, now: datetime | None = None
             "reason": first_line(a.reason),
             "colour": SEVERITY_COLOURS.get(a.severity, "#6c757d"),
         }
-        for a in reversed(alerts)
+        for a in reversed(charted_alerts)
     ]
-    xs = [p["x"] for p in temperature] + [p["x"] for p in alert_points] + [_ms(r.recorded_at) for r in reports]
+    if window is not None:
+        start, end = window.utc_bounds(patient.timezone)
+        x_range = [_ms(start), min(_ms(end), _ms(now))]
+    else:
+        xs = [p["x"] for p in temperature] + [p["x"] for p in alert_points]
+        xs += [_ms(r.recorded_at) for r in charted_reports]
+        x_range = [min(xs), max(xs)] if xs else None
     chart = {
         "timezone": patient.timezone,
         "fever_c": fever_c,
-        "range": [min(xs), max(xs)] if xs else None,
-        "temperature": temperature,
+        "range": x_range,
+        "temperature": break_gaps(temperature, gap),
         "symptoms": symptoms,
         "alerts": alert_points,
-        "severities": {str(rank): label for rank, label in ((3, "Urgent"), (2, "Same day"), (1, "Routine"))},
+        "severities": {str(rank): label for rank, label in ((3, _("Urgent")), (2, _("Same day")), (1, _("Routine")))},
+        "labels": {
+            "temperature": _("Temperature (°C)"),
+            "fever": _("Fever threshold (%(fever)s °C)") % {"fever": number_format(fever_c, 1)},
+            "grade": _("Grade"),
+            "alerts": _("Alerts"),
+            "alert": _("%(severity)s (%(status)s): %(reason)s"),
+        },
     }
     table = report_rows(reports[:REVIEW_TABLE_REPORTS])
     return {
         "chart": chart,
         "has_chart_data": bool(reports or alerts),
+        "charted_reports": len(charted_reports),
         "reports": table,
-        "report_count": len(reports),
+        "report_count": len(charted_reports),
         "charted_limit": REVIEW_REPORTS,
         "alerts": alerts,
         "open_alerts": [
@@ -195,3 +251,25 @@ def _resolution_label(value: str) -> str:
         return ResolutionAction(value).label
     except ValueError:
         return str(value)
+
+
+HISTORY_CHART_REPORTS = 500  # readings charted on the patient's "My reports" page
+
+
+def temperature_history(
+    patient: Patient,
+    *,
+    day0: date | None,
+    window: Window | None,
+    reminders: ReminderConfig = DEFAULT_REMINDER_CONFIG,
+    charts: ChartConfig = DEFAULT_CHART_CONFIG,
+) -> list[dict]:
+    """The patient's own temperatures in `window` (None: all), oldest first, as {"x": ms, "y": °C}, with the line
+    broken where readings are further apart than the reminders asked for (one query)."""
+    rows = SymptomReport.objects.filter(patient=patient, temperature_c__isnull=False)
+    if window is not None:
+        start, end = window.utc_bounds(patient.timezone)
+        rows = rows.filter(recorded_at__gte=start, recorded_at__lt=end)
+    latest = rows.order_by("-recorded_at", "-id").values_list("recorded_at", "temperature_c")[:HISTORY_CHART_REPORTS]
+    points = [{"x": _ms(at), "y": float(value)} for at, value in reversed(list(latest))]
+    return break_gaps(points, _gap_ms(day0, patient.timezone, reminders, charts))

@@ -1,5 +1,7 @@
 """The clinician's dashboard, the triage queue and one alert's pages, and the per-patient review charts."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,14 +14,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from recovery import access
 from recovery.access import Action
+from recovery.clinical.charts import TO_TODAY
 from recovery.models import AlertStatus, ResolutionAction
 from recovery.queries.configuration import active_config
 from recovery.queries.dashboard import alert_burden, duration_text, high_risk_patients, target_status, triage_queue
 from recovery.queries.review import describe_event, report_rows
 from recovery.queries.review import patient_review as review_data
-from recovery.queries.timeline import current_state
+from recovery.queries.timeline import current_state, patient_today
 from recovery.services.alerts import acknowledge_alert, resolve_alert
 from recovery.services.audit import AuditContext, record_event, record_reads
+from recovery.views.charts import chart_range
 
 QUEUE_PARTIAL = "recovery/_alert_queue.html"
 
@@ -185,14 +189,26 @@ def patient_review(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
     record_event(context=AuditContext.from_request(request), action="patient.review", patient=patient)
     config = active_config(patient.centre_id)
+    state = current_state(patient, config)
+    today = patient_today(patient)
+    day0 = today - timedelta(days=state.day) if state.day is not None else None
+    shown = chart_range(request, day0=day0, today=today, anchor=TO_TODAY, config=config.charts, fragment="charts")
     return render(
         request,
         "recovery/patient_review.html",
         {
             "patient": patient,
-            "state": current_state(patient, config),
+            "state": state,
             "fever_c": config.triage.fever_c,
             "may_triage": access.may(request.user, Action.TRIAGE_ALERTS),
-            **review_data(patient, config.triage.fever_c),
+            "chart_range": shown,
+            **review_data(
+                patient,
+                config.triage.fever_c,
+                day0=day0,
+                window=shown.window,
+                reminders=config.reminders,
+                charts=config.charts,
+            ),
         },
     )

@@ -5,17 +5,22 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from recovery import access
 from recovery.access import Action
+from recovery.clinical.charts import TO_TODAY
 from recovery.clinical.triage import Severity
 from recovery.forms.checkin import CheckinForm, TemperatureForm, celsius_to_fahrenheit
 from recovery.models import SymptomReport
 from recovery.queries.configuration import active_config
-from recovery.queries.review import report_rows
+from recovery.queries.review import report_rows, temperature_history
 from recovery.queries.symptoms import advice_text
+from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.symptoms import record_symptom_report
+from recovery.views.charts import chart_range
 
 HISTORY_REPORTS = 60
 
@@ -116,14 +121,28 @@ def my_history(request: HttpRequest) -> HttpResponse:
     patient = access.own_patient(request.user)
     reports = list(patient.symptom_reports.all()[:HISTORY_REPORTS])
     record_event(context=AuditContext.from_request(request), action="symptoms.view_own", patient=patient)
-    chart = [
-        {"t": r.recorded_at.isoformat(), "y": float(r.temperature_c)}
-        for r in reversed(reports)
-        if r.temperature_c is not None
-    ]
+    config = active_config(patient.centre_id)
+    today = patient_today(patient)
+    episode = episode_of(patient)
+    day0 = episode.reinfusion_date if episode else None
+    shown = chart_range(request, day0=day0, today=today, anchor=TO_TODAY, config=config.charts, fragment="chart")
+    chart = temperature_history(
+        patient, day0=day0, window=shown.window, reminders=config.reminders, charts=config.charts
+    )
     rows = [{"report": row.report, "symptoms": row.symptoms} for row in report_rows(reports)]
     return render(
         request,
         "recovery/my_history.html",
-        {"patient": patient, "rows": rows, "chart": chart, "fever_c": active_config(patient.centre_id).triage.fever_c},
+        {
+            "patient": patient,
+            "rows": rows,
+            "chart": chart,
+            "has_temperatures": bool(chart) or any(r.temperature_c is not None for r in reports),
+            "chart_range": shown,
+            "chart_labels": {
+                "temperature": _("Temperature (°C)"),
+                "fever": _("Fever (%(fever)s °C)") % {"fever": number_format(config.triage.fever_c, 1)},
+            },
+            "fever_c": config.triage.fever_c,
+        },
     )

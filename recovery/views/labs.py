@@ -22,14 +22,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from recovery import access
 from recovery.access import Action
+from recovery.clinical.charts import FIRST_DAYS, FROM_DAY0, ChartConfig, Window, break_gaps
 from recovery.clinical.engraftment import ReferenceFlag, cd4_recovered, reference_flag
 from recovery.clinical.labs_config import ANC, CD4, CD19, CMV_PCR, EBV_PCR, IGG, PLATELETS, LabConfig
 from recovery.clinical.phases import local_date
-from recovery.clinical.survival import months_between
+from recovery.clinical.survival import DAYS_PER_MONTH, months_between
 from recovery.forms.labs import ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
 from recovery.models import EngraftmentKind, LabResult, LabTest, Patient, Transfusion, TransfusionProduct
 from recovery.queries.configuration import active_config
@@ -40,6 +43,7 @@ from recovery.services.engraftment import confirm_engraftment
 from recovery.services.lab_csv import TEMPLATE_CSV
 from recovery.services.lab_import import queue_lab_import
 from recovery.services.labs import LAB_TESTS, record_lab_panel, record_transfusion
+from recovery.views.charts import ChartRange, chart_range
 
 PANELS_PER_PAGE = 15
 TRANSFUSIONS_SHOWN = 20
@@ -71,6 +75,16 @@ def _add_errors(form: Form, exc: ValidationError, rename: dict[str, str] | None 
 # Charts -----------------------------------------------------------------------------------------------------
 
 
+def _tick_step(span: float, steps: tuple[int, ...]) -> int:
+    """The smallest of `steps` that gives at most a dozen ticks over `span`."""
+    return next((step for step in steps if span / step <= 12), steps[-1])
+
+
+def _chart_labels() -> dict:
+    """The words lab_charts.js writes on the canvas (it holds no text of its own)."""
+    return {"day0": _("D0"), "not_detected": _("not detected")}
+
+
 def _daily_points(points, zone: str, day0: date, since: date | None) -> list[dict]:
     """One point per local day (the lowest value, as the engraftment rule reads it): x = Day number."""
     lowest: dict[date, float] = {}
@@ -81,67 +95,87 @@ def _daily_points(points, zone: str, day0: date, since: date | None) -> list[dic
     return [{"x": (on - day0).days, "y": value, "date": _d(on)} for on, value in sorted(lowest.items())]
 
 
-def _month_points(points, zone: str, day0: date) -> list[dict]:
-    return [
-        {"x": round(months_between(day0, local_date(at, zone)), 2), "y": float(value), "date": _d(local_date(at, zone))}
-        for at, value in points
-    ]
+def _month_points(points, zone: str, day0: date, shown: Window | None = None) -> list[dict]:
+    out = []
+    for at, value in points:
+        on = local_date(at, zone)
+        if shown is None or shown.contains(on):
+            out.append({"x": round(months_between(day0, on), 2), "y": float(value), "date": _d(on)})
+    return out
 
 
-def _count_charts(patient: Patient, status, config: LabConfig) -> list[dict]:
-    """ANC and platelets since conditioning (x = Day number), with thresholds, transfusions and engraftment."""
+def _count_charts(patient: Patient, status, config: LabConfig, shown: ChartRange) -> list[dict]:
+    """ANC and platelets since conditioning (x = Day number), with thresholds, transfusions and engraftment,
+    over the window `shown` (only its results are read and sent)."""
+    active = active_config(patient.centre_id)
     episode = episode_of(patient)
     day0 = status.day0
     since = episode.conditioning_start_date if episode and episode.conditioning_start_date else None
-    data = series(patient, [ANC, PLATELETS])
+    window = shown.window
+    if window is not None and since is not None:
+        since = max(since, window.start)
+    elif window is not None:
+        since = window.start
+    data = series(patient, [ANC, PLATELETS], window.utc_bounds(patient.timezone) if window else None)
     transfusions = [
         local_date(at, patient.timezone)
         for at in Transfusion.objects.filter(patient=patient, product=TransfusionProduct.PLATELETS).values_list(
             "given_at", flat=True
         )
     ]
-    x_max = max(status.day or 0, active_config(patient.centre_id).phase.possible_graft_failure_day) + 1
+    transfusions = [on for on in transfusions if window is None or window.contains(on)]
+    anc = _daily_points(data[ANC], patient.timezone, day0, since)
+    platelets = _daily_points(data[PLATELETS], patient.timezone, day0, since)
+    # The x axis reaches the possible-graft-failure day even before it comes (where engraftment is awaited).
+    horizon = max(status.day or 0, active.phase.possible_graft_failure_day) + 1
+    if window is None:
+        x_max = max([horizon, *(p["x"] for p in anc + platelets)])
+    else:
+        x_max = min((window.end - day0).days, horizon) if shown.key == FIRST_DAYS else (window.end - day0).days
+        x_max = max(x_max, (window.start - day0).days + 1)
+    x_min = min(((since - day0).days if since else -7), -1) if window is None else (window.start - day0).days
+    step = _tick_step(x_max - x_min, (5, 10, 30, 60, 90, 180, 365))
+    # Counts are daily in aplasia and engraftment needs consecutive days, so the line joins consecutive days
+    # only (ChartConfig.count_gap_days): a day without a count is a break, never a line that looks like data.
+    gap = active.charts.count_gap_days
 
     def marks(line: EngraftmentLine) -> list[dict]:
-        out = [{"x": 0, "label": "Day 0"}]
+        out = [{"x": 0, "label": _("Day 0")}]
         if line.recorded:
-            out.append({"x": (line.recorded - day0).days, "label": "Engrafted", "color": "#198754"})
+            out.append({"x": (line.recorded - day0).days, "label": _("Engrafted"), "color": "#198754"})
         elif line.proposed:
-            out.append({"x": (line.proposed - day0).days, "label": "Proposed", "color": "#fd7e14"})
+            out.append({"x": (line.proposed - day0).days, "label": _("Proposed"), "color": "#fd7e14"})
         return out
 
-    x_min = min(((since - day0).days if since else -7), -1)
+    def engraftment_label(threshold: float) -> str:
+        return _("Engraftment %(threshold)s") % {"threshold": f"{threshold:g}"}
+
+    common = {"x_label": _("Day from Day 0"), "x_min": x_min, "x_max": x_max, "x_step": step, "labels": _chart_labels()}
     return [
         {
             "id": "anc-chart",
-            "title": "Neutrophils (ANC)",
+            "title": _("Neutrophils (ANC)"),
             "unit": config.unit(ANC),
-            "x_label": "Day from Day 0",
-            "x_min": x_min,
-            "x_max": x_max,
-            "x_step": 5,
-            "series": [{"label": "ANC", "points": _daily_points(data[ANC], patient.timezone, day0, since)}],
-            "thresholds": [
-                {"y": config.neutrophil_threshold, "label": f"Engraftment {config.neutrophil_threshold:g}"},
-            ],
+            **common,
+            "series": [{"label": _("ANC"), "points": break_gaps(anc, gap)}],
+            "thresholds": [{"y": config.neutrophil_threshold, "label": engraftment_label(config.neutrophil_threshold)}],
             "markers": marks(status.neutrophil),
+            "empty": not anc,
         },
         {
             "id": "platelet-chart",
-            "title": "Platelets",
+            "title": _("Platelets"),
             "unit": config.unit(PLATELETS),
-            "x_label": "Day from Day 0",
-            "x_min": x_min,
-            "x_max": x_max,
-            "x_step": 5,
-            "series": [{"label": "Platelets", "points": _daily_points(data[PLATELETS], patient.timezone, day0, since)}],
-            "thresholds": [{"y": config.platelet_threshold, "label": f"Engraftment {config.platelet_threshold:g}"}],
+            **common,
+            "series": [{"label": _("Platelets"), "points": break_gaps(platelets, gap)}],
+            "thresholds": [{"y": config.platelet_threshold, "label": engraftment_label(config.platelet_threshold)}],
             "markers": marks(status.platelet),
             "events": [
-                {"x": (on - day0).days, "label": "Platelet transfusion", "date": _d(on)}
+                {"x": (on - day0).days, "label": _("Platelet transfusion"), "date": _d(on)}
                 for on in transfusions
                 if since is None or on >= since
             ],
+            "empty": not platelets,
         },
     ]
 
@@ -149,30 +183,60 @@ def _count_charts(patient: Patient, status, config: LabConfig) -> list[dict]:
 IMMUNE_TESTS = (CD4, CD19, IGG, EBV_PCR, CMV_PCR)
 
 
-def _immune_charts(patient: Patient, day0: date, config: LabConfig, data: dict) -> list[dict]:
-    """Charts of the tests in `data` (test -> points, as `series` gives them), x = months from Day 0."""
+def _immune_charts(
+    patient: Patient, day0: date, config: LabConfig, data: dict, shown: ChartRange, charts_config: ChartConfig
+) -> list[dict]:
+    """Charts of the tests in `data` (test -> points, as `series` gives them), x = months from Day 0, over the
+    window `shown` (only its points are sent)."""
     tests = [test for test in IMMUNE_TESTS if test in data]
     charts = []
     specs = {
         CD4: (
-            "CD4+ T cells",
-            [{"y": config.cd4_recovery_threshold, "label": f"{config.cd4_recovery_threshold:g}: prophylaxis may stop"}],
+            _("CD4+ T cells"),
+            [
+                {
+                    "y": config.cd4_recovery_threshold,
+                    "label": _("%(threshold)s: prophylaxis may stop")
+                    % {"threshold": f"{config.cd4_recovery_threshold:g}"},
+                }
+            ],
             False,
         ),
-        CD19: ("CD19+ B cells", [{"y": config.reference_range(CD19)[0], "label": "Lower limit of normal"}], False),
-        IGG: ("IgG", [{"y": config.reference_range(IGG)[0], "label": "Lower limit of normal"}], False),
+        CD19: (
+            _("CD19+ B cells"),
+            [{"y": config.reference_range(CD19)[0], "label": _("Lower limit of normal")}],
+            False,
+        ),
+        IGG: (_("IgG"), [{"y": config.reference_range(IGG)[0], "label": _("Lower limit of normal")}], False),
         EBV_PCR: (
-            "EBV DNA (PCR)",
-            [{"y": config.ebv_alert_copies, "label": f"Alert above {config.ebv_alert_copies:,.0f}"}],
+            _("EBV DNA (PCR)"),
+            [
+                {
+                    "y": config.ebv_alert_copies,
+                    "label": _("Alert above %(copies)s")
+                    % {"copies": number_format(config.ebv_alert_copies, 0, force_grouping=True)},
+                }
+            ],
             True,
         ),
-        CMV_PCR: ("CMV DNA (PCR)", [], True),
+        CMV_PCR: (_("CMV DNA (PCR)"), [], True),
     }
-    all_x = [p["x"] for test in tests for p in _month_points(data[test], patient.timezone, day0)]
-    x_max = math.ceil(max([6, *all_x]) / 3) * 3
+    window = shown.window
+    points_by_test = {test: _month_points(data[test], patient.timezone, day0, window) for test in tests}
+    all_x = [p["x"] for points in points_by_test.values() for p in points]
+    if window is None:
+        x_min = min([-1, *all_x])
+        x_max = math.ceil(max([6, *all_x]) / 3) * 3
+    else:
+        x_min = round(months_between(day0, window.start), 2)
+        x_max = max(round(months_between(day0, window.end), 2), x_min + 1)
+    step = _tick_step(x_max - x_min, (1, 3, 6, 12, 24, 60))
+    # Immune panels are months apart by design (3, 6, 12, ...): a line joins two results up to the longest
+    # scheduled interval and a little more (ChartConfig.immune_gap_days); beyond it the line breaks.
+    gap = charts_config.immune_gap_days / DAYS_PER_MONTH
     for test in tests:
         title, thresholds, log = specs[test]
-        points = _month_points(data[test], patient.timezone, day0)
+        points = points_by_test[test]
         if log:  # a log axis has no 0: "not detected" is drawn on the axis's floor and said in the tooltip
             points = [{**p, "y": max(p["y"], 1.0), "nd": p["y"] == 0} for p in points]
         charts.append(
@@ -180,14 +244,15 @@ def _immune_charts(patient: Patient, day0: date, config: LabConfig, data: dict) 
                 "id": f"{test}-chart",
                 "title": title,
                 "unit": config.unit(test),
-                "x_label": "Months from Day 0",
-                "x_min": min([-1, *(p["x"] for p in points)]),
+                "x_label": _("Months from Day 0"),
+                "x_min": x_min if window is not None else min([-1, *(p["x"] for p in points)]),
                 "x_max": x_max,
-                "x_step": 3 if x_max <= 24 else 6,
+                "x_step": step,
                 "log": log,
-                "series": [{"label": title, "points": points}],
+                "series": [{"label": title, "points": break_gaps(points, gap)}],
                 "thresholds": thresholds,
-                "markers": [{"x": 0, "label": "Day 0"}],
+                "markers": [{"x": 0, "label": _("Day 0")}],
+                "labels": _chart_labels(),
                 "empty": not points,
             }
         )
@@ -285,6 +350,17 @@ def _labs_page(
         now = timezone.localtime(timezone.now(), ZoneInfo(patient.timezone)).replace(second=0, microsecond=0)
         panel.initial["collected_at"] = now.replace(tzinfo=None)
     page, columns, table = _panel_table(patient, config.labs, request.GET.get("page"))
+    shown = None
+    if status.day0:  # the counts matter most in the first 100 days (engraftment): that is the default window
+        shown = chart_range(
+            request,
+            day0=status.day0,
+            today=status.today,
+            anchor=FROM_DAY0,
+            config=config.charts,
+            default=FIRST_DAYS,
+            fragment="charts",
+        )
     transfusions = list(Transfusion.objects.filter(patient=patient).order_by("-given_at")[:TRANSFUSIONS_SHOWN])
     zone = ZoneInfo(patient.timezone)
     return render(
@@ -296,7 +372,8 @@ def _labs_page(
             "status": status,
             "engraftment_rows": _engraftment_rows(status, status.day0, confirm_forms, config.labs),
             "config": config.labs,
-            "charts": _count_charts(patient, status, config.labs) if status.day0 else [],
+            "charts": _count_charts(patient, status, config.labs, shown) if shown else [],
+            "chart_range": shown,
             "panel": panel,
             "transfusion_form": transfusion,
             "confirm_forms": confirm_forms,
@@ -429,15 +506,20 @@ def _cd4_recovered(patient: Patient, day0: date, points, config: LabConfig) -> b
 def patient_immune(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
     record_event(context=AuditContext.from_request(request), action="immune.view", patient=patient)
-    config = active_config(patient.centre_id).labs
+    active = active_config(patient.centre_id)
+    config = active.labs
     episode = episode_of(patient)
     day0 = episode.reinfusion_date if episode else None
     latest = {}
     charts = []
+    shown = None
     if day0 is not None:
-        data = series(patient, IMMUNE_TESTS)
+        data = series(patient, IMMUNE_TESTS)  # all of them: the latest results and the CD4 rule read them
         latest = {test: _latest(points, patient.timezone) for test, points in data.items()}
-        charts = _immune_charts(patient, day0, config, data)
+        shown = chart_range(
+            request, day0=day0, today=patient_today(patient), anchor=FROM_DAY0, config=active.charts, fragment="charts"
+        )
+        charts = _immune_charts(patient, day0, config, data, shown, active.charts)
     cd4 = latest.get(CD4)
     ebv = latest.get(EBV_PCR)
     return render(
@@ -448,6 +530,7 @@ def patient_immune(request: HttpRequest, patient_id) -> HttpResponse:
             "day0": day0,
             "config": config,
             "charts": charts,
+            "chart_range": shown,
             "latest": latest,
             "cd4_recovered": cd4 is not None and _cd4_recovered(patient, day0, data[CD4], config),
             "ebv_high": ebv is not None and float(ebv["value"]) > config.ebv_alert_copies,
@@ -533,20 +616,27 @@ def _plain_number(value) -> str:
 def my_immune(request: HttpRequest) -> HttpResponse:
     patient = access.own_patient(request.user)
     record_event(context=AuditContext.from_request(request), action="immune.view_own", patient=patient)
-    config = active_config(patient.centre_id).labs
+    active = active_config(patient.centre_id)
+    config = active.labs
     status = engraftment_proposal(patient)
     context = {"patient": patient, "status": status, "config": config}
     if status.day0 is not None:
         cd4_points = series(patient, [CD4])[CD4]
         after = [(at, v) for at, v in cd4_points if local_date(at, patient.timezone) > status.day0]
         latest = _latest(after, patient.timezone)
+        shown = chart_range(
+            request, day0=status.day0, today=status.today, anchor=FROM_DAY0, config=active.charts, fragment="charts"
+        )
         context.update(
             {
                 "cd4": latest,
                 "cd4_text": _plain_number(latest["value"]) if latest else "",
                 "cd4_threshold": f"{config.cd4_recovery_threshold:g}",
                 "cd4_recovered": latest is not None and _cd4_recovered(patient, status.day0, cd4_points, config),
-                "charts": _immune_charts(patient, status.day0, config, {CD4: cd4_points}) if after else [],
+                "charts": _immune_charts(patient, status.day0, config, {CD4: cd4_points}, shown, active.charts)
+                if after
+                else [],
+                "chart_range": shown,
                 "counts_day": _day_label(status.neutrophil.recorded, status.day0) if status.neutrophil.recorded else "",
             }
         )

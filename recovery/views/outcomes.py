@@ -16,10 +16,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateformat import format as format_date
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from recovery import access
 from recovery.access import Action
+from recovery.clinical.charts import ALL, FROM_DAY0, break_gaps
 from recovery.clinical.outcomes import (
     MRI_ACTIVITY,
     PROGRESSION,
@@ -31,15 +33,16 @@ from recovery.clinical.outcomes import (
     usable,
     whole_months,
 )
-from recovery.clinical.survival import months_between
+from recovery.clinical.survival import DAYS_PER_MONTH, months_between
 from recovery.forms.outcomes import OUTCOME_FORMS
 from recovery.models import EDSSAssessment, MRIScan, Patient, Relapse, RelapseClassification
 from recovery.models.outcomes import MS_DOMAINS
 from recovery.queries.configuration import active_config
 from recovery.queries.outcomes import outcome_for
-from recovery.queries.timeline import episode_of
+from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.outcomes import classify_relapse, record_edss, record_mri, record_relapse
+from recovery.views.charts import ChartRange, chart_range
 
 DATE_FORMAT = "j M Y"  # 3 Mar 2025
 CAUSE_LABELS = {
@@ -108,9 +111,11 @@ class ScanRow:
     active: bool
 
 
-def _chart(outcome: Outcome, rows: list[AssessmentRow], relapses: list[Relapse]) -> dict:
-    """What the EDSS step chart draws: x in months from Day 0, y the EDSS score."""
+def _chart(outcome: Outcome, rows: list[AssessmentRow], relapses: list[Relapse], shown: ChartRange, gap_days: int):
+    """What the EDSS step chart draws: x in months from Day 0, y the EDSS score, over the window `shown` (only its
+    assessments and relapses are sent; the baseline and threshold lines are the outcome's, from all of them)."""
     day0 = outcome.day0
+    window = shown.window
 
     def months(on: date) -> float:
         return round(months_between(day0, on), 2)
@@ -121,19 +126,29 @@ def _chart(outcome: Outcome, rows: list[AssessmentRow], relapses: list[Relapse])
             return float(before[-1])
         return float(outcome.baseline_edss) if outcome.baseline_edss is not None else 0.0
 
+    def inside(on: date) -> bool:
+        return window is None or window.contains(on)
+
     baseline = outcome.baseline_edss
     threshold = outcome.progression.threshold
-    xs = [months(row.record.assessed_on) for row in rows] + [months(r.onset_date) for r in relapses]
+    shown_rows = [row for row in rows if inside(row.record.assessed_on)]
+    shown_relapses = [r for r in relapses if inside(r.onset_date)]
+    xs = [months(row.record.assessed_on) for row in shown_rows] + [months(r.onset_date) for r in shown_relapses]
+    points = [
+        {
+            "x": months(row.record.assessed_on),
+            "y": float(row.record.score),
+            "date": _d(row.record.assessed_on),
+            "used": row.used,
+        }
+        for row in shown_rows
+    ]
+    step = str(threshold - outcome.progression.reference) if threshold is not None else None
+    reference = _("roving reference") if outcome.progression.reference_on else _("baseline")
     return {
-        "points": [
-            {
-                "x": months(row.record.assessed_on),
-                "y": float(row.record.score),
-                "date": _d(row.record.assessed_on),
-                "used": row.used,
-            }
-            for row in rows
-        ],
+        # The step line holds a score until the next assessment; an assessment older than the expected interval
+        # (ChartConfig.edss_gap_days) is not carried on: the line breaks instead of claiming a score nobody took.
+        "points": break_gaps(points, gap_days / DAYS_PER_MONTH),
         "relapses": [
             {
                 "x": months(r.onset_date),
@@ -142,18 +157,34 @@ def _chart(outcome: Outcome, rows: list[AssessmentRow], relapses: list[Relapse])
                 "pseudo": r.possible_pseudo_relapse,
                 "classification": r.classification or None,
             }
-            for r in relapses
+            for r in shown_relapses
         ],
         "baseline": float(baseline) if baseline is not None else None,
         "threshold": float(threshold) if threshold is not None else None,
-        "step": str(threshold - outcome.progression.reference) if threshold is not None else None,
-        "reference_label": "roving reference" if outcome.progression.reference_on else "baseline",
-        "x_min": min([0.0, *xs]),
-        "x_max": max([months(outcome.as_of), *xs]),
+        "step": step,
+        "reference_label": reference,
+        "x_min": min([0.0, *xs]) if window is None else months(window.start),
+        "x_max": max([months(outcome.as_of), *xs]) if window is None else max(months(window.end), 1.0),
+        "fixed_x": window is not None,  # the window's own bounds, not rounded out to whole half-years
+        "labels": {
+            "edss": _("EDSS"),
+            "edss_value": _("EDSS %(score)s"),
+            "not_used": _("not used: close after a relapse"),
+            "baseline": _("Baseline (%(score)s)") % {"score": f"{baseline:.1f}"} if baseline is not None else "",
+            "threshold": _("Progression threshold (%(threshold)s = %(reference)s + %(step)s)")
+            % {"threshold": f"{threshold:.1f}", "reference": reference, "step": step}
+            if threshold is not None
+            else "",
+            "relapse": _("Relapse"),
+            "pseudo": _("Relapse (possible pseudo-relapse)"),
+            "day0": _("Day 0"),
+            "day0_tick": _("D0"),
+            "x_axis": _("Months from Day 0"),
+        },
     }
 
 
-def _page_context(patient: Patient, user) -> dict:
+def _page_context(patient: Patient, user, request: HttpRequest) -> dict:
     config = active_config(patient.centre_id)
     episode = episode_of(patient)
     day0 = episode.reinfusion_date if episode is not None else None
@@ -217,7 +248,18 @@ def _page_context(patient: Patient, user) -> dict:
             }
         )
         if outcome.neda3 is not None and assessments:
-            context["chart"] = _chart(outcome, assessment_rows, relapses)
+            # EDSS is read over years: everything by default
+            shown = chart_range(
+                request,
+                day0=day0,
+                today=patient_today(patient),
+                anchor=FROM_DAY0,
+                config=config.charts,
+                default=ALL,
+                fragment="course-heading",
+            )
+            context["chart"] = _chart(outcome, assessment_rows, relapses, shown, config.charts.edss_gap_days)
+            context["chart_range"] = shown
     return context
 
 
@@ -276,7 +318,7 @@ def _outcomes_page(request: HttpRequest, patient: Patient, posted: Form | None =
             form.helper.form_action = actions[kind]
     open_form = posted.kind if posted is not None else None
     record_event(context=AuditContext.from_request(request), action="outcomes.view", patient=patient)
-    context = _page_context(patient, request.user)
+    context = _page_context(patient, request.user, request)
     context.update(
         {
             "edss_form": forms["edss"],

@@ -1,6 +1,9 @@
 // Lab charts of the labs, immune and "my immune" pages: one line chart per test, drawn from the page's json_script
 // block "lab-charts-data" (a list of charts computed by the server: points, threshold lines from the centre's
-// configuration, vertical markers such as Day 0 and engraftment, and event points such as transfusions).
+// configuration, vertical markers such as Day 0 and engraftment, and event points such as transfusions). The server
+// sends only the window chosen with the page's range links, and a point with y null where results are missing for
+// longer than the chart's expected interval: with spanGaps off, the line breaks there. Every word drawn comes from
+// the server (spec.labels and the specs' own labels), already translated.
 (function () {
   const source = document.getElementById("lab-charts-data");
   if (!source || typeof Chart === "undefined") return;
@@ -14,7 +17,8 @@
     if (!canvas || spec.empty) return;
     const xMin = spec.x_min;
     const xMax = spec.x_max;
-    const values = spec.series.flatMap((s) => s.points.map((p) => p.y));
+    const words = spec.labels || {};
+    const values = spec.series.flatMap((s) => s.points.map((p) => p.y)).filter((y) => y !== null);
     const thresholdValues = spec.thresholds.map((t) => t.y);
     const yMaxData = Math.max(0, ...values, ...thresholdValues);
     const datasets = spec.series.map((s) => ({
@@ -27,6 +31,7 @@
       pointHoverRadius: 5,
       pointBackgroundColor: (ctx) => (ctx.raw && ctx.raw.nd ? "#fff" : BLUE),
       tension: 0,
+      spanGaps: false, // a null point is a gap in the data: never bridged by a line
       order: 1,
     }));
     spec.thresholds.forEach((t) => {
@@ -87,7 +92,7 @@
             max: xMax,
             ticks: {
               stepSize: spec.x_step || (span <= 40 ? 5 : 10),
-              callback: (v) => (v === 0 ? "D0" : `${v > 0 ? "+" : ""}${v}`),
+              callback: (v) => (v === 0 ? words.day0 : `${v > 0 ? "+" : ""}${v}`),
             },
             title: { display: true, text: spec.x_label },
             grid: { color: "rgba(0,0,0,.05)" },
@@ -97,7 +102,7 @@
                 type: "logarithmic",
                 min: 1,
                 suggestedMax: Math.max(1000, yMaxData * 2),
-                ticks: { callback: (v) => ([1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9].includes(v) ? v.toLocaleString("en") : "") },
+                ticks: { callback: (v) => ([1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9].includes(v) ? v.toLocaleString(document.documentElement.lang || undefined) : "") },
                 title: { display: true, text: spec.unit },
               }
             : { min: yBottom, suggestedMax: yTop, title: { display: true, text: spec.unit } },
@@ -115,8 +120,8 @@
                 item.dataset.type === "scatter"
                   ? item.dataset.label
                   : item.raw.nd
-                    ? `${item.dataset.label}: not detected`
-                    : `${item.dataset.label}: ${item.raw.y.toLocaleString("en")} ${spec.unit}`,
+                    ? `${item.dataset.label}: ${words.not_detected}`
+                    : `${item.dataset.label}: ${item.raw.y.toLocaleString(document.documentElement.lang || undefined)} ${spec.unit}`,
             },
           },
         },

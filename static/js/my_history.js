@@ -1,17 +1,20 @@
-// The patient's temperature chart: readings over time with the fever line.
+// The patient's temperature chart: readings over time with the fever line. The server sends only the window chosen
+// with the page's range links ({"x": ms, "y": °C}), with a point of y null where readings are further apart than the
+// reminders asked for: with spanGaps off the line breaks there, never bridging days without a reading. The words
+// come from the "temperature-labels" block, translated by the server.
 (function () {
   const points = JSON.parse(document.getElementById("temperature-data").textContent);
   const fever = JSON.parse(document.getElementById("fever-line").textContent);
-  const data = points.map((p) => ({ x: Date.parse(p.t), y: p.y }));
-  const xs = data.map((p) => p.x);
-  const fmt = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
+  const words = JSON.parse(document.getElementById("temperature-labels").textContent);
+  const xs = points.map((p) => p.x);
+  const fmt = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { day: "numeric", month: "short" });
   new Chart(document.getElementById("temperature-chart"), {
     type: "line",
     data: {
       datasets: [
-        { label: "Temperature (°C)", data: data, borderColor: "#0d6efd", backgroundColor: "#0d6efd", tension: 0.2 },
+        { label: words.temperature, data: points, borderColor: "#0d6efd", backgroundColor: "#0d6efd", tension: 0.2, spanGaps: false },
         {
-          label: `Fever (${fever} °C)`,
+          label: words.fever,
           data: [{ x: Math.min(...xs), y: fever }, { x: Math.max(...xs), y: fever }],
           borderColor: "#dc3545", borderDash: [6, 4], pointRadius: 0,
         },

@@ -1,10 +1,14 @@
 // The per-patient review charts. Data comes from the page's json_script block "review-data"; x values are
 // milliseconds since the epoch on a linear axis, formatted as dates in the patient's time zone, so Chart.js
-// needs no date adapter. All three charts share the same x range, so they line up in time.
+// needs no date adapter. All three charts share the same x range (the window chosen with the page's range links),
+// so they line up in time. A point with y null marks a gap longer than the reminders' schedule asked for: with
+// spanGaps off the line breaks there, so no line is drawn across days without a report. Every word drawn comes
+// from the server (data.labels, data.severities and the series' own labels), already translated.
 (function () {
   const source = document.getElementById("review-data");
   if (!source || typeof Chart === "undefined") return;
   const data = JSON.parse(source.textContent);
+  const words = data.labels;
   const zone = data.timezone || undefined;
   const day = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", timeZone: zone });
   const full = new Intl.DateTimeFormat(undefined, {
@@ -70,21 +74,22 @@
 
   const temperatureCanvas = document.getElementById("temperature-chart");
   if (temperatureCanvas) {
-    const temps = data.temperature.map((p) => p.y);
+    const temps = data.temperature.map((p) => p.y).filter((y) => y !== null);
     new Chart(temperatureCanvas, {
       type: "line",
       data: {
         datasets: [
           {
-            label: "Temperature (°C)",
+            label: words.temperature,
             data: data.temperature,
+            spanGaps: false,
             borderColor: "#0d6efd",
             backgroundColor: data.temperature.map((p) => (p.y >= data.fever_c ? "#dc3545" : "#0d6efd")),
             pointRadius: 3,
             tension: 0.15,
           },
           {
-            label: `Fever threshold (${Number(data.fever_c).toFixed(1)} °C)`,
+            label: words.fever,
             data: [{ x: lo, y: data.fever_c }, { x: hi, y: data.fever_c }],
             borderColor: "#dc3545",
             borderDash: [6, 4],
@@ -122,13 +127,14 @@
           pointRadius: 3,
           stepped: false,
           tension: 0,
+          spanGaps: false,
         })),
       },
       options: {
         ...common,
         scales: {
           x: xAxis(),
-          y: { min: 0, max: 4, ticks: { stepSize: 1 }, title: { display: true, text: "Grade" }, afterFit: fixWidth },
+          y: { min: 0, max: 4, ticks: { stepSize: 1 }, title: { display: true, text: words.grade }, afterFit: fixWidth },
         },
       },
     });
@@ -141,7 +147,7 @@
       data: {
         datasets: [
           {
-            label: "Alerts",
+            label: words.alerts,
             data: data.alerts,
             backgroundColor: data.alerts.map((a) => a.colour),
             borderColor: data.alerts.map((a) => a.colour),
@@ -159,7 +165,7 @@
               title: tooltipTitle,
               label: (item) => {
                 const a = data.alerts[item.dataIndex];
-                return `${a.label} (${a.status}): ${a.reason}`;
+                return words.alert.replace("%(severity)s", a.label).replace("%(status)s", a.status).replace("%(reason)s", a.reason);
               },
             },
           },
