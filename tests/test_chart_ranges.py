@@ -7,6 +7,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from recovery.models import EDSSAssessment, LabResult, TransplantEpisode
@@ -148,3 +150,53 @@ def test_immune_charts_default_to_the_first_year_while_in_it(client_for, clinici
     assert _current(response) == ["year"]
     charts = _json(response, "lab-charts-data")
     assert [p["y"] for p in charts[0]["series"][0]["points"]] == [0.1]
+
+
+def _history(client, query: str = ""):
+    return client.get(reverse("recovery:my-history") + query)
+
+
+def test_my_temperature_shows_the_last_year_in_follow_up_and_all_on_request(client_for, patient, now):
+    _transplanted(patient, TODAY - timedelta(days=800))
+    _report(patient, TODAY - timedelta(days=600), "38.4")
+    _report(patient, TODAY - timedelta(days=20), "37.2")
+    _report(patient, TODAY - timedelta(days=19), "37.3")  # weekly at most after the schedule: joined
+    client = client_for(patient.user)
+    response = _history(client)
+    assert response.status_code == 200
+    assert _current(response) == ["year"]
+    assert [p["y"] for p in _json(response, "temperature-data")] == [37.2, 37.3]
+    everything = _history(client, "?range=all")
+    assert [p["y"] for p in _json(everything, "temperature-data")] == [38.4, None, 37.2, 37.3]
+    assert _history(client, "?range=nonsense").status_code == 200
+
+
+def test_my_temperature_says_so_when_the_window_has_no_reading(client_for, patient, now):
+    day0 = TODAY - timedelta(days=9)
+    _transplanted(patient, day0)
+    _report(patient, day0 - timedelta(days=60), "37.0")  # before the first 100 days' window (Day -14)
+    response = _history(client_for(patient.user))
+    assert _current(response) == ["100d"]
+    assert 'data-testid="no-chart-in-range"' in response.content.decode()
+    assert 'id="temperature-data"' not in response.content.decode()
+
+
+def test_a_patient_without_day0_gets_no_first_100_days(client_for, clinician, patient, now):
+    _report(patient, TODAY - timedelta(days=3))
+    response = _review(client_for(clinician), patient, "?range=100d")
+    assert response.status_code == 200
+    assert _current(response) == ["year"]
+    assert 'data-range="100d"' not in response.content.decode()
+
+
+def test_review_queries_do_not_grow_with_reports_in_a_window(client_for, clinician, patient, now):
+    _transplanted(patient, TODAY - timedelta(days=800))
+    client = client_for(clinician)
+    _review(client, patient)
+    with CaptureQueriesContext(connection) as few:
+        _review(client, patient, "?range=year")
+    for i in range(30):
+        _report(patient, TODAY - timedelta(days=1 + i))
+    with CaptureQueriesContext(connection) as many:
+        _review(client, patient, "?range=year")
+    assert len(many) == len(few)
