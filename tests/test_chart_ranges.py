@@ -66,8 +66,23 @@ def test_review_defaults_to_the_first_100_days_for_a_patient_in_them(client_for,
     response = _review(client_for(clinician), patient)
     assert response.status_code == 200
     assert _current(response) == ["100d"]
-    start = _json(response, "review-data")["range"][0]
-    assert datetime.fromtimestamp(start / 1000, tz=ZoneInfo(patient.timezone)).date() == day0 - timedelta(days=14)
+    # the axis runs from the window's first report to now (not squeezed into a year, nor into the data alone)
+    start, end = _json(response, "review-data")["range"]
+    assert start == _at(patient, TODAY - timedelta(days=1)).timestamp() * 1000
+    assert end == NOW.timestamp() * 1000
+
+
+def test_review_of_the_first_100_days_years_later_ends_at_day_100(client_for, clinician, patient, now):
+    day0 = TODAY - timedelta(days=800)
+    _transplanted(patient, day0)
+    _report(patient, day0 + timedelta(days=30), "37.4")
+    _report(patient, TODAY - timedelta(days=2), "37.0")
+    response = _review(client_for(clinician), patient, "?range=100d")
+    data = _json(response, "review-data")
+    assert [p["y"] for p in data["temperature"]] == [37.4]
+    end = datetime.fromtimestamp(data["range"][1] / 1000, tz=ZoneInfo(patient.timezone))
+    assert end.date() == day0 + timedelta(days=101)  # the first moment after Day +100
+    assert "37.0 °C" in response.content.decode()  # the table still lists the latest reports
 
 
 def test_review_in_follow_up_shows_the_last_year_and_sends_only_its_reports(client_for, clinician, patient, now):

@@ -168,8 +168,13 @@ def patient_review(
         for a in reversed(charted_alerts)
     ]
     if window is not None:
+        # From the window's first report (a patient who reported only lately is not squeezed into the right-hand
+        # edge of a year) to its end, or now: the time since the last report stays visible.
         start, end = window.utc_bounds(patient.timezone)
-        x_range = [_ms(start), min(_ms(end), _ms(now))]
+        end_ms = min(_ms(end), _ms(now))
+        xs = [p["x"] for p in temperature] + [p["x"] for p in alert_points]
+        xs += [_ms(r.recorded_at) for r in charted_reports]
+        x_range = [min(xs, default=_ms(start)), end_ms]
     else:
         xs = [p["x"] for p in temperature] + [p["x"] for p in alert_points]
         xs += [_ms(r.recorded_at) for r in charted_reports]
