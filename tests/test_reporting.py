@@ -284,3 +284,11 @@ def test_no_open_tasks_never_claims_that_everyone_has_reported(client_for, coord
     assert "Every patient has checked in" not in text
     assert "this does not mean that every patient has reported" in text
     assert reverse("recovery:reporting") in response.content.decode()
+
+
+def test_a_patient_in_conditioning_is_listed_with_no_reading_due_before_day_0(client_for, coordinator, centre, clock):
+    conditioning = PatientFactory(centre=centre, first_name="Cai", last_name="Cederlund")
+    transplant(conditioning, date(2026, 11, 21))  # conditioning began 16 Nov
+    response = client_for(coordinator).get(reverse("recovery:reporting"))
+    assert rows_by_name(response) == {"Cederlund": "none_due"}
+    assert "No readings are asked for before Day 0." in text_of(response)

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('recovery', '0023_patient_list_indexes'),
+        ("recovery", "0023_patient_list_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='symptomreport',
-            name='entered_via',
-            field=models.CharField(blank=True, choices=[('phone', 'By phone')], default='', max_length=16),
+            model_name="symptomreport",
+            name="entered_via",
+            field=models.CharField(blank=True, choices=[("phone", "By phone")], default="", max_length=16),
         ),
     ]
