@@ -292,3 +292,12 @@ def test_a_patient_in_conditioning_is_listed_with_no_reading_due_before_day_0(cl
     response = client_for(coordinator).get(reverse("recovery:reporting"))
     assert rows_by_name(response) == {"Cederlund": "none_due"}
     assert "No readings are asked for before Day 0." in text_of(response)
+
+
+def test_after_follow_up_no_reading_is_asked_for_as_no_reminder_is_planned(client_for, coordinator, centre, clock):
+    """Engraftment never recorded keeps the window open, but reminders stop at the end of follow-up."""
+    long_ago = PatientFactory(centre=centre, first_name="Gun", last_name="Gran")
+    transplant(long_ago, date(2012, 1, 10))  # follow-up (10 years of labs) ended in 2022
+    response = client_for(coordinator).get(reverse("recovery:reporting"))
+    assert rows_by_name(response) == {"Gran": "none_due"}
+    assert "No more readings are asked for: follow-up has ended." in text_of(response)

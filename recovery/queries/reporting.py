@@ -20,6 +20,8 @@ from enum import StrEnum
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from recovery.clinical.config import ReminderConfig
+from recovery.clinical.follow_up import follow_up_end
 from recovery.clinical.phases import HIGH_RISK_PHASES, InfectionRisk, PhaseState, local_date, phase_on
 from recovery.clinical.reminders import (
     ReminderKind,
@@ -31,7 +33,7 @@ from recovery.clinical.reminders import (
     missed_checkins,
 )
 from recovery.models import Patient, PatientStatus, SymptomReport
-from recovery.queries.configuration import active_configs
+from recovery.queries.configuration import ActiveConfig, active_configs
 from recovery.queries.dashboard import may_be_high_risk
 from recovery.queries.phases import dates_from
 from recovery.queries.reminders import (
@@ -94,10 +96,23 @@ def may_be_in_window(patients: QuerySet[Patient], now: datetime, days_after_day0
     )
 
 
-def _slots(patient: Patient, dates, today: date, config) -> list[Slot]:
-    """The check-ins asked of the patient from yesterday to tomorrow (local dates), one per moment: a patient
-    without a login is asked for temperatures only (`services.reminders.planning`)."""
-    slots = checkin_slots(dates, today - timedelta(days=1), today + timedelta(days=1), patient.timezone, config)
+def _slots(patient: Patient, dates, today: date, config: ActiveConfig, reminders: ReminderConfig) -> list[Slot]:
+    """The check-ins asked of the patient from yesterday to tomorrow (local dates), one per moment, as planned
+    (`services.reminders.planning`): none after the end of follow-up, and temperatures only without a login."""
+    last = today + timedelta(days=1)
+    if dates.reinfusion is not None:
+        last = min(
+            last,
+            follow_up_end(
+                dates.reinfusion,
+                reminders,
+                config.surveillance,
+                config.vaccination,
+                config.prophylaxis,
+                dates.neutrophil_engraftment,
+            ),
+        )
+    slots = checkin_slots(dates, today - timedelta(days=1), last, patient.timezone, reminders)
     if not patient.user_id:
         slots = [slot for slot in slots if slot.kind == ReminderKind.TEMPERATURE_CHECKIN]
     moments: dict[datetime, Slot] = {}
@@ -144,7 +159,7 @@ def reporting_rows(patients: QuerySet[Patient], now: datetime | None = None) -> 
     return rows
 
 
-def _row(patient: Patient, now: datetime, config) -> ReportingRow | None:
+def _row(patient: Patient, now: datetime, config: ActiveConfig) -> ReportingRow | None:
     episode = getattr(patient, "episode", None)  # a missing one-to-one raises an AttributeError subclass
     dates = dates_from(
         getattr(episode, name, None)
@@ -165,7 +180,7 @@ def _row(patient: Patient, now: datetime, config) -> ReportingRow | None:
     if not (high_phase or (window is not None and today in window)):
         return None
     received = patient.latest_received_at
-    slots = _slots(patient, dates, today, reminders)
+    slots = _slots(patient, dates, today, config, reminders)
     due = [s for s in slots if s.due_at <= now]
     missed = missed_checkins(due, window, received, now, reminders)
     lead = reminders.answer_lead_minutes
