@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Centre, Role, User
 from recovery.models import Alert, CareTask, LabImport, Patient, Relapse
@@ -267,6 +268,7 @@ _NAV: list[tuple[Action, NavItem]] = [
     (Action.LIST_PATIENTS, NavItem("This week", "recovery:this-week", "calendar-week")),
     (Action.VIEW_DASHBOARD, NavItem("Dashboard", "recovery:dashboard", "speedometer2")),
     (Action.WORK_TASKS, NavItem("Tasks", "recovery:tasks", "check2-square")),
+    (Action.WORK_TASKS, NavItem(gettext_lazy("Not reported"), "recovery:reporting", "thermometer-half")),
     (Action.VIEW_VACCINATIONS_DUE, NavItem("Vaccinations", "recovery:vaccinations-due", "shield-plus")),
     (Action.VIEW_COHORT, NavItem("Cohort", "recovery:cohort", "graph-down")),
 ]

@@ -14,6 +14,7 @@ from recovery.views import (
     notifications,
     outcomes,
     patient,
+    reporting,
     staff,
 )
 
@@ -80,6 +81,8 @@ recovery_patterns = [
     path("my/reminders/", notifications.my_reminders, name="my-reminders"),
     path("tasks/", notifications.task_list, name="tasks"),
     path("tasks/<uuid:task_id>/done/", notifications.task_done, name="task-done"),
+    path("reporting/", reporting.not_reported, name="reporting"),
+    path("patients/<uuid:patient_id>/phone-reading/", reporting.phone_reading, name="phone-reading"),
     path("inbox/", notifications.inbox_page, name="inbox"),
     path("inbox/read/", notifications.inbox_mark_read, name="inbox-read"),
     path("patients/<uuid:patient_id>/vaccinations/", care.patient_vaccinations, name="patient-vaccinations"),

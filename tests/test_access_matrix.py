@@ -111,6 +111,8 @@ MATRIX = {
     "recovery:my-reminders": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:tasks": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
     "recovery:task-done": ("task", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:reporting": (None, _row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    "recovery:phone-reading": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:inbox": (None, _signed_in(200)),
     "recovery:inbox-read": (None, _signed_in(405)),  # marking read is a POST
     "recovery:patient-vaccinations": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),

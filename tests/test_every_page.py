@@ -62,8 +62,21 @@ NOT_JSON = {"api:schema", "api:docs"}  # the schema (YAML by default) and its Sw
 # Floors that a crawl reaching next to nothing cannot pass (the demo reaches more: see the printed counts).
 MIN_PATTERNS = {"coordinator": 22, "clinician": 17, "patient": 8}
 MUST_REACH = {
-    "coordinator": {"recovery:patient-list", "recovery:patient-detail", "recovery:patient-edit", "recovery:tasks"},
-    "clinician": {"recovery:dashboard", "recovery:patient-detail", "recovery:patient-review", "recovery:cohort"},
+    "coordinator": {
+        "recovery:patient-list",
+        "recovery:patient-detail",
+        "recovery:patient-edit",
+        "recovery:tasks",
+        "recovery:reporting",
+        "recovery:phone-reading",
+    },
+    "clinician": {
+        "recovery:dashboard",
+        "recovery:patient-detail",
+        "recovery:patient-review",
+        "recovery:cohort",
+        "recovery:reporting",
+    },
     "patient": {"recovery:my-recovery", "recovery:checkin", "recovery:my-history", "recovery:my-vaccinations"},
 }
 MIN_MY_PAGES = 6  # distinct "/my/..." pages the patient opens

@@ -325,6 +325,32 @@ def missed_checkin_steps(
     return steps
 
 
+def answers_checkin(report_at: datetime | None, due_at: datetime, lead_minutes: int) -> bool:
+    """Whether a report received at `report_at` (None: never) answers the check-in due at `due_at`: it came at
+    most `lead_minutes` (`answer_lead_minutes`) before it (the temperature taken early), or any time after."""
+    return report_at is not None and report_at >= due_at - timedelta(minutes=lead_minutes)
+
+
+def missed_checkins(
+    slots: Iterable[Slot],
+    window: Window | None,
+    latest_report: datetime | None,
+    now: datetime,
+    config: ReminderConfig = DEFAULT_REMINDER_CONFIG,
+) -> list[Slot]:
+    """The check-ins of `slots` missed at `now`, in `slots`' order: the first step of `missed_checkin_steps`
+    (reminding the patient) is due, and the patient's latest report (`latest_report`) does not answer them
+    (`answers_checkin`). The same rule the dispatcher applies to each planned reminder row."""
+    _require_aware(now, "now")
+    missed = []
+    for slot in slots:
+        in_window = window is not None and slot.local_date in window
+        _step, first_step_at = missed_checkin_steps(slot.due_at, in_window, config)[0]
+        if first_step_at <= now and not answers_checkin(latest_report, slot.due_at, config.answer_lead_minutes):
+            missed.append(slot)
+    return missed
+
+
 def alert_escalation_steps(
     created_at: datetime,
     severity: str,

@@ -32,6 +32,7 @@ from .symptoms import (
     AlertEvent,
     AlertSeverity,
     AlertStatus,
+    ReportVia,
     ResolutionAction,
     SymptomReport,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "Relapse",
     "RelapseClassification",
     "ReminderSettings",
+    "ReportVia",
     "ResolutionAction",
     "Sex",
     "SymptomReport",

@@ -2,6 +2,13 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
+
+
+class ReportVia(models.TextChoices):
+    """How staff received a reading they entered for the patient (blank: the patient entered it themself)."""
+
+    PHONE = "phone", gettext_lazy("By phone")
 
 
 class SymptomReport(models.Model):
@@ -17,6 +24,7 @@ class SymptomReport(models.Model):
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    entered_via = models.CharField(max_length=16, choices=ReportVia.choices, blank=True, default="")
     # what triage said, as it was said
     phase = models.CharField(max_length=32, blank=True)
     day = models.IntegerField(null=True, blank=True)

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from recovery.clinical.config import TriageConfig
@@ -28,6 +29,7 @@ from recovery.models import (
     LabResult,
     LabTest,
     Patient,
+    ReportVia,
     SymptomReport,
 )
 from recovery.queries.configuration import ActiveConfig, active_config
@@ -195,8 +197,11 @@ def record_symptom_report(
     symptoms: Any = None,
     notes: str = "",
     feels_urgent: bool = False,
+    entered_via: str = "",
 ) -> ReportOutcome:
-    """Check, store and triage a report; open or update the alert it calls for. Raises ValidationError."""
+    """Check, store and triage a report; open or update the alert it calls for. Raises ValidationError.
+
+    `entered_via` (a `ReportVia`) when staff enter it for the patient, as they received it."""
     config = active_config(patient.centre_id)
     errors, temperature, grades = check_report(
         recorded_at=recorded_at,
@@ -229,6 +234,7 @@ def record_symptom_report(
         notes=(notes or "").strip(),
         feels_urgent=feels_urgent,
         entered_by=context.actor,
+        entered_via=entered_via,
         phase=triage_context.phase.value,
         day=triage_context.day,
         triage_level=result.level.value,
@@ -246,6 +252,27 @@ def record_symptom_report(
         context=context,
         action="symptoms.report",
         patient=patient,
-        detail={"report": str(report.uuid), "level": result.level.value},
+        detail={
+            "report": str(report.uuid),
+            "level": result.level.value,
+            **({"entered_via": entered_via} if entered_via else {}),
+        },
     )
     return ReportOutcome(report=report, result=result, alert=alert)
+
+
+def record_phone_reading(
+    *, context: AuditContext, patient: Patient, recorded_at: datetime | None, temperature_c: Any
+) -> ReportOutcome:
+    """A temperature that staff (`context.actor`) took down on a call with the patient: checked, stored and
+    triaged as the patient's own entry (`record_symptom_report`), so it raises the same alerts and answers the
+    same check-ins, and recorded as entered by that member of staff by phone. Raises ValidationError."""
+    if temperature_c in (None, ""):
+        raise ValidationError({"temperature_c": _("Enter the temperature the patient gave.")})
+    return record_symptom_report(
+        context=context,
+        patient=patient,
+        recorded_at=recorded_at,
+        temperature_c=temperature_c,
+        entered_via=ReportVia.PHONE,
+    )

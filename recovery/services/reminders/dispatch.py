@@ -14,6 +14,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from accounts.models import Role, User
+from recovery.clinical.reminders import answers_checkin
 from recovery.clinical.timeline import EventStatus
 from recovery.models import (
     CHECKIN_KINDS,
@@ -106,8 +107,7 @@ def _retry_or_fail(notification: Notification, token: uuid.UUID, reason: str, no
 
 def _answered(notification: Notification, lead_minutes: int, latest_report: datetime | None) -> bool:
     """Whether a report (the patient's latest up to now) answers the check-in this row is about."""
-    due = notification.about_at or notification.due_at
-    return latest_report is not None and latest_report >= due - timedelta(minutes=lead_minutes)
+    return answers_checkin(latest_report, notification.about_at or notification.due_at, lead_minutes)
 
 
 def _why_not(
