@@ -20,6 +20,7 @@ from recovery.clinical.timeline import DisplayStatus, EventKind, EventStatus
 from recovery.middleware import client_ip
 from recovery.models import Patient, TransplantEpisode
 from recovery.phase_text import day_label, phase_text, progress_label, relative_days, risk_text
+from recovery.queries.alerts import patient_alerts
 from recovery.queries.audit import access_log, own_csv_rows, plain_lines
 from recovery.queries.calendar import FEED_KINDS, feed_events, patient_for_token, render_ics
 from recovery.queries.configuration import ActiveConfig, active_config
@@ -87,9 +88,8 @@ def _next_phase(state, dates, today: date, config: ActiveConfig, fever) -> NextP
     return NextPhase(title=text.title, body=text.body, on=None, when=text.starts_when)
 
 
-def _recovery_summary(patient: Patient, episode: TransplantEpisode) -> dict:
+def _recovery_summary(patient: Patient, episode: TransplantEpisode, config: ActiveConfig) -> dict:
     """Where the patient is today, what comes next, and their next few events: a constant number of queries."""
-    config = active_config(patient.centre_id)
     today = patient_today(patient)
     state = current_state(patient, config, today)
     dates = episode_dates(episode)
@@ -123,9 +123,11 @@ def my_recovery(request: HttpRequest) -> HttpResponse:
     patient = access.own_patient(request.user)
     record_event(context=AuditContext.from_request(request), action="patient.view_own", patient=patient)
     episode = episode_of(patient)
-    context = {"patient": patient, "episode": episode}
+    config = active_config(patient.centre_id)
+    # The urgent and same-day alerts from the patient's reports stay at the top until the team has dealt with them.
+    context = {"patient": patient, "episode": episode, "open_alerts": patient_alerts(patient, config)}
     if episode is not None:
-        context.update(_recovery_summary(patient, episode))
+        context.update(_recovery_summary(patient, episode, config))
         outcome = outcome_for(patient)
         # Only once there is something to say: a check-up recorded after Day 0.
         if (
