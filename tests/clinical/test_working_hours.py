@@ -88,4 +88,4 @@ def test_a_calendar_without_working_days_promises_no_day():
 
 def test_a_naive_datetime_is_refused():
     with pytest.raises(ValueError, match="aware"):
-        contact_promise(datetime(2026, 11, 18, 10, 0), STOCKHOLM, CONFIG)  # noqa: DTZ001
+        contact_promise(datetime(2026, 11, 18, 10, 0), STOCKHOLM, CONFIG)
