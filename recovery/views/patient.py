@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -156,17 +157,19 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
             record_event(context=context, action="calendar.create", patient=patient, detail={"replaced": replaced})
             messages.success(
                 request,
-                "Your new calendar address is ready." + (" The old address has stopped working." if replaced else ""),
+                _("Your new calendar address is ready. The old address has stopped working.")
+                if replaced
+                else _("Your new calendar address is ready."),
             )
         elif action == "revoke":
             if patient.calendar_token:
                 revoke_calendar_token(patient)
                 record_event(context=context, action="calendar.revoke", patient=patient)
             messages.success(
-                request, "Your calendar address has stopped working. Your calendar app will no longer update."
+                request, _("Your calendar address has stopped working. Your calendar app will no longer update.")
             )
         else:
-            return HttpResponseBadRequest("Unknown action.")
+            return HttpResponseBadRequest(_("Unknown action."))
         return redirect("recovery:my-calendar")
     feed_url = webcal_url = None
     if patient.calendar_token:
@@ -186,7 +189,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """
     patient = patient_for_token(token)
     if patient is None:
-        raise Http404("No such calendar.")
+        raise Http404(_("No such calendar."))
     today = patient_today(patient)
     body = render_ics(patient, feed_events(patient, today), today)
     context = replace(
