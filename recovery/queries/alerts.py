@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -49,7 +49,6 @@ _STATE_ORDER = {BannerState.UNSEEN: 0, BannerState.SEEN: 1, BannerState.RESOLVED
 class PatientAlert:
     """One alert as the patient's home shows it (times in the patient's own time zone)."""
 
-    uuid: str
     urgent: bool  # urgent, else same day
     state: str  # BannerState
     raised_at: datetime
@@ -65,14 +64,6 @@ class PatientAlerts:
     promise: ContactPromise  # when the team can contact the patient, by its working hours
     contact_day: str  # the promise's day in words (used when it is not today)
 
-    @property
-    def open(self) -> list[PatientAlert]:
-        return [alert for alert in self.alerts if alert.state != BannerState.RESOLVED]
-
-
-def _patient_facing(patient: Patient) -> QuerySet[Alert]:
-    return Alert.objects.filter(patient=patient, severity__in=BANNER_SEVERITIES, kind__in=REPORT_KINDS)
-
 
 def patient_alerts(patient: Patient, config: ActiveConfig, now: datetime | None = None) -> PatientAlerts:
     """The patient's open urgent and same-day alerts from their reports, and those resolved in the last
@@ -81,9 +72,9 @@ def patient_alerts(patient: Patient, config: ActiveConfig, now: datetime | None 
     now = now or timezone.now()
     since = now - timedelta(days=config.alerts.resolved_shown_days)
     rows = (
-        _patient_facing(patient)
+        Alert.objects.filter(patient=patient, severity__in=BANNER_SEVERITIES, kind__in=REPORT_KINDS)
         .filter(Q(status__in=OPEN_STATUSES) | Q(status=AlertStatus.RESOLVED, resolved_at__gte=since))
-        .only("uuid", "severity", "status", "created_at", "acknowledged_at", "resolved_at", "resolution")
+        .only("severity", "status", "created_at", "acknowledged_at", "resolved_at", "resolution")
         .order_by("-severity_rank", "created_at", "id")
     )
     zone = patient.tz
@@ -99,7 +90,6 @@ def patient_alerts(patient: Patient, config: ActiveConfig, now: datetime | None 
             state = BannerState.UNSEEN  # new, or worse since it was acknowledged
         alerts.append(
             PatientAlert(
-                uuid=str(alert.uuid),
                 urgent=alert.severity == Severity.URGENT,
                 state=state,
                 raised_at=timezone.localtime(alert.created_at, zone),
