@@ -110,6 +110,13 @@ class AlertConfig(Config):
     working_day_end_hour: int = 17  # a same-day alert is acknowledged by the end of the working day (centre time)
     working_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday to Friday
     routine_ack_hours: int = 48
+    # The care team's working hours (centre time), for what a patient is promised after a same-day report
+    # (working_hours.py): "today" on a working day before `working_hours_end`, else by the next working day.
+    working_hours_start: tuple[int, int] = (8, 0)
+    working_hours_end: tuple[int, int] = (16, 30)
+    holidays: tuple[str, ...] = ()  # days off besides the weekend, as ISO dates ("2026-12-24"): public holidays
+    # a resolved urgent or same-day alert stays on the patient's home, with what was done, for this many days
+    resolved_shown_days: int = 2
 
 
 @dataclass(frozen=True)

@@ -551,24 +551,45 @@ def triage(report: ReportInput, context: TriageContext, config: TriageConfig = D
 # --- what the patient is told ------------------------------------------------------------------------------
 
 PHONE_PLACEHOLDER = "{phone}"
+DAY_PLACEHOLDER = "{day}"
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a text for the translation catalogue (makemessages finds the name) without importing Django."""
+    return message
+
 
 _ADVICE: dict[Severity, str] = {
-    Severity.URGENT: "Call the unit now on {phone}, day or night. Do not wait for the team to contact you.",
-    Severity.SAME_DAY: (
-        "Your team will look at this report today and contact you. "
-        "If you feel worse before they do, call the unit on {phone}."
+    Severity.URGENT: gettext_noop(
+        "Call the unit now on {phone}, day or night. Do not wait for the team to contact you."
     ),
-    Severity.ROUTINE: (
+    Severity.SAME_DAY: gettext_noop(
+        "Your team will look at this report today and contact you. "
+        "If you feel worse before they do, call the unit on {phone}, day or night."
+    ),
+    Severity.ROUTINE: gettext_noop(
         "Thank you. Your team will look at this report in their weekly review. "
         "If anything gets worse, send a new report or call the unit on {phone}."
     ),
-    Severity.NONE: "Thank you. Nothing in this report needs action. Keep taking your temperature as planned.",
+    Severity.NONE: gettext_noop(
+        "Thank you. Nothing in this report needs action. Keep taking your temperature as planned."
+    ),
 }
 
-_PSEUDO_RELAPSE_ADVICE = (
-    " A fever or an infection can bring back or worsen MS symptoms for a while; "
+# A same-day report outside the team's working hours (working_hours.py): never promise "today" then.
+_SAME_DAY_LATER_ADVICE = gettext_noop(
+    "Your team is not at work now. They will look at this report and contact you by {day}. "
+    "If you feel worse before then, call the unit on {phone}, day or night, or your emergency number."
+)
+
+_PSEUDO_RELAPSE_ADVICE = gettext_noop(
+    "A fever or an infection can bring back or worsen MS symptoms for a while; "
     "both your transplant team and your neurology team will see this report."
 )
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def patient_advice(result: TriageResult) -> str:
@@ -576,14 +597,20 @@ def patient_advice(result: TriageResult) -> str:
     return advice(result.level, result.pseudo_relapse)
 
 
-def advice(level: Severity, pseudo_relapse: bool = False) -> str:
+def advice(level: Severity, pseudo_relapse: bool = False, *, contact_today: bool = True, translate=_same) -> str:
     """Plain words for the patient about a report triaged `level`: the one wording, for the page and the API.
 
-    The text may contain the placeholder `{phone}` (PHONE_PLACEHOLDER) and no other braces: the caller fills
-    it with the centre's 24-hour number, `advice(level).format(phone=number)`. For an URGENT report the text
-    starts "Call the unit now on {phone}".
+    The text may contain the placeholders `{phone}` (PHONE_PLACEHOLDER) and, when `contact_today` is false
+    (the team's working day is over: `working_hours.contact_promise`), `{day}` (DAY_PLACEHOLDER), and no other
+    braces: the caller fills them with the centre's 24-hour number and the day the team will contact the
+    patient by. For an URGENT report the text starts "Call the unit now on {phone}". `translate` (gettext in
+    the caller's layer) turns each whole sentence group into the patient's language before it is joined.
     """
-    text = _ADVICE[Severity(level)]
+    level = Severity(level)
+    if level == Severity.SAME_DAY and not contact_today:
+        text = translate(_SAME_DAY_LATER_ADVICE)
+    else:
+        text = translate(_ADVICE[level])
     if pseudo_relapse:
-        text += _PSEUDO_RELAPSE_ADVICE
+        text += " " + translate(_PSEUDO_RELAPSE_ADVICE)
     return text

@@ -11,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from recovery import access
 from recovery.access import Action
@@ -30,17 +32,20 @@ QUEUE_PARTIAL = "recovery/_alert_queue.html"
 
 class ResolveForm(forms.Form):
     action = forms.ChoiceField(
-        label="What was done",
+        label=gettext_lazy("What was done"),
         choices=ResolutionAction.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose what was done.", "invalid_choice": "Choose one of the actions listed."},
+        error_messages={
+            "required": gettext_lazy("Choose what was done."),
+            "invalid_choice": gettext_lazy("Choose one of the actions listed."),
+        },
     )
     note = forms.CharField(
-        label="Note",
+        label=gettext_lazy("Note"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required for “Other”. Say what was done and what happens next.",
+        help_text=gettext_lazy("Required for “Other”. Say what was done and what happens next."),
     )
 
 
@@ -130,11 +135,11 @@ def alert_acknowledge(request: HttpRequest, alert_id) -> HttpResponse:
         alert = acknowledge_alert(context=context, alert=alert)
         name = alert.patient.full_name
         if was_open:
-            messages.success(request, f"Alert for {name} acknowledged.")
+            messages.success(request, _("Alert for %(name)s acknowledged.") % {"name": name})
         elif alert.status == AlertStatus.RESOLVED:
-            messages.info(request, f"The alert for {name} was already resolved.")
+            messages.info(request, _("The alert for %(name)s was already resolved.") % {"name": name})
         else:
-            messages.info(request, f"The alert for {name} was already acknowledged.")
+            messages.info(request, _("The alert for %(name)s was already acknowledged.") % {"name": name})
         return redirect(_back(request))
     record_event(context=context, action="alert.view", patient=alert.patient, detail={"alert": str(alert.uuid)})
     return render(
@@ -167,7 +172,10 @@ def alert_resolve(request: HttpRequest, alert_id) -> HttpResponse:
                     form.add_error(target, problem)
         else:
             label = ResolutionAction(form.cleaned_data["action"]).label
-            messages.success(request, f"Alert for {alert.patient.full_name} resolved: {label}.")
+            messages.success(
+                request,
+                _("Alert for %(name)s resolved: %(action)s.") % {"name": alert.patient.full_name, "action": label},
+            )
             return redirect(_back(request))
     record_event(context=context, action="alert.view", patient=alert.patient, detail={"alert": str(alert.uuid)})
     return render(

@@ -16,7 +16,7 @@ from recovery.forms.checkin import CheckinForm, TemperatureForm, celsius_to_fahr
 from recovery.models import SymptomReport
 from recovery.queries.configuration import active_config
 from recovery.queries.review import report_rows, temperature_history
-from recovery.queries.symptoms import advice_text
+from recovery.queries.symptoms import advice_text, contact_day_text, contact_promise_for
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.symptoms import record_symptom_report
@@ -101,6 +101,8 @@ def checkin_result(request: HttpRequest, report_id) -> HttpResponse:
     record_event(context=AuditContext.from_request(request), action="symptoms.view_own", patient=patient)
     # In the order of the symptom list, not the stored JSON's: PostgreSQL's jsonb does not keep the keys' order.
     reported = report_rows([report])[0].symptoms
+    config, now = active_config(patient.centre_id), timezone.now()
+    promise = contact_promise_for(patient.centre, config, now)  # by the team's working hours, as the page is read
     return render(
         request,
         "recovery/my_checkin_result.html",
@@ -108,8 +110,10 @@ def checkin_result(request: HttpRequest, report_id) -> HttpResponse:
             "patient": patient,
             "report": report,
             "urgent": report.triage_level == Severity.URGENT,
-            "advice": advice_text(report.triage_level, report.pseudo_relapse, patient.centre),
+            "advice": advice_text(report.triage_level, report.pseudo_relapse, patient.centre, at=now, config=config),
             "same_day": report.triage_level == Severity.SAME_DAY,
+            "contact_today": promise.today,
+            "contact_day": contact_day_text(promise),
             "fahrenheit": celsius_to_fahrenheit(report.temperature_c) if report.temperature_c is not None else None,
             "reported": reported,
         },

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -20,6 +21,7 @@ from recovery.clinical.timeline import DisplayStatus, EventKind, EventStatus
 from recovery.middleware import client_ip
 from recovery.models import Patient, TransplantEpisode
 from recovery.phase_text import day_label, phase_text, progress_label, relative_days, risk_text
+from recovery.queries.alerts import patient_alerts
 from recovery.queries.audit import access_log, own_csv_rows, plain_lines
 from recovery.queries.calendar import FEED_KINDS, feed_events, patient_for_token, render_ics
 from recovery.queries.configuration import ActiveConfig, active_config
@@ -87,9 +89,8 @@ def _next_phase(state, dates, today: date, config: ActiveConfig, fever) -> NextP
     return NextPhase(title=text.title, body=text.body, on=None, when=text.starts_when)
 
 
-def _recovery_summary(patient: Patient, episode: TransplantEpisode) -> dict:
+def _recovery_summary(patient: Patient, episode: TransplantEpisode, config: ActiveConfig) -> dict:
     """Where the patient is today, what comes next, and their next few events: a constant number of queries."""
-    config = active_config(patient.centre_id)
     today = patient_today(patient)
     state = current_state(patient, config, today)
     dates = episode_dates(episode)
@@ -123,9 +124,11 @@ def my_recovery(request: HttpRequest) -> HttpResponse:
     patient = access.own_patient(request.user)
     record_event(context=AuditContext.from_request(request), action="patient.view_own", patient=patient)
     episode = episode_of(patient)
-    context = {"patient": patient, "episode": episode}
+    config = active_config(patient.centre_id)
+    # The urgent and same-day alerts from the patient's reports stay at the top until the team has dealt with them.
+    context = {"patient": patient, "episode": episode, "open_alerts": patient_alerts(patient, config)}
     if episode is not None:
-        context.update(_recovery_summary(patient, episode))
+        context.update(_recovery_summary(patient, episode, config))
         outcome = outcome_for(patient)
         # Only once there is something to say: a check-up recorded after Day 0.
         if (
@@ -154,17 +157,19 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
             record_event(context=context, action="calendar.create", patient=patient, detail={"replaced": replaced})
             messages.success(
                 request,
-                "Your new calendar address is ready." + (" The old address has stopped working." if replaced else ""),
+                _("Your new calendar address is ready. The old address has stopped working.")
+                if replaced
+                else _("Your new calendar address is ready."),
             )
         elif action == "revoke":
             if patient.calendar_token:
                 revoke_calendar_token(patient)
                 record_event(context=context, action="calendar.revoke", patient=patient)
             messages.success(
-                request, "Your calendar address has stopped working. Your calendar app will no longer update."
+                request, _("Your calendar address has stopped working. Your calendar app will no longer update.")
             )
         else:
-            return HttpResponseBadRequest("Unknown action.")
+            return HttpResponseBadRequest(_("Unknown action."))
         return redirect("recovery:my-calendar")
     feed_url = webcal_url = None
     if patient.calendar_token:
@@ -184,7 +189,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """
     patient = patient_for_token(token)
     if patient is None:
-        raise Http404("No such calendar.")
+        raise Http404(_("No such calendar."))
     today = patient_today(patient)
     body = render_ics(patient, feed_events(patient, today), today)
     context = replace(

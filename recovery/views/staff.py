@@ -27,6 +27,7 @@ from recovery.forms.patients import (
     PatientForm,
 )
 from recovery.models import TimelineEvent, TransplantDateChange, TransplantEpisode
+from recovery.queries.alerts import open_alerts_of
 from recovery.queries.audit import access_log, describe_action, staff_csv_rows
 from recovery.queries.eligibility import checklist
 from recovery.queries.timeline import episode_of, patient_today
@@ -124,6 +125,8 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         "may_export": access.may(user, Action.EXPORT_PATIENT_DATA),
         "may_deactivate": access.may(user, Action.DEACTIVATE_PATIENT),
         "may_erase": access.may(user, Action.ERASE_PATIENT),
+        "may_triage": access.may(user, Action.TRIAGE_ALERTS),
+        "open_alerts": open_alerts_of(patient),
     }
     return render(request, "recovery/patient_detail.html", context)
 

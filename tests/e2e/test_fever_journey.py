@@ -2,10 +2,12 @@
 
 Pia, on Day +5 of a Cy/ATG transplant (aplasia), logs 38.4 °C on her temperature page and is told to call the unit
 now. Karl, a clinician at her centre, opens the dashboard: her urgent alert is at the top of the triage queue, and
-he acknowledges it. The queue also refreshes in place (htmx) without reloading the page.
+he acknowledges it. The queue also refreshes in place (htmx) without reloading the page. Until the alert is
+resolved, Pia's home keeps it at the top, saying whether the team has seen it, then what was done.
 
 Screenshots (phone and desktop): patient-fever-result, clinician-dashboard (the queue with Pia's alert),
-clinician-dashboard-acknowledged, clinician-patient-review, clinician-alert-detail and clinician-alert-resolve.
+clinician-dashboard-acknowledged, clinician-patient-review, clinician-alert-detail, clinician-alert-resolve and
+patient-home-open-alert.
 """
 
 import re
@@ -186,3 +188,60 @@ def test_shivering_without_a_thermometer_in_early_recovery_says_call_the_unit_no
     report = sara.symptom_reports.get()
     assert (report.phase, report.day, report.temperature_c) == ("early_recovery", 20, None)
     screenshot(phone, "patient-shivering-call-now")
+
+
+def test_a_fever_keeps_the_banner_on_the_patients_home_until_it_is_resolved(page, phone, live_server, cast):
+    """Pia's fever stays at the top of her home: "not yet seen" with the unit's number, then "seen" once Karl
+    acknowledges it (the alert page has tap-to-call links for her and her contact), then "Resolved: ..." in
+    fixed words, never Karl's internal note."""
+    pia = cast["pia"]
+    pia.contact_name, pia.contact_phone = "Anders Holmgren", "+46709876543"
+    pia.save()
+    open_login(phone)
+    sign_in(phone, "pia", PASSWORD)
+    phone.goto("/my/temperature/")
+    phone.get_by_label("Temperature").fill("38.4")
+    phone.get_by_role("button", name="Save").click()
+    expect(phone.get_by_role("heading", name="Call the unit now")).to_be_visible()
+    phone.get_by_role("link", name="Back to my recovery").click()
+
+    banner = phone.get_by_test_id("open-alert")
+    expect(banner).to_have_count(1)
+    expect(banner).to_have_attribute("data-state", "unseen")
+    expect(banner.get_by_test_id("alert-state")).to_have_text("Your team has not yet seen this.")
+    expect(banner.get_by_test_id("alert-call")).to_have_attribute("href", f"tel:{UNIT_PHONE}")
+    screenshot(phone, "patient-home-open-alert")
+    phone.reload()
+    expect(phone.get_by_test_id("open-alert")).to_have_attribute("data-state", "unseen")
+
+    # Karl opens the alert from Pia's page and acknowledges it; he can call her or her contact from there.
+    alert = Alert.objects.get(patient=pia, kind="fever")
+    open_login(page)
+    sign_in(page, "karl", PASSWORD)
+    page.goto(f"/patients/{pia.uuid}/")
+    expect(page.get_by_test_id("open-alert")).to_have_count(1)
+    expect(page.get_by_test_id("open-alert-state")).to_have_text("Not acknowledged")
+    page.get_by_test_id("open-alert-link").click()
+    expect(page).to_have_url(f"{live_server.url}/alerts/{alert.uuid}/")
+    expect(page.get_by_test_id("call-patient")).to_have_attribute("href", f"tel:{pia.phone}")
+    expect(page.get_by_test_id("call-contact")).to_have_attribute("href", "tel:+46709876543")
+    expect(page.get_by_test_id("call-contact")).to_contain_text("Their contact person, Anders Holmgren")
+    page.get_by_role("button", name="Acknowledge").click()
+
+    phone.reload()
+    banner = phone.get_by_test_id("open-alert")
+    expect(banner).to_have_attribute("data-state", "seen")
+    expect(banner.get_by_test_id("alert-state")).to_have_text(re.compile(r"Your team has seen this \(at \d\d:\d\d\)\."))
+
+    # He resolves it with an internal note: Pia sees what was done in plain, fixed words.
+    page.goto(f"/alerts/{alert.uuid}/resolve/")
+    page.get_by_label("Admitted", exact=True).check()
+    page.get_by_label("Note", exact=True).fill("Ward 40, bed 3; CRP 180")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page).to_have_url(f"{live_server.url}/dashboard/")
+
+    phone.reload()
+    banner = phone.get_by_test_id("open-alert")
+    expect(banner).to_have_attribute("data-state", "resolved")
+    expect(banner.get_by_test_id("alert-heading")).to_have_text("Resolved: You were admitted to hospital.")
+    expect(phone.get_by_text("CRP 180")).to_have_count(0)
