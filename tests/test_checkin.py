@@ -168,6 +168,7 @@ def test_choose_answer_check_change_and_send(client_for, on_day_five):
     assert "Hardly eating or drinking because of it" in page  # nausea 3, in words
     assert "Painful: soft food only" in page  # mouth sores 2
     assert "37.2 °C" in page
+    assert "Fri 20 Nov, 10:00" in page  # the patient's own time
     assert "Can&#x27;t keep water down" in page
     assert f'href="{_question("nausea")}?change=1"' in page
     assert not SymptomReport.objects.exists()  # nothing is sent before Send

@@ -5,7 +5,8 @@ sends nothing chosen (and is told what to do, the error summary focused), choose
 question per screen with the arrow keys, goes Back (her answer is still there), adds a temperature and a note,
 changes an answer from "Check your answers" and sends. Shivers are a red flag: the result says call the unit now.
 Every step is reached with a few Tab presses (the old form needed 40 to reach Send), and the whole way runs
-without a mouse. Screenshots (phone): patient-checkin-picker, -question, -details and -answers.
+without a mouse. Screenshots: patient-checkin-picker, -question and -answers (phone and desktop), and
+-details (phone).
 """
 
 import re
@@ -66,7 +67,7 @@ def test_the_check_in_from_sign_in_to_the_result_with_the_keyboard_only(phone, l
     tab_to(phone, "a[href='/my/check-in/']")
     enter(phone)
     expect(phone.get_by_role("heading", level=1)).to_have_text("Is anything new or worse since you last told us?")
-    screenshot(phone, "patient-checkin-picker", sizes=("phone",))
+    screenshot(phone, "patient-checkin-picker")
 
     # Continue with nothing chosen: the error summary at the top has the focus and says what to do.
     tab_to(phone, "[data-testid=picker-form] button[type=submit]", limit=40)
@@ -91,7 +92,7 @@ def test_the_check_in_from_sign_in_to_the_result_with_the_keyboard_only(phone, l
     tab_to(phone, "input[name=grade]")
     phone.keyboard.press("ArrowDown")  # None -> Mild
     expect(phone.get_by_role("radio", name=re.compile(r"^Mild"))).to_be_checked()
-    screenshot(phone, "patient-checkin-question", sizes=("phone",))
+    screenshot(phone, "patient-checkin-question")
     tab_to(phone, "button[type=submit]", limit=1)
     enter(phone)
 
@@ -126,7 +127,7 @@ def test_the_check_in_from_sign_in_to_the_result_with_the_keyboard_only(phone, l
     expect(answers.nth(1)).to_contain_text("Moderate")
     expect(phone.get_by_test_id("answer-temperature")).to_have_text("37.6 °C")
     expect(phone.get_by_test_id("answer-notes")).to_have_text("Shivery since lunch")
-    screenshot(phone, "patient-checkin-answers", sizes=("phone",))
+    screenshot(phone, "patient-checkin-answers")
 
     # Change the nausea: its question with the answer chosen, then straight back to the answers.
     tab_to(phone, "a[href='/my/check-in/symptom/nausea/?change=1']")
