@@ -446,3 +446,23 @@ def test_i_feel_fine_triages_as_the_api_s_im_fine_answer(client_for, api_for, on
     by_steps = SymptomReport.objects.get(patient=on_day_five)
     assert by_steps.symptoms == SymptomReport.objects.get(patient=other_patient).symptoms
     assert by_steps.triage_level == api.json()["triage"]["level"] == "none"
+
+
+def test_something_not_in_the_list_is_asked_in_words_on_the_last_step(client_for, on_day_five):
+    """ "Something else": no symptom question, the last step needs words (or a temperature, or "urgent")."""
+    client = client_for(on_day_five.user)
+    assert client.post(PICKER, {"other": "on"})["Location"] == DETAILS
+    page = client.get(DETAILS).content.decode()
+    assert "Question 1 of 1" in page
+    assert f'href="{PICKER}"' in page  # Back
+    response = client.post(DETAILS, _details())
+    assert "Tell us in a few words what is wrong, or go back and choose I feel fine." in response.content.decode()
+    assert client.post(DETAILS, _details(notes="A bad headache", feels_urgent="on"))["Location"] == ANSWERS
+    page = client.get(ANSWERS).content.decode()
+    assert 'data-testid="answer-other"' in page
+    assert 'data-testid="answer"' not in page
+    response = client.post(ANSWERS)
+    report = SymptomReport.objects.get()
+    assert (report.symptoms, report.notes, report.feels_urgent) == ({}, "A bad headache", True)
+    assert report.triage_level == "urgent"  # feels urgent, in the high-risk window
+    assert "Call the unit now" in client.get(response["Location"]).content.decode()

@@ -89,11 +89,17 @@ class SymptomPickerForm(forms.Form):
     symptoms = forms.MultipleChoiceField(
         choices=[(code, code) for code in picker_order()],
         widget=forms.CheckboxSelectMultiple,
-        error_messages={
-            "required": _("Choose the symptoms that are new or worse, or choose I feel fine."),
-            "invalid_choice": _("Choose the symptoms from the list."),
-        },
+        required=False,
+        error_messages={"invalid_choice": _("Choose the symptoms from the list.")},
     )
+    # What is wrong may be in no list: then the last step asks for it in words (and "does this feel urgent?").
+    other = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("symptoms") and not cleaned.get("other"):
+            self.add_error("symptoms", _("Choose the symptoms that are new or worse, or choose I feel fine."))
+        return cleaned
 
     def groups(self) -> list[dict]:
         """The picker's groups for the template: a title and its options (code, name, whether ticked)."""
@@ -155,9 +161,10 @@ class CheckinDetailsForm(TemperatureMixin):
     )
     feels_urgent = forms.BooleanField(label=_("I feel this is urgent"), required=False)
 
-    def __init__(self, *args, config: TriageConfig, **kwargs):
+    def __init__(self, *args, config: TriageConfig, symptoms_chosen: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.config = config
+        self.symptoms_chosen = symptoms_chosen
 
     def clean(self):
         cleaned = super().clean()
@@ -173,9 +180,11 @@ class CheckinDetailsForm(TemperatureMixin):
             config=self.config,
         )
         for field, message in errors.items():
-            target = {"temperature_c": "temperature", "recorded_at": "recorded_at"}.get(field)
-            if target is None:  # "nothing in the report" is not this step's to say: the symptoms come first
-                continue
+            target = {"temperature_c": "temperature", "recorded_at": "recorded_at", "__all__": "notes"}.get(field)
+            if target == "notes":
+                if self.symptoms_chosen:  # their grades are the report: nothing else is needed
+                    continue
+                message = gettext("Tell us in a few words what is wrong, or go back and choose I feel fine.")
             if target == "temperature" and cleaned.get("unit") == "F":
                 message = gettext("You entered %(fahrenheit)s °F (%(celsius)s °C). %(message)s") % {
                     "fahrenheit": cleaned["temperature"],

@@ -84,6 +84,7 @@ def _flow(request) -> dict:
         },
         "details": None if details is None else {name: str(details.get(name, "")) for name in DETAILS_FIELDS},
         "details_valid": raw.get("details_valid") is True and details is not None,
+        "other": raw.get("other") is True,
     }
 
 
@@ -160,9 +161,12 @@ def checkin(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("fine"):
         # "I feel fine": every symptom at none, now (the baseline triage compares later reports with).
         return _send(request, patient, recorded_at=timezone.now(), symptoms=dict.fromkeys(SYMPTOM_CODES, 0))
-    form = SymptomPickerForm(request.POST if request.method == "POST" else None, initial={"symptoms": flow["chosen"]})
+    form = SymptomPickerForm(
+        request.POST if request.method == "POST" else None, initial={"symptoms": flow["chosen"], "other": flow["other"]}
+    )
     if request.method == "POST" and form.is_valid():
         flow["chosen"] = in_question_order(form.cleaned_data["symptoms"])
+        flow["other"] = form.cleaned_data["other"]
         flow["grades"] = {code: grade for code, grade in flow["grades"].items() if code in flow["chosen"]}
         _save_flow(request, flow)
         return _next(flow, None, change=change)
@@ -213,21 +217,25 @@ def checkin_details(request: HttpRequest) -> HttpResponse:
     patient = access.own_patient(request.user)
     access.require(request.user, Action.REPORT_SYMPTOMS)
     flow = _flow(request)
-    if not flow["chosen"]:
+    if not flow["chosen"] and not flow["other"]:
         return redirect("recovery:checkin")
     change = _changing(request)
-    config = active_config(patient.centre_id).triage
+    options = {
+        "patient_timezone": patient.timezone,
+        "config": active_config(patient.centre_id).triage,
+        "symptoms_chosen": bool(flow["chosen"]),
+    }
     if request.method == "POST":
-        form = CheckinDetailsForm(request.POST, patient_timezone=patient.timezone, config=config)
+        form = CheckinDetailsForm(request.POST, **options)
         # Kept even when refused (nothing typed is lost going Back), but not sent until it is accepted.
         flow["details"], flow["details_valid"] = form.stored(), form.is_valid()
         _save_flow(request, flow)
         if flow["details_valid"]:
             return _next(flow, "details", change=change)
     elif flow["details"] is not None:
-        form = CheckinDetailsForm(flow["details"], patient_timezone=patient.timezone, config=config)
+        form = CheckinDetailsForm(flow["details"], **options)
     else:
-        form = CheckinDetailsForm(initial=_initial(patient), patient_timezone=patient.timezone, config=config)
+        form = CheckinDetailsForm(initial=_initial(patient), **options)
     return render(
         request,
         "recovery/my_checkin_details.html",
@@ -305,10 +313,12 @@ def checkin_answers(request: HttpRequest) -> HttpResponse:
     patient = access.own_patient(request.user)
     access.require(request.user, Action.REPORT_SYMPTOMS)
     flow = _flow(request)
-    if not flow["chosen"]:
+    if not flow["chosen"] and not flow["other"]:
         return redirect("recovery:checkin")
     config = active_config(patient.centre_id).triage
-    details = CheckinDetailsForm(flow["details"] or {}, patient_timezone=patient.timezone, config=config)
+    details = CheckinDetailsForm(
+        flow["details"] or {}, patient_timezone=patient.timezone, config=config, symptoms_chosen=bool(flow["chosen"])
+    )
     missing = _missing(flow)
     if missing is None and not details.is_valid():  # e.g. a time that is no longer right: ask again
         flow["details_valid"] = False
@@ -350,6 +360,7 @@ def checkin_answers(request: HttpRequest) -> HttpResponse:
         {
             "patient": patient,
             "rows": rows,
+            "other": flow["other"],
             "errors": errors,
             "temperature": temperature,
             "unit": "°F" if details.cleaned_data["unit"] == "F" else "°C",
