@@ -95,6 +95,10 @@ MATRIX = {
     "recovery:alert-acknowledge": ("alert", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:alert-resolve": ("alert", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:checkin": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    # the check-in's later steps: without a check-in in progress (this session's), back to its first step
+    "recovery:checkin-question": ("symptom", _row(LOGIN, 403, 403, 302, 302, 403, 403)),
+    "recovery:checkin-details": (None, _row(LOGIN, 403, 403, 302, 302, 403, 403)),
+    "recovery:checkin-answers": (None, _row(LOGIN, 403, 403, 302, 302, 403, 403)),
     "recovery:temperature": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:checkin-result": ("report", _row(LOGIN, 403, 403, 200, 404, 403, 403)),
     "recovery:my-history": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
@@ -290,6 +294,8 @@ def _url(name, kind, cast):
         return reverse(name, kwargs={"token_id": cast["_api_token"].uuid})
     if kind == "no_device":
         return reverse(name, kwargs={"device_id": 999_999})
+    if kind == "symptom":
+        return reverse(name, kwargs={"code": "cough"})
     if kind == "reset":
         return reverse(name, kwargs={"uidb64": "MQ", "token": "set-password"})
     return reverse(name)

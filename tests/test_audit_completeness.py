@@ -47,6 +47,10 @@ NO_PATIENT_DATA = {
     "recovery:lab-panel-add": "GET redirects to the labs page (audited); its POST is audited by the service",
     "recovery:transfusion-add": "GET redirects to the labs page (audited); its POST is audited by the service",
     "recovery:engraftment-confirm": "GET redirects to the labs page (audited); its POST is audited by the service",
+    "recovery:checkin-question": "a check-in step: only what the patient typed this session (the first step is "
+    "audited, the report by the service); without a check-in in progress, a redirect to the first step",
+    "recovery:checkin-details": "a check-in step, as above",
+    "recovery:checkin-answers": "a check-in step, as above; Send records the report through the audited service",
     "recovery:lab-import": "the upload form: names no patient",
     "recovery:lab-import-template": "an example CSV with made-up values",
     "recovery:inbox-read": "POST only (405 to a GET); marks the user's own messages read",

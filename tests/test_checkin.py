@@ -5,8 +5,9 @@ from datetime import date, datetime
 import pytest
 from django.urls import reverse
 
+from recovery.clinical.symptom_questions import QUESTIONS
 from recovery.clinical.triage import SYMPTOM_CODES
-from recovery.models import Alert, SymptomReport
+from recovery.models import Alert, AuditEvent, SymptomReport
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
 from tests.factories import transplant
@@ -20,6 +21,33 @@ def on_day_five(patient, time_machine):
     time_machine.move_to(NOW, tick=False)
     transplant(patient, DAY0)
     return patient
+
+
+PICKER = "/my/check-in/"
+DETAILS = "/my/check-in/more/"
+ANSWERS = "/my/check-in/answers/"
+
+
+def _question(code: str) -> str:
+    return f"/my/check-in/symptom/{code}/"
+
+
+def _details(**fields) -> dict:
+    return {"temperature": "", "unit": "C", "recorded_at": "2026-11-20T10:00", "notes": "", **fields}
+
+
+def _check_in(client, grades: dict[str, int], **details):
+    """Walk the check-in as a patient does: choose, answer each question, the last step, check, send."""
+    response = client.post(PICKER, {"symptoms": list(grades)})
+    for code, grade in grades.items():
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert response["Location"] == _question(code)
+        response = client.post(_question(code), {"grade": str(grade)})
+    assert response["Location"] == DETAILS
+    response = client.post(DETAILS, _details(**details))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert response["Location"] == ANSWERS
+    return client.post(ANSWERS)
 
 
 def _temperature(client, value, unit="C", at="2026-11-20T10:15"):
@@ -86,39 +114,222 @@ def test_implausible_values_are_refused_and_kept(client_for, on_day_five, value,
     assert not SymptomReport.objects.exists()
 
 
-def test_full_check_in_with_symptoms_notes_and_urgency(client_for, on_day_five):
-    """Symptoms graded in plain words, notes and 'feels urgent' are all stored and triaged."""
+def test_i_feel_fine_is_one_tap_and_records_every_symptom_at_none(client_for, on_day_five):
+    """ "I feel fine" sends at once: a check-in now, every symptom graded 0 (the baseline), no temperature."""
     client = client_for(on_day_five.user)
-    form = {
-        "temperature": "37.2",
-        "unit": "C",
-        "recorded_at": "2026-11-20T10:00",
-        "symptom_nausea": "3",
-        "symptom_mouth_sores": "2",
-        "notes": "Can't keep water down",
-        "feels_urgent": "on",
-    }
-    response = client.post(reverse("recovery:checkin"), form)
-    page = client.get(response["Location"]).content.decode()
-    report = SymptomReport.objects.get()
-    assert report.symptoms["nausea"] == 3
-    assert report.symptoms["mouth_sores"] == 2
-    assert report.notes == "Can't keep water down"
-    assert report.feels_urgent
-    assert report.triage_level == "urgent"  # "I feel this is urgent" on Day +5, in the high-risk window
-    assert "Call the unit now" in page
-
-
-def test_a_check_in_with_every_symptom_at_none_is_an_im_fine_answer(client_for, on_day_five):
-    """Sending the form as it comes (every symptom "None", no temperature) is an answer, stored with every 0."""
-    client = client_for(on_day_five.user)
-    response = client.post(reverse("recovery:checkin"), {"unit": "C", "recorded_at": "2026-11-20T10:00"})
+    page = client.get(PICKER).content.decode()
+    assert "Is anything new or worse since you last told us?" in page
+    assert '<input type="hidden" name="fine" value="1">' in page
+    response = client.post(PICKER, {"fine": "1"})
     assert response.status_code == 302
     report = SymptomReport.objects.get()
     assert report.symptoms == dict.fromkeys(SYMPTOM_CODES, 0)
     assert report.temperature_c is None
+    assert report.recorded_at.isoformat() == "2026-11-20T09:30:00+00:00"  # now
     assert report.triage_level == "none"
     assert "Your report is saved." in client.get(response["Location"]).content.decode()
+
+
+def test_picker_offers_every_symptom_grouped_in_plain_words(client_for, on_day_five):
+    """Every configured symptom is a checkbox, under a plain group; the MS symptoms under their own."""
+    page = client_for(on_day_five.user).get(PICKER).content.decode()
+    for code, question in QUESTIONS.items():
+        assert f'id="symptom-{code}"' in page
+        assert question.name in page
+    assert page.count('type="checkbox" name="symptoms"') == len(SYMPTOM_CODES)
+    assert "Breathing, chest and feeling faint" in page
+    assert "MS symptoms, new or worse than usual" in page
+    assert AuditEvent.objects.filter(action="symptoms.checkin_form", patient=on_day_five).count() == 1
+
+
+def test_choose_answer_check_change_and_send(client_for, on_day_five):
+    """Picker, one question per symptom with its progress, the last step, the answers with Change links, send."""
+    client = client_for(on_day_five.user)
+    response = client.post(PICKER, {"symptoms": ["mouth_sores", "nausea"]})
+    assert response["Location"] == _question("nausea")  # in the picker's order, not the order sent
+    page = client.get(_question("nausea")).content.decode()
+    assert "How bad has the feeling sick (nausea) been at its worst?" in page
+    assert "Question 1 of 3" in page
+    assert '<progress class="rt-progress" max="3" value="1" aria-labelledby="progress-label">' in page
+    assert f'href="{PICKER}"' in page  # Back
+    for word, example in [("None", "No nausea"), ("Moderate", "Eating less because of it")]:
+        assert word in page
+        assert example in page
+    assert client.post(_question("nausea"), {"grade": "3"})["Location"] == _question("mouth_sores")
+    page = client.get(_question("mouth_sores")).content.decode()
+    assert "Question 2 of 3" in page
+    assert f'href="{_question("nausea")}"' in page
+    assert client.post(_question("mouth_sores"), {"grade": "2"})["Location"] == DETAILS
+    assert "Question 3 of 3" in client.get(DETAILS).content.decode()
+    response = client.post(DETAILS, _details(temperature="37,2", notes="Can't keep water down", feels_urgent="on"))
+    assert response["Location"] == ANSWERS
+    page = client.get(ANSWERS).content.decode()
+    assert "Check your answers" in page
+    assert "Hardly eating or drinking because of it" in page  # nausea 3, in words
+    assert "Painful: soft food only" in page  # mouth sores 2
+    assert "37.2 °C" in page
+    assert "Fri 20 Nov, 10:00" in page  # the patient's own time
+    assert "Can&#x27;t keep water down" in page
+    assert f'href="{_question("nausea")}?change=1"' in page
+    assert not SymptomReport.objects.exists()  # nothing is sent before Send
+
+    # Change nausea from the answers page: back to the answers, not through the other questions.
+    page = client.get(f"{_question('nausea')}?change=1").content.decode()
+    assert 'value="3" id="grade-3" aria-describedby="grade-3-example" checked' in page
+    assert f'href="{ANSWERS}"' in page  # Back goes to the answers
+    assert client.post(f"{_question('nausea')}?change=1", {"grade": "4"})["Location"] == ANSWERS
+    assert "Cannot eat or drink at all" in client.get(ANSWERS).content.decode()
+
+    response = client.post(ANSWERS)
+    assert response.status_code == 302
+    report = SymptomReport.objects.get()
+    assert report.symptoms == {"nausea": 4, "mouth_sores": 2}  # only what was chosen: the rest keep their last grade
+    assert str(report.temperature_c) == "37.2"
+    assert report.notes == "Can't keep water down"
+    assert report.feels_urgent
+    assert report.recorded_at.isoformat() == "2026-11-20T09:00:00+00:00"  # 10:00 in Stockholm
+    assert report.triage_level == "urgent"  # "I feel this is urgent" on Day +5, in the high-risk window
+    assert "Call the unit now" in client.get(response["Location"]).content.decode()
+    # The flow is over: sending again (a double tap, the Back button) makes no second report.
+    assert client.post(ANSWERS)["Location"] == PICKER
+    assert SymptomReport.objects.count() == 1
+
+
+def test_adding_a_symptom_from_the_answers_asks_only_the_new_question(client_for, on_day_five):
+    """Change on the symptoms: the picker comes back ticked; a symptom added is asked, then the answers again."""
+    client = client_for(on_day_five.user)
+    client.post(PICKER, {"symptoms": ["rash"]})
+    client.post(_question("rash"), {"grade": "1"})
+    assert client.post(DETAILS, _details())["Location"] == ANSWERS
+    page = client.get(f"{PICKER}?change=1").content.decode()
+    assert 'value="rash" id="symptom-rash" checked' in page
+    response = client.post(f"{PICKER}?change=1", {"symptoms": ["rash", "cough"]})
+    assert response["Location"] == f"{_question('cough')}?change=1"
+    assert client.post(response["Location"], {"grade": "2"})["Location"] == ANSWERS
+    client.post(ANSWERS)
+    assert SymptomReport.objects.get().symptoms == {"cough": 2, "rash": 1}
+
+
+def test_back_keeps_every_answer_and_a_reload_loses_nothing(client_for, on_day_five):
+    client = client_for(on_day_five.user)
+    client.post(PICKER, {"symptoms": ["fatigue", "pain"]})
+    client.post(_question("fatigue"), {"grade": "2"})
+    client.post(_question("pain"), {"grade": "1"})
+    client.post(DETAILS, _details(temperature="37.9", notes="Sore knees"))
+    # Back, step by step, to the start: each page shows what was answered.
+    assert 'value="37.9"' in client.get(DETAILS).content.decode()
+    assert "Sore knees</textarea>" in client.get(DETAILS).content.decode()
+    assert (
+        'value="1" id="grade-1" aria-describedby="grade-1-example" checked'
+        in client.get(_question("pain")).content.decode()
+    )
+    page = client.get(_question("fatigue")).content.decode()
+    assert page.count(" checked") == 1
+    assert 'value="2" id="grade-2" aria-describedby="grade-2-example" checked' in page
+    page = client.get(PICKER).content.decode()
+    assert 'value="fatigue" id="symptom-fatigue" checked' in page
+    assert 'value="pain" id="symptom-pain" checked' in page
+    # Continue again from the start, unchanged: the answers are still there at the end.
+    client.post(PICKER, {"symptoms": ["fatigue", "pain"]})
+    assert client.get(ANSWERS).status_code == 200
+    client.post(ANSWERS)
+    report = SymptomReport.objects.get()
+    assert (report.symptoms, str(report.temperature_c), report.notes) == (
+        {"fatigue": 2, "pain": 1},
+        "37.9",
+        "Sore knees",
+    )
+
+
+def test_unticking_a_symptom_drops_its_answer(client_for, on_day_five):
+    client = client_for(on_day_five.user)
+    client.post(PICKER, {"symptoms": ["fatigue", "pain"]})
+    client.post(_question("fatigue"), {"grade": "2"})
+    client.post(_question("pain"), {"grade": "3"})
+    assert client.post(PICKER, {"symptoms": ["fatigue"]})["Location"] == _question("fatigue")
+    assert client.get(_question("pain"))["Location"] == PICKER  # no longer asked
+    client.post(_question("fatigue"), {"grade": "2"})
+    client.post(DETAILS, _details())
+    client.post(ANSWERS)
+    assert SymptomReport.objects.get().symptoms == {"fatigue": 2}
+
+
+def test_nothing_chosen_is_an_error_in_words_at_the_top_and_by_the_field(client_for, on_day_five):
+    response = client_for(on_day_five.user).post(PICKER, {})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<title>Error: Check in" in page
+    assert 'data-testid="error-summary"' in page
+    message = "Choose the symptoms that are new or worse, or choose I feel fine."
+    assert page.count(message) == 2  # in the summary, linked to the first checkbox, and by the checkboxes
+    assert f'href="#symptom-shortness_of_breath" class="alert-link">{message}</a>' in page
+    assert 'aria-describedby="symptoms-hint symptoms-error"' in page
+    assert not SymptomReport.objects.exists()
+
+
+def test_a_question_without_an_answer_is_an_error_and_asks_again(client_for, on_day_five):
+    client = client_for(on_day_five.user)
+    client.post(PICKER, {"symptoms": ["cough"]})
+    for data in ({}, {"grade": "5"}, {"grade": "x"}):
+        response = client.post(_question("cough"), data)
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert "<title>Error: Cough" in page
+        assert 'href="#grade-0" class="alert-link">Choose how bad it has been' in page
+    assert client.get(ANSWERS)["Location"] == f"{_question('cough')}?change=1"  # unanswered: not yet to check
+
+
+def test_an_implausible_temperature_is_refused_on_its_step_and_kept(client_for, on_day_five):
+    client = client_for(on_day_five.user)
+    client.post(PICKER, {"symptoms": ["cough"]})
+    client.post(_question("cough"), {"grade": "1"})
+    for data, message in [
+        (_details(temperature="50"), "A temperature of 50.0 °C is not possible"),
+        (_details(temperature="122", unit="F"), "You entered 122 °F (50.0 °C)"),
+        (_details(temperature="hot"), "Enter the temperature as a number"),
+        (_details(recorded_at="2026-11-20T11:45"), "This time is in the future"),
+    ]:
+        response = client.post(DETAILS, data)
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert message in page
+        assert f'value="{data["temperature"]}"' in page
+        assert f'value="{data["recorded_at"]}"' in page
+        # Kept while going Back and forth, but the answers cannot be sent before it is right.
+        assert f'value="{data["temperature"]}"' in client.get(DETAILS).content.decode()
+        assert client.get(ANSWERS)["Location"] == f"{DETAILS}?change=1"
+    assert not SymptomReport.objects.exists()
+
+
+def test_an_abandoned_check_in_records_nothing(client_for, on_day_five):
+    client = client_for(on_day_five.user)
+    client.post(PICKER, {"symptoms": ["chest_pain"]})
+    client.post(_question("chest_pain"), {"grade": "2"})
+    client.post(DETAILS, _details())
+    client.get(ANSWERS)
+    assert not SymptomReport.objects.exists()
+    assert not Alert.objects.exists()
+
+
+def test_steps_without_a_check_in_in_progress_go_to_its_start(client_for, on_day_five):
+    client = client_for(on_day_five.user)
+    for url in (_question("cough"), _question("no-such-symptom"), DETAILS, ANSWERS):
+        assert client.get(url)["Location"] == PICKER
+        assert client.post(url, {"grade": "1"})["Location"] == PICKER
+    client.post(PICKER, {"symptoms": ["cough"]})
+    assert client.get(_question("rash"))["Location"] == PICKER  # not chosen
+    assert client.get(DETAILS).status_code == 200  # reachable by address; the answers still need the cough's grade
+    assert client.get(ANSWERS)["Location"] == f"{_question('cough')}?change=1"
+
+
+def test_a_tampered_session_is_cleaned_not_a_500(client_for, on_day_five):
+    client = client_for(on_day_five.user)
+    session = client.session
+    session["checkin"] = {"chosen": ["cough", "bogus", 3], "grades": {"cough": 9, "bogus": 1}, "details": [1]}
+    session.save()
+    page = client.get(_question("cough")).content.decode()
+    assert " checked" not in page
+    assert client.get(ANSWERS)["Location"] == f"{_question('cough')}?change=1"
 
 
 def test_each_symptom_rises_from_its_last_graded_value(client_for, on_day_five):
@@ -139,14 +350,6 @@ def test_each_symptom_rises_from_its_last_graded_value(client_for, on_day_five):
     assert post("10:00", {"nausea": 2}) == "routine"
     assert post("10:15", {"nausea": 0, "fatigue": 0}) == "none"
     assert post("10:20", {"nausea": 2}) == "same_day"  # from the 0 just before
-
-
-def test_check_in_form_offers_every_symptom_in_plain_words(client_for, on_day_five):
-    """The form lists the symptoms with grades from None to Very severe."""
-    page = client_for(on_day_five.user).get(reverse("recovery:checkin")).content.decode()
-    assert "Shortness of breath" in page
-    assert "4 · Very severe" in page
-    assert 'value="2026-11-20T10:30"' in page  # now, in the patient's own time
 
 
 def test_history_shows_own_reports_and_the_fever_line(client_for, on_day_five, other_patient):
@@ -170,42 +373,96 @@ def test_a_patient_cannot_open_another_patients_result(client_for, on_day_five, 
 
 
 def test_staff_have_no_check_in_page(client_for, coordinator):
-    """The check-in is the patient's own page; staff get 403."""
-    assert client_for(coordinator).get(reverse("recovery:checkin")).status_code == 403
+    """The check-in is the patient's own page; staff get 403 on every step."""
+    client = client_for(coordinator)
+    for url in (PICKER, _question("cough"), DETAILS, ANSWERS):
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"fine": "1"}).status_code == 403
 
 
-@pytest.mark.parametrize(
-    ("form", "level", "rule"),
-    [
-        pytest.param({"symptom_chills": "1"}, "urgent", "red_flag.symptom", id="shivering_no_reading"),
-        pytest.param({"symptom_line_site": "1"}, "urgent", "red_flag.symptom", id="line_site"),
-        pytest.param({"temperature": "35.4"}, "urgent", "temperature.very_low", id="very_low"),
-        pytest.param({"temperature": "35.9"}, "same_day", "temperature.low", id="low"),
-        pytest.param({"feels_urgent": "on"}, "urgent", "patient.feels_urgent", id="feels_urgent"),
-        pytest.param({"temperature": "38.0"}, "urgent", "fever.high_risk_window", id="fever"),
-        pytest.param({}, "none", None, id="im_fine"),
-    ],
-)
-def test_the_form_and_the_api_triage_alike(client_for, api_for, on_day_five, other_patient, form, level, rule):
-    """The same report through the phone form (Pia) and the API (Olle, also on Day +5) gets the same triage."""
+TRIAGE_CASES = [
+    pytest.param({"chills": 1}, {}, "urgent", ["red_flag.symptom"], id="shivering_no_reading"),
+    pytest.param({"line_site": 1}, {}, "urgent", ["red_flag.symptom"], id="line_site"),
+    pytest.param({"nausea": 3, "mouth_sores": 2}, {}, "same_day", ["symptom.severe"], id="severe"),
+    pytest.param({"fatigue": 1}, {}, "routine", ["symptom.routine"], id="routine"),
+    pytest.param({"weakness": 0}, {"temperature": "35.4"}, "urgent", ["temperature.very_low"], id="very_low"),
+    pytest.param({"pain": 0}, {"temperature": "35.9"}, "same_day", ["temperature.low"], id="low"),
+    pytest.param({"cough": 1}, {"feels_urgent": "on"}, "urgent", ["patient.feels_urgent"], id="feels_urgent"),
+    pytest.param(
+        {"chills": 2},
+        {"temperature": "38.0"},
+        "urgent",
+        ["fever.high_risk_window", "red_flag.fever_with_chills", "red_flag.symptom"],
+        id="fever_chills",
+    ),
+    pytest.param(
+        {"vision": 2},
+        {"temperature": "38.3"},
+        "urgent",
+        ["fever.high_risk_window", "ms.pseudo_relapse"],
+        id="pseudo_relapse",
+    ),
+    pytest.param({"rash": 0}, {}, "none", [], id="none_graded"),
+]
+
+
+@pytest.mark.parametrize(("grades", "details", "level", "rules"), TRIAGE_CASES)
+def test_the_steps_and_the_api_triage_alike(
+    client_for, api_for, on_day_five, other_patient, grades, details, level, rules
+):
+    """The same answers through the steps (Pia) and the API as before, every symptom sent (Olle, also on Day +5),
+    get the same triage, alerts and advice: the steps send only the chosen symptoms, which triage alike."""
     transplant(other_patient, DAY0)
     client = client_for(on_day_five.user)
-    response = client.post(reverse("recovery:checkin"), {"unit": "C", "recorded_at": "2026-11-20T10:00", **form})
+    response = _check_in(client, grades, **details)
     assert response.status_code == 302
-    body = {"recorded_at": "2026-11-20T10:00:00+01:00", "symptoms": dict.fromkeys(SYMPTOM_CODES, 0)}
-    for name, value in form.items():
-        if name.startswith("symptom_"):
-            body["symptoms"][name.removeprefix("symptom_")] = int(value)
-        elif name == "temperature":
-            body["temperature_c"] = float(value)
-        else:
-            body["feels_urgent"] = True
-    url = f"/api/v1/patients/{other_patient.uuid}/symptom-reports/"
-    api = api_for(other_patient.user).post(url, body, format="json")
+    body = {"recorded_at": "2026-11-20T10:00:00+01:00", "symptoms": {**dict.fromkeys(SYMPTOM_CODES, 0), **grades}}
+    if "temperature" in details:
+        body["temperature_c"] = float(details["temperature"])
+    body["feels_urgent"] = "feels_urgent" in details
+    api = api_for(other_patient.user).post(
+        f"/api/v1/patients/{other_patient.uuid}/symptom-reports/", body, format="json"
+    )
     assert api.status_code == 201, api.json()
-    by_form = SymptomReport.objects.get(patient=on_day_five)
+    by_steps = SymptomReport.objects.get(patient=on_day_five)
     by_api = SymptomReport.objects.get(patient=other_patient)
-    assert by_form.triage_level == by_api.triage_level == api.json()["triage"]["level"] == level
-    assert [f["rule"] for f in by_form.findings] == [f["rule"] for f in by_api.findings] == ([rule] if rule else [])
+    assert by_steps.symptoms == grades
+    assert by_steps.triage_level == by_api.triage_level == api.json()["triage"]["level"] == level
+    assert sorted(f["rule"] for f in by_steps.findings) == sorted(f["rule"] for f in by_api.findings) == sorted(rules)
+    assert sorted(Alert.objects.filter(patient=on_day_five).values_list("kind", "severity")) == sorted(
+        Alert.objects.filter(patient=other_patient).values_list("kind", "severity")
+    )
     page = client.get(response["Location"]).content.decode()
     assert api.json()["triage"]["advice"] in page  # one wording: the rule's, on the page and in the API
+
+
+def test_i_feel_fine_triages_as_the_api_s_im_fine_answer(client_for, api_for, on_day_five, other_patient):
+    transplant(other_patient, DAY0)
+    client_for(on_day_five.user).post(PICKER, {"fine": "1"})
+    body = {"recorded_at": "2026-11-20T10:30:00+01:00", "symptoms": dict.fromkeys(SYMPTOM_CODES, 0)}
+    api = api_for(other_patient.user).post(
+        f"/api/v1/patients/{other_patient.uuid}/symptom-reports/", body, format="json"
+    )
+    by_steps = SymptomReport.objects.get(patient=on_day_five)
+    assert by_steps.symptoms == SymptomReport.objects.get(patient=other_patient).symptoms
+    assert by_steps.triage_level == api.json()["triage"]["level"] == "none"
+
+
+def test_something_not_in_the_list_is_asked_in_words_on_the_last_step(client_for, on_day_five):
+    """ "Something else": no symptom question, the last step needs words (or a temperature, or "urgent")."""
+    client = client_for(on_day_five.user)
+    assert client.post(PICKER, {"other": "on"})["Location"] == DETAILS
+    page = client.get(DETAILS).content.decode()
+    assert "Question 1 of 1" in page
+    assert f'href="{PICKER}"' in page  # Back
+    response = client.post(DETAILS, _details())
+    assert "Tell us in a few words what is wrong, or go back and choose I feel fine." in response.content.decode()
+    assert client.post(DETAILS, _details(notes="A bad headache", feels_urgent="on"))["Location"] == ANSWERS
+    page = client.get(ANSWERS).content.decode()
+    assert 'data-testid="answer-other"' in page
+    assert 'data-testid="answer"' not in page
+    response = client.post(ANSWERS)
+    report = SymptomReport.objects.get()
+    assert (report.symptoms, report.notes, report.feels_urgent) == ({}, "A bad headache", True)
+    assert report.triage_level == "urgent"  # feels urgent, in the high-risk window
+    assert "Call the unit now" in client.get(response["Location"]).content.decode()

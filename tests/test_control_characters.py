@@ -26,10 +26,20 @@ def test_a_nul_in_the_address_is_a_clear_400(client_for, coordinator, path):
     assert CONTROL_MESSAGE in response.content.decode()
 
 
+def _check_in_with(client, details: dict):
+    """The check-in's steps: a symptom, its grade, then `details` on the last step; sent if that is accepted."""
+    client.post(reverse("recovery:checkin"), {"symptoms": ["cough"]})
+    client.post(reverse("recovery:checkin-question", kwargs={"code": "cough"}), {"grade": "1"})
+    response = client.post(reverse("recovery:checkin-details"), details)
+    if response.status_code == 302:
+        response = client.post(reverse("recovery:checkin-answers"))
+    return response
+
+
 def test_a_nul_pasted_into_a_form_field_is_removed_and_the_check_in_is_kept(client_for, patient):
     """On a page the character is invisible: it is dropped, and everything else the patient typed is saved."""
-    response = client_for(patient.user).post(
-        reverse("recovery:checkin"),
+    response = _check_in_with(
+        client_for(patient.user),
         {"unit": "C", "recorded_at": "2026-11-20T10:00", "temperature": "38.2", "notes": "fine\x00\x0b now"},
     )
     assert response.status_code == 302
@@ -57,8 +67,8 @@ def test_a_control_character_in_a_json_body_is_a_400_in_words(api_for, patient, 
 
 
 def test_tabs_and_line_breaks_are_still_accepted(client_for, patient):
-    response = client_for(patient.user).post(
-        reverse("recovery:checkin"),
+    response = _check_in_with(
+        client_for(patient.user),
         {"unit": "C", "recorded_at": "2026-11-20T10:00", "temperature": "37.1", "notes": "a\tb\r\nc"},
     )
     assert response.status_code == 302

@@ -225,7 +225,7 @@ def test_every_valid_report_is_stored_as_sent(
     assert report.entered_by == in_aplasia.user
 
 
-# (c) The check-in form keeps what was typed ---------------------------------------------------------------------
+# (c) The check-in's steps keep what was typed ------------------------------------------------------------------
 
 form_text = st.text(max_size=30)  # no lone surrogates: a browser cannot send them in a form
 
@@ -240,20 +240,16 @@ def _local_minutes_ago() -> st.SearchStrategy[str]:
     )
 
 
-form_fields = {
+detail_fields = {
     "temperature": form_text
     | st.sampled_from(["37.5", "38,4", "101.1", "50", "33.9", "9e9", "-0", "NaN", "1e5", " 38 ", "37.25", "1,2,3"]),
     "unit": st.sampled_from(["C", "F"]) | form_text,
     "recorded_at": _local_minutes_ago() | form_text | st.sampled_from(["0001-01-01T00:30", "9999-12-31T23:59"]),
     "notes": form_text | st.text(min_size=2001, max_size=2100),
     "feels_urgent": st.sampled_from(["on", "", "off", "false"]) | form_text,
-    **{
-        f"symptom_{code}": st.sampled_from(["0", "1", "2", "3", "4"]) | form_text | st.sampled_from(["5", "-1", "2.0"])
-        for code in SYMPTOM_CODES
-    },
 }
-# Forms that get past the form's own checks to the service: a unit, a local time in the past, grades 0-4.
-near_valid_forms = st.fixed_dictionaries(
+# Last steps that get past the form's own checks to the service: a unit and a local time in the past.
+near_valid_details = st.fixed_dictionaries(
     {
         "unit": st.sampled_from(["C", "F"]),
         "recorded_at": st.integers(min_value=1, max_value=4 * 24 * 60).map(
@@ -265,35 +261,79 @@ near_valid_forms = st.fixed_dictionaries(
         ),
     },
     optional={
-        "temperature": form_fields["temperature"],
+        "temperature": detail_fields["temperature"],
         "notes": form_text,
         "feels_urgent": st.sampled_from(["on", ""]),
-        **{f"symptom_{code}": st.sampled_from(["0", "1", "2", "3", "4"]) for code in SYMPTOM_CODES},
     },
 )
-forms = st.fixed_dictionaries({}, optional=form_fields) | near_valid_forms
+details = st.fixed_dictionaries({}, optional=detail_fields) | near_valid_details
+grades = st.dictionaries(st.sampled_from(SYMPTOM_CODES), st.integers(min_value=0, max_value=4), min_size=1, max_size=4)
 
 
 @FUZZ
-@given(data=forms)
-@example(data={"temperature": "9e999999", "unit": "F", "recorded_at": "2026-01-01T10:00"})
-@example(data={"temperature": "37", "unit": "C", "recorded_at": "0001-01-01T00:30"})
-@example(data={"temperature": "<b>&\"'", "unit": "C", "recorded_at": "<i>", "notes": "</textarea><script>x</script>"})
-def test_check_in_form_never_fails_and_keeps_what_was_typed(client_for, in_aplasia, data):
-    """Any text in any field: no 500. Refused, the page comes back with the typed values (escaped) in it."""
+@given(chosen=grades, data=details)
+@example(chosen={"cough": 1}, data={"temperature": "9e999999", "unit": "F", "recorded_at": "2026-01-01T10:00"})
+@example(chosen={"cough": 1}, data={"temperature": "37", "unit": "C", "recorded_at": "0001-01-01T00:30"})
+@example(
+    chosen={"pain": 4},
+    data={"temperature": "<b>&\"'", "unit": "C", "recorded_at": "<i>", "notes": "</textarea><script>x</script>"},
+)
+def test_check_in_steps_never_fail_and_keep_what_was_typed(client_for, in_aplasia, chosen, data):
+    """Any text in the last step: no 500. Refused, the step comes back with the typed values (escaped) in it and
+    nothing is sent; accepted, the answers are sent as chosen and graded."""
     client = client_for(in_aplasia.user)
     client.raise_request_exception = False
-    response = client.post("/my/check-in/", data)
+    assert client.post("/my/check-in/", {"symptoms": list(chosen)}).status_code == 302
+    for code, grade in chosen.items():
+        assert client.post(f"/my/check-in/symptom/{code}/", {"grade": str(grade)}).status_code == 302
+    before = SymptomReport.objects.count()
+    response = client.post("/my/check-in/more/", data)
     event(f"HTTP {response.status_code}")
     # control characters are removed before the view (the rest of what was typed is kept)
     data = {key: CONTROL_CHARACTERS.sub("", value) for key, value in data.items()}
     assert response.status_code in (200, 302), (response.status_code, data)
-    if response.status_code == 302:
+    if response.status_code == 200:
+        page = response.content.decode()
+        assert 'data-testid="error-summary"' in page  # the errors are shown, at the top
+        for name in ("temperature", "notes", "recorded_at"):
+            if name in data:
+                assert html.escape(data[name]) in page, (name, data[name])
+        assert "<script>x</script>" not in page
+        assert client.get("/my/check-in/answers/").status_code == 302  # not sendable as it is
+        assert SymptomReport.objects.count() == before
         return
-    page = response.content.decode()
-    if data:  # (an empty POST shows the blank form: the view binds the form to `request.POST or None`)
-        assert "alert-danger" in page  # the errors are shown
-    for name in ("temperature", "notes", "recorded_at"):
-        if name in data:
-            assert html.escape(data[name]) in page, (name, data[name])
-    assert "<script>x</script>" not in page
+    page = client.get("/my/check-in/answers/")
+    assert page.status_code == 200
+    sent = client.post("/my/check-in/answers/")
+    assert sent.status_code in (200, 302), sent.status_code
+    if sent.status_code == 302:
+        report = SymptomReport.objects.order_by("-id").first()
+        assert report.symptoms == chosen
+        assert report.notes == data.get("notes", "").strip()
+
+
+step_data = st.dictionaries(
+    # (a control character in a field's name is a 400 before any view: tests/test_control_characters.py)
+    st.sampled_from(["symptoms", "grade", "fine", "change"])
+    | st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30),
+    form_text | st.sampled_from(["cough", "nausea", "0", "4", "5", "-1", "1.0", ""]),
+    max_size=4,
+)
+
+
+@FUZZ
+@given(
+    picker=step_data,
+    question=step_data,
+    code=st.sampled_from(SYMPTOM_CODES) | st.from_regex(r"[-a-zA-Z0-9_]{1,20}", fullmatch=True),
+)
+def test_any_answer_to_the_picker_or_a_question_is_a_page_or_a_redirect(client_for, in_aplasia, picker, question, code):
+    """Whatever is posted to the first step or a question (known or not): 200 with the step again, or 302."""
+    client = client_for(in_aplasia.user)
+    client.raise_request_exception = False
+    for url, data in (("/my/check-in/", picker), (f"/my/check-in/symptom/{code}/", question)):
+        response = client.post(url, data)
+        event(f"{url.split('/')[3] or 'picker'} HTTP {response.status_code}")
+        assert response.status_code in (200, 302), (url, response.status_code, data)
+        if response.status_code == 200:
+            assert 'data-testid="error-summary"' in response.content.decode()

@@ -5,11 +5,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from recovery.clinical.triage import GRADE_LABELS, MS_SYMPTOMS, SYMPTOM_CODES, SYMPTOM_LABELS
+from recovery.clinical.config import TriageConfig
+from recovery.clinical.symptom_questions import GRADE_WORDS, QUESTIONS, SYMPTOM_GROUPS, SymptomQuestion, picker_order
 from recovery.forms.widgets import LocalDateTimeInput
-
-GRADE_CHOICES = [(grade, f"{grade} · {label}") for grade, label in GRADE_LABELS.items()]
+from recovery.services.symptoms import check_report
 
 
 def fahrenheit_to_celsius(value: Decimal) -> Decimal:
@@ -22,14 +25,16 @@ def celsius_to_fahrenheit(value: Decimal) -> Decimal:
 
 class TemperatureMixin(forms.Form):
     temperature = forms.CharField(
-        label="Temperature",
+        label=_("Temperature"),
         required=False,
         max_length=8,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "e.g. 37.2"}),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": _("e.g. 37.2")}),
     )
     unit = forms.ChoiceField(choices=[("C", "°C"), ("F", "°F")], initial="C", widget=forms.RadioSelect)
     recorded_at = forms.DateTimeField(
-        label="When did you take it?", widget=LocalDateTimeInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        label=_("When did you take it?"),
+        widget=LocalDateTimeInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
 
     def __init__(self, *args, patient_timezone: str, **kwargs):
@@ -45,7 +50,7 @@ class TemperatureMixin(forms.Form):
             if not value.is_finite() or value.adjusted() > 5:
                 raise InvalidOperation
         except InvalidOperation:
-            raise forms.ValidationError("Enter the temperature as a number, for example 37.8.") from None
+            raise forms.ValidationError(_("Enter the temperature as a number, for example 37.8.")) from None
         return value
 
     def clean_recorded_at(self) -> datetime:
@@ -66,38 +71,131 @@ class TemperatureForm(TemperatureMixin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["temperature"].required = True
-        self.fields["temperature"].error_messages["required"] = "Enter the temperature."
+        self.fields["temperature"].error_messages["required"] = _("Enter the temperature.")
 
 
-class CheckinForm(TemperatureMixin):
-    """Temperature, symptoms graded 0-4 in plain words, notes and "does this feel urgent?"."""
+def error_summary(form: forms.Form, anchors: dict[str, str]) -> list[dict[str, str]]:
+    """The messages for an error summary at the top of the page, each linked to the input of its field."""
+    return [
+        {"message": message, "href": f"#{anchors[name]}" if name in anchors else ""}
+        for name, messages in form.errors.items()
+        for message in messages
+    ]
+
+
+class SymptomPickerForm(forms.Form):
+    """The check-in's first step: which symptoms are new or worse since the patient last told the team."""
+
+    symptoms = forms.MultipleChoiceField(
+        choices=[(code, code) for code in picker_order()],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        error_messages={"invalid_choice": _("Choose the symptoms from the list.")},
+    )
+    # What is wrong may be in no list: then the last step asks for it in words (and "does this feel urgent?").
+    other = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("symptoms") and not cleaned.get("other"):
+            self.add_error("symptoms", _("Choose the symptoms that are new or worse, or choose I feel fine."))
+        return cleaned
+
+    def groups(self) -> list[dict]:
+        """The picker's groups for the template: a title and its options (code, name, whether ticked)."""
+        ticked = set(self["symptoms"].value() or [])
+        return [
+            {
+                "title": gettext(title),
+                "options": [
+                    {"code": code, "name": gettext(QUESTIONS[code].name), "checked": code in ticked} for code in codes
+                ],
+            }
+            for title, codes in SYMPTOM_GROUPS
+        ]
+
+
+class SymptomGradeForm(forms.Form):
+    """One question: how bad one symptom has been at its worst, graded 0-4 in words (PRO-CTCAE severity)."""
+
+    grade = forms.TypedChoiceField(
+        choices=[(grade, grade) for grade in GRADE_WORDS],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose how bad it has been: None, Mild, Moderate, Severe or Very severe."),
+            "invalid_choice": _("Choose how bad it has been: None, Mild, Moderate, Severe or Very severe."),
+        },
+    )
+
+    def __init__(self, *args, question: SymptomQuestion, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.question = question
+
+    def options(self) -> list[dict]:
+        """Each grade for the template: its value, its word and this symptom's example, and whether chosen."""
+        chosen = str(self["grade"].value())
+        return [
+            {
+                "value": grade,
+                "word": gettext(word),
+                "example": gettext(self.question.examples[grade]),
+                "checked": chosen == str(grade),
+            }
+            for grade, word in GRADE_WORDS.items()
+        ]
+
+
+class CheckinDetailsForm(TemperatureMixin):
+    """The check-in's last question: a temperature if taken, its time, notes and "does this feel urgent?".
+
+    Checked here as the service will check it (its `check_report`), so a temperature it would refuse is
+    shown on this step, where it was typed, and not only when the answers are sent.
+    """
 
     notes = forms.CharField(
-        label="Anything else you want to tell the team?",
+        label=_("Anything else you want to tell the team?"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    feels_urgent = forms.BooleanField(label="I feel this is urgent", required=False)
+    feels_urgent = forms.BooleanField(label=_("I feel this is urgent"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, config: TriageConfig, symptoms_chosen: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        for code in SYMPTOM_CODES:
-            self.fields[f"symptom_{code}"] = forms.TypedChoiceField(
-                label=SYMPTOM_LABELS.get(code, code),
-                choices=GRADE_CHOICES,
-                coerce=int,
-                initial=0,
-                required=False,
-                empty_value=0,
-                widget=forms.Select(attrs={"class": "form-select"}),
-            )
+        self.config = config
+        self.symptoms_chosen = symptoms_chosen
 
-    def general_fields(self):
-        return [self[f"symptom_{code}"] for code in SYMPTOM_CODES if code not in MS_SYMPTOMS]
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        errors, _temperature, _grades = check_report(
+            recorded_at=cleaned.get("recorded_at"),
+            temperature_c=self.temperature_c(),
+            symptoms={},
+            notes=cleaned.get("notes", ""),
+            feels_urgent=cleaned.get("feels_urgent", False),
+            now=timezone.now(),
+            config=self.config,
+        )
+        for field, message in errors.items():
+            target = {"temperature_c": "temperature", "recorded_at": "recorded_at", "__all__": "notes"}.get(field)
+            if target == "notes":
+                if self.symptoms_chosen:  # their grades are the report: nothing else is needed
+                    continue
+                message = gettext("Tell us in a few words what is wrong, or go back and choose I feel fine.")
+            if target == "temperature" and cleaned.get("unit") == "F":
+                message = gettext("You entered %(fahrenheit)s °F (%(celsius)s °C). %(message)s") % {
+                    "fahrenheit": cleaned["temperature"],
+                    "celsius": self.temperature_c(),
+                    "message": message,
+                }
+            self.add_error(target, message)
+        return cleaned
 
-    def ms_fields(self):
-        return [self[f"symptom_{code}"] for code in MS_SYMPTOMS]
-
-    def symptoms(self) -> dict[str, int]:
-        return {code: self.cleaned_data.get(f"symptom_{code}") or 0 for code in SYMPTOM_CODES}
+    def stored(self) -> dict[str, str]:
+        """What was typed, as text, to keep between the steps (and to bind this form again later)."""
+        return {
+            name: self.data.get(name, "") for name in ("temperature", "unit", "recorded_at", "notes", "feels_urgent")
+        }
