@@ -17,7 +17,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from recovery import access
 from recovery.access import Action
 from recovery.clinical.phases import PHASE_ORDER
-from recovery.clinical.timeline import EventStatus
 from recovery.forms.patients import (
     ApheresisForm,
     EligibilityForm,
@@ -30,7 +29,7 @@ from recovery.models import TimelineEvent, TransplantDateChange, TransplantEpiso
 from recovery.queries.audit import access_log, describe_action, staff_csv_rows
 from recovery.queries.eligibility import checklist
 from recovery.queries.timeline import episode_of, patient_today
-from recovery.queries.workspace import filter_patients, summarise, workspace
+from recovery.queries.workspace import filter_patients, summarise, week_events, workspace
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.eligibility import record_eligibility_review
 from recovery.services.episode_history import EPISODE_FIELDS, ConfirmationRequiredError, fields_from_snapshot
@@ -51,7 +50,6 @@ PATIENTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
 EVENTS_PER_PAGE = 50
 WEEK_DAYS = 7
-OVERDUE_LOOKBACK_DAYS = 60  # older unfinished events are still on the patient's own page
 
 
 @login_required
@@ -446,16 +444,7 @@ def this_week(request: HttpRequest) -> HttpResponse:
     access.require(request.user, Action.LIST_PATIENTS)
     today = timezone.localdate()
     horizon = today + timedelta(days=WEEK_DAYS)
-    events = (
-        TimelineEvent.objects.filter(
-            episode__patient__in=access.visible_patients(request.user),
-            status=EventStatus.PLANNED,
-            planned_date__lte=horizon,
-            planned_date__gte=today - timedelta(days=OVERDUE_LOOKBACK_DAYS),
-        )
-        .select_related("episode__patient")
-        .order_by("planned_date", "episode__patient__last_name")
-    )
+    events = week_events(access.visible_patients(request.user), access.staff_centre_ids(request.user), today, horizon)
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     record_reads(
         context=AuditContext.from_request(request),
