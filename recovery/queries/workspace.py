@@ -21,6 +21,7 @@ from recovery.clinical.phases import (
 from recovery.clinical.timeline import DisplayStatus, EventStatus, OverduePolicy, overdue_policy
 from recovery.models import Patient, TimelineEvent, TransplantEpisode
 from recovery.queries.configuration import ActiveConfig, active_config, active_configs
+from recovery.queries.follow_up import follow_up_cutoffs, in_follow_up
 from recovery.queries.phases import check_stored_phase, dates_from
 from recovery.queries.timeline import episode_dates, episode_of, events_with_status, patient_today
 
@@ -246,4 +247,31 @@ def week_events(patients: QuerySet[Patient], centre_ids: Iterable[int], today: d
         .filter(Q(planned_date__gte=today) | still_overdue)
         .select_related("episode__patient")
         .order_by("planned_date", "episode__patient__last_name")
+    )
+
+
+@dataclass(frozen=True)
+class FollowUpScope:
+    """The patient list's default: the patients still followed (`patients`), and the earliest Day 0 still listed
+    (`followed_from`: patients with an earlier Day 0 have finished follow-up and are behind the list's filter)."""
+
+    patients: QuerySet[Patient]
+    followed_from: date | None
+    configs: dict[int, ActiveConfig]
+
+
+def still_followed(
+    patients: QuerySet[Patient], centre_ids: Iterable[int], now: datetime | None = None
+) -> FollowUpScope:
+    """`patients` without those past follow-up (`clinical/follow_up.py`: ten years and thirty days after Day 0
+    with the default configuration, as for reminders and vaccinations due): everyone before Day 0 stays, and so
+    does anyone whose follow-up has not ended. One query (the configurations of `centre_ids`); a filter on Day 0
+    (indexed) per distinct configuration."""
+    configs = active_configs(set(centre_ids))
+    slack = (now or timezone.now()).date() - timedelta(days=1)  # local dates: a day more is listed, never fewer
+    followed = in_follow_up(slack, configs) | Q(episode__reinfusion_date__isnull=True)
+    return FollowUpScope(
+        patients=patients.filter(followed),
+        followed_from=min(follow_up_cutoffs(slack, configs).values(), default=None),
+        configs=configs,
     )
