@@ -361,8 +361,10 @@ def test_timeline_shows_overdue_due_planned_done_and_cancelled(api_for, coordina
     status = {by_key[e["id"]]: e["status"] for e in events}
     assert status["cy-d-5"] == "done"
     assert status["atg-d-1"] == "cancelled"
-    assert status["cy-d-4"] == "overdue"  # 4 March, untouched
-    assert status["reinfusion-d0"] == "overdue"  # 8 March, not marked done
+    assert status["aciclovir-start"] == "overdue"  # a medicine to start, not marked done: still to be done
+    # conditioning and the reinfusion passed unrecorded: nothing to chase any more (OverduePolicy)
+    assert status["cy-d-4"] == "not_recorded"  # 4 March, untouched
+    assert status["reinfusion-d0"] == "not_recorded"  # 8 March, not marked done
     assert status["pcr-d7"] == "due"  # 15 March: within the 7-day due window
     assert status["pcr-d14"] == "planned"  # 22 March
     done = next(e for e in events if by_key[e["id"]] == "cy-d-5")
@@ -370,7 +372,7 @@ def test_timeline_shows_overdue_due_planned_done_and_cancelled(api_for, coordina
 
 
 def test_timeline_statuses_follow_the_patients_date(api_for, coordinator, patient):
-    """At 23:30 UTC on 9 March (10 March in Stockholm) a 9 March event is overdue and a 17 March one is due."""
+    """At 23:30 UTC on 9 March (10 March in Stockholm) a 9 March event has passed and a 17 March one is due."""
     with time_machine.travel(LATE_EVENING_UTC, tick=False):
         put_base(
             api_for,
@@ -386,7 +388,7 @@ def test_timeline_statuses_follow_the_patients_date(api_for, coordinator, patien
     by_date = {}
     for item in body["events"]:
         by_date.setdefault(item["planned_date"], set()).add(item["status"])
-    assert by_date["2025-03-09"] == {"overdue"}  # atg-d-1
+    assert by_date["2025-03-09"] == {"not_recorded"}  # atg-d-1: past (not due) in Stockholm, and not chased
     assert by_date["2025-03-17"] == {"due"}  # pcr-d7: today + 7 in Stockholm
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recovery.clinical.phases import PHASE_ORDER, EpisodeDates, InfectionRisk, Phase, local_date, phase_on
-from recovery.clinical.timeline import EventStatus
+from recovery.clinical.timeline import EventStatus, overdue_policy
 from recovery.models import CentreConfiguration, Patient, TimelineEvent
 from recovery.queries import phases as phases_queries
 from recovery.queries.configuration import active_configs
@@ -80,7 +80,8 @@ def _dates(patient: Patient) -> EpisodeDates:
 
 
 def _oracle(patients, *, phase: str = "", needs_attention: bool = False) -> set[int]:
-    """The former filter: the pure rule per patient for their local today, and planned events before it."""
+    """The former filter: the pure rule per patient for their local today, and planned events before it that
+    are still actionable."""
     now = timezone.now()
     rows = list(patients.select_related("episode"))
     configs = active_configs({p.centre_id for p in rows})
@@ -90,9 +91,11 @@ def _oracle(patients, *, phase: str = "", needs_attention: bool = False) -> set[
         state = phase_on(_dates(patient), today, configs[patient.centre_id].phase)
         if phase and state.phase != Phase(phase):
             continue
-        overdue = TimelineEvent.objects.filter(
+        policy = overdue_policy(configs[patient.centre_id].transplant)  # still actionable only (OverduePolicy)
+        past = TimelineEvent.objects.filter(
             episode__patient=patient, status=EventStatus.PLANNED, planned_date__lt=today
-        ).exists()
+        )
+        overdue = any(policy.is_actionable(kind, on, today) for kind, on in past.values_list("kind", "planned_date"))
         if needs_attention and not (state.flags or overdue):
             continue
         keep.add(patient.pk)

@@ -183,7 +183,10 @@ class TimelineEventSerializer(serializers.Serializer):
     actual_date = serializers.DateField(source="event.actual_date", allow_null=True)
     status = serializers.ChoiceField(
         choices=[status.value for status in DisplayStatus],
-        help_text="planned; due (within the centre's due window); overdue (planned date passed); done; cancelled.",
+        help_text=(
+            "planned; due (within the centre's due window); overdue (planned date passed, still to be done);"
+            " not_recorded (planned date passed, no longer to be chased); done; cancelled."
+        ),
     )
     day = serializers.IntegerField(allow_null=True, help_text="The planned date's Day number; null without Day 0.")
 

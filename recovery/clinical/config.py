@@ -58,6 +58,20 @@ class TransplantConfig(Config):
     earliest_plausible_year: int = 1995  # the first aHSCT for MS were in the mid-1990s
     max_days_ahead: int = 730  # a planned date further ahead than this is a typing error
     due_window_days: int = 7  # a planned event is "due" from this many days before its date
+    # A planned event whose date has passed unrecorded is "overdue" (red, counted on the worklists) only while
+    # someone can still do it: of these kinds (`clinical.timeline.EventKind`; a visit, a blood test, a scan, a
+    # medicine to start or review, a vaccination) and at most this many days late. The others (conditioning
+    # chemotherapy, the reinfusion, the start of a check-in period, or anything older) show as "not recorded".
+    overdue_window_days: int = 90
+    overdue_kinds: tuple[str, ...] = (
+        "visit",
+        "lab",
+        "medication_start",
+        "medication_stop",
+        "vaccination",
+        "mri",
+        "edss_review",
+    )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from recovery.clinical.config import TransplantConfig
+
 
 class Anchor(StrEnum):
     MOBILISATION = "mobilisation"
@@ -53,6 +55,7 @@ class DisplayStatus(StrEnum):
     OVERDUE = "overdue"
     DONE = "done"
     CANCELLED = "cancelled"
+    NOT_RECORDED = "not_recorded"  # planned, its date passed, and no longer something to chase (`display_status`)
 
 
 @dataclass(frozen=True)
@@ -180,9 +183,45 @@ def plan_timeline(
     return TimelinePlan(create=tuple(create), move=tuple(move), remove=tuple(sorted(remove)))
 
 
-def display_status(status: EventStatus, planned_date: date, today: date, due_window_days: int) -> DisplayStatus:
-    """The status people see: a planned event is overdue before `today`, due from `today` to
-    `today + due_window_days` (inclusive), otherwise planned. Done and cancelled show as they are."""
+@dataclass(frozen=True)
+class OverduePolicy:
+    """Which past planned events are still to be done (`display_status`): of `kinds` and at most `window_days`
+    before today. From the centre's configuration (`TransplantConfig.overdue_kinds`, `overdue_window_days`)."""
+
+    window_days: int
+    kinds: frozenset[str]
+
+    def __post_init__(self) -> None:
+        if self.window_days < 0:
+            raise ValueError("overdue_window_days must not be negative")
+
+    def oldest(self, today: date) -> date:
+        """The earliest planned date that is still overdue on `today` (rather than not recorded)."""
+        return today - timedelta(days=self.window_days)
+
+    def is_actionable(self, kind: str | None, planned_date: date, today: date) -> bool:
+        """A planned event dated before `today` is overdue (someone has to act) rather than not recorded."""
+        return kind in self.kinds and planned_date >= self.oldest(today)
+
+
+def overdue_policy(transplant: TransplantConfig) -> OverduePolicy:
+    """The centre's `OverduePolicy` from its transplant configuration."""
+    return OverduePolicy(window_days=transplant.overdue_window_days, kinds=frozenset(transplant.overdue_kinds))
+
+
+def display_status(
+    status: EventStatus,
+    planned_date: date,
+    today: date,
+    due_window_days: int,
+    *,
+    kind: str | None = None,
+    overdue: OverduePolicy | None = None,
+) -> DisplayStatus:
+    """The status people see: a planned event is due from `today` to `today + due_window_days` (inclusive),
+    planned after that; before `today` it is overdue, or, under an `overdue` policy, overdue only while it is
+    still actionable (its `kind` one of the policy's, at most the policy's window late) and otherwise not
+    recorded. Done and cancelled show as they are."""
     if due_window_days < 0:
         raise ValueError("due_window_days must not be negative")
     if status == EventStatus.DONE:
@@ -190,7 +229,9 @@ def display_status(status: EventStatus, planned_date: date, today: date, due_win
     if status == EventStatus.CANCELLED:
         return DisplayStatus.CANCELLED
     if planned_date < today:
-        return DisplayStatus.OVERDUE
+        if overdue is None or overdue.is_actionable(kind, planned_date, today):
+            return DisplayStatus.OVERDUE
+        return DisplayStatus.NOT_RECORDED
     if planned_date <= today + timedelta(days=due_window_days):
         return DisplayStatus.DUE
     return DisplayStatus.PLANNED

@@ -11,6 +11,7 @@ from recovery.clinical.timeline import (
     DisplayStatus,
     EventStatus,
     display_status,
+    overdue_policy,
 )
 from recovery.models import Patient, TimelineEvent, TransplantEpisode
 from recovery.queries.configuration import ActiveConfig
@@ -58,11 +59,15 @@ class EventView:
 
 
 def events_with_status(events, today: date, config: ActiveConfig, reinfusion: date | None) -> list[EventView]:
+    """Each event with the status people see today: a past planned event is overdue only while it is still
+    actionable under the centre's configuration (`clinical.timeline.OverduePolicy`), else not recorded."""
+    policy = overdue_policy(config.transplant)
+    window = config.transplant.due_window_days
     return [
         EventView(
             event=event,
             status=display_status(
-                EventStatus(event.status), event.planned_date, today, config.transplant.due_window_days
+                EventStatus(event.status), event.planned_date, today, window, kind=event.kind, overdue=policy
             ),
             day=(event.planned_date - reinfusion).days if reinfusion else None,
         )

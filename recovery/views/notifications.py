@@ -4,6 +4,7 @@ task list, and everyone's inbox."""
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from recovery import access
@@ -77,8 +80,8 @@ def _recipient(n: Notification) -> str:
     if n.recipient_id:
         return n.recipient.display_name
     if n.audience == Audience.CARE_TEAM:
-        return "Care team"
-    return "Patient (record's address)"
+        return _("Care team")
+    return _("Patient (record's address)")
 
 
 def _log_rows(patient, rows: list[Notification]) -> list[LogRow]:
@@ -151,7 +154,7 @@ def reminder_hold(request: HttpRequest, patient_id) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         action = request.POST.get("action")
         if action not in ("hold", "release"):
-            return HttpResponseBadRequest("Unknown action.")
+            return HttpResponseBadRequest(_("Unknown action."))
         try:
             set_reminder_hold(
                 context=AuditContext.from_request(request),
@@ -164,9 +167,14 @@ def reminder_hold(request: HttpRequest, patient_id) -> HttpResponse:
                 form.add_error("hold_reason", message)
         else:
             if action == "hold":
-                messages.success(request, f"Reminders for {patient.full_name} are on hold. Pending ones are cancelled.")
+                messages.success(
+                    request,
+                    _("Reminders for %(name)s are on hold. Pending ones are cancelled.") % {"name": patient.full_name},
+                )
             else:
-                messages.success(request, f"The hold is lifted: {patient.full_name} gets reminders again.")
+                messages.success(
+                    request, _("The hold is lifted: %(name)s gets reminders again.") % {"name": patient.full_name}
+                )
             return redirect("recovery:patient-reminders", patient_id=patient.uuid)
     record_event(context=AuditContext.from_request(request), action="reminders.hold_form", patient=patient)
     return render(
@@ -209,7 +217,7 @@ def my_reminders(request: HttpRequest) -> HttpResponse:
                 for message in errors:
                     form.add_error(field if field in form.fields else None, message)
         else:
-            messages.success(request, "Saved. Your reminders follow your new choices from now on.")
+            messages.success(request, _("Saved. Your reminders follow your new choices from now on."))
             return redirect("recovery:my-reminders")
     if request.method != "POST":
         record_event(context=AuditContext.from_request(request), action="reminders.view_own", patient=patient)
@@ -278,7 +286,7 @@ def task_done(request: HttpRequest, task_id) -> HttpResponse:
     form = TaskDoneForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         close_care_task(context=AuditContext.from_request(request), task=task, reason=form.cleaned_data["note"])
-        messages.success(request, f"Task for {task.patient.full_name} marked done.")
+        messages.success(request, _("Task for %(name)s marked done.") % {"name": task.patient.full_name})
         return redirect(_back(request, reverse("recovery:tasks")))
     record_event(context=AuditContext.from_request(request), action="task.view", patient=task.patient)
     return render(request, "recovery/notifications/task_done.html", {"task": task, "form": form})
@@ -295,13 +303,16 @@ class InboxItem:
 
 
 def _link(n: Notification) -> str:
+    """Where the message leads, as an absolute address on the site (`SITE_URL`), as in the e-mails."""
     if n.alert_id:
-        return reverse("recovery:alert-detail", args=[n.alert.uuid])
-    if n.kind == NotificationKind.MISSED_CHECKIN_TASK:
-        return reverse("recovery:tasks")
-    if n.audience == Audience.PATIENT:
-        return reverse(PATIENT_LINKS.get(n.kind, "recovery:my-recovery"))
-    return reverse("recovery:patient-detail", args=[n.patient.uuid])
+        path = reverse("recovery:alert-detail", args=[n.alert.uuid])
+    elif n.kind == NotificationKind.MISSED_CHECKIN_TASK:
+        path = reverse("recovery:tasks")
+    elif n.audience == Audience.PATIENT:
+        path = reverse(PATIENT_LINKS.get(n.kind, "recovery:my-recovery"))
+    else:
+        path = reverse("recovery:patient-detail", args=[n.patient.uuid])
+    return settings.SITE_URL.rstrip("/") + path
 
 
 @login_required
@@ -323,6 +334,9 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def inbox_mark_read(request: HttpRequest) -> HttpResponse:
     count = mark_read(user=request.user)
-    text = f"{count} message{'s' if count != 1 else ''} marked read." if count else "Nothing unread."
+    if count:
+        text = ngettext("%(count)d message marked read.", "%(count)d messages marked read.", count) % {"count": count}
+    else:
+        text = _("Nothing unread.")
     messages.success(request, text)
     return redirect("recovery:inbox")

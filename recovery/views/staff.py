@@ -12,12 +12,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from recovery import access
 from recovery.access import Action
 from recovery.clinical.phases import PHASE_ORDER
-from recovery.clinical.timeline import EventStatus
 from recovery.forms.patients import (
     ApheresisForm,
     EligibilityForm,
@@ -31,7 +34,7 @@ from recovery.queries.alerts import open_alerts_of
 from recovery.queries.audit import access_log, describe_action, staff_csv_rows
 from recovery.queries.eligibility import checklist
 from recovery.queries.timeline import episode_of, patient_today
-from recovery.queries.workspace import filter_patients, summarise, workspace
+from recovery.queries.workspace import filter_patients, still_followed, summarise, week_events, workspace
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.eligibility import record_eligibility_review
 from recovery.services.episode_history import EPISODE_FIELDS, ConfirmationRequiredError, fields_from_snapshot
@@ -52,21 +55,27 @@ PATIENTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
 EVENTS_PER_PAGE = 50
 WEEK_DAYS = 7
-OVERDUE_LOOKBACK_DAYS = 60  # older unfinished events are still on the patient's own page
 
 
 @login_required
 def patient_list(request: HttpRequest) -> HttpResponse:
+    """The staff's patients: those still followed by default, the ones who finished follow-up with
+    ?finished=1 (the historical cohort)."""
     access.require(request.user, Action.LIST_PATIENTS)
     q = request.GET.get("q", "").strip()[:100]
     phase = request.GET.get("phase", "")
     attention = request.GET.get("attention") == "1"
+    finished = request.GET.get("finished") == "1"
     patients = access.visible_patients(request.user).select_related("centre", "episode").search(q)
+    scope = still_followed(patients, access.staff_centre_ids(request.user))
+    if not finished:
+        patients = scope.patients
     patients = filter_patients(patients, phase=phase, needs_attention=attention)
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = summarise(list(page.object_list))
+    rows = summarise(list(page.object_list), scope.configs)
     record_reads(context=AuditContext.from_request(request), action="patient.list", patients=page.object_list)
-    filters = {"q": q, "phase": phase, "attention": "1" if attention else ""}
+    filters = {"q": q, "phase": phase, "attention": "1" if attention else "", "finished": "1" if finished else ""}
+    with_finished = {**{k: v for k, v in filters.items() if v}, "finished": "1"}
     return render(
         request,
         "recovery/patient_list.html",
@@ -76,6 +85,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "q": q,
             "phase": phase,
             "attention": attention,
+            "finished": finished,
+            "followed_from": scope.followed_from,
+            "with_finished": urlencode(with_finished),
             "phases": PHASE_ORDER,
             "query_string": urlencode({k: v for k, v in filters.items() if v}),
         },
@@ -91,7 +103,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         centres=centres,
         initial=initial,
-        submit_label="Enrol patient",
+        submit_label=_("Enrol patient"),
     )
     if not centres:
         messages.error(request, NO_CENTRE)
@@ -106,9 +118,9 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{patient.full_name} is enrolled.")
+            messages.success(request, _("%(name)s is enrolled.") % {"name": patient.full_name})
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
-    return render(request, "recovery/patient_form.html", {"form": form, "title": "Enrol a patient"})
+    return render(request, "recovery/patient_form.html", {"form": form, "title": _("Enrol a patient")})
 
 
 @login_required
@@ -135,7 +147,7 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
 def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.EDIT_PATIENT)
     form = PatientForm(
-        request.POST if request.method == "POST" else None, instance=patient, submit_label="Save changes"
+        request.POST if request.method == "POST" else None, instance=patient, submit_label=_("Save changes")
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -143,11 +155,13 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Changes saved.")
+            messages.success(request, _("Changes saved."))
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
     record_event(context=AuditContext.from_request(request), action="patient.edit_form", patient=patient)
     return render(
-        request, "recovery/patient_form.html", {"form": form, "patient": patient, "title": f"Edit {patient.full_name}"}
+        request,
+        "recovery/patient_form.html",
+        {"form": form, "patient": patient, "title": _("Edit %(name)s") % {"name": patient.full_name}},
     )
 
 
@@ -173,7 +187,7 @@ DATE_HISTORY_SHOWN = 10  # the latest changes of the transplant's dates listed o
 
 def _field_label(name: str) -> str:
     if name == "protocol":
-        return "Regimen"
+        return _("Regimen")
     label = str(TransplantEpisode._meta.get_field(name).verbose_name)
     return label[:1].upper() + label[1:]  # "Reinfusion date (Day 0)": only the first letter raised
 
@@ -209,7 +223,7 @@ def _episode_page(request: HttpRequest, patient, *, form=None, apheresis=None) -
             "apheresis": apheresis,
             "sessions": sessions,
             "patient": patient,
-            "title": "Transplant dates",
+            "title": _("Transplant dates"),
             "history": _history_rows(episode),
         },
     )
@@ -219,9 +233,19 @@ def _episode_saved(request: HttpRequest, patient, result) -> HttpResponse:
     for warning in result.warnings:
         messages.warning(request, warning)
     changes = result.changes
+    if result.episode.protocol_id is None:
+        # Without a regimen nothing can be planned: say so and lead to the next step, not "0 events added".
+        url = reverse("recovery:episode-edit", args=[patient.uuid]) + "#id_protocol"
+        text = _(
+            'Saved. No regimen is chosen yet, so nothing is planned on the timeline. <a href="%(url)s">Choose the'
+            " regimen (protocol)</a> to plan the treatment days, visits, tests and vaccinations."
+        )
+        messages.warning(request, mark_safe(text % {"url": escape(url)}))  # noqa: S308 (the only value is escaped)
+        return redirect("recovery:patient-detail", patient_id=patient.uuid)
     messages.success(
         request,
-        f"Saved. Timeline: {changes['created']} events added, {changes['moved']} moved, {changes['removed']} removed.",
+        _("Saved. Timeline: %(created)s events added, %(moved)s moved, %(removed)s removed.")
+        % {"created": changes["created"], "moved": changes["moved"], "removed": changes["removed"]},
     )
     return redirect("recovery:patient-detail", patient_id=patient.uuid)
 
@@ -275,7 +299,7 @@ def episode_edit(request: HttpRequest, patient_id) -> HttpResponse:
                 request,
                 patient,
                 exc.impact,
-                title="Confirm the new transplant dates",
+                title=_("Confirm the new transplant dates"),
                 action=reverse("recovery:episode-edit", args=[patient.uuid]),
                 carried=_carried(request.POST),
             )
@@ -301,15 +325,16 @@ def episode_restore(request: HttpRequest, patient_id, change_id) -> HttpResponse
                 change=change,
                 confirmed_version=request.POST.get("seen", ""),  # asks again if the dates changed meanwhile
             )
-            messages.success(request, f"The dates as they were before {change.changed_at:%d %b %Y %H:%M} are back.")
+            when = date_format(change.changed_at, "j M Y H:i")
+            messages.success(request, _("The dates as they were before %(when)s are back.") % {"when": when})
             return _episode_saved(request, patient, result)
         impact = preview_episode_change(patient=patient, fields=fields_from_snapshot(change.before))
     except ConfirmationRequiredError as exc:
         impact = exc.impact
     except ValidationError as exc:
-        messages.error(request, "These dates cannot be restored: " + " ".join(exc.messages))
+        messages.error(request, _("These dates cannot be restored: %(reasons)s") % {"reasons": " ".join(exc.messages)})
         return redirect(back)
-    return _confirm_page(request, patient, impact, title="Restore these transplant dates", action=request.path)
+    return _confirm_page(request, patient, impact, title=_("Restore these transplant dates"), action=request.path)
 
 
 @login_required
@@ -337,7 +362,7 @@ def event_add(request: HttpRequest, patient_id) -> HttpResponse:
     episode = episode_of(patient)
     form = EventAddForm(request.POST if request.method == "POST" else None)
     if episode is None:
-        messages.info(request, "Enter the transplant dates first: events hang on the transplant.")
+        messages.info(request, _("Enter the transplant dates first: events hang on the transplant."))
         return redirect("recovery:episode-edit", patient_id=patient.uuid)
     if request.method == "POST" and form.is_valid():
         try:
@@ -345,10 +370,10 @@ def event_add(request: HttpRequest, patient_id) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Event added to the timeline.")
+            messages.success(request, _("Event added to the timeline."))
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
     record_event(context=AuditContext.from_request(request), action="timeline.add_form", patient=patient)
-    return render(request, "recovery/event_form.html", {"form": form, "patient": patient, "title": "Add an event"})
+    return render(request, "recovery/event_form.html", {"form": form, "patient": patient, "title": _("Add an event")})
 
 
 @login_required
@@ -370,7 +395,7 @@ def event_change(request: HttpRequest, patient_id, event_id) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"“{event.title}” updated.")
+            messages.success(request, _("“%(title)s” updated.") % {"title": event.title})
             back = request.POST.get("next", "")
             if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
                 back = reverse("recovery:patient-detail", args=[patient.uuid])
@@ -384,7 +409,7 @@ def event_change(request: HttpRequest, patient_id, event_id) -> HttpResponse:
     return render(
         request,
         "recovery/event_form.html",
-        {"form": form, "patient": patient, "event": event, "title": f"Change “{event.title}”"},
+        {"form": form, "patient": patient, "event": event, "title": _("Change “%(title)s”") % {"title": event.title}},
     )
 
 
@@ -400,7 +425,11 @@ def patient_invite(request: HttpRequest, patient_id) -> HttpResponse:
             for message in exc.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, f"Invitation sent to {patient.email} (username {user.username}).")
+            messages.success(
+                request,
+                _("Invitation sent to %(email)s (username %(username)s).")
+                % {"email": patient.email, "username": user.username},
+            )
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
     record_event(context=AuditContext.from_request(request), action="patient.invite_form", patient=patient)
     values = {"patient": patient, "active_login": has_active_login(patient), "already_active": ALREADY_ACTIVE}
@@ -425,7 +454,7 @@ def eligibility_review(request: HttpRequest, patient_id) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Eligibility decision recorded.")
+            messages.success(request, _("Eligibility decision recorded."))
             return redirect("recovery:eligibility", patient_id=patient.uuid)
     answers = form.cleaned_data if form.is_bound and form.is_valid() else {}
     criteria = checklist(
@@ -449,16 +478,7 @@ def this_week(request: HttpRequest) -> HttpResponse:
     access.require(request.user, Action.LIST_PATIENTS)
     today = timezone.localdate()
     horizon = today + timedelta(days=WEEK_DAYS)
-    events = (
-        TimelineEvent.objects.filter(
-            episode__patient__in=access.visible_patients(request.user),
-            status=EventStatus.PLANNED,
-            planned_date__lte=horizon,
-            planned_date__gte=today - timedelta(days=OVERDUE_LOOKBACK_DAYS),
-        )
-        .select_related("episode__patient")
-        .order_by("planned_date", "episode__patient__last_name")
-    )
+    events = week_events(access.visible_patients(request.user), access.staff_centre_ids(request.user), today, horizon)
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     record_reads(
         context=AuditContext.from_request(request),

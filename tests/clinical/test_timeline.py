@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from recovery.clinical.config import TransplantConfig
 from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG, DEFAULT_VACCINATION_CONFIG, VaccinationConfig
 from recovery.clinical.phases import add_months
 from recovery.clinical.prophylaxis import prophylaxis_plan
@@ -16,10 +17,12 @@ from recovery.clinical.timeline import (
     EventKind,
     EventStatus,
     ExistingEvent,
+    OverduePolicy,
     PlannedMove,
     TemplateEvent,
     TimelinePlan,
     display_status,
+    overdue_policy,
     plan_timeline,
 )
 from recovery.clinical.timeline_rules import FIRST_DOSE_EVENTS, RULE_KEYS, rule_dates
@@ -483,6 +486,79 @@ def test_display_status_rejects_negative_window():
     """A negative due window is a configuration error."""
     with pytest.raises(ValueError, match="due_window_days"):
         display_status(EventStatus.PLANNED, TODAY, TODAY, -1)
+
+
+# overdue only while actionable (OverduePolicy) ---------------------------------------------------------------
+
+POLICY = OverduePolicy(window_days=90, kinds=frozenset({EventKind.VISIT, EventKind.LAB, EventKind.MEDICATION_START}))
+
+ACTIONABLE = [
+    ("visit-yesterday", EventKind.VISIT, TODAY - timedelta(days=1), DisplayStatus.OVERDUE),
+    ("lab-last-day-of-window", EventKind.LAB, TODAY - timedelta(days=90), DisplayStatus.OVERDUE),
+    ("lab-a-day-past-the-window", EventKind.LAB, TODAY - timedelta(days=91), DisplayStatus.NOT_RECORDED),
+    ("visit-years-ago", EventKind.VISIT, TODAY - timedelta(days=3650), DisplayStatus.NOT_RECORDED),
+    ("medicine-start-last-week", EventKind.MEDICATION_START, TODAY - timedelta(days=7), DisplayStatus.OVERDUE),
+    ("chemotherapy-yesterday", EventKind.CHEMOTHERAPY, TODAY - timedelta(days=1), DisplayStatus.NOT_RECORDED),
+    ("chemotherapy-long-past", EventKind.CHEMOTHERAPY, TODAY - timedelta(days=400), DisplayStatus.NOT_RECORDED),
+    ("reinfusion-past", EventKind.PROCEDURE, TODAY - timedelta(days=5), DisplayStatus.NOT_RECORDED),
+    ("checkin-period-past", EventKind.CHECKIN_PERIOD, TODAY - timedelta(days=5), DisplayStatus.NOT_RECORDED),
+    ("chemotherapy-today-is-due", EventKind.CHEMOTHERAPY, TODAY, DisplayStatus.DUE),
+    ("chemotherapy-ahead-is-planned", EventKind.CHEMOTHERAPY, TODAY + timedelta(days=30), DisplayStatus.PLANNED),
+    ("visit-in-the-due-window", EventKind.VISIT, TODAY + timedelta(days=3), DisplayStatus.DUE),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "planned_date", "expected"), [r[1:] for r in ACTIONABLE], ids=[r[0] for r in ACTIONABLE]
+)
+def test_a_past_event_is_overdue_only_while_actionable(kind, planned_date, expected):
+    """Under a policy, a past planned event is overdue only when it is of a kind someone still does and at most
+    the window late; otherwise it is not recorded. Today and later are unchanged."""
+    assert display_status(EventStatus.PLANNED, planned_date, TODAY, 7, kind=kind, overdue=POLICY) == expected
+
+
+@pytest.mark.parametrize("status", [EventStatus.DONE, EventStatus.CANCELLED])
+def test_done_and_cancelled_are_never_not_recorded(status):
+    """A policy changes only planned events: done and cancelled ones show as they are."""
+    shown = display_status(status, TODAY - timedelta(days=400), TODAY, 7, kind=EventKind.CHEMOTHERAPY, overdue=POLICY)
+    assert shown == DisplayStatus(status.value)
+
+
+def test_the_default_policy_chases_visits_labs_medicines_vaccines_and_scans_for_90_days():
+    """The shipped configuration: overdue for up to 90 days for the kinds a person does; never for conditioning
+    chemotherapy, the reinfusion or a check-in period."""
+    policy = overdue_policy(TransplantConfig())
+    assert policy.window_days == 90
+    assert policy.kinds == {
+        EventKind.VISIT,
+        EventKind.LAB,
+        EventKind.MEDICATION_START,
+        EventKind.MEDICATION_STOP,
+        EventKind.VACCINATION,
+        EventKind.MRI,
+        EventKind.EDSS_REVIEW,
+    }
+    assert set(EventKind) - policy.kinds == {EventKind.CHEMOTHERAPY, EventKind.PROCEDURE, EventKind.CHECKIN_PERIOD}
+
+
+def test_a_centre_can_change_the_window_and_the_kinds():
+    """Both come from the configuration."""
+    policy = overdue_policy(TransplantConfig().with_overrides({"overdue_window_days": 30, "overdue_kinds": ["mri"]}))
+    assert display_status(
+        EventStatus.PLANNED, TODAY - timedelta(days=31), TODAY, 7, kind=EventKind.MRI, overdue=policy
+    ) == (DisplayStatus.NOT_RECORDED)
+    assert display_status(
+        EventStatus.PLANNED, TODAY - timedelta(days=30), TODAY, 7, kind=EventKind.MRI, overdue=policy
+    ) == (DisplayStatus.OVERDUE)
+    assert display_status(
+        EventStatus.PLANNED, TODAY - timedelta(days=1), TODAY, 7, kind=EventKind.VISIT, overdue=policy
+    ) == (DisplayStatus.NOT_RECORDED)
+
+
+def test_a_negative_overdue_window_is_refused():
+    """A negative window is a configuration error."""
+    with pytest.raises(ValueError, match="overdue_window_days"):
+        OverduePolicy(window_days=-1, kinds=frozenset())
 
 
 # --- one source of truth: the rule-dated events ----------------------------------------------------------------

@@ -382,6 +382,9 @@ def plan_alert_escalation(alert: Alert, *, since: datetime) -> int:
 
 # --- answers ---------------------------------------------------------------------------------------------
 
+# What a report answers in the patient's inbox: the check-in prompts and "we have not heard from you".
+ANSWERED_BY_A_REPORT = CHECKIN_KINDS | {NotificationKind.MISSED_CHECKIN}
+
 
 def record_answer(patient: Patient, at: datetime) -> int:
     """A report at `at` answers the check-ins due up to `answer_lead_minutes` later and closes missed chains.
@@ -394,6 +397,16 @@ def record_answer(patient: Patient, at: datetime) -> int:
     Notification.objects.filter(
         patient=patient, kind__in=CHECKIN_KINDS, answered_at__isnull=True, due_at__lte=horizon, due_at__gte=since
     ).update(answered_at=at)
+    # The patient's check-in prompts delivered before the report are answered: no longer unread in their inbox.
+    Notification.objects.filter(
+        patient=patient,
+        audience=Audience.PATIENT,
+        channel=Channel.IN_APP,
+        kind__in=ANSWERED_BY_A_REPORT,
+        status=NotificationStatus.SENT,
+        read_at__isnull=True,
+        sent_at__lte=at,
+    ).update(read_at=at)
     cancelled = Notification.objects.filter(
         patient=patient, kind__in=CHAIN_KINDS, status=NotificationStatus.PENDING, about_at__lte=horizon
     ).update(
