@@ -6,15 +6,20 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from recovery.middleware import remember_language
 from recovery.services import api_tokens
 from recovery.services.audit import AuditContext
+from recovery.services.language import set_own_language
 
 from . import mfa, sessions
 from .forms import ApiTokenForm, LoginForm
@@ -226,3 +231,40 @@ def api_token_revoke_all(request: HttpRequest) -> HttpResponse:
         request, f"{count} token{'s' if count != 1 else ''} revoked." if count else "You had no token left to revoke."
     )
     return redirect("accounts:api-tokens")
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switch in the navigation: the cookie for this browser (signed in or not) and, for someone
+    signed in, their own setting (a patient's record, audited; a member of staff's account); then back to the
+    page it was used on, when that is a page of this site."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = resolve_url(settings.LOGIN_REDIRECT_URL if request.user.is_authenticated else settings.LOGIN_URL)
+    response = HttpResponseRedirect(next_url)
+    if language not in dict(settings.LANGUAGES):
+        messages.error(request, _("Choose one of the languages offered."))
+        return response
+    if request.user.is_authenticated:
+        try:
+            set_own_language(context=AuditContext.from_request(request), user=request.user, language=language)
+        except ValidationError:
+            messages.warning(
+                request, _("The language is changed in this browser, but it could not be saved to your account.")
+            )
+        remember_language(request, language)
+    translation.activate(language)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response

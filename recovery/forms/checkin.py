@@ -5,6 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from recovery.clinical.triage import GRADE_LABELS, MS_SYMPTOMS, SYMPTOM_CODES, SYMPTOM_LABELS
 from recovery.forms.widgets import LocalDateTimeInput
@@ -22,14 +23,16 @@ def celsius_to_fahrenheit(value: Decimal) -> Decimal:
 
 class TemperatureMixin(forms.Form):
     temperature = forms.CharField(
-        label="Temperature",
+        label=_("Temperature"),
         required=False,
         max_length=8,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "e.g. 37.2"}),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": _("e.g. 37.2")}),
     )
     unit = forms.ChoiceField(choices=[("C", "°C"), ("F", "°F")], initial="C", widget=forms.RadioSelect)
     recorded_at = forms.DateTimeField(
-        label="When did you take it?", widget=LocalDateTimeInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        label=_("When did you take it?"),
+        widget=LocalDateTimeInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
 
     def __init__(self, *args, patient_timezone: str, **kwargs):
@@ -45,7 +48,7 @@ class TemperatureMixin(forms.Form):
             if not value.is_finite() or value.adjusted() > 5:
                 raise InvalidOperation
         except InvalidOperation:
-            raise forms.ValidationError("Enter the temperature as a number, for example 37.8.") from None
+            raise forms.ValidationError(_("Enter the temperature as a number, for example 37.8.")) from None
         return value
 
     def clean_recorded_at(self) -> datetime:
@@ -66,7 +69,7 @@ class TemperatureForm(TemperatureMixin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["temperature"].required = True
-        self.fields["temperature"].error_messages["required"] = "Enter the temperature."
+        self.fields["temperature"].error_messages["required"] = _("Enter the temperature.")
 
 
 class CheckinForm(TemperatureMixin):
