@@ -194,3 +194,39 @@ def test_a_decimal_field_shows_the_languages_decimal_mark_in_a_text_box(language
     assert shown in html
     assert 'type="text"' in html
     assert 'inputmode="decimal"' in html
+
+
+@pytest.mark.django_db
+def test_staff_choose_their_language_or_the_browsers_on_the_security_page(client, centre):
+    user = UserFactory(role=Role.COORDINATOR, centres=[centre], language="sv")
+    client.force_login(user)
+    page = client.get(reverse("accounts:security")).content.decode()
+    assert 'data-testid="language-setting"' in page
+    assert "Webbläsarens språk" in page
+    client.post(SWITCH, {"language": "", "next": reverse("accounts:security")})
+    user.refresh_from_db()
+    assert user.language == ""
+    assert html_lang(client.get(reverse("accounts:security"), HTTP_ACCEPT_LANGUAGE="en")) == "en"
+
+
+@pytest.mark.django_db
+def test_a_patient_cannot_choose_no_language(client, patient):
+    patient.preferred_language = "sv"
+    patient.save(update_fields=["preferred_language"])
+    client.force_login(patient.user)
+    client.post(SWITCH, {"language": "", "next": "/"})
+    patient.refresh_from_db()
+    assert patient.preferred_language == "sv"
+
+
+@pytest.mark.django_db
+def test_a_password_reset_email_is_in_the_patients_language(patient, mailoutbox):
+    from accounts.tasks import send_password_reset
+
+    patient.preferred_language = "sv"
+    patient.save(update_fields=["preferred_language"])
+    patient.user.email = "pia@example.org"
+    patient.user.save(update_fields=["email"])
+    assert send_password_reset("pia@example.org") == 1
+    assert mailoutbox[0].subject == "Välj ett nytt lösenord för återhämtningsappen"
+    assert "Länken fungerar en gång, i 1 timme." in mailoutbox[0].body
