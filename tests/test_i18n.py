@@ -84,11 +84,14 @@ def test_staffs_own_language_wins_over_the_browser(client, centre):
 
 
 @pytest.mark.django_db
-def test_the_switch_is_on_the_login_page(client):
+def test_the_switch_on_the_login_page_offers_the_other_language(client):
     page = client.get(LOGIN).content.decode()
     assert f'action="{SWITCH}"' in page
-    assert 'name="language" value="sv"' in page
-    assert 'name="language" value="en"' in page
+    assert 'value="sv" lang="sv"' in page
+    assert 'name="language" value="en"' not in page
+    page = client.get(LOGIN, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert 'value="en" lang="en"' in page
+    assert 'name="language" value="sv"' not in page
 
 
 @pytest.mark.django_db
