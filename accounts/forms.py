@@ -2,12 +2,14 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxValueValidator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class LoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "That username and password do not match. Check them and try again.",
+        "invalid_login": gettext_lazy("That username and password do not match. Check them and try again."),
     }
 
 
@@ -16,10 +18,11 @@ class ApiTokenForm(forms.Form):
 
     name = forms.CharField(
         max_length=100,
-        help_text='What the token is for, e.g. "Ward laptop script".',
-        error_messages={"required": "Give the token a name, so you know later what it is for."},
+        label=gettext_lazy("Name"),
+        help_text=gettext_lazy('What the token is for, e.g. "Ward laptop script".'),
+        error_messages={"required": gettext_lazy("Give the token a name, so you know later what it is for.")},
     )
-    days = forms.IntegerField(label="Valid for (days)", min_value=1)
+    days = forms.IntegerField(label=gettext_lazy("Valid for (days)"), min_value=1)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -29,12 +32,13 @@ class ApiTokenForm(forms.Form):
         days.max_value = maximum
         days.validators.append(MaxValueValidator(maximum))
         days.widget.attrs.update({"min": 1, "max": maximum})
-        days.help_text = f"From 1 to {maximum} days. The token stops working after that."
+        values = {"maximum": maximum}
+        days.help_text = _("From 1 to %(maximum)s days. The token stops working after that.") % values
         days.error_messages.update(
             {
-                "required": f"Enter how many days the token should work (1 to {maximum}).",
-                "invalid": f"Enter a whole number of days from 1 to {maximum}.",
-                "min_value": f"A token works for 1 to {maximum} days.",
-                "max_value": f"A token works for 1 to {maximum} days.",
+                "required": _("Enter how many days the token should work (1 to %(maximum)s).") % values,
+                "invalid": _("Enter a whole number of days from 1 to %(maximum)s.") % values,
+                "min_value": _("A token works for 1 to %(maximum)s days.") % values,
+                "max_value": _("A token works for 1 to %(maximum)s days.") % values,
             }
         )

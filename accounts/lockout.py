@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .words import duration_words
 
@@ -33,11 +34,11 @@ class Slowdown:
 
     @property
     def message(self) -> str:
-        return (
+        return _(
             "Many wrong passwords have been tried for this account, so for your safety each new try from a device "
-            f"that has not signed in to it before must wait. Try again in {duration_words(self.seconds)}, or reset "
-            "your password. If you feel unwell, do not wait: call your transplant unit."
-        )
+            "that has not signed in to it before must wait. Try again in %(wait)s, or reset your password. If you "
+            "feel unwell, do not wait: call your transplant unit."
+        ) % {"wait": duration_words(self.seconds)}
 
 
 def _key(username: str) -> str:

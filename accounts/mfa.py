@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_lazy
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
@@ -44,9 +45,9 @@ class Kind:
 
 
 KIND_LABELS = {
-    Kind.TOTP: "an authenticator app",
-    Kind.PASSKEY: "a passkey",
-    Kind.RECOVERY_CODES: "recovery codes",
+    Kind.TOTP: gettext_lazy("an authenticator app"),
+    Kind.PASSKEY: gettext_lazy("a passkey"),
+    Kind.RECOVERY_CODES: gettext_lazy("recovery codes"),
 }
 
 
@@ -161,7 +162,7 @@ def totp_secret_text(device: TOTPDevice) -> str:
 def totp_qr_svg(device: TOTPDevice) -> str:
     """The otpauth:// address as an inline SVG QR code (segno: pure Python, no image files)."""
     qr = segno.make(device.config_url, error="m")
-    return qr.svg_inline(scale=5, dark="#000", light="#fff", title="QR code for your authenticator app")
+    return qr.svg_inline(scale=5, dark="#000", light="#fff", title=gettext("QR code for your authenticator app"))
 
 
 @transaction.atomic

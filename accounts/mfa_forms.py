@@ -2,26 +2,27 @@
 
 from django import forms
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy as _
 
 
 class CodeForm(forms.Form):
     """The second step of signing in: a code from the authenticator app, or one of the recovery codes."""
 
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=32,
-        help_text="The 6-digit code your authenticator app shows now, or one of your recovery codes.",
+        help_text=_("The 6-digit code your authenticator app shows now, or one of your recovery codes."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "autocapitalize": "off"}),
-        error_messages={"required": "Enter the code from your authenticator app, or a recovery code."},
+        error_messages={"required": _("Enter the code from your authenticator app, or a recovery code.")},
     )
 
 
 class TotpConfirmForm(forms.Form):
     code = forms.CharField(
-        label="The 6-digit code your app shows now",
+        label=_("The 6-digit code your app shows now"),
         max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
-        error_messages={"required": "Enter the 6-digit code that your authenticator app shows now."},
+        error_messages={"required": _("Enter the 6-digit code that your authenticator app shows now.")},
     )
 
 
@@ -30,10 +31,10 @@ class PasswordConfirmForm(forms.Form):
     django-axes counts wrong ones as it does on the sign-in page)."""
 
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
-        error_messages={"required": "Enter your password to confirm."},
+        error_messages={"required": _("Enter your password to confirm.")},
     )
 
     def __init__(self, request, *args, **kwargs):
@@ -44,5 +45,5 @@ class PasswordConfirmForm(forms.Form):
         password = self.cleaned_data["password"]
         user = self.request.user
         if authenticate(self.request, username=user.get_username(), password=password) != user:
-            raise forms.ValidationError("That password is not right. Nothing was removed: try again.")
+            raise forms.ValidationError(_("That password is not right. Nothing was removed: try again."))
         return password

@@ -10,9 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
-from django.template.defaultfilters import pluralize
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import JavaScriptCatalog
@@ -72,7 +73,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
     if not _verified_or_free(request):
         return redirect("accounts:mfa-verify")
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        messages.info(request, "You already have an authenticator app set up. Remove it first to set up another.")
+        messages.info(request, _("You already have an authenticator app set up. Remove it first to set up another."))
         return redirect("accounts:security")
     device = mfa.pending_totp(user)
     form = TotpConfirmForm(request.POST or None)
@@ -81,15 +82,17 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
             if not user.is_verified():
                 otp_login(request, device)
             forget_no_factor(request)
-            messages.success(request, "Your authenticator app is set up: signing in now asks for its code.")
+            messages.success(request, _("Your authenticator app is set up: signing in now asks for its code."))
             if mfa.factors_of(user).recovery_codes_left is None:
                 codes = mfa.new_recovery_codes(context=AuditContext.from_request(request), user=user)
                 return render(request, "accounts/recovery_codes.html", {"codes": codes, "first": True})
             return redirect("accounts:security")
         form.add_error(
             "code",
-            "That code is not right. Check that your app shows the recovery tracker and enter the 6 digits it "
-            "shows now (a new code appears every 30 seconds).",
+            _(
+                "That code is not right. Check that your app shows the recovery tracker and enter the 6 digits it "
+                "shows now (a new code appears every 30 seconds)."
+            ),
         )
     return render(
         request,
@@ -104,7 +107,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not mfa.has_factor(user):
-        messages.info(request, "Recovery codes back up an authenticator app or a passkey: set up one of them first.")
+        messages.info(request, _("Recovery codes back up an authenticator app or a passkey: set up one of them first."))
         return redirect("accounts:security")
     if not user.is_verified():
         return redirect("accounts:mfa-verify")
@@ -127,14 +130,16 @@ def _remove(request: HttpRequest, device, kind: str, remover) -> HttpResponse:
     if last and mfa.mfa_required(user):
         messages.error(
             request,
-            "Staff must keep a second sign-in step. Add another one (an authenticator app or a passkey) first, "
-            "then remove this one.",
+            _(
+                "Staff must keep a second sign-in step. Add another one (an authenticator app or a passkey) first, "
+                "then remove this one."
+            ),
         )
         return redirect("accounts:security")
     form = PasswordConfirmForm(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
         remover(context=AuditContext.from_request(request), **{kind: device})
-        messages.success(request, "Removed. We have e-mailed you a notice of the change.")
+        messages.success(request, _("Removed. We have e-mailed you a notice of the change."))
         return redirect("accounts:security")
     return render(request, "accounts/factor_remove.html", {"form": form, "device": device, "last": last})
 
@@ -185,8 +190,14 @@ def verify(request: HttpRequest) -> HttpResponse:
         if check.wait_seconds:
             form.add_error(
                 "code",
-                f"Too many wrong codes in a row. Wait {check.wait_seconds} second{pluralize(check.wait_seconds)}, "
-                "then enter the code your app shows at that moment.",
+                ngettext(
+                    "Too many wrong codes in a row. Wait %(count)d second, then enter the code your app shows at "
+                    "that moment.",
+                    "Too many wrong codes in a row. Wait %(count)d seconds, then enter the code your app shows at "
+                    "that moment.",
+                    check.wait_seconds,
+                )
+                % {"count": check.wait_seconds},
             )
         else:
             failures = request.session.get(WRONG_CODES_KEY, 0) + 1
@@ -199,16 +210,25 @@ def verify(request: HttpRequest) -> HttpResponse:
                 user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
                 messages.error(
                     request,
-                    f"{limit} wrong codes in a row, so you have been signed out. Sign in again with your password; "
-                    "if you have lost your phone, use one of your recovery codes.",
+                    _(
+                        "%(limit)d wrong codes in a row, so you have been signed out. Sign in again with your "
+                        "password; if you have lost your phone, use one of your recovery codes."
+                    )
+                    % {"limit": limit},
                 )
                 return redirect(settings.LOGIN_URL)
             request.session[WRONG_CODES_KEY] = failures
             left = limit - failures
             form.add_error(
                 "code",
-                f"That code is not right. Enter the 6 digits your app shows now, or a recovery code "
-                f"({left} {'try' if left == 1 else 'tries'} left before you must sign in again).",
+                ngettext(
+                    "That code is not right. Enter the 6 digits your app shows now, or a recovery code (%(count)d "
+                    "try left before you must sign in again).",
+                    "That code is not right. Enter the 6 digits your app shows now, or a recovery code (%(count)d "
+                    "tries left before you must sign in again).",
+                    left,
+                )
+                % {"count": left},
             )
     factors = mfa.factors_of(user)
     return render(

@@ -76,6 +76,7 @@ ALWAYS_OPEN = frozenset(
         "accounts:login",
         "accounts:logout",
         "accounts:session-keep-alive",
+        "accounts:set-language",
         "healthz",
         "otp_webauthn:js-i18n-catalog",
     }

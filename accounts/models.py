@@ -3,14 +3,16 @@ import secrets
 import uuid
 from zoneinfo import available_timezones
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    COORDINATOR = "coordinator", "Care coordinator"
-    CLINICIAN = "clinician", "Clinician"
-    PATIENT = "patient", "Patient"
+    COORDINATOR = "coordinator", _("Care coordinator")
+    CLINICIAN = "clinician", _("Clinician")
+    PATIENT = "patient", _("Patient")
 
 
 STAFF_ROLES = frozenset({Role.COORDINATOR, Role.CLINICIAN})
@@ -60,6 +62,12 @@ class User(AbstractUser):
         help_text="Empty only for administrators, who configure the system in the admin site.",
     )
     centres = models.ManyToManyField(Centre, through="Membership", related_name="staff", blank=True)
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text="The language of the pages; empty: the browser's. A patient's comes from their record instead.",
+    )
 
     @property
     def is_staff_role(self) -> bool:

@@ -12,15 +12,16 @@ from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from .words import duration_words
 
 
 def password_rule_text() -> str:
-    return (
-        f"Use at least {settings.PASSWORD_MIN_LENGTH} characters; a few unrelated words make a password that is "
-        "long and easy to remember. Passwords that are common or have appeared in data breaches are refused."
-    )
+    return _(
+        "Use at least %(length)s characters; a few unrelated words make a password that is long and easy to "
+        "remember. Passwords that are common or have appeared in data breaches are refused."
+    ) % {"length": settings.PASSWORD_MIN_LENGTH}
 
 
 def reset_link_lifetime() -> str:
@@ -35,11 +36,11 @@ class ResetRefusal:
     @property
     def message(self) -> str:
         window = duration_words(settings.PASSWORD_RESET_LIMIT_WINDOW_MINUTES * 60)
-        return (
-            f"We have already sent the most password-reset e-mails we send in {window}. Check your inbox (and "
-            f"spam folder) for the e-mails sent, or try again in {duration_words(self.seconds)}. "
-            "If you feel unwell, do not wait: call your transplant unit."
-        )
+        return _(
+            "We have already sent the most password-reset e-mails we send in %(window)s. Check your inbox (and "
+            "spam folder) for the e-mails sent, or try again in %(wait)s. If you feel unwell, do not wait: call "
+            "your transplant unit."
+        ) % {"window": window, "wait": duration_words(self.seconds)}
 
 
 def _count(key: str, limit: int, window: int, now: float) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from .models import Role
 from .words import duration_words
@@ -73,14 +74,12 @@ def touch(request: HttpRequest, now: float) -> None:
 
 def ended_message(user: AbstractBaseUser, reason: str) -> str:
     if reason == "absolute":
-        return (
-            f"You were signed out because you signed in {duration_words(absolute_seconds())} ago, to protect "
-            "patient data. Sign in again to go on."
-        )
-    return (
-        f"You were signed out after {duration_words(idle_seconds(user))} without activity, to protect patient "
-        "data. Sign in again to go on."
-    )
+        return _(
+            "You were signed out because you signed in %(time)s ago, to protect patient data. Sign in again to go on."
+        ) % {"time": duration_words(absolute_seconds())}
+    return _(
+        "You were signed out after %(time)s without activity, to protect patient data. Sign in again to go on."
+    ) % {"time": duration_words(idle_seconds(user))}
 
 
 def warning_words() -> str:

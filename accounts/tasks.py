@@ -9,14 +9,27 @@ from urllib.parse import urlsplit
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
+from django.utils import translation
 
 from .passwords import reset_link_lifetime
+
+
+class _ResetForm(PasswordResetForm):
+    """Each e-mail in its reader's language: a patient's preferred language, else the account's own, else English."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        user = context["user"]
+        patient = getattr(user, "patient_record", None)
+        language = (patient.preferred_language if patient is not None else "") or user.language
+        with translation.override(language or settings.LANGUAGE_CODE):
+            context["link_valid_for"] = reset_link_lifetime()
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 
 
 @shared_task(name="accounts.tasks.send_password_reset")
 def send_password_reset(email: str) -> int:
     """E-mail a reset link to each active account with this address and a usable password; how many were sent."""
-    form = PasswordResetForm({"email": email})
+    form = _ResetForm({"email": email})
     if not form.is_valid():
         return 0
     site = urlsplit(settings.SITE_URL)

@@ -6,15 +6,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from recovery.middleware import remember_language
 from recovery.services import api_tokens
 from recovery.services.audit import AuditContext
+from recovery.services.language import set_own_language
 
 from . import mfa, sessions
 from .forms import ApiTokenForm, LoginForm
@@ -28,11 +34,11 @@ logger = logging.getLogger(__name__)
 
 def lockout_message() -> str:
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return (
-        f"Too many failed sign-in attempts. For your safety, signing in with this username from this "
-        f"device is paused for {minutes} minutes. Wait and try again, or reset your password. "
-        f"If you feel unwell, do not wait: call your transplant unit."
-    )
+    return _(
+        "Too many failed sign-in attempts. For your safety, signing in with this username from this device is "
+        "paused for %(minutes)s minutes. Wait and try again, or reset your password. If you feel unwell, do not "
+        "wait: call your transplant unit."
+    ) % {"minutes": minutes}
 
 
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
@@ -127,7 +133,7 @@ def session_keep_alive(request: HttpRequest) -> JsonResponse:
     """
     timeout = getattr(request, "session_timeout", None)
     if not request.user.is_authenticated or timeout is None:
-        return JsonResponse({"detail": "You are signed out.", "remaining": 0}, status=401)
+        return JsonResponse({"detail": _("You are signed out."), "remaining": 0}, status=401)
     return JsonResponse({"remaining": timeout["remaining"], "idle": sessions.idle_seconds(request.user)})
 
 
@@ -138,10 +144,10 @@ def second_factor_needed(user) -> str:
     user has one; staff need one when MFA_REQUIRED_FOR_STAFF is on."""
     if mfa.has_factor(user):
         if not user.is_verified():
-            return "Sign out and sign in again with your second factor before you create an API token."
+            return _("Sign out and sign in again with your second factor before you create an API token.")
         return ""
     if mfa.mfa_required(user):
-        return "Set up a second factor (an authenticator app) and sign in with it before you create an API token."
+        return _("Set up a second factor (an authenticator app) and sign in with it before you create an API token.")
     return ""
 
 
@@ -210,9 +216,9 @@ def _spend_form_nonce(request: HttpRequest, nonce: str) -> bool:
 def api_token_revoke(request: HttpRequest, token_id) -> HttpResponse:
     token = get_object_or_404(ApiToken, uuid=token_id, owner=request.user)
     if api_tokens.revoke_token(context=AuditContext.from_request(request), token=token, reason="revoked by owner"):
-        messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+        messages.success(request, _("The token “%(name)s” is revoked: it no longer works.") % {"name": token.name})
     else:
-        messages.info(request, f"The token “{token.name}” was revoked already.")
+        messages.info(request, _("The token “%(name)s” was revoked already.") % {"name": token.name})
     return redirect("accounts:api-tokens")
 
 
@@ -222,7 +228,75 @@ def api_token_revoke_all(request: HttpRequest) -> HttpResponse:
     count = api_tokens.revoke_all(
         context=AuditContext.from_request(request), owner=request.user, reason="all revoked by owner"
     )
-    messages.success(
-        request, f"{count} token{'s' if count != 1 else ''} revoked." if count else "You had no token left to revoke."
-    )
+    if count:
+        text = ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count) % {"count": count}
+    else:
+        text = _("You had no token left to revoke.")
+    messages.success(request, text)
     return redirect("accounts:api-tokens")
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switch in the navigation: the cookie for this browser (signed in or not) and, for someone
+    signed in, their own setting (a patient's record, audited; a member of staff's account); then back to the
+    page it was used on, when that is a page of this site."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = resolve_url(settings.LOGIN_REDIRECT_URL if request.user.is_authenticated else settings.LOGIN_URL)
+    response = HttpResponseRedirect(next_url)
+    follow_browser = language == "" and request.user.is_authenticated  # staff: "the browser's language"
+    if language not in dict(settings.LANGUAGES) and not follow_browser:
+        messages.error(request, _("Choose one of the languages offered."))
+        return response
+    if request.user.is_authenticated:
+        try:
+            set_own_language(context=AuditContext.from_request(request), user=request.user, language=language)
+        except ValidationError as exc:
+            if follow_browser:  # a patient's record always has a language
+                messages.error(request, " ".join(exc.messages))
+                return response
+            messages.warning(
+                request, _("The language is changed in this browser, but it could not be saved to your account.")
+            )
+        remember_language(request, language)
+    if follow_browser:
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN
+        )
+        return response
+    translation.activate(language)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
+    if request.user.is_authenticated:
+        try:
+            set_own_language(context=AuditContext.from_request(request), user=request.user, language=language)
+        except ValidationError:
+            messages.warning(
+                request, _("The language is changed in this browser, but it could not be saved to your account.")
+            )
+        remember_language(request, language)
+    translation.activate(language)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response

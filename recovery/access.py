@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Centre, Role, User
 from recovery.models import Alert, CareTask, LabImport, Patient, Relapse
@@ -259,18 +259,18 @@ class NavItem:
 
 
 _NAV: list[tuple[Action, NavItem]] = [
-    (Action.VIEW_OWN_RECOVERY, NavItem("My recovery", "recovery:my-recovery", "heart-pulse")),
-    (Action.VIEW_OWN_RECOVERY, NavItem("Check in", "recovery:checkin", "thermometer-half")),
-    (Action.VIEW_OWN_RECOVERY, NavItem("My reports", "recovery:my-history", "graph-up")),
-    (Action.MANAGE_OWN_REMINDERS, NavItem("Reminders", "recovery:my-reminders", "alarm")),
-    (Action.EXPORT_OWN_DATA, NavItem("My data", "recovery:my-data", "download")),
-    (Action.LIST_PATIENTS, NavItem("Patients", "recovery:patient-list", "people")),
-    (Action.LIST_PATIENTS, NavItem("This week", "recovery:this-week", "calendar-week")),
-    (Action.VIEW_DASHBOARD, NavItem("Dashboard", "recovery:dashboard", "speedometer2")),
-    (Action.WORK_TASKS, NavItem("Tasks", "recovery:tasks", "check2-square")),
-    (Action.WORK_TASKS, NavItem(gettext_lazy("Not reported"), "recovery:reporting", "thermometer-half")),
-    (Action.VIEW_VACCINATIONS_DUE, NavItem("Vaccinations", "recovery:vaccinations-due", "shield-plus")),
-    (Action.VIEW_COHORT, NavItem("Cohort", "recovery:cohort", "graph-down")),
+    (Action.VIEW_OWN_RECOVERY, NavItem(_("My recovery"), "recovery:my-recovery", "heart-pulse")),
+    (Action.VIEW_OWN_RECOVERY, NavItem(_("Check in"), "recovery:checkin", "thermometer-half")),
+    (Action.VIEW_OWN_RECOVERY, NavItem(_("My reports"), "recovery:my-history", "graph-up")),
+    (Action.MANAGE_OWN_REMINDERS, NavItem(_("Reminders"), "recovery:my-reminders", "alarm")),
+    (Action.EXPORT_OWN_DATA, NavItem(_("My data"), "recovery:my-data", "download")),
+    (Action.LIST_PATIENTS, NavItem(_("Patients"), "recovery:patient-list", "people")),
+    (Action.LIST_PATIENTS, NavItem(_("This week"), "recovery:this-week", "calendar-week")),
+    (Action.VIEW_DASHBOARD, NavItem(_("Dashboard"), "recovery:dashboard", "speedometer2")),
+    (Action.WORK_TASKS, NavItem(_("Tasks"), "recovery:tasks", "check2-square")),
+    (Action.WORK_TASKS, NavItem(_("Not reported"), "recovery:reporting", "thermometer-half")),
+    (Action.VIEW_VACCINATIONS_DUE, NavItem(_("Vaccinations"), "recovery:vaccinations-due", "shield-plus")),
+    (Action.VIEW_COHORT, NavItem(_("Cohort"), "recovery:cohort", "graph-down")),
 ]
 
 

@@ -7,7 +7,7 @@ from csp.constants import UNSAFE_INLINE
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -122,17 +122,54 @@ class RefuseControlCharactersMiddleware:
 
 
 SESSION_TIMEZONE_KEY = "timezone"
+# The signed-in person's own language, kept in the session at sign-in (and by the language switch) so that no
+# page reads it from the database; empty: the browser's.
+SESSION_LANGUAGE_KEY = "language"
 
 
 def remember_timezone(sender, request, user, **kwargs) -> None:
-    """At sign-in, keep the zone pages are shown in: a patient's own, or the staff member's (first) centre's."""
+    """At sign-in, keep the zone pages are shown in (a patient's own, or the staff member's (first) centre's) and
+    the language (a patient's preferred language, or the staff member's own setting)."""
     from recovery.models import Patient
 
-    zone = Patient.objects.filter(user=user).values_list("timezone", flat=True).first()
-    if zone is None:
+    own = Patient.objects.filter(user=user).values_list("timezone", "preferred_language").first()
+    if own is None:
         zone = user.centres.order_by("name").values_list("timezone", flat=True).first()
-    if zone and request is not None and hasattr(request, "session"):
-        request.session[SESSION_TIMEZONE_KEY] = zone
+        language = user.language
+    else:
+        zone, language = own
+    if request is not None and hasattr(request, "session"):
+        if zone:
+            request.session[SESSION_TIMEZONE_KEY] = zone
+        remember_language(request, language)
+
+
+def remember_language(request, language: str) -> None:
+    """Pages in `language` from now on in this session ("" follows the browser again)."""
+    if language and translation.check_for_language(language):
+        request.session[SESSION_LANGUAGE_KEY] = language
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+    else:
+        request.session.pop(SESSION_LANGUAGE_KEY, None)
+
+
+class UserLanguageMiddleware:
+    """The signed-in person's own language before the browser's.
+
+    Django's LocaleMiddleware (earlier in the chain) has chosen the language cookie's, else Accept-Language's,
+    else English; a language kept in the session at sign-in wins over it. Signed out, the session has none.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = request.session.get(SESSION_LANGUAGE_KEY) if hasattr(request, "session") else None
+        if language and translation.check_for_language(language):
+            translation.activate(language)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)
 
 
 class TimezoneMiddleware:

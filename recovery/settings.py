@@ -98,12 +98,16 @@ MIDDLEWARE = [
     "recovery.middleware.RequestIdMiddleware",
     "recovery.middleware.RefuseControlCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (the language cookie, then Accept-Language, else English); UserLanguageMiddleware then
+    # puts the signed-in person's own setting first.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "recovery.middleware.NoStoreMiddleware",
     "recovery.middleware.TimezoneMiddleware",
+    "recovery.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",  # after messages: it says why a session ended
     "accounts.middleware.SecondFactorMiddleware",
@@ -218,8 +222,22 @@ LOGIN_ACCOUNT_DELAY_MAX_SECONDS = env_int("LOGIN_ACCOUNT_DELAY_MAX_SECONDS", 300
 # The signed "device cookie" a browser gets when it signs in (OWASP): it exempts that browser from the wait above.
 LOGIN_DEVICE_COOKIE_DAYS = env_int("LOGIN_DEVICE_COOKIE_DAYS", 180)
 
-LANGUAGE_CODE = "en-gb"
+# Swedish and English: the signed-in person's setting (a patient's preferred language, a member of staff's own
+# language), else the browser's, else English (recovery.middleware.UserLanguageMiddleware). The catalogue is
+# locale/sv/LC_MESSAGES/django.po, built by `make messages` and checked by tests/test_translations.py.
+LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("sv", "Svenska")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "language"
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+LANGUAGE_COOKIE_HTTPONLY = True
+# Dates, times and numbers in the active language's formats: recovery/formats/en is British English (3 Dec 2026),
+# Swedish is Django's own (decimal comma, 3 december 2026, 14:30). No thousands separator: a number
+# shown is also a number typed back into a form, and "1 234" is no valid input.
+FORMAT_MODULE_PATH = ["recovery.formats"]
+USE_THOUSAND_SEPARATOR = False
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -134,6 +134,7 @@ MATRIX = {
     "accounts:login": (None, _signed_in(302, anonymous=200)),
     "accounts:logout": (None, _all(405)),  # signing out is a POST
     "accounts:session-keep-alive": (None, _signed_in(200, anonymous=401)),  # JSON: seconds left
+    "accounts:set-language": (None, _all(405)),  # the language switch is a POST
     "accounts:password-change": (None, _signed_in(200)),
     "accounts:password-change-done": (None, _signed_in(200)),
     "accounts:password-reset": (None, _all(200)),

@@ -9,6 +9,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 
+from recovery.forms.fields import LocalDecimalField
 from recovery.forms.widgets import DateInput
 from recovery.models.outcomes import MS_DOMAINS, RelapseClassification
 from recovery.validators import validate_edss
@@ -34,12 +35,7 @@ class EDSSForm(forms.Form):
 
     assessed_on = forms.DateField(label="Assessed on", widget=DateInput())
     # No decimal_places or range here: validate_edss gives the one plain message for 3.7, 3.75, 0.5 or 11.
-    score = forms.DecimalField(
-        label="EDSS",
-        help_text=EDSS_HELP,
-        validators=[validate_edss],
-        widget=forms.NumberInput(attrs={"step": "0.5", "min": "0", "max": "10", "inputmode": "decimal"}),
-    )
+    score = LocalDecimalField(label="EDSS", help_text=EDSS_HELP, validators=[validate_edss])
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "edss_%s")

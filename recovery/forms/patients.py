@@ -7,6 +7,7 @@ from django import forms
 from accounts.models import Centre
 from recovery.clinical.episode import DATE_FIELDS
 from recovery.clinical.timeline import EventKind
+from recovery.forms.fields import LocalDecimalField
 from recovery.forms.widgets import DateInput
 from recovery.models import EligibilityReview, Patient, ProtocolTemplate, TransplantEpisode
 from recovery.services.login_email import EMAIL_LOCKED, has_active_login
@@ -23,6 +24,7 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = EDITABLE_FIELDS
+        field_classes = {"baseline_edss": LocalDecimalField}
         widgets = {
             "date_of_birth": DateInput(),
             "ms_onset_date": DateInput(),
@@ -82,6 +84,7 @@ class EpisodeForm(forms.ModelForm):
     class Meta:
         model = TransplantEpisode
         fields = EPISODE_FIELDS
+        field_classes = {"cd34_dose": LocalDecimalField}
         widgets = {name: DateInput() for name in DATE_FIELDS}
         labels = {"protocol": "Regimen (protocol)"}
 
@@ -178,6 +181,7 @@ class EligibilityForm(forms.ModelForm):
     class Meta:
         model = EligibilityReview
         fields = ["relapsing_with_breakthrough", "edss", "decision", "decided_on", "notes"]
+        field_classes = {"edss": LocalDecimalField}
         widgets = {"decided_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
@@ -190,7 +194,7 @@ class EligibilityForm(forms.ModelForm):
 
 class ApheresisForm(forms.Form):
     collected_on = forms.DateField(label="Collected on", widget=DateInput())
-    cd34_per_kg = forms.DecimalField(
+    cd34_per_kg = LocalDecimalField(
         label="CD34+ yield (x 10^6/kg)", max_digits=5, decimal_places=2, help_text="Millions of CD34+ cells per kg."
     )
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.template.loader import select_template
+from django.utils import translation
 
 from recovery.models import Audience, Notification, NotificationKind
 from recovery.queries.configuration import active_config
@@ -32,7 +33,10 @@ def _language(notification: Notification) -> str:
 def _render_part(language: str, kind: str, name: str, context: dict) -> str:
     """One template of a kind, in `language` when it has that translation, else in English."""
     names = [f"notifications/{language}/{kind}/{name}", f"notifications/en/{kind}/{name}"]
-    return select_template(names).render(context)
+    template = select_template(names)
+    # dates and numbers (month names, "3 dec") in the language the template is written in, whatever the request's
+    with translation.override(language if template.origin.template_name == names[0] else "en"):
+        return template.render(context)
 
 
 def _celsius(value: float, language: str) -> str:
