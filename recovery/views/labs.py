@@ -32,6 +32,7 @@ from recovery.clinical.phases import local_date
 from recovery.clinical.survival import months_between
 from recovery.forms.labs import ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
 from recovery.models import EngraftmentKind, LabResult, LabTest, Patient, Transfusion, TransfusionProduct
+from recovery.phase_text import day_label
 from recovery.queries.configuration import active_config
 from recovery.queries.labs import EngraftmentLine, engraftment_proposal, patients_on_import_lines, series
 from recovery.queries.timeline import current_state, episode_of, patient_today
@@ -53,8 +54,7 @@ def _d(on: date) -> str:
 def _day_label(on: date, day0: date | None) -> str:
     if day0 is None:
         return ""
-    days = (on - day0).days
-    return f"Day {days:+d}" if days else "Day 0"
+    return day_label((on - day0).days)
 
 
 def _add_errors(form: Form, exc: ValidationError, rename: dict[str, str] | None = None) -> None:
