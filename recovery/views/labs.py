@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.formats import get_format
 from django.views.decorators.http import require_http_methods
 
 from recovery import access
@@ -525,7 +526,10 @@ def lab_import_report(request: HttpRequest, import_id) -> HttpResponse:
 
 
 def _plain_number(value) -> str:
-    return f"{float(value):.2f}".rstrip("0").rstrip(".") if value is not None else ""
+    """ "0.35" (two decimals at most, trailing zeros dropped), with the active language's decimal mark (0,35)."""
+    if value is None:
+        return ""
+    return f"{float(value):.2f}".rstrip("0").rstrip(".").replace(".", get_format("DECIMAL_SEPARATOR"))
 
 
 @login_required
@@ -544,7 +548,7 @@ def my_immune(request: HttpRequest) -> HttpResponse:
             {
                 "cd4": latest,
                 "cd4_text": _plain_number(latest["value"]) if latest else "",
-                "cd4_threshold": f"{config.cd4_recovery_threshold:g}",
+                "cd4_threshold": _plain_number(config.cd4_recovery_threshold),
                 "cd4_recovered": latest is not None and _cd4_recovered(patient, status.day0, cd4_points, config),
                 "charts": _immune_charts(patient, status.day0, config, {CD4: cd4_points}) if after else [],
                 "counts_day": _day_label(status.neutrophil.recorded, status.day0) if status.neutrophil.recorded else "",
