@@ -18,6 +18,7 @@ from recovery.clinical.outcomes import Assessment, RelapseRecord, patient_outcom
 from recovery.clinical.phases import InfectionRisk, Phase
 from recovery.outcome_text import plain_language
 from recovery.phase_text import day_label, fever_phrase, phase_text, progress_label, relative_days, risk_text
+from recovery.queries.audit import describe_action
 from tests.factories import transplant
 
 FRAGMENT = Path(__file__).resolve().parent.parent / "locale" / "fragments" / "svpatient.po"
@@ -93,8 +94,21 @@ def page(client_for, patient, name: str, *args) -> str:
         ),
         pytest.param(
             "recovery:my-access-log",
-            ["Vem har sett mina uppgifter", "Ladda ner hela listan (CSV)", "dataskyddsförordningen"],
-            ["Who has seen my data", "Download the whole list", "You have the right to know"],
+            [
+                "Vem har sett mina uppgifter",
+                "Ladda ner hela listan (CSV)",
+                "dataskyddsförordningen",
+                "Systemet",
+                "Registrerade dina transplantationsdatum",
+                "Tittade på vem som har sett dina uppgifter",
+            ],
+            [
+                "Who has seen my data",
+                "Download the whole list",
+                "You have the right to know",
+                "The system",
+                "Looked at",
+            ],
             id="access-log",
         ),
         pytest.param(
@@ -198,6 +212,15 @@ def test_day_labels_relative_days_and_progress_in_swedish():
         assert risk_text(InfectionRisk.HIGH).startswith("Infektionsrisk: högst.")
     assert relative_days(12) == "in 12 days"
     assert progress_label(0.09, 24) == "9% of the way through the first two years"
+
+
+@pytest.mark.usefixtures("swedish")
+def test_the_access_log_words_are_swedish_for_the_patient_and_stay_english_for_staff():
+    with translation.override("sv"):
+        assert describe_action("labs.record") == "Registrerade dina labbresultat"
+        assert describe_action("patient.view") == "Öppnade din journal"
+        assert describe_action("something.new") == "Arbetade med dina uppgifter"
+        assert describe_action("labs.record", for_staff=True) == "Recorded the patient's lab results"
 
 
 @pytest.mark.usefixtures("swedish")
