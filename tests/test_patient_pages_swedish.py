@@ -73,7 +73,7 @@ def page(client_for, patient, name: str, *args) -> str:
         pytest.param(
             "recovery:temperature",
             [
-                "Skriv in temperatur",
+                "Skriv in tempen",
                 "Mät i munnen eller under armen, inte i ändtarmen.",
                 "Ring avdelningen, dygnet runt:",
             ],
@@ -113,7 +113,7 @@ def page(client_for, patient, name: str, *args) -> str:
         ),
         pytest.param(
             "recovery:my-email",
-            ["Ändra min e-postadress", "Du loggar in med", "Skriv den nya adressen och ditt nuvarande lösenord."],
+            ["Byt min e-postadress", "Du loggar in med", "Skriv den nya adressen och ditt nuvarande lösenord."],
             ["Your login uses", "Enter the new address"],
             id="email",
         ),
@@ -163,7 +163,7 @@ def test_each_patient_page_is_in_swedish(client_for, svensk, name, swedish_words
 def test_the_email_confirmation_page_is_in_swedish(client_for, svensk):
     html = page(client_for, svensk, "recovery:my-email-confirm", "not-a-token")
     assert "Bekräfta min nya e-postadress" in html
-    assert "Ändra min e-postadress" in html
+    assert "Byt min e-postadress" in html
     assert "Confirm my new e-mail" not in html
 
 
@@ -202,7 +202,7 @@ def test_day_labels_relative_days_and_progress_in_swedish():
         assert relative_days(12) == "om 12 dagar"
         assert relative_days(-3) == "för 3 dagar sedan"
         assert progress_label(0.09, 24) == "9 % av de första två åren har gått"
-        assert progress_label(0.5, 12) == "50 % av det första året har gått"
+        assert progress_label(0.5, 12) == "50 % av ett år har gått"
         assert progress_label(0.25, 18) == "25 % av de första 18 månaderna har gått"
         assert fever_phrase(Decimal("38.5")) == "en temperatur på 38,5 °C eller mer"
         assert (
