@@ -113,8 +113,14 @@ def page(client_for, patient, name: str, *args) -> str:
         ),
         pytest.param(
             "recovery:my-email",
-            ["Byt min e-postadress", "Du loggar in med", "Skriv den nya adressen och ditt nuvarande lösenord."],
-            ["Your login uses", "Enter the new address"],
+            [
+                "Byt min e-postadress",
+                "Du loggar in med",
+                "Skriv den nya adressen och ditt nuvarande lösenord.",
+                "Ny e-postadress",
+                "Ditt nuvarande lösenord",
+            ],
+            ["Your login uses", "Enter the new address", "New e-mail address", "Your current password"],
             id="email",
         ),
         pytest.param(
@@ -146,8 +152,13 @@ def page(client_for, patient, name: str, *args) -> str:
         ),
         pytest.param(
             "recovery:my-reminders",
-            ["Mina påminnelser", "Vi påminner dig om att ta tempen"],
-            ["My reminders", "We remind you"],
+            [
+                "Mina påminnelser",
+                "Vi påminner dig om att ta tempen",
+                "Hur vill du få dina påminnelser?",
+                "Tysta timmar",
+            ],
+            ["My reminders", "We remind you", "How do you want your reminders?", "Quiet hours"],
             id="reminders",
         ),
     ],
