@@ -221,6 +221,12 @@ def test_day_labels_relative_days_and_progress_in_swedish():
             in phase_text(Phase.APLASIA, fever_threshold=38).body
         )
         assert risk_text(InfectionRisk.HIGH).startswith("Infektionsrisk: högst.")
+        swedish_bodies = {phase: phase_text(phase, fever_threshold=38).body for phase in Phase}
+    for phase in Phase:
+        english = phase_text(phase, fever_threshold=38).body
+        if "call the unit straight away" in english:
+            assert "ring avdelningen direkt" in swedish_bodies[phase], phase
+            assert "38,0 °C" in swedish_bodies[phase], phase
     assert relative_days(12) == "in 12 days"
     assert progress_label(0.09, 24) == "9% of the way through the first two years"
 
