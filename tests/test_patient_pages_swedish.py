@@ -16,9 +16,11 @@ from django.utils import translation
 
 from recovery.clinical.outcomes import Assessment, RelapseRecord, patient_outcome
 from recovery.clinical.phases import InfectionRisk, Phase
+from recovery.models import Notification, NotificationKind
 from recovery.outcome_text import plain_language
 from recovery.phase_text import day_label, fever_phrase, phase_text, progress_label, relative_days, risk_text
 from recovery.queries.audit import describe_action
+from recovery.services.reminders.planning import plan_reminders
 from tests.factories import transplant
 
 FRAGMENT = Path(__file__).resolve().parent.parent / "locale" / "fragments" / "svpatient.po"
@@ -255,3 +257,28 @@ def test_the_outcome_summary_in_swedish_with_swedish_dates():
     assert "Ditt team noterade ett skov den 3 mars 2025." in text
     assert text.endswith("Ditt team pratar med dig om vad det här betyder för dig och vad som händer sedan.")
     assert "relapse" not in text
+
+
+@pytest.mark.usefixtures("swedish")
+def test_reminder_facts_name_the_vaccine_and_medicine_in_the_patients_own_language(patient, other_patient):
+    """Whoever's request plans the reminders, a Swedish patient's SMS names the vaccine in Swedish and an English
+    patient's in English."""
+    patient.preferred_language = "sv"
+    patient.save(update_fields=["preferred_language"])
+    with time_machine.travel(datetime(2026, 9, 12, 8, tzinfo=UTC), tick=False):
+        transplant(patient, DAY0, engrafted=DAY0 + timedelta(days=11))
+        transplant(other_patient, DAY0, engrafted=DAY0 + timedelta(days=11))
+    with time_machine.travel(datetime(2026, 11, 25, 11, tzinfo=UTC), tick=False), translation.override("sv"):
+        plan_reminders(patient)
+        plan_reminders(other_patient)
+
+    def facts(who, kind, key):
+        return Notification.objects.filter(patient=who, kind=kind, key__startswith=key).first().detail
+
+    key = "vaccination_due:pcv13:1:"
+    assert (
+        facts(patient, NotificationKind.VACCINATION_DUE, key)["vaccine_name"] == "PCV13 (konjugerat pneumokockvaccin)"
+    )
+    assert facts(other_patient, NotificationKind.VACCINATION_DUE, key)["vaccine_name"] == (
+        "PCV13 (pneumococcal conjugate)"
+    )
