@@ -13,9 +13,9 @@ from accounts.models import Role
 from recovery import access
 from recovery.access import Action
 from recovery.clinical.edss import EDSS_MESSAGE
-from recovery.clinical.outcomes import plain_language
 from recovery.clinical.phases import add_months
 from recovery.models import AuditEvent, CentreConfiguration, EDSSAssessment, MRIScan, Relapse, TransplantEpisode
+from recovery.outcome_text import plain_language
 from recovery.queries.outcomes import outcome_for
 from recovery.views.outcomes import neda_line
 from tests.factories import PatientFactory

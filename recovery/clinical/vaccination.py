@@ -51,24 +51,26 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy
+
 from recovery.clinical.labs_config import DEFAULT_VACCINATION_CONFIG, ScheduledDose, VaccinationConfig
 from recovery.clinical.phases import add_months
 
-# Display names for messages; a code not listed here is shown as it is.
+# Display names for messages, in the active language; a code not listed here is shown as it is.
 VACCINE_NAMES: dict[str, str] = {
-    "influenza": "Influenza (inactivated)",
-    "pcv13": "PCV13 (pneumococcal conjugate)",
-    "ppsv23": "PPSV23 (pneumococcal polysaccharide)",
-    "tdap": "Tetanus, diphtheria and pertussis",
-    "ipv": "Polio (inactivated)",
-    "hib": "Haemophilus influenzae type b",
-    "hepb": "Hepatitis B",
-    "meningococcal": "Meningococcal (conjugate)",
-    "hepa": "Hepatitis A",
-    "hpv": "HPV",
-    "zoster_recombinant": "Recombinant zoster (shingles)",
-    "mmr": "MMR",
-    "varicella": "Varicella (chickenpox)",
+    "influenza": gettext_lazy("Influenza (inactivated)"),
+    "pcv13": gettext_lazy("PCV13 (pneumococcal conjugate)"),
+    "ppsv23": gettext_lazy("PPSV23 (pneumococcal polysaccharide)"),
+    "tdap": gettext_lazy("Tetanus, diphtheria and pertussis"),
+    "ipv": gettext_lazy("Polio (inactivated)"),
+    "hib": gettext_lazy("Haemophilus influenzae type b"),
+    "hepb": gettext_lazy("Hepatitis B"),
+    "meningococcal": gettext_lazy("Meningococcal (conjugate)"),
+    "hepa": gettext_lazy("Hepatitis A"),
+    "hpv": gettext_lazy("HPV"),
+    "zoster_recombinant": gettext_lazy("Recombinant zoster (shingles)"),
+    "mmr": gettext_lazy("MMR"),
+    "varicella": gettext_lazy("Varicella (chickenpox)"),
 }
 
 
@@ -101,7 +103,7 @@ class PlannedDose:
 
 
 def vaccine_name(code: str) -> str:
-    return VACCINE_NAMES.get(code, code)
+    return str(VACCINE_NAMES.get(code, code))
 
 
 def _shift(start: date, months: int, days: int) -> date:

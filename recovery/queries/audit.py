@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.models import Role
 from recovery.models import AuditEvent, Patient
@@ -16,134 +18,142 @@ from recovery.models import AuditEvent, Patient
 # What an audit action means, in words a patient understands. The part before the dot is what was seen or
 # changed, the part after what was done; a code not named here reads "<verb> <thing>" from the two tables below.
 ACTION_WORDS = {
-    "patient.view": "Opened your record",
-    "patient.view_own": "Opened your recovery page",
-    "patient.list": "Saw your name in the patient list",
-    "patient.create": "Enrolled you",
-    "patient.update": "Changed your personal or medical details",
-    "patient.edit_form": "Opened the form to change your details",
-    "patient.invite": "Sent you an invitation to sign in",
-    "patient.invite_form": "Opened the page to invite you to sign in",
-    "patient.review": "Reviewed your check-ins",
-    "audit.view": "Looked at who has seen your data",
-    "audit.view_own": "Looked at who has seen your data",
-    "audit.export": "Downloaded the list of who has seen your data",
-    "audit.export_own": "Downloaded the list of who has seen your data",
-    "timeline.week": "Saw your appointments in the week's plan",
-    "calendar.feed": "Your calendar app fetched your appointments",
-    "symptoms.report": "Recorded a check-in",
-    "cohort.view": "Included your data in the centre's outcome figures",
-    "cohort.export": "Included your data in an exported outcome data set",
-    "admin.patient_delete": "Deleted your record (administrator)",
-    "patient.export": "Looked at or downloaded all your data (\u201cMy data\u201d)",
-    "patient.deactivate_view": "Opened the page to deactivate your record",
-    "patient.deactivate": "Deactivated your record",
-    "patient.erase_view": "Opened the page to erase your data",
-    "patient.erase": "Erased your data",
-    "patient.email_change": "Changed your e-mail address",
-    "account.email_change": "Changed your e-mail address",
-    "account.email_change_requested": "Asked to change your e-mail address",
-    "transplant.preview": "Checked what a change to your transplant dates would do",
-    "transplant.restore": "Restored earlier transplant dates",
-    "symptoms.checkin_form": "Opened the check-in form",
-    "symptoms.temperature_form": "Opened the temperature form",
-    "labs.import_queued": "Uploaded a lab file with your results",
-    "labs.import_view": "Looked at an import of lab results",
+    "patient.view": gettext_lazy("Opened your record"),
+    "patient.view_own": gettext_lazy("Opened your recovery page"),
+    "patient.list": gettext_lazy("Saw your name in the patient list"),
+    "patient.create": gettext_lazy("Enrolled you"),
+    "patient.update": gettext_lazy("Changed your personal or medical details"),
+    "patient.edit_form": gettext_lazy("Opened the form to change your details"),
+    "patient.invite": gettext_lazy("Sent you an invitation to sign in"),
+    "patient.invite_form": gettext_lazy("Opened the page to invite you to sign in"),
+    "patient.review": gettext_lazy("Reviewed your check-ins"),
+    "audit.view": gettext_lazy("Looked at who has seen your data"),
+    "audit.view_own": gettext_lazy("Looked at who has seen your data"),
+    "audit.export": gettext_lazy("Downloaded the list of who has seen your data"),
+    "audit.export_own": gettext_lazy("Downloaded the list of who has seen your data"),
+    "timeline.week": gettext_lazy("Saw your appointments in the week's plan"),
+    "calendar.feed": gettext_lazy("Your calendar app fetched your appointments"),
+    "symptoms.report": gettext_lazy("Recorded a check-in"),
+    "cohort.view": gettext_lazy("Included your data in the centre's outcome figures"),
+    "cohort.export": gettext_lazy("Included your data in an exported outcome data set"),
+    "admin.patient_delete": gettext_lazy("Deleted your record (administrator)"),
+    "patient.export": gettext_lazy("Looked at or downloaded all your data (“My data”)"),
+    "patient.deactivate_view": gettext_lazy("Opened the page to deactivate your record"),
+    "patient.deactivate": gettext_lazy("Deactivated your record"),
+    "patient.erase_view": gettext_lazy("Opened the page to erase your data"),
+    "patient.erase": gettext_lazy("Erased your data"),
+    "patient.email_change": gettext_lazy("Changed your e-mail address"),
+    "account.email_change": gettext_lazy("Changed your e-mail address"),
+    "account.email_change_requested": gettext_lazy("Asked to change your e-mail address"),
+    "transplant.preview": gettext_lazy("Checked what a change to your transplant dates would do"),
+    "transplant.restore": gettext_lazy("Restored earlier transplant dates"),
+    "symptoms.checkin_form": gettext_lazy("Opened the check-in form"),
+    "symptoms.temperature_form": gettext_lazy("Opened the temperature form"),
+    "labs.import_queued": gettext_lazy("Uploaded a lab file with your results"),
+    "labs.import_view": gettext_lazy("Looked at an import of lab results"),
 }
 THINGS = {
-    "patient": "your record",
-    "transplant": "your transplant dates",
-    "apheresis": "a stem cell collection",
-    "timeline": "your treatment timeline",
-    "eligibility": "your eligibility for transplant",
-    "labs": "your lab results",
-    "transfusion": "a transfusion",
-    "transfusions": "your transfusions",
-    "immune": "your immune recovery",
-    "engraftment": "your engraftment (blood count recovery)",
-    "symptoms": "your check-ins",
-    "alert": "an alert about you",
-    "task": "a follow-up task about you",
-    "reminders": "your reminders",
-    "notifications": "your messages",
-    "vaccination": "a vaccination",
-    "vaccinations": "your vaccinations",
-    "prophylaxis": "your preventive medicines",
-    "outcomes": "your MS outcomes",
-    "edss": "a disability (EDSS) score",
-    "relapse": "a relapse",
-    "mri": "an MRI scan",
-    "calendar": "your calendar link",
-    "audit": "who has seen your data",
-    "cohort": "the centre's outcome figures",
-    "inbox": "messages",
-    "dashboard": "the alert dashboard",
-    "admin": "your record in the administration site",
+    "patient": gettext_lazy("your record"),
+    "transplant": gettext_lazy("your transplant dates"),
+    "apheresis": gettext_lazy("a stem cell collection"),
+    "timeline": gettext_lazy("your treatment timeline"),
+    "eligibility": gettext_lazy("your eligibility for transplant"),
+    "labs": gettext_lazy("your lab results"),
+    "transfusion": gettext_lazy("a transfusion"),
+    "transfusions": gettext_lazy("your transfusions"),
+    "immune": gettext_lazy("your immune recovery"),
+    "engraftment": gettext_lazy("your engraftment (blood count recovery)"),
+    "symptoms": gettext_lazy("your check-ins"),
+    "alert": gettext_lazy("an alert about you"),
+    "task": gettext_lazy("a follow-up task about you"),
+    "reminders": gettext_lazy("your reminders"),
+    "notifications": gettext_lazy("your messages"),
+    "vaccination": gettext_lazy("a vaccination"),
+    "vaccinations": gettext_lazy("your vaccinations"),
+    "prophylaxis": gettext_lazy("your preventive medicines"),
+    "outcomes": gettext_lazy("your MS outcomes"),
+    "edss": gettext_lazy("a disability (EDSS) score"),
+    "relapse": gettext_lazy("a relapse"),
+    "mri": gettext_lazy("an MRI scan"),
+    "calendar": gettext_lazy("your calendar link"),
+    "audit": gettext_lazy("who has seen your data"),
+    "cohort": gettext_lazy("the centre's outcome figures"),
+    "inbox": gettext_lazy("messages"),
+    "dashboard": gettext_lazy("the alert dashboard"),
+    "admin": gettext_lazy("your record in the administration site"),
 }
 VERBS = {
-    "view": "Looked at",
-    "view_own": "Looked at",
-    "list": "Saw in a list",
-    "queue": "Saw in a list",
-    "due": "Saw in a list",
-    "create": "Recorded",
-    "record": "Recorded",
-    "add": "Added to",
-    "add_form": "Opened the form to add to",
-    "change_form": "Opened the form to change",
-    "hold_form": "Opened the form to pause",
-    "update": "Changed",
-    "complete": "Marked done an event of",
-    "cancel": "Cancelled an event of",
-    "move": "Moved an event of",
-    "reopen": "Reopened an event of",
-    "import": "Imported",
-    "import_report": "Looked at an import of",
-    "confirm": "Confirmed",
-    "decide": "Decided on",
-    "classify": "Classified",
-    "acknowledge": "Acknowledged",
-    "resolve": "Resolved",
-    "close": "Closed",
-    "hold": "Paused",
-    "release": "Restarted",
-    "settings": "Changed the settings of",
-    "stop": "Recorded stopping",
-    "revoke": "Turned off",
-    "feed": "Fetched",
-    "export": "Downloaded",
-    "history": "Looked at the change history of",
-    "delete_form": "Opened the delete page of",
-    "outcomes": "Looked at",
+    "view": gettext_lazy("Looked at"),
+    "view_own": gettext_lazy("Looked at"),
+    "list": gettext_lazy("Saw in a list"),
+    "queue": gettext_lazy("Saw in a list"),
+    "due": gettext_lazy("Saw in a list"),
+    "create": gettext_lazy("Recorded"),
+    "record": gettext_lazy("Recorded"),
+    "add": gettext_lazy("Added to"),
+    "add_form": gettext_lazy("Opened the form to add to"),
+    "change_form": gettext_lazy("Opened the form to change"),
+    "hold_form": gettext_lazy("Opened the form to pause"),
+    "update": gettext_lazy("Changed"),
+    "complete": gettext_lazy("Marked done an event of"),
+    "cancel": gettext_lazy("Cancelled an event of"),
+    "move": gettext_lazy("Moved an event of"),
+    "reopen": gettext_lazy("Reopened an event of"),
+    "import": gettext_lazy("Imported"),
+    "import_report": gettext_lazy("Looked at an import of"),
+    "confirm": gettext_lazy("Confirmed"),
+    "decide": gettext_lazy("Decided on"),
+    "classify": gettext_lazy("Classified"),
+    "acknowledge": gettext_lazy("Acknowledged"),
+    "resolve": gettext_lazy("Resolved"),
+    "close": gettext_lazy("Closed"),
+    "hold": gettext_lazy("Paused"),
+    "release": gettext_lazy("Restarted"),
+    "settings": gettext_lazy("Changed the settings of"),
+    "stop": gettext_lazy("Recorded stopping"),
+    "revoke": gettext_lazy("Turned off"),
+    "feed": gettext_lazy("Fetched"),
+    "export": gettext_lazy("Downloaded"),
+    "history": gettext_lazy("Looked at the change history of"),
+    "delete_form": gettext_lazy("Opened the delete page of"),
+    "outcomes": gettext_lazy("Looked at"),
 }
 
 
 def describe_action(action: str, *, for_staff: bool = False) -> str:
     """An audit action code in plain words, as the patient reads it ("labs.record" -> "Recorded your lab
-    results"), or as staff read it about the patient ("Recorded the patient's lab results")."""
-    if action in ACTION_WORDS:
-        words = ACTION_WORDS[action]
-    else:
-        thing, _, verb = action.partition(".")
-        words = f"{VERBS.get(verb, 'Worked with')} {THINGS.get(thing, 'your data')}"
+    results"), or as staff read it about the patient ("Recorded the patient's lab results").
+
+    The patient's words are in the active language; the staff's are rewritten from the English ones, so they stay
+    in English.
+    """
     if for_staff:
+        with translation.override("en"):
+            words = describe_action(action)
         words = re.sub(r"\bYour\b", "The patient's", words)
         words = re.sub(r"\byour\b", "the patient's", words)
-        words = re.sub(r"\byou\b", "the patient", words)
-    return words
+        return re.sub(r"\byou\b", "the patient", words)
+    if action in ACTION_WORDS:
+        return str(ACTION_WORDS[action])
+    thing, _dot, verb = action.partition(".")
+    # "Looked at" + "your lab results": a verb phrase and its object, which every table entry is written as.
+    return pgettext("access log: what was done, to what", "%(verb)s %(thing)s") % {
+        "verb": VERBS.get(verb, gettext_lazy("Worked with")),
+        "thing": THINGS.get(thing, gettext_lazy("your data")),
+    }
 
 
 def describe_actor(event: AuditEvent, patient: Patient) -> tuple[str, str]:
     """(who, role) in plain words, no internal ids: the patient is "You", a process "The system"."""
     if event.actor_id is None:
-        return "The system", "Automatic process"
+        return _("The system"), _("Automatic process")
     if patient.user_id is not None and event.actor_id == patient.user_id:
-        return "You", "Patient"
+        return _("You"), _("Patient")
     name = event.actor_name or event.actor_username
     if event.actor_role:
         role = Role(event.actor_role).label if event.actor_role in Role.values else event.actor_role
     else:
-        role = "Administrator"
+        role = _("Administrator")
     return name, role
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Value
+from django.utils.translation import gettext_lazy
 
 from recovery.clinical.vaccination import DoseStatus, PlannedDose, vaccine_name
 from recovery.models import ProphylaxisStop
@@ -17,10 +18,10 @@ MY_COMING_UP = 6  # the patient's page lists this many doses ahead
 
 
 DOSE_BADGES = {
-    DoseStatus.GIVEN: ("text-bg-success", "Given"),
-    DoseStatus.DUE: ("text-bg-primary", "Due"),
-    DoseStatus.OVERDUE: ("text-bg-danger", "Overdue"),
-    DoseStatus.UPCOMING: ("text-bg-light border", "Upcoming"),
+    DoseStatus.GIVEN: ("text-bg-success", gettext_lazy("Given")),
+    DoseStatus.DUE: ("text-bg-primary", gettext_lazy("Due")),
+    DoseStatus.OVERDUE: ("text-bg-danger", gettext_lazy("Overdue")),
+    DoseStatus.UPCOMING: ("text-bg-light border", gettext_lazy("Upcoming")),
 }
 
 

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_lazy
+
 from recovery.clinical.engraftment import is_plausible
 from recovery.clinical.labs_config import CD4, LabConfig, ProphylaxisConfig
 from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan, prophylaxis_plan
@@ -16,20 +18,23 @@ from recovery.queries.timeline import episode_of, patient_today
 
 # Display names and what each medication prevents, in plain words; a code not listed is shown as it is.
 MEDICATIONS: dict[str, tuple[str, str]] = {
-    "aciclovir": ("Aciclovir", "prevents shingles and cold sores (HSV/VZV)"),
-    "valaciclovir": ("Valaciclovir", "prevents shingles and cold sores (HSV/VZV)"),
-    "cotrimoxazole": ("Co-trimoxazole", "prevents pneumocystis pneumonia (PJP)"),
-    "fluconazole": ("Fluconazole", "prevents fungal (yeast) infections"),
-    "levofloxacin": ("Levofloxacin", "prevents bacterial infections while the neutrophils are low"),
+    "aciclovir": (gettext_lazy("Aciclovir"), gettext_lazy("prevents shingles and cold sores (HSV/VZV)")),
+    "valaciclovir": (gettext_lazy("Valaciclovir"), gettext_lazy("prevents shingles and cold sores (HSV/VZV)")),
+    "cotrimoxazole": (gettext_lazy("Co-trimoxazole"), gettext_lazy("prevents pneumocystis pneumonia (PJP)")),
+    "fluconazole": (gettext_lazy("Fluconazole"), gettext_lazy("prevents fungal (yeast) infections")),
+    "levofloxacin": (
+        gettext_lazy("Levofloxacin"),
+        gettext_lazy("prevents bacterial infections while the neutrophils are low"),
+    ),
 }
 
 
 def medication_name(code: str) -> str:
-    return MEDICATIONS.get(code, (code.capitalize(), ""))[0]
+    return str(MEDICATIONS.get(code, (code.capitalize(), ""))[0])
 
 
 def medication_purpose(code: str) -> str:
-    return MEDICATIONS.get(code, ("", ""))[1]
+    return str(MEDICATIONS.get(code, ("", ""))[1])
 
 
 class Display:

@@ -4,6 +4,8 @@ home page, the staff patient page). Each reads through the same services as the 
 from datetime import date
 
 from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from recovery.clinical.vaccination import DoseStatus
 from recovery.queries.care import my_care_context
@@ -51,3 +53,22 @@ def as_date(value):
         except ValueError:
             return value
     return value
+
+
+@register.filter
+def names(rows) -> list[str]:
+    """The `name` of each row (a course, a dose row), for `join`."""
+    return [row.name for row in rows]
+
+
+@register.filter
+def bold_names(rows):
+    """ "<strong>A</strong>, <strong>B</strong> and <strong>C</strong>", the list's "and" in the active language."""
+    bold = [format_html("<strong>{}</strong>", row.name) for row in rows]
+    if len(bold) < 2:
+        return bold[0] if bold else ""
+    return format_html(
+        _("%(items)s and %(last)s") % {"items": "{}", "last": "{}"},
+        format_html_join(", ", "{}", ((item,) for item in bold[:-1])),
+        bold[-1],
+    )

@@ -1,17 +1,20 @@
 from django import template
+from django.utils.translation import gettext_lazy
+
+from recovery.phase_text import day_label as phase_day_label
 
 register = template.Library()
 
 _PHASE_LABELS = {
-    "evaluation": "Evaluation",
-    "mobilisation": "Mobilisation",
-    "collection": "Collection",
-    "conditioning": "Conditioning",
-    "aplasia": "Aplasia",
-    "early_recovery": "Early recovery",
-    "recovery": "Recovery (3-6 months)",
-    "reconstitution": "Reconstitution",
-    "follow_up": "Long-term follow-up",
+    "evaluation": gettext_lazy("Evaluation"),
+    "mobilisation": gettext_lazy("Mobilisation"),
+    "collection": gettext_lazy("Collection"),
+    "conditioning": gettext_lazy("Conditioning"),
+    "aplasia": gettext_lazy("Aplasia"),
+    "early_recovery": gettext_lazy("Early recovery"),
+    "recovery": gettext_lazy("Recovery (3-6 months)"),
+    "reconstitution": gettext_lazy("Reconstitution"),
+    "follow_up": gettext_lazy("Long-term follow-up"),
 }
 
 _STATUS_CLASSES = {
@@ -25,16 +28,15 @@ _STATUS_CLASSES = {
 
 @register.filter
 def phase_label(phase) -> str:
-    return _PHASE_LABELS.get(str(phase), str(phase))
+    return str(_PHASE_LABELS.get(str(phase), str(phase)))
 
 
 @register.filter
 def day_label(day) -> str:
-    """Day 0, Day +9, Day -3; empty without a Day 0."""
+    """Day 0, Day +9, Day -3 (in the active language); empty without a Day 0."""
     if day is None or day == "":
         return ""
-    day = int(day)
-    return f"Day {day:+d}" if day else "Day 0"
+    return phase_day_label(int(day))
 
 
 @register.filter

@@ -22,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
-from django.utils.formats import number_format
+from django.utils.formats import get_format, number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -35,6 +35,7 @@ from recovery.clinical.phases import local_date
 from recovery.clinical.survival import DAYS_PER_MONTH, months_between
 from recovery.forms.labs import ConfirmEngraftmentForm, LabImportForm, LabPanelForm, TransfusionForm
 from recovery.models import EngraftmentKind, LabResult, LabTest, Patient, Transfusion, TransfusionProduct
+from recovery.phase_text import day_label
 from recovery.queries.configuration import active_config
 from recovery.queries.labs import EngraftmentLine, engraftment_proposal, patients_on_import_lines, series
 from recovery.queries.timeline import current_state, episode_of, patient_today
@@ -57,8 +58,7 @@ def _d(on: date) -> str:
 def _day_label(on: date, day0: date | None) -> str:
     if day0 is None:
         return ""
-    days = (on - day0).days
-    return f"Day {days:+d}" if days else "Day 0"
+    return day_label((on - day0).days)
 
 
 def _add_errors(form: Form, exc: ValidationError, rename: dict[str, str] | None = None) -> None:
@@ -608,7 +608,10 @@ def lab_import_report(request: HttpRequest, import_id) -> HttpResponse:
 
 
 def _plain_number(value) -> str:
-    return f"{float(value):.2f}".rstrip("0").rstrip(".") if value is not None else ""
+    """ "0.35" (two decimals at most, trailing zeros dropped), with the active language's decimal mark (0,35)."""
+    if value is None:
+        return ""
+    return f"{float(value):.2f}".rstrip("0").rstrip(".").replace(".", get_format("DECIMAL_SEPARATOR"))
 
 
 @login_required
@@ -631,7 +634,7 @@ def my_immune(request: HttpRequest) -> HttpResponse:
             {
                 "cd4": latest,
                 "cd4_text": _plain_number(latest["value"]) if latest else "",
-                "cd4_threshold": f"{config.cd4_recovery_threshold:g}",
+                "cd4_threshold": _plain_number(config.cd4_recovery_threshold),
                 "cd4_recovered": latest is not None and _cd4_recovered(patient, status.day0, cd4_points, config),
                 "charts": _immune_charts(patient, status.day0, config, {CD4: cd4_points}, shown, active.charts)
                 if after

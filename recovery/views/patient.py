@@ -15,11 +15,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from recovery import access
 from recovery.access import Action
-from recovery.clinical.outcomes import plain_language
 from recovery.clinical.phases import PHASE_ORDER, phase_index, phase_on, recovery_progress
 from recovery.clinical.timeline import DisplayStatus, EventKind, EventStatus
 from recovery.middleware import client_ip
 from recovery.models import Patient, TransplantEpisode
+from recovery.outcome_text import plain_language
 from recovery.phase_text import day_label, phase_text, progress_label, relative_days, risk_text
 from recovery.queries.alerts import patient_alerts
 from recovery.queries.audit import access_log, own_csv_rows, plain_lines

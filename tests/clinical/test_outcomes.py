@@ -35,7 +35,6 @@ from recovery.clinical.outcomes import (
     mri_activity_date,
     mri_reference,
     patient_outcome,
-    plain_language,
     required_step,
     survival_endpoints,
     usable,
@@ -43,6 +42,7 @@ from recovery.clinical.outcomes import (
 )
 from recovery.clinical.phases import add_months
 from recovery.clinical.survival import months_between
+from recovery.outcome_text import plain_language
 
 DAY0 = date(2024, 1, 15)
 

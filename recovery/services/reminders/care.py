@@ -21,6 +21,8 @@ Messages go at the configured morning appointment time in the patient's zone, af
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from django.utils import translation
+
 from recovery.clinical.config import ReminderConfig
 from recovery.clinical.reminders import apply_quiet_hours, to_utc
 from recovery.clinical.surveillance import surveillance_schedule
@@ -111,12 +113,15 @@ def planned(
         return day is not None and first <= day <= last
 
     # Vaccinations: a dose that can be given, on its due date (a later dose waits for the one it follows).
+    # The names in a message's facts are in the patient's language, whoever's request planned it.
     given = list(patient.vaccinations.values_list("vaccine", "dose", "given_date"))
     for dose in plan_from(day0, given, last, config.vaccination):
         if dose.status in (DoseStatus.DUE, DoseStatus.OVERDUE) and within(dose.due_date):
+            with translation.override(patient.preferred_language):
+                name = vaccine_name(dose.vaccine)
             detail = {
                 "vaccine": dose.vaccine,
-                "vaccine_name": vaccine_name(dose.vaccine),
+                "vaccine_name": name,
                 "dose": dose.dose,
                 "due_date": dose.due_date.isoformat(),
                 "live": dose.vaccine in config.vaccination.live_vaccines,
@@ -130,12 +135,13 @@ def planned(
         if course.stop is not None:
             continue
         plan = course.plan
-        base = {
-            "medication": plan.medication,
-            "name": medication_name(plan.medication),
-            "purpose": medication_purpose(plan.medication),
-            "until_cd4": plan.until_cd4,
-        }
+        with translation.override(patient.preferred_language):
+            base = {
+                "medication": plan.medication,
+                "name": medication_name(plan.medication),
+                "purpose": medication_purpose(plan.medication),
+                "until_cd4": plan.until_cd4,
+            }
         kind = NotificationKind.PROPHYLAXIS_REMINDER
         if within(plan.start):
             key = f"{kind}:{plan.medication}:start:{plan.start.isoformat()}"
