@@ -1,6 +1,6 @@
 // A table (.table-responsive) or phase band (.phase-band) wider than its scroll box must be scrollable by keyboard (WCAG 2.1.1): the box becomes
 // a named region with a tab stop, named by the table's caption or aria-label, else the nearest heading before it.
-// Boxes that do not scroll get no tab stop. Attributes a template sets itself are kept.
+// Boxes that do not scroll get no tab stop. Attributes a template sets itself (a phase band's role="list") are kept.
 (() => {
   "use strict";
   const nameFor = (box) => {
@@ -17,7 +17,10 @@
       const scrolls = box.scrollWidth > box.clientWidth + 1;
       if (scrolls && !box.hasAttribute("tabindex")) {
         box.tabIndex = 0;
-        box.setAttribute("role", "region");
+        if (!box.hasAttribute("role")) {
+          box.setAttribute("role", "region");
+          box.dataset.rtRole = "script";
+        }
         if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
           box.setAttribute("aria-label", nameFor(box));
           box.dataset.rtLabel = "script";
@@ -25,10 +28,11 @@
         box.dataset.rtRegion = "script";
       } else if (!scrolls && box.dataset.rtRegion === "script") {
         box.removeAttribute("tabindex");
-        box.removeAttribute("role");
+        if (box.dataset.rtRole === "script") box.removeAttribute("role");
         if (box.dataset.rtLabel === "script") box.removeAttribute("aria-label");
         delete box.dataset.rtRegion;
         delete box.dataset.rtLabel;
+        delete box.dataset.rtRole;
       }
     }
   };

@@ -9,7 +9,11 @@ with other rows), and the patient's page once per phase, the page whose content 
 axe-core (tests/e2e/vendor/, never served by the app) is added to every document as a Playwright init script,
 which the page's Content-Security-Policy does not govern, so the policy is tested as it is. axe runs with the
 WCAG 2.0, 2.1 and 2.2 A and AA rules; any serious or critical violation fails the test, each listed with its rule,
-element and page.
+element and page. At phone size each page is also narrowed to 320 px, where it must not scroll sideways (a wide
+table becomes stacked cards, `.rt-stack` in app.css).
+
+Two journeys complete the check: tabbing through the check-in on a small phone never leaves the focused control
+behind the sticky "Call the unit" bar (2.4.11), and a form sent with an error puts focus on its error summary.
 """
 
 from pathlib import Path
@@ -17,11 +21,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.test import Client
+from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.models import User
 from tests.conftest import seed
 from tests.e2e.conftest import TIMEOUT_MS, VIEWPORTS
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
+from tests.e2e.test_patient_home import pia_on_day_9  # noqa: F401 (a fixture)
+from tests.e2e.test_patient_home import sign_in as patient_sign_in
 from tests.test_every_page import ROLES, _resolve, crawl, phases_of_patients
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -30,6 +38,8 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 FAILING_IMPACTS = {"serious", "critical"}
 PER_PHASE = {"recovery:patient-detail"}
+NARROW = 320  # CSS pixels: WCAG 1.4.10's width, at which nothing but wide content (tables) may scroll sideways
+SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 RUN_AXE = """(tags) => axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
   .then((result) => result.violations.map((v) => ({
     id: v.id, impact: v.impact, help: v.help,
@@ -97,11 +107,19 @@ def signed_in_contexts(browser, live_server, username: str) -> list[tuple[str, o
     return pages
 
 
-def violations_on(page, path: str) -> list[str]:
+def violations_on(page, path: str, size: str) -> list[str]:
+    """axe's serious and critical findings on the page; on a phone, also any sideways scrolling at 320 px (1.4.10)."""
     response = page.goto(path)
     assert response is not None and response.status < 400, f"GET {path}: {response and response.status}"
     page.wait_for_load_state("load")
     found = []
+    if size == "phone":
+        viewport = page.viewport_size
+        page.set_viewport_size({"width": NARROW, "height": viewport["height"]})
+        overflow = page.evaluate(SIDEWAYS)
+        if overflow > 0:
+            found.append(f"reflow: scrolls sideways by {overflow} px at {NARROW} px wide")
+        page.set_viewport_size(viewport)
     for violation in page.evaluate(RUN_AXE, TAGS):
         if violation["impact"] in FAILING_IMPACTS:
             for target in violation["targets"]:
@@ -119,9 +137,58 @@ def test_no_page_of_any_role_has_a_serious_or_critical_axe_violation(browser, li
         for path in paths:
             for size, page in pages:
                 checked += 1
-                problems += [f"{role} {size} {path}: {found}" for found in violations_on(page, path)]
+                problems += [f"{role} {size} {path}: {found}" for found in violations_on(page, path, size)]
         for _, page in pages:
             page.context.close()
 
     assert checked > 100, f"only {checked} pages checked"
     assert not problems, f"{len(problems)} serious or critical violations on {checked} pages:\n" + "\n".join(problems)
+
+
+# Where the focused element is, and whether the sticky call bar covers any of it.
+FOCUS_UNDER_BAR = """() => {
+  const focused = document.activeElement;
+  const bar = document.querySelector(".rt-call-bar");
+  if (!focused || focused === document.body || !bar || bar.contains(focused)) return null;
+  const f = focused.getBoundingClientRect(), b = bar.getBoundingClientRect();
+  const label = focused.id || focused.getAttribute("name") || focused.textContent.trim().slice(0, 40);
+  return {label, covered: f.bottom > b.top + 1 && f.top < b.bottom, bottom: f.bottom, barTop: b.top};
+}"""
+
+
+def test_the_sticky_call_bar_never_hides_the_field_in_focus_on_a_phone(phone, live_server, pia_on_day_9):
+    """Tabbing through the whole check-in on a phone, no focused control is behind "Call the unit" (WCAG 2.4.11)."""
+    phone.set_viewport_size({"width": 320, "height": 568})
+    patient_sign_in(phone)
+    phone.goto(reverse("recovery:checkin"))
+    assert phone.locator(".rt-call-bar").count() == 1
+
+    visited, covered = 0, []
+    for _ in range(120):
+        phone.keyboard.press("Tab")
+        where = phone.evaluate(FOCUS_UNDER_BAR)
+        if where is None:
+            if phone.evaluate("document.querySelector('.rt-call-bar').contains(document.activeElement)"):
+                break
+            continue
+        visited += 1
+        if where["covered"]:
+            covered.append(f"{where['label']}: bottom {where['bottom']:.0f} px, bar from {where['barTop']:.0f} px")
+
+    assert visited >= 10, f"only {visited} controls reached by Tab before the call button"
+    assert not covered, "focused controls hidden by the call bar:\n" + "\n".join(covered)
+
+
+def test_a_form_with_errors_moves_focus_to_the_summary_and_its_link_to_the_field(phone, live_server, pia_on_day_9):
+    """After a wrong temperature the error summary has focus; its link focuses the temperature field."""
+    patient_sign_in(phone)
+    phone.goto(reverse("recovery:temperature"))
+    phone.get_by_label("Temperature").fill("warm")
+    phone.get_by_role("button", name="Save").click()
+
+    summary = phone.get_by_test_id("error-summary")
+    expect(summary).to_be_focused()
+    assert phone.title().startswith("Error: ")
+    summary.get_by_role("link").first.click()
+    expect(phone.locator("#id_temperature")).to_be_focused()
+    expect(phone.locator("#id_temperature")).to_have_value("warm")
