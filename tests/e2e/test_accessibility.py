@@ -3,8 +3,8 @@
 The pages are the ones tests/test_every_page.py crawls: on the seeded demo, each role's links followed from its
 home, three clicks deep (that module's `crawl`, so a new page is checked without editing this one). Of the HTML
 pages the crawl opened, one per URL pattern and set of query keys is checked (the others show the same template
-with other rows), and the patient's page once per phase, the page whose content most depends on it. Each role signs in once through the real login page; its two browser contexts
-(VIEWPORTS) share that session.
+with other rows), and the patient's page once per phase, the page whose content most depends on it. Each role
+signs in once through the real login page; its two browser contexts (VIEWPORTS) share that session.
 
 axe-core (tests/e2e/vendor/, never served by the app) is added to every document as a Playwright init script,
 which the page's Content-Security-Policy does not govern, so the policy is tested as it is. axe runs with the
@@ -16,6 +16,7 @@ Two journeys complete the check: tabbing through the check-in on a small phone n
 behind the sticky "Call the unit" bar (2.4.11), and a form sent with an error puts focus on its error summary.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,12 +25,14 @@ from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from accounts.models import User
+from accounts.models import Role, User
+from recovery.queries.timeline import patient_today
 from tests.conftest import seed
 from tests.e2e.conftest import TIMEOUT_MS, VIEWPORTS
 from tests.e2e.test_login_per_role import PASSWORD, open_login, sign_in
-from tests.e2e.test_patient_home import pia_on_day_9  # noqa: F401 (a fixture)
+from tests.e2e.test_patient_home import UNIT_PHONE
 from tests.e2e.test_patient_home import sign_in as patient_sign_in
+from tests.factories import CentreFactory, PatientFactory, UserFactory, transplant
 from tests.test_every_page import ROLES, _resolve, crawl, phases_of_patients
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -110,7 +113,8 @@ def signed_in_contexts(browser, live_server, username: str) -> list[tuple[str, o
 def violations_on(page, path: str, size: str) -> list[str]:
     """axe's serious and critical findings on the page; on a phone, also any sideways scrolling at 320 px (1.4.10)."""
     response = page.goto(path)
-    assert response is not None and response.status < 400, f"GET {path}: {response and response.status}"
+    assert response is not None
+    assert response.status < 400, f"GET {path}: {response.status}"
     page.wait_for_load_state("load")
     found = []
     if size == "phone":
@@ -143,6 +147,16 @@ def test_no_page_of_any_role_has_a_serious_or_critical_axe_violation(browser, li
 
     assert checked > 100, f"only {checked} pages checked"
     assert not problems, f"{len(problems)} serious or critical violations on {checked} pages:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def pia_on_day_9(transactional_db):
+    """Pia, a patient with a login on Day +9 (in aplasia), her unit's number known: the call bar is shown."""
+    centre = CentreFactory(name="Uppsala Transplant Centre", phone_24h=UNIT_PHONE)
+    user = UserFactory(username="pia", first_name="Pia", role=Role.PATIENT, password=PASSWORD)
+    patient = PatientFactory(user=user, centre=centre, first_name="Pia", last_name="Holmgren")
+    transplant(patient, patient_today(patient) - timedelta(days=9), mobilised_days_before=35, collected_days_before=25)
+    return patient
 
 
 # Where the focused element is, and whether the sticky call bar covers any of it.
