@@ -2,6 +2,7 @@
 summary linking to each field, and ties each field's message to it with aria-describedby.
 """
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -135,3 +136,13 @@ def test_the_error_summary_script_is_a_file_the_policy_allows(client, db):
 
     assert '<script src="/static/js/error-summary.js" defer></script>' in html
     assert "<script>" not in html
+
+
+def test_crispy_forms_leave_checking_to_the_server(client_for, coordinator):
+    """A crispy form's tag says novalidate, so no browser bubble stands in for the server's messages."""
+    html = client_for(coordinator).get(reverse("recovery:patient-create")).content.decode()
+
+    forms = re.findall(r"<form\b[^>]*>", html)
+    posted = [tag for tag in forms if 'method="post"' in tag and "logout" not in tag]
+    assert posted, "no form on the enrolment page"
+    assert all("novalidate" in tag for tag in posted), posted
