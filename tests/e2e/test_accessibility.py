@@ -43,6 +43,7 @@ FAILING_IMPACTS = {"serious", "critical"}
 PER_PHASE = {"recovery:patient-detail"}
 NARROW = 320  # CSS pixels: WCAG 1.4.10's width, at which nothing but wide content (tables) may scroll sideways
 SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+AFTER_RESIZE = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done))))"
 RUN_AXE = """(tags) => axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
   .then((result) => result.violations.map((v) => ({
     id: v.id, impact: v.impact, help: v.help,
@@ -120,6 +121,7 @@ def violations_on(page, path: str, size: str) -> list[str]:
     if size == "phone":
         viewport = page.viewport_size
         page.set_viewport_size({"width": NARROW, "height": viewport["height"]})
+        page.evaluate(AFTER_RESIZE)  # Chart.js redraws its canvas on the frames after a resize
         overflow = page.evaluate(SIDEWAYS)
         if overflow > 0:
             found.append(f"reflow: scrolls sideways by {overflow} px at {NARROW} px wide")
