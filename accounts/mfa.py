@@ -160,9 +160,14 @@ def totp_secret_text(device: TOTPDevice) -> str:
 
 
 def totp_qr_svg(device: TOTPDevice) -> str:
-    """The otpauth:// address as an inline SVG QR code (segno: pure Python, no image files)."""
+    """The otpauth:// address as an inline SVG QR code (segno: pure Python, no image files).
+
+    Sized by app.css (`.mfa-qr svg`) through its viewBox, so it fits a 320 px wide screen.
+    """
     qr = segno.make(device.config_url, error="m")
-    return qr.svg_inline(scale=5, dark="#000", light="#fff", title=gettext("QR code for your authenticator app"))
+    return qr.svg_inline(
+        scale=5, dark="#000", light="#fff", title=gettext("QR code for your authenticator app"), omitsize=True
+    )
 
 
 @transaction.atomic
