@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from recovery.clinical.episode import DATE_FIELDS
 from recovery.models import Alert, LabImport
 from recovery.queries.dashboard import BURDEN_FORMULA, duration_text, target_status
 from recovery.services import lab_import
@@ -203,3 +204,29 @@ def test_the_english_dashboard_is_unchanged_with_the_catalogue_installed(client_
     assert "Clinician's dashboard" in html
     assert "Triage queue" in html
     assert "Läkarens översikt" not in html
+
+
+def test_the_confirmation_of_a_destructive_date_change_is_in_swedish(client_for, coordinator, feverish):
+    """The transplant form emptied: the confirmation step says what it would do, in Swedish."""
+    response = client_for(coordinator).post(
+        reverse("recovery:episode-edit", args=[feverish.uuid]),
+        dict.fromkeys(("protocol", *DATE_FIELDS, "cd34_dose"), ""),
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+    assert response.status_code == 200
+    html = " ".join(response.content.decode().split())
+    assert f"Ingenting är ändrat än. Om du sparar de här datumen för {feverish.full_name} kommer det att:" in html
+    assert "i tidslinjen: ta bort <strong>" in html
+    assert "händelser, flytta" in html
+    assert "Bekräfta" in html
+    assert "Gå tillbaka" in html
+    assert "Nothing has changed yet" not in html
+
+
+def test_the_alert_header_is_in_swedish(client_for, clinician, feverish):
+    alert = Alert.objects.get(patient=feverish)
+    html = page(client_for(clinician), reverse("recovery:alert-detail", args=[alert.uuid]))
+    assert "Utlöst " in html
+    assert "(för under 1 min sedan)" in html
+    assert "kvittera senast" in html
+    assert "Raised " not in html
