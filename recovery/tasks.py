@@ -140,9 +140,10 @@ def check_engraftment() -> int:
 
 
 @shared_task(name="recovery.tasks.run_lab_import")
-def run_lab_import(import_id: int) -> str:
-    """Import a stored lab CSV (all or nothing); returns its status ("" when another worker has it)."""
-    lab_import = run_lab_import_service(import_id)
+def run_lab_import(import_id: int, language: str | None = None) -> str:
+    """Import a stored lab CSV (all or nothing), its report in `language`; returns its status ("" when another
+    worker has it)."""
+    lab_import = run_lab_import_service(import_id, language=language)
     return lab_import.status if lab_import else ""
 
 

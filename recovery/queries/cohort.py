@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Centre, User
 from recovery import access
@@ -66,10 +67,10 @@ class AgeGroup:
 
 
 AGE_GROUPS: tuple[AgeGroup, ...] = (
-    AgeGroup("under_30", "Under 30", None, 30),
-    AgeGroup("30_39", "30 to 39", 30, 40),
-    AgeGroup("40_49", "40 to 49", 40, 50),
-    AgeGroup("50_plus", "50 and over", 50, None),
+    AgeGroup("under_30", _("Under 30"), None, 30),
+    AgeGroup("30_39", _("30 to 39"), 30, 40),
+    AgeGroup("40_49", _("40 to 49"), 40, 50),
+    AgeGroup("50_plus", _("50 and over"), 50, None),
 )
 AGE_GROUP_CODES = [group.code for group in AGE_GROUPS]
 
@@ -85,9 +86,9 @@ class EndpointDefinition:
 
 
 ENDPOINTS: tuple[EndpointDefinition, ...] = (
-    EndpointDefinition(ENDPOINT_NEDA3, "NEDA-3", "a relapse, confirmed disability progression or new MRI activity"),
-    EndpointDefinition(ENDPOINT_PROGRESSION_FREE, "Progression-free", "confirmed disability progression (EDSS)"),
-    EndpointDefinition(ENDPOINT_RELAPSE_FREE, "Relapse-free", "a relapse"),
+    EndpointDefinition(ENDPOINT_NEDA3, "NEDA-3", _("a relapse, confirmed disability progression or new MRI activity")),
+    EndpointDefinition(ENDPOINT_PROGRESSION_FREE, _("Progression-free"), _("confirmed disability progression (EDSS)")),
+    EndpointDefinition(ENDPOINT_RELAPSE_FREE, _("Relapse-free"), _("a relapse")),
 )
 
 

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Centre
 from recovery.clinical.config import DEFAULT_TRIAGE_CONFIG
@@ -42,14 +44,16 @@ def duration_text(delta: timedelta) -> str:
     """'under 1 min', '12 min', '3 h 5 min', '2 d 4 h' (the sign is ignored)."""
     minutes = int(abs(delta).total_seconds() // 60)
     if minutes < 1:
-        return "under 1 min"
+        return _("under 1 min")
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(minutes)d min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        if minutes:
+            return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+        return _("%(hours)d h") % {"hours": hours}
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours} if hours else _("%(days)d d") % {"days": days}
 
 
 @dataclass(frozen=True)
@@ -64,15 +68,15 @@ def target_status(alert: Alert, now: datetime) -> Target:
     """'45 min left', 'overdue by 5 min', 'acknowledged in time', 'acknowledged 5 min late' or 'no target'."""
     due = alert.respond_by
     if due is None:
-        return Target("no target", "none")
+        return Target(_("no target"), "none")
     acknowledged = alert.acknowledged_at if alert.status != AlertStatus.OPEN else None
     if acknowledged is not None:
         if acknowledged <= due:
-            return Target("acknowledged in time", "met")
-        return Target(f"acknowledged {duration_text(acknowledged - due)} late", "missed")
+            return Target(_("acknowledged in time"), "met")
+        return Target(_("acknowledged %(duration)s late") % {"duration": duration_text(acknowledged - due)}, "missed")
     if now > due:
-        return Target(f"overdue by {duration_text(now - due)}", "overdue")
-    return Target(f"{duration_text(due - now)} left", "ok")
+        return Target(_("overdue by %(duration)s") % {"duration": duration_text(now - due)}, "overdue")
+    return Target(_("%(duration)s left") % {"duration": duration_text(due - now)}, "ok")
 
 
 def first_line(text: str) -> str:
@@ -235,10 +239,10 @@ def high_risk_patients(patients: QuerySet[Patient], now: datetime | None = None)
 
 # --- alert burden ---------------------------------------------------------------------------------------------
 
-BURDEN_FORMULA = (
-    "Alerts per patient-week = alerts raised \u00f7 (patients followed \u00d7 {weeks} weeks), followed = sent a "
-    "report or was between conditioning and Day +{window_day} in the last {days} days; within target = acknowledged "
-    "by the respond-by time \u00f7 alerts acknowledged or past their target."
+BURDEN_FORMULA = gettext_lazy(
+    "Alerts per patient-week = alerts raised ÷ (patients followed × %(weeks)s weeks), followed = sent a "  # noqa: RUF001 - the multiplication sign
+    "report or was between conditioning and Day +%(window_day)s in the last %(days)s days; within target = "
+    "acknowledged by the respond-by time ÷ alerts acknowledged or past their target."
 )
 
 
@@ -302,7 +306,7 @@ class Burden:
     def formula(self) -> str:
         weeks = int(self.weeks) if self.weeks == int(self.weeks) else round(self.weeks, 1)
         window_day = "/+".join(str(day) for day in self.window_days)
-        return BURDEN_FORMULA.format(days=self.days, weeks=weeks, window_day=window_day)
+        return BURDEN_FORMULA % {"days": self.days, "weeks": weeks, "window_day": window_day}
 
 
 def _followed_patients(patients: QuerySet[Patient], start: datetime, end: datetime) -> tuple[set[int], set[int]]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from recovery.clinical.labs_config import ANC, CD4, EBV_PCR, PLATELETS
 from recovery.models import LabTest
@@ -92,7 +93,7 @@ def lab_test_code(raw: str) -> str | None:
 def parse_time(raw: str, zone: ZoneInfo) -> datetime:
     text = raw.strip()
     if not text:
-        raise ValidationError("No collection time.")
+        raise ValidationError(_("No collection time."))
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -104,9 +105,11 @@ def parse_time(raw: str, zone: ZoneInfo) -> datetime:
             except ValueError:
                 continue
     if parsed is None:
-        raise ValidationError(f"“{text[:40]}” is not a date and time; write it as 2025-03-10 07:30.")
+        raise ValidationError(
+            _("“%(text)s” is not a date and time; write it as 2025-03-10 07:30.") % {"text": text[:40]}
+        )
     if len(text) <= 10:
-        raise ValidationError(f"“{text}” has no time of day; write it as {text} 07:30.")
+        raise ValidationError(_("“%(text)s” has no time of day; write it as %(text)s 07:30.") % {"text": text})
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
@@ -154,17 +157,22 @@ class ImportLine:
 def open_csv(data: bytes) -> tuple[str, type[csv.Dialect] | csv.Dialect, dict[str, int]]:
     """The file's text, dialect and columns; ValidationError for a file that cannot be read at all."""
     if len(data) > MAX_IMPORT_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it.")
+        raise ValidationError(
+            _("The file is larger than %(size)s MB: split it.") % {"size": MAX_IMPORT_BYTES // (1024 * 1024)}
+        )
     text = _decode(data)
     control = _CONTROL.search(text)
     if control is not None:
         line = text.count("\n", 0, control.start()) + 1
         raise ValidationError(
-            f"Line {line} contains a control character (such as NUL): this is not a CSV text file. "
-            "Nothing was imported."
+            _(
+                "Line %(line)s contains a control character (such as NUL): this is not a CSV text file. "
+                "Nothing was imported."
+            )
+            % {"line": line}
         )
     if not text.strip():
-        raise ValidationError("The file is empty.")
+        raise ValidationError(_("The file is empty."))
     first_line = text.splitlines()[0]
     try:
         dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
@@ -174,11 +182,12 @@ def open_csv(data: bytes) -> tuple[str, type[csv.Dialect] | csv.Dialect, dict[st
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
-        raise ValidationError("The file has no header row.") from None
+        raise ValidationError(_("The file has no header row.")) from None
     columns = _header_map(header)
     missing = [name for name in CSV_COLUMNS if name not in columns]
     if missing:
         raise ValidationError(
-            f"The header row lacks the column(s) {', '.join(missing)}. Expected: {', '.join(CSV_COLUMNS)}."
+            _("The header row lacks the column(s) %(missing)s. Expected: %(expected)s.")
+            % {"missing": ", ".join(missing), "expected": ", ".join(CSV_COLUMNS)}
         )
     return text, dialect, columns

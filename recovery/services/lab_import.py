@@ -7,6 +7,7 @@ saves every result in one transaction. All or nothing: when any line is wrong no
 lists the wrong lines with their reasons.
 """
 
+import contextlib
 import csv
 import io
 import logging
@@ -23,7 +24,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Centre
 from recovery import access
@@ -88,9 +91,9 @@ def _create(context: AuditContext, centre: Centre, filename: str, data: bytes) -
     return lab_import
 
 
-def _wake_importer(import_id: int) -> None:
+def _wake_importer(import_id: int, language: str | None) -> None:
     try:
-        app.send_task(IMPORT_TASK, args=[import_id])
+        app.send_task(IMPORT_TASK, args=[import_id], kwargs={"language": language})
     except Exception as exc:  # the broker is down: the sweep starts the import within a minute of its return
         logger.warning("Could not start lab import %s: %s", import_id, exc)
 
@@ -98,9 +101,11 @@ def _wake_importer(import_id: int) -> None:
 @transaction.atomic
 def queue_lab_import(*, context: AuditContext, centre: Centre, filename: str, data: bytes) -> LabImport:
     """Store an upload for the import task and wake it after commit; ValidationError (nothing stored) for a file
-    that cannot be read at all: too large, not text (a control character, naming its line), empty, no header."""
+    that cannot be read at all: too large, not text (a control character, naming its line), empty, no header.
+
+    The task writes the report's messages in the language active here (the uploader's)."""
     lab_import = _create(context, centre, filename, data)
-    transaction.on_commit(partial(_wake_importer, lab_import.pk))
+    transaction.on_commit(partial(_wake_importer, lab_import.pk, translation.get_language()))
     return lab_import
 
 
@@ -124,8 +129,11 @@ def imports_to_resume(now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     LabImport.objects.filter(_interrupted(now), attempts__gte=MAX_ATTEMPTS).update(
         status=LabImportStatus.FAILED,
-        error=f"The import was interrupted {MAX_ATTEMPTS} times (the server stopped it). Nothing was imported: "
-        "upload the file again, or in smaller parts.",
+        error=_(
+            "The import was interrupted %(count)s times (the server stopped it). Nothing was imported: "
+            "upload the file again, or in smaller parts."
+        )
+        % {"count": MAX_ATTEMPTS},
         data=b"",
         finished_at=now,
     )
@@ -136,11 +144,19 @@ def imports_to_resume(now: datetime | None = None) -> list[int]:
     )
 
 
-def run_lab_import(import_id: int, *, patients: Iterable[Patient] | None = None) -> LabImport | None:
+def run_lab_import(
+    import_id: int, *, patients: Iterable[Patient] | None = None, language: str | None = None
+) -> LabImport | None:
     """The task's work: claim the import (None when another worker has it or it is finished), check every line,
     then save all its results in one transaction, or none when a line is wrong.
 
-    `patients`: whom the file may name (default: the uploader's patients at the import's centre)."""
+    `patients`: whom the file may name (default: the uploader's patients at the import's centre); `language`: the
+    one the report's messages are written in (default: the active one)."""
+    with translation.override(language) if language else contextlib.nullcontext():
+        return _run_lab_import(import_id, patients)
+
+
+def _run_lab_import(import_id: int, patients: Iterable[Patient] | None) -> LabImport | None:
     now = timezone.now()
     claimed = (
         LabImport.objects.filter(pk=import_id)
@@ -161,7 +177,7 @@ def run_lab_import(import_id: int, *, patients: Iterable[Patient] | None = None)
                     _save(lab_import, outcome, context)
                 return lab_import
             except IntegrityError:
-                outcome.error = (
+                outcome.error = _(
                     "A result in this file was recorded by someone else while it was being imported. Nothing was "
                     "imported: upload the file again (results already recorded are recognised)."
                 )
@@ -169,12 +185,15 @@ def run_lab_import(import_id: int, *, patients: Iterable[Patient] | None = None)
         outcome = _Outcome(error=" ".join(exc.messages))
     except SoftTimeLimitExceeded:
         outcome = _Outcome(
-            error=f"The import took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} seconds a task may take "
-            "and was stopped. Nothing was imported: upload the file in smaller parts."
+            error=_(
+                "The import took longer than the %(seconds)s seconds a task may take and was stopped. Nothing was "
+                "imported: upload the file in smaller parts."
+            )
+            % {"seconds": settings.CELERY_TASK_SOFT_TIME_LIMIT}
         )
     except Exception:
         logger.exception("Lab import %s stopped", import_id)
-        outcome = _Outcome(error="The import stopped because of an error on the server. Nothing was imported.")
+        outcome = _Outcome(error=_("The import stopped because of an error on the server. Nothing was imported."))
     _fail(lab_import, outcome, context)
     return lab_import
 
@@ -217,11 +236,15 @@ def _check(lab_import: LabImport, patients: Iterable[Patient]) -> _Outcome:
             if any(cell.strip() for cell in row):
                 rows.append((reader.line_num, row))
     except csv.Error as exc:
-        outcome.lines.append(ImportLine(reader.line_num, REJECTED, f"The file cannot be read from here on: {exc}."))
-        outcome.error = f"Line {reader.line_num} cannot be read. Nothing was imported."
+        unreadable = _("The file cannot be read from here on: %(error)s.") % {"error": exc}
+        outcome.lines.append(ImportLine(reader.line_num, REJECTED, unreadable))
+        outcome.error = _("Line %(line)s cannot be read. Nothing was imported.") % {"line": reader.line_num}
         return outcome
     if len(rows) > MAX_IMPORT_ROWS:
-        outcome.error = f"The file has {len(rows)} lines of results; at most {MAX_IMPORT_ROWS} per file: split it."
+        outcome.error = _("The file has %(count)s lines of results; at most %(most)s per file: split it.") % {
+            "count": len(rows),
+            "most": MAX_IMPORT_ROWS,
+        }
         return outcome
     lab_import.rows_total = len(rows)
     LabImport.objects.filter(pk=lab_import.pk).update(rows_total=len(rows))
@@ -241,11 +264,13 @@ def _check(lab_import: LabImport, patients: Iterable[Patient]) -> _Outcome:
     _against_recorded(checked, config, lab_import, outcome)
     rejected = _counts(outcome.lines)[REJECTED]
     if rejected:
-        wrong = "1 line has an error" if rejected == 1 else f"{rejected} lines have errors"
-        outcome.error = (
-            f"Nothing was imported: {wrong} (listed below), of {len(rows)} in the file. Correct the file and "
-            "upload it again."
-        )
+        outcome.error = ngettext(
+            "Nothing was imported: %(count)s line has an error (listed below), of %(total)s in the file. Correct "
+            "the file and upload it again.",
+            "Nothing was imported: %(count)s lines have errors (listed below), of %(total)s in the file. Correct "
+            "the file and upload it again.",
+            rejected,
+        ) % {"count": rejected, "total": len(rows)}
     return outcome
 
 
@@ -278,21 +303,30 @@ def _against_recorded(checked: list[_Checked], config: ActiveConfig, lab_import:
         key = (patient.pk, test, good.collected_at)
         if key in seen:
             if seen[key] == value:
-                line.outcome, line.message = DUPLICATE, "The same result appears earlier in this file: imported once."
+                line.outcome, line.message = (
+                    DUPLICATE,
+                    _("The same result appears earlier in this file: imported once."),
+                )
             else:
-                line.message = "An earlier line of this file gives another value for the same sample."
+                line.message = _("An earlier line of this file gives another value for the same sample.")
             continue
         seen[key] = value
         shown = f"{value.normalize():f} {config.labs.unit(test)}"
         if key in recorded:
             stored, unit = recorded[key]
             if stored == value:
-                line.outcome, line.message = DUPLICATE, f"Already recorded ({shown}): not imported again."
+                line.outcome = DUPLICATE
+                line.message = _("Already recorded (%(result)s): not imported again.") % {"result": shown}
             else:
                 line.message = sample_conflict(patient, test, good.collected_at, stored, unit)
             continue
         local = timezone.localtime(good.collected_at, ZoneInfo(patient.timezone))
-        line.outcome, line.message = ACCEPTED, f"{LabTest(test).label} {shown} on {local:%Y-%m-%d %H:%M}."
+        line.outcome = ACCEPTED
+        line.message = _("%(test)s %(result)s on %(time)s.") % {
+            "test": LabTest(test).label,
+            "result": shown,
+            "time": f"{local:%Y-%m-%d %H:%M}",
+        }
         outcome.results.append(
             LabResult(
                 patient=patient,
@@ -359,19 +393,23 @@ def _check_row(row, line_num, columns, by_number, config: ActiveConfig) -> tuple
     problems = []
     patient = by_number.get(number.lower()) if number else None
     if not number:
-        problems.append("No hospital number.")
+        problems.append(_("No hospital number."))
     elif patient is None:
-        problems.append(f"No patient with hospital number “{number[:40]}” at this centre.")
+        problems.append(_("No patient with hospital number “%(number)s” at this centre.") % {"number": number[:40]})
     test = lab_test_code(raw_test) if raw_test else None
     if not raw_test:
-        problems.append("No test.")
+        problems.append(_("No test."))
     elif test is None:
-        problems.append(f"Unknown test “{raw_test[:40]}”; use one of {', '.join(LAB_TESTS)}.")
+        problems.append(
+            _("Unknown test “%(test)s”; use one of %(tests)s.") % {"test": raw_test[:40], "tests": ", ".join(LAB_TESTS)}
+        )
     value = None
     unit = cell("unit")
     if test is not None:
         if not unit:
-            problems.append(f"No unit: give the unit of the result ({config.labs.unit(test)} expected).")
+            problems.append(
+                _("No unit: give the unit of the result (%(unit)s expected).") % {"unit": config.labs.unit(test)}
+            )
         else:
             try:
                 value = checked_value(test, raw_value, unit, config.labs)

@@ -13,6 +13,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Centre
 from recovery import access
@@ -43,20 +45,26 @@ class CohortFilterForm(forms.Form):
     """The dashboard's and the export's filters, read from the query string; every field may be left empty."""
 
     centre = forms.ModelChoiceField(
-        queryset=Centre.objects.none(), to_field_name="uuid", required=False, empty_label="All my centres"
+        queryset=Centre.objects.none(),
+        label=gettext_lazy("Centre"),
+        to_field_name="uuid",
+        required=False,
+        empty_label=gettext_lazy("All my centres"),
     )
-    regimen = forms.ChoiceField(required=False)
+    regimen = forms.ChoiceField(label=gettext_lazy("Regimen"), required=False)
     age_group = forms.ChoiceField(
-        label="Age at Day 0", required=False, choices=[("", "Any age"), *[(g.code, g.label) for g in AGE_GROUPS]]
+        label=gettext_lazy("Age at Day 0"),
+        required=False,
+        choices=[("", gettext_lazy("Any age")), *[(g.code, g.label) for g in AGE_GROUPS]],
     )
-    year_from = forms.IntegerField(label="Day 0 from (year)", required=False, **YEAR_BOUNDS)
-    year_to = forms.IntegerField(label="Day 0 to (year)", required=False, **YEAR_BOUNDS)
+    year_from = forms.IntegerField(label=gettext_lazy("Day 0 from (year)"), required=False, **YEAR_BOUNDS)
+    year_to = forms.IntegerField(label=gettext_lazy("Day 0 to (year)"), required=False, **YEAR_BOUNDS)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["centre"].queryset = access.centres_for(user).order_by("name")
         regimens = ProtocolTemplate.objects.order_by("name").values_list("code", "name")
-        self.fields["regimen"].choices = [("", "Any regimen"), *regimens]
+        self.fields["regimen"].choices = [("", _("Any regimen")), *regimens]
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs["class"] = css
@@ -65,7 +73,7 @@ class CohortFilterForm(forms.Form):
         data = super().clean()
         year_from, year_to = data.get("year_from"), data.get("year_to")
         if year_from is not None and year_to is not None and year_from > year_to:
-            self.add_error("year_to", "The last year comes before the first: swap them.")
+            self.add_error("year_to", _("The last year comes before the first: swap them."))
         return data
 
     def filters(self) -> CohortFilters:
@@ -156,7 +164,9 @@ def cohort_export(request: HttpRequest) -> HttpResponse:
     form = CohortFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
-        return HttpResponseBadRequest(f"Check the filters: {problems}", content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(
+            _("Check the filters: %(problems)s") % {"problems": problems}, content_type="text/plain; charset=utf-8"
+        )
     as_of, rows = cohort_export_rows(request.user, form.filters())
     record_reads(context=AuditContext.from_request(request), action="cohort.export", patients=[r.patient for r in rows])
     response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from recovery import access
@@ -81,7 +82,7 @@ def patient_deactivate(request: HttpRequest, patient_id) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{patient.full_name} is deactivated. Their record is kept.")
+            messages.success(request, _("%(name)s is deactivated. Their record is kept.") % {"name": patient.full_name})
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
     record_event(context=AuditContext.from_request(request), action="patient.deactivate_view", patient=patient)
     return render(request, "recovery/patient_deactivate.html", {"patient": patient, "form": form})
@@ -99,12 +100,11 @@ def patient_erase(request: HttpRequest, patient_id) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            what = (
-                "All of the patient's personal data"
-                if result.scope == "everything"
-                else "The login and contact preferences"
-            )
-            messages.success(request, f"{what} erased. Pseudonym kept for the access log: {result.pseudonym}.")
+            if result.scope == "everything":
+                done = _("All of the patient's personal data erased. Pseudonym kept for the access log: %(pseudonym)s.")
+            else:
+                done = _("The login and contact preferences erased. Pseudonym kept for the access log: %(pseudonym)s.")
+            messages.success(request, done % {"pseudonym": result.pseudonym})
             return redirect("recovery:patient-detail", patient_id=patient.uuid)
     record_event(
         context=AuditContext.from_request(request),
