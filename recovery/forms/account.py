@@ -3,18 +3,20 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class EmailChangeForm(forms.Form):
     """The new address and the current password; the service checks both and sends the link."""
 
     new_email = forms.EmailField(
-        label="New e-mail address",
+        label=gettext_lazy("New e-mail address"),
         max_length=254,
-        help_text="We send a link to this address; your address changes when you open it.",
+        help_text=gettext_lazy("We send a link to this address; your address changes when you open it."),
     )
     password = forms.CharField(
-        label="Your current password",
+        label=gettext_lazy("Your current password"),
         strip=False,
         max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -24,4 +26,4 @@ class EmailChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["new_email"].widget.attrs["autocomplete"] = "email"
         self.helper = FormHelper()
-        self.helper.add_input(Submit("save", "Send the confirmation link", css_class="btn-primary"))
+        self.helper.add_input(Submit("save", _("Send the confirmation link"), css_class="btn-primary"))

@@ -3,6 +3,9 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from recovery.forms.widgets import TimeInput
 
@@ -10,36 +13,42 @@ from recovery.forms.widgets import TimeInput
 class ReminderSettingsForm(forms.Form):
     """The patient's own choices: channels and quiet hours (both ends, or neither for the centre's default)."""
 
-    email_enabled = forms.BooleanField(label="Email", required=False)
-    sms_enabled = forms.BooleanField(label="Text message (SMS)", required=False)
-    quiet_start = forms.TimeField(label="Quiet from", required=False, widget=TimeInput())
-    quiet_end = forms.TimeField(label="Quiet until", required=False, widget=TimeInput())
+    email_enabled = forms.BooleanField(label=gettext_lazy("Email"), required=False)
+    sms_enabled = forms.BooleanField(label=gettext_lazy("Text message (SMS)"), required=False)
+    quiet_start = forms.TimeField(label=gettext_lazy("Quiet from"), required=False, widget=TimeInput())
+    quiet_end = forms.TimeField(label=gettext_lazy("Quiet until"), required=False, widget=TimeInput())
 
     def __init__(self, *args, default_quiet: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["quiet_start"].error_messages["invalid"] = "Enter a time such as 22:00."
-        self.fields["quiet_end"].error_messages["invalid"] = "Enter a time such as 07:00."
+        self.fields["quiet_start"].error_messages["invalid"] = _("Enter a time such as 22:00.")
+        self.fields["quiet_end"].error_messages["invalid"] = _("Enter a time such as 07:00.")
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Fieldset(
-                "How do you want your reminders?",
-                HTML('<p class="form-text mt-0">You always see them here in the app.</p>'),
+                _("How do you want your reminders?"),
+                HTML(format_html('<p class="form-text mt-0">{}</p>', _("You always see them here in the app."))),
                 "email_enabled",
                 "sms_enabled",
             ),
             Fieldset(
-                "Quiet hours",
+                _("Quiet hours"),
                 HTML(
-                    '<p class="form-text mt-0">Routine reminders wait until your quiet hours end. Leave both empty '
-                    f"for the unit's default, {default_quiet}; the same time twice means no quiet hours. "
-                    "Temperature and warning-sign reminders in your high-risk weeks are never held back.</p>"
+                    format_html(
+                        '<p class="form-text mt-0">{}</p>',
+                        _(
+                            "Routine reminders wait until your quiet hours end. Leave both empty for the unit's "
+                            "default, %(default)s; the same time twice means no quiet hours. Temperature and "
+                            "warning-sign reminders in your high-risk weeks are never held back."
+                        )
+                        % {"default": default_quiet},
+                    )
                 ),
                 Row(
                     Column("quiet_start", css_class="col-6 col-sm-4"),
                     Column("quiet_end", css_class="col-6 col-sm-4"),
                 ),
             ),
-            Submit("save", "Save", css_class="btn-primary btn-lg rt-tap"),
+            Submit("save", _("Save"), css_class="btn-primary btn-lg rt-tap"),
         )
 
     def clean(self):
@@ -48,7 +57,7 @@ class ReminderSettingsForm(forms.Form):
         if "quiet_start" in cleaned and "quiet_end" in cleaned and (start is None) != (end is None):
             self.add_error(
                 "quiet_end" if end is None else "quiet_start",
-                "Give both the start and the end of quiet hours, or leave both empty.",
+                _("Give both the start and the end of quiet hours, or leave both empty."),
             )
         return cleaned
 
@@ -57,17 +66,17 @@ class ReminderHoldForm(forms.Form):
     """A coordinator puts a patient's reminders on hold (with a reason) or lifts the hold."""
 
     hold_reason = forms.CharField(
-        label="Reason",
+        label=gettext_lazy("Reason"),
         required=False,
         max_length=300,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. readmitted to the ward"}),
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("e.g. readmitted to the ward")}),
     )
 
 
 class TaskDoneForm(forms.Form):
     note = forms.CharField(
-        label="Note (optional)",
+        label=gettext_lazy("Note (optional)"),
         required=False,
         max_length=300,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. spoke to the patient, feeling well"}),
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("e.g. spoke to the patient, feeling well")}),
     )
