@@ -1,28 +1,34 @@
 """The confirmation steps of deactivation and erasure."""
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class DeactivateForm(forms.Form):
     reason = forms.CharField(
-        label="Reason",
+        label=gettext_lazy("Reason"),
         max_length=300,
-        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "e.g. moved to another centre"}),
-        error_messages={"required": "Say why the patient is deactivated (e.g. moved to another centre)."},
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "placeholder": gettext_lazy("e.g. moved to another centre")}
+        ),
+        error_messages={"required": gettext_lazy("Say why the patient is deactivated (e.g. moved to another centre).")},
     )
     confirm = forms.BooleanField(
-        label="I understand: the patient leaves every list, their reminders stop and their login stops working.",
+        label=gettext_lazy(
+            "I understand: the patient leaves every list, their reminders stop and their login stops working."
+        ),
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
-        error_messages={"required": "Tick the box to confirm."},
+        error_messages={"required": gettext_lazy("Tick the box to confirm.")},
     )
 
 
 class EraseForm(forms.Form):
     hospital_number = forms.CharField(
-        label="Type the patient's hospital number to confirm",
+        label=gettext_lazy("Type the patient's hospital number to confirm"),
         max_length=32,
         widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
-        error_messages={"required": "Type the hospital number to confirm."},
+        error_messages={"required": gettext_lazy("Type the hospital number to confirm.")},
     )
 
     def __init__(self, *args, expected: str, **kwargs):
@@ -32,5 +38,5 @@ class EraseForm(forms.Form):
     def clean_hospital_number(self) -> str:
         typed = self.cleaned_data["hospital_number"].strip()
         if typed.casefold() != self.expected.casefold():
-            raise forms.ValidationError("That is not this patient's hospital number: nothing was erased.")
+            raise forms.ValidationError(_("That is not this patient's hospital number: nothing was erased."))
         return typed

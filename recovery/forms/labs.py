@@ -8,6 +8,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from recovery.clinical.labs_config import LabConfig
 from recovery.forms.widgets import DateInput, LocalDateTimeInput
@@ -16,10 +18,15 @@ from recovery.services.labs import LAB_TESTS
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 PANEL_GROUPS = (
-    ("Blood count", ("anc", "platelets", "wbc", "haemoglobin", "lymphocytes")),
-    ("Immune cells", ("cd4", "cd8", "cd19", "nk")),
-    ("Antibodies, viruses and thyroid", ("igg", "ebv_pcr", "cmv_pcr", "tsh")),
+    (gettext_lazy("Blood count"), ("anc", "platelets", "wbc", "haemoglobin", "lymphocytes")),
+    (gettext_lazy("Immune cells"), ("cd4", "cd8", "cd19", "nk")),
+    (gettext_lazy("Antibodies, viruses and thyroid"), ("igg", "ebv_pcr", "cmv_pcr", "tsh")),
 )
+PRODUCT_LABELS = {
+    TransfusionProduct.PLATELETS: gettext_lazy("Platelets"),
+    TransfusionProduct.RED_CELLS: gettext_lazy("Red cells"),
+    TransfusionProduct.IMMUNOGLOBULIN: gettext_lazy("Immunoglobulin (IVIG)"),
+}
 
 
 class _LocalTimeMixin:
@@ -46,15 +53,19 @@ class LabPanelForm(_LocalTimeMixin, forms.Form):
     """One day's panel: the collection time and any of the tests, each in its canonical unit."""
 
     collected_at = forms.DateTimeField(
-        label="Sample taken", widget=LocalDateTimeInput(attrs={"class": "form-control"}), input_formats=LOCAL_FORMATS
+        label=gettext_lazy("Sample taken"),
+        widget=LocalDateTimeInput(attrs={"class": "form-control"}),
+        input_formats=LOCAL_FORMATS,
     )
     platelet_transfusion_at = forms.DateTimeField(
-        label="Platelet transfusion given",
+        label=gettext_lazy("Platelet transfusion given"),
         required=False,
         widget=LocalDateTimeInput(attrs={"class": "form-control"}),
         input_formats=LOCAL_FORMATS,
-        help_text="Only if platelets were transfused: platelet counts from the day of a transfusion on "
-        "do not count towards engraftment for a while.",
+        help_text=gettext_lazy(
+            "Only if platelets were transfused: platelet counts from the day of a transfusion on "
+            "do not count towards engraftment for a while."
+        ),
     )
 
     def __init__(self, *args, patient_timezone: str, config: LabConfig, **kwargs):
@@ -62,10 +73,10 @@ class LabPanelForm(_LocalTimeMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.zone = ZoneInfo(patient_timezone)
         self.config = config
-        self.fields["platelet_transfusion_at"].help_text = (
+        self.fields["platelet_transfusion_at"].help_text = _(
             "Only if platelets were transfused: platelet counts from the day of a transfusion to "
-            f"{config.platelet_transfusion_free_days - 1} days after it do not count towards engraftment."
-        )
+            "%(days)s days after it do not count towards engraftment."
+        ) % {"days": config.platelet_transfusion_free_days - 1}
         for test in LAB_TESTS:
             self.fields[test] = forms.CharField(
                 label=LabTest(test).label, required=False, max_length=40, widget=_number_input(test)
@@ -87,15 +98,20 @@ class LabPanelForm(_LocalTimeMixin, forms.Form):
             rows = []
             for test in tests:
                 low, high = self.config.reference_range(test)
-                reference = "not detected" if high == 0 else f"{low:g}\u2013{high:g}"
+                reference = _("not detected") if high == 0 else f"{low:g}\u2013{high:g}"
                 rows.append({"test": test, "field": self[test], "unit": self.config.unit(test), "reference": reference})
             out.append((title, rows))
         return out
 
 
 class TransfusionForm(_LocalTimeMixin, forms.Form):
-    product = forms.ChoiceField(label="Product", choices=TransfusionProduct.choices)
-    given_at = forms.DateTimeField(label="Given at", widget=LocalDateTimeInput(), input_formats=LOCAL_FORMATS)
+    product = forms.ChoiceField(
+        label=gettext_lazy("Product"),
+        choices=[(value, PRODUCT_LABELS.get(value, label)) for value, label in TransfusionProduct.choices],
+    )
+    given_at = forms.DateTimeField(
+        label=gettext_lazy("Given at"), widget=LocalDateTimeInput(), input_formats=LOCAL_FORMATS
+    )
 
     def __init__(self, *args, patient_timezone: str, **kwargs):
         kwargs.setdefault("prefix", "transfusion")
@@ -109,12 +125,12 @@ class TransfusionForm(_LocalTimeMixin, forms.Form):
 class ConfirmEngraftmentForm(forms.Form):
     """The date (and a note when it is not the proposal); which engraftment is in the URL."""
 
-    on = forms.DateField(label="Engraftment date", widget=DateInput())
+    on = forms.DateField(label=gettext_lazy("Engraftment date"), widget=DateInput())
     note = forms.CharField(
-        label="Note",
+        label=gettext_lazy("Note"),
         required=False,
         max_length=500,
-        help_text="Needed when the date differs from the one the counts give.",
+        help_text=gettext_lazy("Needed when the date differs from the one the counts give."),
         widget=forms.TextInput(),
     )
 
@@ -125,8 +141,11 @@ class ConfirmEngraftmentForm(forms.Form):
 
 
 class LabImportForm(forms.Form):
-    centre = forms.ModelChoiceField(queryset=None, label="Centre", empty_label=None)
-    file = forms.FileField(label="CSV file", help_text="Columns: hospital_number, test, value, unit, collected_at.")
+    centre = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Centre"), empty_label=None)
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy("Columns: hospital_number, test, value, unit, collected_at."),
+    )
 
     def __init__(self, *args, centres, **kwargs):
         super().__init__(*args, **kwargs)

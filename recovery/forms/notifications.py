@@ -66,17 +66,17 @@ class ReminderHoldForm(forms.Form):
     """A coordinator puts a patient's reminders on hold (with a reason) or lifts the hold."""
 
     hold_reason = forms.CharField(
-        label="Reason",
+        label=gettext_lazy("Reason"),
         required=False,
         max_length=300,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. readmitted to the ward"}),
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("e.g. readmitted to the ward")}),
     )
 
 
 class TaskDoneForm(forms.Form):
     note = forms.CharField(
-        label="Note (optional)",
+        label=gettext_lazy("Note (optional)"),
         required=False,
         max_length=300,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. spoke to the patient, feeling well"}),
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("e.g. spoke to the patient, feeling well")}),
     )

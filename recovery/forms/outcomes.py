@@ -8,6 +8,8 @@ and save it. All post to the same page; a hidden field `form` (edss, relapse, mr
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from recovery.forms.fields import LocalDecimalField
 from recovery.forms.widgets import DateInput
@@ -16,7 +18,22 @@ from recovery.validators import validate_edss
 
 MAX_LESIONS = 500  # as the model's validators
 
-EDSS_HELP = "0, or 1.0 to 10.0 in steps of 0.5"
+EDSS_HELP = gettext_lazy("0, or 1.0 to 10.0 in steps of 0.5")
+# The models' choices in the reader's language (the stored values stay as they are).
+DOMAIN_LABELS = {
+    "visual": gettext_lazy("Visual"),
+    "pyramidal": gettext_lazy("Pyramidal (weakness, stiffness)"),
+    "cerebellar": gettext_lazy("Cerebellar (balance, coordination)"),
+    "brainstem": gettext_lazy("Brainstem (double vision, speech, swallowing)"),
+    "sensory": gettext_lazy("Sensory (numbness, tingling)"),
+    "bowel_bladder": gettext_lazy("Bowel and bladder"),
+    "cerebral": gettext_lazy("Cerebral (cognition, mood)"),
+}
+CLASSIFICATION_LABELS = {
+    RelapseClassification.RELAPSE: gettext_lazy("Relapse"),
+    RelapseClassification.PSEUDO_RELAPSE: gettext_lazy("Pseudo-relapse"),
+}
+NOT_CLASSIFIED = gettext_lazy("Choose whether this was a relapse or a pseudo-relapse.")
 
 
 def _helper(kind: str, submit_label: str, layout: Layout) -> FormHelper:
@@ -33,7 +50,7 @@ def _helper(kind: str, submit_label: str, layout: Layout) -> FormHelper:
 class EDSSForm(forms.Form):
     kind = "edss"
 
-    assessed_on = forms.DateField(label="Assessed on", widget=DateInput())
+    assessed_on = forms.DateField(label=gettext_lazy("Assessed on"), widget=DateInput())
     # No decimal_places or range here: validate_edss gives the one plain message for 3.7, 3.75, 0.5 or 11.
     score = LocalDecimalField(label="EDSS", help_text=EDSS_HELP, validators=[validate_edss])
 
@@ -42,7 +59,7 @@ class EDSSForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = _helper(
             self.kind,
-            "Add the assessment",
+            _("Add the assessment"),
             Layout(Row(Column("assessed_on", css_class="col-sm-6"), Column("score", css_class="col-sm-6"))),
         )
 
@@ -50,24 +67,24 @@ class EDSSForm(forms.Form):
 class RelapseForm(forms.Form):
     kind = "relapse"
 
-    onset_date = forms.DateField(label="Onset", widget=DateInput())
+    onset_date = forms.DateField(label=gettext_lazy("Onset"), widget=DateInput())
     domains = forms.MultipleChoiceField(
-        label="Functional systems affected",
-        choices=MS_DOMAINS,
+        label=gettext_lazy("Functional systems affected"),
+        choices=[(value, DOMAIN_LABELS.get(value, label)) for value, label in MS_DOMAINS],
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     description = forms.CharField(
-        label="What happened", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+        label=gettext_lazy("What happened"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
-    treated_with_steroids = forms.BooleanField(label="Treated with steroids", required=False)
+    treated_with_steroids = forms.BooleanField(label=gettext_lazy("Treated with steroids"), required=False)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "relapse_%s")
         super().__init__(*args, **kwargs)
         self.helper = _helper(
             self.kind,
-            "Add the relapse",
+            _("Add the relapse"),
             Layout("onset_date", "domains", "description", "treated_with_steroids"),
         )
 
@@ -75,26 +92,28 @@ class RelapseForm(forms.Form):
 class MRIForm(forms.Form):
     kind = "mri"
 
-    scan_date = forms.DateField(label="Scan date", widget=DateInput())
+    scan_date = forms.DateField(label=gettext_lazy("Scan date"), widget=DateInput())
     new_t2_lesions = forms.IntegerField(
-        label="New or enlarging T2 lesions", min_value=0, max_value=MAX_LESIONS, initial=0
+        label=gettext_lazy("New or enlarging T2 lesions"), min_value=0, max_value=MAX_LESIONS, initial=0
     )
     gd_enhancing_lesions = forms.IntegerField(
-        label="Gadolinium-enhancing lesions", min_value=0, max_value=MAX_LESIONS, initial=0
+        label=gettext_lazy("Gadolinium-enhancing lesions"), min_value=0, max_value=MAX_LESIONS, initial=0
     )
     is_rebaseline = forms.BooleanField(
-        label="Re-baseline scan",
+        label=gettext_lazy("Re-baseline scan"),
         required=False,
-        help_text="The post-transplant reference that new lesions are counted against.",
+        help_text=gettext_lazy("The post-transplant reference that new lesions are counted against."),
     )
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    notes = forms.CharField(
+        label=gettext_lazy("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "mri_%s")
         super().__init__(*args, **kwargs)
         self.helper = _helper(
             self.kind,
-            "Add the scan",
+            _("Add the scan"),
             Layout(
                 "scan_date",
                 Row(
@@ -112,14 +131,13 @@ class RelapseClassificationForm(forms.Form):
 
     kind = "classify"
 
-    relapse = forms.UUIDField(widget=forms.HiddenInput, error_messages={"invalid": "Choose a relapse from the list."})
+    relapse = forms.UUIDField(
+        widget=forms.HiddenInput, error_messages={"invalid": gettext_lazy("Choose a relapse from the list.")}
+    )
     classification = forms.ChoiceField(
-        label="The team's call",
-        choices=RelapseClassification.choices,
-        error_messages={
-            "required": "Choose whether this was a relapse or a pseudo-relapse.",
-            "invalid_choice": "Choose whether this was a relapse or a pseudo-relapse.",
-        },
+        label=gettext_lazy("The team's call"),
+        choices=[(value, CLASSIFICATION_LABELS.get(value, label)) for value, label in RelapseClassification.choices],
+        error_messages={"required": NOT_CLASSIFIED, "invalid_choice": NOT_CLASSIFIED},
     )
 
     def __init__(self, *args, **kwargs):

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from recovery.clinical.reminders import (
@@ -114,11 +115,17 @@ def no_login_channels(patient: Patient) -> list[str]:
 def receives_reminders(patient: Patient, prefs: ReminderSettings) -> str:
     """Empty when the patient gets reminders, else why not (shown to staff)."""
     if patient.deactivated_at is not None:
-        return "The patient is deactivated."
+        return _("The patient is deactivated.")
+    if patient.status == PatientStatus.WITHDRAWN:
+        return _("The patient is withdrawn.")
+    if patient.status == PatientStatus.DECEASED:
+        return _("The patient is deceased.")
     if patient.status != PatientStatus.ACTIVE:
-        return f"The patient is {patient.get_status_display().lower()}."
+        return _("The patient is %(status)s.") % {"status": patient.get_status_display().lower()}
+    if prefs.on_hold and prefs.hold_reason:
+        return _("Reminders are on hold: %(reason)s") % {"reason": prefs.hold_reason}
     if prefs.on_hold:
-        return "Reminders are on hold" + (f": {prefs.hold_reason}" if prefs.hold_reason else ".")
+        return _("Reminders are on hold.")
     return ""
 
 
