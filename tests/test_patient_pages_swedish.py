@@ -195,8 +195,10 @@ def test_the_home_page_tells_the_phase_the_risk_and_the_care_summary_in_swedish(
 
 
 def test_the_english_page_is_unchanged_with_the_catalogue_installed(client_for, svensk):
-    """A browser asking for English still gets the English words."""
-    response = client_for(svensk.user).get(reverse("recovery:my-vaccinations"), HTTP_ACCEPT_LANGUAGE="en")
+    """A patient whose setting is English gets the English words, even from a browser that asks for Swedish."""
+    svensk.preferred_language = "en"
+    svensk.save(update_fields=["preferred_language"])
+    response = client_for(svensk.user).get(reverse("recovery:my-vaccinations"), HTTP_ACCEPT_LANGUAGE="sv")
     html = response.content.decode()
     assert "Vaccinations due now" in html
     assert "Tetanus, diphtheria and pertussis" in html
