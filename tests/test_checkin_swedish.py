@@ -74,4 +74,3 @@ def test_every_check_in_string_has_its_swedish():
     assert len(wanted) > 200  # the symptoms' words and the pages' own
     missing = sorted(wanted - {msgid for msgid, msgstr in entries.items() if msgstr.strip()})
     assert not missing, f"No Swedish in {FRAGMENT.name} for: {missing}"
-
