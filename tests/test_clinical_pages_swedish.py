@@ -209,8 +209,8 @@ def test_labs_and_immune_pages_are_in_swedish(client_for, clinician, patient, sw
 def test_the_eligibility_review_is_in_swedish(client_for, clinician, patient, swedish, now):
     _check(
         page(client_for, clinician, "recovery:eligibility", patient.uuid),
-        ["Lämplighet", "En rådgivande checklista", "Checklista", "Beslut"],
-        ["Eligibility review", "An advisory checklist", ">Checklist<", ">Decision<"],
+        ["Lämplighet", "En rådgivande checklista", "Checklista", "Beslut", 'aria-label="Du är här"'],
+        ["Eligibility review", "An advisory checklist", ">Checklist<", ">Decision<", 'aria-label="breadcrumb"'],
     )
 
 
