@@ -9,22 +9,23 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class LabTest(models.TextChoices):
-    ANC = "anc", "Neutrophils (ANC)"
-    WBC = "wbc", "White cells (WBC)"
-    PLATELETS = "platelets", "Platelets"
-    HAEMOGLOBIN = "haemoglobin", "Haemoglobin"
-    LYMPHOCYTES = "lymphocytes", "Lymphocytes"
-    CD4 = "cd4", "CD4+ T cells"
-    CD8 = "cd8", "CD8+ T cells"
-    CD19 = "cd19", "CD19+ B cells"
-    NK = "nk", "NK cells"
-    IGG = "igg", "IgG"
-    EBV_PCR = "ebv_pcr", "EBV DNA (PCR)"
-    CMV_PCR = "cmv_pcr", "CMV DNA (PCR)"
-    TSH = "tsh", "TSH"
+    ANC = "anc", gettext_lazy("Neutrophils (ANC)")
+    WBC = "wbc", gettext_lazy("White cells (WBC)")
+    PLATELETS = "platelets", gettext_lazy("Platelets")
+    HAEMOGLOBIN = "haemoglobin", gettext_lazy("Haemoglobin")
+    LYMPHOCYTES = "lymphocytes", gettext_lazy("Lymphocytes")
+    CD4 = "cd4", gettext_lazy("CD4+ T cells")
+    CD8 = "cd8", gettext_lazy("CD8+ T cells")
+    CD19 = "cd19", gettext_lazy("CD19+ B cells")
+    NK = "nk", gettext_lazy("NK cells")
+    IGG = "igg", gettext_lazy("IgG")
+    EBV_PCR = "ebv_pcr", gettext_lazy("EBV DNA (PCR)")
+    CMV_PCR = "cmv_pcr", gettext_lazy("CMV DNA (PCR)")
+    TSH = "tsh", gettext_lazy("TSH")
 
 
 class LabSource(models.TextChoices):
@@ -101,10 +102,10 @@ class LabResult(models.Model):
 
 
 class TransfusionProduct(models.TextChoices):
-    PLATELETS = "platelets", "Platelets"
-    RED_CELLS = "red_cells", "Red cells"
+    PLATELETS = "platelets", gettext_lazy("Platelets")
+    RED_CELLS = "red_cells", gettext_lazy("Red cells")
     # IVIG: a live vaccine is refused for a while after it (VaccinationConfig.live_after_immunoglobulin_months)
-    IMMUNOGLOBULIN = "immunoglobulin", "Immunoglobulin (IVIG)"
+    IMMUNOGLOBULIN = "immunoglobulin", gettext_lazy("Immunoglobulin (IVIG)")
 
 
 class Transfusion(models.Model):
@@ -129,8 +130,8 @@ class Transfusion(models.Model):
 
 
 class EngraftmentKind(models.TextChoices):
-    NEUTROPHIL = "neutrophil", "Neutrophil engraftment"
-    PLATELET = "platelet", "Platelet engraftment"
+    NEUTROPHIL = "neutrophil", gettext_lazy("Neutrophil engraftment")
+    PLATELET = "platelet", gettext_lazy("Platelet engraftment")
 
 
 class EngraftmentConfirmation(models.Model):

@@ -3,17 +3,18 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from recovery.validators import validate_edss
 
 MS_DOMAINS = [
-    ("visual", "Visual"),
-    ("pyramidal", "Pyramidal (weakness, stiffness)"),
-    ("cerebellar", "Cerebellar (balance, coordination)"),
-    ("brainstem", "Brainstem (double vision, speech, swallowing)"),
-    ("sensory", "Sensory (numbness, tingling)"),
-    ("bowel_bladder", "Bowel and bladder"),
-    ("cerebral", "Cerebral (cognition, mood)"),
+    ("visual", gettext_lazy("Visual")),
+    ("pyramidal", gettext_lazy("Pyramidal (weakness, stiffness)")),
+    ("cerebellar", gettext_lazy("Cerebellar (balance, coordination)")),
+    ("brainstem", gettext_lazy("Brainstem (double vision, speech, swallowing)")),
+    ("sensory", gettext_lazy("Sensory (numbness, tingling)")),
+    ("bowel_bladder", gettext_lazy("Bowel and bladder")),
+    ("cerebral", gettext_lazy("Cerebral (cognition, mood)")),
 ]
 
 
@@ -38,8 +39,8 @@ class EDSSAssessment(models.Model):
 class RelapseClassification(models.TextChoices):
     """A clinician's call on a recorded relapse (blank: not classified yet, and counted as a relapse)."""
 
-    RELAPSE = "relapse", "Relapse"
-    PSEUDO_RELAPSE = "pseudo_relapse", "Pseudo-relapse"
+    RELAPSE = "relapse", gettext_lazy("Relapse")
+    PSEUDO_RELAPSE = "pseudo_relapse", gettext_lazy("Pseudo-relapse")
 
 
 class Relapse(models.Model):

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.utils.dateformat import format as format_date
+from django.utils.translation import gettext as _
+
 from recovery.clinical.engraftment import (
     ImplausibleValueError,
     check_lab_value,
@@ -100,9 +103,12 @@ def _implausible(values: Sequence[tuple[date, float]], test: str, config: LabCon
         try:
             check_lab_value(test, value, config)
         except ImplausibleValueError as exc:
-            problems.append(f"{day.day} {day:%b %Y}: {exc} Correct this result: until then no date is proposed.")
+            problems.append(
+                _("%(date)s: %(problem)s Correct this result: until then no date is proposed.")
+                % {"date": format_date(day, "j M Y"), "problem": exc}
+            )
         except ValueError as exc:
-            problems.append(f"{day.day} {day:%b %Y}: {exc}")
+            problems.append(_("%(date)s: %(problem)s") % {"date": format_date(day, "j M Y"), "problem": exc})
     return problems
 
 

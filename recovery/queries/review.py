@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from recovery.clinical.charts import DEFAULT_CHART_CONFIG, ChartConfig, Window, break_gaps, report_gap_hours
 from recovery.clinical.config import DEFAULT_REMINDER_CONFIG, ReminderConfig
@@ -218,12 +219,12 @@ def patient_review(
 
 
 _EVENT_LABELS = {
-    "raised": "Raised",
-    "updated": "Updated by a new report",
-    "escalated": "Escalated",
-    "acknowledged": "Acknowledged",
-    "resolved": "Resolved",
-    "reopened": "Reopened",
+    "raised": gettext_lazy("Raised"),
+    "updated": gettext_lazy("Updated by a new report"),
+    "escalated": gettext_lazy("Escalated"),
+    "acknowledged": gettext_lazy("Acknowledged"),
+    "resolved": gettext_lazy("Resolved"),
+    "reopened": gettext_lazy("Reopened"),
 }
 
 
@@ -232,28 +233,32 @@ def describe_event(event: AlertEvent) -> tuple[str, str]:
     detail = event.detail or {}
     parts = []
     if "severity_from" in detail and "severity_to" in detail:
-        parts.append(f"severity {_severity_label(detail['severity_from'])} → {_severity_label(detail['severity_to'])}")
+        parts.append(
+            _("severity %(from)s → %(to)s")
+            % {"from": _severity_label(detail["severity_from"]), "to": _severity_label(detail["severity_to"])}
+        )
     elif "severity" in detail:
-        parts.append(f"severity {_severity_label(detail['severity'])}")
+        parts.append(_("severity %(severity)s") % {"severity": _severity_label(detail["severity"])})
     if detail.get("reopened"):
-        parts.append("reopened: worse than when it was acknowledged")
+        parts.append(_("reopened: worse than when it was acknowledged"))
     if "action" in detail:
         parts.append(_resolution_label(detail["action"]))
     if "rule" in detail:
-        parts.append(f"rule {detail['rule']}")
-    return _EVENT_LABELS.get(event.action, event.action.replace("_", " ").capitalize()), "; ".join(parts)
+        parts.append(_("rule %(rule)s") % {"rule": detail["rule"]})
+    what = _EVENT_LABELS.get(event.action, event.action.replace("_", " ").capitalize())
+    return str(what), "; ".join(parts)
 
 
 def _severity_label(value: str) -> str:
     try:
-        return AlertSeverity(value).label.lower()
+        return str(AlertSeverity(value).label).lower()
     except ValueError:
         return str(value)
 
 
 def _resolution_label(value: str) -> str:
     try:
-        return ResolutionAction(value).label
+        return str(ResolutionAction(value).label)
     except ValueError:
         return str(value)
 

@@ -11,6 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateformat import format as format_date
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from recovery import access
@@ -29,11 +32,11 @@ from recovery.services.vaccinations import record_vaccination
 DUE_PER_PAGE = 25
 
 COURSE_BADGES = {
-    Display.NOT_STARTED: ("text-bg-light border", "Not started"),
-    Display.ACTIVE: ("text-bg-primary", "Taking"),
-    Display.AWAITING_CD4: ("text-bg-warning", "Stop date reached, CD4 not recovered"),
-    Display.STOP_ALLOWED: ("text-bg-info", "May stop now"),
-    Display.STOPPED: ("text-bg-success", "Stopped"),
+    Display.NOT_STARTED: ("text-bg-light border", gettext_lazy("Not started")),
+    Display.ACTIVE: ("text-bg-primary", gettext_lazy("Taking")),
+    Display.AWAITING_CD4: ("text-bg-warning", gettext_lazy("Stop date reached, CD4 not recovered")),
+    Display.STOP_ALLOWED: ("text-bg-info", gettext_lazy("May stop now")),
+    Display.STOPPED: ("text-bg-success", gettext_lazy("Stopped")),
 }
 
 
@@ -65,7 +68,11 @@ def patient_vaccinations(request: HttpRequest, patient_id) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"{vaccine_name(dose.vaccine)} dose {dose.dose} recorded as given.")
+            messages.success(
+                request,
+                _("%(vaccine)s dose %(dose)s recorded as given.")
+                % {"vaccine": vaccine_name(dose.vaccine), "dose": dose.dose},
+            )
             return redirect("recovery:patient-vaccinations", patient_id=patient.uuid)
     record_event(context=context, action="vaccinations.view", patient=patient)
     episode = episode_of(patient)
@@ -116,7 +123,9 @@ def patient_prophylaxis(request: HttpRequest, patient_id) -> HttpResponse:
             _add_errors(form, exc)
         else:
             messages.success(
-                request, f"Stop recorded: {stop.medication} on {stop.stopped_on.day} {stop.stopped_on:%b %Y}."
+                request,
+                _("Stop recorded: %(medication)s on %(date)s.")
+                % {"medication": stop.medication, "date": format_date(stop.stopped_on, "j M Y")},
             )
             return redirect("recovery:patient-prophylaxis", patient_id=patient.uuid)
     record_event(context=context, action="prophylaxis.view", patient=patient)

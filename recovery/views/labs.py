@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.formats import get_format, number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from recovery import access
@@ -294,15 +295,15 @@ def _panel_table(patient: Patient, config: LabConfig, page_number) -> tuple:
 def _engraftment_rows(status, day0, forms: dict[str, ConfirmEngraftmentForm], config: LabConfig) -> list[dict]:
     rows = []
     rules = (
-        (status.neutrophil, f"ANC ≥ {config.neutrophil_threshold:g}"),
-        (status.platelet, f"platelets ≥ {config.platelet_threshold:g}"),
+        (status.neutrophil, _("ANC ≥ %(threshold)s") % {"threshold": _short_number(config.neutrophil_threshold)}),
+        (status.platelet, _("platelets ≥ %(threshold)s") % {"threshold": _short_number(config.platelet_threshold)}),
     )
     for line, threshold in rules:
         rows.append(
             {
                 "line": line,
                 "state": line.state,
-                "title": "Neutrophils" if line.kind == EngraftmentKind.NEUTROPHIL else "Platelets",
+                "title": _("Neutrophils") if line.kind == EngraftmentKind.NEUTROPHIL else _("Platelets"),
                 "recorded_day": _day_label(line.recorded, day0) if line.recorded else "",
                 "proposed_day": _day_label(line.proposed, day0) if line.proposed else "",
                 "rule": threshold,
@@ -313,11 +314,20 @@ def _engraftment_rows(status, day0, forms: dict[str, ConfirmEngraftmentForm], co
     return rows
 
 
+def _short_number(value: float) -> str:
+    """0.5, 20 (no trailing zeros), with the active language's decimal mark (0,5 in Swedish)."""
+    return number_format(Decimal(f"{value:g}"))
+
+
 def _given(transfusion: Transfusion) -> str:
     """ "Platelet transfusion", "Red cell transfusion", "Immunoglobulin (IVIG)": what was given, in words."""
     if transfusion.product == TransfusionProduct.IMMUNOGLOBULIN:
-        return transfusion.get_product_display()
-    return f"{transfusion.get_product_display().removesuffix('s')} transfusion"
+        return str(transfusion.get_product_display())
+    if transfusion.product == TransfusionProduct.PLATELETS:
+        return _("Platelet transfusion")
+    if transfusion.product == TransfusionProduct.RED_CELLS:
+        return _("Red cell transfusion")
+    return _("%(product)s transfusion") % {"product": transfusion.get_product_display()}
 
 
 def _labs_page(
@@ -425,12 +435,21 @@ def lab_panel_add(request: HttpRequest, patient_id) -> HttpResponse:
             _add_errors(panel, exc)
         else:
             saved = len(outcome.created)
-            text = f"{saved} result{'s' if saved != 1 else ''} saved."
+            # one sentence per fact, each translated whole
+            sentences = [ngettext("%(count)s result saved.", "%(count)s results saved.", saved) % {"count": saved}]
             if outcome.duplicates:
-                text += f" {len(outcome.duplicates)} already recorded with the same value."
+                duplicates = len(outcome.duplicates)
+                sentences.append(
+                    ngettext(
+                        "%(count)s already recorded with the same value.",
+                        "%(count)s already recorded with the same value.",
+                        duplicates,
+                    )
+                    % {"count": duplicates}
+                )
             if outcome.transfusion:
-                text += " Platelet transfusion recorded."
-            messages.success(request, text)
+                sentences.append(_("Platelet transfusion recorded."))
+            messages.success(request, " ".join(sentences))
             return redirect("recovery:patient-labs", patient_id=patient.uuid)
     return _labs_page(request, patient, panel=panel)
 
@@ -451,7 +470,8 @@ def transfusion_add(request: HttpRequest, patient_id) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(transfusion, exc)
         else:
-            messages.success(request, f"{_given(row)} {'recorded' if created else 'was already recorded'}.")
+            text = _("%(given)s recorded.") if created else _("%(given)s was already recorded.")
+            messages.success(request, text % {"given": _given(row)})
             return redirect("recovery:patient-labs", patient_id=patient.uuid)
     return _labs_page(request, patient, transfusion=transfusion)
 
@@ -462,7 +482,7 @@ def engraftment_confirm(request: HttpRequest, patient_id, kind: str) -> HttpResp
     patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
     access.require(request.user, Action.CONFIRM_ENGRAFTMENT)
     if kind not in EngraftmentKind.values:
-        raise Http404("No such engraftment.")
+        raise Http404(_("No such engraftment."))
     if request.method != "POST":
         return redirect("recovery:patient-labs", patient_id=patient.uuid)
     form = ConfirmEngraftmentForm(request.POST, kind=kind)
@@ -479,7 +499,9 @@ def engraftment_confirm(request: HttpRequest, patient_id, kind: str) -> HttpResp
             _add_errors(form, exc)
         else:
             messages.success(
-                request, f"{confirmation.get_kind_display()} confirmed on {_d(confirmation.confirmed_date)}."
+                request,
+                _("%(kind)s confirmed on %(date)s.")
+                % {"kind": confirmation.get_kind_display(), "date": _d(confirmation.confirmed_date)},
             )
             return redirect("recovery:patient-labs", patient_id=patient.uuid)
     return _labs_page(request, patient, confirm=form)

@@ -16,7 +16,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateformat import format as format_date
+from django.utils.formats import localize
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from recovery import access
@@ -46,9 +48,9 @@ from recovery.views.charts import ChartRange, chart_range
 
 DATE_FORMAT = "j M Y"  # 3 Mar 2025
 CAUSE_LABELS = {
-    RELAPSE: "relapse",
-    PROGRESSION: "confirmed disability progression",
-    MRI_ACTIVITY: "new MRI activity",
+    RELAPSE: gettext_lazy("relapse"),
+    PROGRESSION: gettext_lazy("confirmed disability progression"),
+    MRI_ACTIVITY: gettext_lazy("new MRI activity"),
 }
 DOMAIN_LABELS = dict(MS_DOMAINS)
 
@@ -57,20 +59,19 @@ def _d(value: date) -> str:
     return format_date(value, DATE_FORMAT)
 
 
-def _months(count: int) -> str:
-    return "1 month" if count == 1 else f"{count} months"
-
-
 def neda_line(outcome: Outcome) -> str:
     """The NEDA-3 status in one line: "NEDA-3 for 18 months since Day 0" or "NEDA-3 lost on 3 Mar 2025: relapse"."""
     if outcome.neda3 is None:
-        return f"Day 0 is on {_d(outcome.day0)}: NEDA-3 is counted from then."
+        return _("Day 0 is on %(date)s: NEDA-3 is counted from then.") % {"date": _d(outcome.day0)}
     if outcome.neda3:
         if not outcome.neda3_months:
-            return "NEDA-3 since Day 0 (less than a month)"
-        return f"NEDA-3 for {_months(outcome.neda3_months)} since Day 0"
-    causes = " and ".join(CAUSE_LABELS.get(cause, cause) for cause in outcome.neda3_lost_by)
-    return f"NEDA-3 lost on {_d(outcome.neda3_lost_on)}: {causes}"
+            return _("NEDA-3 since Day 0 (less than a month)")
+        return ngettext(
+            "NEDA-3 for %(count)s month since Day 0", "NEDA-3 for %(count)s months since Day 0", outcome.neda3_months
+        ) % {"count": outcome.neda3_months}
+    # a list of causes ("relapse and new MRI activity"): the join word is translated on its own
+    causes = _(" and ").join(str(CAUSE_LABELS.get(cause, cause)) for cause in outcome.neda3_lost_by)
+    return _("NEDA-3 lost on %(date)s: %(causes)s") % {"date": _d(outcome.neda3_lost_on), "causes": causes}
 
 
 def since_day0(on: date, day0: date | None) -> str:
@@ -78,10 +79,10 @@ def since_day0(on: date, day0: date | None) -> str:
     if day0 is None:
         return ""
     days = (on - day0).days
-    if days < 0:
-        return f"Day {days}"
-    months = whole_months(day0, on)
-    return f"Day +{days}" if months < 1 else f"Month {months}"
+    months = whole_months(day0, on) if days >= 0 else 0
+    if days < 0 or months < 1:
+        return _("Day %(day)s") % {"day": f"{days:+d}"}
+    return _("Month %(month)s") % {"month": months}
 
 
 @dataclass(frozen=True)
@@ -283,28 +284,36 @@ def _save(request: HttpRequest, patient: Patient, form: Form) -> None:
     data = form.cleaned_data
     if form.kind == "edss":
         assessment = record_edss(context=context, patient=patient, **data)
-        messages.success(request, f"EDSS {assessment.score} on {_d(assessment.assessed_on)} added.")
+        messages.success(
+            request,
+            _("EDSS %(score)s on %(date)s added.")
+            % {"score": localize(assessment.score), "date": _d(assessment.assessed_on)},
+        )
     elif form.kind == "relapse":
         relapse = record_relapse(context=context, patient=patient, **data)
-        messages.success(request, f"Relapse with onset on {_d(relapse.onset_date)} added.")
+        messages.success(request, _("Relapse with onset on %(date)s added.") % {"date": _d(relapse.onset_date)})
         if relapse.possible_pseudo_relapse:
             messages.warning(
                 request,
-                "A fever was reported near the onset: the relapse is marked as a possible pseudo-relapse. "
-                "It counts as a relapse until a clinician classifies it below.",
+                _(
+                    "A fever was reported near the onset: the relapse is marked as a possible pseudo-relapse. "
+                    "It counts as a relapse until a clinician classifies it below."
+                ),
             )
     elif form.kind == "classify":
         relapse = access.get_relapse(request.user, patient.uuid, data["relapse"], Action.RECORD_OUTCOMES)
         relapse = classify_relapse(context=context, relapse=relapse, classification=data["classification"])
+        values = {"date": _d(relapse.onset_date), "label": relapse.get_classification_display().lower()}
         if relapse.is_pseudo_relapse:
-            effect = "it does not end NEDA-3 or the relapse-free time."
+            text = _(
+                "The relapse of %(date)s is classified as a %(label)s: it does not end NEDA-3 or the relapse-free time."
+            )
         else:
-            effect = "it counts as a relapse."
-        label = relapse.get_classification_display().lower()
-        messages.success(request, f"The relapse of {_d(relapse.onset_date)} is classified as a {label}: {effect}")
+            text = _("The relapse of %(date)s is classified as a %(label)s: it counts as a relapse.")
+        messages.success(request, text % values)
     else:
         scan = record_mri(context=context, patient=patient, **data)
-        messages.success(request, f"MRI scan of {_d(scan.scan_date)} added.")
+        messages.success(request, _("MRI scan of %(date)s added.") % {"date": _d(scan.scan_date)})
 
 
 def _outcomes_page(request: HttpRequest, patient: Patient, posted: Form | None = None) -> HttpResponse:
@@ -346,7 +355,7 @@ def outcome_add(request: HttpRequest, patient_id, kind: str) -> HttpResponse:
     patient = access.get_patient(request.user, patient_id, Action.VIEW_PATIENT_CHART)
     access.require(request.user, Action.RECORD_OUTCOMES)
     if kind not in OUTCOME_FORMS:
-        raise Http404("No such record.")
+        raise Http404(_("No such record."))
     if request.method != "POST":
         return redirect("recovery:patient-outcomes", patient_id=patient.uuid)
     form = OUTCOME_FORMS[kind](request.POST)
