@@ -105,10 +105,10 @@ def _implausible(values: Sequence[tuple[date, float]], test: str, config: LabCon
         except ImplausibleValueError as exc:
             problems.append(
                 _("%(date)s: %(problem)s Correct this result: until then no date is proposed.")
-                % {"date": format_date(day, "j M Y"), "problem": exc}
+                % {"date": format_date(day, _("j M Y")), "problem": exc}
             )
         except ValueError as exc:
-            problems.append(_("%(date)s: %(problem)s") % {"date": format_date(day, "j M Y"), "problem": exc})
+            problems.append(_("%(date)s: %(problem)s") % {"date": format_date(day, _("j M Y")), "problem": exc})
     return problems
 
 

@@ -125,7 +125,7 @@ def patient_prophylaxis(request: HttpRequest, patient_id) -> HttpResponse:
             messages.success(
                 request,
                 _("Stop recorded: %(medication)s on %(date)s.")
-                % {"medication": stop.medication, "date": format_date(stop.stopped_on, "j M Y")},
+                % {"medication": stop.medication, "date": format_date(stop.stopped_on, _("j M Y"))},
             )
             return redirect("recovery:patient-prophylaxis", patient_id=patient.uuid)
     record_event(context=context, action="prophylaxis.view", patient=patient)

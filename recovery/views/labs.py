@@ -49,11 +49,11 @@ from recovery.views.charts import ChartRange, chart_range
 
 PANELS_PER_PAGE = 15
 TRANSFUSIONS_SHOWN = 20
-DATE_FORMAT = "j M Y"  # 3 Mar 2025
+DATE_FORMAT = "j M Y"  # 3 Mar 2025; translated when used ("3 mar 2025" in Swedish)
 
 
 def _d(on: date) -> str:
-    return format_date(on, DATE_FORMAT)
+    return format_date(on, _(DATE_FORMAT))
 
 
 def _day_label(on: date, day0: date | None) -> str:

@@ -46,7 +46,7 @@ from recovery.services.audit import AuditContext, record_event
 from recovery.services.outcomes import classify_relapse, record_edss, record_mri, record_relapse
 from recovery.views.charts import ChartRange, chart_range
 
-DATE_FORMAT = "j M Y"  # 3 Mar 2025
+DATE_FORMAT = "j M Y"  # 3 Mar 2025; translated when used ("3 mar 2025" in Swedish)
 CAUSE_LABELS = {
     RELAPSE: gettext_lazy("relapse"),
     PROGRESSION: gettext_lazy("confirmed disability progression"),
@@ -56,7 +56,7 @@ DOMAIN_LABELS = dict(MS_DOMAINS)
 
 
 def _d(value: date) -> str:
-    return format_date(value, DATE_FORMAT)
+    return format_date(value, _(DATE_FORMAT))
 
 
 def neda_line(outcome: Outcome) -> str:
