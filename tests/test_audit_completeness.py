@@ -57,6 +57,7 @@ NO_PATIENT_DATA = {
     "accounts:login": "the sign-in form",
     "accounts:logout": "POST only",
     "accounts:password-change": "the user's own password form",
+    "accounts:set-language": "POST only: the viewer's own language (a patient's is saved by update_patient, audited)",
     "accounts:password-change-done": "a confirmation",
     "accounts:password-reset": "the reset form",
     "accounts:password-reset-done": "a confirmation",

@@ -262,7 +262,7 @@ def test_nothing_chosen_is_an_error_in_words_at_the_top_and_by_the_field(client_
     assert 'data-testid="error-summary"' in page
     message = "Choose the symptoms that are new or worse, or choose I feel fine."
     assert page.count(message) == 2  # in the summary, linked to the first checkbox, and by the checkboxes
-    assert f'href="#symptom-shortness_of_breath" class="alert-link">{message}</a>' in page
+    assert f'href="#symptom-shortness_of_breath" data-error-link="symptom-shortness_of_breath">{message}</a>' in page
     assert 'aria-describedby="symptoms-hint symptoms-error"' in page
     assert not SymptomReport.objects.exists()
 
@@ -275,7 +275,7 @@ def test_a_question_without_an_answer_is_an_error_and_asks_again(client_for, on_
         page = response.content.decode()
         assert response.status_code == 200
         assert "<title>Error: Cough" in page
-        assert 'href="#grade-0" class="alert-link">Choose how bad it has been' in page
+        assert 'href="#grade-0" data-error-link="grade-0">Choose how bad it has been' in page
     assert client.get(ANSWERS)["Location"] == f"{_question('cough')}?change=1"  # unanswered: not yet to check
 
 

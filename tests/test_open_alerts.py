@@ -326,3 +326,22 @@ def test_the_alert_page_says_when_a_number_is_missing(client_for, clinician, cen
     assert "tel:" not in section
     assert "No phone number for the patient." in section
     assert "No contact person's phone number." in section
+
+
+def _call_bar(html: str) -> str:
+    start = html.index('data-testid="call-bar"')
+    return html[html.rindex("<div", 0, start) : start]
+
+
+def test_the_call_bar_covers_nothing_while_the_banner_offers_the_call_and_is_sticky_again_after(
+    client_for, patient, clinician, clock
+):
+    """The sticky bar could cover the page's own buttons under a tall banner: while an alert is open the banner has
+    the call, and the bar sits at the end of the page; once resolved (or with no alert) it sticks again."""
+    assert "rt-call-bar-in-flow" not in _call_bar(_home(client_for, patient))
+    alert = _alert(patient)
+    html = _home(client_for, patient)
+    assert "rt-call-bar-in-flow" in _call_bar(html)
+    assert f'href="tel:{UNIT_PHONE}"' in _banner(html)
+    resolve_alert(context=_as(clinician), alert=alert, action=ResolutionAction.ADMITTED, note=INTERNAL_NOTE)
+    assert "rt-call-bar-in-flow" not in _call_bar(_home(client_for, patient))

@@ -128,6 +128,8 @@ def test_the_data_export_is_in_swedish_for_staff_and_for_the_patient(client_for,
     assert "har sparat om patienten i appen" in staff
     assert "Ladda ner (JSON)" in staff
     assert "Everything we hold" not in staff
+    feverish.preferred_language = "sv"  # a patient's pages follow their own setting, whatever the browser asks
+    feverish.save(update_fields=["preferred_language"])
     own = page(client_for(feverish.user), reverse("recovery:my-data"))
     assert "Mina uppgifter" in own
     assert "har sparat om dig i appen" in own

@@ -64,6 +64,11 @@ class PatientAlerts:
     promise: ContactPromise  # when the team can contact the patient, by its working hours
     contact_day: str  # the promise's day in words (used when it is not today)
 
+    @property
+    def any_open(self) -> bool:
+        """Whether the banner shows an alert not yet resolved, and with it the unit's number to call."""
+        return any(alert.state != BannerState.RESOLVED for alert in self.alerts)
+
 
 def patient_alerts(patient: Patient, config: ActiveConfig, now: datetime | None = None) -> PatientAlerts:
     """The patient's open urgent and same-day alerts from their reports, and those resolved in the last

@@ -45,7 +45,14 @@ def _links_for(form: BaseForm) -> list[ErrorLink]:
 
 
 def error_links(context) -> list[ErrorLink]:
-    """One link per error of every bound form (or formset) of the template context that failed validation."""
+    """One link per error of every bound form (or formset) of the template context that failed validation.
+
+    A view whose fields are laid out by hand (the check-in's steps) gives its own list instead, as
+    `error_summary`: dicts with the message and the `#id` of the input each links to.
+    """
+    given = context.get("error_summary")
+    if given is not None:
+        return [ErrorLink(error["message"], error["href"].removeprefix("#")) for error in given]
     links, seen = [], set()
     for value in context.flatten().values():
         if id(value) in seen:

@@ -179,7 +179,11 @@ def checkin(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "recovery/my_checkin.html",
-        {"form": form, "patient": patient, "errors": error_summary(form, {"symptoms": f"symptom-{picker_order()[0]}"})},
+        {
+            "form": form,
+            "patient": patient,
+            "error_summary": error_summary(form, {"symptoms": f"symptom-{picker_order()[0]}"}),
+        },
     )
 
 
@@ -211,7 +215,7 @@ def checkin_question(request: HttpRequest, code: str) -> HttpResponse:
             "question": gettext(question.question),
             "name": gettext(question.name),
             "progress": _progress(flow, code, change),
-            "errors": error_summary(form, {"grade": "grade-0"}),
+            "error_summary": error_summary(form, {"grade": "grade-0"}),
         },
     )
 
@@ -248,7 +252,7 @@ def checkin_details(request: HttpRequest) -> HttpResponse:
             "form": form,
             "patient": patient,
             "progress": _progress(flow, "details", change),
-            "errors": error_summary(
+            "error_summary": error_summary(
                 form, {"temperature": "id_temperature", "recorded_at": "id_recorded_at", "notes": "id_notes"}
             ),
         },
@@ -384,7 +388,7 @@ def checkin_answers(request: HttpRequest) -> HttpResponse:
             "patient": patient,
             "rows": rows,
             "other": flow["other"],
-            "errors": errors,
+            "error_summary": errors,
             "temperature": temperature,
             "unit": "°F" if details.cleaned_data["unit"] == "F" else "°C",
             "recorded_at": details.cleaned_data["recorded_at"],

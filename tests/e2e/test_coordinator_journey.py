@@ -30,7 +30,9 @@ def test_coordinator_enrols_a_patient_sets_dates_and_the_patient_sees_their_day(
     page.get_by_label("Email").fill("maja@example.org")
     page.get_by_label("Baseline EDSS").fill("3.7")
     page.get_by_role("button", name="Enrol patient").click()
-    expect(page.get_by_text("An EDSS score is 0, or from 1.0 to 10.0 in steps of 0.5")).to_be_visible()
+    edss_error = "An EDSS score is 0, or from 1.0 to 10.0 in steps of 0.5"
+    expect(page.get_by_test_id("error-summary").get_by_text(edss_error)).to_be_visible()
+    expect(page.locator("main form").get_by_text(edss_error)).to_be_visible()
     expect(page.get_by_label("First name")).to_have_value("Maja")
     page.get_by_label("Baseline EDSS").fill("3.5")
     page.get_by_role("button", name="Enrol patient").click()

@@ -32,7 +32,8 @@ def sign_in(page: Page, username: str, password: str) -> None:
 
 def sign_in_wrongly(page: Page) -> None:
     sign_in(page, "cora", "not the password")
-    expect(page.get_by_text(LOGIN_ERROR)).to_be_visible()
+    expect(page.get_by_test_id("error-summary").get_by_text(LOGIN_ERROR)).to_be_visible()  # at the top
+    expect(page.locator("main form").get_by_text(LOGIN_ERROR)).to_be_visible()  # and in the form
 
 
 def open_login(page: Page) -> None:

@@ -98,7 +98,9 @@ def test_a_patient_on_a_phone_reads_the_inbox_and_changes_reminder_settings(phon
     phone.get_by_label("Text message (SMS)").uncheck()
     phone.get_by_label("Quiet from").fill("22:15")
     phone.get_by_role("button", name="Save").click()
-    expect(phone.get_by_text("Give both the start and the end of quiet hours")).to_be_visible()
+    quiet_error = "Give both the start and the end of quiet hours"
+    expect(phone.get_by_test_id("error-summary").get_by_text(quiet_error)).to_be_visible()
+    expect(phone.locator("main form").get_by_text(quiet_error)).to_be_visible()
     expect(phone.get_by_label("Quiet from")).to_have_value("22:15")
     expect(phone.get_by_label("Text message (SMS)")).not_to_be_checked()
 

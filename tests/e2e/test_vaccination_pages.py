@@ -60,7 +60,9 @@ def test_a_live_vaccine_is_refused_with_the_reason_then_a_dose_is_recorded(page,
     form.get_by_label("Dose").fill("1")
     form.get_by_label("Given on").fill(patient_today(patient).isoformat())
     form.get_by_role("button", name="Record the dose").click()
-    expect(page.get_by_text("is a live vaccine: it cannot be given before month 24")).to_be_visible()
+    live_error = "is a live vaccine: it cannot be given before month 24"
+    expect(page.get_by_test_id("error-summary").get_by_text(live_error)).to_be_visible()
+    expect(page.get_by_test_id("vaccination-form").get_by_text(live_error)).to_be_visible()
     expect(page.get_by_test_id("vaccination-form").get_by_label("Vaccine")).to_have_value("mmr")
     screenshot_in_place(page, "vaccinations", "desktop")
 
