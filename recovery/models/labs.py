@@ -9,35 +9,36 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class LabTest(models.TextChoices):
-    ANC = "anc", "Neutrophils (ANC)"
-    WBC = "wbc", "White cells (WBC)"
-    PLATELETS = "platelets", "Platelets"
-    HAEMOGLOBIN = "haemoglobin", "Haemoglobin"
-    LYMPHOCYTES = "lymphocytes", "Lymphocytes"
-    CD4 = "cd4", "CD4+ T cells"
-    CD8 = "cd8", "CD8+ T cells"
-    CD19 = "cd19", "CD19+ B cells"
-    NK = "nk", "NK cells"
-    IGG = "igg", "IgG"
-    EBV_PCR = "ebv_pcr", "EBV DNA (PCR)"
-    CMV_PCR = "cmv_pcr", "CMV DNA (PCR)"
-    TSH = "tsh", "TSH"
+    ANC = "anc", gettext_lazy("Neutrophils (ANC)")
+    WBC = "wbc", gettext_lazy("White cells (WBC)")
+    PLATELETS = "platelets", gettext_lazy("Platelets")
+    HAEMOGLOBIN = "haemoglobin", gettext_lazy("Haemoglobin")
+    LYMPHOCYTES = "lymphocytes", gettext_lazy("Lymphocytes")
+    CD4 = "cd4", gettext_lazy("CD4+ T cells")
+    CD8 = "cd8", gettext_lazy("CD8+ T cells")
+    CD19 = "cd19", gettext_lazy("CD19+ B cells")
+    NK = "nk", gettext_lazy("NK cells")
+    IGG = "igg", gettext_lazy("IgG")
+    EBV_PCR = "ebv_pcr", gettext_lazy("EBV DNA (PCR)")
+    CMV_PCR = "cmv_pcr", gettext_lazy("CMV DNA (PCR)")
+    TSH = "tsh", gettext_lazy("TSH")
 
 
 class LabSource(models.TextChoices):
-    FORM = "form", "Entered in a form"
-    CSV = "csv", "CSV import"
-    API = "api", "API"
+    FORM = "form", gettext_lazy("Entered in a form")
+    CSV = "csv", gettext_lazy("CSV import")
+    API = "api", gettext_lazy("API")
 
 
 class LabImportStatus(models.TextChoices):
-    QUEUED = "queued", "Waiting to start"
-    RUNNING = "running", "Importing"
-    DONE = "done", "Imported"
-    FAILED = "failed", "Nothing imported"
+    QUEUED = "queued", gettext_lazy("Waiting to start")
+    RUNNING = "running", gettext_lazy("Importing")
+    DONE = "done", gettext_lazy("Imported")
+    FAILED = "failed", gettext_lazy("Nothing imported")
 
 
 class LabImport(models.Model):
@@ -101,10 +102,10 @@ class LabResult(models.Model):
 
 
 class TransfusionProduct(models.TextChoices):
-    PLATELETS = "platelets", "Platelets"
-    RED_CELLS = "red_cells", "Red cells"
+    PLATELETS = "platelets", gettext_lazy("Platelets")
+    RED_CELLS = "red_cells", gettext_lazy("Red cells")
     # IVIG: a live vaccine is refused for a while after it (VaccinationConfig.live_after_immunoglobulin_months)
-    IMMUNOGLOBULIN = "immunoglobulin", "Immunoglobulin (IVIG)"
+    IMMUNOGLOBULIN = "immunoglobulin", gettext_lazy("Immunoglobulin (IVIG)")
 
 
 class Transfusion(models.Model):
@@ -129,8 +130,8 @@ class Transfusion(models.Model):
 
 
 class EngraftmentKind(models.TextChoices):
-    NEUTROPHIL = "neutrophil", "Neutrophil engraftment"
-    PLATELET = "platelet", "Platelet engraftment"
+    NEUTROPHIL = "neutrophil", gettext_lazy("Neutrophil engraftment")
+    PLATELET = "platelet", gettext_lazy("Platelet engraftment")
 
 
 class EngraftmentConfirmation(models.Model):

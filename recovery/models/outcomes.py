@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from recovery.validators import validate_edss
 
@@ -38,8 +39,8 @@ class EDSSAssessment(models.Model):
 class RelapseClassification(models.TextChoices):
     """A clinician's call on a recorded relapse (blank: not classified yet, and counted as a relapse)."""
 
-    RELAPSE = "relapse", "Relapse"
-    PSEUDO_RELAPSE = "pseudo_relapse", "Pseudo-relapse"
+    RELAPSE = "relapse", gettext_lazy("Relapse")
+    PSEUDO_RELAPSE = "pseudo_relapse", gettext_lazy("Pseudo-relapse")
 
 
 class Relapse(models.Model):

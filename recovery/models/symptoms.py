@@ -44,25 +44,25 @@ class SymptomReport(models.Model):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    RESOLVED = "resolved", "Resolved"
+    OPEN = "open", gettext_lazy("Open")
+    ACKNOWLEDGED = "acknowledged", gettext_lazy("Acknowledged")
+    RESOLVED = "resolved", gettext_lazy("Resolved")
 
 
 class AlertSeverity(models.TextChoices):
-    URGENT = "urgent", "Urgent"
-    SAME_DAY = "same_day", "Same day"
-    ROUTINE = "routine", "Routine"
+    URGENT = "urgent", gettext_lazy("Urgent")
+    SAME_DAY = "same_day", gettext_lazy("Same day")
+    ROUTINE = "routine", gettext_lazy("Routine")
 
 
 class ResolutionAction(models.TextChoices):
-    ADVICE = "advice", "Advice given by phone"
-    SEEN = "seen", "Seen in clinic or day unit"
-    ADMITTED = "admitted", "Admitted"
-    EMERGENCY = "emergency", "Sent to the emergency department"
-    MEDICATION = "medication", "Medication started or changed"
-    NO_ACTION = "no_action", "No action needed"
-    OTHER = "other", "Other (see note)"
+    ADVICE = "advice", gettext_lazy("Advice given by phone")
+    SEEN = "seen", gettext_lazy("Seen in clinic or day unit")
+    ADMITTED = "admitted", gettext_lazy("Admitted")
+    EMERGENCY = "emergency", gettext_lazy("Sent to the emergency department")
+    MEDICATION = "medication", gettext_lazy("Medication started or changed")
+    NO_ACTION = "no_action", gettext_lazy("No action needed")
+    OTHER = "other", gettext_lazy("Other (see note)")
 
 
 OPEN_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)

@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from recovery.clinical.timeline import Anchor, EventKind, EventStatus
 
@@ -94,9 +95,9 @@ class TransplantDateChange(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CREATE = "create", "Created"
-        UPDATE = "update", "Changed"
-        RESTORE = "restore", "Restored"
+        CREATE = "create", gettext_lazy("Created")
+        UPDATE = "update", gettext_lazy("Changed")
+        RESTORE = "restore", gettext_lazy("Restored")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     episode = models.ForeignKey(TransplantEpisode, on_delete=models.CASCADE, related_name="date_changes")
@@ -171,9 +172,9 @@ class TimelineEvent(models.Model):
 
 
 class EligibilityDecision(models.TextChoices):
-    ELIGIBLE = "eligible", "Eligible"
-    NOT_ELIGIBLE = "not_eligible", "Not eligible"
-    DEFERRED = "deferred", "Deferred"
+    ELIGIBLE = "eligible", gettext_lazy("Eligible")
+    NOT_ELIGIBLE = "not_eligible", gettext_lazy("Not eligible")
+    DEFERRED = "deferred", gettext_lazy("Deferred")
 
 
 class EligibilityReview(models.Model):
