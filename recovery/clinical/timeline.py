@@ -258,8 +258,23 @@ MONTH_24 = year_day(2)
 FOLLOW_UP_YEARS = range(2, 11)  # yearly events from year 2 to year 10
 
 
-def _day_label(offset: int) -> str:
-    return "Day 0" if offset == 0 else f"Day {offset:+d}"
+def gettext_noop(message: str) -> str:
+    """Mark `message` for translation (a keyword of Django's makemessages); it is translated where it is shown.
+
+    The built-in titles below are stored on each patient's events in English; `recovery.event_titles` translates
+    a stored title that is one of them when it is shown (a title typed by staff is shown as typed)."""
+    return message
+
+
+# How the built-in titles of repeated events are made; `recovery.event_titles` reads a stored title back with them.
+TITLE_DAY = gettext_noop("%(what)s (Day %(day)s)")  # day "0", "+9", "-5"
+TITLE_MONTH = gettext_noop("%(what)s (month %(month)s)")
+TITLE_YEAR = gettext_noop("%(what)s (year %(year)s)")
+TITLE_PCR_WEEK = gettext_noop("EBV and CMV blood test (PCR), week %(week)s")
+
+
+def _day_number(offset: int) -> str:
+    return "0" if offset == 0 else f"{offset:+d}"
 
 
 def _day0(key: str, offset: int, kind: EventKind, title: str) -> TemplateEvent:
@@ -268,29 +283,42 @@ def _day0(key: str, offset: int, kind: EventKind, title: str) -> TemplateEvent:
 
 def _daily(key: str, days: Iterable[int], kind: EventKind, what: str) -> tuple[TemplateEvent, ...]:
     """One Day-0-anchored event per day, keyed `{key}-d{day}` (e.g. "cy-d-5") and titled with the day."""
-    return tuple(_day0(f"{key}-d{day}", day, kind, f"{what} ({_day_label(day)})") for day in days)
+    return tuple(_day0(f"{key}-d{day}", day, kind, TITLE_DAY % {"what": what, "day": _day_number(day)}) for day in days)
 
 
 def _yearly(key: str, kind: EventKind, what: str) -> tuple[TemplateEvent, ...]:
     """Events at month 12 and then every year to year 10, keyed `{key}-m12`, `{key}-y2` ... `{key}-y10`."""
-    first = _day0(f"{key}-m12", MONTH_12, kind, f"{what} (month 12)")
-    return (first, *(_day0(f"{key}-y{n}", year_day(n), kind, f"{what} (year {n})") for n in FOLLOW_UP_YEARS))
+    first = _day0(f"{key}-m12", MONTH_12, kind, TITLE_MONTH % {"what": what, "month": 12})
+    return (
+        first,
+        *(_day0(f"{key}-y{n}", year_day(n), kind, TITLE_YEAR % {"what": what, "year": n}) for n in FOLLOW_UP_YEARS),
+    )
 
 
 def _mobilisation_events() -> tuple[TemplateEvent, ...]:
     """Mobilisation and collection, on the mobilisation clock (domain.md 1.1; section 8 items 1, 2 and 4)."""
     return (
         TemplateEvent(
-            "mobilisation-cy", Anchor.MOBILISATION, 0, EventKind.CHEMOTHERAPY, "Mobilisation: cyclophosphamide infusion"
+            "mobilisation-cy",
+            Anchor.MOBILISATION,
+            0,
+            EventKind.CHEMOTHERAPY,
+            gettext_noop("Mobilisation: cyclophosphamide infusion"),
         ),
-        TemplateEvent("gcsf-start", Anchor.MOBILISATION, 1, EventKind.MEDICATION_START, "G-CSF daily injections start"),
+        TemplateEvent(
+            "gcsf-start",
+            Anchor.MOBILISATION,
+            1,
+            EventKind.MEDICATION_START,
+            gettext_noop("G-CSF daily injections start"),
+        ),
         # Start of the default apheresis window (M+9 to M+14).
         TemplateEvent(
             "apheresis-expected",
             Anchor.MOBILISATION,
             9,
             EventKind.PROCEDURE,
-            "Stem cell collection (apheresis) expected",
+            gettext_noop("Stem cell collection (apheresis) expected"),
         ),
     )
 
@@ -302,11 +330,16 @@ def _follow_up_events() -> tuple[TemplateEvent, ...]:
     """
     k = EventKind
     reinfusion_and_checkins = (
-        _day0("reinfusion-d0", 0, k.PROCEDURE, "Stem cell reinfusion (Day 0)"),
-        _day0("checkin-daily", 0, k.CHECKIN_PERIOD, "Daily temperature and red-flag check-in starts"),
-        _day0("checkin-3-weekly", 31, k.CHECKIN_PERIOD, "Temperature and red-flag check-in: three times a week"),
-        _day0("checkin-weekly", 101, k.CHECKIN_PERIOD, "Temperature and red-flag check-in: once a week"),
-        _day0("checkin-end", MONTH_6, k.CHECKIN_PERIOD, "Routine weekly check-in ends"),
+        _day0("reinfusion-d0", 0, k.PROCEDURE, gettext_noop("Stem cell reinfusion (Day 0)")),
+        _day0("checkin-daily", 0, k.CHECKIN_PERIOD, gettext_noop("Daily temperature and red-flag check-in starts")),
+        _day0(
+            "checkin-3-weekly",
+            31,
+            k.CHECKIN_PERIOD,
+            gettext_noop("Temperature and red-flag check-in: three times a week"),
+        ),
+        _day0("checkin-weekly", 101, k.CHECKIN_PERIOD, gettext_noop("Temperature and red-flag check-in: once a week")),
+        _day0("checkin-end", MONTH_6, k.CHECKIN_PERIOD, gettext_noop("Routine weekly check-in ends")),
     )
     prophylaxis = (
         TemplateEvent(
@@ -314,17 +347,24 @@ def _follow_up_events() -> tuple[TemplateEvent, ...]:
             Anchor.CONDITIONING_START,
             0,
             k.MEDICATION_START,
-            "Aciclovir (prevents shingles and cold sores) starts",
+            gettext_noop("Aciclovir (prevents shingles and cold sores) starts"),
         ),
-        _day0("aciclovir-review", MONTH_12, k.MEDICATION_STOP, "Aciclovir: review stopping (if CD4 ≥ 0.2)"),
+        _day0(
+            "aciclovir-review", MONTH_12, k.MEDICATION_STOP, gettext_noop("Aciclovir: review stopping (if CD4 ≥ 0.2)")
+        ),
         TemplateEvent(
             "cotrimoxazole-start",
             Anchor.NEUTROPHIL_ENGRAFTMENT,
             0,
             k.MEDICATION_START,
-            "Co-trimoxazole (prevents pneumocystis pneumonia) starts",
+            gettext_noop("Co-trimoxazole (prevents pneumocystis pneumonia) starts"),
         ),
-        _day0("cotrimoxazole-review", MONTH_3, k.MEDICATION_STOP, "Co-trimoxazole: review stopping (if CD4 ≥ 0.2)"),
+        _day0(
+            "cotrimoxazole-review",
+            MONTH_3,
+            k.MEDICATION_STOP,
+            gettext_noop("Co-trimoxazole: review stopping (if CD4 ≥ 0.2)"),
+        ),
     )
     first_blood_test = (
         TemplateEvent(
@@ -332,48 +372,72 @@ def _follow_up_events() -> tuple[TemplateEvent, ...]:
             Anchor.DISCHARGE,
             7,
             k.LAB,
-            "Blood count check (about a week after leaving hospital)",
+            gettext_noop("Blood count check (about a week after leaving hospital)"),
         ),
     )
-    virus_pcr = tuple(
-        _day0(f"pcr-d{day}", day, k.LAB, f"EBV and CMV blood test (PCR), week {day // 7}") for day in range(7, 99, 7)
-    )
+    virus_pcr = tuple(_day0(f"pcr-d{day}", day, k.LAB, TITLE_PCR_WEEK % {"week": day // 7}) for day in range(7, 99, 7))
     visits = (
-        _day0("visit-d30", 30, k.VISIT, "Clinic visit (Day +30)"),
-        _day0("visit-d100", 100, k.VISIT, "Clinic visit (Day +100)"),
-        _day0("visit-m6", MONTH_6, k.VISIT, "Clinic visit (month 6)"),
-        *_yearly("visit", k.VISIT, "Clinic visit"),
+        _day0("visit-d30", 30, k.VISIT, gettext_noop("Clinic visit (Day +30)")),
+        _day0("visit-d100", 100, k.VISIT, gettext_noop("Clinic visit (Day +100)")),
+        _day0("visit-m6", MONTH_6, k.VISIT, gettext_noop("Clinic visit (month 6)")),
+        *_yearly("visit", k.VISIT, gettext_noop("Clinic visit")),
     )
-    ms_review = "MS neurology review: EDSS and relapses"
+    ms_review = gettext_noop("MS neurology review: EDSS and relapses")
     edss = (
-        _day0("edss-m3", MONTH_3, k.EDSS_REVIEW, f"{ms_review} (month 3)"),
-        _day0("edss-m6", MONTH_6, k.EDSS_REVIEW, f"{ms_review} (month 6)"),
+        _day0("edss-m3", MONTH_3, k.EDSS_REVIEW, TITLE_MONTH % {"what": ms_review, "month": 3}),
+        _day0("edss-m6", MONTH_6, k.EDSS_REVIEW, TITLE_MONTH % {"what": ms_review, "month": 6}),
         *_yearly("edss", k.EDSS_REVIEW, ms_review),
     )
     mri = (
-        _day0("mri-m6", MONTH_6, k.MRI, "Brain MRI: new baseline after transplant (re-baseline, month 6)"),
-        *_yearly("mri", k.MRI, "Brain MRI"),
+        _day0(
+            "mri-m6", MONTH_6, k.MRI, gettext_noop("Brain MRI: new baseline after transplant (re-baseline, month 6)")
+        ),
+        *_yearly("mri", k.MRI, gettext_noop("Brain MRI")),
     )
     immune_labs = (
-        _day0("cd4-igg-m3", MONTH_3, k.LAB, "CD4 count and IgG blood test (month 3)"),
-        _day0("cd4-igg-m6", MONTH_6, k.LAB, "CD4 count and IgG blood test (month 6)"),
-        _day0("cd4-igg-m12", MONTH_12, k.LAB, "CD4 count and IgG blood test (month 12)"),
-        _day0("cd4-m18", MONTH_18, k.LAB, "CD4 count blood test (month 18)"),
-        _day0("cd4-m24", MONTH_24, k.LAB, "CD4 count blood test (month 24)"),
+        _day0("cd4-igg-m3", MONTH_3, k.LAB, gettext_noop("CD4 count and IgG blood test (month 3)")),
+        _day0("cd4-igg-m6", MONTH_6, k.LAB, gettext_noop("CD4 count and IgG blood test (month 6)")),
+        _day0("cd4-igg-m12", MONTH_12, k.LAB, gettext_noop("CD4 count and IgG blood test (month 12)")),
+        _day0("cd4-m18", MONTH_18, k.LAB, gettext_noop("CD4 count blood test (month 18)")),
+        _day0("cd4-m24", MONTH_24, k.LAB, gettext_noop("CD4 count blood test (month 24)")),
     )
-    autoimmunity_labs = _yearly("thyroid-platelets", k.LAB, "Thyroid (TSH/FT4) and platelet count blood test")
+    autoimmunity_labs = _yearly(
+        "thyroid-platelets", k.LAB, gettext_noop("Thyroid (TSH/FT4) and platelet count blood test")
+    )
     vaccinations = (
-        _day0("vaccine-zoster", 50, k.VACCINATION, "Shingles vaccine (recombinant, not live): first dose from now"),
-        _day0("vaccine-flu-pneumo", MONTH_3, k.VACCINATION, "Flu and pneumococcal vaccines can start from now"),
+        _day0(
+            "vaccine-zoster",
+            50,
+            k.VACCINATION,
+            gettext_noop("Shingles vaccine (recombinant, not live): first dose from now"),
+        ),
+        _day0(
+            "vaccine-flu-pneumo",
+            MONTH_3,
+            k.VACCINATION,
+            gettext_noop("Flu and pneumococcal vaccines can start from now"),
+        ),
         _day0(
             "vaccine-inactivated-m6",
             MONTH_6,
             k.VACCINATION,
-            "Tetanus, diphtheria, whooping cough, polio, Hib, meningococcal, hepatitis A and B and HPV "
-            "vaccines can start from now",
+            gettext_noop(
+                "Tetanus, diphtheria, whooping cough, polio, Hib, meningococcal, hepatitis A and B and HPV "
+                "vaccines can start from now"
+            ),
         ),
-        _day0("vaccine-ppsv23", MONTH_12, k.VACCINATION, "Pneumococcal polysaccharide vaccine (PPSV23) from now"),
-        _day0("vaccine-live", MONTH_24, k.VACCINATION, "Live vaccines (MMR, varicella) may be considered from now"),
+        _day0(
+            "vaccine-ppsv23",
+            MONTH_12,
+            k.VACCINATION,
+            gettext_noop("Pneumococcal polysaccharide vaccine (PPSV23) from now"),
+        ),
+        _day0(
+            "vaccine-live",
+            MONTH_24,
+            k.VACCINATION,
+            gettext_noop("Live vaccines (MMR, varicella) may be considered from now"),
+        ),
     )
     return (
         *reinfusion_and_checkins,
@@ -403,8 +467,8 @@ CY_ATG = _protocol(
     "(200 mg/kg in total) and rabbit ATG (about 6 mg/kg in total) split over Day -5 to Day -1. The ATG days "
     "and dose, and methylprednisolone given with ATG, are unverified in domain.md [U]; confirm locally.",
     (
-        *_daily("cy", range(-5, -1), _CHEMO, "Conditioning: cyclophosphamide 50 mg/kg"),
-        *_daily("atg", range(-5, 0), _CHEMO, "Conditioning: rabbit ATG"),
+        *_daily("cy", range(-5, -1), _CHEMO, gettext_noop("Conditioning: cyclophosphamide 50 mg/kg")),
+        *_daily("atg", range(-5, 0), _CHEMO, gettext_noop("Conditioning: rabbit ATG")),
     ),
 )
 
@@ -416,10 +480,10 @@ BEAM_ATG = _protocol(
     "contemporary MS schedule and the ATG days are unverified in domain.md [U]; some centres give ATG on "
     "Day -2 and Day -1 instead. Confirm locally.",
     (
-        *_daily("bcnu", [-6], _CHEMO, "Conditioning: carmustine (BCNU)"),
-        *_daily("etoposide-cytarabine", range(-5, -1), _CHEMO, "Conditioning: etoposide and cytarabine"),
-        *_daily("melphalan", [-1], _CHEMO, "Conditioning: melphalan"),
-        *_daily("atg", [1, 2], _CHEMO, "ATG infusion"),
+        *_daily("bcnu", [-6], _CHEMO, gettext_noop("Conditioning: carmustine (BCNU)")),
+        *_daily("etoposide-cytarabine", range(-5, -1), _CHEMO, gettext_noop("Conditioning: etoposide and cytarabine")),
+        *_daily("melphalan", [-1], _CHEMO, gettext_noop("Conditioning: melphalan")),
+        *_daily("atg", [1, 2], _CHEMO, gettext_noop("ATG infusion")),
     ),
 )
 
@@ -431,9 +495,9 @@ BU_CY_ATG = _protocol(
     "Day -1. Busulfan needs seizure prevention medicine. The day numbers follow an older consensus schedule; "
     "confirm locally.",
     (
-        *_daily("busulfan", range(-9, -5), _CHEMO, "Conditioning: busulfan"),
-        *_daily("cy", range(-5, -3), _CHEMO, "Conditioning: cyclophosphamide 60 mg/kg"),
-        *_daily("atg", range(-3, 0), _CHEMO, "Conditioning: rabbit ATG"),
+        *_daily("busulfan", range(-9, -5), _CHEMO, gettext_noop("Conditioning: busulfan")),
+        *_daily("cy", range(-5, -3), _CHEMO, gettext_noop("Conditioning: cyclophosphamide 60 mg/kg")),
+        *_daily("atg", range(-3, 0), _CHEMO, gettext_noop("Conditioning: rabbit ATG")),
     ),
 )
 

@@ -29,16 +29,16 @@ class LabTest(models.TextChoices):
 
 
 class LabSource(models.TextChoices):
-    FORM = "form", "Entered in a form"
-    CSV = "csv", "CSV import"
-    API = "api", "API"
+    FORM = "form", gettext_lazy("Entered in a form")
+    CSV = "csv", gettext_lazy("CSV import")
+    API = "api", gettext_lazy("API")
 
 
 class LabImportStatus(models.TextChoices):
-    QUEUED = "queued", "Waiting to start"
-    RUNNING = "running", "Importing"
-    DONE = "done", "Imported"
-    FAILED = "failed", "Nothing imported"
+    QUEUED = "queued", gettext_lazy("Waiting to start")
+    RUNNING = "running", gettext_lazy("Importing")
+    DONE = "done", gettext_lazy("Imported")
+    FAILED = "failed", gettext_lazy("Nothing imported")
 
 
 class LabImport(models.Model):

@@ -11,48 +11,49 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class Channel(models.TextChoices):
-    IN_APP = "in_app", "In the app"
-    EMAIL = "email", "Email"
-    SMS = "sms", "Text message (SMS)"
+    IN_APP = "in_app", gettext_lazy("In the app")
+    EMAIL = "email", gettext_lazy("Email")
+    SMS = "sms", gettext_lazy("Text message (SMS)")
 
 
 class NotificationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    SUPPRESSED = "suppressed", "Suppressed"
+    PENDING = "pending", gettext_lazy("Pending")
+    SENT = "sent", gettext_lazy("Sent")
+    FAILED = "failed", gettext_lazy("Failed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
+    SUPPRESSED = "suppressed", gettext_lazy("Suppressed")
 
 
 class Audience(models.TextChoices):
-    PATIENT = "patient", "Patient"
-    STAFF = "staff", "Member of staff"
-    CARE_TEAM = "care_team", "Care team (a step, fanned out when due)"
+    PATIENT = "patient", gettext_lazy("Patient")
+    STAFF = "staff", gettext_lazy("Member of staff")
+    CARE_TEAM = "care_team", gettext_lazy("Care team (a step, fanned out when due)")
 
 
 class NotificationKind(models.TextChoices):
     # to the patient (planned from the timeline)
-    TEMPERATURE_CHECKIN = "temperature_checkin", "Temperature check-in"
-    RED_FLAG_CHECKIN = "red_flag_checkin", "Red-flag check-in"
-    CHECKIN = "checkin", "Check-in"
-    APPOINTMENT_EVE = "appointment_eve", "Appointment tomorrow"
-    APPOINTMENT_MORNING = "appointment_morning", "Appointment today"
-    MISSED_CHECKIN = "missed_checkin", "Missed check-in"
+    TEMPERATURE_CHECKIN = "temperature_checkin", gettext_lazy("Temperature check-in")
+    RED_FLAG_CHECKIN = "red_flag_checkin", gettext_lazy("Red-flag check-in")
+    CHECKIN = "checkin", gettext_lazy("Check-in")
+    APPOINTMENT_EVE = "appointment_eve", gettext_lazy("Appointment tomorrow")
+    APPOINTMENT_MORNING = "appointment_morning", gettext_lazy("Appointment today")
+    MISSED_CHECKIN = "missed_checkin", gettext_lazy("Missed check-in")
     # care-team steps and the staff messages they become
-    MISSED_CHECKIN_TASK = "missed_checkin_task", "Missed check-in: task for the coordinator"
-    MISSED_CHECKIN_CLINICIAN = "missed_checkin_clinician", "Missed check-in in the high-risk window"
-    ALERT_RESEND = "alert_resend", "Urgent alert not acknowledged"
-    ALERT_ON_CALL = "alert_on_call", "Urgent alert: on-call clinician"
-    ALERT_END_OF_DAY = "alert_end_of_day", "Same-day alert not acknowledged by the end of the day"
+    MISSED_CHECKIN_TASK = "missed_checkin_task", gettext_lazy("Missed check-in: task for the coordinator")
+    MISSED_CHECKIN_CLINICIAN = "missed_checkin_clinician", gettext_lazy("Missed check-in in the high-risk window")
+    ALERT_RESEND = "alert_resend", gettext_lazy("Urgent alert not acknowledged")
+    ALERT_ON_CALL = "alert_on_call", gettext_lazy("Urgent alert: on-call clinician")
+    ALERT_END_OF_DAY = "alert_end_of_day", gettext_lazy("Same-day alert not acknowledged by the end of the day")
     # labs, prophylaxis and vaccination (issue 6)
-    VACCINATION_DUE = "vaccination_due", "Vaccination due"
-    LAB_DUE = "lab_due", "Scheduled blood test due"
-    PROPHYLAXIS_REMINDER = "prophylaxis_reminder", "Prophylaxis reminder"
-    PROPHYLAXIS_REVIEW = "prophylaxis_review", "Prophylaxis: stop date reached, CD4 not recovered"
-    MISSED_LAB_TASK = "missed_lab_task", "Scheduled lab not done: task for the coordinator"
+    VACCINATION_DUE = "vaccination_due", gettext_lazy("Vaccination due")
+    LAB_DUE = "lab_due", gettext_lazy("Scheduled blood test due")
+    PROPHYLAXIS_REMINDER = "prophylaxis_reminder", gettext_lazy("Prophylaxis reminder")
+    PROPHYLAXIS_REVIEW = "prophylaxis_review", gettext_lazy("Prophylaxis: stop date reached, CD4 not recovered")
+    MISSED_LAB_TASK = "missed_lab_task", gettext_lazy("Scheduled lab not done: task for the coordinator")
 
 
 # Check-in reminders: a report from the patient answers them.
@@ -131,8 +132,8 @@ class Notification(models.Model):
 
 
 class CareTaskStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
+    OPEN = "open", gettext_lazy("Open")
+    DONE = "done", gettext_lazy("Done")
 
 
 class CareTask(models.Model):

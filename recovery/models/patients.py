@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Centre, timezone_choices
 from recovery.clinical.phases import Phase
@@ -18,23 +19,23 @@ from recovery.validators import (
 
 
 class Sex(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    OTHER = "other", "Other"
-    UNKNOWN = "unknown", "Unknown"
+    FEMALE = "female", gettext_lazy("Female")
+    MALE = "male", gettext_lazy("Male")
+    OTHER = "other", gettext_lazy("Other")
+    UNKNOWN = "unknown", gettext_lazy("Unknown")
 
 
 class MSType(models.TextChoices):
-    RRMS = "RRMS", "Relapsing-remitting (RRMS)"
-    SPMS = "SPMS", "Secondary progressive (SPMS)"
-    PPMS = "PPMS", "Primary progressive (PPMS)"
-    CIS = "CIS", "Clinically isolated syndrome (CIS)"
+    RRMS = "RRMS", gettext_lazy("Relapsing-remitting (RRMS)")
+    SPMS = "SPMS", gettext_lazy("Secondary progressive (SPMS)")
+    PPMS = "PPMS", gettext_lazy("Primary progressive (PPMS)")
+    CIS = "CIS", gettext_lazy("Clinically isolated syndrome (CIS)")
 
 
 class PatientStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    DECEASED = "deceased", "Deceased"
+    ACTIVE = "active", gettext_lazy("Active")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
+    DECEASED = "deceased", gettext_lazy("Deceased")
 
 
 class PatientQuerySet(models.QuerySet):

@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 
 class ReportVia(models.TextChoices):
@@ -44,9 +44,9 @@ class SymptomReport(models.Model):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", gettext_lazy("Open")
-    ACKNOWLEDGED = "acknowledged", gettext_lazy("Acknowledged")
-    RESOLVED = "resolved", gettext_lazy("Resolved")
+    OPEN = "open", pgettext_lazy("alert status", "Open")
+    ACKNOWLEDGED = "acknowledged", pgettext_lazy("alert status", "Acknowledged")
+    RESOLVED = "resolved", pgettext_lazy("alert status", "Resolved")
 
 
 class AlertSeverity(models.TextChoices):

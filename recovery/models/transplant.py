@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from recovery.clinical.timeline import Anchor, EventKind, EventStatus
 
@@ -95,9 +95,9 @@ class TransplantDateChange(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CREATE = "create", "Created"
-        UPDATE = "update", "Changed"
-        RESTORE = "restore", "Restored"
+        CREATE = "create", pgettext_lazy("date change", "Created")
+        UPDATE = "update", pgettext_lazy("date change", "Changed")
+        RESTORE = "restore", pgettext_lazy("date change", "Restored")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     episode = models.ForeignKey(TransplantEpisode, on_delete=models.CASCADE, related_name="date_changes")

@@ -8,9 +8,14 @@ the appointments that matter to the patient.
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from recovery.clinical.timeline import EventKind, EventStatus
+from recovery.event_titles import event_title
 from recovery.models import Patient, TimelineEvent
 from recovery.phase_text import day_label
 from recovery.queries.timeline import episode_of
@@ -31,7 +36,7 @@ FEED_KINDS = frozenset(
 FEED_HISTORY_DAYS = 365
 PRODID = "-//Recovery tracker//Patient calendar//EN"
 UID_DOMAIN = "recovery-tracker"
-CALENDAR_NAME = "My recovery appointments"
+CALENDAR_NAME = gettext_lazy("My recovery appointments")
 MAX_LINE_OCTETS = 75
 
 
@@ -102,14 +107,14 @@ def _event_lines(event: TimelineEvent, reinfusion: date | None, today: date, sta
         f"LAST-MODIFIED:{_utc_stamp(modified)}",
         f"DTSTART;VALUE=DATE:{_date_value(on)}",
         f"DTEND;VALUE=DATE:{_date_value(on + timedelta(days=1))}",
-        f"SUMMARY:{escape_text(event.title)}",
+        f"SUMMARY:{escape_text(event_title(event.title))}",
         "TRANSP:TRANSPARENT",
     ]
     notes = []
     if reinfusion is not None:
-        notes.append(f"{day_label((on - reinfusion).days)} after your transplant.")
+        notes.append(_("%(day)s after your transplant.") % {"day": day_label((on - reinfusion).days)})
     if on >= today:
-        notes.append("Your team will tell you the time and place.")
+        notes.append(_("Your team will tell you the time and place."))
     lines.append(f"DESCRIPTION:{escape_text(' '.join(notes))}")
     lines.append("END:VEVENT")
     return lines
@@ -120,8 +125,14 @@ def render_ics(patient: Patient, events: Iterable[TimelineEvent], today: date, n
 
     Cancelled events and kinds outside `FEED_KINDS` are left out, as are events more than `FEED_HISTORY_DAYS`
     before `today`. There is no METHOD, so DTSTAMP is each event's last change in the store, in UTC (RFC 5545
-    section 3.8.7.2); `now` (default the current time) stands in for an unsaved event.
+    section 3.8.7.2); `now` (default the current time) stands in for an unsaved event. The words (calendar name,
+    built-in titles, notes) are in the patient's preferred language, whoever fetches the feed.
     """
+    with translation.override(patient.preferred_language or settings.LANGUAGE_CODE):
+        return _render_ics(patient, events, today, now)
+
+
+def _render_ics(patient: Patient, events: Iterable[TimelineEvent], today: date, now: datetime | None) -> str:
     stamp = now or datetime.now(UTC)
     episode = episode_of(patient)
     reinfusion = episode.reinfusion_date if episode is not None else None
@@ -131,7 +142,7 @@ def render_ics(patient: Patient, events: Iterable[TimelineEvent], today: date, n
         "VERSION:2.0",
         f"PRODID:{PRODID}",
         "CALSCALE:GREGORIAN",
-        f"X-WR-CALNAME:{escape_text(CALENDAR_NAME)}",
+        f"X-WR-CALNAME:{escape_text(str(CALENDAR_NAME))}",
         "REFRESH-INTERVAL;VALUE=DURATION:PT6H",
         "X-PUBLISHED-TTL:PT6H",
     ]

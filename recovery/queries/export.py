@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from recovery.clinical.episode import DATE_FIELDS
 from recovery.models import (
@@ -49,7 +50,7 @@ FORMAT_VERSION = 1
 @dataclass(frozen=True)
 class Section:
     key: str
-    title: str
+    title: str  # lazy: in the reader's language
     model: type[Model]
     patient_path: str  # the lookup from the model to the patient
     fields: tuple[str, ...]
@@ -59,14 +60,14 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section(
         "transplant",
-        "Transplant dates",
+        gettext_lazy("Transplant dates"),
         TransplantEpisode,
         "patient",
         ("protocol__name", *DATE_FIELDS, "cd34_dose", "updated_at"),
     ),
     Section(
         "transplant_date_changes",
-        "Changes to the transplant dates",
+        gettext_lazy("Changes to the transplant dates"),
         TransplantDateChange,
         "episode__patient",
         ("changed_at", "kind", "before", "after", "changed_by_username"),
@@ -74,14 +75,14 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "apheresis_sessions",
-        "Stem cell collections",
+        gettext_lazy("Stem cell collections"),
         ApheresisSession,
         "episode__patient",
         ("collected_on", "cd34_per_kg"),
     ),
     Section(
         "timeline",
-        "Timeline",
+        gettext_lazy("Timeline"),
         TimelineEvent,
         "episode__patient",
         ("planned_date", "title", "kind", "status", "actual_date", "note"),
@@ -89,14 +90,14 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "eligibility_reviews",
-        "Eligibility reviews",
+        gettext_lazy("Eligibility reviews"),
         EligibilityReview,
         "patient",
         ("decided_on", "decision", "edss", "relapsing_with_breakthrough", "criteria", "notes", "decided_by__username"),
     ),
     Section(
         "check_ins",
-        "Check-ins and temperatures",
+        gettext_lazy("Check-ins and temperatures"),
         SymptomReport,
         "patient",
         (
@@ -115,7 +116,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "alerts",
-        "Alerts",
+        gettext_lazy("Alerts"),
         Alert,
         "patient",
         (
@@ -134,7 +135,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "alert_history",
-        "Alert history",
+        gettext_lazy("Alert history"),
         AlertEvent,
         "alert__patient",
         ("alert__uuid", "at", "action", "actor__username"),
@@ -142,52 +143,52 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "lab_results",
-        "Lab results",
+        gettext_lazy("Lab results"),
         LabResult,
         "patient",
         ("collected_at", "test", "value", "unit", "source"),
         ("collected_at", "test", "id"),
     ),
-    Section("transfusions", "Transfusions", Transfusion, "patient", ("given_at", "product")),
+    Section("transfusions", gettext_lazy("Transfusions"), Transfusion, "patient", ("given_at", "product")),
     Section(
         "engraftment_confirmations",
-        "Engraftment confirmations",
+        gettext_lazy("Engraftment confirmations"),
         EngraftmentConfirmation,
         "patient",
         ("kind", "proposed_date", "confirmed_date", "note", "confirmed_by__username", "created_at"),
     ),
     Section(
         "vaccinations",
-        "Vaccinations given",
+        gettext_lazy("Vaccinations given"),
         VaccinationDose,
         "patient",
         ("given_date", "vaccine", "dose", "immunosuppressed", "note"),
     ),
     Section(
         "prophylaxis_stops",
-        "Prophylaxis stopped",
+        gettext_lazy("Prophylaxis stopped"),
         ProphylaxisStop,
         "patient",
         ("medication", "stopped_on", "note", "stopped_by__username"),
     ),
-    Section("edss", "EDSS assessments", EDSSAssessment, "patient", ("assessed_on", "score")),
+    Section("edss", gettext_lazy("EDSS assessments"), EDSSAssessment, "patient", ("assessed_on", "score")),
     Section(
         "relapses",
-        "Relapses",
+        gettext_lazy("Relapses"),
         Relapse,
         "patient",
         ("onset_date", "domains", "description", "treated_with_steroids", "classification"),
     ),
     Section(
         "mri_scans",
-        "MRI scans",
+        gettext_lazy("MRI scans"),
         MRIScan,
         "patient",
         ("scan_date", "new_t2_lesions", "gd_enhancing_lesions", "is_rebaseline", "notes"),
     ),
     Section(
         "reminders",
-        "Reminders and messages",
+        gettext_lazy("Reminders and messages"),
         Notification,
         "patient",
         ("due_at", "kind", "channel", "audience", "recipient__username", "status", "status_reason", "sent_at"),
@@ -195,7 +196,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "care_tasks",
-        "Care team tasks",
+        gettext_lazy("Care team tasks"),
         CareTask,
         "patient",
         ("created_at", "kind", "checkin_due_at", "status", "closed_at", "closed_reason"),
@@ -203,19 +204,143 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "reminder_settings",
-        "Reminder settings",
+        gettext_lazy("Reminder settings"),
         ReminderSettings,
         "patient",
         ("email_enabled", "sms_enabled", "quiet_start", "quiet_end", "on_hold", "hold_reason"),
     ),
     Section(
         "access_log",
-        "Who read or changed the data",
+        gettext_lazy("Who read or changed the data"),
         AuditEvent,
         "patient",
         ("at", "actor_username", "action"),
         ("at", "id"),
     ),
+)
+
+# The columns' names in words (`_label`, from the models' field names), marked so that the readable page is in the
+# reader's language; tests/test_display_words_swedish.py checks that every column of the export is listed.
+COLUMN_WORDS: tuple[str, ...] = (
+    gettext_noop("Acknowledged at"),
+    gettext_noop("Action"),
+    gettext_noop("Actor"),
+    gettext_noop("Actor username"),
+    gettext_noop("Actual date"),
+    gettext_noop("Admission date"),
+    gettext_noop("After"),
+    gettext_noop("Alert"),
+    gettext_noop("Assessed on"),
+    gettext_noop("At"),
+    gettext_noop("Audience"),
+    gettext_noop("Baseline EDSS"),
+    gettext_noop("Before"),
+    gettext_noop("CD34+ dose (x 10^6/kg)"),
+    gettext_noop("CD34+ yield (x 10^6/kg)"),
+    gettext_noop("Calendar subscription"),
+    gettext_noop("Centre"),
+    gettext_noop("Changed at"),
+    gettext_noop("Changed by username"),
+    gettext_noop("Channel"),
+    gettext_noop("Checkin due at"),
+    gettext_noop("Classification"),
+    gettext_noop("Closed at"),
+    gettext_noop("Closed reason"),
+    gettext_noop("Collected at"),
+    gettext_noop("Collected on"),
+    gettext_noop("Conditioning start date"),
+    gettext_noop("Confirmed by"),
+    gettext_noop("Confirmed date"),
+    gettext_noop("Contact's phone"),
+    gettext_noop("Created at"),
+    gettext_noop("Criteria"),
+    gettext_noop("Cryostorage date"),
+    gettext_noop("Date of birth"),
+    gettext_noop("Day"),
+    gettext_noop("Deactivated at"),
+    gettext_noop("Deactivation reason"),
+    gettext_noop("Decided by"),
+    gettext_noop("Decided on"),
+    gettext_noop("Decision"),
+    gettext_noop("Description"),
+    gettext_noop("Discharge date"),
+    gettext_noop("Domains"),
+    gettext_noop("Dose"),
+    gettext_noop("Due at"),
+    gettext_noop("EDSS"),
+    gettext_noop("EDSS at review"),
+    gettext_noop("Email"),
+    gettext_noop("Entered by"),
+    gettext_noop("Feels urgent"),
+    gettext_noop("First apheresis date"),
+    gettext_noop("First name"),
+    gettext_noop("G-CSF start date"),
+    gettext_noop("Gadolinium-enhancing lesions"),
+    gettext_noop("Given at"),
+    gettext_noop("Given date"),
+    gettext_noop("Hold reason"),
+    gettext_noop("Hospital number"),
+    gettext_noop("Immunosuppressed"),
+    gettext_noop("Kind"),
+    gettext_noop("Last name"),
+    gettext_noop("MS onset date"),
+    gettext_noop("MS type"),
+    gettext_noop("Medication"),
+    gettext_noop("Mobilisation date"),
+    gettext_noop("Neutropenic fever"),
+    gettext_noop("Neutrophil engraftment date"),
+    gettext_noop("New or enlarging T2 lesions"),
+    gettext_noop("Next of kin / contact"),
+    gettext_noop("Note"),
+    gettext_noop("Notes"),
+    gettext_noop("On hold"),
+    gettext_noop("Onset date"),
+    gettext_noop("Phase"),
+    gettext_noop("Phase as of"),
+    gettext_noop("Phase changes on"),
+    gettext_noop("Phase config version"),
+    gettext_noop("Phase flagged"),
+    gettext_noop("Phone"),
+    gettext_noop("Planned date"),
+    gettext_noop("Platelet engraftment date"),
+    gettext_noop("Preferred language"),
+    gettext_noop("Previous disease-modifying treatments"),
+    gettext_noop("Product"),
+    gettext_noop("Proposed date"),
+    gettext_noop("Protocol"),
+    gettext_noop("Quiet end"),
+    gettext_noop("Quiet start"),
+    gettext_noop("Re-baseline scan"),
+    gettext_noop("Reason"),
+    gettext_noop("Recipient"),
+    gettext_noop("Record number"),
+    gettext_noop("Recorded at"),
+    gettext_noop("Reinfusion date (Day 0)"),
+    gettext_noop("Relapsing with breakthrough"),
+    gettext_noop("Resolution"),
+    gettext_noop("Resolution note"),
+    gettext_noop("Resolved at"),
+    gettext_noop("Scan date"),
+    gettext_noop("Sent at"),
+    gettext_noop("Severity"),
+    gettext_noop("Sex"),
+    gettext_noop("Source"),
+    gettext_noop("Status"),
+    gettext_noop("Status reason"),
+    gettext_noop("Stopped by"),
+    gettext_noop("Stopped on"),
+    gettext_noop("Symptoms"),
+    gettext_noop("Temperature c"),
+    gettext_noop("Test"),
+    gettext_noop("Text message (SMS)"),
+    gettext_noop("Timezone"),
+    gettext_noop("Title"),
+    gettext_noop("Treated with steroids"),
+    gettext_noop("Triage level"),
+    gettext_noop("Unit"),
+    gettext_noop("Updated at"),
+    gettext_noop("Vaccine"),
+    gettext_noop("Value"),
 )
 
 # Models linked to a patient that are deliberately not exported, with the reason.
@@ -262,6 +387,10 @@ def _plain(value):
 
 def _label(field: str, model: type[Model] | None = None) -> str:
     """A column in words: the model field's own name for people ("MS type", "Reinfusion date (Day 0)")."""
+    return gettext(_english_label(field, model))
+
+
+def _english_label(field: str, model: type[Model] | None = None) -> str:
     if field == "uuid":
         return "Record number"
     first = field.split("__", 1)[0]
@@ -282,7 +411,7 @@ def _shown(value, zone: ZoneInfo):
     if isinstance(value, datetime):
         return timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, dict):
         return "; ".join(f"{key}: {_shown(item, zone)}" for key, item in value.items())
     if isinstance(value, list | tuple):
@@ -311,7 +440,7 @@ def _section(section: Section, patient: Patient, zone: ZoneInfo) -> ExportSectio
     raw = _raw_rows(section, patient)
     return ExportSection(
         key=section.key,
-        title=section.title,
+        title=str(section.title),
         columns=list(section.fields),
         labels=[_label(name, section.model) for name in section.fields],
         rows=[{name: _plain(value) for name, value in row.items()} for row in raw],

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, User
 from accounts.passwords import reset_link_lifetime
@@ -16,7 +17,7 @@ from recovery.models import Patient
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.login_email import has_active_login
 
-ALREADY_ACTIVE = (
+ALREADY_ACTIVE = gettext_lazy(
     "This patient already uses their login, so no new invitation is sent (it would let someone else set their "
     "password). If they cannot sign in, they can use “Forgotten your password?” on the sign-in page."
 )

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from recovery.clinical.engraftment import (
@@ -118,7 +119,10 @@ def to_canonical(test: str, value: Decimal, unit: str | None, config: LabConfig)
     target, factor = _ALTERNATES.get(key, (None, None))
     if target is None or target != _normalise_unit(canonical) or factor is None:
         raise ValidationError(
-            {"unit": f"“{unit.strip()}” is not a unit for {LabTest(test).label}: send it in {canonical}."}
+            {
+                "unit": _("“%(unit)s” is not a unit for %(test)s: send it in %(canonical)s.")
+                % {"unit": unit.strip(), "test": LabTest(test).label, "canonical": canonical}
+            }
         )
     return value * factor
 
@@ -126,29 +130,36 @@ def to_canonical(test: str, value: Decimal, unit: str | None, config: LabConfig)
 def parse_number(raw) -> Decimal:
     """A number as typed: "0.4", "0,4", "1 500 000", "5e5". ValidationError for anything else (e.g. "<500")."""
     if isinstance(raw, bool):
-        raise ValidationError({"value": "Enter the result as a number."})
+        raise ValidationError({"value": _("Enter the result as a number.")})
     if isinstance(raw, int | float | Decimal):
         text = str(raw)
     elif isinstance(raw, str):
         text = re.sub(r"[\s\u00a0\u202f_']", "", raw)
     else:
-        raise ValidationError({"value": "Enter the result as a number."})
+        raise ValidationError({"value": _("Enter the result as a number.")})
     if not text:
-        raise ValidationError({"value": "Enter the result."})
+        raise ValidationError({"value": _("Enter the result.")})
     if "," in text:
         if "." in text or text.count(",") > 1 or re.search(r",\d{3}$", text):
             raise ValidationError(
-                {"value": f"“{raw}” is ambiguous: write it without thousands separators and with a decimal point."}
+                {
+                    "value": _(
+                        "“%(raw)s” is ambiguous: write it without thousands separators and with a decimal point."
+                    )
+                    % {"raw": raw}
+                }
             )
         text = text.replace(",", ".")
     if text[0] in "<>":
-        raise ValidationError({"value": f"“{raw}” is not a measured value: enter the number (0 for “not detected”)."})
+        raise ValidationError(
+            {"value": _("“%(raw)s” is not a measured value: enter the number (0 for “not detected”).") % {"raw": raw}}
+        )
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValidationError({"value": f"“{str(raw)[:40]}” is not a number."}) from None
+        raise ValidationError({"value": _("“%(raw)s” is not a number.") % {"raw": str(raw)[:40]}}) from None
     if not number.is_finite() or abs(number.adjusted()) > 12:
-        raise ValidationError({"value": f"“{str(raw)[:40]}” is not a plausible result."})
+        raise ValidationError({"value": _("“%(raw)s” is not a plausible result.") % {"raw": str(raw)[:40]}})
     return number
 
 
@@ -159,14 +170,23 @@ def checked_value(test: str, raw, unit: str | None, config: LabConfig) -> Decima
     the same values with the same message (`recovery.clinical.engraftment.implausible_message`).
     """
     if test not in LAB_TESTS:
-        raise ValidationError({"test": f"Unknown test “{test}”. Known tests: {', '.join(LAB_TESTS)}."})
+        raise ValidationError(
+            {
+                "test": _("Unknown test “%(test)s”. Known tests: %(tests)s.")
+                % {"test": test, "tests": ", ".join(LAB_TESTS)}
+            }
+        )
     value = to_canonical(test, parse_number(raw), unit, config)
     try:
         check_lab_value(test, float(value), config)
     except ValueError as exc:
         message = str(exc)
         if unit and _normalise_unit(unit) != _normalise_unit(config.unit(test)):
-            message = f"{message} (Sent as {str(raw)[:40]} {unit.strip()[:32]}.)"
+            message = _("%(message)s (Sent as %(value)s %(unit)s.)") % {
+                "message": message,
+                "value": str(raw)[:40],
+                "unit": unit.strip()[:32],
+            }
         raise ValidationError({"value": message}) from None
     return value.quantize(VALUE_PLACES, rounding=ROUND_HALF_UP)
 
@@ -174,15 +194,15 @@ def checked_value(test: str, raw, unit: str | None, config: LabConfig) -> Decima
 def check_collected_at(patient: Patient, at: datetime | None, field: str = "collected_at") -> datetime:
     """An aware time that is not in the future and not implausibly old (else ValidationError on `field`)."""
     if at is None:
-        raise ValidationError({field: "Give the date and time."})
+        raise ValidationError({field: _("Give the date and time.")})
     if at.tzinfo is None:
-        raise ValidationError({field: "Give the time with its time zone offset, e.g. 2025-03-10T08:15:00+01:00."})
+        raise ValidationError({field: _("Give the time with its time zone offset, e.g. 2025-03-10T08:15:00+01:00.")})
     if at > timezone.now() + CLOCK_SKEW:
-        raise ValidationError({field: "This time is in the future: check the date."})
+        raise ValidationError({field: _("This time is in the future: check the date.")})
     earliest = max(date(EARLIEST_YEAR, 1, 1), patient.date_of_birth or date(EARLIEST_YEAR, 1, 1))
     # its own wall date first: converting a year-1 time to another zone can overflow (a 500, not a message)
     if at.date() < date(EARLIEST_YEAR, 1, 1) or local_date(at, patient.timezone) < earliest:
-        raise ValidationError({field: "Check the year: this date is before the patient's records can start."})
+        raise ValidationError({field: _("Check the year: this date is before the patient's records can start.")})
     return at
 
 
@@ -235,10 +255,14 @@ def store_result(
 def sample_conflict(patient: Patient, test: str, collected_at: datetime, value: Decimal, unit: str) -> str:
     """Why a second, different value for a sample already recorded (with `value` in `unit`) is refused."""
     local = timezone.localtime(collected_at, ZoneInfo(patient.timezone))
-    return (
-        f"A {LabTest(test).label} result taken at {local:%Y-%m-%d %H:%M} is already recorded with "
-        f"{value.normalize():f} {unit}; a sample has one result."
-    )
+    return _(
+        "A %(test)s result taken at %(time)s is already recorded with %(value)s %(unit)s; a sample has one result."
+    ) % {
+        "test": LabTest(test).label,
+        "time": f"{local:%Y-%m-%d %H:%M}",
+        "value": f"{value.normalize():f}",
+        "unit": unit,
+    }
 
 
 @transaction.atomic
@@ -325,7 +349,7 @@ def record_lab_panel(
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if not checked and platelet_transfusion_at is None and not errors:
-        errors["__all__"] = ["Enter at least one result (or a platelet transfusion)."]
+        errors["__all__"] = [_("Enter at least one result (or a platelet transfusion).")]
     if errors:
         raise ValidationError(errors)
     created, duplicates = [], []
@@ -381,7 +405,9 @@ def record_transfusion(
 ) -> tuple[Transfusion, bool]:
     """Record a transfusion; the same product at the same time again is a no-op. Returns (row, created)."""
     if product not in TransfusionProduct.values:
-        raise ValidationError({"product": f"Choose one of: {', '.join(TransfusionProduct.values)}."})
+        raise ValidationError(
+            {"product": _("Choose one of: %(products)s.") % {"products": ", ".join(TransfusionProduct.values)}}
+        )
     given_at = check_collected_at(patient, given_at, "given_at")
     transfusion, created = _store_transfusion(patient, product, given_at, context.actor)
     if created:

@@ -18,13 +18,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from recovery.models import Patient
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.reminders.replan import request_replan
 
-EMAIL_LOCKED = (
+EMAIL_LOCKED = gettext_lazy(
     "This patient has an active login, so their e-mail address can only be changed by the patient (under "
     "“Change my e-mail” after signing in) or by an administrator. Their password reset e-mails go to it."
 )

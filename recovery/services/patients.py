@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Centre
 from recovery.models import Patient
@@ -59,8 +60,8 @@ def _validate_and_save(patient: Patient) -> None:
         raise ValidationError({"hospital_number": DUPLICATE_HOSPITAL_NUMBER}) from None
 
 
-SEVERAL_CENTRES = "You belong to several centres: say which one this patient belongs to."
-NO_CENTRE = "You are not a member of any centre yet. Ask an administrator to add you to one."
+SEVERAL_CENTRES = gettext_lazy("You belong to several centres: say which one this patient belongs to.")
+NO_CENTRE = gettext_lazy("You are not a member of any centre yet. Ask an administrator to add you to one.")
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from recovery import access
 from recovery.access import Action
 from recovery.clinical.phases import PHASE_ORDER
+from recovery.event_titles import event_title
 from recovery.forms.patients import (
     ApheresisForm,
     EligibilityForm,
@@ -188,6 +189,9 @@ DATE_HISTORY_SHOWN = 10  # the latest changes of the transplant's dates listed o
 def _field_label(name: str) -> str:
     if name == "protocol":
         return _("Regimen")
+    label = EpisodeForm.Meta.labels.get(name)
+    if label is not None:
+        return str(label)  # in the reader's language
     label = str(TransplantEpisode._meta.get_field(name).verbose_name)
     return label[:1].upper() + label[1:]  # "Reinfusion date (Day 0)": only the first letter raised
 
@@ -395,7 +399,7 @@ def event_change(request: HttpRequest, patient_id, event_id) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, _("“%(title)s” updated.") % {"title": event.title})
+            messages.success(request, _("“%(title)s” updated.") % {"title": event_title(event.title)})
             back = request.POST.get("next", "")
             if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
                 back = reverse("recovery:patient-detail", args=[patient.uuid])
@@ -409,7 +413,12 @@ def event_change(request: HttpRequest, patient_id, event_id) -> HttpResponse:
     return render(
         request,
         "recovery/event_form.html",
-        {"form": form, "patient": patient, "event": event, "title": _("Change “%(title)s”") % {"title": event.title}},
+        {
+            "form": form,
+            "patient": patient,
+            "event": event,
+            "title": _("Change “%(title)s”") % {"title": event_title(event.title)},
+        },
     )
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import F, Max
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role, User
 from recovery.clinical.reminders import answers_checkin
@@ -280,7 +280,9 @@ def _deliver(ids: list[int], token: uuid.UUID, now: datetime, result: DispatchRe
         centre_id = notification.patient.centre_id
         config = configs.get(centre_id) or configs.setdefault(centre_id, active_config(centre_id))
         try:
-            refusal = _why_not(notification, now, config, latest_reports.get(notification.patient_id))
+            # the reason is stored (status_reason) in English, whatever language the caller runs in
+            with translation.override("en"):
+                refusal = _why_not(notification, now, config, latest_reports.get(notification.patient_id))
             if refusal is not None:
                 status, reason = refusal
                 if _finish(notification, token, status, reason):

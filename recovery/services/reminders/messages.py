@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.template.loader import select_template
 from django.utils import translation
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy
 
+from recovery.event_titles import event_title
 from recovery.models import Audience, Notification, NotificationKind
 from recovery.queries.configuration import active_config
 
@@ -71,9 +74,14 @@ def _render(notification: Notification, **extra) -> Message:
     )
 
 
+_lazy_event_title = lazy(event_title, str)
+
+
 def _event_context(notification: Notification) -> dict:
     event = notification.event
-    return {"event": event, "event_title": event.title if event else "your appointment"}
+    # lazy: the built-in title (or the fallback) in the language the template is rendered in (`_render_part`)
+    title = _lazy_event_title(event.title) if event else gettext_lazy("your appointment")
+    return {"event": event, "event_title": title}
 
 
 def temperature_checkin(notification: Notification) -> Message:
