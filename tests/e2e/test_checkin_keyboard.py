@@ -93,14 +93,14 @@ def test_the_check_in_from_sign_in_to_the_result_with_the_keyboard_only(phone, l
     phone.keyboard.press("ArrowDown")  # None -> Mild
     expect(phone.get_by_role("radio", name=re.compile(r"^Mild"))).to_be_checked()
     screenshot(phone, "patient-checkin-question")
-    tab_to(phone, "button[type=submit]", limit=1)
+    tab_to(phone, "main button[type=submit]", limit=1)
     enter(phone)
 
     expect(phone.get_by_test_id("progress")).to_contain_text("Question 2 of 3")
     tab_to(phone, "input[name=grade]")
     phone.keyboard.press("ArrowDown")
     phone.keyboard.press("ArrowDown")  # Moderate
-    tab_to(phone, "button[type=submit]", limit=1)
+    tab_to(phone, "main button[type=submit]", limit=1)
     enter(phone)
 
     # Back keeps the answer; on again.
@@ -108,7 +108,7 @@ def test_the_check_in_from_sign_in_to_the_result_with_the_keyboard_only(phone, l
     tab_to(phone, "[data-testid=back]")
     enter(phone)
     expect(phone.get_by_role("radio", name=re.compile(r"^Moderate"))).to_be_checked()
-    tab_to(phone, "button[type=submit]")
+    tab_to(phone, "main button[type=submit]")
     enter(phone)
 
     tab_to(phone, "#id_temperature")
@@ -116,7 +116,7 @@ def test_the_check_in_from_sign_in_to_the_result_with_the_keyboard_only(phone, l
     tab_to(phone, "#id_notes", limit=4)
     phone.keyboard.type("Shivery since lunch")
     screenshot(phone, "patient-checkin-details", sizes=("phone",))
-    tab_to(phone, "button[type=submit]", limit=3)
+    tab_to(phone, "main button[type=submit]", limit=3)
     enter(phone)
 
     expect(phone.get_by_role("heading", level=1)).to_have_text("Check your answers")
@@ -135,7 +135,7 @@ def test_the_check_in_from_sign_in_to_the_result_with_the_keyboard_only(phone, l
     tab_to(phone, "input[name=grade]")
     expect(phone.get_by_role("radio", name=re.compile(r"^Moderate"))).to_be_focused()
     phone.keyboard.press("ArrowDown")  # Severe
-    tab_to(phone, "button[type=submit]", limit=1)
+    tab_to(phone, "main button[type=submit]", limit=1)
     enter(phone)
     expect(phone.get_by_role("heading", level=1)).to_have_text("Check your answers")
     expect(phone.get_by_test_id("answer").nth(1)).to_contain_text("Severe")

@@ -48,7 +48,9 @@ def test_coordinator_enrols_a_patient_sets_dates_and_the_patient_sees_their_day(
     page.get_by_label("Conditioning start date").fill((day0 + timedelta(days=2)).isoformat())
     page.get_by_label("Reinfusion date (Day 0)").fill(day0.isoformat())
     page.get_by_role("button", name="Save dates").click()
-    expect(page.get_by_text("Day 0 (reinfusion) comes after conditioning starts.")).to_be_visible()
+    day0_error = "Day 0 (reinfusion) comes after conditioning starts."
+    expect(page.get_by_test_id("error-summary").get_by_text(day0_error)).to_be_visible()
+    expect(page.locator("main form").get_by_text(day0_error)).to_be_visible()
     page.get_by_label("Conditioning start date").fill((day0 - timedelta(days=5)).isoformat())
     page.get_by_role("button", name="Save dates").click()
 
