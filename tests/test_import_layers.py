@@ -155,3 +155,17 @@ def test_no_module_in_services_or_queries_is_over_500_lines():
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > 500
     ]
     assert long == []
+
+
+def test_the_clinical_rules_import_nothing_from_django():
+    """recovery/clinical holds pure rules: no ORM, no settings, no translation machinery (their words are marked
+    with `recovery.clinical.words.gettext_noop` and translated where they are shown)."""
+    clinical = ROOT / "recovery" / "clinical"
+    found = []
+    for path in sorted(clinical.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [f"{path.name}: {name}" for name in names if name.split(".")[0] == "django"]
+    assert found == []

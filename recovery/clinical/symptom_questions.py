@@ -17,12 +17,7 @@ grade 1 in the high-risk window whatever the example says.
 from dataclasses import dataclass
 
 from recovery.clinical.triage import MS_SYMPTOMS
-
-
-def gettext_noop(message: str) -> str:
-    """Mark `message` for translation (a keyword of Django's makemessages); it is translated where it is shown."""
-    return message
-
+from recovery.clinical.words import gettext_noop
 
 # The PRO-CTCAE severity words, by grade (the words of triage.GRADE_LABELS).
 GRADE_WORDS: dict[int, str] = {

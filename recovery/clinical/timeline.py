@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from recovery.clinical.config import TransplantConfig
+from recovery.clinical.words import gettext_noop
 
 
 class Anchor(StrEnum):
@@ -258,12 +259,8 @@ MONTH_24 = year_day(2)
 FOLLOW_UP_YEARS = range(2, 11)  # yearly events from year 2 to year 10
 
 
-def gettext_noop(message: str) -> str:
-    """Mark `message` for translation (a keyword of Django's makemessages); it is translated where it is shown.
-
-    The built-in titles below are stored on each patient's events in English; `recovery.event_titles` translates
-    a stored title that is one of them when it is shown (a title typed by staff is shown as typed)."""
-    return message
+# The built-in titles below are stored on each patient's events in English; `recovery.event_titles` translates a
+# stored title that is one of them when it is shown (a title typed by staff is shown as typed).
 
 
 # How the built-in titles of repeated events are made; `recovery.event_titles` reads a stored title back with them.

@@ -73,6 +73,7 @@ from enum import StrEnum
 
 from recovery.clinical.config import DEFAULT_TRIAGE_CONFIG, TriageConfig
 from recovery.clinical.phases import Phase, phase_index
+from recovery.clinical.words import gettext_noop
 
 
 class Severity(StrEnum):
@@ -552,11 +553,6 @@ def triage(report: ReportInput, context: TriageContext, config: TriageConfig = D
 
 PHONE_PLACEHOLDER = "{phone}"
 DAY_PLACEHOLDER = "{day}"
-
-
-def gettext_noop(message: str) -> str:
-    """Marks a text for the translation catalogue (makemessages finds the name) without importing Django."""
-    return message
 
 
 _ADVICE: dict[Severity, str] = {

@@ -51,26 +51,26 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from django.utils.translation import gettext_lazy
-
 from recovery.clinical.labs_config import DEFAULT_VACCINATION_CONFIG, ScheduledDose, VaccinationConfig
 from recovery.clinical.phases import add_months
+from recovery.clinical.words import gettext_noop
 
-# Display names for messages, in the active language; a code not listed here is shown as it is.
+# Display names, in English and marked for the catalogue: the callers translate them (gettext) where they are
+# shown; a code not listed here is shown as it is.
 VACCINE_NAMES: dict[str, str] = {
-    "influenza": gettext_lazy("Influenza (inactivated)"),
-    "pcv13": gettext_lazy("PCV13 (pneumococcal conjugate)"),
-    "ppsv23": gettext_lazy("PPSV23 (pneumococcal polysaccharide)"),
-    "tdap": gettext_lazy("Tetanus, diphtheria and pertussis"),
-    "ipv": gettext_lazy("Polio (inactivated)"),
-    "hib": gettext_lazy("Haemophilus influenzae type b"),
-    "hepb": gettext_lazy("Hepatitis B"),
-    "meningococcal": gettext_lazy("Meningococcal (conjugate)"),
-    "hepa": gettext_lazy("Hepatitis A"),
-    "hpv": gettext_lazy("HPV"),
-    "zoster_recombinant": gettext_lazy("Recombinant zoster (shingles)"),
-    "mmr": gettext_lazy("MMR"),
-    "varicella": gettext_lazy("Varicella (chickenpox)"),
+    "influenza": gettext_noop("Influenza (inactivated)"),
+    "pcv13": gettext_noop("PCV13 (pneumococcal conjugate)"),
+    "ppsv23": gettext_noop("PPSV23 (pneumococcal polysaccharide)"),
+    "tdap": gettext_noop("Tetanus, diphtheria and pertussis"),
+    "ipv": gettext_noop("Polio (inactivated)"),
+    "hib": gettext_noop("Haemophilus influenzae type b"),
+    "hepb": gettext_noop("Hepatitis B"),
+    "meningococcal": gettext_noop("Meningococcal (conjugate)"),
+    "hepa": gettext_noop("Hepatitis A"),
+    "hpv": gettext_noop("HPV"),
+    "zoster_recombinant": gettext_noop("Recombinant zoster (shingles)"),
+    "mmr": gettext_noop("MMR"),
+    "varicella": gettext_noop("Varicella (chickenpox)"),
 }
 
 

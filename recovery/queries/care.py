@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Value
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from recovery.clinical.vaccination import DoseStatus, PlannedDose, vaccine_name
 from recovery.models import ProphylaxisStop
@@ -36,7 +36,7 @@ class DoseRow:
 
 def dose_rows(plan: list[PlannedDose], live_vaccines) -> list[DoseRow]:
     return [
-        DoseRow(d, vaccine_name(d.vaccine), d.vaccine in live_vaccines, *DOSE_BADGES[DoseStatus(d.status)])
+        DoseRow(d, gettext(vaccine_name(d.vaccine)), d.vaccine in live_vaccines, *DOSE_BADGES[DoseStatus(d.status)])
         for d in plan
     ]
 

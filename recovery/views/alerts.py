@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,6 +25,7 @@ from recovery.queries.timeline import current_state, patient_today
 from recovery.services.alerts import acknowledge_alert, resolve_alert
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.views.charts import chart_range
+from recovery.views.common import safe_next
 
 QUEUE_PARTIAL = "recovery/_alert_queue.html"
 
@@ -47,16 +47,6 @@ class ResolveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Required for “Other”. Say what was done and what happens next."),
     )
-
-
-def _back(request: HttpRequest) -> str:
-    """The `next` URL if it is a safe local one, else the dashboard."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("recovery:dashboard")
 
 
 def _at_a_glance(alert) -> dict:
@@ -140,7 +130,7 @@ def alert_acknowledge(request: HttpRequest, alert_id) -> HttpResponse:
             messages.info(request, _("The alert for %(name)s was already resolved.") % {"name": name})
         else:
             messages.info(request, _("The alert for %(name)s was already acknowledged.") % {"name": name})
-        return redirect(_back(request))
+        return redirect(safe_next(request, reverse("recovery:dashboard")))
     record_event(context=context, action="alert.view", patient=alert.patient, detail={"alert": str(alert.uuid)})
     return render(
         request,
@@ -148,7 +138,7 @@ def alert_acknowledge(request: HttpRequest, alert_id) -> HttpResponse:
         {
             "alert": alert,
             "patient": alert.patient,
-            "next": _back(request),
+            "next": safe_next(request, reverse("recovery:dashboard")),
             "is_open": alert.status == AlertStatus.OPEN,
             **_at_a_glance(alert),
         },
@@ -176,7 +166,7 @@ def alert_resolve(request: HttpRequest, alert_id) -> HttpResponse:
                 request,
                 _("Alert for %(name)s resolved: %(action)s.") % {"name": alert.patient.full_name, "action": label},
             )
-            return redirect(_back(request))
+            return redirect(safe_next(request, reverse("recovery:dashboard")))
     record_event(context=context, action="alert.view", patient=alert.patient, detail={"alert": str(alert.uuid)})
     return render(
         request,
@@ -185,7 +175,7 @@ def alert_resolve(request: HttpRequest, alert_id) -> HttpResponse:
             "alert": alert,
             "patient": alert.patient,
             "form": form,
-            "next": _back(request),
+            "next": safe_next(request, reverse("recovery:dashboard")),
             "resolved": alert.status == AlertStatus.RESOLVED,
             **_at_a_glance(alert),
         },

@@ -71,7 +71,7 @@ def patient_vaccinations(request: HttpRequest, patient_id) -> HttpResponse:
             messages.success(
                 request,
                 _("%(vaccine)s dose %(dose)s recorded as given.")
-                % {"vaccine": vaccine_name(dose.vaccine), "dose": dose.dose},
+                % {"vaccine": _(vaccine_name(dose.vaccine)), "dose": dose.dose},
             )
             return redirect("recovery:patient-vaccinations", patient_id=patient.uuid)
     record_event(context=context, action="vaccinations.view", patient=patient)
@@ -157,7 +157,7 @@ def vaccinations_due(request: HttpRequest) -> HttpResponse:
         context=AuditContext.from_request(request), action="vaccinations.due", patients=[r.patient for r in page]
     )
     listed = [
-        (row, [(d, vaccine_name(d.vaccine), *DOSE_BADGES[DoseStatus(d.status)]) for d in row.doses]) for row in page
+        (row, [(d, _(vaccine_name(d.vaccine)), *DOSE_BADGES[DoseStatus(d.status)]) for d in row.doses]) for row in page
     ]
     return render(
         request,

@@ -13,7 +13,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
@@ -36,6 +35,7 @@ from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.reminders.messages import Message
 from recovery.services.reminders.messages import render as render_message
 from recovery.services.reminders.planning import close_care_task, mark_read, set_reminder_hold, update_reminder_settings
+from recovery.views.common import safe_next
 
 LOG_PER_PAGE = 50
 TASKS_PER_PAGE = 25
@@ -58,11 +58,6 @@ PATIENT_LINKS = {
     NotificationKind.APPOINTMENT_EVE: "recovery:my-recovery",
     NotificationKind.APPOINTMENT_MORNING: "recovery:my-recovery",
 }
-
-
-def _back(request: HttpRequest, default: str) -> str:
-    back = request.POST.get("next", "")
-    return back if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) else default
 
 
 # --- staff: a patient's delivery log and the hold ----------------------------------------------------------
@@ -287,7 +282,7 @@ def task_done(request: HttpRequest, task_id) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         close_care_task(context=AuditContext.from_request(request), task=task, reason=form.cleaned_data["note"])
         messages.success(request, _("Task for %(name)s marked done.") % {"name": task.patient.full_name})
-        return redirect(_back(request, reverse("recovery:tasks")))
+        return redirect(safe_next(request, reverse("recovery:tasks")))
     record_event(context=AuditContext.from_request(request), action="task.view", patient=task.patient)
     return render(request, "recovery/notifications/task_done.html", {"task": task, "form": form})
 

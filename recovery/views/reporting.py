@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -20,6 +19,7 @@ from recovery.forms.reporting import PhoneReadingForm
 from recovery.queries.reporting import Reporting, reporting_rows
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.services.symptoms import record_phone_reading
+from recovery.views.common import safe_next
 
 REPORTING_PER_PAGE = 25
 
@@ -44,12 +44,6 @@ def not_reported(request: HttpRequest) -> HttpResponse:
             "here": request.get_full_path(),
         },
     )
-
-
-def _next(request: HttpRequest) -> str:
-    """Where to go back to (a page of this site only), empty when not given."""
-    back = request.POST.get("next") or request.GET.get("next") or ""
-    return back if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) else ""
 
 
 @login_required
@@ -92,10 +86,10 @@ def phone_reading(request: HttpRequest, patient_id) -> HttpResponse:
             messages.success(
                 request, _("Reading recorded for %(name)s: %(value)s °C, entered by you by phone.") % values
             )
-            return redirect(_next(request) or reverse("recovery:reporting"))
+            return redirect(safe_next(request) or reverse("recovery:reporting"))
     record_event(context=context, action="symptoms.phone_form", patient=patient)
     return render(
         request,
         "recovery/care/phone_reading.html",
-        {"patient": patient, "form": form, "next": _next(request)},
+        {"patient": patient, "form": form, "next": safe_next(request)},
     )

@@ -22,6 +22,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.utils import translation
+from django.utils.translation import gettext
 
 from recovery.clinical.config import ReminderConfig
 from recovery.clinical.reminders import apply_quiet_hours, to_utc
@@ -118,7 +119,7 @@ def planned(
     for dose in plan_from(day0, given, last, config.vaccination):
         if dose.status in (DoseStatus.DUE, DoseStatus.OVERDUE) and within(dose.due_date):
             with translation.override(patient.preferred_language):
-                name = vaccine_name(dose.vaccine)
+                name = gettext(vaccine_name(dose.vaccine))
             detail = {
                 "vaccine": dose.vaccine,
                 "vaccine_name": name,
