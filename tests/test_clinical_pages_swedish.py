@@ -1,14 +1,13 @@
 """The staff's clinical pages in Swedish (issue 16, part 1): with Swedish active, the alert's pages, the patient's
 page and review, MS outcomes, labs and immune reconstitution, and eligibility are in Swedish, as are the words the
 views build in Python (the NEDA-3 line, the alert's history, the engraftment rules, messages after a change); the
-English they replace is gone. The Swedish comes from every fragment in locale/fragments/ (this page's own is
-svstaff3.po), compiled here into a temporary catalogue; LocaleMiddleware picks Swedish from Accept-Language."""
+English they replace is gone.
+The Swedish is the committed catalogue (locale/sv, built from locale/fragments/), asked for by the browser
+(Accept-Language) or by the patient's own setting."""
 
 import re
-import subprocess
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -24,25 +23,14 @@ from recovery.services.audit import AuditContext
 from tests.factories import transplant
 from tests.test_labs import _counts
 
-FRAGMENTS = sorted((Path(__file__).resolve().parent.parent / "locale" / "fragments").glob("*.po"))
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)  # a Monday, 12:00 in Stockholm
 DAY0 = date(2024, 1, 10)
 
 
 @pytest.fixture
-def swedish(settings, tmp_path):
-    """Every fragment compiled into one catalogue (the first translation of a message wins), and LocaleMiddleware
-    after the session middleware."""
-    messages = tmp_path / "sv" / "LC_MESSAGES"
-    messages.mkdir(parents=True)
-    merged = subprocess.run(["msgcat", "--use-first", *map(str, FRAGMENTS)], check=True, capture_output=True).stdout
-    subprocess.run(["msgfmt", "--check", "-o", str(messages / "django.mo"), "-"], input=merged, check=True)
-    settings.LOCALE_PATHS = [str(tmp_path), *django_settings.LOCALE_PATHS]
-    middleware = list(django_settings.MIDDLEWARE)
-    if "django.middleware.locale.LocaleMiddleware" not in middleware:
-        at = middleware.index("django.contrib.sessions.middleware.SessionMiddleware") + 1
-        middleware.insert(at, "django.middleware.locale.LocaleMiddleware")
-    settings.MIDDLEWARE = middleware
+def swedish():
+    """Swedish from the committed catalogue (locale/sv), which the settings serve (LOCALE_PATHS, LocaleMiddleware);
+    English again for whatever runs next in this process."""
     yield
     translation.activate(django_settings.LANGUAGE_CODE)
 

@@ -1,12 +1,11 @@
 """The patient's own pages in Swedish (issue 16, part 1): with Swedish active, each page and the words computed
 in Python (phase and risk text, outcome summary, vaccine and medicine names, day labels, relative days) are
-Swedish, and the English they replace is gone. The Swedish comes from locale/fragments/svpatient.po, compiled
-here into a temporary catalogue; LocaleMiddleware picks Swedish from the browser's Accept-Language."""
+Swedish, and the English they replace is gone.
+The Swedish is the committed catalogue (locale/sv, built from locale/fragments/), asked for by the browser
+(Accept-Language) or by the patient's own setting."""
 
-import subprocess
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -23,23 +22,14 @@ from recovery.queries.audit import describe_action
 from recovery.services.reminders.planning import plan_reminders
 from tests.factories import transplant
 
-FRAGMENT = Path(__file__).resolve().parent.parent / "locale" / "fragments" / "svpatient.po"
 DAY0 = date(2026, 8, 31)
 NOW = datetime(2026, 12, 3, 10, tzinfo=UTC)  # Day +94: vaccinations due, medicines still taken
 
 
 @pytest.fixture
-def swedish(settings, tmp_path):
-    """The fragment compiled into a catalogue of its own, and LocaleMiddleware after the session middleware."""
-    messages = tmp_path / "sv" / "LC_MESSAGES"
-    messages.mkdir(parents=True)
-    subprocess.run(["msgfmt", "--check", "-o", str(messages / "django.mo"), str(FRAGMENT)], check=True)
-    settings.LOCALE_PATHS = [str(tmp_path), *django_settings.LOCALE_PATHS]
-    middleware = list(django_settings.MIDDLEWARE)
-    if "django.middleware.locale.LocaleMiddleware" not in middleware:
-        at = middleware.index("django.contrib.sessions.middleware.SessionMiddleware") + 1
-        middleware.insert(at, "django.middleware.locale.LocaleMiddleware")
-    settings.MIDDLEWARE = middleware
+def swedish():
+    """Swedish from the committed catalogue (locale/sv), which the settings serve (LOCALE_PATHS, LocaleMiddleware);
+    English again for whatever runs next in this process."""
     yield
     translation.activate(django_settings.LANGUAGE_CODE)
 

@@ -1,12 +1,9 @@
 """Staff pages and forms in Swedish (issue 16, part 1): with Swedish active, the prophylaxis and vaccination pages,
 the patient form, deactivation and the reminder log are Swedish, with their form labels, choices and error
-messages, and the reason a patient gets no reminders; with English active they read as before. The Swedish comes
-from locale/fragments/svstaff2.po, compiled here into a temporary catalogue; LocaleMiddleware picks Swedish from
-the browser's Accept-Language."""
+messages, and the reason a patient gets no reminders; with English active they read as before. The Swedish is
+the committed catalogue (locale/sv, built from locale/fragments/), asked for by the browser (Accept-Language)."""
 
-import subprocess
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -20,23 +17,14 @@ from recovery.services.audit import AuditContext
 from recovery.services.reminders.planning import set_reminder_hold
 from tests.factories import transplant
 
-FRAGMENT = Path(__file__).resolve().parent.parent / "locale" / "fragments" / "svstaff2.po"
 DAY0 = date(2026, 8, 31)
 NOW = datetime(2027, 9, 10, 10, tzinfo=UTC)  # just after month 12: the prophylaxis stop prompt shows
 
 
 @pytest.fixture
-def swedish(settings, tmp_path):
-    """The fragment compiled into a catalogue of its own, and LocaleMiddleware after the session middleware."""
-    messages = tmp_path / "sv" / "LC_MESSAGES"
-    messages.mkdir(parents=True)
-    subprocess.run(["msgfmt", "--check", "-o", str(messages / "django.mo"), str(FRAGMENT)], check=True)
-    settings.LOCALE_PATHS = [str(tmp_path), *django_settings.LOCALE_PATHS]
-    middleware = list(django_settings.MIDDLEWARE)
-    if "django.middleware.locale.LocaleMiddleware" not in middleware:
-        at = middleware.index("django.contrib.sessions.middleware.SessionMiddleware") + 1
-        middleware.insert(at, "django.middleware.locale.LocaleMiddleware")
-    settings.MIDDLEWARE = middleware
+def swedish():
+    """Swedish from the committed catalogue (locale/sv), which the settings serve (LOCALE_PATHS, LocaleMiddleware);
+    English again for whatever runs next in this process."""
     yield
     translation.activate(django_settings.LANGUAGE_CODE)
 

@@ -1,12 +1,11 @@
 """The staff pages in Swedish (issue 16, part 1): with Swedish active, the dashboard and its triage queue, This
 week, the cohort page, the data export, the transplant dates and event forms and the lab import are Swedish, and
 so are the words computed in Python for them (waiting times, acknowledgement targets, the alert burden formula,
-the lab import's report). The Swedish comes from locale/fragments/svstaff1.po, compiled here into a temporary
-catalogue; LocaleMiddleware picks Swedish from the browser's Accept-Language."""
+the lab import's report).
+The Swedish is the committed catalogue (locale/sv, built from locale/fragments/), asked for by the browser
+(Accept-Language) or by the patient's own setting."""
 
-import subprocess
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -23,23 +22,14 @@ from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
 from tests.factories import transplant
 
-FRAGMENT = Path(__file__).resolve().parent.parent / "locale" / "fragments" / "svstaff1.po"
 NOW = datetime(2026, 11, 18, 12, tzinfo=UTC)
 DAY0 = date(2026, 11, 15)  # Day +3: aplasia, high infection risk
 
 
 @pytest.fixture
-def swedish(settings, tmp_path):
-    """The fragment compiled into a catalogue of its own, and LocaleMiddleware after the session middleware."""
-    messages = tmp_path / "sv" / "LC_MESSAGES"
-    messages.mkdir(parents=True)
-    subprocess.run(["msgfmt", "--check", "-o", str(messages / "django.mo"), str(FRAGMENT)], check=True)
-    settings.LOCALE_PATHS = [str(tmp_path), *django_settings.LOCALE_PATHS]
-    middleware = list(django_settings.MIDDLEWARE)
-    if "django.middleware.locale.LocaleMiddleware" not in middleware:
-        at = middleware.index("django.contrib.sessions.middleware.SessionMiddleware") + 1
-        middleware.insert(at, "django.middleware.locale.LocaleMiddleware")
-    settings.MIDDLEWARE = middleware
+def swedish():
+    """Swedish from the committed catalogue (locale/sv), which the settings serve (LOCALE_PATHS, LocaleMiddleware);
+    English again for whatever runs next in this process."""
     yield
     translation.activate(django_settings.LANGUAGE_CODE)
 
@@ -83,7 +73,7 @@ def test_the_dashboard_and_its_triage_queue_are_in_swedish(client_for, clinician
         "Allvarlighetsgrad",
         "Utlöst",
         "Kvittera",
-        "Avsluta",
+        "Åtgärda",
         "Väntat <strong",
         "Larm per patientvecka = utlösta larm",
     ):
