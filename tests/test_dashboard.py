@@ -404,7 +404,7 @@ def burden_cast(centre, clinician, other_centre_patient, clock):
     """Alerts of the last 28 days at centre A:
 
     * Pia (Day +5): an urgent fever 2 h ago, acknowledged 10 min later (target 60 min): met.
-    * Olle (no transplant): a same-day alert on Monday 12:00 UTC, due by 17:00 Stockholm that day, never
+    * Olle (no transplant): a same-day alert on Monday 12:00 UTC, due by 16:30 Stockholm that day, never
       acknowledged: missed.
     * Rut (no transplant): a routine alert an hour ago, due in 47 h: not counted yet.
     * Stig: an alert 40 days ago (outside the window) and nothing since: neither counted nor followed.
