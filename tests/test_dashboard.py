@@ -165,6 +165,14 @@ def test_a_plain_visit_to_the_queue_gets_a_whole_page(client_for, clinician, pat
     assert "Holmgren, Pia" in html
 
 
+def test_the_queue_s_updated_time_is_in_the_staff_s_zone_and_says_which(client_for, clinician, clock):
+    """Noon UTC is 13:00 in the centre's Stockholm, and the label names that zone, not UTC."""
+    html = _queue_html(client_for(clinician))
+    updated = re.search(r'<time class="rt-updated" datetime="([^"]+)">([^<]+)</time>', html)
+    assert updated.group(2) == "13:00 CET"
+    assert updated.group(1).startswith("2026-11-18T13:00:00+01:00")
+
+
 def test_the_dashboard_says_so_when_there_is_nothing(client_for, clinician, clock):
     html = client_for(clinician).get(reverse("recovery:dashboard")).content.decode()
     assert 'data-testid="queue-empty"' in html
