@@ -15,7 +15,7 @@ import os
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase
@@ -299,3 +299,11 @@ def demo(django_db_setup, django_db_blocker):
         users = {user.username: user for user in User.objects.filter(username__in=DEMO_USERNAMES)}
         patient = Patient.objects.get(user=users["patient"])
         yield {**users, "_patient": patient}
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A page read as a Swedish user activates Swedish for the thread (the locale middlewares do not switch back
+    after the response): back to the default language after each test, so no later test reads Swedish."""
+    yield
+    translation.deactivate()

@@ -466,3 +466,25 @@ def test_something_not_in_the_list_is_asked_in_words_on_the_last_step(client_for
     assert (report.symptoms, report.notes, report.feels_urgent) == ({}, "A bad headache", True)
     assert report.triage_level == "urgent"  # feels urgent, in the high-risk window
     assert "Call the unit now" in client.get(response["Location"]).content.decode()
+
+
+def test_a_swedish_patient_reads_the_refusals_in_swedish_with_a_decimal_comma(client_for, on_day_five):
+    """The temperature form and the check-in's last step refuse in the patient's language, numbers as Swedish writes."""
+    on_day_five.preferred_language = "sv"
+    on_day_five.save(update_fields=["preferred_language"])
+    client = client_for(on_day_five.user)
+    page = _temperature(client, "45").content.decode()
+    assert "En temperatur på 45,0 °C är inte möjlig" in page
+    assert "(mellan 34,0 och 43,0 °C)" in page
+    assert "is not possible" not in page
+    assert "45.0" not in page
+    assert 'value="45"' in page  # what was typed stays
+    page = _temperature(client, "37.5", at="2026-11-20T11:45").content.decode()
+    assert "Den tiden har inte varit än. Skriv när du tog temperaturen eller märkte symtomen." in page
+    assert "in the future" not in page
+
+    client.post(PICKER, {"symptoms": ["cough"]})
+    client.post(_question("cough"), {"grade": "1"})
+    page = client.post(DETAILS, _details(temperature="45")).content.decode()
+    assert "En temperatur på 45,0 °C är inte möjlig" in page
+    assert not SymptomReport.objects.exists()

@@ -165,6 +165,14 @@ def test_a_plain_visit_to_the_queue_gets_a_whole_page(client_for, clinician, pat
     assert "Holmgren, Pia" in html
 
 
+def test_the_queue_s_updated_time_is_in_the_staff_s_zone_and_says_which(client_for, clinician, clock):
+    """Noon UTC is 13:00 in the centre's Stockholm, and the label names that zone, not UTC."""
+    html = _queue_html(client_for(clinician))
+    updated = re.search(r'<time class="rt-updated" datetime="([^"]+)">([^<]+)</time>', html)
+    assert updated.group(2) == "13:00 CET"
+    assert updated.group(1).startswith("2026-11-18T13:00:00+01:00")
+
+
 def test_the_dashboard_says_so_when_there_is_nothing(client_for, clinician, clock):
     html = client_for(clinician).get(reverse("recovery:dashboard")).content.decode()
     assert 'data-testid="queue-empty"' in html
@@ -404,7 +412,7 @@ def burden_cast(centre, clinician, other_centre_patient, clock):
     """Alerts of the last 28 days at centre A:
 
     * Pia (Day +5): an urgent fever 2 h ago, acknowledged 10 min later (target 60 min): met.
-    * Olle (no transplant): a same-day alert on Monday 12:00 UTC, due by 17:00 Stockholm that day, never
+    * Olle (no transplant): a same-day alert on Monday 12:00 UTC, due by 16:30 Stockholm that day, never
       acknowledged: missed.
     * Rut (no transplant): a routine alert an hour ago, due in 47 h: not counted yet.
     * Stig: an alert 40 days ago (outside the window) and nothing since: neither counted nor followed.

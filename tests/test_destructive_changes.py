@@ -3,7 +3,7 @@ change that deletes timeline events), is confirmed first; the dates before every
 restored. The page shows a confirmation step, the API a 409 unless the request says `confirm: true`."""
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -229,6 +229,18 @@ def test_api_moving_day0_after_day0_needs_confirmation(api_for, coordinator, day
     assert response.status_code == 409
     assert response.json()["dates_moved"] == ["reinfusion_date"]
     assert response.json()["timeline_events_removed"] == 0
+
+
+def test_the_restored_message_gives_the_change_s_time_in_the_centre_s_zone(client_for, coordinator, day9):
+    """The change was saved at 12:00 UTC: the coordinator in Stockholm reads 13:00."""
+    client = client_for(coordinator)
+    _confirmed(client, reverse("recovery:episode-edit", args=[day9.uuid]), _blank_form())
+    change = TransplantDateChange.objects.filter(episode__patient=day9, kind="update").get()
+    TransplantDateChange.objects.filter(pk=change.pk).update(changed_at=datetime(2026, 11, 18, 12, 0, tzinfo=UTC))
+    restore_url = reverse("recovery:episode-restore", args=[day9.uuid, change.uuid])
+    preview = client.get(restore_url).content.decode()
+    page = client.post(restore_url, {"confirm": "yes", "seen": _seen(preview)}, follow=True).content.decode()
+    assert "The dates as they were before 18 Nov 2026 13:00 are back." in page
 
 
 def test_restore_of_another_patients_change_is_404(client_for, coordinator, day9, other_patient):

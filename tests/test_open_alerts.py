@@ -7,15 +7,17 @@ tap-to-call links. Same-day promises follow the centre's working hours (Mon-Fri 
 """
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from recovery.clinical.triage import AlertKind, Severity
 from recovery.models import Alert, AuditEvent, CentreConfiguration, ResolutionAction
 from recovery.queries.configuration import DEFAULT_CONFIG
+from recovery.queries.symptoms import advice_text
 from recovery.services.alerts import acknowledge_alert, raise_alert, resolve_alert
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
@@ -345,3 +347,18 @@ def test_the_call_bar_covers_nothing_while_the_banner_offers_the_call_and_is_sti
     assert f'href="tel:{UNIT_PHONE}"' in _banner(html)
     resolve_alert(context=_as(clinician), alert=alert, action=ResolutionAction.ADMITTED, note=INTERNAL_NOTE)
     assert "rt-call-bar-in-flow" not in _call_bar(_home(client_for, patient))
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "They will look at this report and contact you by the next working day."),
+        ("sv", "De tittar på din rapport och hör av sig till dig senast nästa arbetsdag."),
+    ],
+)
+def test_without_a_working_day_in_sight_the_day_still_reads_as_a_sentence(centre, language, words):
+    """A calendar with no working day names no date: the words that stand for it fit "contact you by ..."."""
+    config = replace(DEFAULT_CONFIG, alerts=replace(DEFAULT_CONFIG.alerts, working_days=()))
+    with translation.override(language):
+        text = advice_text(Severity.SAME_DAY, False, centre, at=timezone.now(), config=config)
+    assert words in text

@@ -235,3 +235,21 @@ def test_admin_changes_a_patients_login_email_audited_and_both_told(client, acti
     assert audit.actor == admin
     assert sorted(m.to[0] for m in mail.outbox) == ["pia.admin@example.org", "pia@example.org"]
     assert all("by an administrator" in m.body for m in mail.outbox)
+
+
+def test_a_swedish_patient_is_told_in_swedish_where_the_link_went_and_that_the_login_moved(
+    client_for, active, mail_sent
+):
+    active.preferred_language = "sv"
+    active.save(update_fields=["preferred_language"])
+    client = client_for(active.user)
+    url = reverse("recovery:my-email")
+    with mail_sent():
+        response = client.post(url, {"new_email": "pia.new@example.org", "password": PASSWORD}, follow=True)
+    page = response.content.decode()
+    assert "Vi har skickat en länk till pia.new@example.org." in page
+    assert "We sent a link" not in page
+    with mail_sent():
+        page = client.post(_link(mail.outbox[0]), follow=True).content.decode()
+    assert "Du loggar nu in med pia.new@example.org. Vi har meddelat din gamla adress." in page
+    assert "Your login now uses" not in page

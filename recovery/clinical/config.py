@@ -121,11 +121,12 @@ class AlertConfig(Config):
     """Response targets (domain.md section 8 item 26)."""
 
     urgent_ack_minutes: int = 60  # an urgent alert is acknowledged within the hour
-    working_day_end_hour: int = 17  # a same-day alert is acknowledged by the end of the working day (centre time)
     working_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday to Friday
     routine_ack_hours: int = 48
-    # The care team's working hours (centre time), for what a patient is promised after a same-day report
-    # (working_hours.py): "today" on a working day before `working_hours_end`, else by the next working day.
+    # The care team's working hours (centre time), the one notion of the working day: what a patient is promised
+    # after a same-day report (working_hours.py: "today" on a working day before `working_hours_end`, else by the
+    # next working day) and the team's same-day target, the end of that day (alerts.py::response_due).
+    # (Configurations stored before this may hold `working_day_end_hour`: an unknown key now, ignored.)
     working_hours_start: tuple[int, int] = (8, 0)
     working_hours_end: tuple[int, int] = (16, 30)
     holidays: tuple[str, ...] = ()  # days off besides the weekend, as ISO dates ("2026-12-24"): public holidays

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from accounts.models import Centre
 from recovery.clinical.triage import DAY_PLACEHOLDER, PHONE_PLACEHOLDER, Severity, advice
@@ -22,7 +22,8 @@ def contact_promise_for(centre: Centre, config: ActiveConfig, at: datetime | Non
 def contact_day_text(promise: ContactPromise) -> str:
     """The day of `promise` in words for the patient ("Monday 23 November"), in the active language."""
     if promise.day is None:
-        return gettext("their next working day")
+        # Fills "... contact you by {day}": "by the next working day" ("senast nästa arbetsdag").
+        return pgettext("contact you by ...", "the next working day")
     return date_format(promise.day, "l j F")
 
 

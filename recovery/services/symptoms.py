@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -62,44 +63,48 @@ def check_report(
             if not temperature.is_finite():
                 raise InvalidOperation
         except (InvalidOperation, ValueError):
-            errors["temperature_c"] = "Enter the temperature as a number, for example 37.8."
+            errors["temperature_c"] = _("Enter the temperature as a number, for example 37.8.")
             temperature = None
         else:
             low, high = Decimal(str(config.min_temperature_c)), Decimal(str(config.max_temperature_c))
             if not low <= temperature <= high:
-                errors["temperature_c"] = (
-                    f"A temperature of {temperature} °C is not possible. Check the thermometer and enter it again "
-                    f"(between {low} and {high} °C)."
-                )
+                errors["temperature_c"] = _(
+                    "A temperature of %(temperature)s °C is not possible. Check the thermometer and enter it again "
+                    "(between %(low)s and %(high)s °C)."
+                ) % {
+                    "temperature": number_format(temperature, 1),
+                    "low": number_format(low, 1),
+                    "high": number_format(high, 1),
+                }
     if recorded_at is None:
-        errors["recorded_at"] = "Enter when you took the temperature or noticed the symptoms."
+        errors["recorded_at"] = _("Enter when you took the temperature or noticed the symptoms.")
     elif timezone.is_naive(recorded_at):
-        errors["recorded_at"] = "Give the time with its time zone."
+        errors["recorded_at"] = _("Give the time with its time zone.")
     elif recorded_at.year < EARLIEST_REPORT_YEAR:
-        errors["recorded_at"] = "Check the date: enter when you took the temperature or noticed the symptoms."
+        errors["recorded_at"] = _("Check the date: enter when you took the temperature or noticed the symptoms.")
     elif recorded_at > now + CLOCK_SKEW:
-        errors["recorded_at"] = (
+        errors["recorded_at"] = _(
             "This time is in the future. Enter when you took the temperature or noticed the symptoms."
         )
     grades: dict[str, int] = {}
     if symptoms in (None, ""):
         symptoms = {}
     if not isinstance(symptoms, dict):
-        errors["symptoms"] = "Symptoms are a list of symptom names, each with a grade from 0 to 4."
+        errors["symptoms"] = _("Symptoms are a list of symptom names, each with a grade from 0 to 4.")
     else:
         problems = []
         for code, grade in symptoms.items():
             if code not in SYMPTOM_CODES:
-                problems.append(f"“{code}” is not a symptom we ask about.")
+                problems.append(_("“%(code)s” is not a symptom we ask about.") % {"code": code})
             elif isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 4:
-                problems.append(f"The grade for {code} must be 0 (none) to 4 (very severe).")
+                problems.append(_("The grade for %(code)s must be 0 (none) to 4 (very severe).") % {"code": code})
             else:
                 grades[code] = grade
         if problems:
             errors["symptoms"] = " ".join(problems)
     # Every symptom graded 0 is an answer ("I'm fine"); a report with nothing in it at all is not.
     if not errors and temperature is None and not grades and not (notes or "").strip() and not feels_urgent:
-        errors["__all__"] = "Enter a temperature, or grade your symptoms (0 if you do not have them)."
+        errors["__all__"] = _("Enter a temperature, or grade your symptoms (0 if you do not have them).")
     return errors, temperature, grades
 
 

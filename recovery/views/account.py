@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from recovery import access
 from recovery.forms.account import EmailChangeForm
@@ -32,7 +33,9 @@ def my_email(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(
-                request, f"We sent a link to {sent_to}. Your address changes when you open it from that mailbox."
+                request,
+                _("We sent a link to %(address)s. Your address changes when you open it from that mailbox.")
+                % {"address": sent_to},
             )
             return redirect("recovery:my-email")
     record_event(context=AuditContext.from_request(request), action="account.view", patient=patient)
@@ -48,7 +51,9 @@ def my_email_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if request.method == "POST":
             new_email = confirm_email_change(context=context, patient=patient, token=token)
-            messages.success(request, f"Your login now uses {new_email}. We told your old address.")
+            messages.success(
+                request, _("Your login now uses %(address)s. We told your old address.") % {"address": new_email}
+            )
             return redirect("recovery:my-email")
         new_email = read_email_change(user=request.user, token=token)
     except ValidationError as exc:

@@ -60,8 +60,8 @@ WEEK_DAYS = 7
 
 @login_required
 def patient_list(request: HttpRequest) -> HttpResponse:
-    """The staff's patients: those still followed by default, the ones who finished follow-up with
-    ?finished=1 (the historical cohort)."""
+    """The staff's patients: those still followed by default; with ?finished=1 everyone, those who finished
+    follow-up (the historical cohort) included."""
     access.require(request.user, Action.LIST_PATIENTS)
     q = request.GET.get("q", "").strip()[:100]
     phase = request.GET.get("phase", "")
@@ -329,7 +329,7 @@ def episode_restore(request: HttpRequest, patient_id, change_id) -> HttpResponse
                 change=change,
                 confirmed_version=request.POST.get("seen", ""),  # asks again if the dates changed meanwhile
             )
-            when = date_format(change.changed_at, "j M Y H:i")
+            when = date_format(timezone.localtime(change.changed_at), _("j M Y H:i"))
             messages.success(request, _("The dates as they were before %(when)s are back.") % {"when": when})
             return _episode_saved(request, patient, result)
         impact = preview_episode_change(patient=patient, fields=fields_from_snapshot(change.before))

@@ -599,9 +599,9 @@ def test_missed_checkin_custom_graces():
             "urgent",
             [("resend_care_team", "2026-11-19 00:05"), ("on_call_clinician", "2026-11-19 00:50")],
         ),
-        ("2026-11-18 10:00", "same_day", [("escalate_end_of_day", "2026-11-18 16:00")]),
-        ("2026-11-20 17:00", "same_day", [("escalate_end_of_day", "2026-11-23 16:00")]),
-        ("2026-06-17 10:00", "same_day", [("escalate_end_of_day", "2026-06-17 15:00")]),
+        ("2026-11-18 10:00", "same_day", [("escalate_end_of_day", "2026-11-18 15:30")]),
+        ("2026-11-20 17:00", "same_day", [("escalate_end_of_day", "2026-11-23 15:30")]),
+        ("2026-06-17 10:00", "same_day", [("escalate_end_of_day", "2026-06-17 14:30")]),
         ("2026-11-18 10:00", "routine", []),
         ("2026-11-18 10:00", "none", []),
     ],
@@ -629,7 +629,7 @@ def test_alert_escalation_custom_config():
         ("resend_care_team", at("2026-11-18 10:05")),
         ("on_call_clinician", at("2026-11-18 10:20")),
     ]
-    alert_config = AlertConfig(working_day_end_hour=16)
+    alert_config = AlertConfig(working_hours_end=(16, 0))
     assert alert_escalation_steps(created, "same_day", NEW_YORK, config, alert_config) == [
         ("escalate_end_of_day", at("2026-11-18 21:00"))
     ]
