@@ -76,11 +76,25 @@ VACCINE_NAMES: dict[str, str] = {
 
 class VaccinationRefusedError(ValueError):
     """A dose the rules refuse, in plain language; `field` is the input the refusal is about: "vaccine",
-    "dose", "given_date" or "immunosuppressed"."""
+    "dose", "given_date" or "immunosuppressed".
 
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
+    `template` is the English sentence with named placeholders, marked for the catalogue, and `params` fill it
+    (`vaccine`, a code, also gives `name`, the vaccine in words); the caller translates the template and the name
+    where it is shown. `str()` is the English sentence.
+    """
+
+    def __init__(self, template: str, field: str, **params) -> None:
+        self.template = template
         self.field = field
+        self.params = params
+        super().__init__(template % self.words(str))
+
+    def words(self, translate) -> dict:
+        """The placeholders' values, with the vaccine's name translated by `translate`."""
+        words = {key: str(value) for key, value in self.params.items()}
+        if "vaccine" in self.params:
+            words["name"] = translate(vaccine_name(self.params["vaccine"]))
+        return words
 
 
 class DoseStatus(StrEnum):
@@ -126,13 +140,23 @@ class _Schedule:
     def check_known(self, vaccine: str, dose: int) -> None:
         if vaccine not in self.last:
             known = ", ".join(sorted(self.last))
-            raise VaccinationRefusedError(f"Unknown vaccine {vaccine!r}; the schedule has: {known}.", "vaccine")
+            raise VaccinationRefusedError(
+                gettext_noop("Unknown vaccine %(code)s; the schedule has: %(known)s."),
+                "vaccine",
+                code=repr(vaccine),
+                known=known,
+            )
         if isinstance(dose, bool) or not isinstance(dose, int) or dose < 1:
-            raise VaccinationRefusedError(f"The dose number must be a whole number from 1, not {dose!r}.", "dose")
+            raise VaccinationRefusedError(
+                gettext_noop("The dose number must be a whole number from 1, not %(dose)s."), "dose", dose=repr(dose)
+            )
         if dose > self.last[vaccine] and vaccine not in self.config.yearly_vaccines:
             raise VaccinationRefusedError(
-                f"{vaccine_name(vaccine)} has {self.last[vaccine]} dose(s) in the schedule; dose {dose} is not in it.",
+                gettext_noop("%(name)s has %(last)s dose(s) in the schedule; dose %(dose)s is not in it."),
                 "dose",
+                vaccine=vaccine,
+                last=self.last[vaccine],
+                dose=dose,
             )
 
     def entry(self, vaccine: str, dose: int) -> ScheduledDose:
@@ -200,12 +224,17 @@ def check_vaccination(
     (the hard block, domain.md section 8 item 17).
     """
     _Schedule(config).check_known(vaccine, dose)
-    name = vaccine_name(vaccine)
     if given_date < day0:
         raise VaccinationRefusedError(
-            f"{name} dose {dose} is dated {given_date}, before Day 0 ({day0}): vaccines given before the "
-            f"transplant do not count, and revaccination starts after Day 0.",
+            gettext_noop(
+                "%(name)s dose %(dose)s is dated %(given_date)s, before Day 0 (%(day0)s): vaccines given before the "
+                "transplant do not count, and revaccination starts after Day 0."
+            ),
             "given_date",
+            vaccine=vaccine,
+            dose=dose,
+            given_date=given_date,
+            day0=day0,
         )
     if vaccine not in config.live_vaccines:
         return
@@ -213,31 +242,48 @@ def check_vaccination(
     earliest = live_vaccine_earliest(day0, config)
     if given_date < earliest:
         raise VaccinationRefusedError(
-            f"{name} is a live vaccine: it cannot be given before month {months} after Day 0 ({earliest}), "
-            f"because until then the immune system may not control the weakened live virus in the vaccine, "
-            f"which can then cause a serious infection.",
+            gettext_noop(
+                "%(name)s is a live vaccine: it cannot be given before month %(months)s after Day 0 (%(earliest)s), "
+                "because until then the immune system may not control the weakened live virus in the vaccine, "
+                "which can then cause a serious infection."
+            ),
             "given_date",
+            vaccine=vaccine,
+            months=months,
+            earliest=earliest,
         )
     if immunosuppressed is None:
         raise VaccinationRefusedError(
-            f"{name} is a live vaccine: answer whether the patient is on immunosuppressive treatment now (yes or "
-            f"no) before recording it. It cannot be given during such treatment.",
+            gettext_noop(
+                "%(name)s is a live vaccine: answer whether the patient is on immunosuppressive treatment now (yes or "
+                "no) before recording it. It cannot be given during such treatment."
+            ),
             "immunosuppressed",
+            vaccine=vaccine,
         )
     if immunosuppressed is not False:
         raise VaccinationRefusedError(
-            f"{name} is a live vaccine: it cannot be given while the patient is on immunosuppressive "
-            f"treatment, because the weakened live virus in the vaccine can then cause a serious infection.",
+            gettext_noop(
+                "%(name)s is a live vaccine: it cannot be given while the patient is on immunosuppressive "
+                "treatment, because the weakened live virus in the vaccine can then cause a serious infection."
+            ),
             "immunosuppressed",
+            vaccine=vaccine,
         )
     after_immunoglobulin = immunoglobulin_clear_from(immunoglobulin_dates, given_date, config)
     if after_immunoglobulin is not None and given_date < after_immunoglobulin[1]:
         last, clear = after_immunoglobulin
         raise VaccinationRefusedError(
-            f"{name} is a live vaccine: it cannot be given within {config.live_after_immunoglobulin_months} "
-            f"months after immunoglobulin (IVIG), last given on {last}, so not before {clear}, because the "
-            f"antibodies in the immunoglobulin stop the vaccine from working.",
+            gettext_noop(
+                "%(name)s is a live vaccine: it cannot be given within %(months)s months after immunoglobulin "
+                "(IVIG), last given on %(last)s, so not before %(clear)s, because the antibodies in the "
+                "immunoglobulin stop the vaccine from working."
+            ),
             "given_date",
+            vaccine=vaccine,
+            months=config.live_after_immunoglobulin_months,
+            last=last,
+            clear=clear,
         )
 
 

@@ -14,6 +14,8 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from recovery.clinical.vaccination import (
     VaccinationRefusedError,
@@ -30,7 +32,8 @@ from recovery.services.vaccination_plans import request_vaccination_refresh
 
 
 def _d(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
+    """3 Dec 2026, or 3 dec 2026 in Swedish."""
+    return date_format(value, _("j M Y"))
 
 
 @transaction.atomic
@@ -76,19 +79,30 @@ def record_vaccination(
             immunoglobulin_dates=immunoglobulin_dates(patient) if vaccine in config.live_vaccines else (),
         )
     except VaccinationRefusedError as exc:
-        raise ValidationError({exc.field: str(exc)}) from None
-    name = vaccine_name(vaccine)
+        raise ValidationError({exc.field: _(exc.template) % exc.words(_)}) from None
+    name = _(vaccine_name(vaccine))
     recorded = {row.dose: row for row in VaccinationDose.objects.filter(patient=patient, vaccine=vaccine)}
     if dose in recorded:
         raise ValidationError(
-            {"dose": f"{name} dose {dose} is already recorded as given on {_d(recorded[dose].given_date)}."}
+            {
+                "dose": _("%(name)s dose %(dose)s is already recorded as given on %(date)s.")
+                % {"name": name, "dose": dose, "date": _d(recorded[dose].given_date)}
+            }
         )
     previous = recorded.get(dose - 1)
     if dose > 1 and previous is None:
-        raise ValidationError({"dose": f"Record {name} dose {dose - 1} first: dose {dose} follows it."})
+        raise ValidationError(
+            {
+                "dose": _("Record %(name)s dose %(previous)s first: dose %(dose)s follows it.")
+                % {"name": name, "previous": dose - 1, "dose": dose}
+            }
+        )
     if previous is not None and given_date <= previous.given_date:
         raise ValidationError(
-            {"given_date": f"{name} dose {dose} must be given after dose {dose - 1} ({_d(previous.given_date)})."}
+            {
+                "given_date": _("%(name)s dose %(dose)s must be given after dose %(previous)s (%(date)s).")
+                % {"name": name, "dose": dose, "previous": dose - 1, "date": _d(previous.given_date)}
+            }
         )
     try:
         with transaction.atomic():
