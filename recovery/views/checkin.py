@@ -233,6 +233,7 @@ def checkin_details(request: HttpRequest) -> HttpResponse:
         "patient_timezone": patient.timezone,
         "config": active_config(patient.centre_id).triage,
         "symptoms_chosen": bool(flow["chosen"]),
+        "other": flow["other"],
     }
     if request.method == "POST":
         form = CheckinDetailsForm(request.POST, **options)
@@ -344,7 +345,11 @@ def checkin_answers(request: HttpRequest) -> HttpResponse:
         return redirect("recovery:checkin")
     config = active_config(patient.centre_id).triage
     details = CheckinDetailsForm(
-        flow["details"] or {}, patient_timezone=patient.timezone, config=config, symptoms_chosen=bool(flow["chosen"])
+        flow["details"] or {},
+        patient_timezone=patient.timezone,
+        config=config,
+        symptoms_chosen=bool(flow["chosen"]),
+        other=flow["other"],
     )
     missing = _missing(flow)
     if missing is None and not details.is_valid():  # e.g. a time that is no longer right: ask again
