@@ -486,3 +486,26 @@ def test_something_not_in_the_list_is_asked_in_words_on_the_last_step(client_for
     assert (report.symptoms, report.notes, report.feels_urgent) == ({}, "A bad headache", True)
     assert report.triage_level == "urgent"  # feels urgent, in the high-risk window
     assert "Call the unit now" in client.get(response["Location"]).content.decode()
+
+
+def test_i_feel_fine_in_the_high_risk_window_asks_for_the_temperature_too(client_for, on_day_five):
+    """The fine report is saved as it is; the page then asks for the reading the twice-daily reminder wants."""
+    client = client_for(on_day_five.user)
+    response = client.post(PICKER, {"fine": "1"})
+    assert SymptomReport.objects.get().temperature_c is None  # saved, not blocked
+    page = client.get(response["Location"]).content.decode()
+    assert "Your report is saved." in page
+    assert 'data-testid="ask-temperature"' in page
+    assert "Now take your temperature" in page
+    assert f'href="{reverse("recovery:temperature")}" data-testid="ask-temperature-link"' in page
+    page = client.get(_temperature(client, "36.9")["Location"]).content.decode()
+    assert 'data-testid="ask-temperature"' not in page  # a reading: nothing more to ask
+
+
+def test_i_feel_fine_after_the_high_risk_window_asks_for_nothing_more(client_for, patient, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    transplant(patient, date(2026, 8, 1), engrafted=date(2026, 8, 12))  # Day +111: check-ins, no temperatures
+    client = client_for(patient.user)
+    page = client.get(client.post(PICKER, {"fine": "1"})["Location"]).content.decode()
+    assert "Your report is saved." in page
+    assert 'data-testid="ask-temperature"' not in page
