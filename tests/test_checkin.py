@@ -190,6 +190,20 @@ def test_choose_answer_check_change_and_send(client_for, on_day_five):
     assert report.recorded_at.isoformat() == "2026-11-20T09:00:00+00:00"  # 10:00 in Stockholm
     assert report.triage_level == "urgent"  # "I feel this is urgent" on Day +5, in the high-risk window
     assert "Call the unit now" in client.get(response["Location"]).content.decode()
+
+
+def test_something_else_with_symptoms_and_a_temperature_still_needs_words(client_for, on_day_five):
+    """Ticked with a listed symptom too: the grades do not say what the something else is."""
+    client = client_for(on_day_five.user)
+    client.post(PICKER, {"symptoms": ["nausea"], "other": "on"})
+    client.post(_question("nausea"), {"grade": "1"})
+    response = client.post(DETAILS, _details(temperature="37.0"))
+    assert response.status_code == 200
+    assert "You chose Something else: tell us in a few words what it is." in response.content.decode()
+    assert not SymptomReport.objects.exists()
+    assert client.post(DETAILS, _details(temperature="37.0", notes="My left eye is blurred"))["Location"] == ANSWERS
+    client.post(ANSWERS)
+    assert SymptomReport.objects.get().notes == "My left eye is blurred"
     # The flow is over: sending again (a double tap, the Back button) makes no second report.
     assert client.post(ANSWERS)["Location"] == PICKER
     assert SymptomReport.objects.count() == 1
@@ -449,7 +463,7 @@ def test_i_feel_fine_triages_as_the_api_s_im_fine_answer(client_for, api_for, on
 
 
 def test_something_not_in_the_list_is_asked_in_words_on_the_last_step(client_for, on_day_five):
-    """ "Something else": no symptom question, the last step needs words (or a temperature, or "urgent")."""
+    """ "Something else": no symptom question, the last step always needs words (a temperature is not enough)."""
     client = client_for(on_day_five.user)
     assert client.post(PICKER, {"other": "on"})["Location"] == DETAILS
     page = client.get(DETAILS).content.decode()
@@ -457,6 +471,12 @@ def test_something_not_in_the_list_is_asked_in_words_on_the_last_step(client_for
     assert f'href="{PICKER}"' in page  # Back
     response = client.post(DETAILS, _details())
     assert "Tell us in a few words what is wrong, or go back and choose I feel fine." in response.content.decode()
+    for typed in ({"temperature": "37.0"}, {"temperature": "37.0", "notes": "   "}, {"feels_urgent": "on"}):
+        response = client.post(DETAILS, _details(**typed))
+        assert response.status_code == 200, typed  # not sent without words: symptoms={} and no notes says nothing
+        assert "You chose Something else: tell us in a few words what it is." in response.content.decode()
+        assert 'value="37.0"' in response.content.decode() or "temperature" not in typed  # nothing typed is lost
+        assert client.get(ANSWERS)["Location"] == f"{DETAILS}?change=1"  # and the answers page will not send it
     assert client.post(DETAILS, _details(notes="A bad headache", feels_urgent="on"))["Location"] == ANSWERS
     page = client.get(ANSWERS).content.decode()
     assert 'data-testid="answer-other"' in page
@@ -488,3 +508,26 @@ def test_a_swedish_patient_reads_the_refusals_in_swedish_with_a_decimal_comma(cl
     page = client.post(DETAILS, _details(temperature="45")).content.decode()
     assert "En temperatur på 45,0 °C är inte möjlig" in page
     assert not SymptomReport.objects.exists()
+
+
+def test_i_feel_fine_in_the_high_risk_window_asks_for_the_temperature_too(client_for, on_day_five):
+    """The fine report is saved as it is; the page then asks for the reading the twice-daily reminder wants."""
+    client = client_for(on_day_five.user)
+    response = client.post(PICKER, {"fine": "1"})
+    assert SymptomReport.objects.get().temperature_c is None  # saved, not blocked
+    page = client.get(response["Location"]).content.decode()
+    assert "Your report is saved." in page
+    assert 'data-testid="ask-temperature"' in page
+    assert "Now take your temperature" in page
+    assert f'href="{reverse("recovery:temperature")}" data-testid="ask-temperature-link"' in page
+    page = client.get(_temperature(client, "36.9")["Location"]).content.decode()
+    assert 'data-testid="ask-temperature"' not in page  # a reading: nothing more to ask
+
+
+def test_i_feel_fine_after_the_high_risk_window_asks_for_nothing_more(client_for, patient, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    transplant(patient, date(2026, 8, 1), engrafted=date(2026, 8, 12))  # Day +111: check-ins, no temperatures
+    client = client_for(patient.user)
+    page = client.get(client.post(PICKER, {"fine": "1"})["Location"]).content.decode()
+    assert "Your report is saved." in page
+    assert 'data-testid="ask-temperature"' not in page

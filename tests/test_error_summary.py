@@ -146,3 +146,45 @@ def test_crispy_forms_leave_checking_to_the_server(client_for, coordinator):
     posted = [tag for tag in forms if 'method="post"' in tag and "logout" not in tag]
     assert posted, "no form on the enrolment page"
     assert all("novalidate" in tag for tag in posted), posted
+
+
+def test_a_link_is_an_in_page_id_or_a_url_as_given():
+    """An id links within the page (and focuses its input); a path ("/...") is another page, linked as is."""
+    from django.template import Context
+    from django.template.loader import render_to_string
+
+    from recovery.templatetags.form_errors import error_links
+
+    given = [
+        {"message": "On this page", "href": "#id_notes"},
+        {"message": "On the step", "href": "/my/check-in/more/?change=1"},
+        {"message": "Nowhere", "href": ""},
+    ]
+    links = error_links(Context({"error_summary": given}))
+    assert [link.href for link in links] == ["#id_notes", "/my/check-in/more/?change=1", ""]
+    page = Elements(f"<html><body>{render_to_string('_error_summary.html', {'error_links': links})}</body></html>")
+    assert page.summary_links == ["#id_notes", "/my/check-in/more/?change=1"]
+    html = render_to_string("_error_summary.html", {"error_links": links})
+    assert 'data-error-link="id_notes"' in html
+    assert 'href="#/my' not in html
+    assert html.count("data-error-link") == 1  # the script focuses an input only for an in-page link
+
+
+def test_a_check_in_refused_when_sent_links_to_the_step_to_change(client_for, on_day_five, monkeypatch):
+    """The answers page's errors (the service refused the check-in) link to the last step, a URL, not "#/my/..."."""
+    from django.core.exceptions import ValidationError
+
+    from recovery.views import checkin as views
+
+    def refuse(**kwargs):
+        raise ValidationError({"recorded_at": ["That time is in the future."]})
+
+    monkeypatch.setattr(views, "record_symptom_report", refuse)
+    client = client_for(on_day_five.user)
+    client.post("/my/check-in/", {"symptoms": ["nausea"]})
+    client.post("/my/check-in/symptom/nausea/", {"grade": "1"})
+    client.post("/my/check-in/more/", {"temperature": "", "unit": "C", "recorded_at": "2026-11-20T10:00", "notes": ""})
+    response = client.post("/my/check-in/answers/")
+    assert response.status_code == 200
+    page = Elements(response.content.decode())
+    assert page.summary_links == ["/my/check-in/more/?change=1"]

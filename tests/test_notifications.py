@@ -452,8 +452,9 @@ def test_without_a_phone_or_email_there_is_nothing_to_plan_and_outside_the_windo
     assert not rows(late, kind=NotificationKind.TEMPERATURE_CHECKIN).exists()
 
 
-def test_an_im_fine_check_in_answers_the_check_in_and_closes_the_missed_chain(in_aplasia):
-    """Every symptom at 0 and no temperature: accepted, and it stops the missed-check-in chain like any report."""
+def test_an_im_fine_check_in_answers_the_red_flag_check_in_but_not_the_temperature(in_aplasia):
+    """Every symptom at 0 and no temperature: accepted, it answers the 08:00 red-flag check-in, but the 08:00
+    temperature reminder asks for a reading, so its missed chain goes on until one comes (hazard H-40)."""
     checkin = at("2026-11-19T08:00:00+01:00")
     with time_machine.travel(checkin + timedelta(hours=2, minutes=1), tick=False):
         dispatch_due()
@@ -465,11 +466,38 @@ def test_an_im_fine_check_in_answers_the_check_in_and_closes_the_missed_chain(in
             symptoms=dict.fromkeys(SYMPTOM_CODES, 0),
         )
     assert outcome.result.level == "none"
+    assert rows(in_aplasia, kind=NotificationKind.RED_FLAG_CHECKIN, due_at=checkin).first().answered_at is not None
+    assert rows(in_aplasia, kind=NotificationKind.TEMPERATURE_CHECKIN, due_at=checkin).first().answered_at is None
     with time_machine.travel(checkin + timedelta(hours=4, minutes=1), tick=False):
         dispatch_due()
-    assert not CareTask.objects.exists()
-    chain = rows(in_aplasia, kind=NotificationKind.MISSED_CHECKIN_TASK, about_at=checkin)
-    assert chain.get().status == NotificationStatus.CANCELLED
+    task = CareTask.objects.get()  # the coordinator is asked to follow up the missing reading
+    assert task.status == CareTaskStatus.OPEN
+    assert rows(in_aplasia, kind=NotificationKind.MISSED_CHECKIN_TASK, about_at=checkin).get().status == "sent"
+    with time_machine.travel(checkin + timedelta(hours=4, minutes=30), tick=False):
+        record_symptom_report(
+            context=SYSTEM, patient=in_aplasia, recorded_at=checkin + timedelta(hours=4, minutes=30), temperature_c=37.0
+        )
+    task.refresh_from_db()
+    assert task.status == CareTaskStatus.DONE  # a reading answers it
+
+
+def test_a_report_without_a_temperature_cancels_no_pending_temperature_chain(in_aplasia):
+    """Sent before the chain's steps are due: the red-flag prompt is answered, the temperature's chain stays."""
+    checkin = at("2026-11-19T08:00:00+01:00")
+    with time_machine.travel(checkin + timedelta(minutes=30), tick=False):
+        dispatch_due()
+        record_symptom_report(
+            context=SYSTEM,
+            patient=in_aplasia,
+            recorded_at=checkin + timedelta(minutes=30),
+            symptoms=dict.fromkeys(SYMPTOM_CODES, 0),
+        )
+    chain = rows(in_aplasia, kind=NotificationKind.MISSED_CHECKIN, about_at=checkin)
+    assert chain.exists()
+    assert not chain.filter(status=NotificationStatus.CANCELLED).exists()
+    with time_machine.travel(checkin + timedelta(hours=2, minutes=1), tick=False):
+        dispatch_due()  # the dispatcher, too, counts only a reading for it
+    assert chain.filter(status=NotificationStatus.SENT).exists()
 
 
 def test_a_check_in_does_not_close_a_missed_lab_task(in_aplasia):

@@ -101,6 +101,9 @@ def test_an_acknowledged_alert_says_the_team_has_seen_it_and_when(client_for, pa
     assert 'data-state="seen"' in banner
     assert "Your team has seen this (at 13:05)." in _text(banner)  # Stockholm time
     assert "not yet seen" not in banner
+    # seen is not contacted: until it is resolved, the patient is still told to call if nobody has called
+    assert "If the unit has not called you yet, call them now, day or night." in _text(banner)
+    assert "If you feel worse, call the unit at once" not in banner
     assert f'href="tel:{UNIT_PHONE}"' in banner
     clock(NOW + timedelta(days=1))
     assert "Your team has seen this (on 18 Nov at 13:05)." in _text(_banner(_home(client_for, patient)))

@@ -12,7 +12,8 @@ from django.urls import reverse
 from recovery.clinical.config import DEFAULT_REMINDER_CONFIG
 from recovery.clinical.phases import EpisodeDates
 from recovery.clinical.reminders import Slot, answers_checkin, checkin_slots, high_risk_window, missed_checkins
-from recovery.models import Alert, AuditEvent, ReminderSettings, ReportVia, SymptomReport
+from recovery.clinical.triage import SYMPTOM_CODES
+from recovery.models import Alert, AuditEvent, Patient, ReminderSettings, ReportVia, SymptomReport
 from recovery.queries.reporting import Reporting, reporting_rows
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
@@ -85,10 +86,14 @@ def test_a_checkin_is_missed_once_the_patients_reminder_step_is_due_and_unanswer
     slots = checkin_slots(dates, date(2026, 11, 19), date(2026, 11, 19), "Europe/Stockholm")
     morning = [s for s in slots if s.due_at == datetime(2026, 11, 19, 7, 0, tzinfo=UTC)]
     grace = timedelta(minutes=DEFAULT_REMINDER_CONFIG.grace_high_risk_minutes)
-    assert missed_checkins(morning, window, None, morning[0].due_at + grace - timedelta(minutes=1)) == []
-    assert missed_checkins(morning, window, None, morning[0].due_at + grace) == morning
+    assert missed_checkins(morning, window, None, None, morning[0].due_at + grace - timedelta(minutes=1)) == []
+    assert missed_checkins(morning, window, None, None, morning[0].due_at + grace) == morning
     answered_early = morning[0].due_at - timedelta(minutes=30)
-    assert missed_checkins(morning, window, answered_early, morning[0].due_at + grace) == []
+    assert missed_checkins(morning, window, answered_early, answered_early, morning[0].due_at + grace) == []
+    # "I feel fine" (a report, no temperature) answers the red-flag check-in, not the temperature
+    assert [s.kind for s in missed_checkins(morning, window, answered_early, None, morning[0].due_at + grace)] == [
+        "temperature_checkin"
+    ]
     assert all(isinstance(s, Slot) for s in morning)
 
 
@@ -301,3 +306,41 @@ def test_after_follow_up_no_reading_is_asked_for_as_no_reminder_is_planned(clien
     response = client_for(coordinator).get(reverse("recovery:reporting"))
     assert rows_by_name(response) == {"Gran": "none_due"}
     assert "No more readings are asked for: follow-up has ended." in text_of(response)
+
+
+# --- what counts as an answer (hazard H-40) --------------------------------------------------------------------------
+
+
+def _row(patient):
+    (row,) = [r for r in reporting_rows(Patient.objects.filter(pk=patient.pk), NOW) if r.patient.pk == patient.pk]
+    return row
+
+
+def test_i_feel_fine_does_not_answer_the_temperature_reading(cast):
+    """A report without a temperature answers the red-flag check-in; the 08:00 reading is still overdue."""
+    pia = cast["pia"]
+    record_symptom_report(
+        context=AuditContext.system("tests"), patient=pia, recorded_at=NOW, symptoms=dict.fromkeys(SYMPTOM_CODES, 0)
+    )
+    row = _row(pia)
+    assert row.status == Reporting.OVERDUE  # not "Up to date" with no reading
+    assert {s.kind for s in row.missed} == {"temperature_checkin"}
+    assert row.missed[-1].due_at == datetime(2026, 11, 19, 7, 0, tzinfo=UTC)  # today's 08:00
+    assert row.temperature_c is None
+    record_symptom_report(context=AuditContext.system("tests"), patient=pia, recorded_at=NOW, temperature_c="36.9")
+    assert _row(pia).status == Reporting.REPORTED
+
+
+def test_a_phone_reading_counts_when_it_was_taken_not_when_it_was_typed_in(client_for, coordinator, cast):
+    """Entered now by staff, taken at 05:00 (before the 08:00 reading was due): the 08:00 reading is still missed."""
+    nils = cast["nils"]
+    response = client_for(coordinator).post(
+        reading_url(nils), {"temperature": "36,8", "unit": "C", "recorded_at": "2026-11-19T05:00"}
+    )
+    assert response.status_code == 302
+    assert SymptomReport.objects.get(patient=nils).created_at == NOW
+    row = _row(nils)
+    assert row.status == Reporting.OVERDUE
+    assert row.missed[-1].due_at == datetime(2026, 11, 19, 7, 0, tzinfo=UTC)  # today's 08:00
+    page = client_for(coordinator).get(reverse("recovery:reporting"))
+    assert rows_by_name(page)["Nord"] == "overdue"

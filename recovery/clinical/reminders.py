@@ -331,22 +331,45 @@ def answers_checkin(report_at: datetime | None, due_at: datetime, lead_minutes: 
     return report_at is not None and report_at >= due_at - timedelta(minutes=lead_minutes)
 
 
+def answers_reminder(
+    kind: str,
+    latest_report: datetime | None,
+    latest_temperature: datetime | None,
+    due_at: datetime,
+    lead_minutes: int,
+) -> bool:
+    """Whether the patient's reports answer the reminder of `kind` due at `due_at` (`answers_checkin`).
+
+    A temperature reminder (`ReminderKind.TEMPERATURE_CHECKIN`) asks for a reading: only a report that carries a
+    temperature answers it (`latest_temperature`: when the latest such report came in). "I feel fine", or
+    symptoms without a temperature, leave it unanswered. Any other check-in (red flags, the routine check-in) is
+    answered by any report (`latest_report`). Hazard H-40.
+    """
+    report_at = latest_temperature if kind == ReminderKind.TEMPERATURE_CHECKIN else latest_report
+    return answers_checkin(report_at, due_at, lead_minutes)
+
+
 def missed_checkins(
     slots: Iterable[Slot],
     window: Window | None,
     latest_report: datetime | None,
+    latest_temperature: datetime | None,
     now: datetime,
     config: ReminderConfig = DEFAULT_REMINDER_CONFIG,
 ) -> list[Slot]:
     """The check-ins of `slots` missed at `now`, in `slots`' order: the first step of `missed_checkin_steps`
-    (reminding the patient) is due, and the patient's latest report (`latest_report`) does not answer them
-    (`answers_checkin`). The same rule the dispatcher applies to each planned reminder row."""
+    (reminding the patient) is due, and the patient's reports do not answer them (`answers_reminder`: the
+    latest report, or for a temperature reminder the latest report with a temperature, `latest_temperature`).
+    The same rule the dispatcher applies to each planned reminder row."""
     _require_aware(now, "now")
     missed = []
     for slot in slots:
         in_window = window is not None and slot.local_date in window
         _step, first_step_at = missed_checkin_steps(slot.due_at, in_window, config)[0]
-        if first_step_at <= now and not answers_checkin(latest_report, slot.due_at, config.answer_lead_minutes):
+        answered = answers_reminder(
+            slot.kind, latest_report, latest_temperature, slot.due_at, config.answer_lead_minutes
+        )
+        if first_step_at <= now and not answered:
             missed.append(slot)
     return missed
 

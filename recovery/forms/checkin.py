@@ -161,10 +161,13 @@ class CheckinDetailsForm(TemperatureMixin):
     )
     feels_urgent = forms.BooleanField(label=_("I feel this is urgent"), required=False)
 
-    def __init__(self, *args, config: TriageConfig, symptoms_chosen: bool = True, **kwargs):
+    def __init__(self, *args, config: TriageConfig, symptoms_chosen: bool = True, other: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.config = config
         self.symptoms_chosen = symptoms_chosen
+        # "Something else, not in this list": only the patient's words say what it is, so they are required
+        # (a temperature or "urgent" alone would send a report that says nothing of it; hazard H-41).
+        self.other = other
 
     def clean(self):
         cleaned = super().clean()
@@ -192,6 +195,8 @@ class CheckinDetailsForm(TemperatureMixin):
                     "message": message,
                 }
             self.add_error(target, message)
+        if self.other and not (cleaned.get("notes") or "").strip() and "notes" not in self.errors:
+            self.add_error("notes", gettext("You chose Something else: tell us in a few words what it is."))
         return cleaned
 
     def stored(self) -> dict[str, str]:

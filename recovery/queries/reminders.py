@@ -161,3 +161,12 @@ def due_rows(now: datetime):
     return Notification.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=now).filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     )
+
+
+def temperature_moments(patient_ids) -> set[tuple[int, str]]:
+    """(patient id, moment) of every planned temperature reminder: a moment ("2026-11-20T08:00") whose missed
+    chain only a report with a temperature answers (`clinical.reminders.answers_reminder`). One query."""
+    rows = Notification.objects.filter(
+        patient_id__in=patient_ids, kind=NotificationKind.TEMPERATURE_CHECKIN
+    ).values_list("patient_id", "key")
+    return {(patient_id, key.split(":", 1)[1]) for patient_id, key in rows}

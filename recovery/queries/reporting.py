@@ -4,7 +4,8 @@ and check-in, and whether a reading is overdue now. Reads only.
 A patient is listed when, on their own local today, they are at high infection risk as the dashboard counts it
 (conditioning or aplasia, `queries.dashboard.high_risk_patients`) or inside the reminders' high-risk window
 (`clinical.reminders.high_risk_window`: twice-daily temperatures). Whether a reading is due or missed is worked
-out from the reminders' own schedule and rules (`checkin_slots`, `missed_checkins`, `answers_checkin`), for
+out from the reminders' own schedule and rules (`checkin_slots`, `missed_checkins`, `answers_reminder`:
+a temperature reminder is answered only by a reading), for
 every patient: the planned reminder rows exist only for those who get reminders, and a patient without a login
 gets no missed-check-in chain and so never a task. Withdrawn and deceased patients are not listed.
 
@@ -17,7 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from recovery.clinical.config import ReminderConfig
@@ -27,12 +28,12 @@ from recovery.clinical.reminders import (
     ReminderKind,
     Slot,
     Window,
-    answers_checkin,
+    answers_reminder,
     checkin_slots,
     high_risk_window,
     missed_checkins,
 )
-from recovery.models import Patient, PatientStatus, SymptomReport
+from recovery.models import Patient, PatientStatus, ReportVia, SymptomReport
 from recovery.queries.configuration import ActiveConfig, active_configs
 from recovery.queries.dashboard import may_be_high_risk
 from recovery.queries.phases import dates_from
@@ -83,6 +84,15 @@ def _latest(reports: QuerySet[SymptomReport], field_name: str, order: str = "-re
     return Subquery(reports.filter(patient=OuterRef("pk")).order_by(order, "-id").values(field_name)[:1])
 
 
+def _received(reports: QuerySet[SymptomReport]) -> QuerySet[SymptomReport]:
+    """`received_at`: when a report counts as an answer to a reminder. The patient's own: when it came in
+    (`created_at`, as the dispatcher counts it). One staff entered from a phone call (`entered_via` phone): when
+    the reading was taken (`recorded_at`), not when it was typed in. Hazard H-40."""
+    return reports.annotate(
+        received_at=Case(When(entered_via=ReportVia.PHONE, then=F("recorded_at")), default=F("created_at"))
+    )
+
+
 def may_be_in_window(patients: QuerySet[Patient], now: datetime, days_after_day0: int, days_after_engraftment: int):
     """A superset, in SQL, of the patients inside the reminders' high-risk window on their own today: a Day 0 on
     or before the latest local today, and a window end (`high_risk_window`) not before the earliest one."""
@@ -117,7 +127,10 @@ def _slots(patient: Patient, dates, today: date, config: ActiveConfig, reminders
         slots = [slot for slot in slots if slot.kind == ReminderKind.TEMPERATURE_CHECKIN]
     moments: dict[datetime, Slot] = {}
     for slot in slots:
-        moments.setdefault(slot.due_at, slot)  # the temperature and red-flag check-ins at 08:00 are one answer
+        # the temperature and red-flag check-ins at 08:00 are one row, answered only with a temperature
+        # (`answers_reminder`): the temperature's slot stands for the moment
+        if slot.due_at not in moments or slot.kind == ReminderKind.TEMPERATURE_CHECKIN:
+            moments[slot.due_at] = slot
     return list(moments.values())
 
 
@@ -146,8 +159,10 @@ def reporting_rows(patients: QuerySet[Patient], now: datetime | None = None) -> 
             latest_temperature_at=_latest(temperatures, "recorded_at"),
             latest_temperature_via=_latest(temperatures, "entered_via"),
             latest_checkin_at=_latest(checkins, "recorded_at"),
-            # the dispatcher's "latest report" is when it came in (`services.reminders.dispatch`)
-            latest_received_at=_latest(SymptomReport.objects.all(), "created_at", "-created_at"),
+            # the dispatcher's "latest report" is when it came in (`services.reminders.dispatch`); a reading staff
+            # entered from a phone call counts when it was taken (entered now, it may be from last night)
+            latest_received_at=_latest(_received(SymptomReport.objects.all()), "received_at", "-received_at"),
+            latest_temperature_received_at=_latest(_received(temperatures), "received_at", "-received_at"),
         )
     )
     rows = []
@@ -182,9 +197,14 @@ def _row(patient: Patient, now: datetime, config: ActiveConfig) -> ReportingRow 
     received = patient.latest_received_at
     slots = _slots(patient, dates, today, config, reminders)
     due = [s for s in slots if s.due_at <= now]
-    missed = missed_checkins(due, window, received, now, reminders)
+    received_temperature = patient.latest_temperature_received_at
+    missed = missed_checkins(due, window, received, received_temperature, now, reminders)
     lead = reminders.answer_lead_minutes
-    waiting = [s for s in due if s not in missed and not answers_checkin(received, s.due_at, lead)]
+    waiting = [
+        s
+        for s in due
+        if s not in missed and not answers_reminder(s.kind, received, received_temperature, s.due_at, lead)
+    ]
     if missed:
         status = Reporting.OVERDUE
     elif waiting:

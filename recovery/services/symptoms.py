@@ -248,7 +248,8 @@ def record_symptom_report(
         pseudo_relapse=result.pseudo_relapse,
         config_version=config.version,
     )
-    record_answer(patient, report.created_at)  # a report answers the check-ins due about now, late or early
+    # a report answers the check-ins due about now, late or early (a temperature reminder only with a reading)
+    record_answer(patient, report.created_at, with_temperature=report.temperature_c is not None)
     day = triage_context.day
     if temperature is not None and (day is None or day <= config.outcomes.fn_window_end_day):
         request_outcome_refresh(patient)  # the cohort's febrile neutropenia (services/outcome_summaries.py)

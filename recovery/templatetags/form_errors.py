@@ -18,8 +18,26 @@ register = template.Library()
 
 @dataclass(frozen=True)
 class ErrorLink:
+    """One error and where its link goes: `target` is the id of an input on this page, or (a path starting with
+    "/") another page, e.g. the check-in's step to change; empty for no link."""
+
     message: str
-    href: str
+    target: str
+
+    @property
+    def is_url(self) -> bool:
+        return self.target.startswith("/")
+
+    @property
+    def href(self) -> str:
+        if not self.target:
+            return ""
+        return self.target if self.is_url else f"#{self.target}"
+
+    @property
+    def field_id(self) -> str:
+        """The id of the input the link focuses (empty for a link to another page)."""
+        return "" if self.is_url else self.target
 
 
 def _field_id(bound_field) -> str:
@@ -48,7 +66,7 @@ def error_links(context) -> list[ErrorLink]:
     """One link per error of every bound form (or formset) of the template context that failed validation.
 
     A view whose fields are laid out by hand (the check-in's steps) gives its own list instead, as
-    `error_summary`: dicts with the message and the `#id` of the input each links to.
+    `error_summary`: dicts with the message and the `#id` of the input each links to, or a URL ("/...").
     """
     given = context.get("error_summary")
     if given is not None:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from recovery import access
 from recovery.access import Action
 from recovery.clinical.charts import TO_TODAY
+from recovery.clinical.reminders import high_risk_window
 from recovery.clinical.symptom_questions import GRADE_WORDS, QUESTIONS, in_question_order, picker_order
 from recovery.clinical.triage import SYMPTOM_CODES, Severity
 from recovery.forms.checkin import (
@@ -27,7 +28,7 @@ from recovery.models import SymptomReport
 from recovery.queries.configuration import active_config
 from recovery.queries.review import report_rows, temperature_history
 from recovery.queries.symptoms import advice_text, contact_day_text, contact_promise_for
-from recovery.queries.timeline import episode_of, patient_today
+from recovery.queries.timeline import episode_dates, episode_of, patient_today
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.symptoms import record_symptom_report
 from recovery.views.charts import chart_range
@@ -233,6 +234,7 @@ def checkin_details(request: HttpRequest) -> HttpResponse:
         "patient_timezone": patient.timezone,
         "config": active_config(patient.centre_id).triage,
         "symptoms_chosen": bool(flow["chosen"]),
+        "other": flow["other"],
     }
     if request.method == "POST":
         form = CheckinDetailsForm(request.POST, **options)
@@ -285,6 +287,11 @@ def checkin_result(request: HttpRequest, report_id) -> HttpResponse:
     reported = report_rows([report])[0].symptoms
     config, now = active_config(patient.centre_id), timezone.now()
     promise = contact_promise_for(patient.centre, config, now)  # by the team's working hours, as the page is read
+    # In the twice-daily temperature window a report without a reading (e.g. "I feel fine") does not answer the
+    # temperature reminder (`answers_reminder`): the page asks for the reading (hazard H-40).
+    dates = episode_dates(episode_of(patient))
+    window = high_risk_window(dates.reinfusion, dates.neutrophil_engraftment, config.reminders)
+    ask_temperature = report.temperature_c is None and window is not None and patient_today(patient) in window
     return render(
         request,
         "recovery/my_checkin_result.html",
@@ -298,6 +305,7 @@ def checkin_result(request: HttpRequest, report_id) -> HttpResponse:
             "contact_day": contact_day_text(promise),
             "fahrenheit": celsius_to_fahrenheit(report.temperature_c) if report.temperature_c is not None else None,
             "reported": reported,
+            "ask_temperature": ask_temperature,
         },
     )
 
@@ -344,7 +352,11 @@ def checkin_answers(request: HttpRequest) -> HttpResponse:
         return redirect("recovery:checkin")
     config = active_config(patient.centre_id).triage
     details = CheckinDetailsForm(
-        flow["details"] or {}, patient_timezone=patient.timezone, config=config, symptoms_chosen=bool(flow["chosen"])
+        flow["details"] or {},
+        patient_timezone=patient.timezone,
+        config=config,
+        symptoms_chosen=bool(flow["chosen"]),
+        other=flow["other"],
     )
     missing = _missing(flow)
     if missing is None and not details.is_valid():  # e.g. a time that is no longer right: ask again

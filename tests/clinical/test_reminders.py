@@ -22,11 +22,13 @@ from recovery.clinical.reminders import (
     Slot,
     Window,
     alert_escalation_steps,
+    answers_reminder,
     apply_quiet_hours,
     appointment_slots,
     checkin_slots,
     high_risk_window,
     missed_checkin_steps,
+    missed_checkins,
     to_utc,
 )
 from recovery.clinical.timeline import EventKind
@@ -739,3 +741,43 @@ def test_overrides_from_json_lists():
         (TEMP, "18:00"),
     ]
     assert wall(checkin_slots(episode(d(10)), d(36), d(36), STOCKHOLM, config), STOCKHOLM) == CHECKIN_DAY
+
+
+# --- what answers a reminder (hazard H-40) -------------------------------------------------------------------------
+
+_DUE = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+_LEAD = DEFAULT_REMINDER_CONFIG.answer_lead_minutes
+_AFTER = _DUE + timedelta(minutes=5)
+_LONG_BEFORE = _DUE - timedelta(minutes=_LEAD + 1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "latest_report", "latest_temperature", "answered"),
+    [
+        # a temperature reminder: only a report with a temperature answers it
+        (ReminderKind.TEMPERATURE_CHECKIN, _AFTER, None, False),  # "I feel fine": no reading
+        (ReminderKind.TEMPERATURE_CHECKIN, _AFTER, _LONG_BEFORE, False),  # the last reading is too old
+        (ReminderKind.TEMPERATURE_CHECKIN, _AFTER, _AFTER, True),
+        (ReminderKind.TEMPERATURE_CHECKIN, None, None, False),
+        # a red-flag check-in and the routine check-in: any report answers them
+        (ReminderKind.RED_FLAG_CHECKIN, _AFTER, None, True),
+        (ReminderKind.RED_FLAG_CHECKIN, _LONG_BEFORE, None, False),
+        (ReminderKind.RED_FLAG_CHECKIN, None, None, False),
+        (ReminderKind.CHECKIN, _AFTER, None, True),
+        (ReminderKind.CHECKIN, None, None, False),
+    ],
+)
+def test_a_temperature_reminder_is_answered_only_by_a_reading(kind, latest_report, latest_temperature, answered):
+    assert answers_reminder(kind, latest_report, latest_temperature, _DUE, _LEAD) is answered
+
+
+def test_a_fine_report_leaves_the_high_risk_temperature_check_in_missed():
+    dates = EpisodeDates(None, None, None, date(2026, 11, 15), None)
+    window = high_risk_window(date(2026, 11, 15), None)
+    slots = checkin_slots(dates, date(2026, 11, 20), date(2026, 11, 20), "Europe/Stockholm")
+    morning = [s for s in slots if s.due_at == _DUE]
+    assert {s.kind for s in morning} == {ReminderKind.TEMPERATURE_CHECKIN, ReminderKind.RED_FLAG_CHECKIN}
+    later = _DUE + timedelta(minutes=DEFAULT_REMINDER_CONFIG.grace_high_risk_minutes)
+    missed = missed_checkins(morning, window, _AFTER, None, later)
+    assert [s.kind for s in missed] == [ReminderKind.TEMPERATURE_CHECKIN]
+    assert missed_checkins(morning, window, _AFTER, _AFTER, later) == []

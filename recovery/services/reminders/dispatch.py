@@ -14,7 +14,7 @@ from django.db.models import F, Max
 from django.utils import timezone, translation
 
 from accounts.models import Role, User
-from recovery.clinical.reminders import answers_checkin
+from recovery.clinical.reminders import ReminderKind, answers_reminder
 from recovery.clinical.timeline import EventStatus
 from recovery.models import (
     CHECKIN_KINDS,
@@ -38,6 +38,7 @@ from recovery.queries.reminders import (
     due_rows,
     receives_reminders,
     reminder_settings,
+    temperature_moments,
 )
 from recovery.services.reminders.care import why_not as care_why_not
 from recovery.sms import get_backend as sms_backend
@@ -105,17 +106,36 @@ def _retry_or_fail(notification: Notification, token: uuid.UUID, reason: str, no
     return "retried"
 
 
-def _answered(notification: Notification, lead_minutes: int, latest_report: datetime | None) -> bool:
-    """Whether a report (the patient's latest up to now) answers the check-in this row is about."""
-    return answers_checkin(latest_report, notification.about_at or notification.due_at, lead_minutes)
+@dataclass(frozen=True)
+class Latest:
+    """What the patients of a batch have sent, up to now: when each last reported, when each last reported a
+    temperature, and the moments that ask for a temperature (`temperature_moments`)."""
+
+    reports: dict[int, datetime] = field(default_factory=dict)
+    temperatures: dict[int, datetime] = field(default_factory=dict)
+    temperature_moments: frozenset[tuple[int, str]] = frozenset()
 
 
-def _why_not(
-    notification: Notification, now: datetime, config: ActiveConfig, latest_report: datetime | None
-) -> tuple[str, str] | None:
+def _answered(notification: Notification, lead_minutes: int, latest: Latest) -> bool:
+    """Whether the patient's reports answer the check-in this row is about (`answers_reminder`): a temperature
+    reminder, and the missed chain of a moment that asks for a temperature, only a report with a temperature."""
+    patient_id = notification.patient_id
+    kind = notification.kind
+    if kind in CHAIN_KINDS and (patient_id, notification.key.split(":", 1)[1]) in latest.temperature_moments:
+        kind = ReminderKind.TEMPERATURE_CHECKIN
+    return answers_reminder(
+        kind,
+        latest.reports.get(patient_id),
+        latest.temperatures.get(patient_id),
+        notification.about_at or notification.due_at,
+        lead_minutes,
+    )
+
+
+def _why_not(notification: Notification, now: datetime, config: ActiveConfig, latest: Latest) -> tuple[str, str] | None:
     """(status, reason) when the row no longer applies or cannot be delivered; None to send it.
 
-    `latest_report`: when the patient last reported, up to `now` (None if never)."""
+    `latest`: what the batch's patients have sent, up to `now`."""
     patient = notification.patient
     kind = notification.kind
     if kind in ALERT_STEP_KINDS.values():
@@ -128,7 +148,7 @@ def _why_not(
         return NotificationStatus.CANCELLED, stopped
     reminders = config.reminders
     answerable = kind in CHECKIN_KINDS | CHAIN_KINDS and notification.audience != Audience.STAFF
-    if answerable and _answered(notification, reminders.answer_lead_minutes, latest_report):
+    if answerable and _answered(notification, reminders.answer_lead_minutes, latest):
         return NotificationStatus.CANCELLED, "Answered: the patient has reported."
     if kind in CARE_KINDS:
         refusal = care_why_not(notification, now)
@@ -269,11 +289,14 @@ def _deliver(ids: list[int], token: uuid.UUID, now: datetime, result: DispatchRe
     )
     rows = list(rows)
     configs: dict[int, ActiveConfig] = {}
-    latest_reports = dict(
-        SymptomReport.objects.filter(patient_id__in={row.patient_id for row in rows}, created_at__lte=now)
-        .values("patient_id")
-        .annotate(latest=Max("created_at"))
-        .values_list("patient_id", "latest")
+    patient_ids = {row.patient_id for row in rows}
+    reports = SymptomReport.objects.filter(patient_id__in=patient_ids, created_at__lte=now)
+    latest = Latest(
+        *(
+            dict(chosen.values("patient_id").annotate(latest=Max("created_at")).values_list("patient_id", "latest"))
+            for chosen in (reports, reports.filter(temperature_c__isnull=False))
+        ),
+        frozenset(temperature_moments(patient_ids)),
     )
     delivered_in_app: list[int] = []
     for notification in rows:
@@ -282,7 +305,7 @@ def _deliver(ids: list[int], token: uuid.UUID, now: datetime, result: DispatchRe
         try:
             # the reason is stored (status_reason) in English, whatever language the caller runs in
             with translation.override("en"):
-                refusal = _why_not(notification, now, config, latest_reports.get(notification.patient_id))
+                refusal = _why_not(notification, now, config, latest)
             if refusal is not None:
                 status, reason = refusal
                 if _finish(notification, token, status, reason):

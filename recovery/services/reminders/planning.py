@@ -80,6 +80,7 @@ from recovery.queries.reminders import (
     patient_channels,
     receives_reminders,
     reminder_settings,
+    temperature_moments,
 )
 from recovery.queries.timeline import episode_dates, episode_of
 from recovery.services.audit import AuditContext, record_event, snapshot
@@ -386,7 +387,7 @@ def plan_alert_escalation(alert: Alert, *, since: datetime) -> int:
 ANSWERED_BY_A_REPORT = CHECKIN_KINDS | {NotificationKind.MISSED_CHECKIN}
 
 
-def record_answer(patient: Patient, at: datetime) -> int:
+def record_answer(patient: Patient, at: datetime, *, with_temperature: bool) -> int:
     """A report at `at` answers the check-ins due up to `answer_lead_minutes` later and closes missed chains.
 
     Returns how many pending chain rows it cancelled. Open missed-check-in tasks it answers are closed.
@@ -394,12 +395,18 @@ def record_answer(patient: Patient, at: datetime) -> int:
     config = active_config(patient.centre_id).reminders
     horizon = at + timedelta(minutes=config.answer_lead_minutes)
     since = at - timedelta(minutes=2 * max(config.grace_high_risk_minutes, config.grace_later_minutes))
-    Notification.objects.filter(
-        patient=patient, kind__in=CHECKIN_KINDS, answered_at__isnull=True, due_at__lte=horizon, due_at__gte=since
-    ).update(answered_at=at)
+    # Without a temperature ("I feel fine") it answers no temperature reminder, nor the chain and task of a moment
+    # that asks for one (`clinical.reminders.answers_reminder`, hazard H-40).
+    moments = set() if with_temperature else {moment for _id, moment in temperature_moments([patient.pk])}
+    skip = Q(key__in=[f"{kind}:{moment}" for kind in CHAIN_KINDS for moment in moments])
+    if not with_temperature:
+        skip |= Q(kind=NotificationKind.TEMPERATURE_CHECKIN)
+    mine = Notification.objects.filter(patient=patient).exclude(skip)
+    mine.filter(kind__in=CHECKIN_KINDS, answered_at__isnull=True, due_at__lte=horizon, due_at__gte=since).update(
+        answered_at=at
+    )
     # The patient's check-in prompts delivered before the report are answered: no longer unread in their inbox.
-    Notification.objects.filter(
-        patient=patient,
+    mine.filter(
         audience=Audience.PATIENT,
         channel=Channel.IN_APP,
         kind__in=ANSWERED_BY_A_REPORT,
@@ -407,9 +414,7 @@ def record_answer(patient: Patient, at: datetime) -> int:
         read_at__isnull=True,
         sent_at__lte=at,
     ).update(read_at=at)
-    cancelled = Notification.objects.filter(
-        patient=patient, kind__in=CHAIN_KINDS, status=NotificationStatus.PENDING, about_at__lte=horizon
-    ).update(
+    cancelled = mine.filter(kind__in=CHAIN_KINDS, status=NotificationStatus.PENDING, about_at__lte=horizon).update(
         status=NotificationStatus.CANCELLED,
         status_reason=f"Answered: the patient reported at {at:%Y-%m-%d %H:%M} UTC.",
         lease_until=None,
@@ -418,7 +423,7 @@ def record_answer(patient: Patient, at: datetime) -> int:
     # only missed check-ins: a report says nothing about a missed lab draw (that task stays for the coordinator)
     CareTask.objects.filter(
         patient=patient, kind=TASK_MISSED_CHECKIN, status=CareTaskStatus.OPEN, checkin_due_at__lte=horizon
-    ).update(status=CareTaskStatus.DONE, closed_at=at, closed_reason="The patient reported.")
+    ).exclude(key__in=moments).update(status=CareTaskStatus.DONE, closed_at=at, closed_reason="The patient reported.")
     return cancelled
 
 
