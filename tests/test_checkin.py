@@ -209,6 +209,17 @@ def test_something_else_with_symptoms_and_a_temperature_still_needs_words(client
     assert SymptomReport.objects.count() == 1
 
 
+def test_something_else_that_feels_urgent_goes_through_without_words(client_for, on_day_five):
+    """An urgent report is never held back for want of words: the team calls the patient back and asks."""
+    client = client_for(on_day_five.user)
+    client.post(PICKER, {"other": "on"})
+    assert client.post(DETAILS, _details(feels_urgent="on"))["Location"] == ANSWERS
+    client.post(ANSWERS)
+    report = SymptomReport.objects.get()
+    assert report.feels_urgent
+    assert report.notes == ""
+
+
 def test_adding_a_symptom_from_the_answers_asks_only_the_new_question(client_for, on_day_five):
     """Change on the symptoms: the picker comes back ticked; a symptom added is asked, then the answers again."""
     client = client_for(on_day_five.user)
@@ -463,7 +474,8 @@ def test_i_feel_fine_triages_as_the_api_s_im_fine_answer(client_for, api_for, on
 
 
 def test_something_not_in_the_list_is_asked_in_words_on_the_last_step(client_for, on_day_five):
-    """ "Something else": no symptom question, the last step always needs words (a temperature is not enough)."""
+    """ "Something else": no symptom question, the last step needs words (a temperature is not enough), unless it
+    feels urgent (test_something_else_that_feels_urgent_goes_through_without_words)."""
     client = client_for(on_day_five.user)
     assert client.post(PICKER, {"other": "on"})["Location"] == DETAILS
     page = client.get(DETAILS).content.decode()
@@ -471,7 +483,7 @@ def test_something_not_in_the_list_is_asked_in_words_on_the_last_step(client_for
     assert f'href="{PICKER}"' in page  # Back
     response = client.post(DETAILS, _details())
     assert "Tell us in a few words what is wrong, or go back and choose I feel fine." in response.content.decode()
-    for typed in ({"temperature": "37.0"}, {"temperature": "37.0", "notes": "   "}, {"feels_urgent": "on"}):
+    for typed in ({"temperature": "37.0"}, {"temperature": "37.0", "notes": "   "}):
         response = client.post(DETAILS, _details(**typed))
         assert response.status_code == 200, typed  # not sent without words: symptoms={} and no notes says nothing
         assert "You chose Something else: tell us in a few words what it is." in response.content.decode()

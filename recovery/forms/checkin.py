@@ -195,7 +195,10 @@ class CheckinDetailsForm(TemperatureMixin):
                     "message": message,
                 }
             self.add_error(target, message)
-        if self.other and not (cleaned.get("notes") or "").strip() and "notes" not in self.errors:
+        # Something else needs words, except when the patient says it feels urgent: an urgent report is never held
+        # back for want of words (the team calls them back and asks).
+        needs_words = self.other and not cleaned.get("feels_urgent")
+        if needs_words and not (cleaned.get("notes") or "").strip() and "notes" not in self.errors:
             self.add_error("notes", gettext("You chose Something else: tell us in a few words what it is."))
         return cleaned
 
