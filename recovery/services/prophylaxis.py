@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
 
 from recovery.models import Patient, ProphylaxisStop
 from recovery.queries.configuration import active_config
@@ -21,7 +23,8 @@ from recovery.services.reminders.replan import request_replan
 
 
 def _d(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
+    """3 Dec 2026, or 3 dec 2026 in Swedish."""
+    return date_format(value, _("j M Y"))
 
 
 def _why_early(course: Course, cd4: list[tuple[date, Decimal]], threshold: float, stopped_on: date) -> str:
@@ -30,19 +33,30 @@ def _why_early(course: Course, cd4: list[tuple[date, Decimal]], threshold: float
     if plan.stop_allowed:
         return ""
     if plan.planned_stop is None:
-        return f"{course.name} has no planned stop date yet: the date it stops from (e.g. engraftment) is not recorded."
+        return _(
+            "%(medication)s has no planned stop date yet: the date it stops from (e.g. engraftment) is not recorded."
+        ) % {"medication": course.name}
     if stopped_on < plan.planned_stop:
-        return f"The protocol keeps {course.name} until at least {_d(plan.planned_stop)}."
+        return _("The protocol keeps %(medication)s until at least %(date)s.") % {
+            "medication": course.name,
+            "date": _d(plan.planned_stop),
+        }
     latest = [(on, v) for on, v in cd4 if on <= stopped_on]
     if latest:
         on, value = latest[-1]
-        return (
-            f"{course.name} continues until CD4 is at least {threshold} x10^9/L: the latest CD4 "
-            f"({value.normalize():f} x10^9/L on {_d(on)}) is below it."
-        )
-    return (
-        f"{course.name} continues until CD4 is at least {threshold} x10^9/L, and no CD4 count since Day 0 is recorded."
-    )
+        return _(
+            "%(medication)s continues until CD4 is at least %(threshold)s x10^9/L: the latest CD4 "
+            "(%(value)s x10^9/L on %(date)s) is below it."
+        ) % {
+            "medication": course.name,
+            "threshold": number_format(threshold),
+            "value": number_format(value.normalize()),
+            "date": _d(on),
+        }
+    return _(
+        "%(medication)s continues until CD4 is at least %(threshold)s x10^9/L, and no CD4 count since Day 0 is "
+        "recorded."
+    ) % {"medication": course.name, "threshold": number_format(threshold)}
 
 
 @transaction.atomic
@@ -64,31 +78,47 @@ def record_prophylaxis_stop(
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     episode = episode_of(patient)
     if episode is None or episode.reinfusion_date is None:
-        raise ValidationError({"medication": "No Day 0 is recorded yet, so there is no prophylaxis plan."})
+        raise ValidationError({"medication": _("No Day 0 is recorded yet, so there is no prophylaxis plan.")})
     active = active_config(patient.centre_id)
     config = active.prophylaxis
     today = patient_today(patient)
     if stopped_on > today:
-        raise ValidationError({"stopped_on": f"{_d(stopped_on)} is in the future: record a stop once it has happened."})
+        raise ValidationError(
+            {
+                "stopped_on": _("%(date)s is in the future: record a stop once it has happened.")
+                % {"date": _d(stopped_on)}
+            }
+        )
     cd4 = cd4_results(patient, episode.reinfusion_date, active.labs)
     stops = list(patient.prophylaxis_stops.all())
     courses = {c.medication: c for c in courses_from(episode, cd4, stops, stopped_on, config)}
     course = courses.get(medication)
     if course is None:
         names = ", ".join(medication_name(code) for code in courses)
-        raise ValidationError({"medication": f"Unknown medication: the plan has {names}."})
+        raise ValidationError({"medication": _("Unknown medication: the plan has %(names)s.") % {"names": names}})
     if course.stop is not None:
         raise ValidationError(
-            {"medication": f"{course.name} is already recorded as stopped on {_d(course.stop.stopped_on)}."}
+            {
+                "medication": _("%(medication)s is already recorded as stopped on %(date)s.")
+                % {"medication": course.name, "date": _d(course.stop.stopped_on)}
+            }
         )
     started = course.plan.start or episode.reinfusion_date
     if stopped_on < started:
-        raise ValidationError({"stopped_on": f"{course.name} started on {_d(started)}: it cannot stop before that."})
+        raise ValidationError(
+            {
+                "stopped_on": _("%(medication)s started on %(date)s: it cannot stop before that.")
+                % {"medication": course.name, "date": _d(started)}
+            }
+        )
     early = _why_early(course, cd4, config.cd4_threshold, stopped_on)
     reason = (reason or "").strip()
     if early and not (confirm_early and reason):
         raise ValidationError(
-            {"confirm_early": f"{early} To stop it anyway, confirm the early stop and give the reason."}
+            {
+                "confirm_early": _("%(why)s To stop it anyway, confirm the early stop and give the reason.")
+                % {"why": early}
+            }
         )
     try:
         with transaction.atomic():
