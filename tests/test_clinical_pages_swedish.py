@@ -10,9 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as django_settings
 from django.urls import reverse
-from django.utils import translation
 
 from recovery.clinical.triage import AlertKind, Severity
 from recovery.models import EDSSAssessment, TransplantEpisode
@@ -25,14 +23,6 @@ from tests.test_labs import _counts
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)  # a Monday, 12:00 in Stockholm
 DAY0 = date(2024, 1, 10)
-
-
-@pytest.fixture
-def swedish():
-    """Swedish from the committed catalogue (locale/sv), which the settings serve (LOCALE_PATHS, LocaleMiddleware);
-    English again for whatever runs next in this process."""
-    yield
-    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
@@ -71,7 +61,7 @@ def _alert(patient):
     return alert
 
 
-def test_the_alert_pages_are_in_swedish(client_for, clinician, patient, swedish, now):
+def test_the_alert_pages_are_in_swedish(client_for, clinician, patient, now):
     alert = _alert(patient)
     _check(
         page(client_for, clinician, "recovery:alert-acknowledge", alert.uuid),
@@ -96,7 +86,7 @@ def test_the_alert_pages_are_in_swedish(client_for, clinician, patient, swedish,
     )
 
 
-def test_resolving_an_alert_says_so_in_swedish(client_for, clinician, patient, swedish, now):
+def test_resolving_an_alert_says_so_in_swedish(client_for, clinician, patient, now):
     alert = _alert(patient)
     response = client_for(clinician).post(
         reverse("recovery:alert-resolve", args=[alert.uuid]),
@@ -109,7 +99,7 @@ def test_resolving_an_alert_says_so_in_swedish(client_for, clinician, patient, s
     assert "Advice given by phone" not in text
 
 
-def test_the_review_and_the_patient_page_are_in_swedish(client_for, clinician, patient, swedish, now):
+def test_the_review_and_the_patient_page_are_in_swedish(client_for, clinician, patient, now):
     transplant(patient, patient_today(patient) - timedelta(days=40))
     _alert(patient)
     _check(
@@ -130,7 +120,7 @@ def test_the_review_and_the_patient_page_are_in_swedish(client_for, clinician, p
     )
 
 
-def test_ms_outcomes_are_in_swedish(client_for, clinician, patient, swedish, now):
+def test_ms_outcomes_are_in_swedish(client_for, clinician, patient, now):
     TransplantEpisode.objects.create(
         patient=patient, conditioning_start_date=DAY0 - timedelta(days=5), reinfusion_date=DAY0
     )
@@ -156,7 +146,7 @@ def test_ms_outcomes_are_in_swedish(client_for, clinician, patient, swedish, now
     )
 
 
-def test_adding_an_edss_assessment_says_so_in_swedish(client_for, clinician, patient, swedish, now):
+def test_adding_an_edss_assessment_says_so_in_swedish(client_for, clinician, patient, now):
     TransplantEpisode.objects.create(
         patient=patient, conditioning_start_date=DAY0 - timedelta(days=5), reinfusion_date=DAY0
     )
@@ -169,7 +159,7 @@ def test_adding_an_edss_assessment_says_so_in_swedish(client_for, clinician, pat
     assert "added." not in text
 
 
-def test_labs_and_immune_pages_are_in_swedish(client_for, clinician, patient, swedish, now):
+def test_labs_and_immune_pages_are_in_swedish(client_for, clinician, patient, now):
     day0 = patient_today(patient) - timedelta(days=14)
     transplant(patient, day0)
     _counts(patient, day0, {3: 0.3, 5: 0.05, 11: 0.6, 12: 0.9, 13: 1.4}, {3: 40, 5: 15, 11: 25, 12: 31, 13: 40})
@@ -194,7 +184,7 @@ def test_labs_and_immune_pages_are_in_swedish(client_for, clinician, patient, sw
     )
 
 
-def test_the_eligibility_review_is_in_swedish(client_for, clinician, patient, swedish, now):
+def test_the_eligibility_review_is_in_swedish(client_for, clinician, patient, now):
     _check(
         page(client_for, clinician, "recovery:eligibility", patient.uuid),
         ["Lämplighet", "En rådgivande checklista", "Checklista", "Beslut", 'aria-label="Du är här"'],

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import translation
 
@@ -27,21 +26,13 @@ NOW = datetime(2026, 12, 3, 10, tzinfo=UTC)  # Day +94: vaccinations due, medici
 
 
 @pytest.fixture
-def swedish():
-    """Swedish from the committed catalogue (locale/sv), which the settings serve (LOCALE_PATHS, LocaleMiddleware);
-    English again for whatever runs next in this process."""
-    yield
-    translation.activate(django_settings.LANGUAGE_CODE)
-
-
-@pytest.fixture
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 
 
 @pytest.fixture
-def svensk(patient, clock, swedish):
+def svensk(patient, clock):
     """Pia, transplanted on DAY0 and engrafted on Day +11, who prefers Swedish."""
     patient.preferred_language = "sv"
     patient.save(update_fields=["preferred_language"])
@@ -195,7 +186,6 @@ def test_the_english_page_is_unchanged_with_the_catalogue_installed(client_for, 
     assert "Stelkramp" not in html
 
 
-@pytest.mark.usefixtures("swedish")
 def test_day_labels_relative_days_and_progress_in_swedish():
     with translation.override("sv"):
         assert day_label(30) == "Dag +30"
@@ -225,7 +215,6 @@ def test_day_labels_relative_days_and_progress_in_swedish():
     assert progress_label(0.09, 24) == "9% of the way through the first two years"
 
 
-@pytest.mark.usefixtures("swedish")
 def test_the_access_log_words_are_swedish_for_the_patient_and_stay_english_for_staff():
     with translation.override("sv"):
         assert describe_action("labs.record") == "Registrerade dina labbresultat"
@@ -234,7 +223,6 @@ def test_the_access_log_words_are_swedish_for_the_patient_and_stay_english_for_s
         assert describe_action("labs.record", for_staff=True) == "Recorded the patient's lab results"
 
 
-@pytest.mark.usefixtures("swedish")
 def test_the_outcome_summary_in_swedish_with_swedish_dates():
     outcome = patient_outcome(
         day0=date(2024, 1, 15),
@@ -251,7 +239,6 @@ def test_the_outcome_summary_in_swedish_with_swedish_dates():
     assert "relapse" not in text
 
 
-@pytest.mark.usefixtures("swedish")
 def test_reminder_facts_name_the_vaccine_and_medicine_in_the_patients_own_language(patient, other_patient):
     """Whoever's request plans the reminders, a Swedish patient's SMS names the vaccine in Swedish and an English
     patient's in English."""

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import translation
 
@@ -22,15 +21,7 @@ NOW = datetime(2027, 9, 10, 10, tzinfo=UTC)  # just after month 12: the prophyla
 
 
 @pytest.fixture
-def swedish():
-    """Swedish from the committed catalogue (locale/sv), which the settings serve (LOCALE_PATHS, LocaleMiddleware);
-    English again for whatever runs next in this process."""
-    yield
-    translation.activate(django_settings.LANGUAGE_CODE)
-
-
-@pytest.fixture
-def transplanted(patient, swedish):
+def transplanted(patient):
     with time_machine.travel(NOW, tick=False):
         transplant(patient, DAY0, engrafted=DAY0 + timedelta(days=11))
         yield patient
@@ -88,7 +79,7 @@ def test_a_vaccination_form_error_is_in_swedish_and_keeps_what_was_typed(client_
     assert "About the schedule" not in html
 
 
-def test_the_patient_form_labels_and_choices_are_in_swedish(client_for, coordinator, patient, swedish):
+def test_the_patient_form_labels_and_choices_are_in_swedish(client_for, coordinator, patient):
     html = get(client_for(coordinator), "recovery:patient-edit", patient)
     for words in [
         "Förnamn",
@@ -103,7 +94,7 @@ def test_the_patient_form_labels_and_choices_are_in_swedish(client_for, coordina
         assert words not in html, words
 
 
-def test_deactivation_refuses_in_swedish(client_for, coordinator, patient, swedish):
+def test_deactivation_refuses_in_swedish(client_for, coordinator, patient):
     client = client_for(coordinator)
     html = get(client, "recovery:patient-deactivate", patient)
     assert "Patienter raderas aldrig: journalen sparas enligt lag." in html
@@ -118,7 +109,7 @@ def test_deactivation_refuses_in_swedish(client_for, coordinator, patient, swedi
     assert Patient.objects.get(pk=patient.pk).deactivated_at is None
 
 
-def test_the_reminder_log_tells_the_hold_in_swedish_and_in_english(client_for, coordinator, patient, swedish):
+def test_the_reminder_log_tells_the_hold_in_swedish_and_in_english(client_for, coordinator, patient):
     set_reminder_hold(context=AuditContext.system("tests"), patient=patient, on_hold=True, reason="Inlagd på avd 30")
     client = client_for(coordinator)
     html = get(client, "recovery:patient-reminders", patient)
@@ -132,7 +123,6 @@ def test_the_reminder_log_tells_the_hold_in_swedish_and_in_english(client_for, c
     assert "Påminnelser" not in english
 
 
-@pytest.mark.usefixtures("swedish")
 def test_why_a_patient_gets_no_reminders_in_swedish(patient):
     prefs = reminder_settings(patient)
     patient.status = "deceased"

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -27,21 +26,13 @@ DAY0 = date(2026, 11, 15)  # Day +3: aplasia, high infection risk
 
 
 @pytest.fixture
-def swedish():
-    """Swedish from the committed catalogue (locale/sv), which the settings serve (LOCALE_PATHS, LocaleMiddleware);
-    English again for whatever runs next in this process."""
-    yield
-    translation.activate(django_settings.LANGUAGE_CODE)
-
-
-@pytest.fixture
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 
 
 @pytest.fixture
-def feverish(patient, clock, swedish):
+def feverish(patient, clock):
     """Pia, on Day +3 (aplasia) with a fever reported now: an urgent, open alert."""
     transplant(patient, DAY0)
     record_symptom_report(
@@ -142,7 +133,7 @@ def test_the_transplant_dates_and_event_forms_are_in_swedish(client_for, coordin
 
 
 def test_the_lab_import_and_its_report_are_in_swedish(
-    client_for, coordinator, patient, clock, swedish, monkeypatch, django_capture_on_commit_callbacks
+    client_for, coordinator, patient, clock, monkeypatch, django_capture_on_commit_callbacks
 ):
     """The upload page, and a report written by the task in the uploader's language (sent with the task)."""
     patient.hospital_number = "UAS-1001"
@@ -177,7 +168,6 @@ def test_the_lab_import_and_its_report_are_in_swedish(
     assert "Import report" not in report
 
 
-@pytest.mark.usefixtures("swedish")
 def test_waiting_times_and_targets_in_swedish_and_english():
     alert = Alert(respond_by=NOW + timedelta(minutes=45))
     with translation.override("sv"):
