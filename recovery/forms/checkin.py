@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -63,6 +64,17 @@ class TemperatureMixin(forms.Form):
         if value is None:
             return None
         return fahrenheit_to_celsius(value) if self.cleaned_data.get("unit") == "F" else value
+
+    def temperature_message(self, message: str) -> str:
+        """A refusal of the temperature, said with what the person typed when they typed °F ("You entered 113 °F
+        (45.0 °C). ..."), numbers as their language writes them."""
+        if self.cleaned_data.get("unit") != "F":
+            return message
+        return gettext("You entered %(fahrenheit)s °F (%(celsius)s °C). %(message)s") % {
+            "fahrenheit": number_format(self.cleaned_data["temperature"]),
+            "celsius": number_format(self.temperature_c(), 1),
+            "message": message,
+        }
 
 
 class TemperatureForm(TemperatureMixin):
@@ -188,12 +200,8 @@ class CheckinDetailsForm(TemperatureMixin):
                 if self.symptoms_chosen:  # their grades are the report: nothing else is needed
                     continue
                 message = gettext("Tell us in a few words what is wrong, or go back and choose I feel fine.")
-            if target == "temperature" and cleaned.get("unit") == "F":
-                message = gettext("You entered %(fahrenheit)s °F (%(celsius)s °C). %(message)s") % {
-                    "fahrenheit": cleaned["temperature"],
-                    "celsius": self.temperature_c(),
-                    "message": message,
-                }
+            if target == "temperature":
+                message = self.temperature_message(message)
             self.add_error(target, message)
         # Something else needs words, except when the patient says it feels urgent: an urgent report is never held
         # back for want of words (the team calls them back and asks).

@@ -57,12 +57,8 @@ def _submit(request, patient, form, *, symptoms=None, notes="", feels_urgent=Fal
             if target is not None and target not in form.fields:
                 target = None
             for message in messages:
-                if target == "temperature" and form.cleaned_data.get("unit") == "F":
-                    message = gettext("You entered %(fahrenheit)s °F (%(celsius)s °C). %(message)s") % {
-                        "fahrenheit": form.cleaned_data["temperature"],
-                        "celsius": form.temperature_c(),
-                        "message": message,
-                    }
+                if target == "temperature":
+                    message = form.temperature_message(message)
                 form.add_error(target, message)
         return None
     return redirect("recovery:checkin-result", report_id=outcome.report.uuid)

@@ -68,12 +68,8 @@ def phone_reading(request: HttpRequest, patient_id) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 target = {"temperature_c": "temperature"}.get(field, field)
                 for message in errors:
-                    if target == "temperature" and form.cleaned_data.get("unit") == "F":
-                        message = _("You entered %(f)s °F (%(c)s °C). %(message)s") % {
-                            "f": number_format(form.cleaned_data["temperature"]),
-                            "c": number_format(form.temperature_c(), 1),
-                            "message": message,
-                        }
+                    if target == "temperature":
+                        message = form.temperature_message(message)
                     form.add_error(target if target in form.fields else None, message)
         else:
             values = {"name": patient.full_name, "value": number_format(outcome.report.temperature_c, 1)}
