@@ -1,0 +1,9 @@
+"""FHIR R4 resources read from the database (issue 17), one module per resource type, registered here.
+
+The API under /fhir/R4/, `Patient/{id}/$everything` and the bulk `$export` all read through `RESOURCE_TYPES`.
+"""
+
+from recovery.queries.fhir.common import ResourceType
+from recovery.queries.fhir.patient import PATIENT
+
+RESOURCE_TYPES: dict[str, ResourceType] = {kind.name: kind for kind in (PATIENT,)}
