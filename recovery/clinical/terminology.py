@@ -17,6 +17,8 @@ SYSTEMS: dict[str, str] = {
     "snomed": "http://snomed.info/sct",
     "cvx": "http://hl7.org/fhir/sid/cvx",
     "ucum": "http://unitsofmeasure.org",
+    "atc": "http://www.whocc.no/atc",
+    "snomed_outcomes": "http://snomed.info/sct",  # the MS outcome scales (snomed_outcomes.csv)
 }
 
 
@@ -33,7 +35,7 @@ class Coding:
 
 @cache
 def codings(system: str) -> dict[str, Coding]:
-    """The app's keys and their codings in one system (`loinc`, `snomed`, `cvx`)."""
+    """The app's keys and their codings in one file (`loinc`, `snomed`, `cvx`, `atc`, `snomed_outcomes`)."""
     with (DATA / f"{system}.csv").open(encoding="utf-8", newline="") as handle:
         rows = csv.DictReader(line for line in handle if not line.startswith("#"))
         return {row["key"]: Coding(SYSTEMS[system], row["code"], row["display"], row.get("unit") or "") for row in rows}

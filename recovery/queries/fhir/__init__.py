@@ -4,6 +4,20 @@ The API under /fhir/R4/, `Patient/{id}/$everything` and the bulk `$export` all r
 """
 
 from recovery.queries.fhir.common import ResourceType
+from recovery.queries.fhir.immunization import IMMUNIZATION
+from recovery.queries.fhir.medication import MEDICATION_STATEMENT
+from recovery.queries.fhir.observation import OBSERVATION
 from recovery.queries.fhir.patient import PATIENT
+from recovery.queries.fhir.questionnaire import QUESTIONNAIRE, QUESTIONNAIRE_RESPONSE
 
-RESOURCE_TYPES: dict[str, ResourceType] = {kind.name: kind for kind in (PATIENT,)}
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    kind.name: kind
+    for kind in (
+        PATIENT,
+        OBSERVATION,
+        QUESTIONNAIRE_RESPONSE,
+        QUESTIONNAIRE,
+        IMMUNIZATION,
+        MEDICATION_STATEMENT,
+    )
+}

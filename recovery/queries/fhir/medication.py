@@ -1,0 +1,166 @@
+"""FHIR MedicationStatement: the antimicrobial prophylaxis courses (issue 17; recovery/clinical/prophylaxis.py).
+
+The courses are computed from the episode dates and CD4 results by the same rule as the patient's pages
+(`recovery.queries.prophylaxis.courses_from`), with the clinician's stop record where there is one:
+
+* stopped (a `ProphylaxisStop`): `completed`, the period from the start to the day it was stopped;
+* started, not stopped: `active`, the period from the start to the planned (earliest) stop when it is known;
+  for a course that stops only once CD4 has recovered the note says so;
+* not started yet: `intended`, the period from the planned start (when known).
+
+A stop recorded for a medication the centre no longer plans is still sent (`completed`, ending that day). The
+medication is coded in ATC (terminology_data/atc.csv). The id is derived from the patient and the medication,
+so it stays the same when the course is stopped. Four queries, whatever the number of patients and courses.
+"""
+
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, QuerySet
+
+from recovery.clinical.engraftment import is_plausible
+from recovery.clinical.labs_config import CD4
+from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan
+from recovery.clinical.terminology import codings
+from recovery.models import LabResult, LabTest, Patient, ProphylaxisStop
+from recovery.queries.configuration import active_configs
+from recovery.queries.fhir.common import DateRange, ResourceType, fhir_date, patient_reference
+from recovery.queries.prophylaxis import courses_from, medication_name, medication_purpose
+from recovery.queries.timeline import patient_today
+
+_ID_NAMESPACE = uuid.UUID("6f1c8a52-3b0e-4d7e-9a61-0c2f4e8b7d15")  # this app's, for MedicationStatement ids
+
+
+def statement_id(patient: Patient, medication: str) -> str:
+    return f"rx-{uuid.uuid5(_ID_NAMESPACE, f'{patient.uuid}:{medication}')}"
+
+
+def _medication(code: str) -> dict:
+    concept: dict = {"text": medication_name(code)}
+    atc = codings("atc").get(code)
+    if atc is not None:
+        concept["coding"] = [atc.as_fhir()]
+    return concept
+
+
+def statement(
+    patient: Patient, medication: str, plan: MedicationPlan | None, stop: ProphylaxisStop | None, day0: date | None
+) -> dict:
+    """One course as a MedicationStatement; `plan` None for a stop recorded for a medication no longer planned."""
+    start = None
+    if plan is not None:
+        start = plan.start or (day0 if plan.status != CourseStatus.NOT_STARTED else None)
+    period: dict = {}
+    notes: list[dict] = []
+    if stop is not None:
+        status = "completed"
+        period["end"] = fhir_date(stop.stopped_on)
+        if stop.note:
+            notes.append({"text": stop.note})
+    elif plan is not None and plan.status == CourseStatus.NOT_STARTED:
+        status = "intended"
+    else:
+        status = "active"
+    if start is not None:
+        period["start"] = fhir_date(start)
+    if stop is None and plan is not None and plan.planned_stop is not None:
+        period["end"] = fhir_date(plan.planned_stop)
+        words = "Earliest planned stop" + (", once CD4 has recovered" if plan.until_cd4 else "")
+        notes.append({"text": f"{words}: {plan.planned_stop.isoformat()}."})
+    resource = {
+        "resourceType": "MedicationStatement",
+        "id": statement_id(patient, medication),
+        "status": status,
+        "medicationCodeableConcept": _medication(medication),
+        "subject": patient_reference(patient),
+        "reasonCode": [{"text": f"Prophylaxis after aHSCT: {medication_purpose(medication) or medication}"}],
+    }
+    if period:
+        resource["effectivePeriod"] = period
+    if notes:
+        resource["note"] = notes
+    return resource
+
+
+def _window(dates: DateRange) -> tuple[date | None, date | None]:
+    """The window as days: the first day in it and the first day after it (None: open)."""
+    first = dates.start.astimezone(UTC).date() if dates.start is not None else None
+    after = None
+    if dates.end is not None:
+        end = dates.end.astimezone(UTC)
+        after = end.date() if end.time() == end.time().min else end.date() + timedelta(days=1)
+    return first, after
+
+
+def _overlaps(resource: dict, first: date | None, after: date | None) -> bool:
+    period = resource.get("effectivePeriod", {})
+    start, end = period.get("start"), period.get("end")
+    if after is not None and start is not None and date.fromisoformat(start) >= after:
+        return False
+    return first is None or end is None or date.fromisoformat(end) >= first
+
+
+def _cd4_by_patient(rows: list[Patient], configs) -> dict[int, list]:
+    """(local date, value) of each patient's CD4 counts after Day 0 and after the last implausible one (as
+    `recovery.queries.prophylaxis.cd4_results`), for all of them in one query."""
+    zones = {p.pk: ZoneInfo(p.timezone) for p in rows}
+    found: dict[int, list] = defaultdict(list)
+    for patient_id, at, value in (
+        LabResult.objects.filter(patient__in=list(zones), test=LabTest.CD4)
+        .order_by("collected_at")
+        .values_list("patient_id", "collected_at", "value")
+    ):
+        found[patient_id].append((at.astimezone(zones[patient_id]).date(), value))
+    result: dict[int, list] = {}
+    for patient in rows:
+        labs = configs[patient.centre_id].labs
+        results = found[patient.pk]
+        last_bad = max((on for on, value in results if not is_plausible(CD4, float(value), labs)), default=None)
+        day0 = patient.episode.reinfusion_date
+        result[patient.pk] = [(on, v) for on, v in results if on > day0 and (last_bad is None or on > last_bad)]
+    return result
+
+
+def search(patients: QuerySet[Patient], dates: DateRange) -> list[dict]:
+    """The prophylaxis courses of `patients` (with a Day 0) whose period overlaps the window."""
+    first, after = _window(dates)
+    started_before_end = Q()
+    if after is not None:  # every course starts on or after the conditioning start or Day 0
+        started_before_end = Q(episode__conditioning_start_date__lt=after) | Q(episode__reinfusion_date__lt=after)
+    rows = list(
+        patients.filter(episode__reinfusion_date__isnull=False)
+        .filter(started_before_end)
+        .select_related("episode")
+        .order_by("id")
+    )
+    configs = active_configs({p.centre_id for p in rows})
+    cd4 = _cd4_by_patient(rows, configs)
+    stops: dict[int, list[ProphylaxisStop]] = defaultdict(list)
+    for stop in ProphylaxisStop.objects.filter(patient__in=[p.pk for p in rows]).order_by("stopped_on", "id"):
+        stops[stop.patient_id].append(stop)
+    resources = []
+    for patient in rows:
+        day0 = patient.episode.reinfusion_date
+        courses = courses_from(
+            patient.episode,
+            cd4[patient.pk],
+            stops[patient.pk],
+            patient_today(patient),
+            configs[patient.centre_id].prophylaxis,
+        )
+        planned = {course.medication for course in courses}
+        found = [statement(patient, c.medication, c.plan, c.stop, day0) for c in courses]
+        found += [
+            statement(patient, s.medication, None, s, day0) for s in stops[patient.pk] if s.medication not in planned
+        ]
+        resources += [resource for resource in found if _overlaps(resource, first, after)]
+    return resources
+
+
+MEDICATION_STATEMENT = ResourceType(
+    "MedicationStatement",
+    search=search,
+    description="Antimicrobial prophylaxis courses after aHSCT (ATC codes), planned, taken and stopped.",
+)
