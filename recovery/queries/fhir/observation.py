@@ -1,4 +1,6 @@
-"""FHIR Observation: lab results, body temperature, EDSS and MRI lesion counts (issue 17; docs/fhir-clinical-mapping.md).
+"""FHIR Observation: lab results, body temperature, EDSS and MRI lesion counts (issue 17).
+
+The mapping, field by field, is in docs/fhir-clinical-mapping.md.
 
 Four kinds of rows become Observations, each with its own id prefix so that ids never collide: `lab-<uuid>` a
 `LabResult` (LOINC, UCUM), `temp-<uuid>` the temperature of a check-in (`SymptomReport`, the FHIR body temperature
