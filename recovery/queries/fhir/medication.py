@@ -4,8 +4,9 @@ The courses are computed from the episode dates and CD4 results by the same rule
 (`recovery.queries.prophylaxis.courses_from`), with the clinician's stop record where there is one:
 
 * stopped (a `ProphylaxisStop`): `completed`, the period from the start to the day it was stopped;
-* started, not stopped: `active`, the period from the start to the planned (earliest) stop when it is known;
-  for a course that stops only once CD4 has recovered the note says so;
+* started, not stopped: `active`, the period from the start to the planned (earliest) stop while that is still
+  ahead; once it has passed the period is open (the course is taken until a stop is recorded). The note gives
+  the planned stop, and says so for a course that stops only once CD4 has recovered;
 * not started yet: `intended`, the period from the planned start (when known).
 
 A stop recorded for a medication the centre no longer plans is still sent (`completed`, ending that day). The
@@ -46,7 +47,12 @@ def _medication(code: str) -> dict:
 
 
 def statement(
-    patient: Patient, medication: str, plan: MedicationPlan | None, stop: ProphylaxisStop | None, day0: date | None
+    patient: Patient,
+    medication: str,
+    plan: MedicationPlan | None,
+    stop: ProphylaxisStop | None,
+    day0: date | None,
+    today: date,
 ) -> dict:
     """One course as a MedicationStatement; `plan` None for a stop recorded for a medication no longer planned."""
     start = None
@@ -66,7 +72,8 @@ def statement(
     if start is not None:
         period["start"] = fhir_date(start)
     if stop is None and plan is not None and plan.planned_stop is not None:
-        period["end"] = fhir_date(plan.planned_stop)
+        if plan.planned_stop > today:
+            period["end"] = fhir_date(plan.planned_stop)
         words = "Earliest planned stop" + (", once CD4 has recovered" if plan.until_cd4 else "")
         notes.append({"text": f"{words}: {plan.planned_stop.isoformat()}."})
     resource = {
@@ -142,18 +149,15 @@ def search(patients: QuerySet[Patient], dates: DateRange) -> list[dict]:
         stops[stop.patient_id].append(stop)
     resources = []
     for patient in rows:
-        day0 = patient.episode.reinfusion_date
-        courses = courses_from(
-            patient.episode,
-            cd4[patient.pk],
-            stops[patient.pk],
-            patient_today(patient),
-            configs[patient.centre_id].prophylaxis,
-        )
+        day0, today = patient.episode.reinfusion_date, patient_today(patient)
+        config = configs[patient.centre_id].prophylaxis
+        courses = courses_from(patient.episode, cd4[patient.pk], stops[patient.pk], today, config)
         planned = {course.medication for course in courses}
-        found = [statement(patient, c.medication, c.plan, c.stop, day0) for c in courses]
+        found = [statement(patient, c.medication, c.plan, c.stop, day0, today) for c in courses]
         found += [
-            statement(patient, s.medication, None, s, day0) for s in stops[patient.pk] if s.medication not in planned
+            statement(patient, s.medication, None, s, day0, today)
+            for s in stops[patient.pk]
+            if s.medication not in planned
         ]
         resources += [resource for resource in found if _overlaps(resource, first, after)]
     return resources
