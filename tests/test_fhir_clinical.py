@@ -201,6 +201,17 @@ def test_a_lab_result_is_flagged_against_the_centres_reference_range(patient, te
         assert resource["referenceRange"][0]["high"]["value"] == high
 
 
+def test_a_unit_the_app_does_not_know_is_sent_as_text_without_a_ucum_code_or_a_range(patient):
+    """A count stored in cells/uL (before the canonical units) keeps its value and unit, but gets no UCUM code, no
+    reference range in x10^9/L and no flag: a receiving system must not read 250 as 250 x10^9/L."""
+    LabResult.objects.create(patient=patient, test="cd4", value=Decimal("250"), unit="cells/µL", collected_at=at(DAY0))
+    [resource] = search("Observation", Patient.objects.filter(pk=patient.pk))
+    validate(resource)
+    assert resource["valueQuantity"] == {"value": 250, "unit": "cells/µL"}
+    assert "referenceRange" not in resource
+    assert "interpretation" not in resource
+
+
 def test_a_temperature_is_a_body_temperature_vital_sign(recorded, patient):
     """The vital-signs profile's essentials: category vital-signs, LOINC 8310-5, a UCUM Cel quantity, a time."""
     report = SymptomReport.objects.get(patient=patient, temperature_c__isnull=False)

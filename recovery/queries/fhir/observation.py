@@ -88,7 +88,10 @@ def lab_observation(result: LabResult, patient: Patient, labs=None) -> dict:
     if labs is not None:
         try:
             low, high = labs.reference_range(result.test)
+            canonical = labs.unit(result.test)
         except ValueError:
+            return resource
+        if result.unit != canonical:  # a range in another unit than the value's would mislead: none
             return resource
         flag = interpretation(float(result.value), low, high)
         if flag is not None:
