@@ -28,4 +28,4 @@ def test_every_clinical_resource_of_the_demo_is_valid_r4(demo, db):
         for resource in resources:
             construct_fhir_element(name, json.loads(json.dumps(resource)))
         if name == "Observation":
-            assert {r["id"].split("-")[0] for r in resources} >= {"lab", "temp"}
+            assert {r["id"].split("-")[0] for r in resources} == {"lab", "temp", "edss", "mri"}
