@@ -7,6 +7,7 @@ registry-cohort-page.
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -47,7 +48,7 @@ def test_a_clinician_downloads_the_registry_export(page, live_server, cast):
     with page.expect_download() as download:
         links.get_by_role("link", name="CSV").click()
     assert download.value.suggested_filename.startswith("registry-ups-1042-")
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("medA.centre,medA.centre.missing,medA.hospital_number")
     assert "UPS-1042" in text
     screenshot(page, "registry-patient-page")
@@ -59,7 +60,7 @@ def test_a_clinician_downloads_the_registry_export(page, live_server, cast):
     expect(links).to_contain_text("every transplanted patient of the centre")
     with page.expect_download() as download:
         links.get_by_role("link", name="JSON").click()
-    body = json.loads(open(download.value.path(), encoding="utf-8").read())
+    body = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert body["centre"] == "Uppsala Transplant Centre"
     assert [row["medA.hospital_number"]["value"] for row in body["patients"]] == ["UPS-1042"]
     screenshot(page, "registry-cohort-page")
