@@ -3,8 +3,9 @@ registration and the CIBMTR core transplant forms, where its value comes from, a
 is empty.
 
 The export (recovery/queries/registry.py, recovery/views/registry.py) and the data dictionary
-(docs/registry-export.md, written by `dictionary_markdown` and checked by tests/test_registry_export.py) both come
-from `ITEMS`, so that they cannot drift apart.
+(docs/registry-export.md, written by `recovery.clinical.registry.dictionary_markdown` and checked by
+tests/test_registry_export.py) both come from `ITEMS`, so that they cannot drift apart. A new item needs its rule
+in recovery/queries/registry.py (`_values`, which fails on an item it does not fill).
 
 The item ids are the app's own names, chosen to be close to the MED-A and CIBMTR items; they are approximations
 and need a mapping review by the registry data manager before any submission (the official forms could not be
