@@ -52,6 +52,7 @@ class Action(StrEnum):
     DEACTIVATE_PATIENT = "patient.deactivate"  # take a patient out of lists, reminders and sign-in
     ERASE_PATIENT = "patient.erase"  # erase a deactivated patient's personal data where the law allows it
     RESEARCH_EXPORT = "research.export"  # the pseudonymised research data set
+    REGISTRY_EXPORT = "registry.export"  # the EBMT/CIBMTR registry items of a patient or a centre (staff only)
 
 
 _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -77,6 +78,7 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.EXPORT_PATIENT_DATA,
             Action.DEACTIVATE_PATIENT,
             Action.ERASE_PATIENT,
+            Action.REGISTRY_EXPORT,
         }
     ),
     Role.CLINICIAN: frozenset(
@@ -99,6 +101,7 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.STOP_PROPHYLAXIS,
             Action.EXPORT_PATIENT_DATA,
             Action.RESEARCH_EXPORT,
+            Action.REGISTRY_EXPORT,
         }
     ),
     Role.PATIENT: frozenset(
@@ -228,6 +231,31 @@ def get_lab_import(user: User, import_id) -> LabImport:
         )
     except (ValueError, LabImport.DoesNotExist):
         raise Http404("No such import.") from None
+
+
+def registry_patient(user: User, patient_id) -> Patient:
+    """A patient for the registry export: staff of the patient's centre only. Anyone else, the patient themself
+    included, gets 404: the registry export is not part of what a patient sees of their record."""
+    if not may(user, Action.REGISTRY_EXPORT):
+        raise Http404("No such patient.")
+    return get_patient(user, patient_id, Action.REGISTRY_EXPORT)
+
+
+def registry_centre(user: User, centre_id=None) -> Centre | None:
+    """The centre whose registry export the user asks for: `centre_id` if it is one of theirs (else 404), or their
+    only centre; None when they belong to several and did not choose. Anyone but staff gets 404."""
+    if not may(user, Action.REGISTRY_EXPORT):
+        raise Http404("No such centre.")
+    centres = centres_for(user).order_by("name")
+    if centre_id:
+        try:
+            return centres.get(uuid=uuid.UUID(str(centre_id)))
+        except (ValueError, Centre.DoesNotExist):
+            raise Http404("No such centre.") from None
+    found = list(centres[:2])
+    if not found:
+        raise Http404("No centre.")
+    return found[0] if len(found) == 1 else None
 
 
 def own_patient(user: User) -> Patient:

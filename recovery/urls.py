@@ -14,6 +14,7 @@ from recovery.views import (
     notifications,
     outcomes,
     patient,
+    registry,
     reporting,
     staff,
 )
@@ -100,6 +101,20 @@ recovery_patterns = [
     path("patients/<uuid:patient_id>/erase/", data_protection.patient_erase, name="patient-erase"),
     path("cohort/research-export.csv", data_protection.research_export, {"fmt": "csv"}, name="research-export-csv"),
     path("cohort/research-export.json", data_protection.research_export, {"fmt": "json"}, name="research-export-json"),
+    path(
+        "patients/<uuid:patient_id>/registry.csv",
+        registry.patient_registry,
+        {"fmt": "csv"},
+        name="patient-registry-csv",
+    ),
+    path(
+        "patients/<uuid:patient_id>/registry.json",
+        registry.patient_registry,
+        {"fmt": "json"},
+        name="patient-registry-json",
+    ),
+    path("registry/centre.csv", registry.centre_registry, {"fmt": "csv"}, name="centre-registry-csv"),
+    path("registry/centre.json", registry.centre_registry, {"fmt": "json"}, name="centre-registry-json"),
 ]
 
 urlpatterns = [

@@ -131,6 +131,12 @@ MATRIX = {
     "recovery:patient-erase": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:research-export-csv": (None, _row(LOGIN, 403, 200, 403, 403, 403, 200)),
     "recovery:research-export-json": (None, _row(LOGIN, 403, 200, 403, 403, 403, 200)),
+    # the registry export: staff only; the patient themself gets 404 too (recovery.access.registry_patient)
+    "recovery:patient-registry-csv": ("patient", _row(LOGIN, 200, 200, 404, 404, 404, 404)),
+    "recovery:patient-registry-json": ("patient", _row(LOGIN, 200, 200, 404, 404, 404, 404)),
+    # the centre's: each member of staff gets their own centre's
+    "recovery:centre-registry-csv": (None, _row(LOGIN, 200, 200, 404, 404, 200, 200)),
+    "recovery:centre-registry-json": (None, _row(LOGIN, 200, 200, 404, 404, 200, 200)),
     "accounts:login": (None, _signed_in(302, anonymous=200)),
     "accounts:logout": (None, _all(405)),  # signing out is a POST
     "accounts:session-keep-alive": (None, _signed_in(200, anonymous=401)),  # JSON: seconds left

@@ -36,6 +36,7 @@ ACTION_WORDS = {
     "symptoms.report": gettext_lazy("Recorded a check-in"),
     "cohort.view": gettext_lazy("Included your data in the centre's outcome figures"),
     "cohort.export": gettext_lazy("Included your data in an exported outcome data set"),
+    "registry.export": gettext_lazy("Included your transplant data in a registry export (EBMT/CIBMTR)"),
     "admin.patient_delete": gettext_lazy("Deleted your record (administrator)"),
     "patient.export": gettext_lazy("Looked at or downloaded all your data (“My data”)"),
     "patient.deactivate_view": gettext_lazy("Opened the page to deactivate your record"),

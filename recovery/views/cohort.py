@@ -153,6 +153,9 @@ def cohort_dashboard(request: HttpRequest) -> HttpResponse:
             "filtered": filtered,
             "export_query": form.query_string(),
             "at_risk_months": AT_RISK_MONTHS,
+            "registry_centres": list(access.centres_for(request.user).order_by("name"))
+            if access.may(request.user, Action.REGISTRY_EXPORT)
+            else [],
         },
     )
 

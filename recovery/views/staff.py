@@ -136,6 +136,7 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         "may_invite": access.may(user, Action.INVITE_PATIENT),
         "may_review": access.may(user, Action.REVIEW_ELIGIBILITY),
         "may_export": access.may(user, Action.EXPORT_PATIENT_DATA),
+        "may_registry": access.may(user, Action.REGISTRY_EXPORT),
         "may_deactivate": access.may(user, Action.DEACTIVATE_PATIENT),
         "may_erase": access.may(user, Action.ERASE_PATIENT),
         "may_triage": access.may(user, Action.TRIAGE_ALERTS),
