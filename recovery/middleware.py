@@ -116,6 +116,15 @@ class RefuseControlCharactersMiddleware:
         if _has_control_characters(request):
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": CONTROL_MESSAGE}, status=400)
+            if request.path.startswith("/fhir/"):  # FHIR clients read an OperationOutcome
+                return JsonResponse(
+                    {
+                        "resourceType": "OperationOutcome",
+                        "issue": [{"severity": "error", "code": "invalid", "diagnostics": CONTROL_MESSAGE}],
+                    },
+                    status=400,
+                    content_type="application/fhir+json",
+                )
             return HttpResponse(CONTROL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
         _without_control_characters(request)
         return self.get_response(request)
