@@ -29,7 +29,9 @@ def _at(patient, day, hour=7, minute=30) -> str:
     return datetime.combine(day, time(hour, minute), tzinfo=patient.tz).isoformat()
 
 
-def observation(subject, loinc, value, unit_code, effective, *, status="final", unit_system="http://unitsofmeasure.org"):
+def observation(
+    subject, loinc, value, unit_code, effective, *, status="final", unit_system="http://unitsofmeasure.org"
+):
     quantity = {"value": value, "unit": unit_code}
     if unit_system:
         quantity.update(system=unit_system, code=unit_code)
@@ -37,11 +39,7 @@ def observation(subject, loinc, value, unit_code, effective, *, status="final", 
         "resourceType": "Observation",
         "status": status,
         "category": [
-            {
-                "coding": [
-                    {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}
-                ]
-            }
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
         ],
         "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
         "subject": subject,
@@ -138,7 +136,8 @@ def test_a_laboratory_bundle_gives_one_outcome_per_entry(api_for, coordinator, p
     assert "LOINC 2345-7 is not a lab test" in words[4]
     assert "no time zone offset" in words[5]
     assert "“10^6/L” is not a unit for White cells (WBC)" not in words[6]  # the code as sent is named
-    assert "“10*6/L” is not a unit for White cells (WBC)" in words[6] and "10*9/L" in words[6]
+    assert "“10*6/L” is not a unit for White cells (WBC)" in words[6]
+    assert "Its UCUM code is 10*9/L" in words[6]
     assert "did you mean 2.5?" in words[7]
     assert "No patient of yours" in words[8]
     assert "“preliminary”" in words[9]
@@ -199,9 +198,7 @@ def test_the_same_sample_twice_in_one_bundle(api_for, coordinator, patient):
     assert LabResult.objects.count() == 1
 
 
-def test_engraftment_is_proposed_after_a_bundle_with_three_days_of_recovered_neutrophils(
-    api_for, coordinator, patient
-):
+def test_engraftment_is_proposed_after_a_bundle_with_three_days_of_recovered_neutrophils(api_for, coordinator, patient):
     """ANC fell below 0.5 after Day 0 and the Bundle brings D+11 to D+13 at >= 0.5: D+11 is proposed."""
     day0 = patient_today(patient) - timedelta(days=14)
     transplant(patient, day0)
@@ -255,9 +252,10 @@ def test_the_hospital_number_is_read_within_the_centre_named_by_the_system(
         ),
     )
     assert statuses(response) == ["201 Created", "404 Not Found", "422 Unprocessable Entity", "404 Not Found"]
-    assert HOSPITAL_NUMBER_SYSTEM.split("{")[0] in response.json()["entry"][2]["response"]["outcome"]["issue"][0][
-        "diagnostics"
-    ]
+    assert (
+        HOSPITAL_NUMBER_SYSTEM.split("{")[0]
+        in response.json()["entry"][2]["response"]["outcome"]["issue"][0]["diagnostics"]
+    )
     assert list(LabResult.objects.values_list("patient_id", flat=True)) == [patient.pk]
 
 
@@ -313,7 +311,9 @@ def test_a_session_user_posts_with_the_csrf_token(coordinator, patient):
         (b"<Bundle/>", "application/fhir+xml", 415, "application/fhir+json"),
     ],
 )
-def test_a_body_that_is_not_a_bundle_is_a_400_operation_outcome(api_for, coordinator, body, content_type, status, words):
+def test_a_body_that_is_not_a_bundle_is_a_400_operation_outcome(
+    api_for, coordinator, body, content_type, status, words
+):
     response = post(api_for(coordinator), body, content_type)
     assert response.status_code == status
     OperationOutcome.parse_obj(response.json())
@@ -371,9 +371,7 @@ def test_queries_do_not_grow_with_the_entries(api_for, coordinator, patient):
     today = patient_today(patient)
 
     def entries(days, test="751-8"):
-        return [
-            observation(by_id(patient), test, 0.6, "10*9/L", _at(patient, today - timedelta(days=d))) for d in days
-        ]
+        return [observation(by_id(patient), test, 0.6, "10*9/L", _at(patient, today - timedelta(days=d))) for d in days]
 
     api = api_for(coordinator)
     post(api, bundle(*entries([40])))  # the token's first use and the like, out of the count

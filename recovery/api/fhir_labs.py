@@ -22,12 +22,12 @@ from rest_framework.views import APIView
 from recovery import access
 from recovery.access import Action
 from recovery.services.audit import AuditContext
-from recovery.services.fhir_lab_import import BundleOutcome, BundleRefused, EntryOutcome, import_lab_bundle
+from recovery.services.fhir_lab_import import BundleOutcome, BundleRefusedError, EntryOutcome, import_lab_bundle
 
 FHIR_JSON = "application/fhir+json"
 ACCEPTED_TYPES = (FHIR_JSON, "application/json")
 MAX_BODY_BYTES = 2 * 1024 * 1024
-_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}
+_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 422: "Unprocessable Entity"}
 
 
 class _Body(parsers.BaseParser):
@@ -129,7 +129,7 @@ class LabBundle(APIView):
             return _refusal(status.HTTP_400_BAD_REQUEST, "structure", _("The body is not JSON: send a FHIR Bundle."))
         try:
             result = import_lab_bundle(context=AuditContext.from_request(request), user=request.user, data=data)
-        except BundleRefused as exc:
+        except BundleRefusedError as exc:
             return _refusal(status.HTTP_400_BAD_REQUEST, exc.code, exc.message)
         if not result.saved:
             issues = [

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('recovery', '0024_report_entered_via'),
+        ("recovery", "0024_report_entered_via"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='labresult',
-            name='source',
-            field=models.CharField(choices=[('form', 'Entered in a form'), ('csv', 'CSV import'), ('api', 'API'), ('fhir', 'FHIR (laboratory system)')], default='form', max_length=8),
+            model_name="labresult",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("form", "Entered in a form"),
+                    ("csv", "CSV import"),
+                    ("api", "API"),
+                    ("fhir", "FHIR (laboratory system)"),
+                ],
+                default="form",
+                max_length=8,
+            ),
         ),
     ]

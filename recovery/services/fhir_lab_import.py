@@ -87,7 +87,7 @@ _MESSAGES = {
 }
 
 
-class BundleRefused(Exception):
+class BundleRefusedError(Exception):
     """The body as a whole cannot be imported (not a Bundle, no entries, too many): nothing was processed."""
 
     def __init__(self, message: str, code: str = "invalid"):
@@ -135,14 +135,14 @@ def _refused(problem: Problem) -> EntryOutcome:
 def import_lab_bundle(*, context: AuditContext, user: User, data) -> BundleOutcome:
     """Import the Bundle `data` (parsed JSON) for `user`, whose patients are the only ones it may name.
 
-    BundleRefused when it is not a Bundle to import; else one outcome per entry, in order."""
+    BundleRefusedError when it is not a Bundle to import; else one outcome per entry, in order."""
     try:
         bundle_type, raws = read_bundle(data)
     except Exception as exc:
         problem = getattr(exc, "problem", None)
         if problem is None:
             raise
-        raise BundleRefused(str(_MESSAGES[problem.key]) % problem.params, problem.code) from None
+        raise BundleRefusedError(str(_MESSAGES[problem.key]) % problem.params, problem.code) from None
     entries = [read_entry(index, raw, bundle_type) for index, raw in enumerate(raws)]
     outcomes: list[EntryOutcome | None] = [None] * len(entries)
     for entry in entries:
@@ -393,4 +393,3 @@ def _save(context: AuditContext, new: list[tuple[_Good, LabResult]], configs: di
             detail={"source": LabSource.FHIR, "tests": sorted({r.test for r in results}), "results": len(results)},
         )
         check_ebv_alert(patient=patient, results=results, config=configs[patient.centre_id])
-
