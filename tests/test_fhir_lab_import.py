@@ -64,7 +64,7 @@ def bundle(*entries, kind="batch"):
 
 
 def post(api, body, content_type=FHIR_JSON):
-    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    data = body if isinstance(body, bytes | str) else json.dumps(body, default=float)
     return api.post(URL, data=data, content_type=content_type)
 
 
@@ -396,3 +396,51 @@ def test_what_django_refuses_before_the_view_is_an_operation_outcome_too(api_for
     response = post(api_for(coordinator), body)
     assert response.status_code == 400
     OperationOutcome.parse_obj(response.json())
+
+
+# Every UCUM code the import reads, with a value and what it is in the test's canonical unit.
+CONVERTED = [
+    ("751-8", "10*9/L", "0.5", "0.5"),
+    ("751-8", "10*3/uL", "0.5", "0.5"),
+    ("751-8", "10*3/mm3", "0.5", "0.5"),
+    ("751-8", "10*6/mL", "0.5", "0.5"),
+    ("751-8", "/uL", "500", "0.5"),
+    ("751-8", "{cells}/uL", "500", "0.5"),
+    ("751-8", "/mm3", "500", "0.5"),
+    ("751-8", "{cells}/mm3", "500", "0.5"),
+    ("718-7", "g/L", "120", "120"),
+    ("718-7", "g/dL", "12", "120"),
+    ("2465-3", "mg/dL", "900", "9"),
+    ("2465-3", "mg/mL", "9", "9"),
+    ("3016-3", "m[IU]/L", "2.1", "2.1"),
+    ("3016-3", "mIU/L", "2.1", "2.1"),
+    ("3016-3", "u[IU]/mL", "2.1", "2.1"),
+    ("30247-1", "{copies}/mL", "1200", "1200"),
+    ("30247-1", "copies/mL", "1200", "1200"),
+]
+
+
+def test_every_ucum_code_read_has_its_conversion_tested():
+    from recovery.clinical.fhir_lab_bundle import UCUM_UNITS
+
+    assert {unit for _, unit, _, _ in CONVERTED} == set(UCUM_UNITS)
+
+
+@pytest.mark.parametrize(("loinc", "unit", "value", "canonical"), CONVERTED)
+def test_ucum_units_are_converted_to_the_canonical_unit(api_for, coordinator, patient, loinc, unit, value, canonical):
+    at = _at(patient, patient_today(patient) - timedelta(days=1))
+    response = post(api_for(coordinator), bundle(observation(by_id(patient), loinc, Decimal(value), unit, at)))
+    assert statuses(response) == ["201 Created"], response.json()
+    assert LabResult.objects.get().value == Decimal(canonical)
+
+
+@pytest.mark.parametrize(
+    ("loinc", "unit"),
+    [("751-8", "10*6/L"), ("751-8", "10*3/L"), ("751-8", "%"), ("718-7", "mmol/L"), ("718-7", "10*9/L")],
+)
+def test_a_unit_that_is_not_the_tests_is_refused_never_guessed(api_for, coordinator, patient, loinc, unit):
+    at = _at(patient, patient_today(patient) - timedelta(days=1))
+    response = post(api_for(coordinator), bundle(observation(by_id(patient), loinc, Decimal("0.5"), unit, at)))
+    assert statuses(response) == ["422 Unprocessable Entity"]
+    assert "is not a unit for" in response.json()["entry"][0]["response"]["outcome"]["issue"][0]["diagnostics"]
+    assert not LabResult.objects.exists()
