@@ -142,6 +142,11 @@ def test_a_laboratory_bundle_gives_one_outcome_per_entry(api_for, coordinator, p
     assert "No patient of yours" in words[8]
     assert "“preliminary”" in words[9]
     assert all("location" not in entry["response"] for entry in entries[4:])
+    records = AuditEvent.objects.filter(action="labs.record")
+    assert sorted(e.patient_id for e in records) == sorted([patient.pk, second_patient.pk])  # one per patient
+    assert all(e.detail["source"] == "fhir" and e.actor == coordinator for e in records)
+    summary = AuditEvent.objects.get(action="labs.fhir_import")
+    assert (summary.detail["created"], summary.detail["refused"]) == (4, 6)
     assert entries[4]["response"]["outcome"]["issue"][0]["severity"] == "error"
 
 
@@ -220,7 +225,7 @@ def test_engraftment_is_proposed_after_a_bundle_with_three_days_of_recovered_neu
 def test_a_transaction_is_all_or_nothing(api_for, coordinator, patient):
     at = _at(patient, patient_today(patient) - timedelta(days=1))
     good = observation(by_id(patient), "751-8", 0.6, "10*9/L", at)
-    bad = observation(by_id(patient), "777-3", 25, "10*9/L", at.replace("+", "-") if False else at[:19])
+    bad = observation(by_id(patient), "777-3", 25, "10*9/L", at[:19])  # no offset
     response = post(api_for(coordinator), bundle(good, bad, kind="transaction"))
     assert response.status_code == 400
     outcome = response.json()
@@ -444,3 +449,11 @@ def test_a_unit_that_is_not_the_tests_is_refused_never_guessed(api_for, coordina
     assert statuses(response) == ["422 Unprocessable Entity"]
     assert "is not a unit for" in response.json()["entry"][0]["response"]["outcome"]["issue"][0]["diagnostics"]
     assert not LabResult.objects.exists()
+
+
+def test_the_outcomes_are_in_the_requests_language(api_for, coordinator, patient):
+    at = _at(patient, patient_today(patient) - timedelta(days=1))
+    api = api_for(coordinator)
+    body = bundle(observation(by_id(patient), "751-8", 0.6, "10*9/L", at[:19]))
+    response = api.post(URL, data=json.dumps(body), content_type=FHIR_JSON, HTTP_ACCEPT_LANGUAGE="sv")
+    assert "saknar tidszon" in response.json()["entry"][0]["response"]["outcome"]["issue"][0]["diagnostics"]
