@@ -457,3 +457,37 @@ def test_the_outcomes_are_in_the_requests_language(api_for, coordinator, patient
     body = bundle(observation(by_id(patient), "751-8", 0.6, "10*9/L", at[:19]))
     response = api.post(URL, data=json.dumps(body), content_type=FHIR_JSON, HTTP_ACCEPT_LANGUAGE="sv")
     assert "saknar tidszon" in response.json()["entry"][0]["response"]["outcome"]["issue"][0]["diagnostics"]
+
+
+def test_a_sample_recorded_meanwhile_by_another_request_loses_no_other_result(coordinator, patient):
+    """Between the check and the INSERT another request records one of the Bundle's samples: the Bundle's results
+    are then saved one by one, that entry answered as a duplicate or a conflict, the others still created."""
+    from datetime import datetime as dt
+
+    from recovery.clinical.fhir_lab_bundle import read_entry
+    from recovery.queries.configuration import active_configs
+    from recovery.services import fhir_lab_import as service
+    from recovery.services.audit import AuditContext
+
+    day = patient_today(patient) - timedelta(days=1)
+    raw = [
+        observation(by_id(patient), "751-8", 0.6, "10*9/L", _at(patient, day)),
+        observation(by_id(patient), "777-3", 25, "10*9/L", _at(patient, day)),
+        observation(by_id(patient), "6690-2", 4.1, "10*9/L", _at(patient, day)),
+    ]
+    entries = [read_entry(i, json.loads(json.dumps(e)), "batch") for i, e in enumerate(raw)]
+    outcomes = [None] * len(entries)
+    patients = service._patients(coordinator, entries, outcomes)
+    configs = active_configs({patient.centre_id})
+    new = service._against_recorded(service._checked(entries, patients, configs, outcomes), configs, outcomes)
+    assert [o.status for o in outcomes] == [201, 201, 201]
+    at = dt.fromisoformat(_at(patient, day))
+    for test, value in (("anc", "0.6"), ("platelets", "30")):  # the same ANC; platelets with another value
+        LabResult.objects.create(patient=patient, test=test, value=Decimal(value), unit="x10^9/L", collected_at=at)
+    service._save(AuditContext(actor=coordinator), new, configs, outcomes)
+    assert [o.status for o in outcomes] == [200, 400, 201]
+    wbc = LabResult.objects.get(test="wbc")
+    assert outcomes[2].location == f"Observation/lab-{wbc.uuid}"
+    assert outcomes[0].location == f"Observation/lab-{LabResult.objects.get(test='anc').uuid}"
+    assert "already recorded with 30" in outcomes[1].message
+    assert LabResult.objects.get(test="platelets").value == Decimal(30)
