@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from recovery import access
-from recovery.clinical.fhir_lab_bundle import Entry, LabObservation, Problem, read_bundle, read_entry
+from recovery.clinical.fhir_lab_bundle import BundleError, Entry, LabObservation, Problem, read_bundle, read_entry
 from recovery.clinical.terminology import coding
 from recovery.models import LabResult, LabSource, LabTest, Patient
 from recovery.queries.configuration import active_configs
@@ -95,6 +95,10 @@ class BundleRefusedError(Exception):
         self.message, self.code = message, code
 
 
+class _TransactionRefusedError(Exception):
+    pass
+
+
 @dataclass
 class EntryOutcome:
     status: int
@@ -138,10 +142,8 @@ def import_lab_bundle(*, context: AuditContext, user: User, data) -> BundleOutco
     BundleRefusedError when it is not a Bundle to import; else one outcome per entry, in order."""
     try:
         bundle_type, raws = read_bundle(data)
-    except Exception as exc:
-        problem = getattr(exc, "problem", None)
-        if problem is None:
-            raise
+    except BundleError as exc:
+        problem = exc.problem
         raise BundleRefusedError(str(_MESSAGES[problem.key]) % problem.params, problem.code) from None
     entries = [read_entry(index, raw, bundle_type) for index, raw in enumerate(raws)]
     outcomes: list[EntryOutcome | None] = [None] * len(entries)
@@ -154,8 +156,13 @@ def import_lab_bundle(*, context: AuditContext, user: User, data) -> BundleOutco
     new = _against_recorded(good, configs, outcomes)
     saved = bundle_type != "transaction" or not any(o.refused for o in outcomes)
     if saved and new:
-        with transaction.atomic():
-            _save(context, new, configs, outcomes)
+        try:
+            with transaction.atomic():
+                _save(context, new, configs, outcomes)
+                if bundle_type == "transaction" and any(o.refused for o in outcomes):
+                    raise _TransactionRefusedError  # a sample recorded meanwhile with another value: undo all
+        except _TransactionRefusedError:
+            saved = False
     record_event(
         context=context,
         action="labs.fhir_import",
