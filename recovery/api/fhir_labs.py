@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, parsers, renderers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -84,6 +85,7 @@ def _refusal(code: int, issue_code: str, message: str) -> Response:
     return Response(operation_outcome([("error", issue_code, message)]), status=code)
 
 
+@extend_schema(exclude=True)  # FHIR, not the JSON API of /api/v1/: documented in docs/fhir-lab-import.md
 class LabBundle(APIView):
     renderer_classes = [FhirJSONRenderer, renderers.JSONRenderer]
     parser_classes = [_Body]
@@ -124,7 +126,7 @@ class LabBundle(APIView):
         if len(body) > MAX_BODY_BYTES:
             return _refusal(status.HTTP_400_BAD_REQUEST, "too-costly", too_large)
         try:
-            data = json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
+            data = json.loads(body.decode("utf-8-sig"), parse_float=Decimal, parse_constant=_no_constant)
         except (UnicodeDecodeError, ValueError, RecursionError):
             return _refusal(status.HTTP_400_BAD_REQUEST, "structure", _("The body is not JSON: send a FHIR Bundle."))
         try:
