@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from csp.constants import UNSAFE_INLINE
 from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
@@ -105,6 +106,14 @@ def _without_control_characters(request) -> None:
             request.POST = cleaned
 
 
+def _operation_outcome(code: str, message: str) -> JsonResponse:
+    """A 400 as FHIR clients read it (the /fhir/ URLs)."""
+    issue = {"severity": "error", "code": code, "diagnostics": message}
+    return JsonResponse(
+        {"resourceType": "OperationOutcome", "issue": [issue]}, status=400, content_type="application/fhir+json"
+    )
+
+
 class RefuseControlCharactersMiddleware:
     """A control character in the path, the query string, an API form field or a JSON body is a clear 400, never a
     500; in a page's form fields it is removed and the rest of what was typed goes on to the view."""
@@ -113,9 +122,17 @@ class RefuseControlCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if _has_control_characters(request):
+        try:
+            refused = _has_control_characters(request)
+        except RequestDataTooBig:
+            if not request.path.startswith("/fhir/"):
+                raise
+            return _operation_outcome("too-costly", "The request is too large: send it in smaller parts.")
+        if refused:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": CONTROL_MESSAGE}, status=400)
+            if request.path.startswith("/fhir/"):
+                return _operation_outcome("invalid", CONTROL_MESSAGE)
             return HttpResponse(CONTROL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
         _without_control_characters(request)
         return self.get_response(request)

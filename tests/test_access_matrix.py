@@ -185,6 +185,8 @@ MATRIX = {
     "api:cohort-outcomes": (None, _row(401, 403, 200, 403, 403, 403, 200)),
     "api:alert-acknowledge": ("alert", _signed_in(405, anonymous=401)),  # POST only
     "api:alert-resolve": ("alert", _signed_in(405, anonymous=401)),  # POST only
+    # POST a laboratory's Bundle of Observations; GET is not an interaction here (405), a patient may not (403)
+    "fhir-lab-bundle": (None, _row(401, 405, 405, 403, 403, 405, 405)),
     "api:schema": (None, _all(200)),
     "api:docs": (None, _all(200)),
     "admin:index": (None, _all(LOGIN)),

@@ -32,6 +32,7 @@ class LabSource(models.TextChoices):
     FORM = "form", gettext_lazy("Entered in a form")
     CSV = "csv", gettext_lazy("CSV import")
     API = "api", gettext_lazy("API")
+    FHIR = "fhir", gettext_lazy("FHIR (laboratory system)")
 
 
 class LabImportStatus(models.TextChoices):
