@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import mfa_views
+from recovery.api import fhir_export
 from recovery.views import (
     account,
     alerts,
@@ -107,6 +108,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/passkeys/", include((mfa_views.webauthn_patterns, "otp_webauthn"))),
     path("api/", include("recovery.api.urls")),
+    path("fhir/R4/", include((fhir_export.urlpatterns, "fhir"))),  # FHIR bulk $export (docs/fhir-bulk-export.md)
     path("healthz", common.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
