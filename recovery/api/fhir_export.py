@@ -76,7 +76,7 @@ class FhirView(APIView):
         return super().handle_exception(exc)
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     def __init__(self, message: str, status: int = 400, code: str = "invalid") -> None:
         super().__init__(message)
         self.status, self.code = status, code
@@ -89,34 +89,36 @@ def _parse_since(text: str) -> datetime:
     except ValueError:
         since = None
     if since is None or since.tzinfo is None:
-        raise _Refused(f"_since must be a FHIR instant with its time zone, e.g. 2025-01-01T00:00:00Z (got {text!r}).")
+        raise _RefusedError(
+            f"_since must be a FHIR instant with its time zone, e.g. 2025-01-01T00:00:00Z (got {text!r})."
+        )
     return since
 
 
 def _export_request(request) -> dict:
-    """The kick-off's parameters, or _Refused with what is wrong."""
+    """The kick-off's parameters, or _RefusedError with what is wrong."""
     prefer = request.headers.get("Prefer", "")
     if "respond-async" not in prefer:
-        raise _Refused("A bulk export needs the header Prefer: respond-async.")
+        raise _RefusedError("A bulk export needs the header Prefer: respond-async.")
     unknown = sorted(set(request.query_params) - PARAMETERS)
     if unknown and "handling=lenient" not in prefer:
-        raise _Refused(f"Not supported here: {', '.join(unknown)}. Supported: {', '.join(sorted(PARAMETERS))}.")
+        raise _RefusedError(f"Not supported here: {', '.join(unknown)}. Supported: {', '.join(sorted(PARAMETERS))}.")
     output_format = request.query_params.get("_outputFormat", FHIR_NDJSON)
     if output_format not in OUTPUT_FORMATS:
-        raise _Refused(f"_outputFormat {output_format!r} is not supported: only {FHIR_NDJSON}.")
+        raise _RefusedError(f"_outputFormat {output_format!r} is not supported: only {FHIR_NDJSON}.")
     exportable = exportable_types()
     types = [
         name.strip() for value in request.query_params.getlist("_type") for name in value.split(",") if name.strip()
     ]
     unknown_types = [name for name in types if name not in exportable]
     if unknown_types:
-        raise _Refused(
+        raise _RefusedError(
             f"_type {', '.join(unknown_types)} cannot be exported; these can: {', '.join(exportable)}.",
             code="not-supported",
         )
     pseudonymise = request.query_params.get("_pseudonymise", "false").lower()
     if pseudonymise not in ("true", "false"):
-        raise _Refused("_pseudonymise is true or false.")
+        raise _RefusedError("_pseudonymise is true or false.")
     since = request.query_params.get("_since")
     return {
         "types": list(dict.fromkeys(types)),
@@ -128,7 +130,7 @@ def _export_request(request) -> dict:
 def _kick_off(request, centre: Centre) -> HttpResponse:
     try:
         parameters = _export_request(request)
-    except _Refused as refused:
+    except _RefusedError as refused:
         return operation_outcome(refused.status, refused.code, str(refused))
     unfinished = BulkExport.objects.filter(
         centre=centre,

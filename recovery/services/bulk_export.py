@@ -46,11 +46,11 @@ MAX_ATTEMPTS = 3  # an export whose worker died this often is failed
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-class StillIdentifies(Exception):
+class PatientStillNamedError(Exception):
     """A pseudonymised line still holds a patient's id: the export fails rather than write it."""
 
 
-class LeaseLost(Exception):
+class LeaseLostError(Exception):
     """Another worker holds the export now (this one was taken for dead), or it was deleted: stop, write nothing."""
 
 
@@ -188,19 +188,19 @@ def run_bulk_export(export_id: int) -> BulkExport | None:
                 status=BulkExportStatus.DONE, lease=None, finished_at=timezone.now(), heartbeat_at=timezone.now()
             )
             if not done:
-                raise LeaseLost
+                raise LeaseLostError
             record_event(
                 context=context,
                 action="fhir.bulk_export.done",
                 detail={"export": str(export.uuid), "patients": export.patients_done},
             )
-    except LeaseLost:
+    except LeaseLostError:
         return None
     except SoftTimeLimitExceeded:  # out of time: what is written stays, the next task goes on from the cursor
         if _held(export, lease).update(status=BulkExportStatus.QUEUED, lease=None):
             _wake(export.pk)
         return None
-    except StillIdentifies as exc:
+    except PatientStillNamedError as exc:
         logger.error("Bulk export %s: a pseudonymised %s still holds a patient's id", export.uuid, exc)
         _fail(
             export,
@@ -236,7 +236,7 @@ def _write(export: BulkExport, lease: uuid.UUID, context: AuditContext) -> None:
     if export.batches_done == 0:
         export.patients_total = patients.count()
         if not _held(export, lease).update(patients_total=export.patients_total):
-            raise LeaseLost
+            raise LeaseLostError
     dates = DateRange(start=export.since)
     kinds = [RESOURCE_TYPES[name] for name in export.types if name in RESOURCE_TYPES]
     key = export_key(export) if export.pseudonymised else b""
@@ -272,7 +272,7 @@ def _write(export: BulkExport, lease: uuid.UUID, context: AuditContext) -> None:
                 heartbeat_at=timezone.now(),
             )
             if not moved:
-                raise LeaseLost
+                raise LeaseLostError
             BulkExportFile.objects.bulk_create(parts)
             record_reads(
                 context=context,
@@ -293,6 +293,6 @@ def _lines(resources: list[dict], key: bytes, patient_ids: set[str]) -> str:
             resource = pseudonymise(resource, key)
         line = json.dumps(resource, separators=(",", ":"), ensure_ascii=False)
         if key and patient_ids.intersection(_UUID.findall(line)):
-            raise StillIdentifies(resource.get("resourceType", ""))
+            raise PatientStillNamedError(resource.get("resourceType", ""))
         lines.append(line)
     return "\n".join(lines) + "\n"
