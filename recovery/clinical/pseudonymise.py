@@ -10,7 +10,8 @@ What is done to every resource (and to any resource inside it, `contained` or a 
   `birthDate` (and `deceasedDateTime`) keep the year only.
 - Free text is removed: the narrative (`text` with a `div`), `note`, `comment`, `valueString`, `valueMarkdown`,
   and a reference's `display` (it may name the person; a Coding's `display` is the code's name and stays). An
-  answer or an extension left without a value is dropped; an Observation (or component) left without a value says `dataAbsentReason` "masked".
+  answer or an extension left without a value is dropped; an Observation (or component) left without a value
+  says `dataAbsentReason` "masked".
 """
 
 import copy
