@@ -247,7 +247,14 @@ def _module_cast(django_db_setup, django_db_blocker):
         bulk_export = BulkExport.objects.create(
             centre=patient.centre, requested_by=coordinator, types=["Patient"], status=BulkExportStatus.DONE
         )
-        BulkExportFile.objects.create(export=bulk_export, resource_type="Patient", part=0, ndjson="{}\n", count=1)
+        BulkExportFile.objects.create(
+            export=bulk_export,
+            resource_type="Patient",
+            part=0,
+            ndjson=f'{{"resourceType":"Patient","id":"{patient.uuid}"}}\n',
+            count=1,
+            patients=[patient.pk],
+        )
         api_token, _ = api_token_for(patient.user, name="matrix")
         yield {
             "anonymous": None,

@@ -111,6 +111,10 @@ def test_the_whole_flow_from_kick_off_to_the_files(api_for, coordinator, cohort,
     reads = AuditEvent.objects.filter(action=READ_ACTION)
     assert sorted(reads.values_list("patient_id", flat=True)) == sorted(p.pk for p in cohort)
     assert {event.detail["export"] for event in reads} == {str(export.uuid)}
+    # and one for each patient of a file when it is downloaded, by whoever downloads it
+    downloads = AuditEvent.objects.filter(action="fhir.bulk_export.downloaded", detail__type="Patient")
+    assert sorted(downloads.values_list("patient_id", flat=True)) == sorted(p.pk for p in cohort)
+    assert set(downloads.values_list("actor", flat=True)) == {coordinator.pk}
 
 
 def test_a_kick_off_wakes_the_task_after_commit(api_for, coordinator, centre, django_capture_on_commit_callbacks):

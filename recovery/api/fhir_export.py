@@ -20,9 +20,9 @@ from rest_framework.views import APIView
 from accounts.models import Centre
 from recovery import access
 from recovery.access import Action
-from recovery.models import BulkExport, BulkExportStatus
-from recovery.queries.bulk_export import file_chunks, get_bulk_export, has_file, manifest_files
-from recovery.services.audit import AuditContext, record_event
+from recovery.models import BulkExport, BulkExportStatus, Patient
+from recovery.queries.bulk_export import file_chunks, file_patient_ids, get_bulk_export, has_file, manifest_files
+from recovery.services.audit import AuditContext, record_reads
 from recovery.services.bulk_export import delete_bulk_export, exportable_types, queue_bulk_export
 
 FHIR_JSON = "application/fhir+json"
@@ -30,6 +30,7 @@ FHIR_NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = {FHIR_NDJSON, "application/ndjson", "ndjson"}
 PARAMETERS = {"_type", "_since", "_outputFormat", "_pseudonymise"}
 RETRY_AFTER_SECONDS = 5
+DOWNLOAD_ACTION = "fhir.bulk_export.downloaded"
 
 
 class FhirJSONRenderer(JSONRenderer):
@@ -241,13 +242,12 @@ class ExportFile(FhirView):
         export = get_bulk_export(request.user, export_id)
         if export.status != BulkExportStatus.DONE or not has_file(export, resource_type):
             raise Http404("No such file.")
-        # The patients' reads were recorded, one row each, by the export (detail "export": its id); the download
-        # is one event naming the export, whoever fetches it.
-        record_event(
-            context=AuditContext.from_request(request),
-            action="fhir.bulk_export.downloaded",
-            detail={"export": str(export.uuid), "type": resource_type},
-        )
+        # The export recorded a read of each patient for its requester; the download records one for whoever
+        # fetches the file (a colleague at the centre may), naming the export and the type.
+        context = AuditContext.from_request(request)
+        context.extra.update(export=str(export.uuid), type=resource_type)
+        patients = Patient.objects.filter(pk__in=file_patient_ids(export, resource_type)).only("pk", "uuid")
+        record_reads(context=context, action=DOWNLOAD_ACTION, patients=patients)
         response = StreamingHttpResponse(file_chunks(export, resource_type), content_type=FHIR_NDJSON)
         response["Content-Disposition"] = f'attachment; filename="{resource_type}.ndjson"'
         return response

@@ -62,6 +62,7 @@ class BulkExportFile(models.Model):
     part = models.PositiveIntegerField(help_text="The batch that wrote it.")
     ndjson = models.TextField()
     count = models.PositiveIntegerField()
+    patients = models.JSONField(default=list, help_text="The batch's patients (ids): whose data a download shows.")
 
     class Meta:
         ordering = ["export", "resource_type", "part"]

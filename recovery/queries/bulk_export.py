@@ -45,5 +45,14 @@ def file_chunks(export: BulkExport, resource_type: str) -> Iterator[str]:
     yield from parts.iterator(chunk_size=20)
 
 
+def file_patient_ids(export: BulkExport, resource_type: str) -> list[int]:
+    """The patients of the batches whose data is in a type's file (for the download's audit)."""
+    ids: set[int] = set()
+    parts = BulkExportFile.objects.filter(export=export, resource_type=resource_type).values_list("patients", flat=True)
+    for batch in parts.iterator(chunk_size=200):
+        ids.update(batch)
+    return sorted(ids)
+
+
 def has_file(export: BulkExport, resource_type: str) -> bool:
     return BulkExportFile.objects.filter(export=export, resource_type=resource_type).exists()

@@ -262,6 +262,7 @@ def _write(export: BulkExport, lease: uuid.UUID, context: AuditContext) -> None:
                         part=export.batches_done,
                         ndjson=lines,
                         count=len(resources),
+                        patients=ids,
                     )
                 )
         with transaction.atomic():
