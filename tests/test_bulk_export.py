@@ -273,7 +273,9 @@ def test_each_batch_adds_a_constant_number_of_queries(coordinator, centre, setti
         ({"_typeFilter": "Observation%3Fcode%3D1"}, ASYNC, "Not supported here: _typeFilter"),
     ],
 )
-def test_a_kick_off_that_cannot_be_done_is_a_400_operation_outcome(api_for, coordinator, centre, query, headers, message):
+def test_a_kick_off_that_cannot_be_done_is_a_400_operation_outcome(
+    api_for, coordinator, centre, query, headers, message
+):
     response = api_for(coordinator).get(_group_url(centre, **query), **headers)
     assert response.status_code == 400
     assert response["Content-Type"] == "application/fhir+json"
@@ -313,7 +315,9 @@ def test_the_system_export_is_the_staff_members_one_centre(api_for, coordinator,
     assert str(other_centre.uuid) in response.json()["issue"][0]["diagnostics"]
 
 
-def test_another_centre_and_a_patient_find_no_export(api_for, client_for, coordinator, centre, patient, cohort, other_centre_coordinator):
+def test_another_centre_and_a_patient_find_no_export(
+    api_for, client_for, coordinator, centre, patient, cohort, other_centre_coordinator
+):
     patient.user = UserFactory(role=Role.PATIENT)
     patient.save()
     export = _kick_off(api_for(coordinator), centre)
