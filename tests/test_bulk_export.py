@@ -135,7 +135,8 @@ def test_pseudonymised_output_names_no_patient_and_its_references_hold(api_for, 
     for patient in cohort:
         for identifying in (str(patient.uuid), patient.first_name, patient.last_name, patient.hospital_number):
             assert identifying not in text
-    assert "1990-05-17" not in text and {p["birthDate"] for p in files["Patient"]} == {"1990"}
+    assert "1990-05-17" not in text
+    assert {p["birthDate"] for p in files["Patient"]} == {"1990"}
     pseudonyms = {p["id"] for p in files["Patient"]}
     assert len(pseudonyms) == 3
     references = _patient_references(files)
@@ -386,7 +387,8 @@ def test_the_sweep_starts_a_lost_wake_up_and_deletes_expired_exports(coordinator
     assert BulkExportFile.objects.filter(export=lost).exists()
     later = timezone.now() + timedelta(days=settings.BULK_EXPORT_RETENTION_DAYS, minutes=1)
     assert delete_expired_exports(later) == 1
-    assert not BulkExport.objects.exists() and not BulkExportFile.objects.exists()
+    assert not BulkExport.objects.exists()
+    assert not BulkExportFile.objects.exists()
 
 
 def test_the_export_task_and_its_sweep_are_registered_and_on_beat():
