@@ -396,3 +396,39 @@ def test_the_export_task_and_its_sweep_are_registered_and_on_beat():
 
     assert _beat_schedule()["sweep-bulk-exports"]["task"] == "recovery.tasks.sweep_bulk_exports"
     assert {"recovery.tasks.run_bulk_export", "recovery.tasks.sweep_bulk_exports"} <= set(app.tasks)
+
+
+def test_a_worker_out_of_time_hands_the_rest_on_from_its_cursor(coordinator, centre, monkeypatch, settings):
+    """The soft time limit strikes in the second batch: what was written stays, the export is queued again (its
+    next task woken), and that task writes the rest."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from recovery.celery import app
+
+    settings.BULK_EXPORT_BATCH_SIZE = 2
+    PatientFactory.create_batch(3, centre=centre)
+    batches = []
+
+    def slow(batch, dates):
+        batches.append(batch.count())
+        if len(batches) == 2:
+            raise SoftTimeLimitExceeded
+        return []
+
+    monkeypatch.setitem(RESOURCE_TYPES, "Slow", ResourceType("Slow", search=slow))
+    monkeypatch.setattr(app.conf, "broker_url", "memory://")  # the hand-on's wake-up goes to no worker
+    app._pool = app.amqp._producer_pool = None
+    export = queue_bulk_export(
+        context=AuditContext(actor=coordinator),
+        centre=centre,
+        types=["Patient", "Slow"],
+        since=None,
+        pseudonymise=False,
+    )
+    assert run_bulk_export(export.pk) == ""
+    export.refresh_from_db()
+    assert (export.status, export.patients_done, export.lease) == (BulkExportStatus.QUEUED, 2, None)
+    assert run_bulk_export(export.pk) == BulkExportStatus.DONE
+    export.refresh_from_db()
+    assert (export.patients_done, export.attempts, batches) == (3, 0, [2, 1, 1])
+    app._pool = app.amqp._producer_pool = None

@@ -36,13 +36,13 @@ def manifest_files(export: BulkExport) -> list[tuple[str, int]]:
 
 
 def file_chunks(export: BulkExport, resource_type: str) -> Iterator[str]:
-    """A type's NDJSON file, part by part, read from the database a few parts at a time."""
+    """A type's NDJSON file, part by part, read from the database one part at a time (a part is a batch)."""
     parts = (
         BulkExportFile.objects.filter(export=export, resource_type=resource_type)
         .order_by("part")
         .values_list("ndjson", flat=True)
     )
-    yield from parts.iterator(chunk_size=20)
+    yield from parts.iterator(chunk_size=1)
 
 
 def file_patient_ids(export: BulkExport, resource_type: str) -> list[int]:
