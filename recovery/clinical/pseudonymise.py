@@ -2,6 +2,8 @@
 
 What is done to every resource (and to any resource inside it, `contained` or a Bundle's entries):
 
+- Its `meta` loses `lastUpdated`, `versionId` and `source` (a row's exact write time would link two exports) and
+  gains the security label PSEUDED.
 - Its `id`, and every reference `Type/id` (relative or absolute), becomes a keyed pseudonym: HMAC-SHA256 of
   "Type/id" under the export's own key. References stay consistent within one export (the Observation of a patient
   points to that patient's pseudonym) and do not link across exports (another export has another key).
@@ -27,6 +29,12 @@ _VALUE_KEYS = re.compile(r"^value[A-Z]")
 _REFERENCE = re.compile(
     r"^(?P<base>.*/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?P<history>/_history/[A-Za-z0-9\-.]+)?$"
 )
+PSEUDONYMISED_LABEL = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "PSEUDED",
+    "display": "pseudonymized",
+}
+_META_DROPPED = ("lastUpdated", "versionId", "source")  # a row's exact write time would link two exports
 DATA_ABSENT_MASKED = {
     "coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "masked"}]
 }
@@ -52,9 +60,10 @@ def pseudonymise(resource: dict, key: bytes) -> dict:
     return _resource(copy.deepcopy(resource), key)
 
 
-def _resource(resource: dict, key: bytes) -> dict:
+def _resource(resource: dict, key: bytes, *, local_id: bool = False) -> dict:
+    """`local_id`: a contained resource, whose id is local to its container (its references say `#id`)."""
     kind = resource.get("resourceType", "")
-    if "id" in resource and kind:
+    if "id" in resource and kind and not local_id:
         resource["id"] = pseudonym(key, kind, str(resource["id"]))
     if kind == "Patient":
         for name in _PATIENT_ONLY:
@@ -64,6 +73,9 @@ def _resource(resource: dict, key: bytes) -> dict:
                 resource[name] = resource[name][:4]
     if isinstance(resource.get("text"), dict) and "div" in resource["text"]:
         del resource["text"]
+    meta = {name: value for name, value in resource.get("meta", {}).items() if name not in _META_DROPPED}
+    meta["security"] = [*meta.get("security", []), PSEUDONYMISED_LABEL]
+    resource["meta"] = meta
     cleaned = _element({name: value for name, value in resource.items() if name != "id"}, key)
     return {"resourceType": kind, **({"id": resource["id"]} if "id" in resource else {}), **cleaned}
 
@@ -95,7 +107,7 @@ def _value(name: str, value, key: bytes):
     """A cleaned value, or None when nothing of it is left."""
     if isinstance(value, dict):
         if "resourceType" in value:
-            return _resource(value, key)
+            return _resource(value, key, local_id=name == "contained")
         cleaned = _element(value, key)
         return cleaned if _has_content(name, cleaned) else None
     if isinstance(value, list):

@@ -6,7 +6,7 @@ import json
 import pytest
 from fhir.resources import construct_fhir_element
 
-from recovery.clinical.pseudonymise import DATA_ABSENT_MASKED, pseudonym, pseudonymise
+from recovery.clinical.pseudonymise import DATA_ABSENT_MASKED, PSEUDONYMISED_LABEL, pseudonym, pseudonymise
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32
@@ -117,6 +117,12 @@ def test_references_point_to_the_patients_pseudonym_relative_or_absolute():
     assert pseudonymise(RESPONSE, KEY)["questionnaire"] == RESPONSE["questionnaire"]  # a canonical, not a reference
 
 
+def test_meta_keeps_no_write_time_and_says_pseudonymised():
+    out = pseudonymise(PATIENT, KEY)
+    assert out["meta"] == {"security": [PSEUDONYMISED_LABEL]}
+    assert pseudonymise(CONDITION, KEY)["meta"] == {"security": [PSEUDONYMISED_LABEL]}
+
+
 def test_pseudonyms_do_not_link_across_keys_and_are_stable_within_one():
     assert pseudonym(KEY, "Patient", PATIENT_ID) == pseudonym(KEY, "Patient", PATIENT_ID)
     assert pseudonym(KEY, "Patient", PATIENT_ID) != pseudonym(OTHER_KEY, "Patient", PATIENT_ID)
@@ -147,3 +153,16 @@ def test_contained_and_bundled_resources_are_pseudonymised_too():
     assert [word for word in IDENTIFYING if word in text] == []
     assert out["entry"][1]["resource"]["subject"]["reference"] == f"Patient/{out['entry'][0]['resource']['id']}"
     construct_fhir_element("Bundle", out)
+
+
+def test_a_contained_resource_keeps_its_local_id_and_the_reference_to_it():
+    observation = {
+        **OBSERVATION,
+        "contained": [{"resourceType": "Specimen", "id": "s1", "subject": {"reference": f"Patient/{PATIENT_ID}"}}],
+        "specimen": {"reference": "#s1"},
+    }
+    out = pseudonymise(observation, KEY)
+    assert out["contained"][0]["id"] == "s1"
+    assert out["specimen"] == {"reference": "#s1"}
+    assert PATIENT_ID not in json.dumps(out)
+    construct_fhir_element("Observation", out)
