@@ -71,6 +71,12 @@ def _beat_schedule() -> dict:
             "schedule": timedelta(minutes=1),
             "options": {"expires": 60},
         },
+        # FHIR bulk exports whose wake-up was lost or whose worker died; exports past their retention deleted.
+        "sweep-bulk-exports": {
+            "task": "recovery.tasks.sweep_bulk_exports",
+            "schedule": timedelta(minutes=1),
+            "options": {"expires": 60},
+        },
         # The planning dispatcher: the patients whose planning horizon needs extending, in batch tasks.
         "plan-reminders": {
             "task": "recovery.tasks.plan_reminders_due",

@@ -512,6 +512,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# FHIR bulk $export (docs/fhir-bulk-export.md): patients per batch (one transaction, one NDJSON part per type),
+# and how many days an export and its files are kept before the sweep deletes them.
+BULK_EXPORT_BATCH_SIZE = env_int("BULK_EXPORT_BATCH_SIZE", 200)
+BULK_EXPORT_RETENTION_DAYS = env_int("BULK_EXPORT_RETENTION_DAYS", 7)
+if BULK_EXPORT_BATCH_SIZE < 1 or BULK_EXPORT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("BULK_EXPORT_BATCH_SIZE and BULK_EXPORT_RETENTION_DAYS must be at least 1.")
+
 # How often beat records a heartbeat, and how old the last one may be before /healthz says 503.
 HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 60)
 HEARTBEAT_MAX_AGE_SECONDS = env_int("HEARTBEAT_MAX_AGE_SECONDS", 300)

@@ -8,6 +8,8 @@ from django.conf import settings
 from recovery.models import Patient
 from recovery.queries.reminders import due_count
 from recovery.services.analytics import refresh_snapshot
+from recovery.services.bulk_export import delete_expired_exports, exports_to_resume
+from recovery.services.bulk_export import run_bulk_export as run_bulk_export_service
 from recovery.services.data_protection import erase_expired_records
 from recovery.services.engraftment import check_engraftment_alerts
 from recovery.services.lab_import import imports_to_resume
@@ -153,6 +155,25 @@ def resume_lab_imports() -> int:
     ids = imports_to_resume()
     for import_id in ids:
         run_lab_import.delay(import_id)
+    return len(ids)
+
+
+@shared_task(name="recovery.tasks.run_bulk_export")
+def run_bulk_export(export_id: int) -> str:
+    """Write a FHIR bulk $export from its cursor; returns its status ("" when another worker holds it, or when
+    out of time it handed itself on)."""
+    export = run_bulk_export_service(export_id)
+    return export.status if export else ""
+
+
+@shared_task(name="recovery.tasks.sweep_bulk_exports")
+def sweep_bulk_exports() -> int:
+    """The sweep: start the exports whose wake-up was lost or whose worker died, and delete those past their
+    retention; returns how many it started."""
+    delete_expired_exports()
+    ids = exports_to_resume()
+    for export_id in ids:
+        run_bulk_export.delay(export_id)
     return len(ids)
 
 

@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from recovery.models import CareTask, Heartbeat, LabImport, Relapse
+from recovery.models import BulkExport, BulkExportFile, BulkExportStatus, CareTask, Heartbeat, LabImport, Relapse
 from recovery.services.audit import AuditContext
 from recovery.services.symptoms import record_symptom_report
 from tests.conftest import FAST_HASHERS, kept_for_the_module
@@ -187,6 +187,12 @@ MATRIX = {
     "api:alert-resolve": ("alert", _signed_in(405, anonymous=401)),  # POST only
     # POST a laboratory's Bundle of Observations; GET is not an interaction here (405), a patient may not (403)
     "fhir-lab-bundle": (None, _row(401, 405, 405, 403, 403, 405, 405)),
+    # FHIR bulk $export (recovery/api/fhir_export.py): staff of the export's centre only. A kick-off without
+    # `Prefer: respond-async` is a 400 for those who may export (the matrix sends none, so nothing is queued).
+    "fhir:bulk-export": (None, _row(401, 400, 400, 403, 403, 400, 400)),
+    "fhir:bulk-export-group": ("centre", _row(401, 400, 400, 403, 403, 404, 404)),
+    "fhir:bulk-export-status": ("bulk_export", _row(401, 200, 200, 403, 403, 404, 404)),
+    "fhir:bulk-export-file": ("bulk_export_file", _row(401, 200, 200, 403, 403, 404, 404)),
     "api:schema": (None, _all(200)),
     "api:docs": (None, _all(200)),
     "admin:index": (None, _all(LOGIN)),
@@ -246,6 +252,17 @@ def _module_cast(django_db_setup, django_db_blocker):
         )
         lab_import = LabImport.objects.create(centre=patient.centre, uploaded_by=coordinator, filename="labs.csv")
         relapse = Relapse.objects.create(patient=patient, onset_date=day0 + timedelta(days=2))
+        bulk_export = BulkExport.objects.create(
+            centre=patient.centre, requested_by=coordinator, types=["Patient"], status=BulkExportStatus.DONE
+        )
+        BulkExportFile.objects.create(
+            export=bulk_export,
+            resource_type="Patient",
+            part=0,
+            ndjson=f'{{"resourceType":"Patient","id":"{patient.uuid}"}}\n',
+            count=1,
+            patients=[patient.pk],
+        )
         api_token, _ = api_token_for(patient.user, name="matrix")
         yield {
             "anonymous": None,
@@ -262,6 +279,7 @@ def _module_cast(django_db_setup, django_db_blocker):
             "_task": task,
             "_lab_import": lab_import,
             "_relapse": relapse,
+            "_bulk_export": bulk_export,
             "_api_token": api_token,
         }
 
@@ -295,6 +313,12 @@ def _url(name, kind, cast):
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "relapse_id": cast["_relapse"].uuid})
     if kind == "lab_import":
         return reverse(name, kwargs={"import_id": cast["_lab_import"].uuid})
+    if kind == "centre":
+        return reverse(name, kwargs={"centre_id": cast["_patient"].centre.uuid})
+    if kind == "bulk_export":
+        return reverse(name, kwargs={"export_id": cast["_bulk_export"].uuid})
+    if kind == "bulk_export_file":
+        return reverse(name, kwargs={"export_id": cast["_bulk_export"].uuid, "resource_type": "Patient"})
     if kind == "task":
         return reverse(name, kwargs={"task_id": cast["_task"].uuid})
     if kind == "calendar":

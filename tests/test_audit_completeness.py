@@ -70,6 +70,9 @@ NO_PATIENT_DATA = {
     "api:alert-acknowledge": "POST only; audited by the service",
     "api:alert-resolve": "POST only; audited by the service",
     "api:schema": "the API's description",
+    "fhir:bulk-export": "a bulk export's kick-off: queues the export (audited by the service), answers with a URL",
+    "fhir:bulk-export-group": "a bulk export's kick-off, as above",
+    "fhir:bulk-export-status": "a bulk export's progress or manifest: file URLs and counts, no patient",
     "api:docs": "the API's documentation page",
     # the signed-in user's own account (their name in the menu, their own tokens and factors), no health data
     "accounts:api-tokens": "the user's own API tokens",

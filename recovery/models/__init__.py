@@ -1,5 +1,6 @@
 from .analytics import AnalyticsSnapshot
 from .audit import AuditEvent
+from .bulk_export import BulkExport, BulkExportFile, BulkExportStatus
 from .labs import (
     EngraftmentConfirmation,
     EngraftmentKind,
@@ -62,6 +63,9 @@ __all__ = [
     "ApheresisSession",
     "Audience",
     "AuditEvent",
+    "BulkExport",
+    "BulkExportFile",
+    "BulkExportStatus",
     "CareTask",
     "CareTaskStatus",
     "CentreConfiguration",

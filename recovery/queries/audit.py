@@ -52,6 +52,8 @@ ACTION_WORDS = {
     "symptoms.temperature_form": gettext_lazy("Opened the temperature form"),
     "labs.import_queued": gettext_lazy("Uploaded a lab file with your results"),
     "labs.import_view": gettext_lazy("Looked at an import of lab results"),
+    "fhir.bulk_export.read": gettext_lazy("Included your data in a bulk export of the centre's records"),
+    "fhir.bulk_export.downloaded": gettext_lazy("Downloaded a bulk export file with your data"),
 }
 THINGS = {
     "patient": gettext_lazy("your record"),
