@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recovery", "0024_report_entered_via"),
+        ("recovery", "0026_bulk_export"),
     ]
 
     operations = [
