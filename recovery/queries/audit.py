@@ -51,6 +51,8 @@ ACTION_WORDS = {
     "symptoms.temperature_form": gettext_lazy("Opened the temperature form"),
     "labs.import_queued": gettext_lazy("Uploaded a lab file with your results"),
     "labs.import_view": gettext_lazy("Looked at an import of lab results"),
+    "summary.pdf": gettext_lazy("Downloaded a summary of your care for your doctor (PDF)"),
+    "summary.pdf_own": gettext_lazy("Downloaded a summary of your care for your doctor (PDF)"),
 }
 THINGS = {
     "patient": gettext_lazy("your record"),
