@@ -1,8 +1,8 @@
 """The text of a PDF as ReportLab writes it, for the tests (no PDF library is installed): each font's ToUnicode map
 read back, and the strings of every page's content stream decoded through it, a line per text object.
 
-Only what ReportLab writes is understood: `N 0 obj ... endobj` objects, streams plain, FlateDecode or ASCII85Decode, a page's
-fonts in a font dictionary object, text shown with `(...) Tj` (and `[...] TJ`) after `/Name size Tf`.
+Only what ReportLab writes is understood: `N 0 obj ... endobj` objects, streams plain, FlateDecode or
+ASCII85Decode, a page's fonts in a font dictionary object, text shown with `(...) Tj` after `/Name size Tf`.
 """
 
 import base64

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from reportlab.pdfbase import pdfmetrics
 
 from recovery.clinical.triage import AlertKind, Severity
@@ -25,7 +26,7 @@ from recovery.services.prophylaxis import record_prophylaxis_stop
 from recovery.services.vaccinations import record_vaccination
 from recovery.views.summary_document import document_text, summary_blocks
 from recovery.views.summary_pdf import FONT, register_fonts, safe_filename, summary_pdf
-from tests.factories import PatientFactory, transplant
+from tests.factories import transplant
 from tests.pdf_text import pdf_pages, pdf_text
 
 NOW = datetime.fromisoformat("2026-12-10T12:00:00+00:00")
@@ -85,14 +86,18 @@ def test_the_staff_pdf_has_today_engraftment_medicines_vaccinations_and_the_unit
     assert "Neutrophil engraftment: 11 Sep 2026 (Day +11)" in text
     assert "Platelet engraftment: 14 Sep 2026 (Day +14)" in text
     # a medicine with when it stops: aciclovir until month 12 and CD4 recovered; fluconazole stopped at engraftment
-    assert "Aciclovir" in text and "from 31 Aug 2027 once CD4 ≥ 0.2 ×10⁹/L" in text
+    assert "Aciclovir" in text
+    assert "from 31 Aug 2027 once CD4 ≥ 0.2 \N{MULTIPLICATION SIGN}10⁹/L" in text
     # vaccinations: due now (month 3), and the dose given with its date
-    assert "Due now" in text and "Influenza" in text
-    assert "Given since the transplant" in text and "20 Oct 2026" in text
+    assert "Due now" in text
+    assert "Influenza" in text
+    assert "Given since the transplant" in text
+    assert "20 Oct 2026" in text
     assert f"Phone, day and night: {UNIT_PHONE}" in text
     assert "Uppsala Transplant Centre" in text
     assert "Generated 10 Dec 2026, 13:00 (Europe/Stockholm time)" in text
-    assert "This is not a discharge letter" in text and "check with the unit" in text
+    assert "This is not a discharge letter" in text
+    assert "check with the unit" in text
 
 
 def test_a_stopped_medicine_shows_its_stop_date(client_for, clinician, transplanted):
@@ -100,7 +105,8 @@ def test_a_stopped_medicine_shows_its_stop_date(client_for, clinician, transplan
         context=AuditContext(actor=clinician), patient=transplanted, medication="fluconazole", stopped_on=ENGRAFTED
     )
     text = pdf_text(_get(client_for(clinician), _staff_url(transplanted)).content)
-    assert "Fluconazole" in text and "stopped 11 Sep 2026" in text
+    assert "Fluconazole" in text
+    assert "stopped 11 Sep 2026" in text
 
 
 def test_every_page_says_when_it_was_made_and_to_check_with_the_unit(transplanted):
@@ -124,14 +130,20 @@ def test_the_staff_copy_lists_every_open_alert_and_the_patients_copy_only_their_
     _alert(transplanted, kind=AlertKind.WORSENING, severity=Severity.ROUTINE)
     staff = pdf_text(_get(client_for(clinician), _staff_url(transplanted)).content)
     assert "Open alerts" in staff
-    assert "Fever" in staff and "EBV viraemia" in staff and "Worsening" in staff
+    assert "Fever" in staff
+    assert "EBV viraemia" in staff
+    assert "Worsening" in staff
     assert "Seen by the unit 10 Dec 2026, 13:00" in staff
     own = pdf_text(_get(client_for(transplanted.user), MY_URL).content)
     assert "Reports the unit is dealing with" in own
-    assert "Needs the unit now" in own and "Seen by the unit 10 Dec 2026, 13:00" in own
+    assert "Needs the unit now" in own
+    assert "Seen by the unit 10 Dec 2026, 13:00" in own
     # never a lab-raised alert (H-38), nor a routine one the home page does not show, nor the reason
-    assert "EBV" not in own and "Needs the unit today" not in own and "Worsening" not in own
-    assert "Internal reason" not in own and "Internal reason" not in staff
+    assert "EBV viraemia" not in own
+    assert "Needs the unit today" not in own
+    assert "Worsening" not in own
+    assert "Internal reason" not in own
+    assert "Internal reason" not in staff
 
 
 def test_a_swedish_patient_gets_swedish_whoever_downloads_it(client_for, clinician, transplanted):
@@ -150,16 +162,14 @@ def test_a_swedish_patient_gets_swedish_whoever_downloads_it(client_for, clinici
 
 
 def test_every_character_is_in_the_vendored_font(transplanted):
-    """Swedish letters, ≥, °, × and the today mark are drawn from DejaVu's own glyphs, none missing."""
+    """Swedish letters, the signs and the today mark are drawn from DejaVu's own glyphs, none missing."""
     Patient.objects.filter(pk=transplanted.pk).update(preferred_language="sv")
     transplanted.refresh_from_db()
-    from django.utils import translation
-
     with translation.override("sv"):
         text = document_text(summary_blocks(patient_summary(transplanted, for_patient=False)))
     register_fonts()
     face = pdfmetrics.getFont(FONT).face
-    assert {"å", "ä", "ö", "≥", "×", "◆"} <= set(text)
+    assert {"å", "ä", "ö", "≥", "\N{MULTIPLICATION SIGN}", "◆"} <= set(text)
     assert {char for char in text if char.strip() and ord(char) not in face.charToGlyph} == set()
 
 
@@ -170,7 +180,8 @@ def test_staff_of_another_centre_and_other_patients_get_404(
     assert client_for(other_patient.user).get(_staff_url(transplanted)).status_code == 404
     # another patient's own download is their own summary, never this patient's
     text = pdf_text(_get(client_for(other_patient.user), MY_URL).content)
-    assert "Olle Berg" in text and "Holmgren" not in text
+    assert "Olle Berg" in text
+    assert "Holmgren" not in text
 
 
 def test_a_patient_without_a_transplant_gets_a_sensible_summary(client_for, coordinator, patient, clock):
@@ -209,9 +220,7 @@ def _queries(client, url) -> int:
 
 def test_the_query_count_does_not_grow_with_rows(client_for, clinician, transplanted):
     client = client_for(clinician)
-    staff_few, own_few = _queries(client, _staff_url(transplanted)), _queries(
-        client_for(transplanted.user), MY_URL
-    )
+    staff_few, own_few = _queries(client, _staff_url(transplanted)), _queries(client_for(transplanted.user), MY_URL)
     for kind in list(AlertKind)[:6]:
         _alert(transplanted, kind=kind, severity=Severity.SAME_DAY)
     for dose, on in ((2, date(2026, 11, 20)),):
@@ -246,3 +255,15 @@ def test_every_transplanted_demo_patient_has_a_summary(demo, db):
             pdf = summary_pdf(patient_summary(patient, for_patient=for_patient))
             assert pdf.startswith(b"%PDF"), patient.hospital_number
         assert patient.full_name in pdf_text(pdf)
+
+
+def test_events_still_to_be_done_are_marked_overdue(client_for, coordinator, transplanted):
+    """A past planned event still to be done under the centre's policy is listed as overdue; a done one is not."""
+    episode = TransplantEpisode.objects.get(patient=transplanted)
+    episode.events.create(title="Missed blood test", kind="lab", planned_date=NOW.date() - timedelta(days=3))
+    episode.events.create(
+        title="Done blood test", kind="lab", planned_date=NOW.date() - timedelta(days=3), status="done"
+    )
+    text = pdf_text(_get(client_for(coordinator), _staff_url(transplanted)).content)
+    assert "7 Dec 2026 Day +98 Missed blood test Overdue" in text
+    assert "Done blood test" not in text

@@ -16,13 +16,13 @@ from django.utils import timezone
 
 from accounts.models import Centre
 from recovery.clinical.phases import PHASE_ORDER, Phase, PhaseState, phase_index, phase_on, phase_starts
-from recovery.clinical.timeline import EventStatus
+from recovery.clinical.timeline import DisplayStatus, EventStatus, overdue_policy
 from recovery.clinical.vaccination import DoseStatus, PlannedDose
 from recovery.models import OPEN_STATUSES, Alert, Patient, TransplantEpisode
 from recovery.queries.alerts import BANNER_SEVERITIES, REPORT_KINDS
-from recovery.queries.configuration import active_config
+from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.queries.prophylaxis import Course, prophylaxis_for
-from recovery.queries.timeline import episode_dates, episode_of, patient_today
+from recovery.queries.timeline import episode_dates, episode_of, events_with_status, patient_today
 from recovery.queries.vaccinations import plan_for
 
 # What the summary lists (display choices, not clinical rules).
@@ -43,6 +43,7 @@ class PlannedEvent:
     title: str  # as stored (translated by the renderer: `recovery.event_titles`)
     on: date
     day: int | None  # days from Day 0
+    overdue: bool  # planned before today and still to be done (`clinical.timeline.OverduePolicy`)
 
 
 @dataclass(frozen=True)
@@ -103,16 +104,23 @@ def _alerts(patient: Patient, for_patient: bool) -> list[SummaryAlert]:
     ]
 
 
-def _events(episode: TransplantEpisode | None, today: date) -> list[PlannedEvent]:
+def _events(episode: TransplantEpisode | None, today: date, config: ActiveConfig) -> list[PlannedEvent]:
+    """The planned events still to be done (overdue under the centre's policy, as the staff's page shows them),
+    then those of the next three months (at most `EVENTS_LIMIT`). One query."""
     if episode is None:
         return []
+    oldest = overdue_policy(config.transplant).oldest(today)
     rows = episode.events.filter(
-        status=EventStatus.PLANNED, planned_date__gte=today, planned_date__lte=today + timedelta(days=EVENTS_AHEAD_DAYS)
-    ).order_by("planned_date", "id")[:EVENTS_LIMIT]
-    day0 = episode.reinfusion_date
+        status=EventStatus.PLANNED,
+        planned_date__gte=oldest,
+        planned_date__lte=today + timedelta(days=EVENTS_AHEAD_DAYS),
+    ).order_by("planned_date", "id")
+    views = events_with_status(rows, today, config, episode.reinfusion_date)
+    overdue = [v for v in views if v.status == DisplayStatus.OVERDUE]
+    coming = [v for v in views if v.event.planned_date >= today and v.status != DisplayStatus.OVERDUE]
     return [
-        PlannedEvent(title=title, on=on, day=(on - day0).days if day0 else None)
-        for title, on in rows.values_list("title", "planned_date")
+        PlannedEvent(title=v.event.title, on=v.event.planned_date, day=v.day, overdue=v.status == DisplayStatus.OVERDUE)
+        for v in [*overdue, *coming[:EVENTS_LIMIT]]
     ]
 
 
@@ -138,7 +146,7 @@ def patient_summary(patient: Patient, *, for_patient: bool) -> PatientSummary:
         episode=episode,
         state=state,
         phases=phases,
-        events=_events(episode, today),
+        events=_events(episode, today, config),
         neutrophil_engraftment=episode.neutrophil_engraftment_date if episode else None,
         platelet_engraftment=episode.platelet_engraftment_date if episode else None,
         courses=prophylaxis.courses if prophylaxis else [],

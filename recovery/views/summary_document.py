@@ -39,6 +39,7 @@ COURSE_WORDS = {
     Display.STOP_ALLOWED: gettext_lazy("May stop now"),
     Display.STOPPED: gettext_lazy("Stopped"),
 }
+OVERDUE = gettext_lazy("Overdue")
 DOSE_WORDS = {
     DoseStatus.GIVEN: gettext_lazy("Given"),
     DoseStatus.DUE: gettext_lazy("Due"),
@@ -128,10 +129,13 @@ def _today(summary: PatientSummary) -> list[Block]:
             marked.append(index)
     blocks.append(Block("table", rows=rows, widths=(0.45, 0.3, 0.25), marked=tuple(marked)))
     if summary.events:
-        blocks.append(Block("subheading", _("Planned in the next three months")))
-        rows = [[_("Date"), _("Day"), _("What")]]
-        rows += [[day_text(e.on), day_label(e.day), event_title(e.title)] for e in summary.events]
-        blocks.append(Block("table", rows=rows, widths=(0.2, 0.15, 0.65)))
+        blocks.append(Block("subheading", _("Still to be done, and planned in the next three months")))
+        rows = [[_("Date"), _("Day"), _("What"), ""]]
+        rows += [
+            [day_text(e.on), day_label(e.day), event_title(e.title), str(OVERDUE) if e.overdue else ""]
+            for e in summary.events
+        ]
+        blocks.append(Block("table", rows=rows, widths=(0.17, 0.13, 0.56, 0.14)))
     return blocks
 
 
@@ -159,7 +163,8 @@ def _stop_text(course: Course, threshold: float | None) -> str:
         return _("date not set")
     text = _("from %(date)s") % {"date": day_text(plan.planned_stop)}
     if plan.until_cd4 and threshold is not None:
-        text += " " + _("once CD4 ≥ %(threshold)s ×10⁹/L") % {"threshold": number_format(threshold)}
+        once = _("once CD4 ≥ %(threshold)s ×10⁹/L")  # noqa: RUF001 - the multiplication sign
+        text += " " + once % {"threshold": number_format(threshold)}
     return text
 
 
@@ -174,7 +179,7 @@ def _medicines(summary: PatientSummary) -> list[Block]:
         [c.name, c.purpose, day_text(c.plan.start), _stop_text(c, summary.cd4_threshold), str(COURSE_WORDS[c.display])]
         for c in summary.courses
     ]
-    blocks.append(Block("table", rows=rows, widths=(0.17, 0.33, 0.14, 0.2, 0.16)))
+    blocks.append(Block("table", rows=rows, widths=(0.16, 0.26, 0.14, 0.24, 0.2)))
     return blocks
 
 

@@ -3,7 +3,8 @@ and for the patient, of themself. Always in the PATIENT's language (`Patient.pre
 downloads it, with dates in the patient's zone; audited like every read.
 
 The words are `recovery/views/summary_document.py`'s; this module lays them out with ReportLab in the DejaVu fonts
-vendored in `recovery/fonts/` (their licence beside them), which hold Swedish letters and ≥ ° × alike.
+vendored in `recovery/fonts/` (their licence beside them), which hold Swedish letters and the signs (≥, °, the
+multiplication sign) alike.
 """
 
 import io
@@ -47,7 +48,8 @@ NOTE_EDGE = colors.HexColor("#e0a800")
 
 MARGIN = 16 * mm
 PAGE_WIDTH, PAGE_HEIGHT = A4
-LINE_WIDTH = PAGE_WIDTH - 2 * MARGIN
+FRAME_PADDING = 6  # points: SimpleDocTemplate's frame pads its content by this much on each side
+LINE_WIDTH = PAGE_WIDTH - 2 * (MARGIN + FRAME_PADDING)
 
 
 def register_fonts() -> None:
@@ -156,11 +158,12 @@ def render_pdf(blocks: list[Block], *, footer: str, title: str, compress: bool =
         canvas.saveState()
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
-        canvas.line(MARGIN, MARGIN + 2 * mm, PAGE_WIDTH - MARGIN, MARGIN + 2 * mm)
+        left, right = MARGIN + FRAME_PADDING, PAGE_WIDTH - MARGIN - FRAME_PADDING
+        canvas.line(left, MARGIN + 2 * mm, right, MARGIN + 2 * mm)
         canvas.setFont(FONT, 7.5)
         canvas.setFillColor(MUTED)
-        canvas.drawString(MARGIN, MARGIN - 2 * mm, footer)
-        canvas.drawRightString(PAGE_WIDTH - MARGIN, MARGIN - 2 * mm, page_label % {"number": doc.page})
+        canvas.drawString(left, MARGIN - 2 * mm, footer)
+        canvas.drawRightString(right, MARGIN - 2 * mm, page_label % {"number": doc.page})
         canvas.restoreState()
 
     document.build(_flowables(blocks), onFirstPage=furniture, onLaterPages=furniture)
@@ -182,7 +185,9 @@ def safe_filename(*parts: str) -> str:
     return (name or "summary")[:100] + ".pdf"
 
 
-def _response(request: HttpRequest, patient: Patient, *, for_patient: bool, action: str, filename_parts) -> HttpResponse:
+def _response(
+    request: HttpRequest, patient: Patient, *, for_patient: bool, action: str, filename_parts
+) -> HttpResponse:
     summary = patient_summary(patient, for_patient=for_patient)
     body = summary_pdf(summary)
     record_event(context=AuditContext.from_request(request), action=action, patient=patient)
