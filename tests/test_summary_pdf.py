@@ -19,7 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from recovery.clinical.triage import AlertKind, Severity
 from recovery.models import AuditEvent, Patient, TransplantEpisode
 from recovery.queries.configuration import DEFAULT_CONFIG
-from recovery.queries.summary import patient_summary
+from recovery.queries.summary import OVERDUE_LIMIT, patient_summary
 from recovery.services.alerts import acknowledge_alert, raise_alert
 from recovery.services.audit import AuditContext
 from recovery.services.prophylaxis import record_prophylaxis_stop
@@ -267,3 +267,17 @@ def test_events_still_to_be_done_are_marked_overdue(client_for, coordinator, tra
     text = pdf_text(_get(client_for(coordinator), _staff_url(transplanted)).content)
     assert "7 Dec 2026 Day +98 Missed blood test Overdue" in text
     assert "Done blood test" not in text
+
+
+def test_only_the_latest_overdue_events_are_listed_and_the_others_counted(transplanted):
+    episode = TransplantEpisode.objects.get(patient=transplanted)
+    for days in range(1, 13):
+        episode.events.create(title=f"Missed test {days}", kind="lab", planned_date=NOW.date() - timedelta(days=days))
+    summary = patient_summary(transplanted, for_patient=False)
+    overdue = [event.title for event in summary.events if event.overdue]
+    assert len(overdue) == OVERDUE_LIMIT
+    assert "Missed test 1" in overdue
+    assert "Missed test 12" not in overdue
+    text = pdf_text(summary_pdf(summary))
+    assert f"{summary.earlier_overdue} earlier planned items are also still to be done." in text
+    assert summary.earlier_overdue >= 12 - OVERDUE_LIMIT

@@ -28,6 +28,7 @@ from recovery.queries.vaccinations import plan_for
 # What the summary lists (display choices, not clinical rules).
 EVENTS_AHEAD_DAYS = 90  # the planned events of the next three months
 EVENTS_LIMIT = 10  # at most this many of them
+OVERDUE_LIMIT = 8  # the latest this many events still to be done (the others are counted)
 DOSES_AHEAD = 6  # the next few doses after those due now
 
 
@@ -66,6 +67,7 @@ class PatientSummary:
     state: PhaseState
     phases: list[PhaseRow]
     events: list[PlannedEvent]
+    earlier_overdue: int  # events still to be done before the first listed
     neutrophil_engraftment: date | None
     platelet_engraftment: date | None
     courses: list[Course]
@@ -104,11 +106,12 @@ def _alerts(patient: Patient, for_patient: bool) -> list[SummaryAlert]:
     ]
 
 
-def _events(episode: TransplantEpisode | None, today: date, config: ActiveConfig) -> list[PlannedEvent]:
-    """The planned events still to be done (overdue under the centre's policy, as the staff's page shows them),
-    then those of the next three months (at most `EVENTS_LIMIT`). One query."""
+def _events(episode: TransplantEpisode | None, today: date, config: ActiveConfig) -> tuple[list[PlannedEvent], int]:
+    """The latest planned events still to be done (overdue under the centre's policy, as the staff's page shows
+    them), then those of the next three months (at most `EVENTS_LIMIT`); and how many more are still to be done.
+    One query."""
     if episode is None:
-        return []
+        return [], 0
     oldest = overdue_policy(config.transplant).oldest(today)
     rows = episode.events.filter(
         status=EventStatus.PLANNED,
@@ -118,10 +121,11 @@ def _events(episode: TransplantEpisode | None, today: date, config: ActiveConfig
     views = events_with_status(rows, today, config, episode.reinfusion_date)
     overdue = [v for v in views if v.status == DisplayStatus.OVERDUE]
     coming = [v for v in views if v.event.planned_date >= today and v.status != DisplayStatus.OVERDUE]
-    return [
+    listed = [
         PlannedEvent(title=v.event.title, on=v.event.planned_date, day=v.day, overdue=v.status == DisplayStatus.OVERDUE)
-        for v in [*overdue, *coming[:EVENTS_LIMIT]]
+        for v in [*overdue[-OVERDUE_LIMIT:], *coming[:EVENTS_LIMIT]]
     ]
+    return listed, max(0, len(overdue) - OVERDUE_LIMIT)
 
 
 def patient_summary(patient: Patient, *, for_patient: bool) -> PatientSummary:
@@ -137,6 +141,7 @@ def patient_summary(patient: Patient, *, for_patient: bool) -> PatientSummary:
     phases = [PhaseRow(phase, starts.get(phase), phase_index(phase) == current) for phase in PHASE_ORDER]
     prophylaxis = prophylaxis_for(patient, today=today, config=config) if episode is not None else None
     plan = plan_for(patient, today=today, config=config) if episode is not None else []
+    events, earlier_overdue = _events(episode, today, config)
     return PatientSummary(
         patient=patient,
         centre=patient.centre,
@@ -146,7 +151,8 @@ def patient_summary(patient: Patient, *, for_patient: bool) -> PatientSummary:
         episode=episode,
         state=state,
         phases=phases,
-        events=_events(episode, today, config),
+        events=events,
+        earlier_overdue=earlier_overdue,
         neutrophil_engraftment=episode.neutrophil_engraftment_date if episode else None,
         platelet_engraftment=episode.platelet_engraftment_date if episode else None,
         courses=prophylaxis.courses if prophylaxis else [],

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from django.utils.dateformat import format as format_date
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from recovery.clinical.vaccination import DoseStatus, PlannedDose, vaccine_name
 from recovery.event_titles import event_title
@@ -135,6 +135,19 @@ def _today(summary: PatientSummary) -> list[Block]:
             [day_text(e.on), day_label(e.day), event_title(e.title), str(OVERDUE) if e.overdue else ""]
             for e in summary.events
         ]
+        if summary.earlier_overdue:
+            count = summary.earlier_overdue
+            blocks.append(
+                Block(
+                    "small",
+                    ngettext(
+                        "%(count)s earlier planned item is also still to be done.",
+                        "%(count)s earlier planned items are also still to be done.",
+                        count,
+                    )
+                    % {"count": count},
+                )
+            )
         blocks.append(Block("table", rows=rows, widths=(0.17, 0.13, 0.56, 0.14)))
     return blocks
 
