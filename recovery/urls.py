@@ -19,6 +19,7 @@ from recovery.views import (
     registry,
     reporting,
     staff,
+    summary_pdf,
 )
 
 recovery_patterns = [
@@ -97,6 +98,8 @@ recovery_patterns = [
     path("my/vaccinations/", care.my_vaccinations, name="my-vaccinations"),
     path("my/data/", data_protection.my_data, name="my-data"),
     path("my/data/export.json", data_protection.my_data_json, name="my-data-json"),
+    path("patients/<uuid:patient_id>/summary.pdf", summary_pdf.patient_summary_pdf, name="patient-summary-pdf"),
+    path("my/summary.pdf", summary_pdf.my_summary_pdf, name="my-summary-pdf"),
     path("patients/<uuid:patient_id>/data/", data_protection.patient_data, name="patient-data"),
     path("patients/<uuid:patient_id>/data.json", data_protection.patient_data_json, name="patient-data-json"),
     path("patients/<uuid:patient_id>/deactivate/", data_protection.patient_deactivate, name="patient-deactivate"),

@@ -127,6 +127,9 @@ MATRIX = {
     "recovery:my-data-json": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:patient-data": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
     "recovery:patient-data-json": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    # the summary for the patient's own doctor (PDF): staff of the patient's centre, and the patient of themself
+    "recovery:patient-summary-pdf": ("patient", _row(LOGIN, 200, 200, 403, 404, 404, 404)),
+    "recovery:my-summary-pdf": (None, _row(LOGIN, 403, 403, 200, 200, 403, 403)),
     "recovery:patient-deactivate": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:patient-erase": ("patient", _row(LOGIN, 200, 403, 403, 404, 404, 404)),
     "recovery:research-export-csv": (None, _row(LOGIN, 403, 200, 403, 403, 403, 200)),

@@ -54,6 +54,8 @@ ACTION_WORDS = {
     "labs.import_view": gettext_lazy("Looked at an import of lab results"),
     "fhir.bulk_export.read": gettext_lazy("Included your data in a bulk export of the centre's records"),
     "fhir.bulk_export.downloaded": gettext_lazy("Downloaded a bulk export file with your data"),
+    "summary.pdf": gettext_lazy("Downloaded a summary of your care for your doctor (PDF)"),
+    "summary.pdf_own": gettext_lazy("Downloaded a summary of your care for your doctor (PDF)"),
 }
 THINGS = {
     "patient": gettext_lazy("your record"),
