@@ -107,6 +107,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/passkeys/", include((mfa_views.webauthn_patterns, "otp_webauthn"))),
     path("api/", include("recovery.api.urls")),
+    path("fhir/R4/", include("recovery.api.fhir.urls")),
     path("healthz", common.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
