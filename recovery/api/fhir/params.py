@@ -89,6 +89,8 @@ def date_range(values: list[str]) -> DateRange:
         text = raw.strip()
         prefix = text[:2] if text[:2].isalpha() else "eq"
         if prefix not in PREFIXES:
+            if not text[2:3].isdigit():
+                raise ParameterError(f"date={raw!r} is not a date. {DATE_HELP}")
             raise ParameterError(f"date={raw!r}: the prefix {text[:2]!r} is not supported. {DATE_HELP}")
         low, high = value_range(text[2:] if text[:2].isalpha() else text)
         new_start = {"eq": low, "ge": low, "gt": high}.get(prefix)

@@ -23,7 +23,7 @@ from recovery.clinical.terminology import coding
 from recovery.models import Patient, Relapse
 from recovery.models.outcomes import MS_DOMAINS, RelapseClassification
 from recovery.models.patients import MSType
-from recovery.queries.fhir.common import DateRange, ResourceType, fhir_date, instant, patient_reference
+from recovery.queries.fhir.common import ALL_TIME, DateRange, ResourceType, fhir_date, instant, patient_reference
 
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
@@ -101,7 +101,7 @@ def relapse_resource(relapse: Relapse) -> dict:
 
 def search(patients: QuerySet[Patient], dates: DateRange) -> list[dict]:
     """Two queries: the patients (their MS) and the relapses, each narrowed to the window by its onset date."""
-    with_ms = patients.filter(dates.q_date("ms_onset_date")) if dates != DateRange() else patients
+    with_ms = patients if dates == ALL_TIME else patients.filter(dates.q_date("ms_onset_date"))
     resources = [ms_resource(patient) for patient in with_ms.order_by("pk")]
     relapses = (
         Relapse.objects.filter(patient__in=patients)
