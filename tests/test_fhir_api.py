@@ -268,3 +268,16 @@ def test_everything_reads_a_fixed_number_of_queries(api_for, clinician, centre):
         return len(captured.captured_queries)
 
     assert queries(1) == queries(5)
+
+
+def test_the_access_log_names_fhir_reads_in_the_patients_language():
+    from django.utils import translation
+
+    from recovery.queries.audit import describe_action
+
+    assert describe_action("fhir.everything") == "Fetched your whole record through the FHIR interface"
+    assert (
+        describe_action("fhir.search", for_staff=True) == "Read part of the patient's record through the FHIR interface"
+    )
+    with translation.override("sv"):
+        assert describe_action("fhir.read") == "Läste din journal via FHIR-gränssnittet"

@@ -51,6 +51,9 @@ ACTION_WORDS = {
     "symptoms.temperature_form": gettext_lazy("Opened the temperature form"),
     "labs.import_queued": gettext_lazy("Uploaded a lab file with your results"),
     "labs.import_view": gettext_lazy("Looked at an import of lab results"),
+    "fhir.read": gettext_lazy("Read your record through the FHIR interface"),
+    "fhir.search": gettext_lazy("Read part of your record through the FHIR interface"),
+    "fhir.everything": gettext_lazy("Fetched your whole record through the FHIR interface"),
 }
 THINGS = {
     "patient": gettext_lazy("your record"),
