@@ -32,7 +32,7 @@ def full_record(patient, n: int = 1, day0: date = DAY0):
             actual_date=day0 - timedelta(days=6),
             status="done",
         )
-    onset = day0 + timedelta(days=60)
+    onset = day0 + timedelta(days=30)
     for i in range(n):
         for classification in ("", "relapse", "pseudo_relapse"):
             Relapse.objects.create(

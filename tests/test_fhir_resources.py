@@ -175,8 +175,8 @@ def test_only_open_and_acknowledged_alerts_are_flags(patient):
         # the hand-added procedure (D-6), the conditioning (from D-5) and the reinfusion only
         ("Procedure", DateRange(_utc(date(2026, 9, 25)), _utc(date(2026, 10, 2))), 3),
         ("Procedure", DateRange(_utc(date(2027, 1, 1)), None), 0),
-        # relapses from D+60, the MS onset in 2015
-        ("Condition", DateRange(_utc(date(2026, 11, 1)), None), 3),
+        # relapses from D+30, the MS onset in 2015
+        ("Condition", DateRange(_utc(date(2026, 10, 31)), None), 3),
         ("Condition", DateRange(_utc(date(2015, 1, 1)), _utc(date(2016, 1, 1))), 1),
         ("Flag", DateRange(_utc(date(2026, 10, 4)), _utc(date(2026, 10, 5))), 2),
         ("Flag", DateRange(None, _utc(date(2026, 10, 4))), 0),
