@@ -71,6 +71,7 @@ NO_PATIENT_DATA = {
     "api:alert-resolve": "POST only; audited by the service",
     "api:schema": "the API's description",
     "api:docs": "the API's documentation page",
+    "fhir:metadata": "the FHIR CapabilityStatement: what the server offers, no patient",
     # the signed-in user's own account (their name in the menu, their own tokens and factors), no health data
     "accounts:api-tokens": "the user's own API tokens",
     "accounts:api-token-revoke": "POST only; audited by the service",
