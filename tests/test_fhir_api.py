@@ -281,3 +281,54 @@ def test_the_access_log_names_fhir_reads_in_the_patients_language():
     )
     with translation.override("sv"):
         assert describe_action("fhir.read") == "Läste din journal via FHIR-gränssnittet"
+
+
+def test_a_page_audits_exactly_the_patients_it_shows(api_for, coordinator, centre):
+    patients = [PatientFactory(centre=centre) for _ in range(3)]
+    data = _bundle(api_for(coordinator).get("/fhir/R4/Condition", {"_count": 2}))
+    shown = {entry["resource"]["subject"]["reference"].removeprefix("Patient/") for entry in data["entry"]}
+    assert len(shown) == 2
+    audited = set(AuditEvent.objects.filter(action="fhir.search").values_list("patient__uuid", flat=True))
+    assert {str(uuid) for uuid in audited} == shown
+    assert {str(p.uuid) for p in patients} > shown
+
+
+def test_a_sparse_type_over_many_patients_takes_a_few_batches_not_one_per_patient(api_for, coordinator, centre):
+    from recovery.models import Alert
+
+    patients = [PatientFactory(centre=centre) for _ in range(60)]
+    last = max(patients, key=lambda p: p.pk)
+    Alert.objects.create(
+        patient=last, kind="fever", severity="urgent", severity_rank=3, reason="Fever", rule="fever", created_at=NOW
+    )
+    client = api_for(coordinator)
+    with CaptureQueriesContext(connection) as captured:
+        data = _bundle(client.get("/fhir/R4/Flag"))
+    assert [entry["resource"]["subject"]["reference"] for entry in data["entry"]] == [f"Patient/{last.uuid}"]
+    assert [link["relation"] for link in data["link"]] == ["self"]
+    assert "total" not in data  # two batches: not counted without reading more
+    assert len(captured.captured_queries) < 15
+
+
+@pytest.mark.parametrize(
+    ("values", "start", "end"),
+    [
+        (["2025"], "2025-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"),
+        (["eq2025-12"], "2025-12-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"),
+        (["gt2025-03"], "2025-04-01T00:00:00+00:00", None),
+        (["le2025-03-10"], None, "2025-03-11T00:00:00+00:00"),
+        (["lt2025-03-10T08:15+01:00"], None, "2025-03-10T07:15:00+00:00"),
+        (["ge2025-03-10T08:15:30Z"], "2025-03-10T08:15:30+00:00", None),
+        (["le2025-03-10T08:15:30.5Z"], None, "2025-03-10T08:15:30.500001+00:00"),
+        (
+            ["ge2025-01-01", "gt2025-02-01", "lt2025-06-01", "le2025-12"],
+            "2025-02-02T00:00:00+00:00",
+            "2025-06-01T00:00:00+00:00",
+        ),
+    ],
+)
+def test_date_values_and_prefixes_make_the_window(values, start, end):
+    from recovery.api.fhir.params import date_range
+
+    window = date_range(values)
+    assert (window.start and window.start.isoformat(), window.end and window.end.isoformat()) == (start, end)
