@@ -15,6 +15,7 @@ from fhir.resources import construct_fhir_element
 from fhir.resources.bundle import Bundle
 from fhir.resources.capabilitystatement import CapabilityStatement
 
+from recovery.api.fhir.views import MAX_BATCH
 from recovery.models import AuditEvent
 from recovery.queries.fhir import RESOURCE_TYPES
 from tests.factories import PatientFactory
@@ -332,3 +333,13 @@ def test_date_values_and_prefixes_make_the_window(values, start, end):
 
     window = date_range(values)
     assert (window.start and window.start.isoformat(), window.end and window.end.isoformat()) == (start, end)
+
+
+def test_a_cursor_cannot_ask_for_every_patient_at_once(api_for, coordinator, centre):
+    """The batch in a cursor is held to the largest the server uses: a made-up one reads no more than that."""
+    PatientFactory(centre=centre)
+    PatientFactory(centre=centre)
+    data = _bundle(api_for(coordinator).get("/fhir/R4/Patient", {"_cursor": "0.999999999.0", "_count": 1}))
+    assert len(data["entry"]) == 1
+    following = next(link["url"] for link in data["link"] if link["relation"] == "next")
+    assert following.endswith(f"_cursor=0.{MAX_BATCH}.1")

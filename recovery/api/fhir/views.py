@@ -34,7 +34,7 @@ from recovery.queries.fhir.common import DateRange
 from recovery.queries.fhir.patient import patient_resource
 from recovery.services.audit import AuditContext, record_event, record_reads
 
-FIRST_BATCH = 50
+FIRST_BATCH = 20  # patients: a dense type (daily labs) reads a few thousand rows a page, not every patient's
 MAX_BATCH = 3200
 SEARCH_PARAMETERS = {"patient", "date", "_count", "_cursor", "_format"}
 EVERYTHING_PARAMETERS = {"start", "end", "_type", "_format"}
@@ -166,7 +166,7 @@ def _page(patients, kind, dates: DateRange, start: params.Cursor, count: int):
     """The page's resources, the patients they are about, the next cursor (or None) and the total (or None)."""
     resources: list[dict] = []
     shown: dict[str, Patient] = {}
-    position, size, skip = start.position, start.batch or FIRST_BATCH, start.skip
+    position, size, skip = start.position, min(start.batch or FIRST_BATCH, MAX_BATCH), start.skip
     total = None
     while True:
         batch = list(patients[position : position + size])
