@@ -343,3 +343,33 @@ def test_a_cursor_cannot_ask_for_every_patient_at_once(api_for, coordinator, cen
     assert len(data["entry"]) == 1
     following = next(link["url"] for link in data["link"] if link["relation"] == "next")
     assert following.endswith(f"_cursor=0.{MAX_BATCH}.1")
+
+
+def test_a_type_with_definitions_is_read_by_id_and_offered_in_metadata(api_for, coordinator, patient, monkeypatch):
+    """A type registered with `definitions()` (the check-in's Questionnaire) shows up in the CapabilityStatement,
+    is read by id and searched without patient data, and $everything includes it."""
+    from recovery.queries.fhir.common import ResourceType
+
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "id": "checkin",
+        "status": "active",
+        "item": [{"linkId": "fever", "text": "Fever?", "type": "boolean"}],
+    }
+    kind = ResourceType("Questionnaire", definitions=lambda: [questionnaire], description="The check-in.")
+    monkeypatch.setitem(RESOURCE_TYPES, "Questionnaire", kind)
+    client = api_for(coordinator)
+    offered = {entry["type"]: entry for entry in _json(client.get("/fhir/R4/metadata"))["rest"][0]["resource"]}
+    assert {"code": "read"} in offered["Questionnaire"]["interaction"]
+    assert "searchParam" not in offered["Questionnaire"]
+    response = client.get("/fhir/R4/Questionnaire/checkin")
+    assert response.status_code == 200
+    assert _json(response) == questionnaire
+    _outcome(client.get("/fhir/R4/Questionnaire/other"), 404)
+    assert _bundle(client.get("/fhir/R4/Questionnaire"))["total"] == 1
+    everything = _bundle(client.get(f"/fhir/R4/Patient/{patient.uuid}/$everything"))
+    assert everything["entry"][-1] == {
+        "fullUrl": f"{BASE}Questionnaire/checkin",
+        "resource": questionnaire,
+        "search": {"mode": "include"},
+    }
