@@ -116,6 +116,10 @@ class RefuseControlCharactersMiddleware:
         if _has_control_characters(request):
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": CONTROL_MESSAGE}, status=400)
+            if request.path.startswith("/fhir/"):  # an OperationOutcome, as every FHIR error (recovery/api/fhir/)
+                issue = {"severity": "error", "code": "invalid", "diagnostics": CONTROL_MESSAGE}
+                outcome = {"resourceType": "OperationOutcome", "issue": [issue]}
+                return JsonResponse(outcome, status=400, content_type="application/fhir+json; charset=utf-8")
             return HttpResponse(CONTROL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
         _without_control_characters(request)
         return self.get_response(request)

@@ -373,3 +373,32 @@ def test_a_type_with_definitions_is_read_by_id_and_offered_in_metadata(api_for, 
         "resource": questionnaire,
         "search": {"mode": "include"},
     }
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "date=",
+        "date=ge",
+        "date=9999",
+        "date=9999-12",
+        "date=0000",
+        "date=ge9999-12-31T23:59:59Z",
+        "date=\uff12\uff10\uff12\uff15-\uff11\uff13",  # full-width digits
+        "date=2025-02-29",
+        "date=2025%00",
+        "date=" + "9" * 300,
+        "_count=\uff11\uff10\uff10\uff10",
+        "_count=-1",
+        "_cursor=1.2.3.4",
+        "_cursor=-1.0.0",
+        "patient=",
+        "patient=%00",
+        "patient=Patient/",
+        "patient=a&patient=b",
+    ],
+)
+def test_odd_parameters_are_a_400_or_404_never_a_500(api_for, coordinator, query):
+    response = api_for(coordinator).get(f"/fhir/R4/Procedure?{query}")
+    assert response.status_code in (400, 404), (query, response.status_code)
+    _outcome(response, response.status_code)
