@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import mfa_views
-from recovery.api import fhir_labs
-from recovery.api import fhir_export
 from recovery.views import (
     account,
     alerts,
@@ -127,8 +125,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/passkeys/", include((mfa_views.webauthn_patterns, "otp_webauthn"))),
     path("api/", include("recovery.api.urls")),
-    path("fhir/R4/", fhir_labs.batch, name="fhir-lab-bundle"),  # POST: a laboratory's Bundle (before any fhir include)
-    path("fhir/R4/", include((fhir_export.urlpatterns, "fhir"))),  # FHIR bulk $export (docs/fhir-bulk-export.md)
+    path("fhir/R4/", include("recovery.api.fhir.urls")),  # docs/fhir.md
     path("healthz", common.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -189,7 +189,7 @@ MATRIX = {
     "api:alert-acknowledge": ("alert", _signed_in(405, anonymous=401)),  # POST only
     "api:alert-resolve": ("alert", _signed_in(405, anonymous=401)),  # POST only
     # POST a laboratory's Bundle of Observations; GET is not an interaction here (405), a patient may not (403)
-    "fhir-lab-bundle": (None, _row(401, 405, 405, 403, 403, 405, 405)),
+    "fhir:batch": (None, _row(401, 405, 405, 403, 403, 405, 405)),
     # FHIR bulk $export (recovery/api/fhir_export.py): staff of the export's centre only. A kick-off without
     # `Prefer: respond-async` is a 400 for those who may export (the matrix sends none, so nothing is queued).
     "fhir:bulk-export": (None, _row(401, 400, 400, 403, 403, 400, 400)),
@@ -199,6 +199,12 @@ MATRIX = {
     "api:schema": (None, _all(200)),
     "api:docs": (None, _all(200)),
     "admin:index": (None, _all(LOGIN)),
+    # FHIR R4 (recovery/api/fhir/): the CapabilityStatement is open to all (clients read it before signing in);
+    # the rest as /api/v1/, each answer FHIR JSON. A search without `patient` lists what the caller may see.
+    "fhir:metadata": (None, _all(200)),
+    "fhir:read": ("fhir_patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "fhir:everything": ("patient", _row(401, 200, 200, 200, 404, 404, 404)),
+    "fhir:search": ("fhir_search", _signed_in(200, anonymous=401)),
 }
 
 
@@ -296,6 +302,10 @@ def _url(name, kind, cast):
     if kind == "patient":
         key = "patient_id"
         return reverse(name, kwargs={key: cast["_patient"].uuid})
+    if kind == "fhir_patient":
+        return reverse(name, kwargs={"resource_type_name": "Patient", "resource_id": cast["_patient"].uuid})
+    if kind == "fhir_search":
+        return reverse(name, kwargs={"resource_type_name": "Condition"})
     if kind == "event":
         event = cast["_patient"].episode.events.first()
         return reverse(name, kwargs={"patient_id": cast["_patient"].uuid, "event_id": event.uuid})
@@ -346,7 +356,7 @@ def test_access_matrix(name, cast, client_for, api_for):
     for role in ROLES:
         expected = expected_by_role[role]
         user = cast[role]
-        api = name.startswith("api:") and name not in {"api:schema", "api:docs"}
+        api = name.startswith(("api:", "fhir:")) and name not in {"api:schema", "api:docs"}
         client = api_for(user) if api else client_for(user)
         response = client.get(url)
         if expected == LOGIN:
@@ -361,6 +371,15 @@ def test_malformed_patient_id_in_the_api_is_a_404(api_for, cast):
     """An id that is not a UUID is simply not found, never a 500."""
     response = api_for(cast["coordinator"]).get("/api/v1/patients/not-a-uuid/")
     assert response.status_code == 404
+
+
+def test_a_fhir_search_for_a_patient_out_of_sight_is_404(api_for, cast):
+    """`patient=` naming someone the caller may not see is a 404, as reading them is."""
+    patient = cast["_patient"]
+    for role in ("other_patient", "other_centre_coordinator", "other_centre_clinician"):
+        response = api_for(cast[role]).get(f"/fhir/R4/Condition?patient=Patient/{patient.uuid}")
+        assert response.status_code == 404, role
+        assert response.json()["resourceType"] == "OperationOutcome"
 
 
 def test_another_centres_patient_is_404_even_for_a_coordinator_who_knows_the_id(api_for, client_for, cast):

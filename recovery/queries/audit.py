@@ -56,6 +56,9 @@ ACTION_WORDS = {
     "fhir.bulk_export.downloaded": gettext_lazy("Downloaded a bulk export file with your data"),
     "summary.pdf": gettext_lazy("Downloaded a summary of your care for your doctor (PDF)"),
     "summary.pdf_own": gettext_lazy("Downloaded a summary of your care for your doctor (PDF)"),
+    "fhir.read": gettext_lazy("Read your record through the FHIR interface"),
+    "fhir.search": gettext_lazy("Read part of your record through the FHIR interface"),
+    "fhir.everything": gettext_lazy("Fetched your whole record through the FHIR interface"),
 }
 THINGS = {
     "patient": gettext_lazy("your record"),

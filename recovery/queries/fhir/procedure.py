@@ -1,0 +1,179 @@
+"""FHIR Procedure: the transplant's procedures, from the episode's dates, its apheresis sessions and the
+procedures added by hand to the timeline.
+
+* mobilisation (`mobilisation_date`): chemotherapy (cyclophosphamide), SNOMED CT 367336001;
+* each apheresis session (`ApheresisSession`, with its CD34+ yield), or the episode's first apheresis date when no
+  session is recorded: text only (no checked SNOMED CT code in terminology_data/snomed.csv);
+* conditioning (`conditioning_start_date` to the day before Day 0): chemotherapy, the regimen in `usedCode`;
+* reinfusion (Day 0, `reinfusion_date`, with the CD34+ dose): autologous peripheral blood stem cell transplant,
+  SNOMED CT 425983008;
+* a timeline event of kind procedure or chemotherapy added by hand (no protocol key): its title as text. The
+  protocol's own events are the plan of the procedures above and are not repeated.
+
+A date on or before the patient's today is `completed`, a later one (a plan) `preparation`; a cancelled timeline
+event is `not-done`. Ids are derived from the episode's id (uuid5), so they stay the same between reads.
+"""
+
+from datetime import UTC, date, time, timedelta
+from uuid import uuid5
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from recovery.clinical.phases import local_date
+from recovery.clinical.terminology import coding
+from recovery.clinical.timeline import EventKind, EventStatus
+from recovery.models import ApheresisSession, Patient, TimelineEvent, TransplantEpisode
+from recovery.queries.fhir.common import DateRange, ResourceType, fhir_date, patient_reference
+
+EPISODE_DATES = ("mobilisation_date", "apheresis_date", "conditioning_start_date", "reinfusion_date")
+HAND_ADDED_KINDS = (EventKind.PROCEDURE, EventKind.CHEMOTHERAPY)
+_EVENT_STATUS = {EventStatus.DONE: "completed", EventStatus.CANCELLED: "not-done"}
+
+
+def in_window(day: date | None, dates: DateRange) -> bool:
+    """Whether a day overlaps the window, as `DateRange.q_date` decides it in SQL."""
+    if day is None:
+        return False
+    if dates.start is not None and day < dates.start.astimezone(UTC).date():
+        return False
+    if dates.end is None:
+        return True
+    end = dates.end.astimezone(UTC)
+    return day < (end.date() if end.time() == time(0) else end.date() + timedelta(days=1))
+
+
+def _status(day: date, today: date) -> str:
+    return "completed" if day <= today else "preparation"
+
+
+def _procedure(episode, what: str, code: dict, day: date, today: date, **extra) -> dict:
+    resource = {
+        "resourceType": "Procedure",
+        "id": str(uuid5(episode.uuid, what)),
+        "status": _status(day, today),
+        "category": {"text": "aHSCT"},
+        "code": code,
+        "subject": patient_reference(episode.patient),
+        "performedDateTime": fhir_date(day),
+    }
+    resource.update(extra)
+    return resource
+
+
+def _chemotherapy(text: str) -> dict:
+    return {"coding": [coding("snomed", "chemotherapy").as_fhir()], "text": text}
+
+
+def _apheresis_code() -> dict:
+    return {"text": "Peripheral blood stem cell collection (apheresis)"}
+
+
+def episode_procedures(episode: TransplantEpisode, today: date, dates: DateRange) -> list[dict]:
+    """The procedures the episode's own dates record (those in the window)."""
+    found = []
+    if in_window(episode.mobilisation_date, dates):
+        code = _chemotherapy("Stem cell mobilisation: cyclophosphamide")
+        found.append(_procedure(episode, "mobilisation", code, episode.mobilisation_date, today))
+    if not episode.session_count and in_window(episode.apheresis_date, dates):
+        found.append(_procedure(episode, "apheresis", _apheresis_code(), episode.apheresis_date, today))
+    start = episode.conditioning_start_date
+    if in_window(start, dates):
+        regimen = episode.protocol.name if episode.protocol_id else ""
+        code = _chemotherapy(f"Conditioning chemotherapy ({regimen})" if regimen else "Conditioning chemotherapy")
+        procedure = _procedure(episode, "conditioning", code, start, today)
+        del procedure["performedDateTime"]
+        period = {"start": fhir_date(start)}
+        day0 = episode.reinfusion_date
+        if day0 is not None and day0 > start:
+            period["end"] = fhir_date(day0 - timedelta(days=1))
+        procedure["performedPeriod"] = period
+        if regimen:
+            procedure["usedCode"] = [{"text": regimen}]
+        found.append(procedure)
+    if in_window(episode.reinfusion_date, dates):
+        ahsct = coding("snomed", "ahsct")
+        code = {"coding": [ahsct.as_fhir()], "text": "Stem cell reinfusion (Day 0)"}
+        extra = {}
+        if episode.cd34_dose is not None:
+            extra["note"] = [{"text": f"CD34+ dose {episode.cd34_dose} x 10^6/kg"}]
+        found.append(_procedure(episode, "reinfusion", code, episode.reinfusion_date, today, **extra))
+    return found
+
+
+def session_procedure(session: ApheresisSession, today: date) -> dict:
+    episode = session.episode
+    return _procedure(
+        episode,
+        f"apheresis:{session.pk}",
+        _apheresis_code(),
+        session.collected_on,
+        today,
+        note=[{"text": f"CD34+ yield {session.cd34_per_kg} x 10^6/kg"}],
+    )
+
+
+def event_procedure(event: TimelineEvent, today: date) -> dict:
+    day = event.actual_date or event.planned_date
+    status = _EVENT_STATUS.get(event.status) or _status(day, today)
+    resource = {
+        "resourceType": "Procedure",
+        "id": str(event.uuid),
+        "status": status,
+        "code": {"text": event.title},
+        "subject": patient_reference(event.episode.patient),
+        "performedDateTime": fhir_date(day),
+    }
+    if event.note:
+        resource["note"] = [{"text": event.note}]
+    return resource
+
+
+def search(patients: QuerySet[Patient], dates: DateRange) -> list[dict]:
+    """Three queries: the episodes with a date in the window, the sessions in it, the hand-added events in it."""
+    in_dates = Q()
+    for field in EPISODE_DATES:
+        in_dates |= dates.q_date(field) & Q(**{f"{field}__isnull": False})
+    episodes = (
+        TransplantEpisode.objects.filter(patient__in=patients)
+        .filter(in_dates)
+        .select_related("patient", "protocol")
+        .annotate(session_count=Count("apheresis_sessions"))
+        .order_by("patient_id")
+    )
+    sessions = (
+        ApheresisSession.objects.filter(episode__patient__in=patients)
+        .filter(dates.q_date("collected_on"))
+        .select_related("episode__patient")
+        .order_by("episode_id", "collected_on", "id")
+    )
+    events = (
+        TimelineEvent.objects.filter(episode__patient__in=patients, kind__in=HAND_ADDED_KINDS)
+        .filter(template_key__isnull=True)
+        .annotate(day=Coalesce("actual_date", "planned_date"))
+        .filter(dates.q_date("day"))
+        .select_related("episode__patient")
+        .order_by("episode_id", "planned_date", "id")
+    )
+    now = timezone.now()
+    todays: dict[str, date] = {}
+
+    def today_of(patient: Patient) -> date:
+        if patient.timezone not in todays:
+            todays[patient.timezone] = local_date(now, patient.timezone)
+        return todays[patient.timezone]
+
+    resources = []
+    for episode in episodes:
+        resources.extend(episode_procedures(episode, today_of(episode.patient), dates))
+    resources.extend(session_procedure(session, today_of(session.episode.patient)) for session in sessions)
+    resources.extend(event_procedure(event, today_of(event.episode.patient)) for event in events)
+    return resources
+
+
+PROCEDURE = ResourceType(
+    "Procedure",
+    search=search,
+    description="Mobilisation, apheresis sessions, conditioning and the stem cell reinfusion (Day 0).",
+)
