@@ -7,6 +7,7 @@ catalogue. The words are translated where they are shown (forms, views, the text
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 
 def gettext_noop(message: str) -> str:
@@ -29,9 +30,11 @@ def gettext_noop(message: str) -> str:
 
 @dataclass(frozen=True)
 class Number:
-    """A decimal number as the rule wrote it (e.g. "38.4", "0.3"); `render` gives it the reader's decimal mark."""
+    """A decimal number as the rule wrote it (e.g. "38.4", "0.3"); `render` gives it the reader's decimal mark,
+    and with `grouped` the reader's thousands separator ("12,000" in English, "12 000" in Swedish)."""
 
     text: str
+    grouped: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def to_json(value: object) -> object:
     if isinstance(value, Message):
         return value.as_json()
     if isinstance(value, Number):
-        return {"n": value.text}
+        return {"n": value.text, "g": True} if value.grouped else {"n": value.text}
     if isinstance(value, Joined):
         return {"join": [to_json(item) for item in value.items], "sep": value.separator}
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -75,19 +78,28 @@ def _same(text: str) -> str:
     return text
 
 
-def render(data: Mapping, translate: Callable[[str], str] = _same, number: Callable[[str], str] = _same) -> str:
+def _english_number(text: str, grouped: bool) -> str:
+    return format(Decimal(text), ",f") if grouped else text
+
+
+def render(
+    data: Mapping, translate: Callable[[str], str] = _same, number: Callable[[str, bool], str] = _english_number
+) -> str:
     """A stored message (`Message.as_json()`) as words: `translate` is the caller's gettext, `number` writes a
-    decimal number given as text ("38.4") in the reader's way. The defaults give the English."""
+    decimal number given as text ("38.4") and whether to group its thousands, in the reader's way. The defaults
+    give the English."""
     values = {name: render_value(value, translate, number) for name, value in (data.get("values") or {}).items()}
     text = translate(data["id"])
     return text % values if values else text
 
 
-def render_value(value: object, translate: Callable[[str], str] = _same, number: Callable[[str], str] = _same) -> str:
+def render_value(
+    value: object, translate: Callable[[str], str] = _same, number: Callable[[str, bool], str] = _english_number
+) -> str:
     """A stored value (`to_json`) as words, as `render` writes it."""
     if isinstance(value, Mapping):
         if "n" in value:
-            return number(value["n"])
+            return number(value["n"], bool(value.get("g")))
         if "join" in value:
             return value.get("sep", "; ").join(render_value(item, translate, number) for item in value["join"])
         return render(value, translate, number)

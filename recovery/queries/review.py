@@ -23,7 +23,8 @@ from recovery.models import (
     ResolutionAction,
     SymptomReport,
 )
-from recovery.queries.dashboard import duration_text, first_line
+from recovery.queries.alert_reasons import first_reason, reason_lines
+from recovery.queries.dashboard import duration_text
 
 REVIEW_REPORTS = 500  # reports charted on the review page
 REVIEW_TABLE_REPORTS = 30
@@ -87,6 +88,16 @@ class OpenAlertRow:
     waiting: str
 
 
+def _open_alert_row(alert: Alert, now: datetime) -> OpenAlertRow:
+    lines = reason_lines(alert)
+    return OpenAlertRow(
+        alert=alert,
+        reason=lines[0] if lines else "",
+        updates=max(0, len(lines) - 1),
+        waiting=duration_text(now - alert.created_at),
+    )
+
+
 def _gap_ms(day0: date | None, zone: str, reminders: ReminderConfig, config: ChartConfig):
     """The longest gap (ms) that still joins the line after a report at `x` ms (the schedule of that day)."""
 
@@ -121,7 +132,17 @@ def patient_review(
     all_alerts = (
         Alert.objects.filter(patient=patient)
         .order_by("-created_at", "-id")
-        .only("uuid", "severity", "severity_rank", "status", "reason", "created_at", "kind")
+        .only(
+            "uuid",
+            "severity",
+            "severity_rank",
+            "status",
+            "reason",
+            "reason_code",
+            "reason_values",
+            "created_at",
+            "kind",
+        )
     )
     charted_reports = all_reports
     charted_alerts = all_alerts
@@ -163,7 +184,7 @@ def patient_review(
             "severity": a.severity,
             "label": a.get_severity_display(),
             "status": a.get_status_display(),
-            "reason": first_line(a.reason),
+            "reason": first_reason(a),
             "colour": SEVERITY_COLOURS.get(a.severity, "#6c757d"),
         }
         for a in reversed(charted_alerts)
@@ -205,16 +226,7 @@ def patient_review(
         "report_count": len(charted_reports),
         "charted_limit": REVIEW_REPORTS,
         "alerts": alerts,
-        "open_alerts": [
-            OpenAlertRow(
-                alert=a,
-                reason=first_line(a.reason),
-                updates=max(0, len([line for line in a.reason.splitlines() if line.strip()]) - 1),
-                waiting=duration_text(now - a.created_at),
-            )
-            for a in alerts
-            if a.status in OPEN_STATUSES
-        ],
+        "open_alerts": [_open_alert_row(a, now) for a in alerts if a.status in OPEN_STATUSES],
     }
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from recovery.clinical.alerts import response_due
 from recovery.clinical.triage import Severity, severity_rank
+from recovery.clinical.words import Joined, Message, render_value, to_json
 from recovery.models import (
     OPEN_STATUSES,
     Alert,
@@ -28,6 +29,13 @@ from recovery.services.audit import AuditContext, record_event
 from recovery.services.reminders.planning import plan_alert_escalation
 
 
+def _code(message: Message | Joined | str) -> str:
+    """The msgid that heads a reason (the first of several joined findings); "" for plain text."""
+    while isinstance(message, Joined):
+        message = message.items[0]
+    return message.msgid if isinstance(message, Message) else ""
+
+
 def _history(alert: Alert, action: str, actor: User | None, /, **detail) -> None:
     AlertEvent.objects.create(alert=alert, at=timezone.now(), actor=actor, action=action, detail=detail)
 
@@ -39,21 +47,24 @@ def raise_alert(
     kind: str,
     severity: Severity,
     rule: str,
-    reason: str,
+    message: Message | Joined | str,
     config: ActiveConfig,
     actor: User | None = None,
     detail: dict | None = None,
     report: SymptomReport | None = None,
-    update_reason: str | None = None,
+    update_message: Message | str | None = None,
     neutropenic_fever: bool = False,
     pseudo_relapse: bool = False,
 ) -> tuple[Alert, bool]:
     """Open an alert of `kind`, or add to the open one. Returns the alert and whether it was opened now.
 
-    `update_reason` is what is added to an open alert's reason (default `reason`); `detail` goes into the
+    `message` is the reason as a msgid and values (clinical/words.py): stored as such (`reason_code`,
+    `reason_values`, translated when shown) and in English (`reason`); plain text is stored as it is.
+    `update_message` is what is added to an open alert's reason (default `message`); `detail` goes into the
     history row; `report` is linked to the alert.
     """
     severity = Severity(severity)
+    reason = render_value(to_json(message))
     detail = dict(detail or {})
     now = timezone.now()
     alert = Alert.objects.select_for_update().filter(patient=patient, kind=kind, status__in=OPEN_STATUSES).first()
@@ -66,6 +77,8 @@ def raise_alert(
                     severity=severity.value,
                     severity_rank=severity_rank(severity),
                     reason=reason,
+                    reason_code=_code(message),
+                    reason_values=[to_json(message)],
                     rule=rule,
                     config_version=config.version,
                     neutropenic_fever=neutropenic_fever,
@@ -80,12 +93,12 @@ def raise_alert(
                 kind=kind,
                 severity=severity,
                 rule=rule,
-                reason=reason,
+                message=message,
                 config=config,
                 actor=actor,
                 detail=detail,
                 report=report,
-                update_reason=update_reason,
+                update_message=update_message,
                 neutropenic_fever=neutropenic_fever,
                 pseudo_relapse=pseudo_relapse,
             )
@@ -94,7 +107,10 @@ def raise_alert(
         _history(alert, "raised", actor, severity=alert.severity, rule=rule, **detail)
         plan_alert_escalation(alert, since=now)
         return alert, True
-    alert.reason = f"{alert.reason}\n{update_reason or reason}"
+    update = to_json(update_message or message)
+    alert.reason = f"{alert.reason}\n{render_value(update)}"
+    if alert.reason_code:  # an old alert without a code keeps its English only
+        alert.reason_values = [*alert.reason_values, update]
     alert.neutropenic_fever |= neutropenic_fever
     alert.pseudo_relapse |= pseudo_relapse
     worse = severity_rank(severity) > alert.severity_rank
