@@ -7,8 +7,11 @@ its severity (and reopening it when it had been acknowledged) when the finding i
 the alert's history, and each new or raised alert plans its escalation.
 """
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
@@ -24,7 +27,7 @@ from recovery.models import (
     ResolutionAction,
     SymptomReport,
 )
-from recovery.queries.configuration import ActiveConfig
+from recovery.queries.configuration import ActiveConfig, active_configs
 from recovery.services.audit import AuditContext, record_event
 from recovery.services.reminders.planning import plan_alert_escalation
 
@@ -168,3 +171,41 @@ def resolve_alert(*, context: AuditContext, alert: Alert, action: str, note: str
     _history(alert, "resolved", context.actor, action=action)
     record_event(context=context, action="alert.resolve", patient=alert.patient, detail={"alert": str(alert.uuid)})
     return alert
+
+
+def _raised_at(alert: Alert) -> datetime:
+    """When the alert got its current severity: raised, or the last update that raised its severity."""
+    moments = [event.at for event in alert.history.all() if event.detail.get("severity_to") == alert.severity]
+    return max(moments, default=alert.created_at)
+
+
+@transaction.atomic
+def recompute_response_targets(*, context: AuditContext, batch_size: int = 500) -> int:
+    """Set `respond_by` again, with `response_due` and the centre's active configuration, for every alert not yet
+    acknowledged (status open): after a change to the working hours or the targets (the same-day target became
+    the end of the working day, AlertConfig). Counted from when the alert got its current severity. Acknowledged
+    and resolved alerts keep theirs (their target was met or missed as it stood). Returns how many changed."""
+    alerts = list(
+        Alert.objects.select_for_update(of=("self",))
+        .filter(status=AlertStatus.OPEN)
+        .select_related("patient__centre")
+        .order_by("pk")
+    )
+    configs = active_configs({alert.patient.centre_id for alert in alerts})
+    changed = []
+    for start in range(0, len(alerts), batch_size):
+        batch = alerts[start : start + batch_size]
+        prefetch_related_objects(batch, "history")
+        for alert in batch:
+            config = configs[alert.patient.centre_id]
+            due = response_due(_raised_at(alert), alert.severity, alert.patient.centre.timezone, config.alerts)
+            if due != alert.respond_by:
+                alert.respond_by = due
+                changed.append(alert)
+    Alert.objects.bulk_update(changed, ["respond_by"], batch_size=batch_size)
+    record_event(
+        context=context,
+        action="alert.respond_by_recomputed",
+        detail={"open": len(alerts), "changed": len(changed), "alerts": [str(alert.uuid) for alert in changed]},
+    )
+    return len(changed)
