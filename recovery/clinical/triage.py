@@ -274,6 +274,8 @@ _GRADE_WORDS: dict[int, str] = {
     3: gettext_noop("severe"),
     4: gettext_noop("very severe"),
 }
+# A symptom's name inside a sentence (only chills is named so: "with shivering or shaking chills graded 2").
+_LOWER_LABELS: dict[str, str] = {_CHILLS: gettext_noop("shivering or shaking chills")}
 _GRADE_LABEL_IDS: dict[int, str] = {
     0: gettext_noop("None"),
     1: gettext_noop("Mild"),
@@ -367,8 +369,7 @@ def _grade_label(grade: int) -> Message | str:
 def _graded(code: str, grade: int, *, lower: bool = False) -> Message:
     """ "Rash graded 2 (Moderate)"; `lower`: "rash graded 2 (moderate)"."""
     if lower:
-        label = SYMPTOM_LABELS.get(code)
-        symptom = code if label is None else Message(label[0].lower() + label[1:])
+        symptom = Message(_LOWER_LABELS[code]) if code in _LOWER_LABELS else _label(code)
         name = Message(_GRADE_WORDS[grade]) if grade in _GRADE_WORDS else str(grade)
     else:
         symptom, name = _label(code), _grade_label(grade)
