@@ -156,6 +156,14 @@ def test_symptoms_grades_and_a_pseudo_relapse_are_translated_in_every_part(patie
     assert "Red flag: temperature 38.1 °C with shivering or shaking chills graded 2 (moderate)" in alert.reason
 
 
+def test_the_reports_behind_an_alert_name_their_symptoms_in_swedish(client_for, clinician, patient, clock):
+    transplant(patient, DAY0)
+    alert = _report(patient, temperature_c="38.4", symptoms={"chills": 2})
+    html = _main(client_for(_speaks(clinician, "sv")).get(reverse("recovery:alert-detail", args=[alert.uuid])))
+    assert "Frossa eller skakningar 2/4" in html
+    assert "Shivering" not in html
+
+
 def test_a_lab_alert_groups_thousands_in_the_reader_s_way(patient, clock):
     result = LabResult.objects.create(
         patient=patient,

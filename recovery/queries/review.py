@@ -61,13 +61,18 @@ class ReportRow:
     symptoms: list[tuple[str, int]]  # (label, grade) for grades above 0
 
 
+def _symptom_label(code: str) -> str:
+    """A symptom's plain words in the reader's language (the code itself when unknown)."""
+    return _(SYMPTOM_LABELS[code]) if code in SYMPTOM_LABELS else code
+
+
 def report_rows(reports) -> list[ReportRow]:
     """Each report with its symptoms graded above 0, in words, in the order of the symptom list."""
     return [
         ReportRow(
             report=r,
             symptoms=[
-                (SYMPTOM_LABELS.get(code, code), grade)
+                (_symptom_label(code), grade)
                 for code, grade in sorted((r.symptoms or {}).items(), key=lambda item: _symptom_position(item[0]))
                 if grade
             ],
@@ -171,7 +176,7 @@ def patient_review(
     symptoms = [
         {
             "code": code,
-            "label": SYMPTOM_LABELS.get(code, code),
+            "label": _symptom_label(code),
             "colour": _SYMPTOM_PALETTE[i % len(_SYMPTOM_PALETTE)],
             "data": break_gaps(grades[code], gap),
         }
