@@ -130,35 +130,41 @@ MS_SYMPTOMS: tuple[str, ...] = ("vision", "weakness", "numbness", "balance", "bl
 SYMPTOM_CODES: tuple[str, ...] = GENERAL_SYMPTOMS + MS_SYMPTOMS
 
 # The PRO-CTCAE severity scale (domain.md section 6.1).
-GRADE_LABELS: dict[int, str] = {0: "None", 1: "Mild", 2: "Moderate", 3: "Severe", 4: "Very severe"}
+GRADE_LABELS: dict[int, str] = {
+    0: gettext_noop("None"),
+    1: gettext_noop("Mild"),
+    2: gettext_noop("Moderate"),
+    3: gettext_noop("Severe"),
+    4: gettext_noop("Very severe"),
+}
 _ABSENT = 0  # the scale's "None" grade: a symptom graded above it is present
 
-# Plain words for a patient (also used in the staff reasons).
+# Plain words for a patient (also used in the staff reasons), translated where they are shown.
 SYMPTOM_LABELS: dict[str, str] = {
-    "chills": "Shivering or shaking chills",
-    "nausea": "Feeling sick (nausea)",
-    "vomiting": "Being sick (vomiting)",
-    "diarrhoea": "Loose or watery stools (diarrhoea)",
-    "mouth_sores": "Mouth or throat sores",
-    "fatigue": "Tiredness (fatigue)",
-    "rash": "Rash",
-    "shortness_of_breath": "Shortness of breath",
-    "cough": "Cough",
-    "painful_urination": "Pain or burning when passing urine",
-    "bleeding": "Bleeding or new bruising",
-    "appetite_loss": "Not wanting to eat (loss of appetite)",
-    "pain": "Pain",
-    "confusion": "Confusion or unusual drowsiness",
-    "chest_pain": "Chest pain",
-    "fainting": "Fainting or feeling faint",
-    "blistering_rash": "Painful blistering rash",
-    "line_site": "Redness, pain or swelling where your line goes in",
-    "vision": "Eyesight (blurred or lost vision)",
-    "weakness": "Weakness or stiffness in arms or legs",
-    "numbness": "Numbness or tingling",
-    "balance": "Balance or coordination",
-    "bladder": "Bladder or bowel control",
-    "cognition": "Thinking, memory or concentration",
+    "chills": gettext_noop("Shivering or shaking chills"),
+    "nausea": gettext_noop("Feeling sick (nausea)"),
+    "vomiting": gettext_noop("Being sick (vomiting)"),
+    "diarrhoea": gettext_noop("Loose or watery stools (diarrhoea)"),
+    "mouth_sores": gettext_noop("Mouth or throat sores"),
+    "fatigue": gettext_noop("Tiredness (fatigue)"),
+    "rash": gettext_noop("Rash"),
+    "shortness_of_breath": gettext_noop("Shortness of breath"),
+    "cough": gettext_noop("Cough"),
+    "painful_urination": gettext_noop("Pain or burning when passing urine"),
+    "bleeding": gettext_noop("Bleeding or new bruising"),
+    "appetite_loss": gettext_noop("Not wanting to eat (loss of appetite)"),
+    "pain": gettext_noop("Pain"),
+    "confusion": gettext_noop("Confusion or unusual drowsiness"),
+    "chest_pain": gettext_noop("Chest pain"),
+    "fainting": gettext_noop("Fainting or feeling faint"),
+    "blistering_rash": gettext_noop("Painful blistering rash"),
+    "line_site": gettext_noop("Redness, pain or swelling where your line goes in"),
+    "vision": gettext_noop("Eyesight (blurred or lost vision)"),
+    "weakness": gettext_noop("Weakness or stiffness in arms or legs"),
+    "numbness": gettext_noop("Numbness or tingling"),
+    "balance": gettext_noop("Balance or coordination"),
+    "bladder": gettext_noop("Bladder or bowel control"),
+    "cognition": gettext_noop("Thinking, memory or concentration"),
 }
 
 
@@ -276,13 +282,6 @@ _GRADE_WORDS: dict[int, str] = {
 }
 # A symptom's name inside a sentence (only chills is named so: "with shivering or shaking chills graded 2").
 _LOWER_LABELS: dict[str, str] = {_CHILLS: gettext_noop("shivering or shaking chills")}
-_GRADE_LABEL_IDS: dict[int, str] = {
-    0: gettext_noop("None"),
-    1: gettext_noop("Mild"),
-    2: gettext_noop("Moderate"),
-    3: gettext_noop("Severe"),
-    4: gettext_noop("Very severe"),
-}
 _PHASE_WORDS: dict[Phase, str] = {
     Phase.EVALUATION: gettext_noop("evaluation"),
     Phase.MOBILISATION: gettext_noop("mobilisation"),
@@ -294,33 +293,6 @@ _PHASE_WORDS: dict[Phase, str] = {
     Phase.RECONSTITUTION: gettext_noop("reconstitution"),
     Phase.FOLLOW_UP: gettext_noop("follow up"),
 }
-# The words of SYMPTOM_LABELS, marked for the catalogue (they are the patient's words too).
-_SYMPTOM_LABEL_IDS = (
-    gettext_noop("Shivering or shaking chills"),
-    gettext_noop("Feeling sick (nausea)"),
-    gettext_noop("Being sick (vomiting)"),
-    gettext_noop("Loose or watery stools (diarrhoea)"),
-    gettext_noop("Mouth or throat sores"),
-    gettext_noop("Tiredness (fatigue)"),
-    gettext_noop("Rash"),
-    gettext_noop("Shortness of breath"),
-    gettext_noop("Cough"),
-    gettext_noop("Pain or burning when passing urine"),
-    gettext_noop("Bleeding or new bruising"),
-    gettext_noop("Not wanting to eat (loss of appetite)"),
-    gettext_noop("Pain"),
-    gettext_noop("Confusion or unusual drowsiness"),
-    gettext_noop("Chest pain"),
-    gettext_noop("Fainting or feeling faint"),
-    gettext_noop("Painful blistering rash"),
-    gettext_noop("Redness, pain or swelling where your line goes in"),
-    gettext_noop("Eyesight (blurred or lost vision)"),
-    gettext_noop("Weakness or stiffness in arms or legs"),
-    gettext_noop("Numbness or tingling"),
-    gettext_noop("Balance or coordination"),
-    gettext_noop("Bladder or bowel control"),
-    gettext_noop("Thinking, memory or concentration"),
-)
 _AGO: dict[tuple[str, bool, bool], str] = {  # (unit, one, before)
     ("hour", True, True): gettext_noop("%(count)s hour before this report"),
     ("hour", False, True): gettext_noop("%(count)s hours before this report"),
@@ -363,7 +335,7 @@ def _label(code: str) -> Message | str:
 
 
 def _grade_label(grade: int) -> Message | str:
-    return Message(_GRADE_LABEL_IDS[grade]) if grade in _GRADE_LABEL_IDS else str(grade)
+    return Message(GRADE_LABELS[grade]) if grade in GRADE_LABELS else str(grade)
 
 
 def _graded(code: str, grade: int, *, lower: bool = False) -> Message:
