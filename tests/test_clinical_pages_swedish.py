@@ -55,7 +55,7 @@ def _alert(patient):
         kind=AlertKind.FEVER,
         severity=Severity.URGENT,
         rule="tests",
-        reason="Internal reason",
+        message="Internal reason",
         config=DEFAULT_CONFIG,
     )
     return alert

@@ -42,7 +42,7 @@ def clock(time_machine):
 
 def _alert(patient, severity=Severity.URGENT, kind=AlertKind.FEVER) -> Alert:
     alert, _ = raise_alert(
-        patient=patient, kind=kind, severity=severity, rule="tests", reason="Internal reason", config=DEFAULT_CONFIG
+        patient=patient, kind=kind, severity=severity, rule="tests", message="Internal reason", config=DEFAULT_CONFIG
     )
     return alert
 

@@ -67,13 +67,13 @@ Decisions a reader should know:
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from recovery.clinical.config import DEFAULT_TRIAGE_CONFIG, TriageConfig
 from recovery.clinical.phases import Phase, phase_index
-from recovery.clinical.words import gettext_noop
+from recovery.clinical.words import Joined, Message, Number, gettext_noop
 
 
 class Severity(StrEnum):
@@ -130,35 +130,41 @@ MS_SYMPTOMS: tuple[str, ...] = ("vision", "weakness", "numbness", "balance", "bl
 SYMPTOM_CODES: tuple[str, ...] = GENERAL_SYMPTOMS + MS_SYMPTOMS
 
 # The PRO-CTCAE severity scale (domain.md section 6.1).
-GRADE_LABELS: dict[int, str] = {0: "None", 1: "Mild", 2: "Moderate", 3: "Severe", 4: "Very severe"}
+GRADE_LABELS: dict[int, str] = {
+    0: gettext_noop("None"),
+    1: gettext_noop("Mild"),
+    2: gettext_noop("Moderate"),
+    3: gettext_noop("Severe"),
+    4: gettext_noop("Very severe"),
+}
 _ABSENT = 0  # the scale's "None" grade: a symptom graded above it is present
 
-# Plain words for a patient (also used in the staff reasons).
+# Plain words for a patient (also used in the staff reasons), translated where they are shown.
 SYMPTOM_LABELS: dict[str, str] = {
-    "chills": "Shivering or shaking chills",
-    "nausea": "Feeling sick (nausea)",
-    "vomiting": "Being sick (vomiting)",
-    "diarrhoea": "Loose or watery stools (diarrhoea)",
-    "mouth_sores": "Mouth or throat sores",
-    "fatigue": "Tiredness (fatigue)",
-    "rash": "Rash",
-    "shortness_of_breath": "Shortness of breath",
-    "cough": "Cough",
-    "painful_urination": "Pain or burning when passing urine",
-    "bleeding": "Bleeding or new bruising",
-    "appetite_loss": "Not wanting to eat (loss of appetite)",
-    "pain": "Pain",
-    "confusion": "Confusion or unusual drowsiness",
-    "chest_pain": "Chest pain",
-    "fainting": "Fainting or feeling faint",
-    "blistering_rash": "Painful blistering rash",
-    "line_site": "Redness, pain or swelling where your line goes in",
-    "vision": "Eyesight (blurred or lost vision)",
-    "weakness": "Weakness or stiffness in arms or legs",
-    "numbness": "Numbness or tingling",
-    "balance": "Balance or coordination",
-    "bladder": "Bladder or bowel control",
-    "cognition": "Thinking, memory or concentration",
+    "chills": gettext_noop("Shivering or shaking chills"),
+    "nausea": gettext_noop("Feeling sick (nausea)"),
+    "vomiting": gettext_noop("Being sick (vomiting)"),
+    "diarrhoea": gettext_noop("Loose or watery stools (diarrhoea)"),
+    "mouth_sores": gettext_noop("Mouth or throat sores"),
+    "fatigue": gettext_noop("Tiredness (fatigue)"),
+    "rash": gettext_noop("Rash"),
+    "shortness_of_breath": gettext_noop("Shortness of breath"),
+    "cough": gettext_noop("Cough"),
+    "painful_urination": gettext_noop("Pain or burning when passing urine"),
+    "bleeding": gettext_noop("Bleeding or new bruising"),
+    "appetite_loss": gettext_noop("Not wanting to eat (loss of appetite)"),
+    "pain": gettext_noop("Pain"),
+    "confusion": gettext_noop("Confusion or unusual drowsiness"),
+    "chest_pain": gettext_noop("Chest pain"),
+    "fainting": gettext_noop("Fainting or feeling faint"),
+    "blistering_rash": gettext_noop("Painful blistering rash"),
+    "line_site": gettext_noop("Redness, pain or swelling where your line goes in"),
+    "vision": gettext_noop("Eyesight (blurred or lost vision)"),
+    "weakness": gettext_noop("Weakness or stiffness in arms or legs"),
+    "numbness": gettext_noop("Numbness or tingling"),
+    "balance": gettext_noop("Balance or coordination"),
+    "bladder": gettext_noop("Bladder or bowel control"),
+    "cognition": gettext_noop("Thinking, memory or concentration"),
 }
 
 
@@ -241,7 +247,8 @@ class Finding:
     rule: str  # stable rule id (RULE_* above)
     kind: AlertKind
     severity: Severity
-    reason: str  # plain words for staff
+    reason: str  # plain words for staff, in English (the stored alert reason, the API)
+    message: Message | None = field(default=None, compare=False)  # `reason` as a msgid and values (words.py)
 
 
 @dataclass(frozen=True)
@@ -261,6 +268,41 @@ class TriageResult:
 
 
 # --- formatting helpers --------------------------------------------------------------------------------------
+#
+# Each reason is a `Message` (words.py): the English msgid and its values, so that it can be stored as a code
+# plus values and shown in the reader's language; `Finding.reason` is its English rendering.
+
+# The grade and phase words inside a staff reason (lower case: they sit inside a sentence).
+_GRADE_WORDS: dict[int, str] = {
+    0: gettext_noop("none"),
+    1: gettext_noop("mild"),
+    2: gettext_noop("moderate"),
+    3: gettext_noop("severe"),
+    4: gettext_noop("very severe"),
+}
+# A symptom's name inside a sentence (only chills is named so: "with shivering or shaking chills graded 2").
+_LOWER_LABELS: dict[str, str] = {_CHILLS: gettext_noop("shivering or shaking chills")}
+_PHASE_WORDS: dict[Phase, str] = {
+    Phase.EVALUATION: gettext_noop("evaluation"),
+    Phase.MOBILISATION: gettext_noop("mobilisation"),
+    Phase.COLLECTION: gettext_noop("collection"),
+    Phase.CONDITIONING: gettext_noop("conditioning"),
+    Phase.APLASIA: gettext_noop("aplasia"),
+    Phase.EARLY_RECOVERY: gettext_noop("early recovery"),
+    Phase.RECOVERY: gettext_noop("recovery"),
+    Phase.RECONSTITUTION: gettext_noop("reconstitution"),
+    Phase.FOLLOW_UP: gettext_noop("follow up"),
+}
+_AGO: dict[tuple[str, bool, bool], str] = {  # (unit, one, before)
+    ("hour", True, True): gettext_noop("%(count)s hour before this report"),
+    ("hour", False, True): gettext_noop("%(count)s hours before this report"),
+    ("hour", True, False): gettext_noop("%(count)s hour after this report"),
+    ("hour", False, False): gettext_noop("%(count)s hours after this report"),
+    ("day", True, True): gettext_noop("%(count)s day before this report"),
+    ("day", False, True): gettext_noop("%(count)s days before this report"),
+    ("day", True, False): gettext_noop("%(count)s day after this report"),
+    ("day", False, False): gettext_noop("%(count)s days after this report"),
+}
 
 
 def _temp(value: float) -> str:
@@ -269,36 +311,61 @@ def _temp(value: float) -> str:
     return text[:-1] if text.endswith("0") else text
 
 
-def _day(day: int | None) -> str:
-    if day is None:
-        return ""
-    return " on Day 0" if day == 0 else f" on Day {day:+d}"
+def _number(value: float) -> Number:
+    return Number(_temp(value))
 
 
-def _phase(phase: Phase) -> str:
-    return Phase(phase).value.replace("_", " ")
+def _phase(phase: Phase) -> Message:
+    phase = Phase(phase)
+    return Message(_PHASE_WORDS.get(phase, phase.value.replace("_", " ")))
 
 
-def _label(code: str) -> str:
-    return SYMPTOM_LABELS.get(code, code)
+def _where(temperature_c: float, context: TriageContext) -> Message:
+    """ "Temperature 38.4 °C on Day +5 (aplasia)"."""
+    values = {"temperature": _number(temperature_c), "phase": _phase(context.phase)}
+    if context.day is None:
+        return Message(gettext_noop("Temperature %(temperature)s °C (%(phase)s)"), values)
+    day = "0" if context.day == 0 else f"{context.day:+d}"
+    return Message(gettext_noop("Temperature %(temperature)s °C on Day %(day)s (%(phase)s)"), {**values, "day": day})
 
 
-def _graded(code: str, grade: int) -> str:
-    return f"{_label(code)} graded {grade} ({GRADE_LABELS.get(grade, grade)})"
+def _label(code: str) -> Message | str:
+    label = SYMPTOM_LABELS.get(code)
+    return code if label is None else Message(label)
+
+
+def _grade_label(grade: int) -> Message | str:
+    return Message(GRADE_LABELS[grade]) if grade in GRADE_LABELS else str(grade)
+
+
+def _graded(code: str, grade: int, *, lower: bool = False) -> Message:
+    """ "Rash graded 2 (Moderate)"; `lower`: "rash graded 2 (moderate)"."""
+    if lower:
+        symptom = Message(_LOWER_LABELS[code]) if code in _LOWER_LABELS else _label(code)
+        name = Message(_GRADE_WORDS[grade]) if grade in _GRADE_WORDS else str(grade)
+    else:
+        symptom, name = _label(code), _grade_label(grade)
+    return Message(
+        gettext_noop("%(symptom)s graded %(grade)s (%(grade_name)s)"),
+        {"symptom": symptom, "grade": str(grade), "grade_name": name},
+    )
 
 
 def _symptom_order(code: str) -> tuple[int, str]:
     return (SYMPTOM_CODES.index(code), "") if code in SYMPTOM_CODES else (len(SYMPTOM_CODES), code)
 
 
-def _ago(delta: timedelta) -> str:
+def _ago(delta: timedelta) -> Message:
     hours = int(abs(delta).total_seconds() // 3600)
     if hours < 24:
         amount, unit = hours, "hour"
     else:
         amount, unit = hours // 24, "day"
-    side = "before" if delta >= timedelta(0) else "after"
-    return f"{amount} {unit}{'' if amount == 1 else 's'} {side} this report"
+    return Message(_AGO[unit, amount == 1, delta >= timedelta(0)], {"count": amount})
+
+
+def _finding(rule: str, kind: AlertKind, severity: Severity, message: Message) -> Finding:
+    return Finding(rule, kind, severity, message.english(), message)
 
 
 # --- the rules ---------------------------------------------------------------------------------------------
@@ -309,40 +376,53 @@ def is_fever(temperature_c: float | None, config: TriageConfig = DEFAULT_TRIAGE_
     return temperature_c is not None and temperature_c >= config.fever_c
 
 
-def known_neutropenia(context: TriageContext, at: datetime, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> str | None:
-    """Why the patient is known to be neutropenic at `at`, in plain words, or None.
-
-    Not yet engrafted after Day 0 (phase aplasia), whatever the day; or the latest ANC below
-    `neutropenia_anc`, taken at most `neutropenia_anc_days` before `at` (both ends inclusive).
-    """
+def _neutropenia(context: TriageContext, at: datetime, config: TriageConfig) -> Message | None:
     if context.phase == Phase.APLASIA:
-        return "not yet engrafted"
+        return Message(gettext_noop("not yet engrafted"))
     anc = context.latest_anc
     if (
         anc is not None
         and anc.value < config.neutropenia_anc
         and timedelta(0) <= at - anc.collected_at <= timedelta(days=config.neutropenia_anc_days)
     ):
-        return f"neutropenic: ANC {anc.value:g} x10^9/L, {_ago(at - anc.collected_at)}"
+        return Message(
+            gettext_noop("neutropenic: ANC %(anc)s x10^9/L, %(ago)s"),
+            {"anc": Number(f"{anc.value:g}"), "ago": _ago(at - anc.collected_at)},
+        )
+    return None
+
+
+def known_neutropenia(context: TriageContext, at: datetime, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> str | None:
+    """Why the patient is known to be neutropenic at `at`, in plain words, or None.
+
+    Not yet engrafted after Day 0 (phase aplasia), whatever the day; or the latest ANC below
+    `neutropenia_anc`, taken at most `neutropenia_anc_days` before `at` (both ends inclusive).
+    """
+    why = _neutropenia(context, at, config)
+    return None if why is None else why.english()
+
+
+def _window(context: TriageContext, at: datetime, config: TriageConfig) -> Message | None:
+    neutropenia = _neutropenia(context, at, config)
+    if neutropenia is not None:
+        return neutropenia
+    phase, day = context.phase, context.day
+    if phase == Phase.MOBILISATION:
+        return Message(gettext_noop("mobilisation"))
+    if phase == Phase.COLLECTION and (
+        context.days_since_first_apheresis is None
+        or context.days_since_first_apheresis <= config.high_risk_days_after_first_apheresis
+    ):
+        return Message(gettext_noop("stem cell collection"))
+    if phase_index(phase) >= phase_index(Phase.CONDITIONING) and (day is None or day <= config.urgent_fever_until_day):
+        return Message(gettext_noop("conditioning to Day +%(day)s"), {"day": config.urgent_fever_until_day})
     return None
 
 
 def high_risk_window(context: TriageContext, at: datetime, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> str | None:
     """Why a report at `at` is in the high-risk window (module docstring), in plain words, or None outside it."""
-    neutropenia = known_neutropenia(context, at, config)
-    if neutropenia is not None:
-        return neutropenia
-    phase, day = context.phase, context.day
-    if phase == Phase.MOBILISATION:
-        return "mobilisation"
-    if phase == Phase.COLLECTION and (
-        context.days_since_first_apheresis is None
-        or context.days_since_first_apheresis <= config.high_risk_days_after_first_apheresis
-    ):
-        return "stem cell collection"
-    if phase_index(phase) >= phase_index(Phase.CONDITIONING) and (day is None or day <= config.urgent_fever_until_day):
-        return f"conditioning to Day +{config.urgent_fever_until_day}"
-    return None
+    window = _window(context, at, config)
+    return None if window is None else window.english()
 
 
 def _sustained_partner(current: Reading, earlier: Sequence[Reading], config: TriageConfig) -> Reading | None:
@@ -376,59 +456,81 @@ def neutropenic_fever(
     return _sustained_partner(current, earlier, config) is not None
 
 
-def _neutropenic_detail(current: Reading, earlier: Sequence[Reading], config: TriageConfig) -> str:
+def _neutropenic_detail(current: Reading, earlier: Sequence[Reading], config: TriageConfig) -> Message:
     if current.temperature_c >= config.neutropenic_single_c:
-        return f"one reading at or above {_temp(config.neutropenic_single_c)} °C"
+        return Message(
+            gettext_noop("one reading at or above %(threshold)s °C"),
+            {"threshold": _number(config.neutropenic_single_c)},
+        )
     partner = _sustained_partner(current, earlier, config)
     if partner is None:  # not reached: only called when neutropenic_fever() is True
-        return "not met"
+        return Message(gettext_noop("not met"))
     minutes = int((current.recorded_at - partner.recorded_at).total_seconds() // 60)
-    return (
-        f"two readings at or above {_temp(config.neutropenic_sustained_c)} °C, "
-        f"{_temp(partner.temperature_c)} °C {minutes} minutes earlier"
+    return Message(
+        gettext_noop("two readings at or above %(threshold)s °C, %(temperature)s °C %(minutes)s minutes earlier"),
+        {
+            "threshold": _number(config.neutropenic_sustained_c),
+            "temperature": _number(partner.temperature_c),
+            "minutes": minutes,
+        },
     )
 
 
 def _fever_findings(
-    report: ReportInput, context: TriageContext, config: TriageConfig, neutropenic: bool, window: str | None
+    report: ReportInput, context: TriageContext, config: TriageConfig, neutropenic: bool, window: Message | None
 ) -> list[Finding]:
     if report.temperature_c is None or not is_fever(report.temperature_c, config):
         return []
-    where = f"Temperature {_temp(report.temperature_c)} °C{_day(context.day)} ({_phase(context.phase)})"
+    where = _where(report.temperature_c, context)
     findings = []
     if window is not None:
-        reason = f"{where}, in the high-risk window ({window})"
         if neutropenic:
             current = Reading(report.recorded_at, report.temperature_c)
             detail = _neutropenic_detail(current, context.recent_readings, config)
-            reason += f"; meets the neutropenic-fever definition ({detail})"
-        findings.append(Finding(RULE_FEVER_HIGH_RISK, AlertKind.FEVER, Severity.URGENT, reason))
+            reason = Message(
+                gettext_noop(
+                    "%(where)s, in the high-risk window (%(window)s); meets the neutropenic-fever definition "
+                    "(%(detail)s)"
+                ),
+                {"where": where, "window": window, "detail": detail},
+            )
+        else:
+            reason = Message(
+                gettext_noop("%(where)s, in the high-risk window (%(window)s)"), {"where": where, "window": window}
+            )
+        findings.append(_finding(RULE_FEVER_HIGH_RISK, AlertKind.FEVER, Severity.URGENT, reason))
     else:
-        reason = f"{where}, outside the high-risk window"
-        findings.append(Finding(RULE_FEVER_OUTSIDE, AlertKind.FEVER, Severity.SAME_DAY, reason))
+        reason = Message(gettext_noop("%(where)s, outside the high-risk window"), {"where": where})
+        findings.append(_finding(RULE_FEVER_OUTSIDE, AlertKind.FEVER, Severity.SAME_DAY, reason))
     chills = report.symptoms.get(_CHILLS, _ABSENT)
     if chills > _ABSENT:
-        reason = f"Red flag: temperature {_temp(report.temperature_c)} °C with {_graded(_CHILLS, chills).lower()}"
-        findings.append(Finding(RULE_RED_FLAG_FEVER_CHILLS, AlertKind.RED_FLAG, Severity.URGENT, reason))
+        reason = Message(
+            gettext_noop("Red flag: temperature %(temperature)s °C with %(symptom)s"),
+            {"temperature": _number(report.temperature_c), "symptom": _graded(_CHILLS, chills, lower=True)},
+        )
+        findings.append(_finding(RULE_RED_FLAG_FEVER_CHILLS, AlertKind.RED_FLAG, Severity.URGENT, reason))
     return findings
 
 
 def _low_temperature_finding(
-    report: ReportInput, context: TriageContext, config: TriageConfig, window: str | None
+    report: ReportInput, context: TriageContext, config: TriageConfig, window: Message | None
 ) -> Finding | None:
     """A low reading in the high-risk window (sepsis can bring the temperature down instead of up)."""
     if report.temperature_c is None or window is None or report.temperature_c >= config.low_temperature_c:
         return None
-    where = f"Temperature {_temp(report.temperature_c)} °C{_day(context.day)} ({_phase(context.phase)})"
-    if report.temperature_c < config.very_low_temperature_c:
-        reason = f"{where}: below {_temp(config.very_low_temperature_c)} °C in the high-risk window ({window})"
-        return Finding(RULE_TEMPERATURE_VERY_LOW, AlertKind.LOW_TEMPERATURE, Severity.URGENT, reason)
-    reason = f"{where}: below {_temp(config.low_temperature_c)} °C in the high-risk window ({window})"
-    return Finding(RULE_TEMPERATURE_LOW, AlertKind.LOW_TEMPERATURE, Severity.SAME_DAY, reason)
+    very_low = report.temperature_c < config.very_low_temperature_c
+    threshold = config.very_low_temperature_c if very_low else config.low_temperature_c
+    reason = Message(
+        gettext_noop("%(where)s: below %(threshold)s °C in the high-risk window (%(window)s)"),
+        {"where": _where(report.temperature_c, context), "threshold": _number(threshold), "window": window},
+    )
+    if very_low:
+        return _finding(RULE_TEMPERATURE_VERY_LOW, AlertKind.LOW_TEMPERATURE, Severity.URGENT, reason)
+    return _finding(RULE_TEMPERATURE_LOW, AlertKind.LOW_TEMPERATURE, Severity.SAME_DAY, reason)
 
 
 def _symptom_findings(
-    report: ReportInput, context: TriageContext, config: TriageConfig, window: str | None
+    report: ReportInput, context: TriageContext, config: TriageConfig, window: Message | None
 ) -> list[Finding]:
     """Red-flag, severe and worsening findings: at most one per symptom, the most specific."""
     urgent_grade = config.red_flag_grade_high_risk if window is not None else config.red_flag_grade
@@ -443,24 +545,52 @@ def _symptom_findings(
         elif code in config.red_flag_symptoms and grade >= same_day_grade:
             mild_red_flags.append(_graded(code, grade))
         elif grade >= config.severe_grade:
-            was = f", previously {previous}" if has_previous and previous != grade else ""
-            severe.append(f"{_graded(code, grade)}{was}")
+            if has_previous and previous != grade:
+                severe.append(
+                    Message(
+                        gettext_noop("%(symptom)s, previously %(previous)s"),
+                        {"symptom": _graded(code, grade), "previous": str(previous)},
+                    )
+                )
+            else:
+                severe.append(_graded(code, grade))
         elif has_previous and grade - previous >= config.worsening_rise:
-            worse.append(f"{_label(code)} from {previous} to {grade} ({GRADE_LABELS.get(grade, grade)})")
+            worse.append(
+                Message(
+                    gettext_noop("%(symptom)s from %(before)s to %(after)s (%(grade_name)s)"),
+                    {
+                        "symptom": _label(code),
+                        "before": str(previous),
+                        "after": str(grade),
+                        "grade_name": _grade_label(grade),
+                    },
+                )
+            )
     findings = []
-    where = f" in the high-risk window ({window})" if window is not None else ""
     if red_flags:
-        reason = f"Red flag{where}: " + "; ".join(red_flags)
-        findings.append(Finding(RULE_RED_FLAG_SYMPTOM, AlertKind.RED_FLAG, Severity.URGENT, reason))
+        symptoms = Joined(tuple(red_flags))
+        if window is not None:
+            reason = Message(
+                gettext_noop("Red flag in the high-risk window (%(window)s): %(symptoms)s"),
+                {"window": window, "symptoms": symptoms},
+            )
+        else:
+            reason = Message(gettext_noop("Red flag: %(symptoms)s"), {"symptoms": symptoms})
+        findings.append(_finding(RULE_RED_FLAG_SYMPTOM, AlertKind.RED_FLAG, Severity.URGENT, reason))
     if mild_red_flags:
-        reason = "Red flag, mild, outside the high-risk window: " + "; ".join(mild_red_flags)
-        findings.append(Finding(RULE_RED_FLAG_SYMPTOM, AlertKind.RED_FLAG, Severity.SAME_DAY, reason))
+        reason = Message(
+            gettext_noop("Red flag, mild, outside the high-risk window: %(symptoms)s"),
+            {"symptoms": Joined(tuple(mild_red_flags))},
+        )
+        findings.append(_finding(RULE_RED_FLAG_SYMPTOM, AlertKind.RED_FLAG, Severity.SAME_DAY, reason))
     if severe:
-        reason = "Severe: " + "; ".join(severe)
-        findings.append(Finding(RULE_SEVERE, AlertKind.SEVERE_SYMPTOM, Severity.SAME_DAY, reason))
+        reason = Message(gettext_noop("Severe: %(symptoms)s"), {"symptoms": Joined(tuple(severe))})
+        findings.append(_finding(RULE_SEVERE, AlertKind.SEVERE_SYMPTOM, Severity.SAME_DAY, reason))
     if worse:
-        reason = "Worse since the previous report: " + "; ".join(worse)
-        findings.append(Finding(RULE_WORSENING, AlertKind.WORSENING, Severity.SAME_DAY, reason))
+        reason = Message(
+            gettext_noop("Worse since the previous report: %(symptoms)s"), {"symptoms": Joined(tuple(worse))}
+        )
+        findings.append(_finding(RULE_WORSENING, AlertKind.WORSENING, Severity.SAME_DAY, reason))
     return findings
 
 
@@ -474,7 +604,12 @@ def _pseudo_relapse_finding(report: ReportInput, context: TriageContext, config:
         return None
     causes = []
     if report.temperature_c is not None and is_fever(report.temperature_c, config):
-        causes.append(f"a fever ({_temp(report.temperature_c)} °C in this report)")
+        causes.append(
+            Message(
+                gettext_noop("a fever (%(temperature)s °C in this report)"),
+                {"temperature": _number(report.temperature_c)},
+            )
+        )
     else:
         window = timedelta(days=config.pseudo_relapse_window_days)
         fevers = [
@@ -484,18 +619,46 @@ def _pseudo_relapse_finding(report: ReportInput, context: TriageContext, config:
         ]
         if fevers:
             latest = max(fevers, key=lambda reading: reading.recorded_at)
-            ago = _ago(report.recorded_at - latest.recorded_at)
-            causes.append(f"a fever ({_temp(latest.temperature_c)} °C, {ago})")
+            causes.append(
+                Message(
+                    gettext_noop("a fever (%(temperature)s °C, %(ago)s)"),
+                    {
+                        "temperature": _number(latest.temperature_c),
+                        "ago": _ago(report.recorded_at - latest.recorded_at),
+                    },
+                )
+            )
     if context.recent_infection:
-        causes.append(f"an infection recorded in the last {config.pseudo_relapse_window_days} days")
+        causes.append(
+            Message(
+                gettext_noop("an infection recorded in the last %(days)s days"),
+                {"days": config.pseudo_relapse_window_days},
+            )
+        )
     if not causes:
         return None
-    symptoms = "; ".join(f"{_label(code)} from {was} to {now}" for code, was, now in changed)
-    reason = (
-        f"Possible pseudo-relapse: new or worse MS symptoms ({symptoms}) with {' and '.join(causes)}. "
-        "For the transplant and the neurology team."
+    symptoms = Joined(
+        tuple(
+            Message(
+                gettext_noop("%(symptom)s from %(before)s to %(after)s"),
+                {"symptom": _label(code), "before": str(was), "after": str(now)},
+            )
+            for code, was, now in changed
+        )
     )
-    return Finding(RULE_PSEUDO_RELAPSE, AlertKind.PSEUDO_RELAPSE, Severity.SAME_DAY, reason)
+    cause = (
+        causes[0]
+        if len(causes) == 1
+        else Message(gettext_noop("%(first)s and %(second)s"), {"first": causes[0], "second": causes[1]})
+    )
+    reason = Message(
+        gettext_noop(
+            "Possible pseudo-relapse: new or worse MS symptoms (%(symptoms)s) with %(causes)s. "
+            "For the transplant and the neurology team."
+        ),
+        {"symptoms": symptoms, "causes": cause},
+    )
+    return _finding(RULE_PSEUDO_RELAPSE, AlertKind.PSEUDO_RELAPSE, Severity.SAME_DAY, reason)
 
 
 def _routine_finding(report: ReportInput, config: TriageConfig) -> Finding | None:
@@ -506,15 +669,15 @@ def _routine_finding(report: ReportInput, config: TriageConfig) -> Finding | Non
     ]
     if not graded:
         return None
-    reason = "For the weekly review: " + "; ".join(graded)
-    return Finding(RULE_ROUTINE, AlertKind.ROUTINE_REVIEW, Severity.ROUTINE, reason)
+    reason = Message(gettext_noop("For the weekly review: %(symptoms)s"), {"symptoms": Joined(tuple(graded))})
+    return _finding(RULE_ROUTINE, AlertKind.ROUTINE_REVIEW, Severity.ROUTINE, reason)
 
 
 def triage(report: ReportInput, context: TriageContext, config: TriageConfig = DEFAULT_TRIAGE_CONFIG) -> TriageResult:
     """Apply the rules of the module docstring to one report."""
-    window = high_risk_window(context, report.recorded_at, config)
+    window = _window(context, report.recorded_at, config)
     neutropenic = (
-        known_neutropenia(context, report.recorded_at, config) is not None
+        _neutropenia(context, report.recorded_at, config) is not None
         and report.temperature_c is not None
         and neutropenic_fever(Reading(report.recorded_at, report.temperature_c), context.recent_readings, config)
     )
@@ -525,11 +688,14 @@ def triage(report: ReportInput, context: TriageContext, config: TriageConfig = D
     findings += _symptom_findings(report, context, config, window)
     if report.feels_urgent:
         if window is not None:
-            reason = f"The patient says this feels urgent, in the high-risk window ({window})"
-            findings.append(Finding(RULE_FEELS_URGENT, AlertKind.FEELS_URGENT, Severity.URGENT, reason))
+            reason = Message(
+                gettext_noop("The patient says this feels urgent, in the high-risk window (%(window)s)"),
+                {"window": window},
+            )
+            findings.append(_finding(RULE_FEELS_URGENT, AlertKind.FEELS_URGENT, Severity.URGENT, reason))
         else:
-            reason = "The patient says this feels urgent"
-            findings.append(Finding(RULE_FEELS_URGENT, AlertKind.FEELS_URGENT, Severity.SAME_DAY, reason))
+            reason = Message(gettext_noop("The patient says this feels urgent"))
+            findings.append(_finding(RULE_FEELS_URGENT, AlertKind.FEELS_URGENT, Severity.SAME_DAY, reason))
     pseudo = _pseudo_relapse_finding(report, context, config)
     if pseudo is not None:
         findings.append(pseudo)
@@ -545,7 +711,7 @@ def triage(report: ReportInput, context: TriageContext, config: TriageConfig = D
         neutropenic_fever=neutropenic,
         pseudo_relapse=pseudo is not None,
         call_unit_now=level == Severity.URGENT,
-        high_risk=window,
+        high_risk=None if window is None else window.english(),
     )
 
 

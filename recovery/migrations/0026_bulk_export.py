@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0004_user_language"),
-        ("recovery", "0024_report_entered_via"),
+        ("recovery", "0025_i18n_reasons"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

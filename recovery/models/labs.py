@@ -57,6 +57,9 @@ class LabImport(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0, help_text="Lines checked so far.")
     error = models.TextField(blank=True, help_text="Why nothing was imported, in words.")
+    language = models.CharField(
+        max_length=8, blank=True, default="", help_text="The uploader's language: the report's (empty: English)."
+    )
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a task has started the import.")
     accepted = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)

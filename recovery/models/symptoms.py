@@ -77,7 +77,15 @@ class Alert(models.Model):
     severity = models.CharField(max_length=16, choices=AlertSeverity.choices)
     severity_rank = models.PositiveSmallIntegerField(default=0, help_text="3 urgent, 2 same day, 1 routine.")
     status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
-    reason = models.TextField()
+    reason = models.TextField(help_text="In English: the audit's and the API's words (old rows have only this).")
+    reason_code = models.CharField(
+        max_length=255, blank=True, default="", help_text="The msgid of the sentence that opened the alert."
+    )
+    reason_values = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The reason line by line as stored messages (clinical/words.py), translated when shown.",
+    )
     rule = models.CharField(max_length=64, help_text="The rule that raised it (or last raised its severity).")
     config_version = models.PositiveIntegerField(default=0)
     neutropenic_fever = models.BooleanField(default=False)

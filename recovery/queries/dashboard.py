@@ -25,6 +25,7 @@ from recovery.models import (
     Patient,
     SymptomReport,
 )
+from recovery.queries.alert_reasons import first_reason
 from recovery.queries.configuration import active_configs
 from recovery.queries.phases import check_stored_phase
 from recovery.queries.workspace import summarise
@@ -135,7 +136,7 @@ def triage_queue(alerts: QuerySet[Alert], now: datetime | None = None, limit: in
         QueueRow(
             alert=alert,
             day=_day_of(alert.patient, now),
-            reason=first_line(alert.reason),
+            reason=first_reason(alert),
             waiting=duration_text(now - alert.created_at),
             target=target_status(alert, now),
         )

@@ -23,7 +23,8 @@ from recovery.models import (
     ResolutionAction,
     SymptomReport,
 )
-from recovery.queries.dashboard import duration_text, first_line
+from recovery.queries.alert_reasons import first_reason, reason_lines
+from recovery.queries.dashboard import duration_text
 
 REVIEW_REPORTS = 500  # reports charted on the review page
 REVIEW_TABLE_REPORTS = 30
@@ -60,13 +61,18 @@ class ReportRow:
     symptoms: list[tuple[str, int]]  # (label, grade) for grades above 0
 
 
+def _symptom_label(code: str) -> str:
+    """A symptom's plain words in the reader's language (the code itself when unknown)."""
+    return _(SYMPTOM_LABELS[code]) if code in SYMPTOM_LABELS else code
+
+
 def report_rows(reports) -> list[ReportRow]:
     """Each report with its symptoms graded above 0, in words, in the order of the symptom list."""
     return [
         ReportRow(
             report=r,
             symptoms=[
-                (SYMPTOM_LABELS.get(code, code), grade)
+                (_symptom_label(code), grade)
                 for code, grade in sorted((r.symptoms or {}).items(), key=lambda item: _symptom_position(item[0]))
                 if grade
             ],
@@ -85,6 +91,16 @@ class OpenAlertRow:
     reason: str  # the first line: what raised it
     updates: int  # later reports that updated it
     waiting: str
+
+
+def _open_alert_row(alert: Alert, now: datetime) -> OpenAlertRow:
+    lines = reason_lines(alert)
+    return OpenAlertRow(
+        alert=alert,
+        reason=lines[0] if lines else "",
+        updates=max(0, len(lines) - 1),
+        waiting=duration_text(now - alert.created_at),
+    )
 
 
 def _gap_ms(day0: date | None, zone: str, reminders: ReminderConfig, config: ChartConfig):
@@ -121,7 +137,17 @@ def patient_review(
     all_alerts = (
         Alert.objects.filter(patient=patient)
         .order_by("-created_at", "-id")
-        .only("uuid", "severity", "severity_rank", "status", "reason", "created_at", "kind")
+        .only(
+            "uuid",
+            "severity",
+            "severity_rank",
+            "status",
+            "reason",
+            "reason_code",
+            "reason_values",
+            "created_at",
+            "kind",
+        )
     )
     charted_reports = all_reports
     charted_alerts = all_alerts
@@ -150,7 +176,7 @@ def patient_review(
     symptoms = [
         {
             "code": code,
-            "label": SYMPTOM_LABELS.get(code, code),
+            "label": _symptom_label(code),
             "colour": _SYMPTOM_PALETTE[i % len(_SYMPTOM_PALETTE)],
             "data": break_gaps(grades[code], gap),
         }
@@ -163,7 +189,7 @@ def patient_review(
             "severity": a.severity,
             "label": a.get_severity_display(),
             "status": a.get_status_display(),
-            "reason": first_line(a.reason),
+            "reason": first_reason(a),
             "colour": SEVERITY_COLOURS.get(a.severity, "#6c757d"),
         }
         for a in reversed(charted_alerts)
@@ -205,16 +231,7 @@ def patient_review(
         "report_count": len(charted_reports),
         "charted_limit": REVIEW_REPORTS,
         "alerts": alerts,
-        "open_alerts": [
-            OpenAlertRow(
-                alert=a,
-                reason=first_line(a.reason),
-                updates=max(0, len([line for line in a.reason.splitlines() if line.strip()]) - 1),
-                waiting=duration_text(now - a.created_at),
-            )
-            for a in alerts
-            if a.status in OPEN_STATUSES
-        ],
+        "open_alerts": [_open_alert_row(a, now) for a in alerts if a.status in OPEN_STATUSES],
     }
 
 

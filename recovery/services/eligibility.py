@@ -1,6 +1,5 @@
 """The eligibility review: an advisory checklist plus the team's decision."""
 
-from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 
@@ -33,7 +32,7 @@ def record_eligibility_review(
         decided_by=decided_by,
         relapsing_with_breakthrough=relapsing_with_breakthrough,
         edss=edss,
-        criteria=[asdict(c) for c in criteria],
+        criteria=[c.as_json() for c in criteria],
         config_version=config.version,
         decision=decision,
         notes=notes,

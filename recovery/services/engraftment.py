@@ -5,12 +5,14 @@ from datetime import date, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from recovery.clinical.engraftment import (
     engraftment_flags,
 )
 from recovery.clinical.phases import Flag
 from recovery.clinical.triage import AlertKind, Severity
+from recovery.clinical.words import Message, Number
 from recovery.models import (
     OPEN_STATUSES,
     Alert,
@@ -157,22 +159,31 @@ def check_engraftment_alerts(*, today: date | None = None) -> list[Alert]:
                 continue
             day = (on - episode.reinfusion_date).days
             if flag == Flag.POSSIBLE_GRAFT_FAILURE:
-                reason = (
-                    f"Day +{day}: no neutrophil engraftment recorded (ANC >= {config.labs.neutrophil_threshold:g} "
-                    f"on {config.labs.engraftment_consecutive_days} different days) by "
-                    f"Day +{config.phase.possible_graft_failure_day}: possible primary graft failure."
+                reason = Message(
+                    gettext_noop(
+                        "Day +%(day)s: no neutrophil engraftment recorded (ANC >= %(threshold)s on %(days)s "
+                        "different days) by Day +%(by_day)s: possible primary graft failure."
+                    ),
+                    {
+                        "day": day,
+                        "threshold": Number(f"{config.labs.neutrophil_threshold:g}"),
+                        "days": config.labs.engraftment_consecutive_days,
+                        "by_day": config.phase.possible_graft_failure_day,
+                    },
                 )
             else:
-                reason = (
-                    f"Day +{day}: no neutrophil engraftment recorded by Day +{config.phase.delayed_engraftment_day}: "
-                    "engraftment is delayed."
+                reason = Message(
+                    gettext_noop(
+                        "Day +%(day)s: no neutrophil engraftment recorded by Day +%(by_day)s: engraftment is delayed."
+                    ),
+                    {"day": day, "by_day": config.phase.delayed_engraftment_day},
                 )
             alert, opened = raise_alert(
                 patient=patient,
                 kind=kind,
                 severity=Severity.SAME_DAY,
                 rule=rule,
-                reason=reason,
+                message=reason,
                 config=config,
                 detail={"day": day, "day0": episode.reinfusion_date.isoformat()},
             )

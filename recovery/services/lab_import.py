@@ -85,7 +85,12 @@ class _Outcome:
 def _create(context: AuditContext, centre: Centre, filename: str, data: bytes) -> LabImport:
     open_csv(data)
     lab_import = LabImport.objects.create(
-        centre=centre, uploaded_by=context.actor, filename=filename[:255], data=data, status=LabImportStatus.QUEUED
+        centre=centre,
+        uploaded_by=context.actor,
+        filename=filename[:255],
+        data=data,
+        status=LabImportStatus.QUEUED,
+        language=translation.get_language() or "",
     )
     record_event(context=context, action="labs.import_queued", detail={"import": str(lab_import.uuid)})
     return lab_import
@@ -103,9 +108,10 @@ def queue_lab_import(*, context: AuditContext, centre: Centre, filename: str, da
     """Store an upload for the import task and wake it after commit; ValidationError (nothing stored) for a file
     that cannot be read at all: too large, not text (a control character, naming its line), empty, no header.
 
-    The task writes the report's messages in the language active here (the uploader's)."""
+    The task writes the report's messages in the language active here (the uploader's), stored with the import
+    so that an import the sweep starts again writes it in that language too."""
     lab_import = _create(context, centre, filename, data)
-    transaction.on_commit(partial(_wake_importer, lab_import.pk, translation.get_language()))
+    transaction.on_commit(partial(_wake_importer, lab_import.pk, lab_import.language or None))
     return lab_import
 
 
@@ -127,16 +133,14 @@ def imports_to_resume(now: datetime | None = None) -> list[int]:
 
     An import interrupted MAX_ATTEMPTS times is failed here instead (nothing of it was saved)."""
     now = now or timezone.now()
-    LabImport.objects.filter(_interrupted(now), attempts__gte=MAX_ATTEMPTS).update(
-        status=LabImportStatus.FAILED,
-        error=_(
-            "The import was interrupted %(count)s times (the server stopped it). Nothing was imported: "
-            "upload the file again, or in smaller parts."
-        )
-        % {"count": MAX_ATTEMPTS},
-        data=b"",
-        finished_at=now,
-    )
+    given_up = LabImport.objects.filter(_interrupted(now), attempts__gte=MAX_ATTEMPTS)
+    for language in given_up.values_list("language", flat=True).distinct():
+        with translation.override(language or settings.LANGUAGE_CODE):
+            error = _(
+                "The import was interrupted %(count)s times (the server stopped it). Nothing was imported: "
+                "upload the file again, or in smaller parts."
+            ) % {"count": MAX_ATTEMPTS}
+        given_up.filter(language=language).update(status=LabImportStatus.FAILED, error=error, data=b"", finished_at=now)
     return list(
         LabImport.objects.filter(
             Q(status=LabImportStatus.QUEUED, created_at__lt=now - RESUME_AFTER) | _interrupted(now)
@@ -151,7 +155,10 @@ def run_lab_import(
     then save all its results in one transaction, or none when a line is wrong.
 
     `patients`: whom the file may name (default: the uploader's patients at the import's centre); `language`: the
-    one the report's messages are written in (default: the active one)."""
+    one the report's messages are written in (default: the one stored with the import, the uploader's, so that
+    an import the sweep starts again, which passes none, writes it in that language too)."""
+    if not language:
+        language = LabImport.objects.filter(pk=import_id).values_list("language", flat=True).first()
     with translation.override(language) if language else contextlib.nullcontext():
         return _run_lab_import(import_id, patients)
 

@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from recovery.clinical.engraftment import (
@@ -36,6 +37,7 @@ from recovery.clinical.engraftment import (
 from recovery.clinical.labs_config import EBV_PCR, LabConfig
 from recovery.clinical.phases import local_date
 from recovery.clinical.triage import AlertKind, Severity
+from recovery.clinical.words import Message, Number
 from recovery.models import (
     Alert,
     LabImport,
@@ -430,11 +432,11 @@ def record_transfusion(
 
 
 def _raise_alert(
-    *, patient: Patient, kind: str, rule: str, reason: str, config: ActiveConfig, detail: dict
+    *, patient: Patient, kind: str, rule: str, reason: Message, config: ActiveConfig, detail: dict
 ) -> Alert | None:
     """A same-day alert of `kind`, or an addition to the open one. Returns the new alert (None when one was open)."""
     alert, opened = raise_alert(
-        patient=patient, kind=kind, severity=Severity.SAME_DAY, rule=rule, reason=reason, config=config, detail=detail
+        patient=patient, kind=kind, severity=Severity.SAME_DAY, rule=rule, message=reason, config=config, detail=detail
     )
     return alert if opened else None
 
@@ -450,9 +452,15 @@ def check_ebv_alert(*, patient: Patient, results: Sequence[LabResult], config: A
     if LabResult.objects.filter(patient=patient, test=EBV_PCR, collected_at__gt=newest.collected_at).exists():
         return None  # a later load is already recorded: the old one says nothing about today
     local = timezone.localtime(newest.collected_at, ZoneInfo(patient.timezone))
-    reason = (
-        f"EBV DNA {newest.value.normalize():,f} copies/mL on {local:%Y-%m-%d} is above the alert threshold of "
-        f"{config.labs.ebv_alert_copies:,.0f} copies/mL."
+    reason = Message(
+        gettext_noop(
+            "EBV DNA %(value)s copies/mL on %(date)s is above the alert threshold of %(threshold)s copies/mL."
+        ),
+        {
+            "value": Number(f"{newest.value.normalize():f}", grouped=True),
+            "date": f"{local:%Y-%m-%d}",
+            "threshold": Number(f"{config.labs.ebv_alert_copies:.0f}", grouped=True),
+        },
     )
     return _raise_alert(
         patient=patient,

@@ -1,6 +1,6 @@
 """Recording a check-in, triaging it, and the alerts it raises, followed from report to resolution."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from recovery.clinical.config import TriageConfig
@@ -17,6 +18,7 @@ from recovery.clinical.phases import local_date, phase_on
 from recovery.clinical.triage import (
     SYMPTOM_CODES,
     CountReading,
+    Finding,
     Reading,
     ReportInput,
     Severity,
@@ -25,6 +27,7 @@ from recovery.clinical.triage import (
     severity_rank,
     triage,
 )
+from recovery.clinical.words import Joined, Message
 from recovery.models import (
     Alert,
     LabResult,
@@ -167,6 +170,19 @@ def _context_for(patient: Patient, recorded_at: datetime, config: ActiveConfig) 
     )
 
 
+def _finding_json(finding: Finding) -> dict:
+    """A finding as the report stores it: the English reason, and the reason as a msgid and values."""
+    stored = {
+        "rule": finding.rule,
+        "kind": finding.kind.value,
+        "severity": finding.severity.value,
+        "reason": finding.reason,
+    }
+    if finding.message is not None:
+        stored["message"] = finding.message.as_json()
+    return stored
+
+
 def _raise_or_update_alert(
     *, patient: Patient, report: SymptomReport, result: TriageResult, config: ActiveConfig, actor: User | None
 ) -> Alert | None:
@@ -174,14 +190,16 @@ def _raise_or_update_alert(
     if result.level == Severity.NONE:
         return None
     top = max(result.findings, key=lambda f: severity_rank(f.severity))
-    reason = "; ".join(f.reason for f in result.findings)
+    reason = Joined(tuple(f.message or f.reason for f in result.findings))
     alert, _ = raise_alert(
         patient=patient,
         kind=top.kind.value,
         severity=result.level,
         rule=top.rule,
-        reason=reason,
-        update_reason=f"{report.recorded_at:%Y-%m-%d %H:%M} UTC: {reason}",
+        message=reason,
+        update_message=Message(
+            gettext_noop("%(at)s UTC: %(reason)s"), {"at": f"{report.recorded_at:%Y-%m-%d %H:%M}", "reason": reason}
+        ),
         config=config,
         actor=actor,
         detail={"report": str(report.uuid)},
@@ -243,7 +261,7 @@ def record_symptom_report(
         phase=triage_context.phase.value,
         day=triage_context.day,
         triage_level=result.level.value,
-        findings=[{**asdict(f), "kind": f.kind.value, "severity": f.severity.value} for f in result.findings],
+        findings=[_finding_json(f) for f in result.findings],
         neutropenic_fever=result.neutropenic_fever,
         pseudo_relapse=result.pseudo_relapse,
         config_version=config.version,

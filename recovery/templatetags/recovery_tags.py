@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy
 
 from recovery import event_titles
 from recovery.phase_text import day_label as phase_day_label
+from recovery.queries.alert_reasons import alert_reason as reason_text
 
 register = template.Library()
 
@@ -104,3 +105,9 @@ def event_title(title) -> str:
 @register.filter
 def percent(value) -> int:
     return round(float(value or 0) * 100)
+
+
+@register.filter
+def alert_reason(alert) -> str:
+    """An alert's whole reason in the reader's language (the stored English for an alert stored without codes)."""
+    return reason_text(alert)

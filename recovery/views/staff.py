@@ -33,7 +33,7 @@ from recovery.forms.patients import (
 from recovery.models import TimelineEvent, TransplantDateChange, TransplantEpisode
 from recovery.queries.alerts import open_alerts_of
 from recovery.queries.audit import access_log, describe_action, staff_csv_rows
-from recovery.queries.eligibility import checklist
+from recovery.queries.eligibility import checklist, shown_criteria
 from recovery.queries.timeline import episode_of, patient_today
 from recovery.queries.workspace import filter_patients, still_followed, summarise, week_events, workspace
 from recovery.services.audit import AuditContext, record_event, record_reads
@@ -473,12 +473,14 @@ def eligibility_review(request: HttpRequest, patient_id) -> HttpResponse:
         relapsing_with_breakthrough=answers.get("relapsing_with_breakthrough"),
         edss=answers.get("edss"),
     )
-    reviews = patient.eligibility_reviews.select_related("decided_by")[:20]
+    reviews = list(patient.eligibility_reviews.select_related("decided_by")[:20])
+    for review in reviews:
+        review.shown_criteria = shown_criteria(review.criteria)
     record_event(context=AuditContext.from_request(request), action="eligibility.view", patient=patient)
     return render(
         request,
         "recovery/eligibility.html",
-        {"patient": patient, "form": form, "criteria": criteria, "reviews": reviews},
+        {"patient": patient, "form": form, "criteria": shown_criteria(criteria), "reviews": reviews},
     )
 
 

@@ -1,23 +1,13 @@
 // The dashboard's triage queue: htmx swaps in a fresh copy every 30 s (hx-trigger on #alert-queue).
-// This file only shows the refresh time in the reader's clock, reports a failed refresh, reloads the whole page
-// when the session has ended (the refresh was redirected to the login page), and skips a refresh while the
-// keyboard focus is inside the queue so that nobody loses their place.
+// This file only reports a failed refresh, reloads the whole page when the session has ended (the refresh was
+// redirected to the login page), and skips a refresh while the keyboard focus is inside the queue so that nobody
+// loses their place. The refresh time is left as the server wrote it: in the viewer's zone, with the zone's name,
+// like every other time on the page (the browser's clock may be in another zone and would not say so).
 (function () {
-  const fmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-
-  function localiseUpdated(root) {
-    const stamp = (root || document).querySelector("#alert-queue .rt-updated");
-    if (!stamp) return;
-    const when = new Date(stamp.getAttribute("datetime"));
-    if (!Number.isNaN(when.getTime())) stamp.textContent = fmt.format(when);
-  }
-
   function showError(show) {
     const notice = document.querySelector("#alert-queue .rt-refresh-error");
     if (notice) notice.classList.toggle("d-none", !show);
   }
-
-  document.addEventListener("DOMContentLoaded", () => localiseUpdated());
 
   document.body.addEventListener("htmx:beforeRequest", (event) => {
     const queue = document.getElementById("alert-queue");
@@ -37,10 +27,7 @@
     }
   });
 
-  document.body.addEventListener("htmx:afterSwap", () => {
-    localiseUpdated();
-    showError(false);
-  });
+  document.body.addEventListener("htmx:afterSwap", () => showError(false));
   document.body.addEventListener("htmx:responseError", () => showError(true));
   document.body.addEventListener("htmx:sendError", () => showError(true));
 })();
