@@ -110,7 +110,9 @@ def _operation_outcome(code: str, message: str) -> JsonResponse:
     """A 400 as FHIR clients read it (the /fhir/ URLs)."""
     issue = {"severity": "error", "code": code, "diagnostics": message}
     return JsonResponse(
-        {"resourceType": "OperationOutcome", "issue": [issue]}, status=400, content_type="application/fhir+json"
+        {"resourceType": "OperationOutcome", "issue": [issue]},
+        status=400,
+        content_type="application/fhir+json; charset=utf-8",
     )
 
 

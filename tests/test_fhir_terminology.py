@@ -54,7 +54,7 @@ _P = [
     [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
     [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
     [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-    [9, 4, 5, 3, 1, 2, 8, 7, 6, 0],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
     [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
     [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
     [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
@@ -77,6 +77,9 @@ def sctid_check_digit_ok(code: str) -> bool:
         (loinc_check_digit_ok, "24467-3", True),
         (sctid_check_digit_ok, "24700007", True),  # multiple sclerosis
         (sctid_check_digit_ok, "24700008", False),
+        # the permutation's fifth row matters: a wrong table rejected this real concept (RRMS)
+        (sctid_check_digit_ok, "426373005", True),
+        (sctid_check_digit_ok, "426373006", False),
     ],
 )
 def test_the_check_digit_rules(check, code, ok):

@@ -55,7 +55,7 @@ def transplanted(patient, clock):
 
 def _alert(patient, kind=AlertKind.FEVER, severity=Severity.URGENT):
     alert, _ = raise_alert(
-        patient=patient, kind=kind, severity=severity, rule="tests", reason="Internal reason", config=DEFAULT_CONFIG
+        patient=patient, kind=kind, severity=severity, rule="tests", message="Internal reason", config=DEFAULT_CONFIG
     )
     return alert
 
