@@ -66,16 +66,61 @@ def transplanted(day0: date | None, today: date) -> bool:
     return day0 is not None and day0 <= today
 
 
-def transplant_date(day0: date | None, today: date) -> Value:
-    if day0 is None:
+def past_date(on: date | None, today: date) -> Value:
+    """A date that has happened (today or earlier, in the patient's time zone); NY for a later one, which is a
+    plan, not a fact; NR without a date. Every date the export reports goes through this rule."""
+    if on is None:
         return Value(missing=Missing.NOT_RECORDED)
-    return Value(day0) if day0 <= today else NOT_YET
+    return Value(on) if on <= today else NOT_YET
 
 
-def confirmed_engraftment(confirmed: date | None, recorded: date | None) -> Value:
+def transplant_date(day0: date | None, today: date) -> Value:
+    return past_date(day0, today)
+
+
+def once_done(value: Value, on: date | None, today: date) -> Value:
+    """`value` (a fact about a step, e.g. the CD34+ dose of a collection) once the step's date `on` has come; NY
+    while `on` is still ahead (the step is planned, not done); `value` as it is when no date is recorded."""
+    return NOT_YET if on is not None and on > today else value
+
+
+def past_dates(dates: Iterable[date], today: date) -> tuple[Value, Value]:
+    """(how many, the dates separated by ';') of the dates that have happened; NY when every date recorded is
+    still ahead; NR without any."""
+    dates = sorted(dates)
+    done = [on for on in dates if on <= today]
+    if done:
+        return Value(len(done)), Value(";".join(on.isoformat() for on in done))
+    return (NOT_YET, NOT_YET) if dates else (Value(missing=Missing.NOT_RECORDED),) * 2
+
+
+def graft_cryopreserved(cryostored: date | None, first_apheresis: date | None, today: date) -> Value:
+    """'yes' once the cryostorage date has come; NY while it, or the first apheresis, is still ahead; NR without
+    a cryostorage date (a fresh graft is not recorded as such)."""
+    if cryostored is None:
+        return once_done(Value(missing=Missing.NOT_RECORDED), first_apheresis, today)
+    return Value("yes") if cryostored <= today else NOT_YET
+
+
+def stem_cell_source(first_apheresis: date | None, today: date) -> Value:
+    """Peripheral blood once an apheresis (collection) has happened; NY while it is planned; NR without one."""
+    when = past_date(first_apheresis, today)
+    return Value("peripheral_blood") if when.value is not None else when
+
+
+def conditioning_regimen(value: Value, conditioning_start: date | None, day0: date | None, today: date) -> Value:
+    """The protocol (`value`) once conditioning has begun (its start date, or Day 0, today or earlier); NY while a
+    protocol is chosen but neither date has come (a plan); NR without a protocol."""
+    if value.value is None:
+        return value
+    begun = [on for on in (conditioning_start, day0) if on is not None]
+    return value if begun and min(begun) <= today else NOT_YET
+
+
+def confirmed_engraftment(confirmed: date | None, recorded: date | None, today: date) -> Value:
     """The date a clinician confirmed, if it is still the episode's date; NC for a date nobody confirmed (or one
-    changed since the confirmation); NY when the episode holds no date."""
-    if recorded is None:
+    changed since the confirmation); NY when the episode holds no date, or one still ahead."""
+    if recorded is None or recorded > today:
         return NOT_YET
     if confirmed is None or confirmed != recorded:
         return Value(missing=Missing.NOT_CONFIRMED)
@@ -97,13 +142,16 @@ def febrile_neutropenia(status: str | None) -> Value:
 def viraemia(results: Iterable[tuple[date, Decimal]], day0: date | None, today: date) -> tuple[Value, Value]:
     """(detected, highest load) from the PCR results (local sample date, copies/mL) of Day 0 through Day +100.
 
-    Detected: 'yes' as soon as one result is above 0; 'no' once the window has closed with every result 0; NY
-    while it is open; NR without any result in it. The highest load is given only once the window has closed.
+    Detected: 'yes' as soon as one result is above 0 (any detectable DNA: "CMV infection" is the detection of viral
+    nucleic acid in any body fluid, Ljungman et al. 2002, in SOURCES; the centre's EBV alert threshold,
+    LabConfig.ebv_alert_copies, is a trigger for treatment, not the registry's question); 'no' once the window has
+    closed with every result 0; NY while it is open; NR without any result in it. The highest load is given only
+    once the window has closed. A sample dated after today is left out (a typing error, not a result).
     """
     if not transplanted(day0, today):
         return NOT_YET, NOT_YET
     end = day100(day0)
-    loads = [value for on, value in results if day0 <= on <= end]
+    loads = [value for on, value in results if day0 <= on <= min(end, today)]  # a later sample date is an error
     closed = today > end
     if any(load > 0 for load in loads):
         detected = Value("yes")
@@ -143,9 +191,13 @@ def death(deceased: bool) -> Value:
     return NOT_HELD if deceased else NOT_APPLICABLE
 
 
-def mobilisation_agents(mobilised_on: date | None, gcsf_from: date | None) -> Value:
-    agents = [name for name, on in (("cyclophosphamide", mobilised_on), ("g_csf", gcsf_from)) if on is not None]
-    return of("+".join(agents))
+def mobilisation_agents(mobilised_on: date | None, gcsf_from: date | None, today: date) -> Value:
+    """The agents whose date has come; NY when the recorded dates are all still ahead; NR without any date."""
+    dated = (("cyclophosphamide", mobilised_on), ("g_csf", gcsf_from))
+    agents = [name for name, on in dated if on is not None and on <= today]
+    if agents:
+        return Value("+".join(agents))
+    return NOT_YET if any(on is not None for _, on in dated) else Value(missing=Missing.NOT_RECORDED)
 
 
 # The data dictionary -----------------------------------------------------------------------------------------
@@ -182,6 +234,12 @@ def dictionary_markdown() -> str:
         '"missing"}}]}`; `value` is a string (or null), `missing` a code (or null).',
         "",
         f"Day +100 items count from Day 0 through Day +{REGISTRY_DAY}, both included.",
+        "",
+        "Every date is the patient's local date (their time zone), and \"today\" is the patient's own today. A "
+        "patient's export may be downloaded before Day 0: a step whose date is still ahead (mobilisation, G-CSF, "
+        "apheresis, cryostorage, conditioning, Day 0) is a plan, not a fact, and is exported empty with NY, as are "
+        "the values that depend on it (the CD34+ dose of a collection still ahead, the regimen before "
+        "conditioning). The centre's export has the patients whose Day 0 has come where they are.",
         "",
         "## Codes for an empty value",
         "",

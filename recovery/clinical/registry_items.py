@@ -45,6 +45,12 @@ SOURCES: tuple[tuple[str, str], ...] = (
         "CIBMTR, Post-TED questions 1-7: date of actual contact to determine medical status",
         "https://www.cibmtr.org/manuals/fim/1/en/topic/q1-7-100-day-report-only",
     ),
+    (
+        "Ljungman P, Griffiths P, Paya C. Definitions of cytomegalovirus infection and disease in transplant "
+        "recipients. Clin Infect Dis 2002;34:1094-7 (CMV infection: detection of viral nucleic acid in any body "
+        "fluid or tissue specimen)",
+        "https://doi.org/10.1086/339329",
+    ),
 )
 
 
@@ -159,7 +165,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         DataType.DECIMAL,
         "0.0 to 10.0 in steps of 0.5",
         "The last EDSS assessment on or before Day 0, else the baseline EDSS on the patient's details (the rule of "
-        "the cohort outcomes, recovery.clinical.outcomes.baseline_edss); NR when neither is recorded.",
+        "the cohort outcomes, recovery.clinical.outcomes.baseline_edss); NY while Day 0 is still ahead; NR when "
+        "neither is recorded.",
         "EDSSAssessment.score, Patient.baseline_edss",
     ),
     RegistryItem(
@@ -186,7 +193,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         MED_A,
         DataType.CODE,
         "peripheral_blood",
-        "Peripheral blood when an apheresis (collection) is recorded; NR otherwise (bone marrow is not recorded).",
+        "Peripheral blood once an apheresis (collection) has happened (its date today or earlier); NY while it is "
+        "planned; NR otherwise (bone marrow is not recorded).",
         "TransplantEpisode.apheresis_date, ApheresisSession",
     ),
     RegistryItem(
@@ -195,7 +203,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         MED_A,
         DataType.CODE,
         "yes",
-        "'yes' when a cryostorage date is recorded; NR otherwise (a fresh graft is not recorded as such).",
+        "'yes' once the cryostorage date has come; NY while it, or the first apheresis, is still ahead; NR "
+        "otherwise (a fresh graft is not recorded as such).",
         "TransplantEpisode.cryostorage_date",
     ),
     RegistryItem(
@@ -204,8 +213,9 @@ ITEMS: tuple[RegistryItem, ...] = (
         CIBMTR,
         DataType.CODE,
         "cyclophosphamide, g_csf, cyclophosphamide+g_csf",
-        "Cyclophosphamide when the mobilisation (Cy dose) date is recorded, G-CSF when the G-CSF start date is; "
-        "NR when neither. Doses and other agents (plerixafor) are not held.",
+        "Cyclophosphamide once the mobilisation (Cy dose) date has come, G-CSF once the G-CSF start date has; NY "
+        "while the dates recorded are all still ahead; NR when neither is recorded. Doses and other agents "
+        "(plerixafor) are not held.",
         "TransplantEpisode.mobilisation_date, gcsf_start_date",
     ),
     RegistryItem(
@@ -214,7 +224,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         CIBMTR,
         DataType.DATE,
         "YYYY-MM-DD",
-        "As recorded; NR otherwise.",
+        "As recorded, once it has come: a date after today (the patient's local date) is a plan, not a fact: NY. "
+        "NR when not recorded.",
         "TransplantEpisode.mobilisation_date",
     ),
     RegistryItem(
@@ -223,7 +234,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         CIBMTR,
         DataType.DATE,
         "YYYY-MM-DD",
-        "As recorded; NR otherwise.",
+        "As recorded, once it has come: a date after today (the patient's local date) is a plan, not a fact: NY. "
+        "NR when not recorded.",
         "TransplantEpisode.gcsf_start_date",
     ),
     RegistryItem(
@@ -232,7 +244,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         CIBMTR,
         DataType.DATE,
         "YYYY-MM-DD",
-        "The earliest of the first apheresis date and the collections recorded; NR without either.",
+        "The earliest of the first apheresis date and the collections recorded, once it has come; NY while it is "
+        "still ahead (planned); NR without either.",
         "TransplantEpisode.apheresis_date, ApheresisSession.collected_on",
     ),
     RegistryItem(
@@ -241,7 +254,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         CIBMTR,
         DataType.INTEGER,
         "1 or more",
-        "The collections recorded one by one; NR when none is (only a first apheresis date, or nothing).",
+        "The collections recorded one by one whose date has come; NY when every one is still ahead; NR when none "
+        "is recorded (only a first apheresis date, or nothing).",
         "ApheresisSession",
     ),
     RegistryItem(
@@ -250,7 +264,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         CIBMTR,
         DataType.TEXT,
         "YYYY-MM-DD dates separated by ';'",
-        "The collections recorded one by one, in order; NR when none is.",
+        "The collections recorded one by one whose date has come, in order; NY when every one is still ahead; NR "
+        "when none is recorded.",
         "ApheresisSession.collected_on",
     ),
     RegistryItem(
@@ -260,7 +275,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         DataType.DECIMAL,
         "x 10^6 CD34+ cells/kg",
         "The total collected (the sum of the collections when they are recorded one by one). The dose infused is "
-        "not held separately: for a single autologous reinfusion of the whole collection it is the same.",
+        "not held separately: for a single autologous reinfusion of the whole collection it is the same. NY while "
+        "the last collection recorded is still ahead (the total is not known yet); NR when not recorded.",
         "TransplantEpisode.cd34_dose",
     ),
     RegistryItem(
@@ -269,7 +285,9 @@ ITEMS: tuple[RegistryItem, ...] = (
         CIBMTR,
         DataType.CODE,
         "the protocol code, e.g. cy_atg, beam_atg",
-        "The protocol of the transplant; drug doses are in the protocol, not per patient. NR without a protocol.",
+        "The protocol of the transplant once conditioning has begun (its start date, or Day 0, today or earlier); "
+        "NY while a protocol is chosen but neither date has come (a plan); drug doses are in the protocol, not per "
+        "patient. NR without a protocol.",
         "TransplantEpisode.protocol.code",
     ),
     RegistryItem(
@@ -278,7 +296,7 @@ ITEMS: tuple[RegistryItem, ...] = (
         CIBMTR,
         DataType.TEXT,
         "e.g. Cy/ATG, BEAM/ATG",
-        "The protocol's name; NR without a protocol.",
+        "The protocol's name, as cibmtr.conditioning_regimen (NY before conditioning); NR without a protocol.",
         "TransplantEpisode.protocol.name",
     ),
     RegistryItem(
@@ -287,7 +305,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         CIBMTR,
         DataType.DATE,
         "YYYY-MM-DD",
-        "As recorded; NR otherwise.",
+        "As recorded, once it has come: a date after today (the patient's local date) is a plan, not a fact: NY. "
+        "NR when not recorded.",
         "TransplantEpisode.conditioning_start_date",
     ),
     RegistryItem(
@@ -298,7 +317,7 @@ ITEMS: tuple[RegistryItem, ...] = (
         "YYYY-MM-DD",
         "The date a clinician confirmed (ANC >= 0.5 x 10^9/L, the ASTCT/CIBMTR rule the app proposes from the "
         "counts) and that is still the episode's date. NC when the episode holds a date nobody confirmed (or that "
-        "changed since); NY when no date is recorded.",
+        "changed since); NY when no date is recorded, or one still ahead.",
         "EngraftmentConfirmation (neutrophil), TransplantEpisode.neutrophil_engraftment_date",
     ),
     RegistryItem(
@@ -327,9 +346,12 @@ ITEMS: tuple[RegistryItem, ...] = (
         MED_A,
         DataType.CODE,
         "yes, no",
-        "'yes' when an EBV PCR result from Day 0 through Day +100 is above 0 copies/mL; 'no' when every result in "
-        "that window is 0 and the window has closed; NY while it is open; NR without a result. A PCR finding, "
-        "not a graded infection: EBV disease, PTLD and treatment (rituximab) are not held.",
+        "'yes' when an EBV PCR result from Day 0 through Day +100 is above 0 copies/mL, i.e. any detectable DNA "
+        "(the transplant definitions count the detection of viral nucleic acid in blood as infection, whatever the "
+        "load: Ljungman et al. 2002, see the sources; the centre's EBV alert threshold is a trigger for treatment, "
+        "not this question, and is not used); 'no' when every result in that window is 0 and the window has "
+        "closed; NY while it is open; NR without a result. A PCR finding, not a graded infection: EBV disease, "
+        "PTLD and treatment (rituximab) are not held.",
         "LabResult (ebv_pcr)",
     ),
     RegistryItem(
@@ -347,7 +369,8 @@ ITEMS: tuple[RegistryItem, ...] = (
         MED_A,
         DataType.CODE,
         "yes, no",
-        "As for EBV, from the CMV PCR results. CMV disease and antiviral treatment are not held.",
+        "As for EBV (any detectable CMV DNA, the 'CMV infection' of Ljungman et al. 2002), from the CMV PCR "
+        "results. CMV disease and antiviral treatment are not held.",
         "LabResult (cmv_pcr)",
     ),
     RegistryItem(

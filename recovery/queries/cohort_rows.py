@@ -4,6 +4,7 @@ recovery.clinical (`analysis_rows`, which also makes the stored summaries) for a
 or no longer current. See recovery/queries/cohort.py for the definitions (follow-up, febrile neutropenia)."""
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -83,8 +84,11 @@ def _fn_window(patient: Patient, config: ActiveConfig) -> tuple[date, date]:
     return start, episode.reinfusion_date + timedelta(days=config.outcomes.fn_window_end_day)
 
 
-def febrile_neutropenia(patients: list[Patient], configs: dict[int, ActiveConfig], on: date) -> dict[int, FNResult]:
-    """Each patient's febrile-neutropenia status as of `on` (see the module docstring), in two queries."""
+def febrile_neutropenia(
+    patients: list[Patient], configs: dict[int, ActiveConfig], on: date | Mapping[int, date]
+) -> dict[int, FNResult]:
+    """Each patient's febrile-neutropenia status as of `on` (see the module docstring), in two queries; `on` may be
+    each patient's own date, by patient id (the registry export uses each patient's local today)."""
     if not patients:
         return {}
     pks = [p.pk for p in patients]
@@ -105,7 +109,7 @@ def febrile_neutropenia(patients: list[Patient], configs: dict[int, ActiveConfig
             anc_results=anc[patient.pk],
             start=datetime.combine(first, time.min, tzinfo=patient.tz),
             end=datetime.combine(last + timedelta(days=1), time.min, tzinfo=patient.tz),
-            closed=on > last,
+            closed=(on[patient.pk] if isinstance(on, Mapping) else on) > last,
             config=config.outcomes,
         )
     return result

@@ -8,7 +8,7 @@ record, never one per patient. Nothing here writes; the views audit each patient
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Max, QuerySet
@@ -18,6 +18,7 @@ from accounts.models import Centre, User
 from recovery import access
 from recovery.clinical import registry as rules
 from recovery.clinical.outcomes import Assessment, baseline_edss
+from recovery.clinical.phases import local_date
 from recovery.clinical.registry_items import ITEM_IDS, ITEMS, Missing, csv_header
 from recovery.clinical.timeline import EventStatus
 from recovery.models import (
@@ -37,12 +38,15 @@ from recovery.models import (
 )
 from recovery.queries.cohort_rows import febrile_neutropenia
 from recovery.queries.configuration import active_configs
-from recovery.queries.timeline import patient_today
 
 # The queries `registry_rows` makes for any number of patients (tests/test_registry_export.py holds it to this):
 # the patients, collections, confirmations, EDSS, PCR results, centre configurations, temperatures and ANC for
 # the febrile-neutropenia rule, and the six kinds of contact.
 REGISTRY_QUERIES = 14
+
+# A patient's local date is at most this far from UTC's (UTC-12 to UTC+14), so a date filter widened by it never
+# misses anyone (as recovery/queries/reporting.py).
+_TZ_SLACK = timedelta(days=1)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as the cohort CSV (recovery/queries/cohort.py)
 
@@ -54,11 +58,18 @@ class RegistryRow:
 
 
 def centre_patients(user: User, centre: Centre) -> QuerySet[Patient]:
-    """The transplanted patients (Day 0 today or earlier) of one of the user's centres, deactivated ones included
-    (a registry counts every transplant), erased ones not (their personal data are gone)."""
+    """A superset, in SQL, of the transplanted patients of one of the user's centres: a Day 0 on or before the
+    latest local today anywhere, deactivated patients included (a registry counts every transplant), erased ones
+    not (their personal data are gone). `centre_rows` keeps those whose Day 0 has come in their own time zone."""
+    latest_today = (timezone.now() + _TZ_SLACK).date()
     return access.visible_patients(user, include_deactivated=True).filter(
-        centre=centre, episode__reinfusion_date__lte=timezone.localdate(), erased_at__isnull=True
+        centre=centre, episode__reinfusion_date__lte=latest_today, erased_at__isnull=True
     )
+
+
+def centre_rows(user: User, centre: Centre) -> list[RegistryRow]:
+    """The registry rows of the centre's transplanted patients (Day 0 today or earlier where each patient is)."""
+    return registry_rows(centre_patients(user, centre), transplanted_only=True)
 
 
 def _patients(patients) -> list[Patient]:
@@ -110,9 +121,21 @@ def _local_date(value, patient: Patient) -> date:
     return timezone.localtime(value, patient.tz).date() if isinstance(value, datetime) else value
 
 
-def registry_rows(patients) -> list[RegistryRow]:
-    """The registry rows of these patients (a list or a queryset), ordered by Day 0, in REGISTRY_QUERIES queries."""
+def _day0(patient: Patient) -> date | None:
+    episode = _episode(patient)
+    return episode.reinfusion_date if episode else None
+
+
+def registry_rows(patients, *, transplanted_only: bool = False) -> list[RegistryRow]:
+    """The registry rows of these patients (a list or a queryset), ordered by Day 0, in REGISTRY_QUERIES queries.
+
+    Every rule is applied on the patient's own today (their time zone), taken from one instant; with
+    `transplanted_only`, the patients whose Day 0 has not come yet where they are are left out."""
+    now = timezone.now()
     patients = _patients(patients)
+    todays = {p.pk: local_date(now, p.timezone) for p in patients}
+    if transplanted_only:
+        patients = [p for p in patients if rules.transplanted(_day0(p), todays[p.pk])]
     pks = [p.pk for p in patients]
     sessions: dict[int, list[date]] = defaultdict(list)
     for pk, on in ApheresisSession.objects.filter(episode__patient_id__in=pks).values_list(
@@ -138,10 +161,9 @@ def registry_rows(patients) -> list[RegistryRow]:
         patient_id__in=pks, test__in=[LabTest.EBV_PCR, LabTest.CMV_PCR]
     ).values_list("patient_id", "test", "collected_at", "value"):
         loads[(pk, test)].append((at, value))
-    today = timezone.localdate()
-    with_day0 = [p for p in patients if _episode(p) and rules.transplanted(p.episode.reinfusion_date, today)]
+    with_day0 = [p for p in patients if rules.transplanted(_day0(p), todays[p.pk])]
     configs = active_configs({p.centre_id for p in patients})
-    fn = febrile_neutropenia(with_day0, configs, today) if with_day0 else {}
+    fn = febrile_neutropenia(with_day0, configs, todays) if with_day0 else {}
     contacts = _contacts(pks)
     rows = []
     for patient in patients:
@@ -155,7 +177,7 @@ def registry_rows(patients) -> list[RegistryRow]:
             fn_status=fn[patient.pk].status if patient.pk in fn else None,
             contacts=[_local_date(on, patient) for on in contacts[patient.pk]],
         )
-        rows.append(RegistryRow(patient=patient, values=_values(patient, context)))
+        rows.append(RegistryRow(patient=patient, values=_values(patient, context, todays[patient.pk])))
     return rows
 
 
@@ -173,18 +195,22 @@ class _Context:
     contacts: list[date]
 
 
-def _values(patient: Patient, context: _Context) -> dict[str, rules.Value]:
+def _values(patient: Patient, context: _Context, today: date) -> dict[str, rules.Value]:
+    """The items of one patient on `today`, the patient's local date; no date ahead of it is reported as a fact."""
     of = rules.of
-    today = patient_today(patient)
     episode = _episode(patient)
     day0 = episode.reinfusion_date if episode else None
     done = rules.transplanted(day0, today)
     protocol = episode.protocol if episode and episode.protocol_id else None
     deceased = patient.status == PatientStatus.DECEASED
     contact = rules.last_contact(context.contacts, today)
-    first_apheresis = min(
-        [d for d in (episode.apheresis_date if episode else None, *context.sessions) if d], default=None
-    )
+    collections = [d for d in (episode.apheresis_date if episode else None, *context.sessions) if d]
+    first_apheresis = min(collections, default=None)
+    sessions, session_dates = rules.past_dates(context.sessions, today)
+    dated = {  # the episode's dates of the steps before Day 0, each reported only once it has come
+        name: rules.past_date(getattr(episode, name) if episode else None, today)
+        for name in ("mobilisation_date", "gcsf_start_date", "conditioning_start_date")
+    }
     ebv_detected, ebv_max = rules.viraemia(context.ebv, day0, today)
     cmv_detected, cmv_max = rules.viraemia(context.cmv, day0, today)
     values = {
@@ -195,28 +221,39 @@ def _values(patient: Patient, context: _Context) -> dict[str, rules.Value]:
         "medA.diagnosis": rules.Value("multiple_sclerosis"),
         "medA.ms_type": of(patient.ms_type),
         "medA.ms_onset_date": of(patient.ms_onset_date),
-        "medA.edss_at_transplant": of(baseline_edss(context.edss, day0, patient.baseline_edss)),
+        "medA.edss_at_transplant": rules.once_done(
+            of(baseline_edss(context.edss, day0, patient.baseline_edss)), day0, today
+        ),
         "medA.hsct_date": rules.transplant_date(day0, today),
         "medA.hsct_type": rules.Value("autologous") if done else rules.transplant_date(day0, today),
-        "medA.stem_cell_source": of("peripheral_blood" if first_apheresis else None),
-        "medA.graft_cryopreserved": of("yes" if episode and episode.cryostorage_date else None),
-        "cibmtr.mobilisation_agents": rules.mobilisation_agents(
-            episode.mobilisation_date if episode else None, episode.gcsf_start_date if episode else None
+        "medA.stem_cell_source": rules.stem_cell_source(first_apheresis, today),
+        "medA.graft_cryopreserved": rules.graft_cryopreserved(
+            episode.cryostorage_date if episode else None, first_apheresis, today
         ),
-        "cibmtr.mobilisation_date": of(episode.mobilisation_date if episode else None),
-        "cibmtr.gcsf_start_date": of(episode.gcsf_start_date if episode else None),
-        "cibmtr.apheresis_first_date": of(first_apheresis),
-        "cibmtr.apheresis_sessions": of(len(context.sessions) or None),
-        "cibmtr.apheresis_dates": of(";".join(on.isoformat() for on in context.sessions)),
-        "cibmtr.cd34_dose": of(episode.cd34_dose if episode else None),
-        "cibmtr.conditioning_regimen": of(protocol.code if protocol else None),
-        "cibmtr.conditioning_regimen_name": of(protocol.name if protocol else None),
-        "cibmtr.conditioning_start_date": of(episode.conditioning_start_date if episode else None),
+        "cibmtr.mobilisation_agents": rules.mobilisation_agents(
+            episode.mobilisation_date if episode else None, episode.gcsf_start_date if episode else None, today
+        ),
+        "cibmtr.mobilisation_date": dated["mobilisation_date"],
+        "cibmtr.gcsf_start_date": dated["gcsf_start_date"],
+        "cibmtr.apheresis_first_date": rules.past_date(first_apheresis, today),
+        "cibmtr.apheresis_sessions": sessions,
+        "cibmtr.apheresis_dates": session_dates,
+        # the total collected is known once the last collection recorded is done
+        "cibmtr.cd34_dose": rules.once_done(
+            of(episode.cd34_dose if episode else None), max(collections, default=None), today
+        ),
+        "cibmtr.conditioning_regimen": rules.conditioning_regimen(
+            of(protocol.code if protocol else None), episode.conditioning_start_date if episode else None, day0, today
+        ),
+        "cibmtr.conditioning_regimen_name": rules.conditioning_regimen(
+            of(protocol.name if protocol else None), episode.conditioning_start_date if episode else None, day0, today
+        ),
+        "cibmtr.conditioning_start_date": dated["conditioning_start_date"],
         "medA.anc_recovery_date": rules.confirmed_engraftment(
-            context.neutrophil, episode.neutrophil_engraftment_date if episode else None
+            context.neutrophil, episode.neutrophil_engraftment_date if episode else None, today
         ),
         "medA.platelet_recovery_date": rules.confirmed_engraftment(
-            context.platelet, episode.platelet_engraftment_date if episode else None
+            context.platelet, episode.platelet_engraftment_date if episode else None, today
         ),
         "medA.febrile_neutropenia_d100": rules.febrile_neutropenia(context.fn_status),
         "medA.ebv_viraemia_d100": ebv_detected,

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from accounts.models import Centre
 from recovery import access
 from recovery.models import Patient
-from recovery.queries.registry import RegistryRow, centre_patients, csv_lines, registry_json, registry_rows
+from recovery.queries.registry import RegistryRow, centre_rows, csv_lines, registry_json, registry_rows
 from recovery.services.audit import AuditContext, record_event, record_reads
 from recovery.views.common import csv_download
 
@@ -66,5 +66,5 @@ def centre_registry(request: HttpRequest, fmt: str) -> HttpResponse:
             _("You work at several centres: choose one for the registry export."),
             content_type="text/plain; charset=utf-8",
         )
-    rows = registry_rows(centre_patients(request.user, centre))
+    rows = centre_rows(request.user, centre)
     return _download(request, rows, fmt, centre, slugify(centre.name) or "centre")
