@@ -216,9 +216,7 @@ def test_progress_moves_batch_by_batch_and_a_dead_workers_export_goes_on_from_it
 
 
 def test_an_export_whose_worker_died_too_often_is_failed_by_the_sweep(coordinator, centre, settings):
-    export = queue_bulk_export(
-        context=AuditContext(actor=coordinator), centre=centre, types=[], pseudonymise=False
-    )
+    export = queue_bulk_export(context=AuditContext(actor=coordinator), centre=centre, types=[], pseudonymise=False)
     stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
     BulkExport.objects.filter(pk=export.pk).update(
         status=BulkExportStatus.RUNNING, heartbeat_at=stale, attempts=MAX_ATTEMPTS
@@ -231,9 +229,7 @@ def test_an_export_whose_worker_died_too_often_is_failed_by_the_sweep(coordinato
 
 
 def _run_queries(coordinator, centre) -> int:
-    export = queue_bulk_export(
-        context=AuditContext(actor=coordinator), centre=centre, types=[], pseudonymise=True
-    )
+    export = queue_bulk_export(context=AuditContext(actor=coordinator), centre=centre, types=[], pseudonymise=True)
     with CaptureQueriesContext(connection) as queries:
         assert run_bulk_export(export.pk) == BulkExportStatus.DONE
     BulkExport.objects.all().delete()
@@ -399,9 +395,7 @@ def test_a_pseudonymised_line_that_still_names_its_patient_fails_the_export(api_
 def test_the_sweep_starts_a_lost_wake_up_and_deletes_expired_exports(coordinator, centre, settings, celery_eager):
     PatientFactory(centre=centre)
     with time_machine.travel(timezone.now() - timedelta(minutes=5), tick=False):
-        lost = queue_bulk_export(
-            context=AuditContext(actor=coordinator), centre=centre, types=[], pseudonymise=False
-        )
+        lost = queue_bulk_export(context=AuditContext(actor=coordinator), centre=centre, types=[], pseudonymise=False)
     assert sweep_bulk_exports() == 1
     lost.refresh_from_db()
     assert lost.status == BulkExportStatus.DONE

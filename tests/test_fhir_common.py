@@ -19,7 +19,8 @@ def _issue(response, status: int) -> dict:
     assert response["Content-Type"] == FHIR_JSON
     OperationOutcome.parse_obj(response.json())
     (issue,) = response.json()["issue"]
-    assert issue["severity"] == "error" and issue["diagnostics"]
+    assert issue["severity"] == "error"
+    assert issue["diagnostics"]
     return issue
 
 

@@ -104,9 +104,7 @@ def parse(text: str) -> FhirTime:
             after, precision = first + timedelta(days=1), Precision.DAY
         if parts["hour"] is None:
             midnight = datetime.min.time()
-            return FhirTime(
-                precision, datetime.combine(first, midnight, UTC), datetime.combine(after, midnight, UTC)
-            )
+            return FhirTime(precision, datetime.combine(first, midnight, UTC), datetime.combine(after, midnight, UTC))
         fraction = parts["fraction"] or ""
         moment = datetime(
             first.year,

@@ -75,7 +75,7 @@ def test_the_utc_range_of_a_time_with_an_offset():
         ("2025-03-10T08:15:30.Z", SYNTAX),
         ("2025-03-10T08:15+0100", SYNTAX),
         (" 2025-03-10", SYNTAX),  # the caller strips
-        ("２０２５", SYNTAX),  # digits, but not ASCII ones
+        ("\uff12\uff10\uff12\uff15", SYNTAX),  # full-width digits: digits, but not ASCII ones
         ("2025-03-10T08:15", NO_ZONE),
         ("2025-03-10T08:15:30.5", NO_ZONE),
         ("2025-13", NOT_REAL),
