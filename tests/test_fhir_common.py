@@ -64,3 +64,21 @@ def test_a_method_or_media_type_not_taken_is_not_supported(api_for, coordinator,
     assert _issue(client.get("/fhir/R4/"), 405)["code"] == "not-supported"
     refused = client.post("/fhir/R4/", data="<Bundle/>", content_type="application/fhir+xml")
     assert _issue(refused, 415)["code"] == "not-supported"
+
+
+def test_a_body_too_large_for_the_view_itself_is_the_same_too_costly_outcome(coordinator, settings):
+    """The view reads the body through Django's own limit (here without the middleware, which usually reads it
+    first): the same 400 `too-costly` OperationOutcome, never Django's bare 400."""
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from recovery.api.fhir_labs import batch
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    request = APIRequestFactory().post("/fhir/R4/", data=BUNDLE + " " * 100, content_type="application/fhir+json")
+    force_authenticate(request, user=coordinator)
+    response = batch(request)
+    assert response.status_code == 400
+    assert response["Content-Type"] == FHIR_JSON
+    (issue,) = OperationOutcome.parse_raw(response.content).issue
+    assert issue.code == "too-costly"
+    assert "larger than 100 bytes" in issue.diagnostics
