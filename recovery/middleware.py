@@ -11,6 +11,8 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 
+from recovery.api.fhir.common import outcome_response, too_large_message
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -106,16 +108,6 @@ def _without_control_characters(request) -> None:
             request.POST = cleaned
 
 
-def _operation_outcome(code: str, message: str) -> JsonResponse:
-    """A 400 as FHIR clients read it (the /fhir/ URLs)."""
-    issue = {"severity": "error", "code": code, "diagnostics": message}
-    return JsonResponse(
-        {"resourceType": "OperationOutcome", "issue": [issue]},
-        status=400,
-        content_type="application/fhir+json; charset=utf-8",
-    )
-
-
 class RefuseControlCharactersMiddleware:
     """A control character in the path, the query string, an API form field or a JSON body is a clear 400, never a
     500; in a page's form fields it is removed and the rest of what was typed goes on to the view."""
@@ -129,12 +121,12 @@ class RefuseControlCharactersMiddleware:
         except RequestDataTooBig:
             if not request.path.startswith("/fhir/"):
                 raise
-            return _operation_outcome("too-costly", "The request is too large: send it in smaller parts.")
+            return outcome_response(400, "too-costly", too_large_message())
         if refused:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": CONTROL_MESSAGE}, status=400)
             if request.path.startswith("/fhir/"):
-                return _operation_outcome("invalid", CONTROL_MESSAGE)
+                return outcome_response(400, "invalid", CONTROL_MESSAGE)
             return HttpResponse(CONTROL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
         _without_control_characters(request)
         return self.get_response(request)

@@ -216,9 +216,7 @@ def test_progress_moves_batch_by_batch_and_a_dead_workers_export_goes_on_from_it
 
 
 def test_an_export_whose_worker_died_too_often_is_failed_by_the_sweep(coordinator, centre, settings):
-    export = queue_bulk_export(
-        context=AuditContext(actor=coordinator), centre=centre, types=[], since=None, pseudonymise=False
-    )
+    export = queue_bulk_export(context=AuditContext(actor=coordinator), centre=centre, types=[], pseudonymise=False)
     stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
     BulkExport.objects.filter(pk=export.pk).update(
         status=BulkExportStatus.RUNNING, heartbeat_at=stale, attempts=MAX_ATTEMPTS
@@ -231,9 +229,7 @@ def test_an_export_whose_worker_died_too_often_is_failed_by_the_sweep(coordinato
 
 
 def _run_queries(coordinator, centre) -> int:
-    export = queue_bulk_export(
-        context=AuditContext(actor=coordinator), centre=centre, types=[], since=None, pseudonymise=True
-    )
+    export = queue_bulk_export(context=AuditContext(actor=coordinator), centre=centre, types=[], pseudonymise=True)
     with CaptureQueriesContext(connection) as queries:
         assert run_bulk_export(export.pk) == BulkExportStatus.DONE
     BulkExport.objects.all().delete()
@@ -267,8 +263,8 @@ def test_each_batch_adds_a_constant_number_of_queries(coordinator, centre, setti
     [
         ({}, {}, "Prefer: respond-async"),
         ({"_type": "Nonsense"}, ASYNC, "_type Nonsense cannot be exported"),
-        ({"_since": "yesterday"}, ASYNC, "_since must be a FHIR instant"),
-        ({"_since": "2025-01-01T00:00:00"}, ASYNC, "_since must be a FHIR instant"),
+        ({"_since": "2025-01-01T00:00:00Z"}, ASYNC, "_since is not supported: export everything and compare"),
+        ({"_since": "yesterday"}, ASYNC, "_since is not supported"),
         ({"_outputFormat": "text/csv"}, ASYNC, "_outputFormat"),
         ({"_pseudonymise": "maybe"}, ASYNC, "_pseudonymise is true or false"),
         ({"_typeFilter": "Observation%3Fcode%3D1"}, ASYNC, "Not supported here: _typeFilter"),
@@ -279,22 +275,43 @@ def test_a_kick_off_that_cannot_be_done_is_a_400_operation_outcome(
 ):
     response = api_for(coordinator).get(_group_url(centre, **query), **headers)
     assert response.status_code == 400
-    assert response["Content-Type"] == "application/fhir+json"
+    assert response["Content-Type"] == "application/fhir+json; charset=utf-8"
     body = response.json()
     assert body["resourceType"] == "OperationOutcome"
     assert message in body["issue"][0]["diagnostics"]
     assert not BulkExport.objects.exists()
 
 
-def test_since_types_and_a_lenient_unknown_parameter_are_kept(api_for, coordinator, centre):
+def test_types_and_a_lenient_unknown_parameter_are_kept(api_for, coordinator, centre):
     response = api_for(coordinator).get(
-        _group_url(centre, _type="Patient", _since="2025-01-01T00:00:00+01:00", _elements="id"),
-        HTTP_PREFER="respond-async, handling=lenient",
+        _group_url(centre, _type="Patient", _elements="id"), HTTP_PREFER="respond-async, handling=lenient"
     )
     assert response.status_code == 202
     export = BulkExport.objects.get()
     assert export.types == ["Patient"]
-    assert export.since.isoformat() == "2024-12-31T23:00:00+00:00"
+    assert export.since is None
+
+
+def test_since_is_refused_even_when_lenient(api_for, coordinator, centre):
+    """Bulk Data's `_since` means "changed since"; ignoring it would look like an incremental export that is not."""
+    response = api_for(coordinator).get(
+        _group_url(centre, _since="2025-01-01T00:00:00Z"), HTTP_PREFER="respond-async, handling=lenient"
+    )
+    assert response.status_code == 400
+    issue = response.json()["issue"][0]
+    assert issue["code"] == "not-supported"
+    assert "export everything and compare" in issue["diagnostics"]
+    assert not BulkExport.objects.exists()
+
+
+def test_an_export_stored_with_a_since_is_written_whole(api_for, coordinator, cohort):
+    """An export queued with `_since` before it was refused is not narrowed by clinical date: a result dated before
+    the instant (every one here) is still in it."""
+    export = _kick_off(api_for(coordinator), coordinator.centres.get())
+    BulkExport.objects.filter(pk=export.pk).update(since=timezone.now() + timedelta(days=1))
+    assert run_bulk_export(export.pk) == BulkExportStatus.DONE
+    written = set(BulkExportFile.objects.filter(export=export).values_list("resource_type", flat=True))
+    assert {"Procedure", "Observation"} <= written  # the transplant's procedures, the check-in's temperature
 
 
 def test_one_export_at_a_time_per_person_and_centre(api_for, coordinator, centre):
@@ -378,9 +395,7 @@ def test_a_pseudonymised_line_that_still_names_its_patient_fails_the_export(api_
 def test_the_sweep_starts_a_lost_wake_up_and_deletes_expired_exports(coordinator, centre, settings, celery_eager):
     PatientFactory(centre=centre)
     with time_machine.travel(timezone.now() - timedelta(minutes=5), tick=False):
-        lost = queue_bulk_export(
-            context=AuditContext(actor=coordinator), centre=centre, types=[], since=None, pseudonymise=False
-        )
+        lost = queue_bulk_export(context=AuditContext(actor=coordinator), centre=centre, types=[], pseudonymise=False)
     assert sweep_bulk_exports() == 1
     lost.refresh_from_db()
     assert lost.status == BulkExportStatus.DONE
@@ -422,7 +437,6 @@ def test_a_worker_out_of_time_hands_the_rest_on_from_its_cursor(coordinator, cen
         context=AuditContext(actor=coordinator),
         centre=centre,
         types=["Patient", "Slow"],
-        since=None,
         pseudonymise=False,
     )
     assert run_bulk_export(export.pk) == ""

@@ -330,9 +330,20 @@ def test_a_bundle_too_large_is_refused(api_for, coordinator, patient):
     too_many = post(api_for(coordinator), bundle(*[entry] * 1001))
     assert too_many.status_code == 400
     assert "at most 1000" in too_many.json()["issue"][0]["diagnostics"]
-    huge = post(api_for(coordinator), b'{"resourceType": "Bundle", "x": "' + b"a" * (2 * 1024 * 1024) + b'"}')
+
+
+def test_the_one_size_limit_is_djangos(api_for, coordinator, patient, settings):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 400 `too-costly` OperationOutcome; one at the limit is read."""
+    entry = observation(by_id(patient), "751-8", 0.6, "10*9/L", _at(patient, patient_today(patient)))
+    body = json.dumps(bundle(entry), default=float).encode()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = len(body)
+    assert post(api_for(coordinator), body).status_code == 200
+    huge = post(api_for(coordinator), body + b" ")
     assert huge.status_code == 400
-    assert "larger than" in huge.json()["issue"][0]["diagnostics"]
+    assert huge["Content-Type"] == "application/fhir+json; charset=utf-8"
+    issue = OperationOutcome.parse_obj(huge.json()).issue[0]
+    assert issue.code == "too-costly"
+    assert f"larger than {len(body)} bytes" in issue.diagnostics
 
 
 _json = st.recursive(

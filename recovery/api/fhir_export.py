@@ -5,76 +5,34 @@ export, its status and its files exist only for the staff of its centre (404 for
 OperationOutcomes. Only GET kick-offs (no POST with Parameters), NDJSON only.
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.http import http_date
-from rest_framework import exceptions
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import JSONRenderer
-from rest_framework.views import APIView
 
 from accounts.models import Centre
 from recovery import access
 from recovery.access import Action
+from recovery.api.fhir.common import FhirView
+from recovery.api.fhir.common import outcome_response as operation_outcome
 from recovery.models import BulkExport, BulkExportStatus, Patient
 from recovery.queries.bulk_export import file_chunks, file_patient_ids, get_bulk_export, has_file, manifest_files
 from recovery.services.audit import AuditContext, record_reads
 from recovery.services.bulk_export import delete_bulk_export, exportable_types, queue_bulk_export
 
-FHIR_JSON = "application/fhir+json"
 FHIR_NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = {FHIR_NDJSON, "application/ndjson", "ndjson"}
-PARAMETERS = {"_type", "_since", "_outputFormat", "_pseudonymise"}
+PARAMETERS = {"_type", "_outputFormat", "_pseudonymise"}
 RETRY_AFTER_SECONDS = 5
 DOWNLOAD_ACTION = "fhir.bulk_export.downloaded"
-
-
-class FhirJSONRenderer(JSONRenderer):
-    media_type = FHIR_JSON
-
-
-class AnyAccept(BaseContentNegotiation):
-    """Every answer here is written by the view itself (FHIR JSON or NDJSON): the Accept header refuses none."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
-def operation_outcome(status: int, code: str, diagnostics: str, headers: dict | None = None) -> JsonResponse:
-    body = {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}],
-    }
-    return JsonResponse(body, status=status, content_type=FHIR_JSON, headers=headers)
-
-
-class FhirView(APIView):
-    """The /api/v1/ authentication and permission (REST_FRAMEWORK), with errors as OperationOutcomes."""
-
-    renderer_classes = [FhirJSONRenderer]
-    content_negotiation_class = AnyAccept
-
-    def handle_exception(self, exc):
-        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-            header = self.get_authenticate_header(self.request)
-            response = operation_outcome(401 if header else 403, "login", str(exc.detail))
-            if header:
-                response["WWW-Authenticate"] = header
-            return response
-        if isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
-            return operation_outcome(403, "forbidden", str(getattr(exc, "detail", exc)))
-        if isinstance(exc, Http404 | exceptions.NotFound):
-            return operation_outcome(404, "not-found", str(exc) or "Not found.")
-        if isinstance(exc, exceptions.APIException):
-            return operation_outcome(exc.status_code, "processing", str(exc.detail))
-        return super().handle_exception(exc)
+# FHIR Bulk Data's `_since` means "changed since": not every record here keeps when it was last written (nor
+# what was deleted), so an incremental export could silently miss a result entered today for an old sample.
+SINCE_REFUSED = (
+    "_since is not supported: export everything and compare with your previous export "
+    "(this server cannot tell reliably which resources changed since an instant)."
+)
 
 
 class _RefusedError(Exception):
@@ -83,24 +41,13 @@ class _RefusedError(Exception):
         self.status, self.code = status, code
 
 
-def _parse_since(text: str) -> datetime:
-    text = text.strip().replace(" ", "+")  # an unencoded "+01:00" in a query string arrives as " 01:00"
-    try:
-        since = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        since = None
-    if since is None or since.tzinfo is None:
-        raise _RefusedError(
-            f"_since must be a FHIR instant with its time zone, e.g. 2025-01-01T00:00:00Z (got {text!r})."
-        )
-    return since
-
-
 def _export_request(request) -> dict:
     """The kick-off's parameters, or _RefusedError with what is wrong."""
     prefer = request.headers.get("Prefer", "")
     if "respond-async" not in prefer:
         raise _RefusedError("A bulk export needs the header Prefer: respond-async.")
+    if "_since" in request.query_params:  # refused even with handling=lenient: ignored, it would look honoured
+        raise _RefusedError(SINCE_REFUSED, code="not-supported")
     unknown = sorted(set(request.query_params) - PARAMETERS)
     if unknown and "handling=lenient" not in prefer:
         raise _RefusedError(f"Not supported here: {', '.join(unknown)}. Supported: {', '.join(sorted(PARAMETERS))}.")
@@ -120,10 +67,8 @@ def _export_request(request) -> dict:
     pseudonymise = request.query_params.get("_pseudonymise", "false").lower()
     if pseudonymise not in ("true", "false"):
         raise _RefusedError("_pseudonymise is true or false.")
-    since = request.query_params.get("_since")
     return {
         "types": list(dict.fromkeys(types)),
-        "since": _parse_since(since) if since else None,
         "pseudonymise": pseudonymise == "true",
     }
 

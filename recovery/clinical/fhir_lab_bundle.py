@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from recovery.clinical import fhir_time
 from recovery.clinical.terminology import SYSTEMS, key_for
 
 BUNDLE_TYPES = ("batch", "transaction", "collection")
@@ -45,9 +46,6 @@ UCUM_UNITS: dict[str, str] = {
     "copies/mL": "copies/mL",
 }
 
-# A FHIR dateTime with a time of day: the offset (or Z) is required by FHIR whenever the time is given.
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?$")
-_DATE_ONLY = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _PATIENT_REFERENCE = re.compile(r"^Patient/([A-Za-z0-9\-.]{1,64})$")
 
 
@@ -216,18 +214,15 @@ def _effective(resource: dict) -> datetime:
     if not isinstance(raw, str):
         _fail("bad_time", 400, "value", time=_text(raw, 40))
     text = raw.strip()
-    if _DATE_ONLY.match(text):
-        _fail("no_time_of_day", 422, "value", time=text)
-    match = _DATE_TIME.match(text)
-    if match is None:
-        _fail("bad_time", 400, "value", time=_text(text, 40))
-    if match.group(3) is None:
-        _fail("no_offset", 422, "value", time=text)
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        _fail("bad_time", 400, "value", time=text)
-    raise AssertionError  # unreachable
+        value = fhir_time.parse(text)  # the FHIR dateTime grammar: a time of day needs its offset
+    except fhir_time.FhirTimeError as error:
+        if error.reason == fhir_time.NO_ZONE:
+            _fail("no_offset", 422, "value", time=text)
+        _fail("bad_time", 400, "value", time=_text(text, 40))
+    if not value.has_time:
+        _fail("no_time_of_day", 422, "value", time=text)
+    return value.start
 
 
 def _subject(subject) -> Subject:

@@ -72,7 +72,6 @@ def queue_bulk_export(
     context: AuditContext,
     centre: Centre,
     types: Sequence[str],
-    since: datetime | None,
     pseudonymise: bool,
     request_url: str = "",
 ) -> BulkExport:
@@ -87,7 +86,6 @@ def queue_bulk_export(
         requested_by=context.actor,
         request_url=request_url,
         types=types,
-        since=since,
         pseudonymised=pseudonymise,
     )
     record_event(
@@ -97,7 +95,6 @@ def queue_bulk_export(
             "export": str(export.uuid),
             "centre": str(centre.uuid),
             "types": types,
-            "since": since.isoformat() if since else None,
             "pseudonymised": pseudonymise,
         },
     )
@@ -237,7 +234,9 @@ def _write(export: BulkExport, lease: uuid.UUID, context: AuditContext) -> None:
         export.patients_total = patients.count()
         if not _held(export, lease).update(patients_total=export.patients_total):
             raise LeaseLostError
-    dates = DateRange(start=export.since)
+    # Every resource, whatever its date: `_since` is refused at the kick-off (docs/fhir-bulk-export.md), and an
+    # export stored with one before that (BulkExport.since) is written whole, never narrowed by clinical date.
+    dates = DateRange()
     kinds = [RESOURCE_TYPES[name] for name in export.types if name in RESOURCE_TYPES]
     key = export_key(export) if export.pseudonymised else b""
     while True:

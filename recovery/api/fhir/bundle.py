@@ -1,7 +1,8 @@
-"""Bundles, OperationOutcomes and the CapabilityStatement, as plain FHIR R4 JSON."""
+"""Bundles and the CapabilityStatement, as plain FHIR R4 JSON."""
 
 from django.utils import timezone
 
+from recovery.api.fhir.common import FHIR_JSON
 from recovery.queries.fhir import RESOURCE_TYPES
 from recovery.queries.fhir.common import instant
 
@@ -20,13 +21,6 @@ SEARCH_PARAMS = [
     },
     {"name": "_count", "type": "number", "documentation": "Resources per page, 1 to 200 (default 50)."},
 ]
-
-
-def operation_outcome(code: str, diagnostics: str, severity: str = "error") -> dict:
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
-    }
 
 
 def full_url(base: str, resource: dict) -> str:
@@ -80,7 +74,7 @@ def capability_statement(base: str) -> dict:
         "software": {"name": "Recovery tracker"},
         "implementation": {"description": "aHSCT recovery tracker, FHIR R4 read API", "url": base.rstrip("/")},
         "fhirVersion": FHIR_VERSION,
-        "format": ["application/fhir+json", "json"],
+        "format": [FHIR_JSON, "json"],
         "rest": [
             {
                 "mode": "server",

@@ -6,27 +6,23 @@ says which side of it is kept: `eq` the range, `ge` from its start, `gt` from it
 to its start. Several values narrow the window together (`date=ge2025-01-01&date=lt2025-06-01`).
 """
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 
+from recovery.api.fhir.common import FhirError
+from recovery.clinical import fhir_time
 from recovery.queries.fhir.common import DateRange
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
 PREFIXES = ("eq", "ge", "gt", "le", "lt")
-_DATE = re.compile(
-    r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
-    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>\.\d{1,6})?)?"
-    r"(?P<zone>Z|[+-]\d{2}:\d{2})?)?)?)?"
-)
 DATE_HELP = (
     "Write a date as YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][Z|+hh:mm], after an optional prefix "
     "eq, ge, gt, le or lt: for example date=ge2025-01-01&date=lt2025-06-01."
 )
 
 
-class ParameterError(ValueError):
+class ParameterError(FhirError):
     """A search parameter the server cannot use: answered 400 with an OperationOutcome saying why."""
 
 
@@ -43,42 +39,16 @@ class Cursor:
         return f"{self.position}.{self.batch}.{self.skip}"
 
 
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def value_range(text: str, name: str = "date") -> tuple[datetime, datetime]:
-    """The range [start, end) a date value stands for."""
-    match = _DATE.fullmatch(text)
-    if match is None:
-        raise ParameterError(f"{name}={text!r} is not a date. {DATE_HELP}")
-    parts = match.groupdict()
+    """The range [start, end) a date value stands for, in UTC (recovery.clinical.fhir_time)."""
     try:
-        if parts["hour"] is not None:
-            if parts["zone"] is None:
-                raise ParameterError(f"{name}={text!r}: a time needs its time zone (Z or +01:00). {DATE_HELP}")
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            step = (
-                timedelta(minutes=1)
-                if parts["second"] is None
-                else (timedelta(microseconds=1) if parts["fraction"] else timedelta(seconds=1))
-            )
-            return moment.astimezone(UTC), (moment + step).astimezone(UTC)
-        year = int(parts["year"])
-        if parts["month"] is None:
-            first, after = date(year, 1, 1), date(year + 1, 1, 1)
-        elif parts["day"] is None:
-            first = date(year, int(parts["month"]), 1)
-            after = _add_months(first, 1)
-        else:
-            first = date(year, int(parts["month"]), int(parts["day"]))
-            after = first + timedelta(days=1)
-    except (ValueError, OverflowError) as error:
-        if isinstance(error, ParameterError):
-            raise
-        raise ParameterError(f"{name}={text!r} is not a real date or time. {DATE_HELP}") from None
-    return datetime.combine(first, datetime.min.time(), UTC), datetime.combine(after, datetime.min.time(), UTC)
+        return fhir_time.parse(text).utc_range()
+    except fhir_time.FhirTimeError as error:
+        if error.reason == fhir_time.NO_ZONE:
+            raise ParameterError(f"{name}={text!r}: a time needs its time zone (Z or +01:00). {DATE_HELP}") from None
+        if error.reason == fhir_time.NOT_REAL:
+            raise ParameterError(f"{name}={text!r} is not a real date or time. {DATE_HELP}") from None
+        raise ParameterError(f"{name}={text!r} is not a date. {DATE_HELP}") from None
 
 
 def date_range(values: list[str]) -> DateRange:
@@ -86,7 +56,7 @@ def date_range(values: list[str]) -> DateRange:
     start: datetime | None = None
     end: datetime | None = None
     for raw in values:
-        text = raw.strip()
+        text = raw.strip().replace(" ", "+")  # an unencoded "+01:00" in a query string arrives as " 01:00"
         prefix = text[:2] if text[:2].isalpha() else "eq"
         if prefix not in PREFIXES:
             if not text[2:3].isdigit():

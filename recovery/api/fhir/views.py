@@ -12,22 +12,18 @@ centre takes a few batches, not one per patient. `total` is given when the page'
 the search (always with `patient=`).
 """
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
 from django.urls import reverse
 from django.utils.http import urlencode
-from rest_framework import exceptions, status
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from recovery import access
 from recovery.access import Action
 from recovery.api.fhir import params
-from recovery.api.fhir.bundle import bundle, capability_statement, operation_outcome
+from recovery.api.fhir.bundle import bundle, capability_statement
+from recovery.api.fhir.common import FHIR_JSON, FhirError
+from recovery.api.fhir.common import FhirView as BaseFhirView
 from recovery.models import Patient
 from recovery.queries.fhir import RESOURCE_TYPES
 from recovery.queries.fhir.common import DateRange
@@ -38,54 +34,11 @@ FIRST_BATCH = 20  # patients: a dense type (daily labs) reads a few thousand row
 MAX_BATCH = 3200
 SEARCH_PARAMETERS = {"patient", "date", "_count", "_cursor", "_format"}
 EVERYTHING_PARAMETERS = {"start", "end", "_type", "_format"}
-FORMATS = {"json", "application/json", "application/fhir+json"}
-_ISSUE_CODES = {
-    400: "invalid",
-    401: "login",
-    403: "forbidden",
-    404: "not-found",
-    405: "not-supported",
-    406: "not-supported",
-}
+FORMATS = {"json", "application/json", FHIR_JSON}
 
 
-class FhirRenderer(JSONRenderer):
-    media_type = "application/fhir+json"
-    format = "json"
-    charset = "utf-8"
-
-
-class FhirNegotiation(BaseContentNegotiation):
-    """Always FHIR JSON, whatever the Accept header (application/json clients get it too)."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
-class FhirError(exceptions.APIException):
-    def __init__(self, message: str, status_code: int = status.HTTP_400_BAD_REQUEST, code: str = "invalid"):
-        super().__init__(message)
-        self.status_code = status_code
-        self.issue_code = code
-
-
-class FhirView(APIView):
-    renderer_classes = [FhirRenderer]
-    content_negotiation_class = FhirNegotiation
-
-    def handle_exception(self, exc):
-        if isinstance(exc, params.ParameterError):
-            exc = FhirError(str(exc))
-        response = super().handle_exception(exc)
-        code = getattr(exc, "issue_code", None) or _ISSUE_CODES.get(response.status_code, "processing")
-        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
-        if isinstance(exc, Http404 | DjangoPermissionDenied):
-            detail = str(exc) or detail
-        response.data = operation_outcome(code, str(detail) or "The request could not be answered.")
-        return response
+class FhirView(BaseFhirView):
+    """The read API's views: the common FHIR base (recovery/api/fhir/common.py), and the parameters they take."""
 
     def check_format(self, request: Request, allowed: set[str]) -> None:
         unknown = sorted(set(request.query_params) - allowed)
