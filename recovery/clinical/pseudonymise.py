@@ -41,6 +41,9 @@ _META_DROPPED = ("lastUpdated", "versionId", "source")  # a row's exact write ti
 MASKED_CODING = {"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "masked"}
 DATA_ABSENT_MASKED = {"coding": [MASKED_CODING]}
 _CONCEPT_KEYS = frozenset({"coding", "text", "id", "extension"})  # the elements of a CodeableConcept
+# Elements that are no CodeableConcept though they may hold nothing but `text` (a HumanName, an Address, a Dosage):
+# their words go, and with nothing left so do they.
+_NOT_CONCEPTS = frozenset({"name", "address", "dosage", "dosageInstruction", "note", "contact"})
 
 
 def pseudonym(key: bytes, resource_type: str, resource_id: str) -> str:
@@ -114,7 +117,7 @@ def _value(name: str, value, key: bytes):
         if "resourceType" in value:
             return _resource(value, key, local_id=name == "contained")
         cleaned = _element(value, key)
-        if _is_concept(value) and not cleaned.get("coding"):
+        if name not in _NOT_CONCEPTS and _is_concept(value) and not cleaned.get("coding"):
             return {**cleaned, "coding": [MASKED_CODING]}  # known only by its words: still there, masked
         return cleaned if _has_content(name, cleaned) else None
     if isinstance(value, list):

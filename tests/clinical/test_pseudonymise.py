@@ -226,6 +226,7 @@ APP_SHAPED = {
         "medicationCodeableConcept": {"text": f"Valaciclovir ({TYPED}'s supply)"},
         "subject": SUBJECT,
         "reasonCode": [{"text": f"Prophylaxis, asked by {TYPED}"}],
+        "dosage": [{"text": f"500 mg twice a day, {TYPED} knows"}],  # not emitted yet: a Dosage is no concept
         "note": [{"text": f"Stopped by {TYPED}"}],
     },
     # immunization.py: a vaccine by its name, a dose's note
