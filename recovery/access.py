@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Centre, Role, User
-from recovery.models import Alert, CareTask, LabImport, Patient, Relapse
+from recovery.models import Alert, BulkExport, CareTask, LabImport, Patient, Relapse
 
 
 class Action(StrEnum):
@@ -53,6 +53,8 @@ class Action(StrEnum):
     ERASE_PATIENT = "patient.erase"  # erase a deactivated patient's personal data where the law allows it
     RESEARCH_EXPORT = "research.export"  # the pseudonymised research data set
     REGISTRY_EXPORT = "registry.export"  # the EBMT/CIBMTR registry items of a patient or a centre (staff only)
+    # the FHIR bulk $export of a whole centre (identifiable; pseudonymised needs RESEARCH_EXPORT as well)
+    BULK_EXPORT = "bulk.export"
 
 
 _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -102,6 +104,7 @@ _ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.EXPORT_PATIENT_DATA,
             Action.RESEARCH_EXPORT,
             Action.REGISTRY_EXPORT,
+            Action.BULK_EXPORT,
         }
     ),
     Role.PATIENT: frozenset(
@@ -231,6 +234,44 @@ def get_lab_import(user: User, import_id) -> LabImport:
         )
     except (ValueError, LabImport.DoesNotExist):
         raise Http404("No such import.") from None
+
+
+def require_bulk_export(user: User, *, pseudonymised: bool) -> None:
+    """403 unless the role may export a whole centre (BULK_EXPORT), and for a pseudonymised export also the
+    research data set (RESEARCH_EXPORT): `_pseudonymise=true` is the research set by another door."""
+    require(user, Action.BULK_EXPORT)
+    if pseudonymised:
+        require(user, Action.RESEARCH_EXPORT)
+
+
+def may_bulk_export(user: User, *, pseudonymised: bool) -> bool:
+    return may(user, Action.BULK_EXPORT) and (not pseudonymised or may(user, Action.RESEARCH_EXPORT))
+
+
+def bulk_export_centre(user: User, centre_id) -> Centre:
+    """The centre a Group $export names: one of the user's (else 404), for a role that may export it (else 403).
+    Anyone but staff gets 403, as for every staff list."""
+    require(user, Action.LIST_PATIENTS)
+    try:
+        centre = Centre.objects.get(uuid=uuid.UUID(str(centre_id)), pk__in=staff_centre_ids(user))
+    except (ValueError, Centre.DoesNotExist):
+        raise Http404("No such group.") from None
+    require(user, Action.BULK_EXPORT)
+    return centre
+
+
+def get_bulk_export(user: User, export_id) -> BulkExport:
+    """A bulk export of one of the user's centres (else 404: for staff of other centres it does not exist), for a
+    role that may make it (else 403; a pseudonymised one also needs RESEARCH_EXPORT). Anyone but staff: 403."""
+    require(user, Action.LIST_PATIENTS)
+    try:
+        export = BulkExport.objects.select_related("centre").get(
+            uuid=uuid.UUID(str(export_id)), centre_id__in=staff_centre_ids(user)
+        )
+    except (ValueError, BulkExport.DoesNotExist):
+        raise Http404("No such export.") from None
+    require_bulk_export(user, pseudonymised=export.pseudonymised)
+    return export
 
 
 def registry_patient(user: User, patient_id) -> Patient:

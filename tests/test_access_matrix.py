@@ -190,12 +190,13 @@ MATRIX = {
     "api:alert-resolve": ("alert", _signed_in(405, anonymous=401)),  # POST only
     # POST a laboratory's Bundle of Observations; GET is not an interaction here (405), a patient may not (403)
     "fhir:batch": (None, _row(401, 405, 405, 403, 403, 405, 405)),
-    # FHIR bulk $export (recovery/api/fhir_export.py): staff of the export's centre only. A kick-off without
-    # `Prefer: respond-async` is a 400 for those who may export (the matrix sends none, so nothing is queued).
-    "fhir:bulk-export": (None, _row(401, 400, 400, 403, 403, 400, 400)),
-    "fhir:bulk-export-group": ("centre", _row(401, 400, 400, 403, 403, 404, 404)),
-    "fhir:bulk-export-status": ("bulk_export", _row(401, 200, 200, 403, 403, 404, 404)),
-    "fhir:bulk-export-file": ("bulk_export_file", _row(401, 200, 200, 403, 403, 404, 404)),
+    # FHIR bulk $export (recovery/api/fhir_export.py): clinicians of the export's centre only (BULK_EXPORT; a
+    # coordinator sees the centre but may not export it: 403). A kick-off without `Prefer: respond-async` is a
+    # 400 for those who may export (the matrix sends none, so nothing is queued).
+    "fhir:bulk-export": (None, _row(401, 403, 400, 403, 403, 403, 400)),
+    "fhir:bulk-export-group": ("centre", _row(401, 403, 400, 403, 403, 404, 404)),
+    "fhir:bulk-export-status": ("bulk_export", _row(401, 403, 200, 403, 403, 404, 404)),
+    "fhir:bulk-export-file": ("bulk_export_file", _row(401, 403, 200, 403, 403, 404, 404)),
     "api:schema": (None, _all(200)),
     "api:docs": (None, _all(200)),
     "admin:index": (None, _all(LOGIN)),
@@ -262,7 +263,7 @@ def _module_cast(django_db_setup, django_db_blocker):
         lab_import = LabImport.objects.create(centre=patient.centre, uploaded_by=coordinator, filename="labs.csv")
         relapse = Relapse.objects.create(patient=patient, onset_date=day0 + timedelta(days=2))
         bulk_export = BulkExport.objects.create(
-            centre=patient.centre, requested_by=coordinator, types=["Patient"], status=BulkExportStatus.DONE
+            centre=patient.centre, requested_by=clinician, types=["Patient"], status=BulkExportStatus.DONE
         )
         BulkExportFile.objects.create(
             export=bulk_export,

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.services(needs="a real Redis and a Celery worker proces
 
 def test_a_kick_off_is_exported_by_a_real_worker_in_batches(start_celery, redis_url, api_for):
     centre = CentreFactory()
-    coordinator = UserFactory(role=Role.COORDINATOR, centres=[centre])
+    clinician = UserFactory(role=Role.CLINICIAN, centres=[centre])
     patients = PatientFactory.create_batch(5, centre=centre)
-    api = api_for(coordinator)
+    api = api_for(clinician)
     with publishing_to(redis_url):
         response = api.get(
             reverse("fhir:bulk-export-group", kwargs={"centre_id": centre.uuid}) + "?_pseudonymise=true",

@@ -18,7 +18,7 @@ from recovery.access import Action
 from recovery.api.fhir.common import FhirView
 from recovery.api.fhir.common import outcome_response as operation_outcome
 from recovery.models import BulkExport, BulkExportStatus, Patient
-from recovery.queries.bulk_export import file_chunks, file_patient_ids, get_bulk_export, has_file, manifest_files
+from recovery.queries.bulk_export import file_chunks, file_patient_ids, has_file, manifest_files
 from recovery.services.audit import AuditContext, record_reads
 from recovery.services.bulk_export import delete_bulk_export, exportable_types, queue_bulk_export
 
@@ -78,6 +78,7 @@ def _kick_off(request, centre: Centre) -> HttpResponse:
         parameters = _export_request(request)
     except _RefusedError as refused:
         return operation_outcome(refused.status, refused.code, str(refused))
+    access.require_bulk_export(request.user, pseudonymised=parameters["pseudonymise"])
     unfinished = BulkExport.objects.filter(
         centre=centre,
         requested_by=request.user,
@@ -109,17 +110,14 @@ def _status_path(export: BulkExport) -> str:
 class GroupExport(FhirView):
     def get(self, request, centre_id):
         """`GET Group/{centre id}/$export`: every active patient of one of the user's centres."""
-        access.require(request.user, Action.LIST_PATIENTS)
-        centre = Centre.objects.filter(uuid=centre_id, pk__in=access.staff_centre_ids(request.user)).first()
-        if centre is None:
-            raise Http404("No such group.")
-        return _kick_off(request, centre)
+        return _kick_off(request, access.bulk_export_centre(request.user, centre_id))
 
 
 class SystemExport(FhirView):
     def get(self, request):
         """`GET $export`: the user's centre, when they work at one; at several, they name one (Group)."""
         access.require(request.user, Action.LIST_PATIENTS)
+        access.require(request.user, Action.BULK_EXPORT)
         centres = list(Centre.objects.filter(pk__in=access.staff_centre_ids(request.user)).order_by("name"))
         if len(centres) != 1:
             ids = ", ".join(f"{centre.uuid} ({centre.name})" for centre in centres) or "none"
@@ -135,7 +133,7 @@ class ExportStatus(FhirView):
     def get(self, request, export_id):
         """202 with X-Progress while the export is written, 200 with the manifest when it is done, 500 with an
         OperationOutcome when it failed."""
-        export = get_bulk_export(request.user, export_id)
+        export = access.get_bulk_export(request.user, export_id)
         if export.status in (BulkExportStatus.QUEUED, BulkExportStatus.RUNNING):
             response = HttpResponse(status=202)
             response["X-Progress"] = _progress(export)
@@ -148,7 +146,7 @@ class ExportStatus(FhirView):
 
     def delete(self, request, export_id):
         """Cancel an export in progress, or delete a finished one and its files."""
-        export = get_bulk_export(request.user, export_id)
+        export = access.get_bulk_export(request.user, export_id)
         delete_bulk_export(context=AuditContext.from_request(request), export=export)
         return HttpResponse(status=202)
 
@@ -184,7 +182,7 @@ def _manifest(request, export: BulkExport) -> dict:
 class ExportFile(FhirView):
     def get(self, request, export_id, resource_type):
         """One resource type's NDJSON file of a finished export, streamed part by part."""
-        export = get_bulk_export(request.user, export_id)
+        export = access.get_bulk_export(request.user, export_id)
         if export.status != BulkExportStatus.DONE or not has_file(export, resource_type):
             raise Http404("No such file.")
         # The export recorded a read of each patient for its requester; the download records one for whoever

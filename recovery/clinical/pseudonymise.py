@@ -11,9 +11,12 @@ What is done to every resource (and to any resource inside it, `contained` or a 
 - A Patient loses its `name`, `telecom`, `contact`, `address`, `photo`, `generalPractitioner` and `link`; its
   `birthDate` (and `deceasedDateTime`) keep the year only.
 - Free text is removed: the narrative (`text` with a `div`), `note`, `comment`, `valueString`, `valueMarkdown`,
-  and a reference's `display` (it may name the person; a Coding's `display` is the code's name and stays). An
-  answer or an extension left without a value is dropped; an Observation (or component) left without a value
-  says `dataAbsentReason` "masked".
+  a reference's `display` (it may name the person; a Coding's `display` is the code's name and stays), and every
+  other `text` string (a CodeableConcept's, which the app fills with a timeline event's title or an alert's
+  reason as staff typed them; a HumanName's, a Dosage's), except a questionnaire item's `text` beside its
+  `linkId`, the question's wording. A CodeableConcept left without a coding says "masked" (data-absent-reason)
+  so the resource stays valid. An answer or an extension left without a value is dropped; an Observation (or
+  component) left without a value says `dataAbsentReason` "masked".
 """
 
 import copy
@@ -35,9 +38,12 @@ PSEUDONYMISED_LABEL = {
     "display": "pseudonymized",
 }
 _META_DROPPED = ("lastUpdated", "versionId", "source")  # a row's exact write time would link two exports
-DATA_ABSENT_MASKED = {
-    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "masked"}]
-}
+MASKED_CODING = {"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "masked"}
+DATA_ABSENT_MASKED = {"coding": [MASKED_CODING]}
+_CONCEPT_KEYS = frozenset({"coding", "text", "id", "extension"})  # the elements of a CodeableConcept
+# Elements that are no CodeableConcept though they may hold nothing but `text` (a HumanName, an Address, a Dosage):
+# their words go, and with nothing left so do they.
+_NOT_CONCEPTS = frozenset({"name", "address", "dosage", "dosageInstruction", "note", "contact"})
 
 
 def pseudonym(key: bytes, resource_type: str, resource_id: str) -> str:
@@ -89,6 +95,8 @@ def _element(node: dict, key: bytes) -> dict:
             continue
         if name == "display" and "code" not in node and "system" not in node:  # a Reference's, not a Coding's
             continue
+        if name == "text" and isinstance(value, str) and "linkId" not in node:  # typed words; not a question's
+            continue
         if name == "reference" and isinstance(value, str):
             if value.startswith("#"):
                 out[name] = value
@@ -109,12 +117,19 @@ def _value(name: str, value, key: bytes):
         if "resourceType" in value:
             return _resource(value, key, local_id=name == "contained")
         cleaned = _element(value, key)
+        if name not in _NOT_CONCEPTS and _is_concept(value) and not cleaned.get("coding"):
+            return {**cleaned, "coding": [MASKED_CODING]}  # known only by its words: still there, masked
         return cleaned if _has_content(name, cleaned) else None
     if isinstance(value, list):
         items = [_value(name, item, key) for item in value]
         items = [item for item in items if item is not None]
         return items or None
     return value
+
+
+def _is_concept(element: dict) -> bool:
+    """A CodeableConcept with words (`text`), by its shape: nothing but coding, text, id and extension."""
+    return isinstance(element.get("text"), str) and set(element) <= _CONCEPT_KEYS
 
 
 def _has_content(name: str, element: dict) -> bool:

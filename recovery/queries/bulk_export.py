@@ -1,27 +1,11 @@
-"""Reading FHIR bulk exports (issue 17): which export a user may see, its manifest's files and their parts."""
+"""Reading FHIR bulk exports (issue 17): a manifest's files and their parts (who may see which export is
+`recovery.access.get_bulk_export`)."""
 
-import uuid
 from collections.abc import Iterator
 
 from django.db.models import Sum
-from django.http import Http404
 
-from accounts.models import User
-from recovery import access
-from recovery.access import Action
 from recovery.models import BulkExport, BulkExportFile
-
-
-def get_bulk_export(user: User, export_id) -> BulkExport:
-    """An export of one of the user's centres, for staff who list its patients (else 403); 404 for an export of
-    another centre, or none: for them it does not exist."""
-    access.require(user, Action.LIST_PATIENTS)
-    try:
-        return BulkExport.objects.select_related("centre").get(
-            uuid=uuid.UUID(str(export_id)), centre_id__in=access.staff_centre_ids(user)
-        )
-    except (ValueError, BulkExport.DoesNotExist):
-        raise Http404("No such export.") from None
 
 
 def manifest_files(export: BulkExport) -> list[tuple[str, int]]:

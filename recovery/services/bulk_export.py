@@ -47,7 +47,12 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 
 class PatientStillNamedError(Exception):
-    """A pseudonymised line still holds a patient's id: the export fails rather than write it."""
+    """A pseudonymised line still holds a patient's id, name or hospital number: the export fails rather than
+    write it."""
+
+
+class RequesterMayNotError(Exception):
+    """The person who asked for the export may no longer make it (their role changed): nothing more is written."""
 
 
 class LeaseLostError(Exception):
@@ -198,14 +203,19 @@ def run_bulk_export(export_id: int) -> BulkExport | None:
             _wake(export.pk)
         return None
     except PatientStillNamedError as exc:
-        logger.error("Bulk export %s: a pseudonymised %s still holds a patient's id", export.uuid, exc)
+        logger.error("Bulk export %s: a pseudonymised %s still names a patient", export.uuid, exc)
         _fail(
             export,
             lease,
             context,
-            _("A pseudonymised %(type)s resource still held a patient's id, so nothing more was written.")
+            _(
+                "A pseudonymised %(type)s resource still held a patient's id, name or hospital number, so nothing "
+                "more was written."
+            )
             % {"type": exc},
         )
+    except RequesterMayNotError:
+        _fail(export, lease, context, _("The person who asked for this export may no longer make it."))
     except Exception:
         logger.exception("Bulk export %s stopped", export.uuid)
         _fail(export, lease, context, _("The export stopped because of an error on the server. Start it again."))
@@ -229,6 +239,8 @@ def _patients(export: BulkExport):
 
 
 def _write(export: BulkExport, lease: uuid.UUID, context: AuditContext) -> None:
+    if not access.may_bulk_export(export.requested_by, pseudonymised=export.pseudonymised):
+        raise RequesterMayNotError
     patients = _patients(export)
     if export.batches_done == 0:
         export.patients_total = patients.count()
@@ -243,17 +255,18 @@ def _write(export: BulkExport, lease: uuid.UUID, context: AuditContext) -> None:
         batch = list(
             patients.filter(pk__gt=export.last_patient_id)
             .order_by("pk")
-            .values_list("pk", "uuid")[: settings.BULK_EXPORT_BATCH_SIZE]
+            .values_list("pk", "uuid", "first_name", "last_name", "hospital_number")[: settings.BULK_EXPORT_BATCH_SIZE]
         )
         if not batch:
             return
-        ids = [pk for pk, _uuid in batch]
+        ids = [row[0] for row in batch]
+        named = _naming_pattern(batch) if key else None
         batch_patients = Patient.objects.filter(pk__in=ids)
         parts: list[BulkExportFile] = []
         for kind in kinds:
             resources = kind.search(batch_patients, dates)
             if resources:
-                lines = _lines(resources, key, {str(public_id) for _pk, public_id in batch})
+                lines = _lines(resources, key, {str(row[1]) for row in batch}, named)
                 parts.append(
                     BulkExportFile(
                         export=export,
@@ -277,22 +290,56 @@ def _write(export: BulkExport, lease: uuid.UUID, context: AuditContext) -> None:
             record_reads(
                 context=context,
                 action=READ_ACTION,
-                patients=[Patient(pk=pk, uuid=public_id) for pk, public_id in batch],
+                patients=[Patient(pk=row[0], uuid=row[1]) for row in batch],
             )
         export.last_patient_id = ids[-1]
         export.batches_done += 1
         export.patients_done += len(ids)
 
 
-def _lines(resources: list[dict], key: bytes, patient_ids: set[str]) -> str:
+def _naming_pattern(batch: list[tuple]) -> re.Pattern:
+    """What would name a patient of the batch in a pseudonymised line: each word of their names (as written,
+    whole words) and their hospital number (any case, a whole token)."""
+    names = {word for _pk, _id, first, last, _number in batch for word in re.findall(r"\w{2,}", f"{first} {last}")}
+    numbers = {number.strip() for *_rest, number in batch if len(number.strip()) >= 2}
+    alternatives = [re.escape(name) for name in sorted(names, key=len, reverse=True)]
+    alternatives += [f"(?i:{re.escape(number)})" for number in sorted(numbers, key=len, reverse=True)]
+    return re.compile(r"(?<![\w-])(?:" + ("|".join(alternatives) or r"(?!)") + r")(?![\w-])")
+
+
+# Strings that are the app's codes, pseudonyms, links or a question's wording: not searched for names (a code
+# "fever" and a family named Fever; a Coding's display is the name of the code).
+_CODED = frozenset({"system", "code", "display", "url", "reference", "id", "linkId", "resourceType", "status"})
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$")
+
+
+def _free_strings(node, found: list[str]) -> list[str]:
+    """The strings of a resource that are not codes, links or dates: where a name would show."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if isinstance(value, str) and (name in _CODED or (name == "text" and "linkId" in node)):
+                continue  # a code, a link, or a question's wording (`code` itself may be a CodeableConcept)
+            _free_strings(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _free_strings(value, found)
+    elif isinstance(node, str) and not _DATE.match(node):
+        found.append(node)
+    return found
+
+
+def _lines(resources: list[dict], key: bytes, patient_ids: set[str], named: re.Pattern | None = None) -> str:
     """One JSON resource a line; pseudonymised when there is a key, and then refused whole if a line still
-    holds the id of a patient of the batch (a resource type whose free text the pseudonymiser does not know)."""
+    holds the id of a patient of the batch, or (`named`) a name or hospital number of one in its free strings (a
+    resource type whose free text the pseudonymiser does not know)."""
     lines = []
     for resource in resources:
         if key:
             resource = pseudonymise(resource, key)
         line = json.dumps(resource, separators=(",", ":"), ensure_ascii=False)
         if key and patient_ids.intersection(_UUID.findall(line)):
+            raise PatientStillNamedError(resource.get("resourceType", ""))
+        if named is not None and named.search("\n".join(_free_strings(resource, []))):
             raise PatientStillNamedError(resource.get("resourceType", ""))
         lines.append(line)
     return "\n".join(lines) + "\n"

@@ -166,3 +166,130 @@ def test_a_contained_resource_keeps_its_local_id_and_the_reference_to_it():
     assert out["specimen"] == {"reference": "#s1"}
     assert PATIENT_ID not in json.dumps(out)
     construct_fhir_element("Observation", out)
+
+
+# Every slot where the app's FHIR modules (recovery/queries/fhir/) put words that staff or the patient typed, or
+# that the app wrote about them, in the shape each module gives it: none may survive, each resource stays valid.
+TYPED = "Anna Berg"  # a name, as someone typed it
+SUBJECT = {"reference": f"Patient/{PATIENT_ID}"}
+APP_SHAPED = {
+    # procedure.py event_procedure: a hand-added timeline event's title and note
+    "procedure event": {
+        "resourceType": "Procedure",
+        "id": "p1",
+        "status": "completed",
+        "code": {"text": f"Phone call with {TYPED}"},
+        "subject": SUBJECT,
+        "performedDateTime": "2026-09-25",
+        "note": [{"text": f"{TYPED} drove her"}],
+    },
+    # procedure.py: the conditioning regimen as typed (usedCode), a category by its words
+    "procedure regimen": {
+        "resourceType": "Procedure",
+        "id": "p2",
+        "status": "completed",
+        "category": {"text": "aHSCT"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "367336001"}], "text": "Chemotherapy"},
+        "subject": SUBJECT,
+        "usedCode": [{"text": f"Cy/ATG as agreed with {TYPED}"}],
+    },
+    # flag.py: the alert's reason beside its coded kind; the severity's words beside its coding
+    "flag": {
+        "resourceType": "Flag",
+        "id": "f1",
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/StructureDefinition/flag-priority",
+                "valueCodeableConcept": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/flag-priority-code", "code": "PH"}],
+                    "text": f"Urgent ({TYPED})",
+                },
+            }
+        ],
+        "status": "active",
+        "code": {"coding": [{"system": "urn:recovery-tracker:alert-kind", "code": "fever"}], "text": TYPED},
+        "subject": SUBJECT,
+    },
+    # condition.py: a relapse's description as a note
+    "condition": {
+        "resourceType": "Condition",
+        "id": "c1",
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "58802006"}], "text": "Relapse"},
+        "subject": SUBJECT,
+        "note": [{"text": f"Fell at {TYPED}'s"}],
+    },
+    # medication.py: a stop's note, the reason's words, a medication known by its name only
+    "medication": {
+        "resourceType": "MedicationStatement",
+        "id": "m1",
+        "status": "completed",
+        "medicationCodeableConcept": {"text": f"Valaciclovir ({TYPED}'s supply)"},
+        "subject": SUBJECT,
+        "reasonCode": [{"text": f"Prophylaxis, asked by {TYPED}"}],
+        "dosage": [{"text": f"500 mg twice a day, {TYPED} knows"}],  # not emitted yet: a Dosage is no concept
+        "note": [{"text": f"Stopped by {TYPED}"}],
+    },
+    # immunization.py: a vaccine by its name, a dose's note
+    "immunization": {
+        "resourceType": "Immunization",
+        "id": "i1",
+        "status": "completed",
+        "vaccineCode": {"text": f"Vaccine from {TYPED}"},
+        "patient": SUBJECT,
+        "occurrenceDateTime": "2026-11-01",
+        "note": [{"text": f"{TYPED} gave it"}],
+    },
+    # observation.py: a lab test known by its words only, an MRI's notes
+    "observation": {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"text": f"Test ordered by {TYPED}"},
+        "subject": SUBJECT,
+        "effectiveDateTime": "2026-10-03T08:00:00+02:00",
+        "valueQuantity": {"value": 1.2, "unit": "10*9/L"},
+        "note": [{"text": f"Compared by {TYPED}"}],
+    },
+    # episode.py: the centre's name as a reference's display, words beside the coded type
+    "episode": {
+        "resourceType": "EpisodeOfCare",
+        "id": "e1",
+        "status": "active",
+        "type": [{"coding": [{"system": "http://snomed.info/sct", "code": "1269349006"}], "text": TYPED}],
+        "patient": SUBJECT,
+        "managingOrganization": {"display": f"{TYPED}'s clinic"},
+    },
+    # questionnaire.py: the check-in's notes as a free-text answer
+    "questionnaire response": {
+        "resourceType": "QuestionnaireResponse",
+        "id": "q1",
+        "status": "completed",
+        "subject": SUBJECT,
+        "item": [{"linkId": "notes", "text": "Anything else?", "answer": [{"valueString": f"{TYPED} visited"}]}],
+    },
+}
+
+
+@pytest.mark.parametrize("resource", list(APP_SHAPED.values()), ids=list(APP_SHAPED))
+def test_no_word_typed_in_any_slot_the_app_fills_survives(resource):
+    out = pseudonymise(resource, KEY)
+    text = json.dumps(out)
+    assert "Anna" not in text
+    assert "Berg" not in text
+    construct_fhir_element(out["resourceType"], out)
+
+
+def test_a_concept_keeps_its_codes_and_one_known_only_by_its_words_is_masked():
+    flag = pseudonymise(APP_SHAPED["flag"], KEY)
+    assert flag["code"] == {"coding": [{"system": "urn:recovery-tracker:alert-kind", "code": "fever"}]}
+    assert flag["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "PH"
+    event = pseudonymise(APP_SHAPED["procedure event"], KEY)
+    assert event["code"] == DATA_ABSENT_MASKED
+    assert event["performedDateTime"] == "2026-09-25"  # exact clinical dates stay (docs/fhir-bulk-export.md)
+    immunization = pseudonymise(APP_SHAPED["immunization"], KEY)
+    assert immunization["vaccineCode"] == DATA_ABSENT_MASKED
+    regimen = pseudonymise(APP_SHAPED["procedure regimen"], KEY)
+    assert regimen["usedCode"] == [DATA_ABSENT_MASKED]
+    # a question's wording beside its linkId is the app's, and stays
+    response = pseudonymise(APP_SHAPED["questionnaire response"], KEY)
+    assert response["item"] == [{"linkId": "notes", "text": "Anything else?"}]
