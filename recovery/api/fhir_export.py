@@ -1,7 +1,8 @@
 """FHIR Bulk Data `$export` under /fhir/R4/ (issue 17; docs/fhir-bulk-export.md): kick-off, status, files.
 
-The same authentication as /api/v1/ (a token or the session), for staff who list their centre's patients; an
-export, its status and its files exist only for the staff of its centre (404 for anyone else). Errors are FHIR
+The same authentication as /api/v1/ (a token or the session), for the roles with `Action.BULK_EXPORT`
+(clinicians), and a pseudonymised export also needs `Action.RESEARCH_EXPORT` (`recovery.access`); an export, its
+status and its files exist only for the staff of its centre (404 for anyone else). Errors are FHIR
 OperationOutcomes. Only GET kick-offs (no POST with Parameters), NDJSON only.
 """
 
