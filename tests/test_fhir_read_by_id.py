@@ -16,7 +16,6 @@ from recovery.models import AuditEvent, LabResult
 from recovery.queries.fhir import RESOURCE_TYPES
 from recovery.queries.fhir.owners import OWNERS
 from tests.factories import PatientFactory
-from tests.fhir_records import full_record
 from tests.test_fhir_clinical import record
 
 NOW = datetime(2026, 11, 18, 12, tzinfo=UTC)
@@ -176,9 +175,8 @@ def test_the_questionnaire_is_still_read_by_id(api_for, clinician):
 
 @pytest.mark.parametrize("name", sorted(OWNERS))
 def test_a_read_by_id_takes_a_fixed_number_of_queries(api_for, clinician, centre, name):
-    """Read the first and the last resource of the type for a patient with few rows and one with many, in a centre of one
-    patient and of several: the same number of queries."""
-    from tests.test_fhir_clinical import record
+    """Read the first and the last resource of the type for a patient with few rows and one with many, in a
+    centre of one patient and of several: the same number of queries."""
 
     def queries(extra_patients: int, repeat: int) -> list[int]:
         patient = PatientFactory(centre=centre)
@@ -203,3 +201,10 @@ def test_a_read_by_id_takes_a_fixed_number_of_queries(api_for, clinician, centre
         return counts
 
     assert queries(0, 1) == queries(3, 3)
+
+
+def test_the_capability_statement_offers_read_for_every_type(client):
+    data = json.loads(client.get("/fhir/R4/metadata").content)
+    offered = {entry["type"]: entry["interaction"] for entry in data["rest"][0]["resource"]}
+    assert set(offered) == set(RESOURCE_TYPES)
+    assert all({"code": "read"} in interactions for interactions in offered.values())
