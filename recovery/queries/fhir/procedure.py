@@ -82,8 +82,7 @@ def event_status(status: str, day: date, today: date) -> str:
     return "preparation" if day >= today else "unknown"
 
 
-def _procedure(episode, what: str, code: dict, day: date, today: date, **extra) -> dict:
-    recorded = getattr(episode, "recorded", {}).get(RECORDED_BY.get(what))
+def _procedure(episode, what: str, code: dict, day: date, today: date, recorded: str | None = None, **extra) -> dict:
     resource = {
         "resourceType": "Procedure",
         "id": str(uuid5(episode.uuid, what)),
@@ -105,12 +104,25 @@ def _apheresis_code() -> dict:
     return {"text": "Peripheral blood stem cell collection (apheresis)"}
 
 
-def episode_procedures(episode: TransplantEpisode, today: date, dates: DateRange) -> list[dict]:
-    """The procedures the episode's own dates record (those in the window)."""
+def episode_procedures(
+    episode: TransplantEpisode, today: date, dates: DateRange, recorded: dict[str, str] | None = None
+) -> list[dict]:
+    """The procedures the episode's own dates record (those in the window); `recorded`: the status of each of its
+    protocol events in `RECORDED_BY` (template key -> status)."""
+    recorded = recorded or {}
     found = []
     if in_window(episode.mobilisation_date, dates):
         code = _chemotherapy("Stem cell mobilisation: cyclophosphamide")
-        found.append(_procedure(episode, "mobilisation", code, episode.mobilisation_date, today))
+        found.append(
+            _procedure(
+                episode,
+                "mobilisation",
+                code,
+                episode.mobilisation_date,
+                today,
+                recorded.get(RECORDED_BY["mobilisation"]),
+            )
+        )
     if not episode.session_count and in_window(episode.apheresis_date, dates):
         found.append(_procedure(episode, "apheresis", _apheresis_code(), episode.apheresis_date, today))
     start = episode.conditioning_start_date
@@ -134,7 +146,17 @@ def episode_procedures(episode: TransplantEpisode, today: date, dates: DateRange
         extra = {}
         if episode.cd34_dose is not None:
             extra["note"] = [{"text": f"CD34+ dose {episode.cd34_dose} x 10^6/kg"}]
-        found.append(_procedure(episode, "reinfusion", code, episode.reinfusion_date, today, **extra))
+        found.append(
+            _procedure(
+                episode,
+                "reinfusion",
+                code,
+                episode.reinfusion_date,
+                today,
+                recorded.get(RECORDED_BY["reinfusion"]),
+                **extra,
+            )
+        )
     return found
 
 
@@ -209,8 +231,7 @@ def search(patients: QuerySet[Patient], dates: DateRange) -> list[dict]:
             recorded[episode_pk][key] = status
     resources = []
     for episode in episodes:
-        episode.recorded = recorded[episode.pk]
-        resources.extend(episode_procedures(episode, today_of(episode.patient), dates))
+        resources.extend(episode_procedures(episode, today_of(episode.patient), dates, recorded[episode.pk]))
     resources.extend(session_procedure(session, today_of(session.episode.patient)) for session in sessions)
     resources.extend(event_procedure(event, today_of(event.episode.patient)) for event in events)
     return resources
