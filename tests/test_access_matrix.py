@@ -383,6 +383,19 @@ def test_a_fhir_search_for_a_patient_out_of_sight_is_404(api_for, cast):
         assert response.json()["resourceType"] == "OperationOutcome"
 
 
+def test_a_fhir_read_of_a_patients_resource_by_id_follows_the_patient_read(api_for, cast):
+    """`fhir:read` of a resource of the patient (a relapse as a Condition) answers each role as reading the
+    Patient does (the `fhir:read` row): 401, 200 for the centre's staff and the patient, 404 for the rest."""
+    url = reverse("fhir:read", kwargs={"resource_type_name": "Condition", "resource_id": str(cast["_relapse"].uuid)})
+    wrong = []
+    for role in ROLES:
+        expected = MATRIX["fhir:read"][1][role]
+        status = api_for(cast[role]).get(url).status_code
+        if status != expected:
+            wrong.append(f"{role}: {status}, expected {expected}")
+    assert not wrong, f"GET {url}: " + "; ".join(wrong)
+
+
 def test_another_centres_patient_is_404_even_for_a_coordinator_who_knows_the_id(api_for, client_for, cast):
     """Knowing another centre's patient id reveals nothing: the page and the API both say 404."""
     coordinator, other_centre_patient = cast["coordinator"], cast["_other_centre_patient"]

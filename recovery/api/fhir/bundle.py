@@ -51,9 +51,7 @@ def _resource_entry(name: str, kind) -> dict:
     entry: dict = {"type": name}
     if kind.description:
         entry["documentation"] = kind.description
-    interactions = []
-    if name == "Patient" or kind.definitions is not None:
-        interactions.append({"code": "read"})
+    interactions = [{"code": "read"}]  # every type is read by id (views.Read, queries/fhir/owners.py)
     interactions.append({"code": "search-type"})
     entry["interaction"] = interactions
     if kind.search is not None:

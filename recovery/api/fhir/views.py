@@ -78,7 +78,7 @@ class Metadata(FhirView):
 
 
 class Read(FhirView):
-    """`Patient/{id}`, and the definitions (a Questionnaire) by id."""
+    """`{Type}/{id}`: a Patient, any resource of a patient (the fullUrl of a Bundle entry), or a definition."""
 
     def get(self, request: Request, resource_type_name: str, resource_id: str) -> Response:
         self.check_format(request, {"_format"})
@@ -92,14 +92,36 @@ class Read(FhirView):
                 detail={"resource": "Patient"},
             )
             return Response(patient_resource(patient))
-        if kind.definitions is None:
-            raise FhirError(
-                f"{resource_type_name} is not read by id here: search {resource_type_name}?patient=... instead.",
-                code="not-supported",
-            )
-        found = next((item for item in kind.definitions() if item.get("id") == resource_id), None)
+        if kind.definitions is not None:
+            found = next((item for item in kind.definitions() if item.get("id") == resource_id), None)
+            if found is None:
+                raise FhirError(f"No {resource_type_name} with the id {resource_id!r}.", 404, "not-found")
+            return Response(found)
+        # A patient's resource: its owner among the patients in sight (recovery/queries/fhir/owners.py), then
+        # that type's own search for that one patient, so the answer is the entry a search or $everything gives.
+        from recovery.queries.fhir.owners import owner
+
+        seen = access.visible_patients(request.user, include_deactivated=True)
+        owner_uuid = owner(resource_type_name, resource_id, seen)
+        if owner_uuid is None:
+            raise FhirError(f"No {resource_type_name} with the id {resource_id!r}.", 404, "not-found")
+        patient = access.get_patient(request.user, owner_uuid)
+        found = next(
+            (
+                item
+                for item in kind.search(Patient.objects.filter(pk=patient.pk), DateRange())
+                if item["id"] == resource_id
+            ),
+            None,
+        )
         if found is None:
             raise FhirError(f"No {resource_type_name} with the id {resource_id!r}.", 404, "not-found")
+        record_event(
+            context=AuditContext.from_request(request),
+            action="fhir.read",
+            patient=patient,
+            detail={"resource": resource_type_name, "id": resource_id},
+        )
         return Response(found)
 
 

@@ -2,7 +2,10 @@
 
 One EpisodeOfCare per `TransplantEpisode`. The period starts at mobilisation (else the first event on the
 timeline) and stays open: follow-up after aHSCT has no set end. It ends (status `finished`) only when the patient
-leaves the centre's care (deactivated: the end is that day) or is recorded as withdrawn or deceased.
+leaves the centre's care (deactivated: `period.end` is that day in the patient's zone) or is recorded as withdrawn
+or deceased. The app does not store the day a patient was withdrawn or died (only the status; the change is in
+the audit log, which is not a clinical record), so such an episode is `finished` with its period left open: the
+end is unknown, not "still going" (docs/fhir.md).
 
 The phase (`recovery.clinical.phases.phase_on`, with the centre's configuration) is in the `transplant-phase`
 extension as a coding of this app's phases, and the Day number in `transplant-day`.

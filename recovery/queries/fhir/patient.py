@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from recovery.models import Patient
-from recovery.queries.fhir.common import DateRange, ResourceType
+from recovery.queries.fhir.common import DateRange, ResourceType, instant
 
 HOSPITAL_NUMBER_SYSTEM = "urn:recovery-tracker:centre:{centre}:hospital-number"
 _GENDER = {"female": "female", "male": "male", "other": "other"}
@@ -13,7 +13,7 @@ def patient_resource(patient: Patient) -> dict:
     resource = {
         "resourceType": "Patient",
         "id": str(patient.uuid),
-        "meta": {"lastUpdated": patient.updated_at.isoformat()},
+        "meta": {"lastUpdated": instant(patient.updated_at)},
         "identifier": [
             {
                 "use": "usual",

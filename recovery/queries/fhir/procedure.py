@@ -10,8 +10,20 @@ procedures added by hand to the timeline.
 * a timeline event of kind procedure or chemotherapy added by hand (no protocol key): its title as text. The
   protocol's own events are the plan of the procedures above and are not repeated.
 
-A date on or before the patient's today is `completed`, a later one (a plan) `preparation`; a cancelled timeline
-event is `not-done`. Ids are derived from the episode's id (uuid5), so they stay the same between reads.
+The status, on the patient's own today (FHIR R4 Procedure.status; H-49):
+
+* a timeline event added by hand: its recorded status, done `completed`, cancelled `not-done`; still planned,
+  `preparation` while its date is today or ahead, `unknown` once the date has passed with nothing recorded (the
+  app shows it as overdue or not recorded: nobody said it was done);
+* mobilisation and the reinfusion (one day each): the protocol's own timeline event (`mobilisation-cy`,
+  `reinfusion-d0`) when it is recorded done (`completed`, even on the day) or cancelled (`not-done`); otherwise
+  `preparation` before the day, `in-progress` on it, `completed` once it has passed (the episode's date is the
+  date the app counts the pathway from);
+* conditioning (start to the day before Day 0): `preparation` before it starts, `in-progress` from its start
+  through its last day (also while Day 0 is not recorded: the end is not known), `completed` from Day 0;
+* an apheresis session (recorded with its CD34+ yield) or the first apheresis date: as a one-day procedure.
+
+Ids are derived from the episode's id (uuid5), so they stay the same between reads.
 """
 
 from datetime import UTC, date, time, timedelta
@@ -30,6 +42,8 @@ from recovery.queries.fhir.common import DateRange, ResourceType, fhir_date, pat
 EPISODE_DATES = ("mobilisation_date", "apheresis_date", "conditioning_start_date", "reinfusion_date")
 HAND_ADDED_KINDS = (EventKind.PROCEDURE, EventKind.CHEMOTHERAPY)
 _EVENT_STATUS = {EventStatus.DONE: "completed", EventStatus.CANCELLED: "not-done"}
+# The protocol's timeline events that record mobilisation and the reinfusion as given (clinical/timeline.py).
+RECORDED_BY = {"mobilisation": "mobilisation-cy", "reinfusion": "reinfusion-d0"}
 
 
 def in_window(day: date | None, dates: DateRange) -> bool:
@@ -44,15 +58,35 @@ def in_window(day: date | None, dates: DateRange) -> bool:
     return day < (end.date() if end.time() == time(0) else end.date() + timedelta(days=1))
 
 
-def _status(day: date, today: date) -> str:
-    return "completed" if day <= today else "preparation"
+def day_status(day: date, today: date, recorded: str | None = None) -> str:
+    """A one-day procedure of the episode: the recorded status of its protocol event when done or cancelled,
+    else a plan before the day, in progress on it, completed after it."""
+    if recorded in _EVENT_STATUS:
+        return _EVENT_STATUS[recorded]
+    if day > today:
+        return "preparation"
+    return "in-progress" if day == today else "completed"
 
 
-def _procedure(episode, what: str, code: dict, day: date, today: date, **extra) -> dict:
+def period_status(start: date, day0: date | None, today: date) -> str:
+    """Conditioning, from `start` to the day before Day 0: completed only once Day 0 has come."""
+    if start > today:
+        return "preparation"
+    return "completed" if day0 is not None and day0 > start and day0 <= today else "in-progress"
+
+
+def event_status(status: str, day: date, today: date) -> str:
+    """A hand-added timeline event: as recorded; a plan whose day has passed with nothing recorded is unknown."""
+    if status in _EVENT_STATUS:
+        return _EVENT_STATUS[status]
+    return "preparation" if day >= today else "unknown"
+
+
+def _procedure(episode, what: str, code: dict, day: date, today: date, recorded: str | None = None, **extra) -> dict:
     resource = {
         "resourceType": "Procedure",
         "id": str(uuid5(episode.uuid, what)),
-        "status": _status(day, today),
+        "status": day_status(day, today, recorded),
         "category": {"text": "aHSCT"},
         "code": code,
         "subject": patient_reference(episode.patient),
@@ -70,12 +104,25 @@ def _apheresis_code() -> dict:
     return {"text": "Peripheral blood stem cell collection (apheresis)"}
 
 
-def episode_procedures(episode: TransplantEpisode, today: date, dates: DateRange) -> list[dict]:
-    """The procedures the episode's own dates record (those in the window)."""
+def episode_procedures(
+    episode: TransplantEpisode, today: date, dates: DateRange, recorded: dict[str, str] | None = None
+) -> list[dict]:
+    """The procedures the episode's own dates record (those in the window); `recorded`: the status of each of its
+    protocol events in `RECORDED_BY` (template key -> status)."""
+    recorded = recorded or {}
     found = []
     if in_window(episode.mobilisation_date, dates):
         code = _chemotherapy("Stem cell mobilisation: cyclophosphamide")
-        found.append(_procedure(episode, "mobilisation", code, episode.mobilisation_date, today))
+        found.append(
+            _procedure(
+                episode,
+                "mobilisation",
+                code,
+                episode.mobilisation_date,
+                today,
+                recorded.get(RECORDED_BY["mobilisation"]),
+            )
+        )
     if not episode.session_count and in_window(episode.apheresis_date, dates):
         found.append(_procedure(episode, "apheresis", _apheresis_code(), episode.apheresis_date, today))
     start = episode.conditioning_start_date
@@ -86,6 +133,7 @@ def episode_procedures(episode: TransplantEpisode, today: date, dates: DateRange
         del procedure["performedDateTime"]
         period = {"start": fhir_date(start)}
         day0 = episode.reinfusion_date
+        procedure["status"] = period_status(start, day0, today)
         if day0 is not None and day0 > start:
             period["end"] = fhir_date(day0 - timedelta(days=1))
         procedure["performedPeriod"] = period
@@ -98,7 +146,17 @@ def episode_procedures(episode: TransplantEpisode, today: date, dates: DateRange
         extra = {}
         if episode.cd34_dose is not None:
             extra["note"] = [{"text": f"CD34+ dose {episode.cd34_dose} x 10^6/kg"}]
-        found.append(_procedure(episode, "reinfusion", code, episode.reinfusion_date, today, **extra))
+        found.append(
+            _procedure(
+                episode,
+                "reinfusion",
+                code,
+                episode.reinfusion_date,
+                today,
+                recorded.get(RECORDED_BY["reinfusion"]),
+                **extra,
+            )
+        )
     return found
 
 
@@ -116,11 +174,10 @@ def session_procedure(session: ApheresisSession, today: date) -> dict:
 
 def event_procedure(event: TimelineEvent, today: date) -> dict:
     day = event.actual_date or event.planned_date
-    status = _EVENT_STATUS.get(event.status) or _status(day, today)
     resource = {
         "resourceType": "Procedure",
         "id": str(event.uuid),
-        "status": status,
+        "status": event_status(event.status, day, today),
         "code": {"text": event.title},
         "subject": patient_reference(event.episode.patient),
         "performedDateTime": fhir_date(day),
@@ -131,7 +188,8 @@ def event_procedure(event: TimelineEvent, today: date) -> dict:
 
 
 def search(patients: QuerySet[Patient], dates: DateRange) -> list[dict]:
-    """Three queries: the episodes with a date in the window, the sessions in it, the hand-added events in it."""
+    """Four queries: the episodes with a date in the window, the statuses of their mobilisation and reinfusion
+    events, the sessions in the window, the hand-added events in it."""
     in_dates = Q()
     for field in EPISODE_DATES:
         in_dates |= dates.q_date(field) & Q(**{f"{field}__isnull": False})
@@ -164,9 +222,16 @@ def search(patients: QuerySet[Patient], dates: DateRange) -> list[dict]:
             todays[patient.timezone] = local_date(now, patient.timezone)
         return todays[patient.timezone]
 
+    episodes = list(episodes)
+    recorded: dict[int, dict[str, str]] = {episode.pk: {} for episode in episodes}
+    if episodes:
+        for episode_pk, key, status in TimelineEvent.objects.filter(
+            episode__in=[episode.pk for episode in episodes], template_key__in=RECORDED_BY.values()
+        ).values_list("episode_id", "template_key", "status"):
+            recorded[episode_pk][key] = status
     resources = []
     for episode in episodes:
-        resources.extend(episode_procedures(episode, today_of(episode.patient), dates))
+        resources.extend(episode_procedures(episode, today_of(episode.patient), dates, recorded[episode.pk]))
     resources.extend(session_procedure(session, today_of(session.episode.patient)) for session in sessions)
     resources.extend(event_procedure(event, today_of(event.episode.patient)) for event in events)
     return resources
