@@ -9,9 +9,9 @@ import pytest
 
 from recovery.clinical.labs_config import DEFAULT_LAB_CONFIG, DEFAULT_PROPHYLAXIS_CONFIG, DEFAULT_VACCINATION_CONFIG
 from recovery.clinical.terminology import DATA, SYSTEMS, codings, key_for
+from recovery.clinical.units import ucum_code
 from recovery.clinical.vaccination import VACCINE_NAMES
 from recovery.models import LabTest
-from recovery.clinical.units import ucum_code
 from recovery.queries.prophylaxis import MEDICATIONS
 
 FILES = sorted(path.stem for path in DATA.glob("*.csv"))

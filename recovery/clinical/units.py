@@ -3,10 +3,11 @@ UCUM code, read both ways.
 
 Every value is stored in its test's canonical unit (`LabConfig.units`). `UNITS` lists the canonical units and the
 obvious alternates (cells/µL, 10^3/µL, g/dL, mg/dL, µIU/mL), each with the canonical unit it converts to, the
-factor, and its UCUM code where it has one. In: `normalise_unit` reads a unit as typed ("x10^9/L", "×10⁹/L",
-"10e9/l", "cells/µL") or as its UCUM code, as a FHIR Bundle carries it ("10*9/L", "{cells}/uL", "m[IU]/L"), and
-`conversion` gives its canonical unit and factor. Out: `ucum_code` gives the UCUM code of a canonical unit, for a
-FHIR Observation. Only the spelling changes between a UCUM code and its unit here, never the scale.
+factor, and its UCUM code where it has one. In: `normalise_unit` reads a unit as typed ("x10^9/L", with the
+multiplication sign, "10e9/l", "cells/µL") or as its UCUM code, as a FHIR Bundle carries it ("10*9/L",
+"{cells}/uL", "m[IU]/L"), and `conversion` gives its canonical unit and factor. Out: `ucum_code` gives the UCUM
+code of a canonical unit, for a FHIR Observation. Only the spelling changes between a UCUM code and its unit
+here, never the scale.
 """
 
 import re

@@ -2,8 +2,9 @@
 
 Every value is checked and stored in its test's canonical unit (`LabConfig.units`); a result in an obvious
 alternate unit (cells/uL, 10^3/uL, g/dL, mg/dL, uIU/mL), or in its UCUM code, is converted (the one table of
-units: `recovery.clinical.units`), any other unit is refused with a message naming the expected one. A result is unique per patient, test and collection time: the same sample
-recorded again is a duplicate (nothing is added), the same sample with another value is refused.
+units: `recovery.clinical.units`), any other unit is refused with a message naming the expected one. A result is
+unique per patient, test and collection time: the same sample recorded again is a duplicate (nothing is added),
+the same sample with another value is refused.
 
 A value outside its test's plausible range (`LabConfig.plausible_ranges`) is refused by `checked_value`, the
 one check the lab form (`record_lab_panel`), the API (`record_lab_result`) and the CSV import (`import_lab_csv`)

@@ -31,7 +31,7 @@ def test_every_unit_of_the_table_is_read_as_written_and_as_its_ucum_code(unit, u
     ("written", "code"),
     [
         ("x10^9/L", "10*9/L"),
-        ("×10⁹/L", "10*9/L"),
+        ("\u00d710⁹/L", "10*9/L"),
         ("10e9/l", "10*9/L"),
         ("copies/mL", "{copies}/mL"),
         ("mIU/L", "m[IU]/L"),
