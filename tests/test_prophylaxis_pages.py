@@ -185,3 +185,24 @@ def test_the_page_queries_do_not_grow_with_cd4_results(
     client.get(url(transplanted))
     with django_assert_max_num_queries(12):
         assert client.get(url(transplanted)).status_code == 200
+
+
+def test_an_implausible_latest_cd4_is_no_recovery_on_the_page_the_reviews_or_in_fhir(transplanted):
+    """A count of 250 (cells/uL, recorded before the plausibility check) after a recovered one: the page, the
+    reviews due and the MedicationStatements (`cd4_by_patient`) read the same CD4 counts (`usable_cd4`), so none
+    counts it as recovery nor lets the older count stand in for it."""
+    from recovery.models import Patient
+    from recovery.queries.configuration import active_configs
+    from recovery.queries.prophylaxis import cd4_by_patient, cd4_results
+
+    cd4(transplanted, date(2027, 9, 1), "0.24")
+    cd4(transplanted, date(2027, 9, 5), "250")
+    summary = prophylaxis_for(transplanted)
+    assert summary.cd4 is None
+    assert {c.medication for c in summary.reviews} == {"aciclovir", "cotrimoxazole"}
+    patients = Patient.objects.filter(pk=transplanted.pk)
+    [(_patient, waiting)] = reviews_due(patients)
+    assert {c.medication for c in waiting} == {"aciclovir", "cotrimoxazole"}
+    rows = list(patients.select_related("episode"))
+    assert cd4_by_patient(rows, active_configs({transplanted.centre_id})) == {transplanted.pk: []}
+    assert cd4_results(transplanted, DAY0) == []

@@ -23,29 +23,6 @@ UCUM = SYSTEMS["ucum"]
 LOINC = SYSTEMS["loinc"]
 MAX_ENTRIES = 1000
 
-# UCUM codes -> the spelling `recovery.services.labs.to_canonical` reads (which converts or refuses it). Only the
-# syntax changes here, never the scale: a code not in this table is passed on as it is, and refused there unless
-# it is already a spelling the labs service knows.
-UCUM_UNITS: dict[str, str] = {
-    "10*9/L": "10^9/L",
-    "10*3/uL": "10^3/uL",
-    "10*3/mm3": "10^3/uL",
-    "10*6/mL": "10^6/mL",
-    "/uL": "/uL",
-    "{cells}/uL": "cells/uL",
-    "/mm3": "/mm3",
-    "{cells}/mm3": "cells/mm3",
-    "g/L": "g/L",
-    "g/dL": "g/dL",
-    "mg/dL": "mg/dL",
-    "mg/mL": "mg/mL",
-    "m[IU]/L": "mIU/L",
-    "mIU/L": "mIU/L",
-    "u[IU]/mL": "uIU/mL",
-    "{copies}/mL": "copies/mL",
-    "copies/mL": "copies/mL",
-}
-
 _PATIENT_REFERENCE = re.compile(r"^Patient/([A-Za-z0-9\-.]{1,64})$")
 
 
@@ -80,8 +57,8 @@ class LabObservation:
     test: str  # the app's lab test key
     loinc: str
     value: Decimal
-    unit: str  # as `to_canonical` reads it
-    unit_sent: str  # as the laboratory wrote it
+    unit: str  # the UCUM code, or the unit as written when no code is given: `recovery.clinical.units` reads both
+    unit_sent: str  # as the laboratory wrote it (the same)
     collected_at: datetime
     status: str
     subject: Subject
@@ -196,8 +173,7 @@ def _quantity(resource: dict) -> tuple[Decimal, str, str]:
         _fail("value_not_number", 400, "value", value=_text(value, 40))
     code, system, written = quantity.get("code"), quantity.get("system"), quantity.get("unit")
     if isinstance(code, str) and code.strip() and system == UCUM:
-        sent = code.strip()
-        return number, UCUM_UNITS.get(sent, sent), sent
+        return number, code.strip(), code.strip()  # `recovery.clinical.units` reads UCUM codes
     if isinstance(written, str) and written.strip():
         return number, written.strip(), written.strip()
     _fail("no_unit", 422, "required")

@@ -30,9 +30,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
-from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG, Anchor, ProphylaxisConfig, ProphylaxisTemplate
+from recovery.clinical.engraftment import is_plausible
+from recovery.clinical.labs_config import (
+    CD4,
+    DEFAULT_PROPHYLAXIS_CONFIG,
+    Anchor,
+    LabConfig,
+    ProphylaxisConfig,
+    ProphylaxisTemplate,
+)
 from recovery.clinical.phases import add_months
 
 
@@ -56,6 +66,18 @@ class MedicationPlan:
     stop_allowed: bool
     awaiting_cd4: bool  # planned stop reached, CD4 not recovered: the clinician prompt
     status: CourseStatus
+
+
+_Value = TypeVar("_Value", Decimal, float)
+
+
+def usable_cd4(results: Sequence[tuple[date, _Value]], day0: date, labs: LabConfig) -> list[tuple[date, _Value]]:
+    """The CD4 counts (local date, value; oldest first) the courses read: those after Day 0, and only those after
+    the last implausible count (one recorded before the plausibility check, or under a wider range: most often a
+    count in cells/uL), which never counts as CD4 recovery, nor lets an older count stand in for it (as
+    `recovery.clinical.engraftment.cd4_recovered`). The values keep their type (Decimal as stored)."""
+    last_implausible = max((on for on, value in results if not is_plausible(CD4, float(value), labs)), default=None)
+    return [(on, value) for on, value in results if on > day0 and (last_implausible is None or on > last_implausible)]
 
 
 def _check_cd4(cd4_results: Sequence[tuple[date, float]]) -> None:

@@ -2,6 +2,7 @@
 Reads only."""
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -9,9 +10,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy
 
-from recovery.clinical.engraftment import is_plausible
-from recovery.clinical.labs_config import CD4, LabConfig, ProphylaxisConfig
-from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan, prophylaxis_plan
+from recovery.clinical.labs_config import LabConfig, ProphylaxisConfig
+from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan, prophylaxis_plan, usable_cd4
 from recovery.models import LabResult, LabTest, Patient, PatientStatus, ProphylaxisStop, TransplantEpisode
 from recovery.queries.configuration import ActiveConfig, active_config, active_configs
 from recovery.queries.timeline import episode_of, patient_today
@@ -95,19 +95,33 @@ class ProphylaxisSummary:
         return [c for c in self.courses if c.needs_review]
 
 
-def cd4_results(patient: Patient, day0: date, labs: LabConfig | None = None) -> list[tuple[date, Decimal]]:
-    """(local date, value) of the patient's CD4 counts after Day 0, oldest first.
+def _cd4_counts(patients: Sequence[Patient]) -> dict[int, list[tuple[date, Decimal]]]:
+    """(local date, value) of the CD4 counts of `patients` by patient id, oldest first: one query."""
+    zones = {p.pk: ZoneInfo(p.timezone) for p in patients}
+    found: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    for patient_id, at, value in (
+        LabResult.objects.filter(patient__in=list(zones), test=LabTest.CD4)
+        .order_by("collected_at")
+        .values_list("patient_id", "collected_at", "value")
+    ):
+        found[patient_id].append((at.astimezone(zones[patient_id]).date(), value))
+    return found
 
-    Only those after the last implausible count (one recorded before the plausibility check, or under a
-    wider range: most often a count in cells/uL): it never counts as CD4 recovery, nor lets an older count
-    stand in for it (as `recovery.clinical.engraftment.cd4_recovered`). `labs` (the centre's) saves a query.
-    """
+
+def cd4_results(patient: Patient, day0: date, labs: LabConfig | None = None) -> list[tuple[date, Decimal]]:
+    """(local date, value) of the patient's CD4 counts the courses read (`usable_cd4`: after Day 0 and after the
+    last implausible count), oldest first. `labs` (the centre's) saves a query."""
     labs = labs or active_config(patient.centre_id).labs
-    zone = ZoneInfo(patient.timezone)
-    rows = LabResult.objects.filter(patient=patient, test=LabTest.CD4).values_list("collected_at", "value")
-    results = [(at.astimezone(zone).date(), value) for at, value in rows.order_by("collected_at")]
-    last_implausible = max((on for on, value in results if not is_plausible(CD4, float(value), labs)), default=None)
-    return [(on, value) for on, value in results if on > day0 and (last_implausible is None or on > last_implausible)]
+    return usable_cd4(_cd4_counts([patient])[patient.pk], day0, labs)
+
+
+def cd4_by_patient(
+    patients: Sequence[Patient], configs: Mapping[int, ActiveConfig]
+) -> dict[int, list[tuple[date, Decimal]]]:
+    """`cd4_results` of each of `patients` (each with its episode's Day 0; `configs` by centre id), by patient id,
+    in one query whatever their number."""
+    counts = _cd4_counts(patients)
+    return {p.pk: usable_cd4(counts[p.pk], p.episode.reinfusion_date, configs[p.centre_id].labs) for p in patients}
 
 
 def courses_from(
@@ -169,26 +183,16 @@ def reviews_due(patients) -> list[tuple[Patient, list[Course]]]:
         .select_related("episode", "centre")
         .order_by("last_name", "first_name", "id")
     )
-    ids = [p.pk for p in rows]
-    cd4: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
-    zones: dict[int, ZoneInfo] = {p.pk: ZoneInfo(p.timezone) for p in rows}
-    for patient_id, at, value in (
-        LabResult.objects.filter(patient__in=ids, test=LabTest.CD4)
-        .order_by("collected_at")
-        .values_list("patient_id", "collected_at", "value")
-    ):
-        cd4[patient_id].append((at.astimezone(zones[patient_id]).date(), value))
-    stops: dict[int, list[ProphylaxisStop]] = defaultdict(list)
-    for stop in ProphylaxisStop.objects.filter(patient__in=ids):
-        stops[stop.patient_id].append(stop)
     configs = active_configs({p.centre_id for p in rows})
+    cd4 = cd4_by_patient(rows, configs)
+    stops: dict[int, list[ProphylaxisStop]] = defaultdict(list)
+    for stop in ProphylaxisStop.objects.filter(patient__in=[p.pk for p in rows]):
+        stops[stop.patient_id].append(stop)
     result = []
     for patient in rows:
-        day0 = patient.episode.reinfusion_date
         today = patient_today(patient)
-        results = [(on, v) for on, v in cd4[patient.pk] if on > day0]
         courses = courses_from(
-            patient.episode, results, stops[patient.pk], today, configs[patient.centre_id].prophylaxis
+            patient.episode, cd4[patient.pk], stops[patient.pk], today, configs[patient.centre_id].prophylaxis
         )
         waiting = [c for c in courses if c.needs_review]
         if waiting:

@@ -19,25 +19,29 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower, Trim
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from recovery import access
 from recovery.clinical.fhir_lab_bundle import BundleError, Entry, LabObservation, Problem, read_bundle, read_entry
-from recovery.clinical.terminology import coding
-from recovery.models import LabResult, LabSource, LabTest, Patient
+from recovery.clinical.units import ucum_code
+from recovery.models import LabResult, LabSource, Patient
 from recovery.queries.configuration import active_configs
 from recovery.queries.fhir.patient import HOSPITAL_NUMBER_SYSTEM
 from recovery.services.audit import AuditContext, record_event
-from recovery.services.labs import check_collected_at, check_ebv_alert, checked_value, sample_conflict, store_result
-from recovery.services.outcome_summaries import request_outcome_refresh_many
+from recovery.services.lab_batches import (
+    Match,
+    after_results_created,
+    already_recorded,
+    classify_against_recorded,
+    result_summary,
+)
+from recovery.services.labs import check_collected_at, checked_value, sample_conflict, store_result
 
 CREATED, OK, BAD_REQUEST, NOT_FOUND, UNPROCESSABLE = 201, 200, 400, 404, 422
 _SYSTEM_PREFIX, _SYSTEM_SUFFIX = HOSPITAL_NUMBER_SYSTEM.split("{centre}")
@@ -119,12 +123,16 @@ class BundleOutcome:
 
 
 @dataclass
-class _Good:
+class _Good:  # a `recovery.services.lab_batches.Checked`
     index: int
     observation: LabObservation
     patient: Patient
     value: Decimal
     collected_at: datetime
+
+    @property
+    def test(self) -> str:
+        return self.observation.test
 
 
 def location(result: LabResult) -> str:
@@ -272,7 +280,7 @@ def _checked(entries: list[Entry], patients: dict[int, Patient], configs: dict, 
             if "unit" in exc.message_dict:
                 errors.append(
                     _("Its UCUM code is %(ucum)s (valueQuantity.system http://unitsofmeasure.org).")
-                    % {"ucum": coding("loinc", observation.test).unit}
+                    % {"ucum": ucum_code(labs.unit(observation.test))}
                 )
         try:
             collected_at = check_collected_at(patient, observation.collected_at, "effectiveDateTime")
@@ -285,62 +293,26 @@ def _checked(entries: list[Entry], patients: dict[int, Patient], configs: dict, 
     return good
 
 
-def _shown(patient: Patient, test: str, value: Decimal, unit: str, at: datetime) -> str:
-    local = timezone.localtime(at, ZoneInfo(patient.timezone))
-    return _("%(test)s %(result)s on %(time)s.") % {
-        "test": LabTest(test).label,
-        "result": f"{value.normalize():f} {unit}",
-        "time": f"{local:%Y-%m-%d %H:%M}",
-    }
-
-
 def _against_recorded(good: list[_Good], configs: dict, outcomes: list) -> list[tuple[_Good, LabResult]]:
     """Each good entry a new result, the same result again (already recorded or earlier in the Bundle) or refused
-    (another value for a sample already recorded): one query for the Bundle."""
-    recorded: dict[tuple[int, str, datetime], LabResult] = {}
-    if good:
-        rows = LabResult.objects.filter(
-            patient_id__in={g.patient.pk for g in good},
-            test__in={g.observation.test for g in good},
-            collected_at__gte=min(g.collected_at for g in good),
-            collected_at__lte=max(g.collected_at for g in good),
-        ).only("uuid", "patient_id", "test", "collected_at", "value", "unit")
-        recorded = {(r.patient_id, r.test, r.collected_at): r for r in rows}
+    (another value for a sample already recorded): a query per PATIENT_CHUNK patients of the Bundle."""
     new: list[tuple[_Good, LabResult]] = []
-    in_bundle: dict[tuple[int, str, datetime], LabResult] = {}
-    for item in good:
-        patient, test = item.patient, item.observation.test
-        key = (patient.pk, test, item.collected_at)
-        unit = configs[patient.centre_id].labs.unit(test)
-        earlier = in_bundle.get(key)
-        existing = recorded.get(key)
-        if earlier is not None:
-            if earlier.value == item.value:
-                message = _("The same result appears earlier in this Bundle: recorded once.")
-                outcomes[item.index] = EntryOutcome(OK, "duplicate", message, location(earlier))
-            else:
-                message = _("An earlier entry of this Bundle gives another value for the same sample.")
-                outcomes[item.index] = EntryOutcome(BAD_REQUEST, "conflict", message)
-        elif existing is not None:
-            if existing.value == item.value:
-                message = _("Already recorded (%(result)s): not imported again.") % {
-                    "result": f"{item.value.normalize():f} {unit}"
-                }
-                outcomes[item.index] = EntryOutcome(OK, "duplicate", message, location(existing))
-            else:
-                outcomes[item.index] = _conflict(item, existing)
+    classified = classify_against_recorded(good, configs, source=LabSource.FHIR)
+    for item, (match, result) in zip(good, classified, strict=True):
+        unit = configs[item.patient.centre_id].labs.unit(item.test)
+        if match == Match.REPEATED:
+            message = _("The same result appears earlier in this Bundle: recorded once.")
+            outcomes[item.index] = EntryOutcome(OK, "duplicate", message, location(result))
+        elif match == Match.CONTRADICTED:
+            message = _("An earlier entry of this Bundle gives another value for the same sample.")
+            outcomes[item.index] = EntryOutcome(BAD_REQUEST, "conflict", message)
+        elif match == Match.RECORDED:
+            outcomes[item.index] = EntryOutcome(OK, "duplicate", already_recorded(item.value, unit), location(result))
+        elif match == Match.CONFLICT:
+            outcomes[item.index] = _conflict(item, result)
         else:
-            result = LabResult(
-                patient=patient,
-                test=test,
-                value=item.value,
-                unit=unit,
-                collected_at=item.collected_at,
-                source=LabSource.FHIR,
-            )
-            in_bundle[key] = result
             new.append((item, result))
-            message = _shown(patient, test, item.value, unit, item.collected_at)
+            message = result_summary(item.patient, item.test, item.value, unit, item.collected_at)
             outcomes[item.index] = EntryOutcome(CREATED, "informational", message, location(result))
     return new
 
@@ -383,20 +355,6 @@ def _save(context: AuditContext, new: list[tuple[_Good, LabResult]], configs: di
                 created.append(outcome.result)
                 outcomes[item.index].location = location(outcome.result)
             else:
-                message = _("Already recorded (%(result)s): not imported again.") % {
-                    "result": f"{result.value.normalize():f} {result.unit}"
-                }
+                message = already_recorded(result.value, result.unit)
                 outcomes[item.index] = EntryOutcome(OK, "duplicate", message, location(outcome.result))
-    request_outcome_refresh_many({r.patient_id for r in created if r.test == LabTest.ANC})
-    by_patient: dict[int, list[LabResult]] = defaultdict(list)
-    for result in created:
-        by_patient[result.patient_id].append(result)
-    for results in by_patient.values():
-        patient = results[0].patient
-        record_event(
-            context=context,
-            action="labs.record",
-            patient=patient,
-            detail={"source": LabSource.FHIR, "tests": sorted({r.test for r in results}), "results": len(results)},
-        )
-        check_ebv_alert(patient=patient, results=results, config=configs[patient.centre_id])
+    after_results_created(context=context, created=created, configs=configs, source=LabSource.FHIR)

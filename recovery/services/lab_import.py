@@ -36,11 +36,17 @@ from recovery.models import (
     LabImportStatus,
     LabResult,
     LabSource,
-    LabTest,
     Patient,
 )
 from recovery.queries.configuration import ActiveConfig, active_config
 from recovery.services.audit import AuditContext, record_event
+from recovery.services.lab_batches import (
+    Match,
+    after_results_created,
+    already_recorded,
+    classify_against_recorded,
+    result_summary,
+)
 from recovery.services.lab_csv import (
     ACCEPTED,
     DUPLICATE,
@@ -51,14 +57,12 @@ from recovery.services.lab_csv import (
     open_csv,
     parse_time,
 )
-from recovery.services.labs import LAB_TESTS, check_collected_at, check_ebv_alert, checked_value, sample_conflict
-from recovery.services.outcome_summaries import request_outcome_refresh_many
+from recovery.services.labs import LAB_TESTS, check_collected_at, checked_value, sample_conflict
 
 logger = logging.getLogger(__name__)
 IMPORT_TASK = "recovery.tasks.run_lab_import"
 PROGRESS_EVERY = 500  # lines checked between two progress writes
 WRITE_BATCH = 1000  # results per INSERT
-PATIENT_CHUNK = 500  # patients per query for the results already recorded
 # A queued import whose wake-up was lost is started again by the sweep after this long.
 RESUME_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 2  # an import interrupted this often (its worker died each time) is failed
@@ -281,78 +285,32 @@ def _check(lab_import: LabImport, patients: Iterable[Patient]) -> _Outcome:
     return outcome
 
 
-def _recorded(checked: Sequence[_Checked]) -> dict[tuple[int, str, datetime], tuple[Decimal, str]]:
-    """The results already recorded for the samples of `checked`: a query per PATIENT_CHUNK patients."""
-    if not checked:
-        return {}
-    earliest = min(c.collected_at for c in checked)
-    latest = max(c.collected_at for c in checked)
-    patient_ids = sorted({c.patient.pk for c in checked})
-    found = {}
-    for start in range(0, len(patient_ids), PATIENT_CHUNK):
-        rows = LabResult.objects.filter(
-            patient_id__in=patient_ids[start : start + PATIENT_CHUNK],
-            collected_at__gte=earliest,
-            collected_at__lte=latest,
-        ).values_list("patient_id", "test", "collected_at", "value", "unit")
-        for patient_id, test, collected_at, value, unit in rows:
-            found[(patient_id, test, collected_at)] = (value, unit)
-    return found
-
-
 def _against_recorded(checked: list[_Checked], config: ActiveConfig, lab_import: LabImport, outcome: _Outcome) -> None:
     """Each good line is a new result, a duplicate (earlier in the file, or already recorded with that value) or
     rejected (another value for the same sample)."""
-    recorded = _recorded(checked)
-    seen: dict[tuple[int, str, datetime], Decimal] = {}
-    for good in checked:
+    fields = {"source": LabSource.CSV, "lab_import": lab_import, "entered_by": lab_import.uploaded_by}
+    classified = classify_against_recorded(checked, {lab_import.centre_id: config}, **fields)
+    for good, (match, result) in zip(checked, classified, strict=True):
         line, patient, test, value = good.line, good.patient, good.test, good.value
-        key = (patient.pk, test, good.collected_at)
-        if key in seen:
-            if seen[key] == value:
-                line.outcome, line.message = (
-                    DUPLICATE,
-                    _("The same result appears earlier in this file: imported once."),
-                )
-            else:
-                line.message = _("An earlier line of this file gives another value for the same sample.")
-            continue
-        seen[key] = value
-        shown = f"{value.normalize():f} {config.labs.unit(test)}"
-        if key in recorded:
-            stored, unit = recorded[key]
-            if stored == value:
-                line.outcome = DUPLICATE
-                line.message = _("Already recorded (%(result)s): not imported again.") % {"result": shown}
-            else:
-                line.message = sample_conflict(patient, test, good.collected_at, stored, unit)
-            continue
-        local = timezone.localtime(good.collected_at, ZoneInfo(patient.timezone))
-        line.outcome = ACCEPTED
-        line.message = _("%(test)s %(result)s on %(time)s.") % {
-            "test": LabTest(test).label,
-            "result": shown,
-            "time": f"{local:%Y-%m-%d %H:%M}",
-        }
-        outcome.results.append(
-            LabResult(
-                patient=patient,
-                test=test,
-                value=value,
-                unit=config.labs.unit(test),
-                collected_at=good.collected_at,
-                source=LabSource.CSV,
-                lab_import=lab_import,
-                entered_by=lab_import.uploaded_by,
-            )
-        )
+        if match == Match.REPEATED:
+            line.outcome = DUPLICATE
+            line.message = _("The same result appears earlier in this file: imported once.")
+        elif match == Match.CONTRADICTED:
+            line.message = _("An earlier line of this file gives another value for the same sample.")
+        elif match == Match.RECORDED:
+            line.outcome = DUPLICATE
+            line.message = already_recorded(value, config.labs.unit(test))
+        elif match == Match.CONFLICT:
+            line.message = sample_conflict(patient, test, good.collected_at, result.value, result.unit)
+        else:
+            line.outcome = ACCEPTED
+            line.message = result_summary(patient, test, value, config.labs.unit(test), good.collected_at)
+            outcome.results.append(result)
 
 
 def _save(lab_import: LabImport, outcome: _Outcome, context: AuditContext) -> None:
     """The write phase, inside the caller's transaction: every result, the report, the audit rows and alerts."""
     created = LabResult.objects.bulk_create(outcome.results, batch_size=WRITE_BATCH)
-    # the cohort's febrile neutropenia counts ANC results (services/outcome_summaries.py)
-    request_outcome_refresh_many({r.patient_id for r in outcome.results if r.test == LabTest.ANC})
     counts = _counts(outcome.lines)
     lab_import.status = LabImportStatus.DONE
     lab_import.accepted = counts[ACCEPTED]
@@ -373,19 +331,13 @@ def _save(lab_import: LabImport, outcome: _Outcome, context: AuditContext) -> No
             "rejected": 0,
         },
     )
-    by_patient: dict[int, list[LabResult]] = defaultdict(list)
-    for result in created:
-        by_patient[result.patient.pk].append(result)
-    config = active_config(lab_import.centre)
-    for results in by_patient.values():
-        patient = results[0].patient
-        record_event(
-            context=context,
-            action="labs.record",
-            patient=patient,
-            detail={"source": LabSource.CSV, "import": str(lab_import.uuid), "results": len(results)},
-        )
-        check_ebv_alert(patient=patient, results=results, config=config)
+    after_results_created(
+        context=context,
+        created=created,
+        configs={lab_import.centre_id: active_config(lab_import.centre)},
+        source=LabSource.CSV,
+        detail={"import": str(lab_import.uuid)},
+    )
 
 
 def _check_row(row, line_num, columns, by_number, config: ActiveConfig) -> tuple[ImportLine, _Checked | None]:

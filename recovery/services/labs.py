@@ -1,9 +1,10 @@
 """Lab results, platelet transfusions, engraftment and the lab alerts (issue 6; domain.md 2.1, 2.2, 3.2, 8.6-8.9, 8.14).
 
 Every value is checked and stored in its test's canonical unit (`LabConfig.units`); a result in an obvious
-alternate unit (cells/uL, 10^3/uL, g/dL, mg/dL, uIU/mL) is converted, any other unit is refused with a
-message naming the expected one. A result is unique per patient, test and collection time: the same sample
-recorded again is a duplicate (nothing is added), the same sample with another value is refused.
+alternate unit (cells/uL, 10^3/uL, g/dL, mg/dL, uIU/mL), or in its UCUM code, is converted (the one table of
+units: `recovery.clinical.units`), any other unit is refused with a message naming the expected one. A result is
+unique per patient, test and collection time: the same sample recorded again is a duplicate (nothing is added),
+the same sample with another value is refused.
 
 A value outside its test's plausible range (`LabConfig.plausible_ranges`) is refused by `checked_value`, the
 one check the lab form (`record_lab_panel`), the API (`record_lab_result`) and the CSV import (`import_lab_csv`)
@@ -37,6 +38,7 @@ from recovery.clinical.engraftment import (
 from recovery.clinical.labs_config import EBV_PCR, LabConfig
 from recovery.clinical.phases import local_date
 from recovery.clinical.triage import AlertKind, Severity
+from recovery.clinical.units import conversion, normalise_unit
 from recovery.clinical.words import Message, Number
 from recovery.models import (
     Alert,
@@ -65,49 +67,6 @@ RULE_EBV = "ebv.above_threshold"
 
 # Units ------------------------------------------------------------------------------------------------------
 
-_CELLS = "10^9/l"  # normalised: see _normalise_unit
-# Normalised unit -> (canonical unit it converts to, factor). Normalised: lower case, no spaces, "µ"/"μ" -> "u",
-# the multiplication sign or "*" -> "x", "10e9"/"10^9"/"109" spellings -> "10^9", a leading "x" dropped.
-_ALTERNATES: dict[str, tuple[str, Decimal]] = {
-    "10^9/l": (_CELLS, Decimal(1)),
-    "g/l": ("g/l", Decimal(1)),
-    "copies/ml": ("copies/ml", Decimal(1)),
-    "miu/l": ("miu/l", Decimal(1)),
-    # counts
-    "cells/ul": (_CELLS, Decimal("0.001")),
-    "/ul": (_CELLS, Decimal("0.001")),
-    "cells/mm3": (_CELLS, Decimal("0.001")),
-    "/mm3": (_CELLS, Decimal("0.001")),
-    "10^3/ul": (_CELLS, Decimal(1)),
-    "k/ul": (_CELLS, Decimal(1)),
-    "thou/ul": (_CELLS, Decimal(1)),
-    "10^6/ml": (_CELLS, Decimal(1)),
-    # haemoglobin, IgG
-    "g/dl": ("g/l", Decimal(10)),
-    "mg/dl": ("g/l", Decimal("0.01")),
-    "mg/ml": ("g/l", Decimal(1)),
-    # viral loads
-    "cp/ml": ("copies/ml", Decimal(1)),
-    "copy/ml": ("copies/ml", Decimal(1)),
-    # TSH
-    "mu/l": ("miu/l", Decimal(1)),
-    "uiu/ml": ("miu/l", Decimal(1)),
-    "uu/ml": ("miu/l", Decimal(1)),
-}
-
-
-def _normalise_unit(unit: str) -> str:
-    text = unit.strip().lower().replace("µ", "u").replace("μ", "u").replace("\u00d7", "x").replace("*", "x")
-    text = text.replace("⁹", "^9").replace("³", "^3").replace("⁶", "^6")
-    text = re.sub(r"\s+", "", text)
-    text = re.sub(r"10(e|\^)?9", "10^9", text) if "10" in text else text
-    text = re.sub(r"10(e|\^)3", "10^3", text)
-    text = re.sub(r"10(e|\^)6", "10^6", text)
-    text = text.replace("mcl", "ul").replace("microl", "ul")
-    if text.startswith("x"):
-        text = text[1:]
-    return text
-
 
 def to_canonical(test: str, value: Decimal, unit: str | None, config: LabConfig) -> Decimal:
     """`value` (in `unit`, or the canonical unit when none is given) converted to the test's canonical unit.
@@ -117,16 +76,15 @@ def to_canonical(test: str, value: Decimal, unit: str | None, config: LabConfig)
     canonical = config.unit(test)
     if unit is None or not unit.strip():
         return value
-    key = _normalise_unit(unit)
-    target, factor = _ALTERNATES.get(key, (None, None))
-    if target is None or target != _normalise_unit(canonical) or factor is None:
+    found = conversion(unit)
+    if found is None or found[0] != normalise_unit(canonical):
         raise ValidationError(
             {
                 "unit": _("“%(unit)s” is not a unit for %(test)s: send it in %(canonical)s.")
                 % {"unit": unit.strip(), "test": LabTest(test).label, "canonical": canonical}
             }
         )
-    return value * factor
+    return value * found[1]
 
 
 def parse_number(raw) -> Decimal:
@@ -183,7 +141,7 @@ def checked_value(test: str, raw, unit: str | None, config: LabConfig) -> Decima
         check_lab_value(test, float(value), config)
     except ValueError as exc:
         message = str(exc)
-        if unit and _normalise_unit(unit) != _normalise_unit(config.unit(test)):
+        if unit and normalise_unit(unit) != normalise_unit(config.unit(test)):
             message = _("%(message)s (Sent as %(value)s %(unit)s.)") % {
                 "message": message,
                 "value": str(raw)[:40],

@@ -28,7 +28,8 @@ def test_an_observation_is_read_with_its_test_value_unit_time_and_patient():
     entry = read_entry(0, _entry(), "batch")
     assert entry.problem is None
     found = entry.observation
-    assert (found.test, found.loinc, found.value, found.unit) == ("anc", "751-8", Decimal("0.52"), "10^9/L")
+    # the unit as its UCUM code: recovery.clinical.units reads it
+    assert (found.test, found.loinc, found.value, found.unit) == ("anc", "751-8", Decimal("0.52"), "10*9/L")
     assert found.collected_at == datetime(2025, 3, 10, 6, 30, tzinfo=UTC)
     assert found.subject.patient_id == PATIENT
 

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from recovery.clinical.labs_config import DEFAULT_PROPHYLAXIS_CONFIG, ProphylaxisConfig
-from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan, course_dates, prophylaxis_plan
+from recovery.clinical.labs_config import DEFAULT_LAB_CONFIG, DEFAULT_PROPHYLAXIS_CONFIG, ProphylaxisConfig
+from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan, course_dates, prophylaxis_plan, usable_cd4
 
 DAY_ZERO = date(2026, 1, 31)
 CONDITIONING = date(2026, 1, 26)
@@ -259,3 +259,20 @@ def test_a_course_that_has_not_started_cannot_be_stopped(today, engraftment, sto
     config = DEFAULT_PROPHYLAXIS_CONFIG.with_template("cotrimoxazole", stop_months=1)
     course = plan(today, [(d(1), 0.5)], engraftment=engraftment, config=config)["cotrimoxazole"]
     assert (course.stop_allowed, course.status) == (stop_allowed, status)
+
+
+@pytest.mark.parametrize(
+    ("results", "usable"),
+    [
+        pytest.param([], [], id="none"),
+        pytest.param([(-3, 0.9), (0, 0.8), (30, 0.1)], [(30, 0.1)], id="only_after_day0"),
+        pytest.param([(30, 0.3), (60, 250.0)], [], id="implausible_latest_hides_the_older"),
+        pytest.param([(30, 250.0), (60, 0.25)], [(60, 0.25)], id="after_the_implausible_one"),
+        pytest.param([(-5, 400.0), (30, 0.25)], [(30, 0.25)], id="implausible_before_day0_still_cuts"),
+        pytest.param([(60, 0.1), (60, 250.0)], [], id="same_day_as_the_implausible_one"),
+    ],
+)
+def test_usable_cd4_is_after_day0_and_after_the_last_implausible_count(results, usable):
+    days = [(DAY_ZERO + timedelta(days=day), value) for day, value in results]
+    expected = [(DAY_ZERO + timedelta(days=day), value) for day, value in usable]
+    assert usable_cd4(days, DAY_ZERO, DEFAULT_LAB_CONFIG) == expected

@@ -17,18 +17,15 @@ so it stays the same when the course is stopped. Four queries, whatever the numb
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
-from recovery.clinical.engraftment import is_plausible
-from recovery.clinical.labs_config import CD4
 from recovery.clinical.prophylaxis import CourseStatus, MedicationPlan
 from recovery.clinical.terminology import codings
-from recovery.models import LabResult, LabTest, Patient, ProphylaxisStop
+from recovery.models import Patient, ProphylaxisStop
 from recovery.queries.configuration import active_configs
 from recovery.queries.fhir.common import DateRange, ResourceType, fhir_date, patient_reference
-from recovery.queries.prophylaxis import courses_from, medication_name, medication_purpose
+from recovery.queries.prophylaxis import cd4_by_patient, courses_from, medication_name, medication_purpose
 from recovery.queries.timeline import patient_today
 
 _ID_NAMESPACE = uuid.UUID("6f1c8a52-3b0e-4d7e-9a61-0c2f4e8b7d15")  # this app's, for MedicationStatement ids
@@ -109,27 +106,6 @@ def _overlaps(resource: dict, first: date | None, after: date | None) -> bool:
     return first is None or end is None or date.fromisoformat(end) >= first
 
 
-def _cd4_by_patient(rows: list[Patient], configs) -> dict[int, list]:
-    """(local date, value) of each patient's CD4 counts after Day 0 and after the last implausible one (as
-    `recovery.queries.prophylaxis.cd4_results`), for all of them in one query."""
-    zones = {p.pk: ZoneInfo(p.timezone) for p in rows}
-    found: dict[int, list] = defaultdict(list)
-    for patient_id, at, value in (
-        LabResult.objects.filter(patient__in=list(zones), test=LabTest.CD4)
-        .order_by("collected_at")
-        .values_list("patient_id", "collected_at", "value")
-    ):
-        found[patient_id].append((at.astimezone(zones[patient_id]).date(), value))
-    result: dict[int, list] = {}
-    for patient in rows:
-        labs = configs[patient.centre_id].labs
-        results = found[patient.pk]
-        last_bad = max((on for on, value in results if not is_plausible(CD4, float(value), labs)), default=None)
-        day0 = patient.episode.reinfusion_date
-        result[patient.pk] = [(on, v) for on, v in results if on > day0 and (last_bad is None or on > last_bad)]
-    return result
-
-
 def search(patients: QuerySet[Patient], dates: DateRange) -> list[dict]:
     """The prophylaxis courses of `patients` (with a Day 0) whose period overlaps the window."""
     first, after = _window(dates)
@@ -143,7 +119,7 @@ def search(patients: QuerySet[Patient], dates: DateRange) -> list[dict]:
         .order_by("id")
     )
     configs = active_configs({p.centre_id for p in rows})
-    cd4 = _cd4_by_patient(rows, configs)
+    cd4 = cd4_by_patient(rows, configs)
     stops: dict[int, list[ProphylaxisStop]] = defaultdict(list)
     for stop in ProphylaxisStop.objects.filter(patient__in=[p.pk for p in rows]).order_by("stopped_on", "id"):
         stops[stop.patient_id].append(stop)

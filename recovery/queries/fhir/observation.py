@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from recovery.clinical.terminology import SYSTEMS, codings
+from recovery.clinical.units import ucum_code
 from recovery.models import EDSSAssessment, LabResult, LabTest, MRIScan, Patient, SymptomReport
 from recovery.queries.configuration import active_configs
 from recovery.queries.fhir.common import DateRange, ResourceType, fhir_date, instant, patient_reference
@@ -32,14 +33,6 @@ MRI_CODES: dict[str, str] = {
     "rebaseline": "Re-baseline scan (new lesions are counted against it from now on)",
 }
 
-# The units the app stores (LabConfig.units), as UCUM codes; a unit not listed is sent as text only.
-UCUM_UNITS: dict[str, str] = {
-    "x10^9/L": "10*9/L",
-    "g/L": "g/L",
-    "mIU/L": "m[IU]/L",
-    "pmol/L": "pmol/L",
-    "copies/mL": "{copies}/mL",
-}
 _INTERPRETATION = {"L": "Low", "N": "Normal", "H": "High"}
 
 
@@ -73,7 +66,7 @@ def lab_observation(result: LabResult, patient: Patient, labs=None) -> dict:
     code: dict = {"text": str(LabTest(result.test).label) if result.test in LabTest.values else result.test}
     if loinc is not None:
         code["coding"] = [loinc.as_fhir()]
-    ucum = UCUM_UNITS.get(result.unit)
+    ucum = ucum_code(result.unit)  # a unit the app does not know (an old row) is sent as text only
     resource = {
         "resourceType": "Observation",
         "id": f"lab-{result.uuid}",
