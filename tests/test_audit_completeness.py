@@ -74,6 +74,7 @@ NO_PATIENT_DATA = {
     "fhir:bulk-export-group": "a bulk export's kick-off, as above",
     "fhir:bulk-export-status": "a bulk export's progress or manifest: file URLs and counts, no patient",
     "api:docs": "the API's documentation page",
+    "fhir:batch": "POST only (a laboratory's Bundle, audited by the service per patient); a GET is a 405",
     "fhir:metadata": "the FHIR CapabilityStatement: what the server offers, no patient",
     # the signed-in user's own account (their name in the menu, their own tokens and factors), no health data
     "accounts:api-tokens": "the user's own API tokens",

@@ -35,14 +35,14 @@ def _transplanted(centre, username: str, first: str, last: str, language: str, d
     for vaccine, dose, after in [("zoster_recombinant", 1, 52), ("zoster_recombinant", 2, 84)]:
         VaccinationDose.objects.create(patient=patient, vaccine=vaccine, dose=dose, given_date=day0 + timedelta(after))
     raise_alert(
-        patient=patient, kind=AlertKind.FEVER, severity=Severity.URGENT, rule="e2e", reason="", config=DEFAULT_CONFIG
+        patient=patient, kind=AlertKind.FEVER, severity=Severity.URGENT, rule="e2e", message="", config=DEFAULT_CONFIG
     )
     raise_alert(
         patient=patient,
         kind=AlertKind.EBV_VIRAEMIA,
         severity=Severity.SAME_DAY,
         rule="e2e",
-        reason="",
+        message="",
         config=DEFAULT_CONFIG,
     )
     return patient
