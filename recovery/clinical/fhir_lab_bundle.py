@@ -58,7 +58,6 @@ class LabObservation:
     loinc: str
     value: Decimal
     unit: str  # the UCUM code, or the unit as written when no code is given: `recovery.clinical.units` reads both
-    unit_sent: str  # as the laboratory wrote it (the same)
     collected_at: datetime
     status: str
     subject: Subject
@@ -123,13 +122,12 @@ def _observation(raw, bundle_type: str) -> LabObservation:
     if status not in RELEASED:
         _fail("status", 422, "business-rule", status=_text(status, 40))
     test, loinc = _test(resource.get("code"))
-    value, unit, unit_sent = _quantity(resource)
+    value, unit = _quantity(resource)
     return LabObservation(
         test=test,
         loinc=loinc,
         value=value,
         unit=unit,
-        unit_sent=unit_sent,
         collected_at=_effective(resource),
         status=status,
         subject=_subject(resource.get("subject")),
@@ -151,7 +149,7 @@ def _test(code) -> tuple[str, str]:
     raise AssertionError  # unreachable: _fail raises
 
 
-def _quantity(resource: dict) -> tuple[Decimal, str, str]:
+def _quantity(resource: dict) -> tuple[Decimal, str]:
     if "valueQuantity" not in resource:
         other = next((name for name in resource if name.startswith("value")), None)
         if other is not None:
@@ -173,9 +171,9 @@ def _quantity(resource: dict) -> tuple[Decimal, str, str]:
         _fail("value_not_number", 400, "value", value=_text(value, 40))
     code, system, written = quantity.get("code"), quantity.get("system"), quantity.get("unit")
     if isinstance(code, str) and code.strip() and system == UCUM:
-        return number, code.strip(), code.strip()  # `recovery.clinical.units` reads UCUM codes
+        return number, code.strip()  # `recovery.clinical.units` reads UCUM codes
     if isinstance(written, str) and written.strip():
-        return number, written.strip(), written.strip()
+        return number, written.strip()
     _fail("no_unit", 422, "required")
     raise AssertionError  # unreachable
 
