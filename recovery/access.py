@@ -236,28 +236,34 @@ def get_lab_import(user: User, import_id) -> LabImport:
         raise Http404("No such import.") from None
 
 
+def may_bulk_export(user: User, *, pseudonymised: bool) -> bool:
+    """A whole centre's export needs BULK_EXPORT, a pseudonymised one also the research data set
+    (RESEARCH_EXPORT): `_pseudonymise=true` is the research set by another door."""
+    return may(user, Action.BULK_EXPORT) and (not pseudonymised or may(user, Action.RESEARCH_EXPORT))
+
+
 def require_bulk_export(user: User, *, pseudonymised: bool) -> None:
-    """403 unless the role may export a whole centre (BULK_EXPORT), and for a pseudonymised export also the
-    research data set (RESEARCH_EXPORT): `_pseudonymise=true` is the research set by another door."""
+    """403 (naming the action missing) unless `may_bulk_export`."""
     require(user, Action.BULK_EXPORT)
     if pseudonymised:
         require(user, Action.RESEARCH_EXPORT)
-
-
-def may_bulk_export(user: User, *, pseudonymised: bool) -> bool:
-    return may(user, Action.BULK_EXPORT) and (not pseudonymised or may(user, Action.RESEARCH_EXPORT))
 
 
 def bulk_export_centre(user: User, centre_id) -> Centre:
     """The centre a Group $export names: one of the user's (else 404), for a role that may export it (else 403).
     Anyone but staff gets 403, as for every staff list."""
     require(user, Action.LIST_PATIENTS)
-    try:
-        centre = Centre.objects.get(uuid=uuid.UUID(str(centre_id)), pk__in=staff_centre_ids(user))
-    except (ValueError, Centre.DoesNotExist):
-        raise Http404("No such group.") from None
+    centre = _own_centre(user, centre_id, "No such group.")
     require(user, Action.BULK_EXPORT)
     return centre
+
+
+def _own_centre(user: User, centre_id, missing: str) -> Centre:
+    """One of the user's centres by its public id; 404 for another centre's or a malformed id."""
+    try:
+        return centres_for(user).get(uuid=uuid.UUID(str(centre_id)))
+    except (ValueError, Centre.DoesNotExist):
+        raise Http404(missing) from None
 
 
 def get_bulk_export(user: User, export_id) -> BulkExport:
@@ -289,10 +295,7 @@ def registry_centre(user: User, centre_id=None) -> Centre | None:
         raise Http404("No such centre.")
     centres = centres_for(user).order_by("name")
     if centre_id:
-        try:
-            return centres.get(uuid=uuid.UUID(str(centre_id)))
-        except (ValueError, Centre.DoesNotExist):
-            raise Http404("No such centre.") from None
+        return _own_centre(user, centre_id, "No such centre.")
     found = list(centres[:2])
     if not found:
         raise Http404("No centre.")

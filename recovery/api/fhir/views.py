@@ -27,6 +27,7 @@ from recovery.api.fhir.common import FhirView as BaseFhirView
 from recovery.models import Patient
 from recovery.queries.fhir import RESOURCE_TYPES
 from recovery.queries.fhir.common import DateRange
+from recovery.queries.fhir.owners import owner
 from recovery.queries.fhir.patient import patient_resource
 from recovery.services.audit import AuditContext, record_event, record_reads
 
@@ -99,7 +100,6 @@ class Read(FhirView):
             return Response(found)
         # A patient's resource: its owner among the patients in sight (recovery/queries/fhir/owners.py), then
         # that type's own search for that one patient, so the answer is the entry a search or $everything gives.
-        from recovery.queries.fhir.owners import owner
 
         seen = access.visible_patients(request.user, include_deactivated=True)
         owner_uuid = owner(resource_type_name, resource_id, seen)
