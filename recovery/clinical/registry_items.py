@@ -15,6 +15,8 @@ fetched when this was written: see `SOURCES`). No Django here: this is plain dat
 from dataclasses import dataclass
 from enum import StrEnum
 
+from recovery.clinical.config import DEFAULT_OUTCOME_CONFIG as _FN
+
 # The registries' first reporting time point: MED-A registers a transplant "at 100 days post-transplant or at the
 # time of the patient's death, whichever comes first"; the CIBMTR Post-TED is due at 100 days, 6 months and yearly
 # (domain.md 3.3). Every "by Day +100" item counts from Day 0 through this day, both included.
@@ -335,9 +337,11 @@ ITEMS: tuple[RegistryItem, ...] = (
         MED_A,
         DataType.CODE,
         "yes, no",
-        "The cohort's rule (recovery.clinical.febrile_neutropenia): a check-in temperature >= 38.3 C, or >= 38.0 C "
-        "for over an hour, with the nearest ANC (within 24 h) below 1.0 x 10^9/L, from conditioning start through "
-        "the centre's window end. NY while the window is open; NR when no ANC result is in it.",
+        "The cohort's rule (recovery.clinical.febrile_neutropenia, OutcomeConfig; defaults shown): a check-in "
+        f"temperature >= {_FN.fn_single_c} C, or >= {_FN.fn_sustained_c} C for over {_FN.fn_sustained_minutes} "
+        f"minutes, with the nearest ANC (within {_FN.fn_anc_window_hours} h) below {_FN.fn_anc_below} x 10^9/L, "
+        "from conditioning start through the centre's window end. NY while the window is open; NR when no ANC "
+        "result is in it.",
         "SymptomReport.temperature_c, LabResult (anc)",
     ),
     RegistryItem(
