@@ -6,15 +6,20 @@ queries does not grow with the patient's rows. "Now" is fixed at 18 November 202
 """
 
 import json
+import re
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from recovery.models import AuditEvent, LabResult
+from recovery.models import AuditEvent, LabResult, Patient
 from recovery.queries.fhir import RESOURCE_TYPES
+from recovery.queries.fhir.condition import MS_PREFIX, ms_condition_id
+from recovery.queries.fhir.medication import statement_id, statement_of_id
 from recovery.queries.fhir.owners import OWNERS
+from recovery.queries.fhir.procedure import episode_of_procedure_id, procedure_id
 from tests.factories import PatientFactory
 from tests.test_fhir_clinical import record
 
@@ -208,3 +213,19 @@ def test_the_capability_statement_offers_read_for_every_type(client):
     offered = {entry["type"]: entry["interaction"] for entry in data["rest"][0]["resource"]}
     assert set(offered) == set(RESOURCE_TYPES)
     assert all({"code": "read"} in interactions for interactions in offered.values())
+
+
+@pytest.mark.parametrize("medication", ["aciclovir", "co_trimoxazole", "m" * 32])
+def test_a_derived_id_names_its_owner_and_fits_fhirs_64_characters(medication):
+    """The ids built from an episode's dates or a patient's course say whose they are (one indexed lookup to
+    find the owner, not a hash of every patient in sight) and stay valid FHIR ids."""
+    someone = uuid.uuid4()
+    statement = statement_id(Patient(uuid=someone), medication)
+    assert statement_of_id(statement) == (someone, medication)
+    assert ms_condition_id(Patient(uuid=someone)) == f"{MS_PREFIX}{someone}"
+    steps = [procedure_id(someone, what) for what in ("conditioning", "reinfusion", "apheresis-123456789")]
+    assert [episode_of_procedure_id(step) for step in steps] == [someone] * 3
+    for resource_id in [statement, ms_condition_id(Patient(uuid=someone)), *steps]:
+        assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", resource_id), resource_id
+    assert episode_of_procedure_id(f"{someone}-surgery") is None
+    assert statement_of_id("rx-nothing") is None

@@ -3,7 +3,7 @@
 * Multiple sclerosis (one per patient): the code of the MS type (RRMS, SPMS, PPMS; SNOMED CT), plain multiple
   sclerosis without a type, and a clinically isolated syndrome as text only (it is not yet MS, and no checked
   code is in terminology_data/snomed.csv); `onsetDateTime` the MS onset date; `clinicalStatus` active,
-  `category` problem-list-item. Its id is derived from the patient's (uuid5), so it is stable.
+  `category` problem-list-item. Its id is `ms-<patient uuid>`, so it is stable.
 * Each relapse: "Exacerbation of multiple sclerosis" (SNOMED CT 192929006), `onsetDateTime` its onset date,
   category encounter-diagnosis. The clinician's classification is the `verificationStatus`: a relapse is
   `confirmed`, a pseudo-relapse `refuted`, one not classified yet `provisional` (the app counts it as a relapse
@@ -14,8 +14,6 @@ A relapse is a Condition of its own rather than a date on the MS Condition becau
 classification and notes, and a search by `date` must find relapses in a window. The window applies to the onset
 dates (an MS Condition without an onset date is found only by a search without `date`).
 """
-
-from uuid import uuid5
 
 from django.db.models import QuerySet
 
@@ -41,8 +39,12 @@ def _concept(system: str, code: str) -> dict:
     return {"coding": [{"system": system, "code": code}]}
 
 
+MS_PREFIX = "ms-"
+
+
 def ms_condition_id(patient: Patient) -> str:
-    return str(uuid5(patient.uuid, "multiple-sclerosis"))
+    """`ms-<patient uuid>`: stable, and it names its patient (recovery.queries.fhir.owners)."""
+    return f"{MS_PREFIX}{patient.uuid}"
 
 
 def ms_code(ms_type: str) -> dict:

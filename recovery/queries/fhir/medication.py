@@ -14,6 +14,8 @@ medication is coded in ATC (terminology_data/atc.csv). The id is derived from th
 so it stays the same when the course is stopped. Four queries, whatever the number of patients and courses.
 """
 
+import base64
+import re
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, timedelta
@@ -28,11 +30,24 @@ from recovery.queries.fhir.common import DateRange, ResourceType, fhir_date, pat
 from recovery.queries.prophylaxis import cd4_by_patient, courses_from, medication_name, medication_purpose
 from recovery.queries.timeline import patient_today
 
-_ID_NAMESPACE = uuid.UUID("6f1c8a52-3b0e-4d7e-9a61-0c2f4e8b7d15")  # this app's, for MedicationStatement ids
-
 
 def statement_id(patient: Patient, medication: str) -> str:
-    return f"rx-{uuid.uuid5(_ID_NAMESPACE, f'{patient.uuid}:{medication}')}"
+    """`rx-<patient uuid in base32>-<medication>` (`_` written `.`): stable, at most 62 characters for a medication
+    code of up to 32, and it names its patient and medication (`statement_of_id`)."""
+    patient_key = base64.b32encode(patient.uuid.bytes).decode().rstrip("=")
+    return f"rx-{patient_key}-{medication.replace('_', '.')}"
+
+
+def statement_of_id(resource_id: str) -> tuple[uuid.UUID, str] | None:
+    """The patient's uuid and the medication a MedicationStatement id names, or None for another id."""
+    match = re.fullmatch(r"rx-([A-Z2-7]{26})-([a-z0-9.]{1,32})", resource_id)
+    if match is None:
+        return None
+    try:
+        patient_uuid = uuid.UUID(bytes=base64.b32decode(match[1] + "======"))
+    except ValueError:
+        return None
+    return patient_uuid, match[2].replace(".", "_")
 
 
 def _medication(code: str) -> dict:

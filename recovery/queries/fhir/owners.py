@@ -11,48 +11,42 @@ The ids, as the builders make them:
 type                   id
 =====================  ===========================================================================
 EpisodeOfCare          the episode's uuid
-Procedure              a hand-added timeline event's uuid; or uuid5(episode uuid, mobilisation |
-                       apheresis | conditioning | reinfusion | apheresis:<session pk>)
-Condition              a relapse's uuid; or uuid5(patient uuid, "multiple-sclerosis")
+Procedure              a hand-added timeline event's uuid; or <episode uuid>-mobilisation | apheresis |
+                       conditioning | reinfusion | apheresis-<session pk>
+Condition              a relapse's uuid; or ms-<patient uuid>
 Observation            lab-<LabResult uuid>, temp-<SymptomReport uuid>, edss-<EDSSAssessment uuid>,
                        mri-<MRIScan uuid>
 QuestionnaireResponse  the SymptomReport's uuid
 Immunization           the VaccinationDose's uuid
 Flag                   the Alert's uuid
-MedicationStatement    rx-uuid5(app namespace, "<patient uuid>:<medication>")
+MedicationStatement    rx-<patient uuid in base32>-<medication> (medication.py statement_id)
 =====================  ===========================================================================
 
-A stored uuid is one indexed lookup. A derived id (uuid5) cannot be turned back, so it is recomputed for each
-patient in sight (one or two queries of ids, no per-row query): a centre's few thousand episodes are hashed in
-milliseconds. An id that is not a uuid in the right form belongs to nobody (the view answers 404).
+Every id names the row it comes from or its patient, so finding the owner is one indexed query, however many
+patients the caller may see. An id in none of these forms belongs to nobody (the view answers 404).
 """
 
 import uuid
 from collections.abc import Callable
-from uuid import uuid5
 
 from django.db.models import QuerySet
 
 from recovery.models import (
     Alert,
-    ApheresisSession,
     EDSSAssessment,
     LabResult,
     MRIScan,
     Patient,
-    ProphylaxisStop,
     Relapse,
     SymptomReport,
     TimelineEvent,
     TransplantEpisode,
     VaccinationDose,
 )
-from recovery.queries.configuration import active_configs
-from recovery.queries.fhir.condition import ms_condition_id
-from recovery.queries.fhir.medication import statement_id
-from recovery.queries.prophylaxis import MEDICATIONS
+from recovery.queries.fhir.condition import MS_PREFIX
+from recovery.queries.fhir.medication import statement_of_id
+from recovery.queries.fhir.procedure import episode_of_procedure_id
 
-EPISODE_PROCEDURES = ("mobilisation", "apheresis", "conditioning", "reinfusion")  # procedure.py's `what`
 OBSERVATION_MODELS = {"lab": LabResult, "temp": SymptomReport, "edss": EDSSAssessment, "mri": MRIScan}
 PATIENT_MODELS = {
     "EpisodeOfCare": TransplantEpisode,
@@ -90,54 +84,27 @@ def _observation(resource_id: str, patients: QuerySet[Patient]) -> uuid.UUID | N
 
 def _procedure(resource_id: str, patients: QuerySet[Patient]) -> uuid.UUID | None:
     public_id = _uuid(resource_id)
-    if public_id is None:
-        return None
-    found = _stored(TimelineEvent, public_id, patients, "episode__patient")
-    if found is not None:
-        return found
-    episodes = TransplantEpisode.objects.filter(patient__in=patients).values_list("uuid", "patient__uuid")
-    for episode_uuid, patient_uuid in episodes:
-        if any(uuid5(episode_uuid, what) == public_id for what in EPISODE_PROCEDURES):
-            return patient_uuid
-    sessions = ApheresisSession.objects.filter(episode__patient__in=patients).values_list(
-        "pk", "episode__uuid", "episode__patient__uuid"
-    )
-    for pk, episode_uuid, patient_uuid in sessions:
-        if uuid5(episode_uuid, f"apheresis:{pk}") == public_id:
-            return patient_uuid
-    return None
+    if public_id is not None:  # a hand-added timeline event
+        return _stored(TimelineEvent, public_id, patients, "episode__patient")
+    episode = episode_of_procedure_id(resource_id)  # a step of the episode's own dates
+    return None if episode is None else _stored(TransplantEpisode, episode, patients)
 
 
 def _condition(resource_id: str, patients: QuerySet[Patient]) -> uuid.UUID | None:
     public_id = _uuid(resource_id)
-    if public_id is None:
-        return None
-    found = _stored(Relapse, public_id, patients)
-    if found is not None:
-        return found
-    for patient_uuid in patients.values_list("uuid", flat=True):
-        if ms_condition_id(Patient(uuid=patient_uuid)) == resource_id:
-            return patient_uuid
-    return None
+    if public_id is not None:  # a relapse
+        return _stored(Relapse, public_id, patients)
+    patient_id = _uuid(resource_id.removeprefix(MS_PREFIX)) if resource_id.startswith(MS_PREFIX) else None
+    return None if patient_id is None else _patient(patient_id, patients)
 
 
 def _medication(resource_id: str, patients: QuerySet[Patient]) -> uuid.UUID | None:
-    """A course's id names the patient and the medication: every medication the app may send (its own list,
-    the centres' templates, the stops recorded) is tried for each patient with a Day 0 (three queries)."""
-    if not resource_id.startswith("rx-") or _uuid(resource_id.removeprefix("rx-")) is None:
-        return None
-    rows = list(patients.filter(episode__reinfusion_date__isnull=False).values_list("uuid", "centre_id").order_by("pk"))
-    if not rows:
-        return None
-    codes = set(MEDICATIONS)
-    for config in active_configs({centre for _, centre in rows}).values():
-        codes.update(template.medication for template in config.prophylaxis.templates)
-    codes.update(ProphylaxisStop.objects.filter(patient__in=patients).values_list("medication", flat=True).distinct())
-    for patient_uuid, _ in rows:
-        patient = Patient(uuid=patient_uuid)
-        if any(statement_id(patient, code) == resource_id for code in codes):
-            return patient_uuid
-    return None
+    named = statement_of_id(resource_id)
+    return None if named is None else _patient(named[0], patients)
+
+
+def _patient(patient_id: uuid.UUID, patients: QuerySet[Patient]) -> uuid.UUID | None:
+    return patients.filter(uuid=patient_id).values_list("uuid", flat=True).first()
 
 
 def _patient_model(model) -> Callable[[str, QuerySet[Patient]], uuid.UUID | None]:

@@ -23,11 +23,13 @@ The status, on the patient's own today (FHIR R4 Procedure.status; H-49):
   through its last day (also while Day 0 is not recorded: the end is not known), `completed` from Day 0;
 * an apheresis session (recorded with its CD34+ yield) or the first apheresis date: as a one-day procedure.
 
-Ids are derived from the episode's id (uuid5), so they stay the same between reads.
+Ids are the episode's id and the step (`<episode uuid>-conditioning`, `<episode uuid>-apheresis-<session>`), so
+they stay the same between reads and name their episode (`episode_of_procedure_id`).
 """
 
+import re
+import uuid
 from datetime import UTC, date, time, timedelta
-from uuid import uuid5
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -44,6 +46,7 @@ HAND_ADDED_KINDS = (EventKind.PROCEDURE, EventKind.CHEMOTHERAPY)
 _EVENT_STATUS = {EventStatus.DONE: "completed", EventStatus.CANCELLED: "not-done"}
 # The protocol's timeline events that record mobilisation and the reinfusion as given (clinical/timeline.py).
 RECORDED_BY = {"mobilisation": "mobilisation-cy", "reinfusion": "reinfusion-d0"}
+EPISODE_STEPS = ("mobilisation", "apheresis", "conditioning", "reinfusion")  # the steps an episode's dates give
 
 
 def in_window(day: date | None, dates: DateRange) -> bool:
@@ -82,10 +85,25 @@ def event_status(status: str, day: date, today: date) -> str:
     return "preparation" if day >= today else "unknown"
 
 
+def procedure_id(episode_uuid: uuid.UUID, what: str) -> str:
+    return f"{episode_uuid}-{what}"
+
+
+def episode_of_procedure_id(resource_id: str) -> uuid.UUID | None:
+    """The episode a step's id names, or None for another id (a timeline event's uuid, or none of ours)."""
+    episode, what = resource_id[:36], resource_id[37:]
+    if resource_id[36:37] != "-" or not (what in EPISODE_STEPS or re.fullmatch(r"apheresis-\d{1,18}", what)):
+        return None
+    try:
+        return uuid.UUID(episode) if str(uuid.UUID(episode)) == episode else None
+    except ValueError:
+        return None
+
+
 def _procedure(episode, what: str, code: dict, day: date, today: date, recorded: str | None = None, **extra) -> dict:
     resource = {
         "resourceType": "Procedure",
-        "id": str(uuid5(episode.uuid, what)),
+        "id": procedure_id(episode.uuid, what),
         "status": day_status(day, today, recorded),
         "category": {"text": "aHSCT"},
         "code": code,
@@ -164,7 +182,7 @@ def session_procedure(session: ApheresisSession, today: date) -> dict:
     episode = session.episode
     return _procedure(
         episode,
-        f"apheresis:{session.pk}",
+        f"apheresis-{session.pk}",
         _apheresis_code(),
         session.collected_on,
         today,
